@@ -1,0 +1,361 @@
+"""The system bus: physical memory map, I/O port map, IRQ lines and the A20 gate.
+
+Physical memory is one `bytearray` (`Bus.memory`) holding RAM and the ROMs of the
+first megabyte, so the CPU can read and write it directly.  Two per-4-KiB-page
+tables tell the CPU when it may do that:
+
+* `read_fast[page]` is 1 when a read of the page may come straight from `memory`;
+* `write_fast[page]` is 1 when a write may go straight into `memory`.
+
+Everything else (ROM writes, MMIO such as VGA memory, pages that hold decoded code,
+addresses with nothing behind them) takes the slow path, `read()` / `write()`,
+which dispatches to the page's region and fires the MMIO hooks.  Pages become slow
+when a region is mapped over them or when the CPU asks to be told about writes to a
+code page (`watch_code_page`), so the fast path never pays for these features.
+
+I/O ports are dispatched through a table of 65536 entries; unclaimed ports read as
+all ones and are logged once, as on real hardware.  IRQ lines carry levels; devices
+call `set_irq(line, level)` and the interrupt controller that connected to the line
+turns edges and levels into vectors for the CPU.
+"""
+
+import logging
+from typing import Callable, Dict, List, Optional
+
+from .hookflags import HookFlags
+
+log = logging.getLogger("pcmachine.bus")
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_COUNT = 1 << (32 - PAGE_SHIFT)
+A20_ENABLED_MASK = 0xFFFFFFFF
+A20_DISABLED_MASK = 0xFFEFFFFF
+SIZE_MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF}
+
+IoRead = Callable[[int, int], int]
+IoWrite = Callable[[int, int, int], None]
+
+
+class Region:
+    """A slow-path memory region: anything that is not plain RAM.
+
+    Subclasses answer `read(address, size)` and `write(address, size, value)` for
+    physical addresses inside [base, base + size)."""
+
+    name = "region"
+
+    def __init__(self, base: int, size: int, name: str) -> None:
+        self.base = base
+        self.size = size
+        self.name = name
+
+    def contains(self, address: int, size: int) -> bool:
+        return self.base <= address and address + size <= self.base + self.size
+
+    def read(self, address: int, size: int) -> int:
+        raise NotImplementedError
+
+    def write(self, address: int, size: int, value: int) -> None:
+        raise NotImplementedError
+
+
+class ROMRegion(Region):
+    """Read-only bytes.  Inside the bus memory array (first megabyte) reads are fast;
+    elsewhere (the alias below 4 GiB) they come from the region's own copy."""
+
+    def __init__(self, base: int, data: bytes, name: str) -> None:
+        super().__init__(base, len(data), name)
+        self.data = bytes(data)
+
+    def read(self, address: int, size: int) -> int:
+        offset = address - self.base
+        return int.from_bytes(self.data[offset:offset + size], "little")
+
+    def write(self, address: int, size: int, value: int) -> None:
+        """Writes to ROM are ignored, as on the real bus."""
+
+
+class MMIORegion(Region):
+    """Memory-mapped device registers or device memory, served by handlers."""
+
+    def __init__(self, base: int, size: int, name: str,
+                 read: Callable[[int, int], int],
+                 write: Callable[[int, int, int], None]) -> None:
+        super().__init__(base, size, name)
+        self.read_handler = read
+        self.write_handler = write
+
+    def read(self, address: int, size: int) -> int:
+        return self.read_handler(address, size)
+
+    def write(self, address: int, size: int, value: int) -> None:
+        self.write_handler(address, size, value)
+
+
+class IoHandler:
+    """One device's claim on a port range, with the access sizes it accepts."""
+
+    __slots__ = ("first", "last", "read", "write", "name", "sizes")
+
+    def __init__(self, first: int, last: int, read: Optional[IoRead],
+                 write: Optional[IoWrite], name: str, sizes: tuple) -> None:
+        self.first = first
+        self.last = last
+        self.read = read
+        self.write = write
+        self.name = name
+        self.sizes = sizes
+
+
+class Bus:
+    """Memory map, I/O map, IRQ lines and A20 gate of one machine."""
+
+    def __init__(self, hooks: Optional[HookFlags] = None) -> None:
+        self.hooks = hooks if hooks is not None else HookFlags()
+        self.memory = bytearray(0)
+        self.ram_size = 0
+        self.read_fast = bytearray(PAGE_COUNT)
+        self.write_fast = bytearray(PAGE_COUNT)
+        self.page_region: Dict[int, Region] = {}
+        self.code_pages = bytearray(PAGE_COUNT)
+        self.code_write_listeners: List[Callable[[int], None]] = []
+        self.io_table: List[Optional[IoHandler]] = [None] * 0x10000
+        self._unclaimed_logged = set()
+        self.irq_levels = [0] * 16
+        self.irq_listeners: Dict[int, Callable[[int], None]] = {}
+        self.intr_listener: Callable[[bool], None] = lambda level: None
+        self.interrupt_controller = None  # object with acknowledge() -> vector
+        self.a20_sources: Dict[str, bool] = {}
+        self.a20_mask = A20_ENABLED_MASK
+        self.a20_listeners: List[Callable[[int], None]] = []
+        self.machine = None
+
+    # ------------------------------------------------------------------ memory map
+    def attach_ram(self, size: int) -> None:
+        """Create physical RAM of `size` bytes at address 0 (the first megabyte is
+        always backed so that ROMs there can live in the same array)."""
+        self.ram_size = size
+        self.memory = bytearray(max(size, 0x110000))
+        pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
+        for page in range(pages):
+            if page not in self.page_region:
+                self.read_fast[page] = 1
+                self.write_fast[page] = 1
+        for region in set(self.page_region.values()):
+            self.map_region(region)  # ROMs mapped earlier move into the new array
+
+    def map_region(self, region: Region) -> None:
+        """Put a slow-path region over its pages (ROM, MMIO)."""
+        first = region.base >> PAGE_SHIFT
+        last = (region.base + region.size - 1) >> PAGE_SHIFT
+        in_array = region.base + region.size <= len(self.memory)
+        for page in range(first, last + 1):
+            self.page_region[page] = region
+            self.write_fast[page] = 0
+            self.read_fast[page] = 1 if (isinstance(region, ROMRegion) and in_array) else 0
+        if isinstance(region, ROMRegion) and in_array:
+            self.memory[region.base:region.base + region.size] = region.data
+
+    def map_rom(self, base: int, data: bytes, name: str) -> ROMRegion:
+        region = ROMRegion(base, data, name)
+        self.map_region(region)
+        return region
+
+    def map_mmio(self, base: int, size: int, name: str, read: Callable[[int, int], int],
+                 write: Callable[[int, int, int], None]) -> MMIORegion:
+        region = MMIORegion(base, size, name, read, write)
+        self.map_region(region)
+        return region
+
+    def watch_code_page(self, page: int) -> None:
+        """The CPU has decoded code from this page: route writes to it through
+        `write()`, which tells the code-write listeners before storing."""
+        if not self.code_pages[page]:
+            self.code_pages[page] = 1
+            self.write_fast[page] = 0
+
+    def unwatch_code_page(self, page: int) -> None:
+        if self.code_pages[page]:
+            self.code_pages[page] = 0
+            if page not in self.page_region and (page << PAGE_SHIFT) < self.ram_size:
+                self.write_fast[page] = 1
+
+    def read(self, address: int, size: int) -> int:
+        """Slow-path physical read of 1, 2 or 4 bytes (little-endian)."""
+        region = self.page_region.get(address >> PAGE_SHIFT)
+        if region is not None and region.contains(address, size):
+            value = region.read(address, size)
+            if isinstance(region, MMIORegion) and self.hooks.mmio_read:
+                self.hooks.call.mmio_read(machine=self.machine, address=address, size=size, value=value)
+            return value
+        if region is None and address + size <= self.ram_size and \
+                (address >> PAGE_SHIFT) == ((address + size - 1) >> PAGE_SHIFT):
+            return int.from_bytes(self.memory[address:address + size], "little")
+        value = 0
+        for i in range(size):
+            value |= self.read_byte(address + i) << (8 * i)
+        return value
+
+    def read_byte(self, address: int) -> int:
+        address &= 0xFFFFFFFF
+        region = self.page_region.get(address >> PAGE_SHIFT)
+        if region is not None:
+            return self.read(address, 1)
+        if address < self.ram_size:
+            return self.memory[address]
+        return 0xFF
+
+    def write(self, address: int, size: int, value: int) -> None:
+        """Slow-path physical write of 1, 2 or 4 bytes (little-endian)."""
+        page = address >> PAGE_SHIFT
+        region = self.page_region.get(page)
+        if region is not None and region.contains(address, size):
+            if isinstance(region, MMIORegion) and self.hooks.mmio_write:
+                self.hooks.call.mmio_write(machine=self.machine, address=address, size=size, value=value)
+            region.write(address, size, value)
+            return
+        end_page = (address + size - 1) >> PAGE_SHIFT
+        if region is None and end_page == page and address + size <= self.ram_size:
+            if self.code_pages[page]:
+                self._code_written(page)
+            self.memory[address:address + size] = (value & SIZE_MASKS[size]).to_bytes(size, "little")
+            return
+        for i in range(size):
+            self.write_byte(address + i, (value >> (8 * i)) & 0xFF)
+
+    def write_byte(self, address: int, value: int) -> None:
+        address &= 0xFFFFFFFF
+        page = address >> PAGE_SHIFT
+        if page in self.page_region:
+            self.write(address, 1, value)
+        elif address < self.ram_size:
+            if self.code_pages[page]:
+                self._code_written(page)
+            self.memory[address] = value & 0xFF
+
+    def read_bytes(self, address: int, length: int) -> bytes:
+        """Copy physical memory out (DMA-style, for BIOS services and tests)."""
+        if (address + length <= self.ram_size and
+                not any((p in self.page_region) for p in range(address >> PAGE_SHIFT,
+                                                               ((address + length - 1) >> PAGE_SHIFT) + 1))):
+            return bytes(self.memory[address:address + length])
+        return bytes(self.read_byte(address + i) for i in range(length))
+
+    def write_bytes(self, address: int, data: bytes) -> None:
+        """Copy into physical memory (DMA-style), honouring ROM, MMIO and code pages."""
+        if not data:
+            return
+        first = address >> PAGE_SHIFT
+        last = (address + len(data) - 1) >> PAGE_SHIFT
+        pages = range(first, last + 1)
+        if address + len(data) <= self.ram_size and not any(p in self.page_region for p in pages):
+            for page in pages:
+                if self.code_pages[page]:
+                    self._code_written(page)
+            self.memory[address:address + len(data)] = data
+            return
+        for i, byte in enumerate(data):
+            self.write_byte(address + i, byte)
+
+    def _code_written(self, page: int) -> None:
+        for listener in self.code_write_listeners:
+            listener(page)
+
+    # ------------------------------------------------------------------ I/O ports
+    def register_io(self, first: int, last: int, read: Optional[IoRead], write: Optional[IoWrite],
+                    name: str, sizes: tuple = (1,)) -> None:
+        """Claim ports first..last.  `sizes` lists the access sizes the handlers
+        accept; wider accesses are split into byte accesses on consecutive ports,
+        as the ISA bus does for 8-bit devices."""
+        handler = IoHandler(first, last, read, write, name, sizes)
+        for port in range(first, last + 1):
+            self.io_table[port] = handler
+
+    def port_name(self, port: int) -> str:
+        handler = self.io_table[port & 0xFFFF]
+        return handler.name if handler is not None else "unclaimed"
+
+    def io_read(self, port: int, size: int) -> int:
+        port &= 0xFFFF
+        handler = self.io_table[port]
+        if handler is not None and handler.read is not None and size in handler.sizes:
+            value = handler.read(port, size) & SIZE_MASKS[size]
+        elif handler is not None and size > 1 and 1 in handler.sizes:
+            value = 0
+            for i in range(size):
+                value |= self.io_read(port + i, 1) << (8 * i)
+            return value
+        else:
+            self._log_unclaimed(port, "read")
+            value = SIZE_MASKS[size]
+        if self.hooks.io_read:
+            self.hooks.call.io_read(machine=self.machine, port=port, size=size, value=value)
+        return value
+
+    def io_write(self, port: int, size: int, value: int) -> None:
+        port &= 0xFFFF
+        value &= SIZE_MASKS[size]
+        handler = self.io_table[port]
+        if handler is not None and size > 1 and size not in handler.sizes and 1 in handler.sizes:
+            for i in range(size):
+                self.io_write(port + i, 1, (value >> (8 * i)) & 0xFF)
+            return
+        if self.hooks.io_write:
+            self.hooks.call.io_write(machine=self.machine, port=port, size=size, value=value)
+        if handler is not None and handler.write is not None:
+            handler.write(port, size, value)
+        else:
+            self._log_unclaimed(port, "write")
+
+    def _log_unclaimed(self, port: int, access: str) -> None:
+        key = (port, access)
+        if key not in self._unclaimed_logged:
+            self._unclaimed_logged.add(key)
+            log.info("unclaimed I/O port %#06x %s", port, access)
+
+    # ------------------------------------------------------------------ IRQ lines
+    def connect_irq(self, line: int, listener: Callable[[int], None]) -> None:
+        """The interrupt controller input wired to `line` (called with the new level)."""
+        self.irq_listeners[line] = listener
+
+    def set_irq(self, line: int, level: int) -> None:
+        """A device drives IRQ `line` to `level` (0 or 1); hooks fire on edges."""
+        level = 1 if level else 0
+        if self.irq_levels[line] == level:
+            return
+        self.irq_levels[line] = level
+        if level and self.hooks.irq_raised:
+            self.hooks.call.irq_raised(machine=self.machine, line=line)
+        elif not level and self.hooks.irq_lowered:
+            self.hooks.call.irq_lowered(machine=self.machine, line=line)
+        listener = self.irq_listeners.get(line)
+        if listener is not None:
+            listener(level)
+
+    def pulse_irq(self, line: int) -> None:
+        """An edge-triggered request: raise then lower the line."""
+        self.set_irq(line, 1)
+        self.set_irq(line, 0)
+
+    def set_intr(self, level: bool) -> None:
+        """The interrupt controller drives the CPU's INTR pin."""
+        self.intr_listener(bool(level))
+
+    def interrupt_acknowledge(self) -> int:
+        """The CPU's INTA cycle: the controller answers with a vector."""
+        return self.interrupt_controller.acknowledge()
+
+    # ------------------------------------------------------------------ A20 gate
+    def set_a20(self, source: str, enabled: bool) -> None:
+        """A20 is enabled while any source (8042 output port, port 0x92, BIOS) enables it."""
+        self.a20_sources[source] = bool(enabled)
+        mask = A20_ENABLED_MASK if any(self.a20_sources.values()) else A20_DISABLED_MASK
+        if mask != self.a20_mask:
+            self.a20_mask = mask
+            for listener in self.a20_listeners:
+                listener(mask)
+
+    @property
+    def a20_enabled(self) -> bool:
+        return self.a20_mask == A20_ENABLED_MASK

@@ -1,0 +1,339 @@
+"""The Machine: components built from a profile, the bus, the clock and the run loop.
+
+The run loop is a sequence of *slices*.  Each slice applies queued host inputs, lets
+the CPU run until the next clock event (or a budget), then fires the due events.  A
+halted CPU with interrupts enabled makes virtual time skip to the next event.
+`run_slice()` is synchronous; `run()` is the trio task that calls it and yields to
+the host-side tasks (display, input readers) every few milliseconds.
+"""
+
+import collections
+import time
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+import trio
+
+from .bus import Bus
+from .clock import FAR_FUTURE, Clock
+from .component import Component
+from .errors import ProfileError, UserError
+from .hookflags import HookFlags
+from .media import Disk
+from .plugins import PluginManager, resolve_plugin
+from .profile import Profile
+
+#: Instructions a slice may run before the loop looks at inputs and host time.
+SLICE_INSTRUCTIONS = 200_000
+#: Host seconds between yields to trio.
+YIELD_INTERVAL = 0.02
+
+InputHandler = Callable[[Any], bool]
+
+
+class StopRun(Exception):
+    """Raised inside the loop to end the run with a reason."""
+
+
+class Machine:
+    """A PC assembled from components.
+
+    Build one with `Machine.from_profile(path_or_name, overrides, media)` or, for
+    device tests, `Machine.bare()` plus `add_component()`."""
+
+    def __init__(self, profile: Optional[Profile] = None) -> None:
+        self.profile = profile
+        settings = profile.machine_settings() if profile is not None else {}
+        self.hooks = HookFlags()
+        self.plugin_manager = PluginManager(self.hooks)
+        self.bus = Bus(self.hooks)
+        self.bus.machine = self
+        self.clock = Clock(settings.get("ips", 20_000_000))
+        self.on_triple_fault = settings.get("on_triple_fault", "reset")
+        self.components: Dict[str, Component] = {}
+        self.media: Dict[str, Disk] = {}
+        self.cpu: Any = None
+        self.keyboard: Any = None
+        self.screen: Any = None
+        self._input_handlers: Dict[str, InputHandler] = {}
+        self._inputs: Deque[Tuple[str, Any]] = collections.deque()
+        self._scheduled_inputs: Deque[Tuple[int, int, str, Any]] = collections.deque()
+        self._reset_cause: Optional[str] = None
+        self._stop_reason: Optional[str] = None
+        self.stop_reason: Optional[str] = None
+        self._configured = False
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def bare(cls, ips: int = 20_000_000) -> "Machine":
+        """A machine with a bus and a clock and no components (for device tests)."""
+        machine = cls()
+        machine.clock.ips = ips
+        return machine
+
+    @classmethod
+    def from_profile(cls, profile: Any, overrides: Optional[List[str]] = None,
+                     media: Optional[Dict[str, str]] = None,
+                     extra_plugins: Optional[List[str]] = None) -> "Machine":
+        """Load and validate a profile (path or bundled name), open its media and
+        build every component; raises UserError subclasses on bad input."""
+        if not isinstance(profile, Profile):
+            profile = Profile.load(profile, overrides or [], media or {})
+        machine = cls(profile)
+        try:
+            machine._open_media()
+            for name, entry in profile.components().items():
+                machine.add_component(entry["class"], name, entry["options"])
+            for reference in list(profile.plugins()) + list(extra_plugins or []):
+                machine.add_plugin(reference)
+            machine.configure()
+        except BaseException:
+            machine.close()
+            raise
+        return machine
+
+    def _open_media(self) -> None:
+        for name, spec in self.profile.media().items():
+            self.media[name] = Disk(name, spec["image"], spec["kind"],
+                                    readonly=spec["readonly"], overlay=spec["overlay"])
+
+    def add_component(self, cls: Any, name: str, options: Optional[Dict[str, Any]] = None) -> Component:
+        """Build one component (options are converted against its OPTIONS) and register
+        it as a plugin."""
+        given = dict(options or {})
+        converted = {}
+        for key, option in getattr(cls, "OPTIONS", {}).items():
+            value = given.pop(key, option.default)
+            try:
+                converted[key] = option.convert(value)
+            except ValueError as error:
+                raise ProfileError("component", f"{name}.{key}", str(error)) from None
+        if given:
+            raise ProfileError("component", f"{name}.{sorted(given)[0]}", "unknown option")
+        component = cls(self, name, converted)
+        self.components[name] = component
+        self.plugin_manager.register(component, name=name)
+        return component
+
+    def add_plugin(self, reference: Any, name: Optional[str] = None) -> Any:
+        """Register an extra plugin: a reference string, a class or an instance.
+        Classes are instantiated with no arguments, or with the machine if they
+        accept it."""
+        plugin = resolve_plugin(reference) if isinstance(reference, str) else reference
+        if isinstance(plugin, type):
+            if issubclass(plugin, Component):
+                return self.add_component(plugin, name or plugin.__name__.lower(), {})
+            try:
+                plugin = plugin()
+            except TypeError:
+                plugin = plugin(self)
+        # machine_configure is historic, so a plugin added late still receives it.
+        self.plugin_manager.register(plugin, name=name)
+        return plugin
+
+    def remove_plugin(self, plugin: Any) -> None:
+        self.plugin_manager.unregister(plugin)
+
+    def configure(self) -> None:
+        """Tell everyone the machine is assembled, then power on."""
+        self.plugin_manager.hook.machine_configure.call_historic(kwargs={"machine": self})
+        self._configured = True
+        self.reset("power-on")
+
+    def component(self, name: str) -> Component:
+        return self.components[name]
+
+    def find(self, cls: type) -> Optional[Any]:
+        """The first component that is an instance of `cls`."""
+        for component in self.components.values():
+            if isinstance(component, cls):
+                return component
+        return None
+
+    # ------------------------------------------------------------------ control
+    def reset(self, cause: str = "power-on") -> None:
+        for component in self.components.values():
+            component.reset()
+        self.plugin_manager.hook.machine_reset(machine=self, cause=cause)
+
+    def request_reset(self, cause: str) -> None:
+        """Reset at the next slice boundary (devices call this from port writes)."""
+        self._reset_cause = cause
+        self._end_batch()
+
+    def request_stop(self, reason: str = "stopped") -> None:
+        self._stop_reason = reason
+        self._end_batch()
+
+    def _end_batch(self) -> None:
+        self.clock.stop_icount = self.clock.icount
+        if self.cpu is not None:
+            self.cpu.stop_requested = True
+
+    # ------------------------------------------------------------------ inputs
+    def register_input(self, kind: str, handler: InputHandler) -> None:
+        self._input_handlers[kind] = handler
+
+    def post_input(self, kind: str, data: Any) -> None:
+        """Queue a host input; it takes effect at the next slice boundary."""
+        if kind not in self._input_handlers:
+            raise UserError(f"this machine has no device that accepts {kind!r} input")
+        self._inputs.append((kind, data))
+
+    def schedule_input(self, icount: int, time_ns: int, kind: str, data: Any) -> None:
+        """Replay: apply an input exactly at (icount, virtual time)."""
+        self._scheduled_inputs.append((icount, time_ns, kind, data))
+
+    @property
+    def inputs_pending(self) -> bool:
+        return bool(self._inputs or self._scheduled_inputs)
+
+    def _apply_input(self, kind: str, data: Any) -> bool:
+        if not self._input_handlers[kind](data):
+            return False
+        if self.hooks.machine_input:
+            self.hooks.call.machine_input(machine=self, kind=kind, data=data,
+                                          icount=self.clock.icount, time_ns=self.clock.now())
+        return True
+
+    def _apply_inputs(self) -> None:
+        clock = self.clock
+        while self._scheduled_inputs:
+            icount, time_ns, kind, data = self._scheduled_inputs[0]
+            if icount > clock.icount or time_ns > clock.now():
+                break
+            self._scheduled_inputs.popleft()
+            self._input_handlers[kind](data)
+            if self.hooks.machine_input:
+                self.hooks.call.machine_input(machine=self, kind=kind, data=data,
+                                              icount=clock.icount, time_ns=clock.now())
+        blocked = set()
+        remaining: Deque[Tuple[str, Any]] = collections.deque()
+        while self._inputs:
+            kind, data = self._inputs.popleft()
+            if kind in blocked or not self._apply_input(kind, data):
+                blocked.add(kind)
+                remaining.append((kind, data))
+        self._inputs = remaining
+
+    # ------------------------------------------------------------------ the loop
+    def run_slice(self, instruction_limit: int = FAR_FUTURE) -> Optional[str]:
+        """Run one slice; returns a stop reason or None to go on.
+
+        `instruction_limit` is an absolute instruction count the run must not pass."""
+        clock = self.clock
+        cpu = self.cpu
+        if self._reset_cause is not None:
+            cause, self._reset_cause = self._reset_cause, None
+            self.reset(cause)
+        self._apply_inputs()
+        if self._stop_reason is not None:
+            reason, self._stop_reason = self._stop_reason, None
+            return reason
+        if clock.icount >= instruction_limit:
+            return "instruction-limit"
+        limit = min(instruction_limit, clock.icount + SLICE_INSTRUCTIONS)
+        if self._scheduled_inputs:
+            limit = min(limit, max(self._scheduled_inputs[0][0], clock.icount))
+        clock.plan_stop(limit)
+        if cpu is not None:
+            cpu.stop_requested = False
+            cpu.run()
+            if cpu.halted:
+                reason = self._idle_halted()
+                if reason:
+                    return reason
+        else:
+            clock.icount = clock.stop_icount
+        clock.run_due()
+        return None
+
+    def _idle_halted(self) -> Optional[str]:
+        """The CPU is in HLT: skip virtual time to the next event or input."""
+        clock = self.clock
+        if not self.cpu.can_wake():
+            return "halted"
+        deadline = clock.next_deadline()
+        if self._scheduled_inputs:
+            icount, time_ns, _, _ = self._scheduled_inputs[0]
+            if icount <= clock.icount and (deadline is None or time_ns < deadline):
+                deadline = time_ns
+        if deadline is not None:
+            clock.skip_to(deadline)
+        return None
+
+    def waiting_for_host(self) -> bool:
+        """Halted with interrupts enabled and nothing scheduled: only a host input can
+        wake the CPU, so the loop may sleep."""
+        return (self.cpu is not None and self.cpu.halted and self.cpu.can_wake()
+                and self.clock.next_deadline() is None and not self._scheduled_inputs
+                and not self._inputs)
+
+    async def run(self, max_instructions: Optional[int] = None,
+                  on_slice: Optional[Callable[[], Optional[str]]] = None) -> str:
+        """Run until a stop reason arises; returns it.  `on_slice` is called after each
+        slice (scripted steps, display) and may return a stop reason."""
+        limit = FAR_FUTURE if max_instructions is None else max_instructions
+        self.plugin_manager.hook.machine_start(machine=self)
+        reason = None
+        try:
+            next_yield = time.monotonic() + YIELD_INTERVAL
+            while reason is None:
+                reason = self.run_slice(limit)
+                if reason is None and on_slice is not None:
+                    reason = on_slice()
+                if reason is not None:
+                    break
+                if self.waiting_for_host():
+                    await trio.sleep(0.005)
+                    next_yield = time.monotonic() + YIELD_INTERVAL
+                elif time.monotonic() >= next_yield:
+                    await trio.sleep(0)
+                    next_yield = time.monotonic() + YIELD_INTERVAL
+        except (KeyboardInterrupt, trio.Cancelled):
+            reason = "interrupted"
+            raise
+        finally:
+            self.stop_reason = reason or "interrupted"
+            self.plugin_manager.hook.machine_stop(machine=self, reason=self.stop_reason)
+            self.flush_media()
+        return reason
+
+    def run_headless(self, max_instructions: Optional[int] = None) -> str:
+        """Synchronous convenience for tests and tools: run until a stop reason."""
+        return trio.run(self.run, max_instructions)
+
+    # ------------------------------------------------------------------ state
+    def snapshot(self) -> Dict[str, Any]:
+        """The whole machine as plain data: clock, RAM, every component."""
+        return {
+            "version": 1,
+            "clock": self.clock.snapshot(),
+            "ram": bytes(self.bus.memory),
+            "a20": dict(self.bus.a20_sources),
+            "irq_levels": list(self.bus.irq_levels),
+            "components": {name: {"version": getattr(c, "STATE_VERSION", 1), "state": c.snapshot()}
+                           for name, c in self.components.items()},
+            "overlays": {name: disk.overlay_state() for name, disk in self.media.items() if disk.overlay},
+        }
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        self.clock.restore(state["clock"])
+        self.bus.memory[:] = state["ram"]
+        for source, enabled in state["a20"].items():
+            self.bus.set_a20(source, enabled)
+        self.bus.irq_levels = list(state["irq_levels"])
+        for name, entry in state["components"].items():
+            self.components[name].restore(entry["state"])
+        for name, sectors in state.get("overlays", {}).items():
+            self.media[name].load_overlay_state(sectors)
+
+    # ------------------------------------------------------------------ teardown
+    def flush_media(self) -> None:
+        for disk in self.media.values():
+            disk.flush()
+
+    def close(self) -> None:
+        for component in self.components.values():
+            component.close()
+        for disk in self.media.values():
+            disk.close()

@@ -1,0 +1,1 @@
+"""Bundled machine profiles (YAML)."""

@@ -1,0 +1,1 @@
+"""Built-in pcmachine components: one module (or small package) per device."""
