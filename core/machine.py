@@ -19,7 +19,7 @@ from .component import Component
 from .errors import ProfileError, UserError
 from .hookflags import HookFlags
 from .media import Disk
-from .plugins import PluginManager, resolve_plugin
+from .pluginmanager import PluginManager, resolve_plugin
 from .profile import Profile
 
 #: Instructions a slice may run before the loop looks at inputs and host time.

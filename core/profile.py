@@ -25,7 +25,7 @@ import yaml
 
 from .component import Option
 from .errors import ProfileError
-from .plugins import PluginNotFound, resolve_plugin
+from .pluginmanager import PluginNotFound, resolve_plugin
 
 RESERVED = ("description", "extends", "machine", "media", "plugins")
 MACHINE_OPTIONS = {
