@@ -1,0 +1,149 @@
+"""The `machine` command.
+
+    machine run PROFILE [options] [--wait TEXT] [--type KEYS] ...
+    machine profiles
+    machine plugins
+    machine cputest PATH...
+    machine bench
+
+Bad input (profile, options, images, plugins) ends with a one-line error and exit
+status 2; a guest that cannot go on is reported readably with status 3; Ctrl+C ends
+a run cleanly with status 130.  Tracebacks are for our own bugs only.
+"""
+
+import argparse
+import os
+import sys
+from typing import Any, List, Optional
+
+from .errors import GuestError, UserError
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports errors in one line with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _StepAction(argparse.Action):
+    """--wait and --type are kept in command-line order in `args.steps`."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Optional[str] = None) -> None:
+        steps = getattr(namespace, "steps", None) or []
+        steps.append((self.const, values))
+        namespace.steps = steps
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("profile", help="profile path or bundled name (pc.yaml)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
+                        help="add a plugin: module:Class, ./file.py:Class or an entry-point name")
+    for drive in ("fda", "fdb", "hda", "hdb", "hdc", "hdd", "cdrom"):
+        parser.add_argument(f"--{drive}", metavar="IMG", help=f"raw image for drive {drive}")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a profile key, e.g. --set cpu.model=80386")
+    parser.add_argument("--headless", action="store_true",
+                        help="no live screen; print the final screen text on exit")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="stop after this many host seconds")
+    parser.add_argument("--max-instructions", type=int, metavar="N",
+                        help="stop after N instructions")
+    parser.add_argument("--screen-dump", metavar="FILE",
+                        help="write the final screen to FILE (text; attributes in FILE.attr)")
+    parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
+    parser.add_argument("--debugcon", metavar="SINK", help="port 0xE9 output: stdio or file:PATH")
+    parser.add_argument("--wait", action=_StepAction, const="wait", dest="steps", metavar="TEXT",
+                        help="step: wait until TEXT is on the screen")
+    parser.add_argument("--type", action=_StepAction, const="type", dest="steps", metavar="KEYS",
+                        help=r"step: type KEYS (\n is Enter; {enter} {f1} {ctrl+c} ...)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(prog="machine", description="pcmachine: a PC emulator framework")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
+    run = commands.add_parser("run", help="boot a machine profile")
+    _add_run_arguments(run)
+    commands.add_parser("profiles", help="list the bundled machine profiles")
+    commands.add_parser("plugins", help="list the plugins found, with their source")
+    commands.add_parser("cputest", help="run SingleStepTests CPU test vectors", add_help=False)
+    commands.add_parser("bench", help="measure CPU speed (MIPS) on bundled guest loops", add_help=False)
+    return parser
+
+
+def _cmd_profiles() -> int:
+    import yaml
+
+    from .profile import bundled_profiles, bundled_profiles_dir
+    for name in bundled_profiles():
+        with open(os.path.join(bundled_profiles_dir(), name), encoding="utf-8") as handle:
+            description = (yaml.safe_load(handle) or {}).get("description", "")
+        print(f"{name:16} {description}")
+    return EXIT_OK
+
+
+def _cmd_plugins() -> int:
+    from .pluginmanager import available_plugins
+    for name, source in available_plugins():
+        print(f"{name:12} {source}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import RunOptions, run_machine
+    options = RunOptions(
+        profile=args.profile,
+        plugins=args.plugin,
+        media={drive: getattr(args, drive) for drive in ("fda", "fdb", "hda", "hdb", "hdc", "hdd", "cdrom")
+               if getattr(args, drive)},
+        overrides=list(args.set),
+        headless=args.headless,
+        timeout=args.timeout,
+        max_instructions=args.max_instructions,
+        screen_dump=args.screen_dump,
+        steps=list(getattr(args, "steps", None) or []),
+        serial=args.serial,
+        debugcon=args.debugcon,
+    )
+    return run_machine(options)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] in ("cputest", "bench"):
+        # These commands own their argument parsing.
+        from importlib import import_module
+        command = import_module(f"pcmachine.{argv[0]}")
+        return _guarded(lambda: command.main(argv[1:]))
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command == "profiles":
+        return _guarded(_cmd_profiles)
+    if args.command == "plugins":
+        return _guarded(_cmd_plugins)
+    return _guarded(lambda: _cmd_run(args))
+
+
+def _guarded(action: Any) -> int:
+    try:
+        return action()
+    except UserError as error:
+        print(f"machine: error: {error}", file=sys.stderr)
+        return error.exit_status
+    except GuestError as error:
+        print(error.report or error.summary, file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("machine: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+

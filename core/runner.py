@@ -1,0 +1,164 @@
+"""`machine run`: build a machine, run it with scripted steps, report how it ended.
+
+Steps (`--wait TEXT`, `--type KEYS`) run in command-line order at slice boundaries.
+Exit status: 0 when every step completed (or, with no steps, when the run ended by
+itself); 1 when the timeout or the instruction limit came first, or the CPU halted
+for good with steps left; the final screen is printed in headless mode and
+whenever the run did not complete.
+"""
+
+import dataclasses
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+import trio
+
+from .display import TerminalDisplay, find_screen, screen_text
+from .errors import UserError
+from .machine import Machine
+from .profile import Profile
+
+def demo_image() -> str:
+    """The bundled demo floppy booted when no medium is given."""
+    import pcmachine.plugins as plugins
+    return os.path.join(os.path.dirname(plugins.__file__), "data", "demo.img")
+
+
+@dataclasses.dataclass
+class RunOptions:
+    profile: str
+    plugins: List[str] = dataclasses.field(default_factory=list)
+    media: Dict[str, str] = dataclasses.field(default_factory=dict)
+    overrides: List[str] = dataclasses.field(default_factory=list)
+    headless: bool = True
+    timeout: Optional[float] = None
+    max_instructions: Optional[int] = None
+    screen_dump: Optional[str] = None
+    steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
+    serial: Optional[str] = None
+    debugcon: Optional[str] = None
+
+
+class StepRunner:
+    """Advances the scripted steps and enforces the host-time timeout."""
+
+    def __init__(self, machine: Machine, screen: Any, steps: List[Tuple[str, str]],
+                 timeout: Optional[float], display: Optional[TerminalDisplay]) -> None:
+        self.machine = machine
+        self.screen = screen
+        self.steps = list(steps)
+        self.deadline = time.monotonic() + timeout if timeout is not None else None
+        self.display = display
+        self.checked_generation = -1
+        self.completed = 0
+
+    @property
+    def all_done(self) -> bool:
+        return self.completed == len(self.steps)
+
+    def __call__(self) -> Optional[str]:
+        if self.display is not None:
+            self.display.refresh()
+        while not self.all_done:
+            kind, value = self.steps[self.completed]
+            if kind == "wait":
+                if not self._screen_shows(value):
+                    break
+            elif self.machine.keyboard is not None:
+                self.machine.keyboard.type(value.replace("\\n", "\n"))
+            self.completed += 1
+        if self.all_done and self.steps and not self.machine.inputs_pending:
+            return "steps-done"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return "timeout"
+        return None
+
+    def _screen_shows(self, text: str) -> bool:
+        if self.screen is None:
+            return False
+        generation = self.screen.generation
+        if generation == self.checked_generation:
+            return False
+        self.checked_generation = generation
+        lines = self.screen.text_lines() if self.screen.mode_info().get("kind") == "text" else []
+        return any(text in line for line in lines) or text in "".join(lines)
+
+
+def _overrides(options: RunOptions, profile_data: Dict[str, Any]) -> List[str]:
+    overrides = list(options.overrides)
+    for flag, component, value in (("--serial", "com1", options.serial),
+                                   ("--debugcon", "debugcon", options.debugcon)):
+        if value is None:
+            continue
+        if not isinstance(profile_data.get(component), dict):
+            raise UserError(f"{flag}: the profile has no {component} component")
+        overrides.append(f"{component}.output={value}")
+    return overrides
+
+
+def build_machine(options: RunOptions) -> Machine:
+    """Load the profile (with the bundled demo disk when no medium is given)."""
+    probe = Profile.load(options.profile, options.overrides, options.media)
+    media = dict(options.media)
+    if not media and not probe.media():
+        media["fda"] = demo_image()
+    overrides = _overrides(options, probe.data)
+    return Machine.from_profile(options.profile, overrides, media, options.plugins)
+
+
+def run_machine(options: RunOptions) -> int:
+    machine = build_machine(options)
+    try:
+        return _run(machine, options)
+    finally:
+        machine.close()
+
+
+def _run(machine: Machine, options: RunOptions) -> int:
+    screen = find_screen(machine)
+    display = None
+    if not options.headless and screen is not None and sys.stdout.isatty():
+        display = TerminalDisplay(screen)
+    steps = StepRunner(machine, screen, options.steps, options.timeout, display)
+    if display is not None:
+        display.start()
+    try:
+        reason = trio.run(machine.run, options.max_instructions, steps)
+    except KeyboardInterrupt:
+        if display is not None:
+            display.stop()
+        print("machine: interrupted; media flushed", file=sys.stderr)
+        return 130
+    if display is not None:
+        display.refresh()
+        display.stop()
+    return _report(machine, screen, steps, reason, options)
+
+
+def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, options: RunOptions) -> int:
+    completed = steps.all_done
+    messages = {
+        "timeout": f"timeout after {options.timeout:g} s" if options.timeout else "timeout",
+        "instruction-limit": f"instruction limit reached ({machine.clock.icount} instructions)",
+    }
+    if reason == "halted":
+        cpu = machine.cpu
+        message = (f"halted with interrupts disabled at "
+                   f"{cpu.get_reg('cs'):04X}:{cpu.get_reg('eip'):08X}")
+    else:
+        message = messages.get(reason)
+    if screen is not None and options.screen_dump:
+        screen.dump_screen(options.screen_dump)
+    if options.steps and not completed:
+        pending = steps.steps[steps.completed]
+        status = 1
+        message = (message or reason) + f"; step not reached: --{pending[0]} {pending[1]!r}"
+    else:
+        status = 0
+    if screen is not None and (options.headless or status):
+        print(screen_text(screen))
+    if message:
+        print(f"machine: {message}", file=sys.stderr)
+    return status
