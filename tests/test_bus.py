@@ -1,0 +1,119 @@
+"""The bus: memory fast/slow paths, ROM, MMIO, code-page watching, I/O dispatch,
+IRQ edges and the A20 gate."""
+
+from pcmachine import Machine, hookimpl
+from pcmachine.bus import A20_DISABLED_MASK, A20_ENABLED_MASK
+from pcmachine.plugins.ram import RAM
+
+
+def make_machine(size="2M"):
+    machine = Machine.bare()
+    machine.add_component(RAM, "ram", {"size": size})
+    return machine
+
+
+def test_ram_is_fast_rom_is_read_only_and_mmio_dispatches():
+    machine = make_machine()
+    bus = machine.bus
+    assert bus.read_fast[0] and bus.write_fast[0]
+    bus.map_rom(0xF0000, b"\x12\x34" * 0x8000, "rom")
+    assert bus.read_fast[0xF0] and not bus.write_fast[0xF0]
+    bus.write(0xF0000, 2, 0xFFFF)
+    assert bus.read(0xF0000, 2) == 0x3412
+    log = []
+    bus.map_mmio(0xA0000, 0x20000, "vga", lambda a, s: 0x55, lambda a, s, v: log.append((a, s, v)))
+    assert not bus.read_fast[0xA0] and not bus.write_fast[0xBF]
+    bus.write(0xB8000, 2, 0x0741)
+    assert log == [(0xB8000, 2, 0x0741)]
+    assert bus.read(0xB8000, 1) == 0x55
+
+
+def test_unmapped_memory_reads_all_ones():
+    machine = make_machine()
+    assert machine.bus.read(0x00300000, 4) == 0xFFFFFFFF
+
+
+def test_page_crossing_access_is_assembled_bytewise():
+    machine = make_machine()
+    bus = machine.bus
+    bus.write(0x0FFF, 4, 0x44332211)
+    assert bus.memory[0x0FFF:0x1003] == b"\x11\x22\x33\x44"
+    assert bus.read(0x0FFE, 4) == 0x33221100
+
+
+def test_code_page_writes_notify_listeners():
+    machine = make_machine()
+    bus = machine.bus
+    seen = []
+    bus.code_write_listeners.append(seen.append)
+    bus.watch_code_page(7)
+    assert not bus.write_fast[7]
+    bus.write(0x7C00, 1, 0x90)
+    bus.write_bytes(0x7000, b"\xcc" * 16)
+    assert seen == [7, 7]
+    assert bus.memory[0x7C00] == 0x90
+    bus.unwatch_code_page(7)
+    assert bus.write_fast[7]
+
+
+def test_io_dispatch_split_and_unclaimed():
+    machine = make_machine()
+    bus = machine.bus
+    written = []
+    bus.register_io(0x80, 0x81, lambda p, s: p & 0xFF, lambda p, s, v: written.append((p, s, v)), "test")
+    bus.io_write(0x80, 2, 0xBBAA)
+    assert written == [(0x80, 1, 0xAA), (0x81, 1, 0xBB)]
+    assert bus.io_read(0x80, 2) == 0x8180
+    assert bus.io_read(0x1234, 1) == 0xFF
+    assert bus.io_read(0x1234, 4) == 0xFFFFFFFF
+    assert bus.port_name(0x81) == "test"
+
+
+def test_irq_hooks_fire_on_edges_only():
+    machine = make_machine()
+    events = []
+
+    class Probe:
+        @hookimpl
+        def irq_raised(self, line):
+            events.append(("up", line))
+
+        @hookimpl
+        def irq_lowered(self, line):
+            events.append(("down", line))
+
+    machine.add_plugin(Probe())
+    levels = []
+    machine.bus.connect_irq(3, levels.append)
+    for level in (1, 1, 0, 0, 1):
+        machine.bus.set_irq(3, level)
+    assert events == [("up", 3), ("down", 3), ("up", 3)]
+    assert levels == [1, 0, 1]
+
+
+def test_a20_is_on_while_any_source_enables_it():
+    bus = make_machine().bus
+    masks = []
+    bus.a20_listeners.append(masks.append)
+    bus.set_a20("i8042", False)
+    assert bus.a20_mask == A20_DISABLED_MASK
+    bus.set_a20("port92", True)
+    bus.set_a20("i8042", True)
+    bus.set_a20("port92", False)
+    assert bus.a20_mask == A20_ENABLED_MASK
+    assert masks == [A20_DISABLED_MASK, A20_ENABLED_MASK]
+
+
+def test_hook_flags_follow_registration():
+    machine = make_machine()
+
+    class Counter:
+        @hookimpl
+        def io_write(self, port):
+            pass
+
+    assert not machine.hooks.io_write
+    plugin = machine.add_plugin(Counter())
+    assert machine.hooks.io_write
+    machine.remove_plugin(plugin)
+    assert not machine.hooks.io_write

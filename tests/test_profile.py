@@ -1,0 +1,87 @@
+"""Profile loading and validation: every bad input is one line naming file and key,
+with exit status 2 from the CLI."""
+
+import os
+import textwrap
+
+import pytest
+
+from pcmachine.cli import main
+from pcmachine.errors import ProfileError
+from pcmachine.profile import Profile
+
+
+def write(folder, name: str, text: str) -> str:
+    path = os.path.join(str(folder), name)
+    with open(path, "w") as handle:
+        handle.write(textwrap.dedent(text))
+    return path
+
+
+BASE = """
+    description: test machine
+    machine: {ips: 1000000}
+    ram: {plugin: ram, size: 2M}
+"""
+
+
+def run_cli(capsys, *argv: str):
+    status = main(["run", *argv, "--headless", "--max-instructions", "10"])
+    captured = capsys.readouterr()
+    return status, captured.err.strip().splitlines()
+
+
+def test_extends_and_set_override(tmp_path):
+    write(tmp_path, "base.yaml", BASE)
+    child = write(tmp_path, "child.yaml", """
+        extends: base.yaml
+        ram: {size: 4M}
+    """)
+    profile = Profile.load(child, ["machine.ips=5000000"])
+    assert profile.components()["ram"]["options"]["size"] == 4 << 20
+    assert profile.machine_settings()["ips"] == 5_000_000
+    assert profile.data["description"] == "test machine"
+
+
+@pytest.mark.parametrize("text, argv, expected", [
+    (BASE + "    ram2: {plugin: ram, sise: 4M}\n", [], ["p.yaml", "ram2.sise", "unknown key"]),
+    (BASE + "    bogus: {plugin: nosuchplugin}\n", [], ["p.yaml", "bogus.plugin", "unknown plugin"]),
+    (BASE, ["--set", "ram.size=lots"], ["--set", "ram.size", "expected a size"]),
+    (BASE, ["--set", "machine.ips=fast"], ["--set", "machine.ips", "expected an integer"]),
+    (BASE + "    media: {fda: missing.img}\n", [], ["p.yaml", "media.fda.image", "image not found"]),
+    (BASE, ["--fda", "/nonexistent/disk.img"], ["--fda", "media.fda.image", "image not found"]),
+    (BASE + "    machine: {ips: 1000000, turbo: true}\n", [], ["p.yaml", "machine.turbo", "unknown key"]),
+    (BASE + "    machine: {on_triple_fault: explode}\n", [], ["machine.on_triple_fault", "expected one of"]),
+    (BASE, ["--plugin", "no_such_module:Thing"], ["unknown plugin", "no_such_module"]),
+    (BASE + "  oops: [\n", [], ["p.yaml", "invalid YAML"]),
+])
+def test_bad_input_is_one_line_with_status_2(tmp_path, capsys, text, argv, expected):
+    path = write(tmp_path, "p.yaml", text)
+    status, lines = run_cli(capsys, path, *argv)
+    assert status == 2
+    assert len(lines) == 1, lines
+    for fragment in expected:
+        assert fragment in lines[0]
+
+
+def test_missing_profile(capsys):
+    status, lines = run_cli(capsys, "/nonexistent/profile.yaml")
+    assert status == 2 and len(lines) == 1 and "profile not found" in lines[0]
+
+
+def test_unknown_cli_option_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "pc.yaml", "--frobnicate"])
+    assert exit_info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_profile_error_names_file_and_key():
+    error = ProfileError("a.yaml", "cpu.model", "expected one of x")
+    assert str(error) == "a.yaml: cpu.model: expected one of x"
+
+
+def test_bundled_profile_found_by_name():
+    from pcmachine.profile import find_profile
+    assert find_profile("pc.yaml").endswith(os.path.join("machines", "pc.yaml"))
+    assert find_profile("pc") == find_profile("pc.yaml")
