@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's test command (README.md; .ci/run calls it): installs what the tests
+# need, then runs the default test suite on CPython and on PyPy.
+# Extra arguments go to pytest on both runtimes, e.g. `tests/run.sh -m slow`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install -q -e '.[test]'
+
+if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq pypy3 pypy3-venv >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq pypy3 pypy3-venv >/dev/null
+  fi
+fi
+if [ ! -x .venv-pypy/bin/python ]; then
+  pypy3 -m venv .venv-pypy
+fi
+.venv-pypy/bin/python -m pip install -q -e '.[test]'
+
+echo "== CPython: $(python3 --version)"
+python3 -m pytest "$@"
+echo "== PyPy: $(.venv-pypy/bin/python --version 2>&1 | tr '\n' ' ')"
+.venv-pypy/bin/python -m pytest "$@"
