@@ -27,3 +27,29 @@ def test_every_hook_is_documented_with_its_signature():
         function = getattr(hookspecs, name)
         signature = str(inspect.signature(function)).replace("typing.", "")
         assert f"### `{name}{signature}`" in text, name
+
+
+def python_blocks(name: str):
+    text = read(name)
+    blocks = []
+    for chunk in text.split("```python\n")[1:]:
+        blocks.append(chunk.split("```", 1)[0])
+    return blocks
+
+
+def test_writing_a_device_example_runs(tmp_path, capsys):
+    """The custom-device page's module and test work as printed, also from a profile."""
+    module, test = python_blocks("writing-a-device.md")
+    namespace = {"__name__": "postcard"}
+    exec(compile(module + test, "writing-a-device.md", "exec"), namespace)
+    namespace["test_postcard_latches_codes"]()
+
+    from pcmachine import Machine
+    (tmp_path / "postcard.py").write_text(module)
+    (tmp_path / "my.yaml").write_text(
+        "ram: {plugin: ram, size: 1M}\n"
+        f"postcard: {{plugin: {tmp_path / 'postcard.py'}:PostCard, history: 8}}\n")
+    machine = Machine.from_profile(str(tmp_path / "my.yaml"))
+    machine.bus.io_write(0x80, 1, 0x42)
+    machine.run_headless(max_instructions=100)
+    assert "last POST code: 42" in capsys.readouterr().out
