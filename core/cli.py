@@ -41,7 +41,7 @@ class _StepAction(argparse.Action):
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("profile", help="profile path or bundled name (pc.yaml)")
+    parser.add_argument("profile", nargs="?", help="profile path or bundled name (pc.yaml)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
                         help="add a plugin: module:Class, ./file.py:Class or an entry-point name")
     for drive in ("fda", "fdb", "hda", "hdb", "hdc", "hdd", "cdrom"):
@@ -58,6 +58,15 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the final screen to FILE (text; attributes in FILE.attr)")
     parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
     parser.add_argument("--debugcon", metavar="SINK", help="port 0xE9 output: stdio or file:PATH")
+    parser.add_argument("--record", metavar="FILE.rec",
+                        help="record inputs and state hashes for `machine replay`")
+    parser.add_argument("--checkpoint-interval", type=int, metavar="N",
+                        help="instructions between state hashes in a recording (default 5000000)")
+    parser.add_argument("--snapshot-at", type=int, metavar="N",
+                        help="save a snapshot when the instruction count reaches N")
+    parser.add_argument("--snapshot", metavar="FILE", help="snapshot file for --snapshot-at")
+    parser.add_argument("--restore", metavar="FILE",
+                        help="continue from a snapshot (the profile comes from the snapshot)")
     parser.add_argument("--wait", action=_StepAction, const="wait", dest="steps", metavar="TEXT",
                         help="step: wait until TEXT is on the screen")
     parser.add_argument("--type", action=_StepAction, const="type", dest="steps", metavar="KEYS",
@@ -73,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("plugins", help="list the plugins found, with their source")
     commands.add_parser("cputest", help="run SingleStepTests CPU test vectors", add_help=False)
     commands.add_parser("bench", help="measure CPU speed (MIPS) on bundled guest loops", add_help=False)
+    commands.add_parser("replay", help="replay a recording and verify it", add_help=False)
     return parser
 
 
@@ -109,6 +119,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,
         debugcon=args.debugcon,
+        record=args.record,
+        checkpoint_interval=args.checkpoint_interval,
+        snapshot_at=args.snapshot_at,
+        snapshot=args.snapshot,
+        restore=args.restore,
     )
     return run_machine(options)
 
@@ -116,10 +131,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if argv and argv[0] in ("cputest", "bench"):
+    own_parsers = {"cputest": "cputest", "bench": "bench", "replay": "record"}
+    if argv and argv[0] in own_parsers:
         # These commands own their argument parsing.
         from importlib import import_module
-        command = import_module(f"pcmachine.{argv[0]}")
+        command = import_module(f"pcmachine.{own_parsers[argv[0]]}")
         return _guarded(lambda: command.main(argv[1:]))
     args = parser.parse_args(argv)
     if args.command is None:

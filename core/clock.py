@@ -120,15 +120,14 @@ class Clock:
     # -------------------------------------------------------------- save/restore
     def snapshot(self) -> Dict[str, Any]:
         """Time only: each component saves its own next-event deadlines and schedules
-        them again in its `restore()`, so it keeps the handles it may cancel."""
-        return {"version": 1, "ips": self.ips, "icount": self.icount,
-                "offset_ns": self.offset_ns, "seq": self._seq}
+        them again in its `restore()`, so it keeps the handles it may cancel.  (Events
+        with equal deadlines then fire in component order after a restore.)"""
+        return {"version": 1, "ips": self.ips, "icount": self.icount, "offset_ns": self.offset_ns}
 
     def restore(self, state: Dict[str, Any]) -> None:
         """Load time and empty the queue; components re-schedule afterwards."""
         self.ips = state["ips"]
         self.icount = state["icount"]
         self.offset_ns = state["offset_ns"]
-        self._seq = state["seq"]
         self._queue = []
         self.stop_icount = FAR_FUTURE

@@ -8,6 +8,7 @@ the host-side tasks (display, input readers) every few milliseconds.
 """
 
 import collections
+import heapq
 import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
@@ -57,6 +58,9 @@ class Machine:
         self._input_handlers: Dict[str, InputHandler] = {}
         self._inputs: Deque[Tuple[str, Any]] = collections.deque()
         self._scheduled_inputs: Deque[Tuple[int, int, str, Any]] = collections.deque()
+        self._icount_watches: List[Tuple[int, int, Callable[[], None]]] = []
+        self._watch_seq = 0
+        self.stop_at: Optional[Tuple[int, int]] = None
         self._reset_cause: Optional[str] = None
         self._stop_reason: Optional[str] = None
         self.stop_reason: Optional[str] = None
@@ -183,6 +187,18 @@ class Machine:
         """Replay: apply an input exactly at (icount, virtual time)."""
         self._scheduled_inputs.append((icount, time_ns, kind, data))
 
+    def at_icount(self, icount: int, callback: Callable[[], None]) -> None:
+        """Call `callback()` at the first slice boundary where `clock.icount >= icount`;
+        slices are cut so that the boundary falls exactly on `icount` (checkpoints,
+        snapshots)."""
+        self._watch_seq += 1
+        heapq.heappush(self._icount_watches, (icount, self._watch_seq, callback))
+
+    def _run_icount_watches(self) -> None:
+        while self._icount_watches and self._icount_watches[0][0] <= self.clock.icount:
+            _, _, callback = heapq.heappop(self._icount_watches)
+            callback()
+
     @property
     def inputs_pending(self) -> bool:
         return bool(self._inputs or self._scheduled_inputs)
@@ -222,6 +238,11 @@ class Machine:
         `instruction_limit` is an absolute instruction count the run must not pass."""
         clock = self.clock
         cpu = self.cpu
+        self._run_icount_watches()
+        if self.stop_at is not None:
+            end_icount, end_time = self.stop_at
+            if clock.icount > end_icount or (clock.icount == end_icount and clock.now() >= end_time):
+                return "replay-end"
         if self._reset_cause is not None:
             cause, self._reset_cause = self._reset_cause, None
             self.reset(cause)
@@ -234,6 +255,10 @@ class Machine:
         limit = min(instruction_limit, clock.icount + SLICE_INSTRUCTIONS)
         if self._scheduled_inputs:
             limit = min(limit, max(self._scheduled_inputs[0][0], clock.icount))
+        if self._icount_watches:
+            limit = min(limit, self._icount_watches[0][0])
+        if self.stop_at is not None:
+            limit = min(limit, self.stop_at[0])
         clock.plan_stop(limit)
         if cpu is not None:
             cpu.stop_requested = False
@@ -257,6 +282,9 @@ class Machine:
             icount, time_ns, _, _ = self._scheduled_inputs[0]
             if icount <= clock.icount and (deadline is None or time_ns < deadline):
                 deadline = time_ns
+        if self.stop_at is not None and self.stop_at[0] == clock.icount:
+            if deadline is None or self.stop_at[1] < deadline:
+                deadline = self.stop_at[1]
         if deadline is not None:
             clock.skip_to(deadline)
         return None

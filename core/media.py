@@ -9,7 +9,7 @@ the end of the image.
 
 import hashlib
 import os
-from typing import BinaryIO, Dict, Optional
+from typing import BinaryIO, Callable, Dict, List, Optional
 
 from .errors import MediaError
 
@@ -40,6 +40,9 @@ class Disk:
         self.overlay = overlay
         self._overlay_sectors: Dict[int, bytes] = {}
         self._dirty = False
+        #: called with (lba, count) before sectors are overwritten (recording keeps
+        #: the original sectors so a replay can rebuild the image it started from)
+        self.before_write: List[Callable[[int, int], None]] = []
         if not os.path.isfile(path):
             raise MediaError(f"{name}: image not found: {path}")
         mode = "rb" if (readonly or overlay) else "r+b"
@@ -89,6 +92,8 @@ class Disk:
         count = len(data) // SECTOR_SIZE
         if len(data) % SECTOR_SIZE or lba < 0 or lba + count > self.sectors:
             raise ValueError(f"sectors {lba}+{count} beyond end of {self.name}")
+        for listener in self.before_write:
+            listener(lba, count)
         if self.overlay:
             for index in range(count):
                 self._overlay_sectors[lba + index] = bytes(data[index * SECTOR_SIZE:(index + 1) * SECTOR_SIZE])

@@ -28,7 +28,7 @@ def demo_image() -> str:
 
 @dataclasses.dataclass
 class RunOptions:
-    profile: str
+    profile: Optional[str]
     plugins: List[str] = dataclasses.field(default_factory=list)
     media: Dict[str, str] = dataclasses.field(default_factory=dict)
     overrides: List[str] = dataclasses.field(default_factory=list)
@@ -39,6 +39,11 @@ class RunOptions:
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
+    record: Optional[str] = None
+    checkpoint_interval: Optional[int] = None
+    snapshot_at: Optional[int] = None
+    snapshot: Optional[str] = None
+    restore: Optional[str] = None
 
 
 class StepRunner:
@@ -99,7 +104,12 @@ def _overrides(options: RunOptions, profile_data: Dict[str, Any]) -> List[str]:
 
 
 def build_machine(options: RunOptions) -> Machine:
-    """Load the profile (with the bundled demo disk when no medium is given)."""
+    """Load the profile (with the bundled demo disk when no medium is given), or the
+    machine a snapshot was taken of."""
+    if options.restore:
+        return _restored_machine(options)
+    if not options.profile:
+        raise UserError("run: give a PROFILE (e.g. pc.yaml) or --restore FILE")
     probe = Profile.load(options.profile, options.overrides, options.media)
     media = dict(options.media)
     if not media and not probe.media():
@@ -108,9 +118,35 @@ def build_machine(options: RunOptions) -> Machine:
     return Machine.from_profile(options.profile, overrides, media, options.plugins)
 
 
+def _restored_machine(options: RunOptions) -> Machine:
+    from .record import check_snapshot_media, load_snapshot
+    if options.profile or options.media or options.overrides:
+        raise UserError("--restore takes the profile and media from the snapshot; "
+                        "leave out PROFILE, --set and the drive options")
+    header, state = load_snapshot(options.restore)
+    check_snapshot_media(header, options.restore)
+    profile = Profile.from_data(header["profile"], source=options.restore)
+    machine = Machine.from_profile(profile, extra_plugins=options.plugins)
+    machine.restore(state)
+    return machine
+
+
+def _attach_recording_tools(machine: Machine, options: RunOptions) -> None:
+    from .record import DEFAULT_CHECKPOINT_INTERVAL, Recorder, save_snapshot
+    if options.record:
+        recorder = Recorder(machine, options.record,
+                            options.checkpoint_interval or DEFAULT_CHECKPOINT_INTERVAL)
+        machine.add_plugin(recorder, name="recorder")
+    if (options.snapshot_at is None) != (options.snapshot is None):
+        raise UserError("--snapshot-at N and --snapshot FILE go together")
+    if options.snapshot_at is not None:
+        machine.at_icount(options.snapshot_at, lambda: save_snapshot(machine, options.snapshot))
+
+
 def run_machine(options: RunOptions) -> int:
     machine = build_machine(options)
     try:
+        _attach_recording_tools(machine, options)
         return _run(machine, options)
     finally:
         machine.close()

@@ -1,0 +1,325 @@
+"""Recording, replay and snapshots.
+
+A recording (`machine run ... --record FILE.rec`) is a gzip-compressed JSON-lines file
+(format in docs/recording.md):
+
+1. a header: format name and version, the resolved profile, every medium's path and
+   SHA-256, the checkpoint interval;
+2. `input` records: each host input with the instruction count and virtual time at
+   which it took effect (from the `machine_input` hook);
+3. `checkpoint` records every N instructions: a state digest (see statefile.py);
+4. `journal` records: the original contents of disk sectors the guest overwrote, so a
+   replay can rebuild the image the recording started from;
+5. an `end` record: why and where the run ended, the final digest and screen.
+
+`machine replay FILE.rec` rebuilds the machine, re-applies the inputs at the same
+stamps, verifies every checkpoint and the end, and names the first component and
+fields that differ.  Media are opened copy-on-write during a replay, so replaying
+never modifies an image.
+
+A snapshot (`--snapshot-at N --snapshot FILE`, `--restore FILE`) is the same container
+holding a header and one full machine state.
+"""
+
+import argparse
+import os
+import sys
+from typing import Any, Dict, List, Optional, Tuple
+
+from .display import find_screen, screen_text
+from .errors import MediaError, UserError
+from .hookspecs import hookimpl
+from .machine import Machine
+from .profile import Profile
+from . import statefile
+
+RECORDING_FORMAT = "pcmachine-recording"
+SNAPSHOT_FORMAT = "pcmachine-snapshot"
+FORMAT_VERSION = 1
+DEFAULT_CHECKPOINT_INTERVAL = 5_000_000
+
+
+def machine_digest(machine: Machine) -> Dict[str, Any]:
+    """The machine's state digest.  Overlay sectors are left out: replays run on
+    overlays, and disk contents are compared through the media hashes instead."""
+    state = machine.snapshot()
+    state.pop("overlays", None)
+    return statefile.digest(state)
+
+
+def _screen(machine: Machine) -> str:
+    screen = find_screen(machine)
+    return screen_text(screen) if screen is not None else ""
+
+
+def media_header(machine: Machine) -> Dict[str, Dict[str, Any]]:
+    return {name: {"path": disk.path, "sha256": disk.content_hash()}
+            for name, disk in machine.media.items()}
+
+
+class Recorder:
+    """Plugin that writes a recording while the machine runs."""
+
+    def __init__(self, machine: Machine, path: str, interval: int = DEFAULT_CHECKPOINT_INTERVAL) -> None:
+        if interval <= 0:
+            raise UserError("--checkpoint-interval must be positive")
+        self.machine = machine
+        self.path = path
+        self.interval = interval
+        self.journal: Dict[str, Dict[int, bytes]] = {}
+        try:
+            self.handle = statefile.open_writer(path)
+        except OSError as error:
+            raise UserError(f"cannot write recording {path}: {error.strerror}") from None
+        statefile.dump_record(self.handle, {
+            "type": "header", "format": RECORDING_FORMAT, "version": FORMAT_VERSION,
+            "profile": machine.profile.resolved() if machine.profile else {},
+            "profile_source": machine.profile.path if machine.profile else None,
+            "media": media_header(machine), "checkpoint_interval": interval,
+            "start": {"icount": machine.clock.icount, "time_ns": machine.clock.now()},
+        })
+        for name, disk in machine.media.items():
+            if not (disk.readonly or disk.overlay):
+                disk.before_write.append(self._journal_for(name, disk))
+        machine.at_icount(machine.clock.icount + interval, self.checkpoint)
+
+    def _journal_for(self, name: str, disk: Any) -> Any:
+        originals = self.journal.setdefault(name, {})
+
+        def keep_originals(lba: int, count: int) -> None:
+            for sector in range(lba, lba + count):
+                if sector not in originals:
+                    originals[sector] = disk.read(sector, 1)
+        return keep_originals
+
+    def checkpoint(self) -> None:
+        machine = self.machine
+        flat = machine_digest(machine)
+        statefile.dump_record(self.handle, {
+            "type": "checkpoint", "icount": machine.clock.icount, "time_ns": machine.clock.now(),
+            "hash": statefile.digest_hash(flat), "digest": flat})
+        machine.at_icount(machine.clock.icount + self.interval, self.checkpoint)
+
+    @hookimpl
+    def machine_input(self, kind: str, data: Any, icount: int, time_ns: int) -> None:
+        statefile.dump_record(self.handle, {"type": "input", "icount": icount, "time_ns": time_ns,
+                                            "kind": kind, "data": data})
+
+    @hookimpl
+    def machine_stop(self, machine: Machine, reason: str) -> None:
+        for name, sectors in self.journal.items():
+            statefile.dump_record(self.handle, {"type": "journal", "medium": name,
+                                                "sectors": {int(k): v for k, v in sectors.items()}})
+        flat = machine_digest(machine)
+        statefile.dump_record(self.handle, {
+            "type": "end", "reason": reason, "icount": machine.clock.icount,
+            "time_ns": machine.clock.now(), "hash": statefile.digest_hash(flat), "digest": flat,
+            "screen": _screen(machine),
+            "media": {name: disk.content_hash() for name, disk in machine.media.items()}})
+        self.handle.close()
+
+
+# ---------------------------------------------------------------------- reading
+class Recording:
+    """A recording file, read whole (inputs and checkpoints are small)."""
+
+    def __init__(self, path: str) -> None:
+        if not os.path.isfile(path):
+            raise UserError(f"recording not found: {path}")
+        try:
+            records = list(statefile.read_records(path))
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        if not records or records[0].get("format") != RECORDING_FORMAT:
+            raise UserError(f"{path}: not a pcmachine recording")
+        if records[0].get("version") != FORMAT_VERSION:
+            raise UserError(f"{path}: recording format version {records[0].get('version')} "
+                            f"is not supported (this pcmachine reads version {FORMAT_VERSION})")
+        self.path = path
+        self.header = records[0]
+        self.inputs = [r for r in records if r["type"] == "input"]
+        self.checkpoints = [r for r in records if r["type"] == "checkpoint"]
+        self.journal = {r["medium"]: r["sectors"] for r in records if r["type"] == "journal"}
+        ends = [r for r in records if r["type"] == "end"]
+        if not ends:
+            raise UserError(f"{path}: the recording has no end record (the recording run was cut off)")
+        self.end = ends[0]
+
+
+def prepare_media(profile_data: Dict[str, Any], media: Dict[str, Dict[str, Any]],
+                  journal: Dict[str, Dict[int, bytes]], what: str) -> Dict[str, Dict[int, bytes]]:
+    """Point the profile at the recorded media, opened copy-on-write, and check their
+    contents: an image is accepted when it is as it was at the start, or as the
+    recorded run left it and the journal can rebuild the start.  Returns the overlay
+    sectors to load per medium."""
+    from .media import Disk
+    section = profile_data.setdefault("media", {})
+    overlays: Dict[str, Dict[int, bytes]] = {}
+    for name, info in media.items():
+        spec = section.get(name)
+        spec = dict(spec) if isinstance(spec, dict) else {}
+        spec.update({"image": info["path"], "overlay": True, "readonly": False})
+        section[name] = spec
+        try:
+            disk = Disk(name, info["path"], "floppy" if name.startswith("fd") else "hdd", overlay=True)
+        except MediaError as error:
+            raise MediaError(f"{what}: {error}") from None
+        try:
+            if disk.content_hash() == info["sha256"]:
+                continue
+            sectors = journal.get(name, {})
+            if sectors:
+                disk.load_overlay_state(sectors)
+                if disk.content_hash() == info["sha256"]:
+                    overlays[name] = dict(sectors)
+                    continue
+            raise MediaError(f"{what}: medium {name} ({info['path']}) has changed since it was recorded; "
+                             "refusing to replay on different media")
+        finally:
+            disk.close()
+    return overlays
+
+
+class ReplayVerifier:
+    """Checks each recorded checkpoint at its instruction count."""
+
+    def __init__(self, machine: Machine, recording: Recording) -> None:
+        self.machine = machine
+        self.recording = recording
+        self.verified = 0
+        self.mismatch: Optional[Tuple[int, int, Dict[str, tuple]]] = None
+        self.previous_icount = recording.header["start"]["icount"]
+        for checkpoint in recording.checkpoints:
+            machine.at_icount(checkpoint["icount"], self._verifier(checkpoint))
+
+    def _verifier(self, checkpoint: Dict[str, Any]) -> Any:
+        def verify() -> None:
+            if self.mismatch is not None:
+                return
+            self.compare(checkpoint)
+            self.previous_icount = checkpoint["icount"]
+        return verify
+
+    def compare(self, record: Dict[str, Any]) -> bool:
+        flat = machine_digest(self.machine)
+        diff = statefile.differences(record["digest"], flat)
+        if self.machine.clock.icount != record["icount"] or self.machine.clock.now() != record["time_ns"]:
+            diff["clock.position"] = ((record["icount"], record["time_ns"]),
+                                      (self.machine.clock.icount, self.machine.clock.now()))
+        if diff:
+            self.mismatch = (self.previous_icount, record["icount"], diff)
+            self.machine.request_stop("replay-mismatch")
+            return False
+        self.verified += 1
+        return True
+
+    def report(self) -> str:
+        start, end, diff = self.mismatch
+        components = sorted({key.split(".")[0].split("[")[0] for key in diff})
+        lines = [f"replay diverged between instruction {start} and {end}: "
+                 f"state differs in {', '.join(components)}"]
+        for key, (expected, actual) in list(diff.items())[:20]:
+            lines.append(f"  {key}: recorded {_show(expected)}, replayed {_show(actual)}")
+        if len(diff) > 20:
+            lines.append(f"  ... and {len(diff) - 20} more fields")
+        return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    return f"{value:#x}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
+
+
+def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, Dict[str, Any]]] = None) -> int:
+    """Replay a recording; returns the exit status (0 when everything matched)."""
+    recording = Recording(path)
+    data = dict(recording.header["profile"])
+    overlays = prepare_media(data, recording.header["media"], recording.journal, path)
+    for name, entry in (extra_components or {}).items():
+        data[name] = entry
+    profile = Profile.from_data(data, source=path)
+    machine = Machine.from_profile(profile, extra_plugins=plugins)
+    try:
+        for name, sectors in overlays.items():
+            machine.media[name].load_overlay_state(sectors)
+        for record in recording.inputs:
+            machine.schedule_input(record["icount"], record["time_ns"], record["kind"], record["data"])
+        verifier = ReplayVerifier(machine, recording)
+        end = recording.end
+        machine.stop_at = (end["icount"], end["time_ns"])
+        import trio
+        trio.run(machine.run)
+        if verifier.mismatch is None:
+            verifier.compare(end)
+        if verifier.mismatch is not None:
+            print(verifier.report(), file=sys.stderr)
+            return 1
+        screen = _screen(machine)
+        if screen != end["screen"]:
+            print("replay diverged: the final screen differs from the recording", file=sys.stderr)
+            return 1
+        print(f"replay matched: {verifier.verified} states verified at {len(recording.checkpoints)} "
+              f"checkpoints and the end (instruction {end['icount']}), state hash {end['hash'][:16]}")
+        if screen:
+            print(screen)
+        return 0
+    finally:
+        machine.close()
+
+
+# ---------------------------------------------------------------------- snapshots
+def save_snapshot(machine: Machine, path: str) -> None:
+    """Write the whole machine state (and what it was built from) to `path`."""
+    machine.flush_media()
+    header = {"type": "header", "format": SNAPSHOT_FORMAT, "version": FORMAT_VERSION,
+              "profile": machine.profile.resolved() if machine.profile else {},
+              "media": media_header(machine)}
+    try:
+        with statefile.open_writer(path) as handle:
+            statefile.dump_record(handle, header)
+            statefile.dump_record(handle, {"type": "state", "state": machine.snapshot()})
+    except OSError as error:
+        raise UserError(f"cannot write snapshot {path}: {error.strerror}") from None
+
+
+def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """(header, state) of a snapshot file; UserError when it is not one."""
+    if not os.path.isfile(path):
+        raise UserError(f"snapshot not found: {path}")
+    try:
+        records = list(statefile.read_records(path))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if len(records) != 2 or records[0].get("format") != SNAPSHOT_FORMAT:
+        raise UserError(f"{path}: not a pcmachine snapshot")
+    if records[0].get("version") != FORMAT_VERSION:
+        raise UserError(f"{path}: snapshot format version {records[0].get('version')} is not supported")
+    return records[0], records[1]["state"]
+
+
+def check_snapshot_media(header: Dict[str, Any], path: str) -> None:
+    """Refuse a restore onto media that changed since the snapshot was taken."""
+    from .media import Disk
+    for name, info in header["media"].items():
+        try:
+            disk = Disk(name, info["path"], "floppy" if name.startswith("fd") else "hdd", readonly=True)
+        except MediaError as error:
+            raise MediaError(f"{path}: {error}") from None
+        try:
+            if disk.content_hash() != info["sha256"]:
+                raise MediaError(f"{path}: medium {name} ({info['path']}) has changed since the snapshot; "
+                                 "refusing to restore onto different media")
+        finally:
+            disk.close()
+
+
+def main(argv: List[str]) -> int:
+    """`machine replay FILE.rec [--plugin REF]...`"""
+    from .cli import _ArgumentParser
+    parser = _ArgumentParser(prog="machine replay",
+                             description="re-run a recording and verify every state hash")
+    parser.add_argument("recording", help="a file written by machine run --record")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
+                        help="attach an analysis plugin (module:Class or ./file.py:Class)")
+    args = parser.parse_args(argv)
+    return replay(args.recording, args.plugin)
+
