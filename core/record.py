@@ -43,8 +43,11 @@ def machine_digest(machine: Machine) -> Dict[str, Any]:
     """The machine's state digest.  Overlay sectors are left out: replays run on
     overlays, and disk contents are compared through the media hashes instead."""
     state = machine.snapshot()
-    state.pop("overlays", None)
-    return statefile.digest(state)
+    flat = {"clock": state["clock"], "memory": state["ram"],
+            "bus": {"a20": state["a20"], "irq_levels": state["irq_levels"]}}
+    for name, entry in state["components"].items():
+        flat[name] = entry["state"]
+    return statefile.digest(flat)
 
 
 def _screen(machine: Machine) -> str:

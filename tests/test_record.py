@@ -64,7 +64,7 @@ def test_tampered_input_is_reported_with_component_and_field(profile, tmp_path, 
     assert replay(rec, []) == 1
     err = capsys.readouterr().err
     assert "replay diverged between instruction" in err
-    assert "ram" in err
+    assert "memory[0x00000000]" in err
 
 
 def test_recording_is_compressed_versioned_json_lines(profile, tmp_path):
