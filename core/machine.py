@@ -77,9 +77,13 @@ class Machine:
     @classmethod
     def from_profile(cls, profile: Any, overrides: Optional[List[str]] = None,
                      media: Optional[Dict[str, str]] = None,
-                     extra_plugins: Optional[List[str]] = None) -> "Machine":
+                     extra_plugins: Optional[List[str]] = None,
+                     setup: Optional[Callable[["Machine"], None]] = None) -> "Machine":
         """Load and validate a profile (path or bundled name), open its media and
-        build every component; raises UserError subclasses on bad input."""
+        build every component; raises UserError subclasses on bad input.
+
+        `setup(machine)` runs after the components are built and before power-on, so
+        a plugin it adds (a recorder) sees the power-on events too."""
         if not isinstance(profile, Profile):
             profile = Profile.load(profile, overrides or [], media or {})
         machine = cls(profile)
@@ -89,6 +93,8 @@ class Machine:
                 machine.add_component(entry["class"], name, entry["options"])
             for reference in list(profile.plugins()) + list(extra_plugins or []):
                 machine.add_plugin(reference)
+            if setup is not None:
+                setup(machine)
             machine.configure()
         except BaseException:
             machine.close()

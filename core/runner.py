@@ -115,7 +115,8 @@ def build_machine(options: RunOptions) -> Machine:
     if not media and not probe.media():
         media["fda"] = demo_image()
     overrides = _overrides(options, probe.data)
-    return Machine.from_profile(options.profile, overrides, media, options.plugins)
+    return Machine.from_profile(options.profile, overrides, media, options.plugins,
+                                setup=lambda machine: _attach_recording_tools(machine, options))
 
 
 def _restored_machine(options: RunOptions) -> Machine:
@@ -128,6 +129,7 @@ def _restored_machine(options: RunOptions) -> Machine:
     profile = Profile.from_data(header["profile"], source=options.restore)
     machine = Machine.from_profile(profile, extra_plugins=options.plugins)
     machine.restore(state)
+    _attach_recording_tools(machine, options)
     return machine
 
 
@@ -146,7 +148,6 @@ def _attach_recording_tools(machine: Machine, options: RunOptions) -> None:
 def run_machine(options: RunOptions) -> int:
     machine = build_machine(options)
     try:
-        _attach_recording_tools(machine, options)
         return _run(machine, options)
     finally:
         machine.close()

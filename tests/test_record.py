@@ -28,8 +28,9 @@ def profile(tmp_path):
 
 
 def record_run(profile, path, pokes, media=None, interval=50_000):
-    machine = Machine.from_profile(profile, media=media)
-    machine.add_plugin(Recorder(machine, path, interval), name="recorder")
+    machine = Machine.from_profile(
+        profile, media=media,
+        setup=lambda m: m.add_plugin(Recorder(m, path, interval), name="recorder"))
 
     def inject(step=[0]):
         # inputs arrive from the "host" at slice boundaries
