@@ -12,7 +12,8 @@ Follows the IBM PC/AT and PS/2 technical references as summarised by OSDev
 * commands 0xA4 0xA7 0xA8 0xA9 0xAA 0xAB 0xAD 0xAE 0xC0 0xD0-0xD4 0xDD 0xDF and the
   pulse commands 0xF0-0xFF (bit 0 low pulses the CPU reset line);
 * the output port: bit 0 reset line, bit 1 A20 gate (`bus.set_a20("i8042", ...)`),
-  bits 4/5 read back the IRQ1/IRQ12 (buffer full) outputs.
+  bits 4/5 (the IRQ1/IRQ12 outputs) read back as 0, since 0xD0 answers only
+  when the output buffer is empty.
 
 Timing follows Bochs: a byte produced by the controller itself (command byte, test
 results) is in the output buffer at once; a byte from the keyboard or mouse is
@@ -269,11 +270,9 @@ class KeyboardController(Component):
         self._schedule_transfer()
 
     def _read_output_port(self) -> int:
-        state = self.state
-        value = state.output_port & ~(OUT_KBD_OBF | OUT_AUX_OBF)
-        if state.output_full:
-            value |= OUT_AUX_OBF if state.output_aux else OUT_KBD_OBF
-        return value
+        """Bits 4/5 are the IRQ1/IRQ12 outputs, low whenever the controller can answer
+        (its output buffer must be empty)."""
+        return self.state.output_port & ~(OUT_KBD_OBF | OUT_AUX_OBF)
 
     def _write_output_port(self, value: int) -> None:
         self.state.output_port = value & 0xFF
