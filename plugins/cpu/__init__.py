@@ -1,1 +1,7 @@
-"""The x86 CPU component (decoder, executor, protected mode)."""
+"""The x86 CPU component (decoder, executor; protected mode arrives in part 2)."""
+
+from . import ops_basic, ops_control, ops_string, ops_0f  # noqa: F401  (fill the opcode maps)
+from .cpu import CPU, LoopExit
+from .state import CPUFault
+
+__all__ = ["CPU", "CPUFault", "LoopExit"]

@@ -1,0 +1,531 @@
+"""The x86 CPU component: registers, run loop, interrupts, host calls, state.
+
+Models 8086 to Pentium in real mode (part 1); protected mode builds on the same
+descriptor caches (`seg_sel/seg_base/seg_limit/seg_flags`), the single translation
+point `translate()` and `CPUFault`.  Instructions are decoded once into closures
+(`decoder.py`) cached by physical address; a closure takes the EIP of its
+instruction and returns the EIP of the next one.  Arithmetic flags are lazy
+(`alu.py`).  See docs/cpu.md.
+"""
+
+from typing import Any, Callable, Dict, List, Optional
+
+from pcmachine.component import Component, Option, dict_to_state, state_to_dict
+
+from . import alu
+from .decoder import decode
+from .memory import build_accessors
+from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS, DF_VECTOR,
+                    ESP, FLAG_BITS, GP, IF, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
+                    SEGS, SS, SS_VECTOR, TF, VM)
+
+CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
+
+
+class LoopExit(Exception):
+    """Ends the inner loop after an instruction that set `cpu.eip` itself (HLT,
+    a change of code size or translation regime)."""
+
+
+class CPU(Component):
+    """An x86 processor (8086 .. Pentium integer core) driven by the machine's run loop."""
+
+    OPTIONS = {
+        "model": Option("str", "80486", "CPU generation and its documented differences",
+                        choices=("8086", "80186", "80286", "80386", "80486", "pentium")),
+        "fpu": Option("bool", False, "an x87 is present (an FPU component provides it)"),
+    }
+    STATE_VERSION = 1
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        self.model = MODELS[options["model"]]
+        self.generation = self.model.generation
+        self.has_fpu = options["fpu"]
+        machine.cpu = self
+        self.bus.intr_listener = self.set_intr
+        self.bus.a20_listeners.append(self._a20_changed)
+        self.bus.code_write_listeners.append(self._code_written)
+        machine.hooks.listeners.append(self._hooks_changed)
+        self.hooks = machine.hooks
+        self.hostcalls: Dict[int, Callable[["CPU"], None]] = {}
+        self.code_cache16: Dict[int, Callable[[int], int]] = {}
+        self.code_cache32: Dict[int, Callable[[int], int]] = {}
+        self.code_cache = self.code_cache16
+        self.code_pages: Dict[int, List[int]] = {}
+        self.stop_requested = False
+        self.traced = False
+        self._init_registers()
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def _init_registers(self) -> None:
+        self.regs = [0] * 8
+        self.eip = 0
+        self.flags = 2
+        self.lf_op = self.lf_a = self.lf_b = self.lf_res = 0
+        self.lf_mask = 0xFFFF
+        self.seg_sel = [0] * 6
+        self.seg_base = [0] * 6
+        self.seg_limit = [0xFFFF] * 6
+        self.seg_flags = [0x93] * 6
+        self.cr = [0] * 5
+        self.dr = [0] * 8
+        self.gdtr_base, self.gdtr_limit = 0, 0xFFFF
+        self.idtr_base, self.idtr_limit = 0, 0x3FF
+        self.ldtr = self.tr = 0
+        self.halted = False
+        self.intr_line = False
+        self.nmi_pending = False
+        self.check_irq = False
+        self.inhibit_icount = -1
+        self.tsc_offset = 0
+        self.paging = False
+        self.code32 = False
+        self.stack32 = False
+        self.mlin = 0
+
+    def reset(self) -> None:
+        """Architectural reset: CS=F000 with base FFFF0000, EIP=FFF0, EDX=signature."""
+        self._init_registers()
+        model = self.model
+        self.regs[2] = model.signature
+        self.seg_sel[CS] = 0xF000
+        self.seg_base[CS] = 0xFFFF0000 if self.generation >= 3 else 0xF0000
+        self.seg_flags[CS] = 0x9B
+        self.eip = 0xFFF0 if self.generation >= 1 else 0
+        if self.generation == 0:
+            self.seg_base[CS] = 0xFFFF0
+        self.cr[0] = (CR0_ET if self.has_fpu or self.generation == 3 else 0) | (
+            0x60000010 if self.generation >= 4 else 0)
+        if self.generation >= 4 and not self.has_fpu:
+            self.cr[0] = 0x60000000
+        self.rebuild()
+
+    def snapshot(self) -> Dict[str, Any]:
+        state = CPUState(
+            regs=list(self.regs), eip=self.eip, eflags=self.get_eflags(),
+            seg_sel=list(self.seg_sel), seg_base=list(self.seg_base),
+            seg_limit=list(self.seg_limit), seg_flags=list(self.seg_flags),
+            cr=list(self.cr), dr=list(self.dr), gdtr_base=self.gdtr_base,
+            gdtr_limit=self.gdtr_limit, idtr_base=self.idtr_base, idtr_limit=self.idtr_limit,
+            ldtr=self.ldtr, tr=self.tr, halted=self.halted, intr_line=self.intr_line,
+            nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
+            tsc_offset=self.tsc_offset)
+        return state_to_dict(state)
+
+    def restore(self, data: Dict[str, Any]) -> None:
+        state = dict_to_state(CPUState, data)
+        self.regs = list(state.regs)
+        self.eip = state.eip
+        self.set_eflags(state.eflags)
+        self.seg_sel, self.seg_base = list(state.seg_sel), list(state.seg_base)
+        self.seg_limit, self.seg_flags = list(state.seg_limit), list(state.seg_flags)
+        self.cr, self.dr = list(state.cr), list(state.dr)
+        self.gdtr_base, self.gdtr_limit = state.gdtr_base, state.gdtr_limit
+        self.idtr_base, self.idtr_limit = state.idtr_base, state.idtr_limit
+        self.ldtr, self.tr = state.ldtr, state.tr
+        self.halted = state.halted
+        self.intr_line = state.intr_line
+        self.nmi_pending = state.nmi_pending
+        self.inhibit_icount = state.inhibit_icount
+        self.tsc_offset = state.tsc_offset
+        self.check_irq = self.intr_line or self.nmi_pending
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Re-derive everything cached from the registers: memory accessors, code
+        size, decode caches.  Called after reset/restore and regime changes."""
+        self.paging = bool(self.cr[0] & CR0_PG) and bool(self.cr[0] & CR0_PE)
+        (self.rd8, self.rd16, self.rd32,
+         self.wr8, self.wr16, self.wr32) = build_accessors(self)
+        self.fetch_mask = self.bus.a20_mask
+        self.code32 = bool(self.seg_flags[CS] & 0x4000)
+        self.stack32 = bool(self.seg_flags[SS] & 0x4000)
+        self.flush_code_cache()
+
+    # ------------------------------------------------------------------ translation
+    def translate(self, linear: int, write: bool = False) -> int:
+        """The one linear-to-physical translation point (paging arrives in part 2)."""
+        return linear & self.bus.a20_mask
+
+    def _a20_changed(self, mask: int) -> None:
+        self.rebuild()
+
+    # ------------------------------------------------------------------ decode cache
+    def flush_code_cache(self) -> None:
+        self.code_cache16.clear()
+        self.code_cache32.clear()
+        for page in self.code_pages:
+            self.bus.unwatch_code_page(page)
+        self.code_pages.clear()
+        self.code_cache = self.code_cache32 if self.code32 else self.code_cache16
+
+    def _code_written(self, page: int) -> None:
+        addresses = self.code_pages.pop(page, None)
+        if addresses is None:
+            return
+        for address in addresses:
+            self.code_cache16.pop(address, None)
+            self.code_cache32.pop(address, None)
+        self.bus.unwatch_code_page(page)
+
+    def _decode(self, phys: int, eip: int) -> Callable[[int], int]:
+        fn, pages, cacheable = decode(self, eip)
+        hostcall = self.hostcalls.get(phys)
+        if hostcall is not None:
+            fn = self._wrap_hostcall(hostcall, fn)
+        if cacheable:
+            self.code_cache[phys] = fn
+            for page in pages:
+                if page not in self.code_pages:
+                    self.code_pages[page] = []
+                    self.bus.watch_code_page(page)
+                self.code_pages[page].append(phys)
+        return fn
+
+    def _wrap_hostcall(self, hostcall: Callable, fn: Callable[[int], int]) -> Callable[[int], int]:
+        cpu = self
+
+        def call_host(eip: int) -> int:
+            cs = cpu.seg_sel[CS]
+            cpu.eip = eip
+            hostcall(cpu)
+            cpu.sync_after_bus()
+            if cpu.eip == eip and cpu.seg_sel[CS] == cs:
+                return fn(eip)
+            if cpu.stop_requested:
+                raise LoopExit()
+            return cpu.eip
+        return call_host
+
+    def register_hostcall(self, physical_address: int, function: Callable[["CPU"], None]) -> None:
+        """Call `function(cpu)` whenever execution reaches `physical_address`."""
+        self.hostcalls[physical_address] = function
+        self.code_cache16.pop(physical_address, None)
+        self.code_cache32.pop(physical_address, None)
+
+    # ------------------------------------------------------------------ bus sync
+    def sync_before_bus(self) -> None:
+        """`clock.icount` is kept exact by the run loop; nothing to flush."""
+
+    def sync_after_bus(self) -> None:
+        """A device may have asked to stop; the loop re-reads `clock.stop_icount`."""
+        if self.stop_requested and self.clock.stop_icount > self.clock.icount:
+            self.clock.stop_icount = self.clock.icount
+
+    def io_read(self, port: int, size: int) -> int:
+        value = self.bus.io_read(port, size)
+        self.sync_after_bus()
+        return value
+
+    def io_write(self, port: int, size: int, value: int) -> None:
+        self.bus.io_write(port, size, value)
+        self.sync_after_bus()
+
+    # ------------------------------------------------------------------ run loop
+    def run(self) -> int:
+        """Execute until `clock.stop_icount`, HLT or a stop request; returns the
+        number of instructions executed (already added to `clock.icount`)."""
+        clock = self.clock
+        start = clock.icount
+        if self.halted:
+            if self.check_irq:
+                self._service_interrupts()
+            if self.halted:
+                return 0
+        while clock.icount < clock.stop_icount and not self.halted:
+            try:
+                if self.traced:
+                    self._run_traced()
+                else:
+                    self._loop(False)
+                break
+            except LoopExit:
+                continue
+            except CPUFault as fault:
+                self.raise_exception(fault)
+        return clock.icount - start
+
+    def _run_traced(self) -> None:
+        clock = self.clock
+        call = self.hooks.call
+        while clock.icount < clock.stop_icount and not self.halted:
+            eip = self.eip
+            call.instruction(machine=self.machine, cs=self.seg_sel[CS], eip=eip,
+                             linear=self.seg_base[CS] + eip, cpu=self)
+            self._loop(True)
+
+    def _loop(self, single: bool) -> None:
+        clock = self.clock
+        seg_base = self.seg_base
+        cache = self.code_cache
+        get = cache.get
+        mask = self.fetch_mask
+        eip = self.eip
+        while True:
+            icount = clock.icount
+            if icount >= clock.stop_icount:
+                return
+            if self.check_irq:
+                self._service_interrupts()
+                eip = self.eip
+                if self.halted:
+                    return
+            phys = (seg_base[1] + eip) & mask
+            fn = get(phys)
+            if fn is None:
+                fn = self._decode(phys, eip)
+            clock.icount = icount + 1
+            eip = fn(eip)
+            self.eip = eip
+            if single:
+                return
+
+    def _hooks_changed(self, flags: Any) -> None:
+        self.traced = bool(flags.instruction)
+        if self.traced:
+            self.clock.stop_icount = self.clock.icount
+
+    # ------------------------------------------------------------------ interrupts
+    def set_intr(self, level: bool) -> None:
+        """The INTR pin (bus.intr_listener)."""
+        self.intr_line = bool(level)
+        self.check_irq = self.intr_line or self.nmi_pending
+
+    def nmi(self) -> None:
+        self.nmi_pending = True
+        self.check_irq = True
+
+    def can_wake(self) -> bool:
+        return bool(self.flags & IF) or self.nmi_pending
+
+    def _service_interrupts(self) -> None:
+        if self.clock.icount <= self.inhibit_icount:
+            return
+        if self.nmi_pending:
+            self.nmi_pending = False
+            self.halted = False
+            self.interrupt(NMI_VECTOR, self.eip, "nmi")
+        elif self.intr_line and self.flags & IF:
+            vector = self.bus.interrupt_acknowledge()
+            self.halted = False
+            self.interrupt(vector, self.eip, "hardware")
+        self.check_irq = self.intr_line or self.nmi_pending
+
+    def raise_exception(self, fault: CPUFault) -> None:
+        """Deliver an exception raised by an instruction (the fault EIP is the
+        instruction's own, still in `self.eip`)."""
+        if self.hooks.cpu_exception:
+            self.hooks.call.cpu_exception(machine=self.machine, vector=fault.vector,
+                                          error_code=fault.error_code,
+                                          cs=self.seg_sel[CS], eip=self.eip)
+        try:
+            self.interrupt(fault.vector, self.eip, "exception", fault.error_code)
+        except CPUFault:
+            try:
+                self.interrupt(DF_VECTOR, self.eip, "exception", 0)
+            except CPUFault:
+                self.machine.request_reset("triple fault")
+
+    def interrupt(self, vector: int, return_eip: int, kind: str,
+                  error_code: Optional[int] = None) -> int:
+        """Deliver `vector` through the real-mode IVT; returns the new EIP.  Protected
+        mode (IDT gates) is added in part 2 on this entry point."""
+        if self.hooks.interrupt:
+            self.hooks.call.interrupt(machine=self.machine, vector=vector, kind=kind,
+                                      cs=self.seg_sel[CS], eip=return_eip)
+        if vector * 4 + 3 > self.idtr_limit:
+            raise CPUFault(GP, vector * 8 + 2)
+        flags = self.read_flags16()
+        self.push16(flags)
+        self.push16(self.seg_sel[CS])
+        self.push16(return_eip & 0xFFFF)
+        entry = self.idtr_base + vector * 4
+        new_ip = self.rd16(entry)
+        new_cs = self.rd16(entry + 2)
+        self.flags &= ~(IF | TF | AC | RF)
+        self.load_segment(CS, new_cs)
+        self.eip = new_ip
+        return new_ip
+
+    # ------------------------------------------------------------------ flags
+    def get_eflags(self) -> int:
+        return alu.get_eflags(self)
+
+    def set_eflags(self, value: int) -> None:
+        self.flags = (value & (self.model.flags_writable | VM | RF)) | 2
+        self.lf_op = 0
+
+    def read_flags16(self) -> int:
+        """FLAGS as PUSHF stores it in real mode (bits 12-15 per model)."""
+        return (alu.get_eflags(self) & 0xFFFF & ~0xF000 & 0xFFFF) | \
+            (alu.get_eflags(self) & 0x7000 if self.generation >= 3 else self.model.flags_high_real)
+
+    def write_flags(self, value: int, width_mask: int) -> None:
+        """POPF/IRET/SAHF: change the writable bits within `width_mask`."""
+        writable = self.model.flags_writable & width_mask & ~(VM | RF)
+        current = alu.get_eflags(self)
+        self.flags = (current & ~writable) | (value & writable) | 2
+        self.lf_op = 0
+        if self.flags & IF and self.intr_line:
+            self.check_irq = True
+
+    def get_flag(self, name: str) -> bool:
+        return bool(alu.get_eflags(self) & FLAG_BITS[name])
+
+    def set_flag(self, name: str, value: bool) -> None:
+        flags = alu.materialize(self)
+        bit = FLAG_BITS[name]
+        self.flags = (flags | bit) if value else (flags & ~bit)
+        if name == "if" and value and self.intr_line:
+            self.check_irq = True
+
+    # ------------------------------------------------------------------ segments and stack
+    def load_segment(self, index: int, selector: int) -> None:
+        """Load a segment register (real-mode rule: base = selector << 4; limit and
+        attributes stay, which is what "unreal mode" relies on).  Part 2 adds the
+        protected-mode descriptor load here."""
+        selector &= 0xFFFF
+        self.seg_sel[index] = selector
+        self.seg_base[index] = selector << 4
+        if index == SS:
+            self.inhibit_icount = self.clock.icount
+
+    def segment_fault(self, index: int) -> None:
+        """A limit violation: #SS for the stack segment, #GP otherwise."""
+        raise CPUFault(SS_VECTOR if index == SS else GP, 0)
+
+    def push16(self, value: int) -> None:
+        regs = self.regs
+        if self.stack32:
+            sp = (regs[ESP] - 2) & 0xFFFFFFFF
+            self.wr16(self.seg_base[SS] + sp, value & 0xFFFF)
+            regs[ESP] = sp
+        else:
+            sp = (regs[ESP] - 2) & 0xFFFF
+            self.wr16(self.seg_base[SS] + sp, value & 0xFFFF)
+            regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
+
+    def push32(self, value: int) -> None:
+        regs = self.regs
+        if self.stack32:
+            sp = (regs[ESP] - 4) & 0xFFFFFFFF
+            self.wr32(self.seg_base[SS] + sp, value & 0xFFFFFFFF)
+            regs[ESP] = sp
+        else:
+            sp = (regs[ESP] - 4) & 0xFFFF
+            self.wr32(self.seg_base[SS] + sp, value & 0xFFFFFFFF)
+            regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
+
+    def pop16(self) -> int:
+        regs = self.regs
+        if self.stack32:
+            sp = regs[ESP]
+            value = self.rd16(self.seg_base[SS] + sp)
+            regs[ESP] = (sp + 2) & 0xFFFFFFFF
+        else:
+            sp = regs[ESP] & 0xFFFF
+            if sp == 0xFFFF and self.generation >= 2:
+                raise CPUFault(SS_VECTOR, 0)
+            value = self.rd16(self.seg_base[SS] + sp)
+            regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
+        return value
+
+    def pop32(self) -> int:
+        regs = self.regs
+        if self.stack32:
+            sp = regs[ESP]
+            value = self.rd32(self.seg_base[SS] + sp)
+            regs[ESP] = (sp + 4) & 0xFFFFFFFF
+        else:
+            sp = regs[ESP] & 0xFFFF
+            if sp > 0xFFFC:
+                raise CPUFault(SS_VECTOR, 0)
+            value = self.rd32(self.seg_base[SS] + sp)
+            regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 4) & 0xFFFF)
+        return value
+
+    # ------------------------------------------------------------------ control registers
+    def write_cr(self, index: int, value: int) -> None:
+        """MOV CRn: CR0.PE/PG changes fire `cpu_mode_change` and rebuild the caches."""
+        old = self.cr[index]
+        if index == 0:
+            value = (value | CR0_ET) if self.generation == 3 and self.has_fpu else value
+            value |= 0x10 if self.generation >= 4 else 0
+        self.cr[index] = value & 0xFFFFFFFF
+        if index == 0 and (old ^ value) & (CR0_PE | CR0_PG):
+            if self.hooks.cpu_mode_change:
+                for bit, what in ((CR0_PE, "pe"), (CR0_PG, "pg")):
+                    if (old ^ value) & bit:
+                        self.machine.hooks.call.cpu_mode_change(
+                            machine=self.machine, what=what, old=int(bool(old & bit)),
+                            new=int(bool(value & bit)))
+            self.rebuild()
+        elif index == 3 and self.paging:
+            self.rebuild()
+
+    # ------------------------------------------------------------------ register API
+    def get_reg(self, name: str) -> int:
+        name = name.lower()
+        regs = self.regs
+        if name in REG32:
+            return regs[REG32.index(name)]
+        if name in REG16:
+            return regs[REG16.index(name)] & 0xFFFF
+        if name in REG8:
+            index = REG8.index(name)
+            return (regs[index & 3] >> (8 if index >= 4 else 0)) & 0xFF
+        if name in SEGS:
+            return self.seg_sel[SEGS.index(name)]
+        if name == "eip":
+            return self.eip
+        if name == "ip":
+            return self.eip & 0xFFFF
+        if name == "eflags":
+            return self.get_eflags()
+        if name == "flags":
+            return self.get_eflags() & 0xFFFF
+        if name.startswith("cr") and name in CONTROL:
+            return self.cr[int(name[2:])]
+        raise KeyError(f"unknown register {name!r}")
+
+    def set_reg(self, name: str, value: int) -> None:
+        name = name.lower()
+        regs = self.regs
+        if name in REG32:
+            regs[REG32.index(name)] = value & 0xFFFFFFFF
+        elif name in REG16:
+            index = REG16.index(name)
+            regs[index] = (regs[index] & 0xFFFF0000) | (value & 0xFFFF)
+        elif name in REG8:
+            index = REG8.index(name)
+            shift = 8 if index >= 4 else 0
+            regs[index & 3] = (regs[index & 3] & ~(0xFF << shift)) | ((value & 0xFF) << shift)
+        elif name in SEGS:
+            index = SEGS.index(name)
+            self.load_segment(index, value)
+        elif name == "eip":
+            self.eip = value & 0xFFFFFFFF
+        elif name == "ip":
+            self.eip = value & 0xFFFF
+        elif name == "eflags":
+            self.set_eflags(value)
+        elif name == "flags":
+            self.set_eflags((self.get_eflags() & 0xFFFF0000) | (value & 0xFFFF))
+        elif name.startswith("cr") and name in CONTROL:
+            self.write_cr(int(name[2:]), value)
+        else:
+            raise KeyError(f"unknown register {name!r}")
+
+    def read_linear(self, address: int, size: int) -> int:
+        return (self.rd8, self.rd16, None, self.rd32)[size - 1](address)
+
+    def write_linear(self, address: int, size: int, value: int) -> None:
+        (self.wr8, self.wr16, None, self.wr32)[size - 1](address, value)
+
+    def read_mem(self, seg_name: str, offset: int, size: int) -> int:
+        return self.read_linear(self.seg_base[SEGS.index(seg_name)] + offset, size)
+
+    def write_mem(self, seg_name: str, offset: int, size: int, value: int) -> None:
+        self.write_linear(self.seg_base[SEGS.index(seg_name)] + offset, size, value)

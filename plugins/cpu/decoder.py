@@ -1,0 +1,329 @@
+"""The table-driven decoder: prefixes, ModRM/SIB, then a builder per opcode.
+
+`decode(cpu, eip)` reads the instruction at CS:EIP and returns a closure
+`fn(eip) -> next_eip` specialised for its operands (registers, addressing form,
+immediates, operand and address size), plus the physical pages its bytes came
+from.  Builders live in the ops_* modules and register themselves in the two
+opcode maps `ONE_BYTE` and `TWO_BYTE` when this package is imported.
+
+An undefined opcode decodes to a closure that raises #UD when executed, so
+decoding never fails and the decoded result can be cached.
+"""
+
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .state import CPUFault, DS, EBP, ESP, GP, SS, UD
+
+Builder = Callable[["Decoder"], Callable[[int], int]]
+ONE_BYTE: Dict[int, Builder] = {}
+TWO_BYTE: Dict[int, Builder] = {}
+SEG_PREFIXES = {0x26: 0, 0x2E: 1, 0x36: 2, 0x3E: 3, 0x64: 4, 0x65: 5}
+MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF}
+# 16-bit ModRM base/index pairs and their default segments.
+EA16 = ((3, 6, DS), (3, 7, DS), (5, 6, SS), (5, 7, SS), (6, None, DS), (7, None, DS),
+        (5, None, SS), (3, None, DS))
+
+
+class DecodeFault(Exception):
+    """The byte sequence is not an instruction of this model: execution raises
+    `vector` (usually #UD)."""
+
+    def __init__(self, vector: int = UD) -> None:
+        super().__init__(vector)
+        self.vector = vector
+
+
+def register(table: Dict[int, Builder], *opcodes: int) -> Callable[[Builder], Builder]:
+    """Decorator: this builder decodes these opcodes."""
+    def wrap(builder: Builder) -> Builder:
+        for opcode in opcodes:
+            table[opcode] = builder
+        return builder
+    return wrap
+
+
+class Decoder:
+    """Decoding state of one instruction and the operand-closure factories."""
+
+    def __init__(self, cpu, eip: int) -> None:
+        self.cpu = cpu
+        self.eip = eip
+        self.code32 = cpu.code32
+        self.ipmask = 0xFFFFFFFF if self.code32 else 0xFFFF
+        self.pos = 0
+        self.pages: List[int] = []
+        self.wrapped = False
+        self.opsize = 4 if self.code32 else 2
+        self.adsize = 4 if self.code32 else 2
+        self.seg: Optional[int] = None
+        self.rep = 0
+        self.lock = False
+        self.opcode = 0
+        self.modrm_byte = -1
+        self.mod = self.reg = self.rm = 0
+        self.prefix_count = 0
+
+    # ------------------------------------------------------------------ bytes
+    def byte(self) -> int:
+        cpu = self.cpu
+        offset = self.eip + self.pos
+        if offset > self.ipmask:
+            self.wrapped = True
+        linear = cpu.seg_base[1] + (offset & self.ipmask)
+        phys = cpu.translate(linear)
+        page = phys >> 12
+        if page not in self.pages:
+            self.pages.append(page)
+        self.pos += 1
+        if cpu.bus.read_fast[page]:
+            return cpu.bus.memory[phys]
+        return cpu.bus.read(phys, 1)
+
+    def imm8(self) -> int:
+        return self.byte()
+
+    def imm8s(self) -> int:
+        value = self.byte()
+        return value - 0x100 if value & 0x80 else value
+
+    def imm16(self) -> int:
+        return self.byte() | (self.byte() << 8)
+
+    def imm32(self) -> int:
+        return self.imm16() | (self.imm16() << 16)
+
+    def imm(self, size: int) -> int:
+        if size == 1:
+            return self.byte()
+        if size == 2:
+            return self.imm16()
+        return self.imm32()
+
+    def imm_signed(self, size: int) -> int:
+        value = self.imm(size)
+        sign = 1 << (size * 8 - 1)
+        return value - (sign << 1) if value & sign else value
+
+    @property
+    def length(self) -> int:
+        return self.pos
+
+    def modrm(self) -> None:
+        value = self.byte()
+        self.modrm_byte = value
+        self.mod = value >> 6
+        self.reg = (value >> 3) & 7
+        self.rm = value & 7
+
+    # ------------------------------------------------------------------ registers
+    def reg_get(self, size: int, index: int) -> Callable[[], int]:
+        regs = self.cpu.regs
+        if size == 4:
+            return lambda: regs[index]
+        if size == 2:
+            return lambda: regs[index] & 0xFFFF
+        if index < 4:
+            return lambda: regs[index] & 0xFF
+        high = index - 4
+        return lambda: (regs[high] >> 8) & 0xFF
+
+    def reg_set(self, size: int, index: int) -> Callable[[int], None]:
+        regs = self.cpu.regs
+        if size == 4:
+            def set32(value: int) -> None:
+                regs[index] = value
+            return set32
+        if size == 2:
+            def set16(value: int) -> None:
+                regs[index] = (regs[index] & 0xFFFF0000) | value
+            return set16
+        if index < 4:
+            def set_low(value: int) -> None:
+                regs[index] = (regs[index] & 0xFFFFFF00) | value
+            return set_low
+        high = index - 4
+
+        def set_high(value: int) -> None:
+            regs[high] = (regs[high] & 0xFFFF00FF) | (value << 8)
+        return set_high
+
+    # ------------------------------------------------------------------ memory operands
+    def address(self, size: int) -> Callable[[], int]:
+        """Closure giving the linear address of the ModRM memory operand, after the
+        segment limit check for an access of `size` bytes."""
+        base_regs, disp, scale, default_seg = self._effective_address()
+        seg = self.seg if self.seg is not None else default_seg
+        cpu = self.cpu
+        regs = cpu.regs
+        seg_base = cpu.seg_base
+        seg_limit = cpu.seg_limit
+        fault = cpu.segment_fault
+        amask = MASKS[self.adsize]
+        span = size - 1
+        if not base_regs:
+            offset = disp & amask
+
+            def address_const() -> int:
+                if offset + span > seg_limit[seg]:
+                    fault(seg)
+                return seg_base[seg] + offset
+            return address_const
+        if len(base_regs) == 1 and base_regs[0][1] == 0:
+            r1 = base_regs[0][0]
+
+            def address_one() -> int:
+                offset = (regs[r1] + disp) & amask
+                if offset + span > seg_limit[seg]:
+                    fault(seg)
+                return seg_base[seg] + offset
+            return address_one
+        if len(base_regs) == 1:
+            r1, shift1 = base_regs[0]
+
+            def address_scaled() -> int:
+                offset = ((regs[r1] << shift1) + disp) & amask
+                if offset + span > seg_limit[seg]:
+                    fault(seg)
+                return seg_base[seg] + offset
+            return address_scaled
+        (r1, _), (r2, shift2) = base_regs
+
+        def address_two() -> int:
+            offset = (regs[r1] + (regs[r2] << shift2) + disp) & amask
+            if offset + span > seg_limit[seg]:
+                fault(seg)
+            return seg_base[seg] + offset
+        return address_two
+
+    def offset_only(self) -> Callable[[], int]:
+        """LEA: the effective address without segment."""
+        base_regs, disp, _, _ = self._effective_address()
+        regs = self.cpu.regs
+        amask = MASKS[self.adsize]
+        if not base_regs:
+            return lambda: disp & amask
+        if len(base_regs) == 1:
+            r1, shift1 = base_regs[0]
+            return lambda: ((regs[r1] << shift1) + disp) & amask
+        (r1, _), (r2, shift2) = base_regs
+        return lambda: (regs[r1] + (regs[r2] << shift2) + disp) & amask
+
+    def _effective_address(self) -> Tuple[list, int, int, int]:
+        """([(reg, shift)...], displacement, unused, default segment)."""
+        if hasattr(self, "_ea"):
+            return self._ea
+        mod, rm = self.mod, self.rm
+        if self.adsize == 2:
+            if mod == 0 and rm == 6:
+                result = ([], self.imm16(), 0, DS)
+            else:
+                first, second, seg = EA16[rm]
+                regs = [(first, 0)] + ([(second, 0)] if second is not None else [])
+                disp = 0 if mod == 0 else (self.imm8s() if mod == 1 else self.imm16())
+                result = (regs, disp, 0, seg)
+        else:
+            regs = []
+            seg = DS
+            if rm == 4:
+                sib = self.byte()
+                scale, index, base = sib >> 6, (sib >> 3) & 7, sib & 7
+                if base == 5 and mod == 0:
+                    disp_base = self.imm32()
+                else:
+                    regs.append((base, 0))
+                    disp_base = 0
+                    if base in (ESP, EBP):
+                        seg = SS
+                if index != 4:
+                    regs.append((index, scale))
+                if mod == 1:
+                    disp_base = self.imm8s()
+                elif mod == 2:
+                    disp_base = self.imm32()
+                result = (regs, disp_base, 0, seg)
+            elif mod == 0 and rm == 5:
+                result = ([], self.imm32(), 0, DS)
+            else:
+                regs.append((rm, 0))
+                if rm == EBP:
+                    seg = SS
+                disp = 0 if mod == 0 else (self.imm8s() if mod == 1 else self.imm32())
+                result = (regs, disp, 0, seg)
+        if len(result[0]) == 2 and result[0][0][1] and not result[0][1][1]:
+            result = ([result[0][1], result[0][0]], result[1], 0, result[3])
+        if len(result[0]) == 2 and result[0][0][1]:
+            # both scaled cannot happen; base has shift 0 by construction
+            pass
+        self._ea = result
+        return result
+
+    def rm_access(self, size: int):
+        """(get, set_after_get, put) for the ModRM r/m operand.  For memory, `get`
+        remembers the linear address so a read-modify-write computes it once."""
+        if self.mod == 3:
+            get = self.reg_get(size, self.rm)
+            setter = self.reg_set(size, self.rm)
+            return get, setter, setter
+        cpu = self.cpu
+        address = self.address(size)
+        read = {1: cpu.rd8, 2: cpu.rd16, 4: cpu.rd32}[size]
+        write = {1: cpu.wr8, 2: cpu.wr16, 4: cpu.wr32}[size]
+
+        def get() -> int:
+            linear = address()
+            cpu.mlin = linear
+            return read(linear)
+
+        def set_after_get(value: int) -> None:
+            write(cpu.mlin, value)
+
+        def put(value: int) -> None:
+            write(address(), value)
+        return get, set_after_get, put
+
+    def seg_for(self, default: int) -> int:
+        return self.seg if self.seg is not None else default
+
+
+def _undefined(vector: int) -> Callable[[int], int]:
+    def raise_fault(eip: int) -> int:
+        raise CPUFault(vector, 0 if vector == GP else None)
+    return raise_fault
+
+
+def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool]:
+    """(closure, pages, cacheable) for the instruction at CS:EIP."""
+    d = Decoder(cpu, eip)
+    generation = cpu.generation
+    try:
+        while True:
+            opcode = d.byte()
+            if opcode in SEG_PREFIXES and (opcode < 0x60 or generation >= 3):
+                d.seg = SEG_PREFIXES[opcode]
+            elif opcode == 0x66 and generation >= 3:
+                d.opsize = 2 if d.code32 else 4
+            elif opcode == 0x67 and generation >= 3:
+                d.adsize = 2 if d.code32 else 4
+            elif opcode == 0xF0:
+                d.lock = True
+            elif opcode == 0xF2 or opcode == 0xF3:
+                d.rep = opcode
+            else:
+                break
+            d.prefix_count += 1
+            if cpu.model.max_length and d.pos >= cpu.model.max_length:
+                raise DecodeFault(UD if generation == 2 else GP)
+        if opcode == 0x0F and generation >= 2:
+            opcode = 0x100 | d.byte()
+            builder = TWO_BYTE.get(opcode & 0xFF)
+        else:
+            builder = ONE_BYTE.get(opcode)
+        d.opcode = opcode
+        if builder is None:
+            raise DecodeFault(UD)
+        fn = builder(d)
+        if cpu.model.max_length and d.pos > cpu.model.max_length:
+            raise DecodeFault(UD if generation == 2 else GP)
+    except DecodeFault as fault:
+        fn = _undefined(fault.vector)
+    return fn, d.pages, not d.wrapped

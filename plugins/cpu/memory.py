@@ -1,0 +1,120 @@
+"""Linear-memory access functions for the decoded instructions.
+
+`build_accessors(cpu)` returns closures over the bus memory array and its fast-page
+tables.  They are rebuilt (and the decode cache flushed) whenever the translation
+regime changes: A20 gate, RAM array replaced, and in part 2 paging on/off.  The
+single linear-to-physical translation point is `cpu.translate()`; the closures
+inline it as `linear & a20_mask` while paging is off.
+"""
+
+from typing import Callable, Tuple
+
+
+def build_accessors(cpu) -> Tuple[Callable, ...]:
+    """(rd8, rd16, rd32, wr8, wr16, wr32) taking a linear address."""
+    bus = cpu.bus
+    mem = bus.memory
+    read_fast = bus.read_fast
+    write_fast = bus.write_fast
+    mask = bus.a20_mask
+    translate = cpu.translate
+    paging = cpu.paging
+
+    if paging:
+        def phys(lin: int, write: bool) -> int:
+            return translate(lin, write)
+    else:
+        def phys(lin: int, write: bool) -> int:
+            return lin & mask
+
+    def slow_read(lin: int, size: int) -> int:
+        value = 0
+        for i in range(size):
+            a = phys(lin + i, False)
+            if read_fast[a >> 12]:
+                byte = mem[a]
+            else:
+                cpu.sync_before_bus()
+                byte = bus.read(a, 1)
+                cpu.sync_after_bus()
+            value |= byte << (8 * i)
+        return value
+
+    def slow_write(lin: int, size: int, value: int) -> None:
+        first = phys(lin, True)
+        if (first & 0xFFF) + size <= 0x1000:
+            cpu.sync_before_bus()
+            bus.write(first, size, value)
+            cpu.sync_after_bus()
+            return
+        for i in range(size):
+            a = phys(lin + i, True)
+            byte = (value >> (8 * i)) & 0xFF
+            if write_fast[a >> 12]:
+                mem[a] = byte
+            else:
+                cpu.sync_before_bus()
+                bus.write(a, 1, byte)
+                cpu.sync_after_bus()
+
+    if paging:
+        def rd8(lin: int) -> int:
+            return slow_read(lin, 1)
+
+        def rd16(lin: int) -> int:
+            return slow_read(lin, 2)
+
+        def rd32(lin: int) -> int:
+            return slow_read(lin, 4)
+
+        def wr8(lin: int, value: int) -> None:
+            slow_write(lin, 1, value)
+
+        def wr16(lin: int, value: int) -> None:
+            slow_write(lin, 2, value)
+
+        def wr32(lin: int, value: int) -> None:
+            slow_write(lin, 4, value)
+        return rd8, rd16, rd32, wr8, wr16, wr32
+
+    def rd8(lin: int) -> int:
+        a = lin & mask
+        if read_fast[a >> 12]:
+            return mem[a]
+        return slow_read(lin, 1)
+
+    def rd16(lin: int) -> int:
+        a = lin & mask
+        if a & 0xFFF != 0xFFF and read_fast[a >> 12]:
+            return mem[a] | (mem[a + 1] << 8)
+        return slow_read(lin, 2)
+
+    def rd32(lin: int) -> int:
+        a = lin & mask
+        if a & 0xFFF < 0xFFD and read_fast[a >> 12]:
+            return int.from_bytes(mem[a:a + 4], "little")
+        return slow_read(lin, 4)
+
+    def wr8(lin: int, value: int) -> None:
+        a = lin & mask
+        if write_fast[a >> 12]:
+            mem[a] = value
+        else:
+            slow_write(lin, 1, value)
+
+    def wr16(lin: int, value: int) -> None:
+        a = lin & mask
+        if a & 0xFFF != 0xFFF and write_fast[a >> 12]:
+            mem[a] = value & 0xFF
+            mem[a + 1] = value >> 8
+        else:
+            slow_write(lin, 2, value)
+
+    def wr32(lin: int, value: int) -> None:
+        a = lin & mask
+        if a & 0xFFF < 0xFFD and write_fast[a >> 12]:
+            mem[a:a + 4] = value.to_bytes(4, "little")
+        else:
+            slow_write(lin, 4, value)
+
+    return rd8, rd16, rd32, wr8, wr16, wr32

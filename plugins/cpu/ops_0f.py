@@ -1,0 +1,435 @@
+"""Builders for the two-byte (0F xx) map: 286 system instructions, the 386
+additions (Jcc near, SETcc, MOVZX/MOVSX, BT*, BSF/BSR, SHLD/SHRD, IMUL, FS/GS,
+MOV CRn/DRn) and the 486/Pentium additions (BSWAP, XADD, CMPXCHG, CMPXCHG8B,
+INVD, WBINVD, INVLPG, CPUID, RDTSC)."""
+
+from typing import Callable
+
+from . import alu
+from .alu import condition, materialize, set_arith_flags
+from .decoder import TWO_BYTE, DecodeFault, Decoder, MASKS, register
+from .ops_basic import build_imul_common, far_pointer_load, push_pop_segment, signed
+from .state import CF, CPUFault, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, GP, OF, UD, ZF
+
+Closure = Callable[[int], int]
+
+
+def need(d: Decoder, generation: int) -> None:
+    if d.cpu.generation < generation:
+        raise DecodeFault()
+
+
+def plain(d: Decoder, action: Callable[[], None]) -> Closure:
+    n, m = d.length, d.ipmask
+
+    def run(eip: int) -> int:
+        action()
+        return (eip + n) & m
+    return run
+
+
+@register(TWO_BYTE, 0x00)
+def build_group6(d: Decoder) -> Closure:
+    """SLDT STR LLDT LTR VERR VERW: protected mode only (part 2); #UD in real mode."""
+    cpu = d.cpu
+    d.modrm()
+    if d.mod != 3:
+        d.offset_only()
+    if d.reg >= 6:
+        raise DecodeFault()
+    from .cpu import CPU
+    handler = getattr(CPU, "protected_group6", None)
+    n, m = d.length, d.ipmask
+
+    def group6(eip: int) -> int:
+        if not cpu.cr[0] & CR0_PE or handler is None:
+            raise CPUFault(UD)
+        handler(cpu, d)
+        return (eip + n) & m
+    return group6
+
+
+@register(TWO_BYTE, 0x01)
+def build_group7(d: Decoder) -> Closure:
+    cpu = d.cpu
+    d.modrm()
+    kind = d.reg
+    if kind == 5 or (kind == 7 and cpu.generation < 4):
+        raise DecodeFault()
+    if kind in (4, 6):
+        get, _, put = d.rm_access(2)
+        if kind == 4:
+            return plain(d, lambda: put(cpu.cr[0] & 0xFFFF))
+
+        def lmsw() -> None:
+            value = get() & 0xF
+            value |= cpu.cr[0] & CR0_PE       # LMSW cannot clear PE
+            cpu.write_cr(0, (cpu.cr[0] & ~0xF) | value)
+        return plain(d, lmsw)
+    if d.mod == 3:
+        raise DecodeFault()
+    if kind == 7:
+        d.offset_only()
+        return plain(d, cpu.flush_code_cache if cpu.paging else (lambda: None))
+    address = d.address(6)
+    size = d.opsize
+
+    def descriptor_table() -> None:
+        linear = address()
+        if kind >= 2:
+            limit = cpu.rd16(linear)
+            base = cpu.rd32(linear + 2) & (0xFFFFFFFF if size == 4 else 0xFFFFFF)
+            if kind == 2:
+                cpu.gdtr_base, cpu.gdtr_limit = base, limit
+            else:
+                cpu.idtr_base, cpu.idtr_limit = base, limit
+        else:
+            base, limit = (cpu.gdtr_base, cpu.gdtr_limit) if kind == 0 else (
+                cpu.idtr_base, cpu.idtr_limit)
+            if size == 2 and cpu.generation == 2:
+                base |= 0xFF000000
+            elif size == 2:
+                base &= 0xFFFFFF
+            cpu.wr16(linear, limit)
+            cpu.wr32(linear + 2, base)
+    return plain(d, descriptor_table)
+
+
+@register(TWO_BYTE, 0x02, 0x03)
+def build_lar_lsl(d: Decoder) -> Closure:
+    d.modrm()
+    if d.mod != 3:
+        d.offset_only()
+    n, m = d.length, d.ipmask
+
+    def lar_lsl(eip: int) -> int:
+        raise CPUFault(UD)     # real mode; part 2 decodes the protected-mode form
+    return lar_lsl
+
+
+@register(TWO_BYTE, 0x06)
+def build_clts(d: Decoder) -> Closure:
+    cpu = d.cpu
+    return plain(d, lambda: cpu.write_cr(0, cpu.cr[0] & ~CR0_TS))
+
+
+@register(TWO_BYTE, 0x08, 0x09)
+def build_cache(d: Decoder) -> Closure:
+    need(d, 4)
+    return plain(d, lambda: None)   # no caches are modelled: INVD/WBINVD have no effect
+
+
+@register(TWO_BYTE, 0x0B)
+def build_ud2(d: Decoder) -> Closure:
+    raise DecodeFault()
+
+
+@register(TWO_BYTE, 0x20, 0x21, 0x22, 0x23)
+def build_mov_control(d: Decoder) -> Closure:
+    need(d, 3)
+    cpu = d.cpu
+    d.modrm()
+    op = d.opcode & 0xFF
+    index = d.reg
+    reg = d.rm
+    regs = cpu.regs
+    debug = op & 1 == 1
+    if not debug and index in (1, 5, 6, 7):
+        raise DecodeFault()
+    if not debug and index == 4 and cpu.generation < 5:
+        raise DecodeFault()
+    store = op & 2 == 2
+
+    def mov_control() -> None:
+        if store:
+            if debug:
+                cpu.dr[index] = regs[reg]
+            else:
+                cpu.write_cr(index, regs[reg])
+                if index == 0 and not cpu.cr[0] & 1 and False:
+                    pass
+        else:
+            regs[reg] = cpu.dr[index] if debug else cpu.cr[index]
+    n, m = d.length, d.ipmask
+
+    def run(eip: int) -> int:
+        mov_control()
+        if store and not debug:
+            from .ops_control import _exit_after
+            _exit_after(cpu, (eip + n) & m)
+        return (eip + n) & m
+    return run
+
+
+@register(TWO_BYTE, 0x31)
+def build_rdtsc(d: Decoder) -> Closure:
+    need(d, 5)
+    cpu = d.cpu
+    regs = cpu.regs
+
+    def rdtsc() -> None:
+        tsc = (cpu.clock.icount + cpu.tsc_offset) & 0xFFFFFFFFFFFFFFFF
+        regs[EAX] = tsc & 0xFFFFFFFF
+        regs[EDX] = tsc >> 32
+    return plain(d, rdtsc)
+
+
+@register(TWO_BYTE, 0xA2)
+def build_cpuid(d: Decoder) -> Closure:
+    cpu = d.cpu
+    if not cpu.model.cpuid:
+        raise DecodeFault()
+    regs = cpu.regs
+    features = 0x1 if cpu.has_fpu else 0
+    if cpu.generation >= 5:
+        features |= 0x10 | 0x100       # TSC, CMPXCHG8B
+
+    def cpuid() -> None:
+        leaf = regs[EAX]
+        if leaf == 0:
+            regs[EAX] = 1
+            regs[EBX], regs[EDX], regs[ECX] = (int.from_bytes(part, "little") for part in (
+                b"Genu", b"ineI", b"ntel"))
+        elif leaf == 1:
+            regs[EAX] = cpu.model.signature << 0 if cpu.generation >= 5 else 0x0400 | (
+                cpu.model.signature & 0xFF)
+            regs[EBX] = regs[ECX] = 0
+            regs[EDX] = features
+        else:
+            regs[EAX] = regs[EBX] = regs[ECX] = regs[EDX] = 0
+    return plain(d, cpuid)
+
+
+@register(TWO_BYTE, *range(0x80, 0x90))
+def build_jcc_near(d: Decoder) -> Closure:
+    need(d, 3)
+    from .ops_control import jcc
+    rel = d.imm_signed(d.opsize)
+    return jcc(d, d.opcode & 0xF, rel)
+
+
+@register(TWO_BYTE, *range(0x90, 0xA0))
+def build_setcc(d: Decoder) -> Closure:
+    need(d, 3)
+    cpu = d.cpu
+    cc = d.opcode & 0xF
+    d.modrm()
+    _, _, put = d.rm_access(1)
+    return plain(d, lambda: put(1 if condition(cpu, cc) else 0))
+
+
+@register(TWO_BYTE, 0xA0, 0xA1, 0xA8, 0xA9)
+def build_fs_gs(d: Decoder) -> Closure:
+    need(d, 3)
+    op = d.opcode & 0xFF
+    return push_pop_segment(d, 4 if op < 0xA8 else 5, op & 1 == 1)
+
+
+@register(TWO_BYTE, 0xA3, 0xAB, 0xB3, 0xBB, 0xBA)
+def build_bit_test(d: Decoder) -> Closure:
+    need(d, 3)
+    cpu = d.cpu
+    op = d.opcode & 0xFF
+    size = d.opsize
+    bits = size * 8
+    d.modrm()
+    if op == 0xBA:
+        kind = d.reg - 4
+        if kind < 0:
+            raise DecodeFault()
+    else:
+        kind = (op >> 3) & 3
+    regs = cpu.regs
+    if d.mod == 3 or op == 0xBA:
+        get, setter, _ = d.rm_access(size)
+        if op == 0xBA:
+            imm = d.imm8()
+            offset_get = lambda: imm  # noqa: E731
+        else:
+            offset_get = d.reg_get(size, d.reg)
+
+        def bit_reg(eip_unused: int = 0) -> None:
+            value = get()
+            bit = offset_get() & (bits - 1)
+            apply_bit(value, bit, setter)
+        action = bit_reg
+    else:
+        base_address = d.address(size)
+        offset_get = d.reg_get(size, d.reg)
+        read = cpu.rd32 if size == 4 else cpu.rd16
+        write = cpu.wr32 if size == 4 else cpu.wr16
+        # A register bit offset reaches outside the operand (signed, in operand units).
+        def bit_mem() -> None:
+            offset = signed(offset_get(), bits)
+            linear = base_address() + (offset >> (3 + (size >> 1))) * size
+            value = read(linear)
+            apply_bit(value, offset & (bits - 1), lambda v: write(linear, v))
+        action = bit_mem
+
+    def apply_bit(value: int, bit: int, store: Callable[[int], None]) -> None:
+        flags = materialize(cpu)
+        cpu.flags = (flags & ~CF) | ((value >> bit) & 1)
+        if kind == 1:
+            store(value | (1 << bit))
+        elif kind == 2:
+            store(value & ~(1 << bit))
+        elif kind == 3:
+            store(value ^ (1 << bit))
+    return plain(d, action)
+
+
+@register(TWO_BYTE, 0xA4, 0xA5, 0xAC, 0xAD)
+def build_shld(d: Decoder) -> Closure:
+    need(d, 3)
+    cpu = d.cpu
+    op = d.opcode & 0xFF
+    size = d.opsize
+    d.modrm()
+    get, setter, _ = d.rm_access(size)
+    r_get = d.reg_get(size, d.reg)
+    imm = d.imm8() if op & 1 == 0 else -1
+    regs = cpu.regs
+    left = op < 0xAC
+
+    def shld() -> None:
+        count = (imm if imm >= 0 else regs[ECX]) & 0x1F
+        value = get()
+        if count:
+            setter(alu.shld(cpu, value, r_get(), count, size * 8, left))
+    return plain(d, shld)
+
+
+@register(TWO_BYTE, 0xAF)
+def build_imul_rrm(d: Decoder) -> Closure:
+    need(d, 3)
+    return build_imul_common(d, d.opsize, False)
+
+
+@register(TWO_BYTE, 0xB0, 0xB1)
+def build_cmpxchg(d: Decoder) -> Closure:
+    need(d, 4)
+    cpu = d.cpu
+    size = 1 if d.opcode & 1 == 0 else d.opsize
+    mask = MASKS[size]
+    d.modrm()
+    get, setter, _ = d.rm_access(size)
+    r_get = d.reg_get(size, d.reg)
+    acc_get, acc_set = d.reg_get(size, EAX), d.reg_set(size, EAX)
+
+    def cmpxchg() -> None:
+        value = get()
+        acc = acc_get()
+        alu.alu_sub(cpu, acc, value, mask)
+        if acc == value:
+            setter(r_get())
+        else:
+            setter(value)      # the destination is always written (locked cycle)
+            acc_set(value)
+    return plain(d, cmpxchg)
+
+
+@register(TWO_BYTE, 0xC7)
+def build_cmpxchg8b(d: Decoder) -> Closure:
+    need(d, 5)
+    cpu = d.cpu
+    d.modrm()
+    if d.reg != 1 or d.mod == 3:
+        raise DecodeFault()
+    address = d.address(8)
+    regs = cpu.regs
+
+    def cmpxchg8b() -> None:
+        linear = address()
+        value = cpu.rd32(linear) | (cpu.rd32(linear + 4) << 32)
+        flags = materialize(cpu)
+        if value == (regs[EDX] << 32) | regs[EAX]:
+            cpu.wr32(linear, regs[EBX])
+            cpu.wr32(linear + 4, regs[ECX])
+            cpu.flags = flags | ZF
+        else:
+            cpu.wr32(linear, value & 0xFFFFFFFF)
+            cpu.wr32(linear + 4, value >> 32)
+            regs[EAX], regs[EDX] = value & 0xFFFFFFFF, value >> 32
+            cpu.flags = flags & ~ZF
+    return plain(d, cmpxchg8b)
+
+
+@register(TWO_BYTE, 0xB2, 0xB4, 0xB5)
+def build_lss(d: Decoder) -> Closure:
+    need(d, 3)
+    d.modrm()
+    if d.mod == 3:
+        raise DecodeFault()
+    return far_pointer_load(d, {0xB2: 2, 0xB4: 4, 0xB5: 5}[d.opcode & 0xFF])
+
+
+@register(TWO_BYTE, 0xB6, 0xB7, 0xBE, 0xBF)
+def build_movx(d: Decoder) -> Closure:
+    need(d, 3)
+    op = d.opcode & 0xFF
+    src_size = 1 if op & 1 == 0 else 2
+    d.modrm()
+    get, _, _ = d.rm_access(src_size)
+    size = d.opsize
+    setter = d.reg_set(size, d.reg)
+    mask = MASKS[size]
+    sign_extend = op >= 0xBE
+    bits = src_size * 8
+    if sign_extend:
+        return plain(d, lambda: setter(signed(get(), bits) & mask))
+    return plain(d, lambda: setter(get() & mask))
+
+
+@register(TWO_BYTE, 0xBC, 0xBD)
+def build_bsf_bsr(d: Decoder) -> Closure:
+    need(d, 3)
+    cpu = d.cpu
+    size = d.opsize
+    d.modrm()
+    get, _, _ = d.rm_access(size)
+    setter = d.reg_set(size, d.reg)
+    forward = d.opcode & 0xFF == 0xBC
+
+    def bit_scan() -> None:
+        value = get()
+        flags = materialize(cpu)
+        if value == 0:
+            cpu.flags = flags | ZF
+            return
+        index = (value & -value).bit_length() - 1 if forward else value.bit_length() - 1
+        setter(index)
+        cpu.flags = flags & ~ZF
+    return plain(d, bit_scan)
+
+
+@register(TWO_BYTE, 0xC0, 0xC1)
+def build_xadd(d: Decoder) -> Closure:
+    need(d, 4)
+    cpu = d.cpu
+    size = 1 if d.opcode & 1 == 0 else d.opsize
+    mask = MASKS[size]
+    d.modrm()
+    get, setter, _ = d.rm_access(size)
+    r_get, r_set = d.reg_get(size, d.reg), d.reg_set(size, d.reg)
+
+    def xadd() -> None:
+        dest = get()
+        total = alu.alu_add(cpu, dest, r_get(), mask)
+        r_set(dest)
+        setter(total)
+    return plain(d, xadd)
+
+
+@register(TWO_BYTE, *range(0xC8, 0xD0))
+def build_bswap(d: Decoder) -> Closure:
+    need(d, 4)
+    regs = d.cpu.regs
+    index = d.opcode & 7
+    size = d.opsize
+
+    def bswap() -> None:
+        if size == 4:
+            regs[index] = int.from_bytes(regs[index].to_bytes(4, "little"), "big")
+        else:
+            regs[index] &= 0xFFFF0000     # undefined for 16 bits; the 486 clears the word
+    return plain(d, bswap)

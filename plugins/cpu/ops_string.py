@@ -1,0 +1,129 @@
+"""String instructions MOVS CMPS SCAS LODS STOS INS OUTS with REP/REPE/REPNE.
+
+A repeated instruction runs all its iterations in one call; a fault part-way
+leaves SI/DI/CX at the faulting iteration and EIP at the instruction, so it
+restarts where it stopped (as the hardware does)."""
+
+from typing import Callable
+
+from . import alu
+from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
+from .state import DF, EAX, ECX, EDI, EDX, ES, ESI
+
+Closure = Callable[[int], int]
+MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS = range(7)
+KINDS = {0xA4: MOVS, 0xA5: MOVS, 0xA6: CMPS, 0xA7: CMPS, 0xAA: STOS, 0xAB: STOS,
+         0xAC: LODS, 0xAD: LODS, 0xAE: SCAS, 0xAF: SCAS, 0x6C: INS, 0x6D: INS,
+         0x6E: OUTS, 0x6F: OUTS}
+
+
+@register(ONE_BYTE, *KINDS)
+def build_string(d: Decoder) -> Closure:
+    op = d.opcode
+    cpu = d.cpu
+    kind = KINDS[op]
+    if kind >= INS and cpu.generation < 1:
+        raise DecodeFault()
+    size = 1 if op & 1 == 0 else d.opsize
+    mask = MASKS[size]
+    regs = cpu.regs
+    seg_base, seg_limit = cpu.seg_base, cpu.seg_limit
+    src_seg = d.seg_for(3)
+    amask = MASKS[d.adsize]
+    keep = 0xFFFFFFFF ^ amask
+    read = {1: cpu.rd8, 2: cpu.rd16, 4: cpu.rd32}[size]
+    write = {1: cpu.wr8, 2: cpu.wr16, 4: cpu.wr32}[size]
+    acc_get = d.reg_get(size, EAX)
+    acc_set = d.reg_set(size, EAX)
+    rep = d.rep
+    span = size - 1
+    n, m = d.length, d.ipmask
+    fault = cpu.segment_fault
+
+    def src_address() -> int:
+        offset = regs[ESI] & amask
+        if offset + span > seg_limit[src_seg]:
+            fault(src_seg)
+        return seg_base[src_seg] + offset
+
+    def dst_address() -> int:
+        offset = regs[EDI] & amask
+        if offset + span > seg_limit[ES]:
+            fault(ES)
+        return seg_base[ES] + offset
+
+    def step_si(delta: int) -> None:
+        regs[ESI] = (regs[ESI] & keep) | ((regs[ESI] + delta) & amask)
+
+    def step_di(delta: int) -> None:
+        regs[EDI] = (regs[EDI] & keep) | ((regs[EDI] + delta) & amask)
+
+    def once(delta: int) -> bool:
+        """One iteration; returns the comparison result for CMPS/SCAS (ZF)."""
+        if kind == MOVS:
+            write(dst_address(), read(src_address()))
+            step_si(delta)
+            step_di(delta)
+        elif kind == STOS:
+            write(dst_address(), acc_get())
+            step_di(delta)
+        elif kind == LODS:
+            acc_set(read(src_address()))
+            step_si(delta)
+        elif kind == CMPS:
+            a = read(src_address())
+            b = read(dst_address())
+            alu.alu_sub(cpu, a, b, mask)
+            step_si(delta)
+            step_di(delta)
+            return a == b
+        elif kind == SCAS:
+            b = read(dst_address())
+            a = acc_get()
+            alu.alu_sub(cpu, a, b, mask)
+            step_di(delta)
+            return a == b
+        elif kind == INS:
+            address = dst_address()
+            write(address, cpu.io_read(regs[EDX] & 0xFFFF, size))
+            step_di(delta)
+        else:
+            cpu.io_write(regs[EDX] & 0xFFFF, size, read(src_address()))
+            step_si(delta)
+        return True
+
+    compares = kind in (CMPS, SCAS)
+    if not rep:
+        def string_once(eip: int) -> int:
+            once(-size if cpu.flags & DF else size)
+            return (eip + n) & m
+        return string_once
+    want_equal = rep == 0xF3
+
+    def string_rep(eip: int) -> int:
+        delta = -size if cpu.flags & DF else size
+        if kind == STOS and size == 1 and delta == 1 and cpu.paging is False:
+            fast_stosb(cpu, regs, amask, keep)
+        while regs[ECX] & amask:
+            result = once(delta)
+            regs[ECX] = (regs[ECX] & keep) | (((regs[ECX] & amask) - 1) & amask)
+            if compares and result != want_equal:
+                break
+        return (eip + n) & m
+    return string_rep
+
+
+def fast_stosb(cpu, regs, amask: int, keep: int) -> None:
+    """REP STOSB forward inside one fast RAM page run: store the block at once."""
+    count = regs[ECX] & amask
+    offset = regs[EDI] & amask
+    if offset + count - 1 > cpu.seg_limit[ES] or count == 0:
+        return
+    start = (cpu.seg_base[ES] + offset) & cpu.fetch_mask
+    end = start + count
+    bus = cpu.bus
+    if (start >> 12) != ((end - 1) >> 12) or not bus.write_fast[start >> 12]:
+        return
+    bus.memory[start:end] = bytes([regs[EAX] & 0xFF]) * count
+    regs[EDI] = (regs[EDI] & keep) | ((offset + count) & amask)
+    regs[ECX] = regs[ECX] & keep

@@ -1,0 +1,93 @@
+"""CPU constants, the fault exception and the saved-state dataclass.
+
+Register and segment indices follow the x86 encoding (ModRM reg field, Sreg field),
+so decoded instructions index the register lists directly.
+"""
+
+import dataclasses
+from typing import List, Optional
+
+# General registers in encoding order.
+EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
+REG32 = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+REG16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
+REG8 = ("al", "cl", "dl", "bl", "ah", "ch", "dh", "bh")
+
+# Segment registers in encoding order.
+ES, CS, SS, DS, FS, GS = range(6)
+SEGS = ("es", "cs", "ss", "ds", "fs", "gs")
+
+# EFLAGS bits.
+CF, PF, AF, ZF, SF, TF, IF, DF, OF = 0x1, 0x4, 0x10, 0x40, 0x80, 0x100, 0x200, 0x400, 0x800
+IOPL, NT, RF, VM, AC, ID = 0x3000, 0x4000, 0x10000, 0x20000, 0x40000, 0x200000
+ARITH_FLAGS = CF | PF | AF | ZF | SF | OF
+FLAG_BITS = {"cf": CF, "pf": PF, "af": AF, "zf": ZF, "sf": SF, "tf": TF, "if": IF,
+             "df": DF, "of": OF}
+
+# CR0 bits.
+CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_PG = (
+    0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x10000, 0x80000000)
+
+# Exception vectors.
+DE, DB, NMI_VECTOR, BP, OF_VECTOR, BR, UD, NM, DF_VECTOR = 0, 1, 2, 3, 4, 5, 6, 7, 8
+TS, NP, SS_VECTOR, GP, PF_VECTOR = 10, 11, 12, 13, 14
+
+
+class CPUFault(Exception):
+    """An architectural exception: raised by instruction semantics, caught by the
+    run loop and delivered through the IVT (IDT in protected mode)."""
+
+    def __init__(self, vector: int, error_code: Optional[int] = None) -> None:
+        super().__init__(vector, error_code)
+        self.vector = vector
+        self.error_code = error_code
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """The documented differences between the CPU generations we emulate."""
+
+    name: str
+    generation: int            # 0 = 8086, 1 = 80186, 2 = 80286, 3 = 80386, 4 = 80486, 5 = Pentium
+    flags_high_real: int       # FLAGS bits 12-15 as seen in real mode (forced value)
+    flags_writable: int        # EFLAGS bits software can change
+    max_length: int            # instruction length limit (0: none)
+    signature: int             # EDX at reset (family/model/stepping)
+    cpuid: bool
+
+
+MODELS = {
+    "8086": Model("8086", 0, 0xF000, 0x0FD5, 0, 0, False),
+    "80186": Model("80186", 1, 0xF000, 0x0FD5, 0, 0, False),
+    "80286": Model("80286", 2, 0x0000, 0x0FD5, 10, 0, False),
+    "80386": Model("80386", 3, 0x0000, 0x37FD5, 15, 0x0308, False),
+    "80486": Model("80486", 4, 0x0000, 0x277FD5, 15, 0x0402, True),
+    "pentium": Model("pentium", 5, 0x0000, 0x277FD5, 15, 0x0543, True),
+}
+
+
+@dataclasses.dataclass
+class CPUState:
+    """Everything a snapshot holds: registers, descriptor caches, system registers,
+    interrupt state.  Decoded code is not state (it is rebuilt on demand)."""
+
+    regs: List[int] = dataclasses.field(default_factory=lambda: [0] * 8)
+    eip: int = 0
+    eflags: int = 2
+    seg_sel: List[int] = dataclasses.field(default_factory=lambda: [0] * 6)
+    seg_base: List[int] = dataclasses.field(default_factory=lambda: [0] * 6)
+    seg_limit: List[int] = dataclasses.field(default_factory=lambda: [0xFFFF] * 6)
+    seg_flags: List[int] = dataclasses.field(default_factory=lambda: [0x93] * 6)
+    cr: List[int] = dataclasses.field(default_factory=lambda: [0] * 5)
+    dr: List[int] = dataclasses.field(default_factory=lambda: [0] * 8)
+    gdtr_base: int = 0
+    gdtr_limit: int = 0xFFFF
+    idtr_base: int = 0
+    idtr_limit: int = 0x3FF
+    ldtr: int = 0
+    tr: int = 0
+    halted: bool = False
+    intr_line: bool = False
+    nmi_pending: bool = False
+    inhibit_icount: int = -1
+    tsc_offset: int = 0
