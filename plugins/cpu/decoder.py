@@ -114,6 +114,8 @@ class Decoder:
         self.mod = value >> 6
         self.reg = (value >> 3) & 7
         self.rm = value & 7
+        if self.mod != 3:
+            self._effective_address()   # displacement bytes precede any immediate
 
     # ------------------------------------------------------------------ registers
     def reg_get(self, size: int, index: int) -> Callable[[], int]:
@@ -251,9 +253,6 @@ class Decoder:
                 result = (regs, disp, 0, seg)
         if len(result[0]) == 2 and result[0][0][1] and not result[0][1][1]:
             result = ([result[0][1], result[0][0]], result[1], 0, result[3])
-        if len(result[0]) == 2 and result[0][0][1]:
-            # both scaled cannot happen; base has shift 0 by construction
-            pass
         self._ea = result
         return result
 

@@ -264,7 +264,7 @@ def build_pusha(d: Decoder) -> Closure:
             raise
         sp = regs[ESP]
         for i in range(8):
-            if i != ESP:
+            if 7 - i != ESP:
                 setters[7 - i](values[i])
         regs[ESP] = sp
         return (eip + n) & m
