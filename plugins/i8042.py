@@ -174,12 +174,12 @@ class KeyboardController(Component):
         state.output_aux = aux
         self._update_irq()
 
-    def _controller_output(self, value: int) -> None:
+    def _controller_output(self, value: int, aux: bool = False) -> None:
         """A byte the controller itself produces; ignored while the buffer is full (Bochs)."""
         if self.state.output_full:
-            log.info("i8042: output buffer full, reply %#04x dropped", value)
+            log.info("i8042: output buffer full, byte %#04x dropped", value)
             return
-        self._fill_output(value)
+        self._fill_output(value, aux)
 
     # ------------------------------------------------------------------ ports
     def _read_status(self, port: int, size: int) -> int:
@@ -222,8 +222,7 @@ class KeyboardController(Component):
         elif command == 0xD2:
             self._controller_output(value)
         elif command == 0xD3:
-            if not state.output_full:
-                self._fill_output(value, aux=True)
+            self._controller_output(value, aux=True)
         else:  # 0xD4
             self._write_to_mouse(value)
 

@@ -527,3 +527,49 @@ def test_random_port_writes_never_raise():
             m.keyboard.press(rng.choice(("a", "f1", "pause", "prtsc", "up")))
             m.post_input("mouse", {"dx": rng.randrange(-400, 400), "dy": 3, "buttons": 1})
             apply_inputs(m)
+
+
+# ---------------------------------------------------------------- with a CPU and a PIC
+# A real-mode guest at 0000:7C00 (nasm): vector 9 -> isr; PIC ICW1-4 (base 8), mask
+# all but IRQ1; sti; idle: hlt; jmp idle.  isr: in al,0x60; out 0xE9,al; EOI; iret.
+IRQ1_ECHO_GUEST = bytes.fromhex(
+    "fa31c08ed88ed0bc007cc70624002e7cc70626000000b011e620b008e621b004e621b001e621"
+    "b0fde621fbf4ebfde460e6e9b020e620cf")
+
+
+class DebugconSink:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    @hookimpl
+    def debugcon_byte(self, value: int) -> None:
+        self.data.append(value)
+
+
+def test_guest_interrupt_handler_receives_typed_text():
+    from pcmachine.plugins.cpu import CPU
+    from pcmachine.plugins.debugcon import DebugConsole
+    from pcmachine.plugins.i8259 import PIC
+    from pcmachine.plugins.ram import RAM
+
+    m = Machine.bare()
+    m.add_component(RAM, "ram", {"size": "1M"})
+    m.add_component(CPU, "cpu", {})
+    m.add_component(PIC, "pic", {})
+    m.add_component(KeyboardController, "kbc", {})
+    m.add_component(DebugConsole, "debugcon", {})
+    sink = DebugconSink()
+    m.add_plugin(sink)
+    m.configure()
+    m.bus.memory[0x7C00:0x7C00 + len(IRQ1_ECHO_GUEST)] = IRQ1_ECHO_GUEST
+    m.cpu.set_reg("cs", 0)
+    m.cpu.set_reg("eip", 0x7C00)
+    text = HELLO * 3
+    expected = codes_for(parse_type(text), 2, translate=True)
+    m.keyboard.type(text)
+    for _ in range(10_000):
+        assert m.run_slice(m.clock.icount + 100_000) is None
+        if len(sink.data) >= len(expected):
+            break
+    assert bytes(sink.data) == expected
+    assert m.clock.now() >= len(expected) * SERIAL_NS     # one byte per serial delay
