@@ -1,0 +1,747 @@
+"""ATA/IDE channel: up to two PIO hard disks behind one register block, as on the PC/AT.
+
+Follows ATA/ATAPI-6 (T13 1410D): the command block at `base` (data, error/features,
+sector count, LBA low/mid/high = sector number and cylinder low/high, device/head,
+status/command), the control block at `control` (alternate status/device control, and
+the obsolete drive address register at `control + 1`), INTRQ on `irq`.  Every register
+write reaches both devices; reads answer from the device DEV selects.  The LBA48 task
+file registers are two-deep FIFOs read back through the device control HOB bit.
+
+Commands: IDENTIFY DEVICE, READ/WRITE SECTORS (20h/21h, 30h/31h), READ/WRITE MULTIPLE
+(C4h/C5h) and SET MULTIPLE MODE (C6h), the EXT forms (24h, 29h, 34h, 39h, 42h), READ
+VERIFY (40h/41h), INITIALIZE DEVICE PARAMETERS (91h, any CHS translation), RECALIBRATE
+(1xh), SEEK (7xh), FLUSH CACHE (E7h/EAh), SET FEATURES (EFh: write cache, look-ahead,
+PIO transfer mode, revert to defaults), EXECUTE DEVICE DIAGNOSTIC (90h).  Anything
+else, IDENTIFY PACKET DEVICE and PACKET included, is aborted (ABRT).
+
+Bochs behaviours kept because guests written on Bochs rely on them:
+
+* once the first DRQ of a multi-sector PIO read is set, each following sector (block,
+  for READ MULTIPLE) is loaded the moment the previous one has been read, so one
+  `rep insw` over all of them works; every sector (block) still raises INTRQ;
+* a write command sets DRQ at once (xv6 writes its data right after the command) and
+  so does every following sector; only the final completion waits;
+* the status of an absent device reads 0, commands to an absent device 1 are
+  ignored, and the data port reads 0 without DRQ;
+* writing to a read-only medium fails with ABRT when the sector arrives; SRST clears
+  the multiple-sector setting; SET MULTIPLE MODE accepts powers of two up to 16.
+
+Where this model follows the standard instead: out-of-range sectors and CHS sector 0
+fail with IDNF (Bochs: ABRT); INITIALIZE DEVICE PARAMETERS sets any logical geometry
+(Bochs accepts only the physical one); INTRQ is the selected device's pending
+interrupt gated by nIEN, so a pending interrupt appears when nIEN is cleared (Bochs
+drops interrupts raised while nIEN is set); EXECUTE DEVICE DIAGNOSTIC signs both devices.
+
+Timing: a command keeps BSY set for COMMAND_DELAY_NS of virtual time before it
+completes (first DRQ, or INTRQ); a released SRST keeps BSY for RESET_DELAY_NS.
+Not modelled: DMA, ATAPI, power management, SMART, security, host protected area.
+"""
+
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+from pcmachine.clock import Event
+from pcmachine.component import Component, Option, dict_to_state, state_to_dict
+from pcmachine.errors import ProfileError
+from pcmachine.media import Disk
+
+from .ata_identify import (LBA28_MAX_SECTORS, MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings,
+                           Translation, default_translation, identify_page, logical_translation)
+
+# Status register bits
+STATUS_BSY = 0x80
+STATUS_DRDY = 0x40
+STATUS_DF = 0x20
+STATUS_DSC = 0x10
+STATUS_DRQ = 0x08
+STATUS_ERR = 0x01
+STATUS_IDLE = STATUS_DRDY | STATUS_DSC
+
+# Error register bits
+ERROR_DIAGNOSTIC_PASSED = 0x01   # diagnostic code after reset and EXECUTE DEVICE DIAGNOSTIC
+ERROR_ABRT = 0x04
+ERROR_IDNF = 0x10
+
+# Device control register bits
+CONTROL_NIEN = 0x02
+CONTROL_SRST = 0x04
+CONTROL_HOB = 0x80
+
+# Device/head register bits
+DEVICE_OBSOLETE_ONES = 0xA0
+DEVICE_LBA = 0x40
+DEVICE_DEV = 0x10
+DEVICE_HEAD = 0x0F
+
+#: Virtual time a command keeps BSY before it completes, and SRST recovery time.
+COMMAND_DELAY_NS = 5_000
+RESET_DELAY_NS = 5_000
+
+#: Defaults of the two PC channels: base, control, irq, master medium, slave medium.
+CHANNELS = {
+    "primary": (0x1F0, 0x3F6, 14, "hda", "hdb"),
+    "secondary": (0x170, 0x376, 15, "hdc", "hdd"),
+}
+
+CMD_IDENTIFY = 0xEC
+CMD_EXECUTE_DIAGNOSTIC = 0x90
+#: Data-in commands: opcode -> (48-bit addressing, multiple-sector blocks)
+READ_COMMANDS = {0x20: (False, False), 0x21: (False, False), 0x24: (True, False),
+                 0xC4: (False, True), 0x29: (True, True)}
+#: Data-out commands: opcode -> (48-bit addressing, multiple-sector blocks)
+WRITE_COMMANDS = {0x30: (False, False), 0x31: (False, False), 0x34: (True, False),
+                  0xC5: (False, True), 0x39: (True, True)}
+#: READ VERIFY SECTORS: opcode -> 48-bit addressing
+VERIFY_COMMANDS = {0x40: False, 0x41: False, 0x42: True}
+
+#: Command opcode -> handler method.
+COMMANDS: Dict[int, str] = {CMD_IDENTIFY: "_cmd_identify", 0x91: "_cmd_initialize_parameters",
+                            0xC6: "_cmd_set_multiple", 0xE7: "_cmd_flush", 0xEA: "_cmd_flush",
+                            0xEF: "_cmd_set_features"}
+COMMANDS.update({opcode: "_cmd_read" for opcode in READ_COMMANDS})
+COMMANDS.update({opcode: "_cmd_write" for opcode in WRITE_COMMANDS})
+COMMANDS.update({opcode: "_cmd_verify" for opcode in VERIFY_COMMANDS})
+COMMANDS.update({opcode: "_cmd_recalibrate" for opcode in range(0x10, 0x20)})
+COMMANDS.update({opcode: "_cmd_seek" for opcode in range(0x70, 0x80)})
+
+#: Command block by offset from `base`: (name read, name written, read handler, write handler).
+#: The data port (offset 0) is registered on its own for 16- and 32-bit accesses.
+COMMAND_BLOCK = {
+    0: ("data", "data", "_read_data", "_write_data"),
+    1: ("error", "features", "_read_error", "_write_taskfile"),
+    2: ("sector count", "sector count", "_read_taskfile", "_write_taskfile"),
+    3: ("LBA low", "LBA low", "_read_taskfile", "_write_taskfile"),
+    4: ("LBA mid", "LBA mid", "_read_taskfile", "_write_taskfile"),
+    5: ("LBA high", "LBA high", "_read_taskfile", "_write_taskfile"),
+    6: ("device", "device", "_read_device", "_write_device"),
+    7: ("status", "command", "_read_status", "_write_command"),
+}
+#: Control block by offset from `control`.
+CONTROL_BLOCK = {
+    0: ("alternate status", "device control", "_read_alternate_status", "_write_device_control"),
+    1: ("drive address", None, "_read_drive_address", None),
+}
+#: Task file fields behind offsets 1-5 (each with a `hob_` copy: the LBA48 FIFO).
+TASKFILE_FIELDS = {1: "features", 2: "count", 3: "lba_low", 4: "lba_mid", 5: "lba_high"}
+
+
+@dataclasses.dataclass
+class DeviceState:
+    """One device's task file, status, settings and PIO transfer progress."""
+
+    features: int = 0
+    hob_features: int = 0
+    count: int = 1
+    hob_count: int = 0
+    lba_low: int = 1
+    hob_lba_low: int = 0
+    lba_mid: int = 0
+    hob_lba_mid: int = 0
+    lba_high: int = 0
+    hob_lba_high: int = 0
+    head: int = 0                    # device register bits 3-0
+    lba_mode: bool = False           # device register bit 6
+    status: int = STATUS_IDLE
+    error: int = ERROR_DIAGNOSTIC_PASSED
+    intrq: bool = False              # interrupt pending
+    command: int = 0                 # data transfer command in progress, 0 if none
+    addressing: str = "chs"          # of the command in progress: chs, lba28, lba48
+    next_lba: int = 0                # sector transferred next
+    sectors_left: int = 0            # sectors not yet moved to or from the buffer
+    buffer: bytearray = dataclasses.field(default_factory=bytearray)
+    buffer_index: int = 0
+    multiple: int = 0                # SET MULTIPLE MODE block size, 0 = disabled
+    logical_heads: int = 0           # INITIALIZE DEVICE PARAMETERS, 0 = default translation
+    logical_spt: int = 0
+    write_cache: bool = True
+    look_ahead: bool = True
+    revert_defaults: bool = False    # SET FEATURES CCh: SRST reverts the settings
+    pending: str = ""                # completion scheduled on the clock
+    pending_deadline: int = 0
+
+
+@dataclasses.dataclass
+class ChannelState:
+    """What the two devices share: the DEV selection and the device control bits."""
+
+    selected: int = 0
+    nien: bool = False
+    srst: bool = False
+    hob: bool = False
+
+
+class ATAChannel(Component):
+    """One ATA channel (command block, control block, IRQ line) with a master and an
+    optional slave disk; `channel: secondary` switches every default to 0x170/0x376/15."""
+
+    OPTIONS = {
+        "channel": Option("str", "primary", "which PC channel's defaults apply",
+                          choices=tuple(CHANNELS)),
+        "base": Option("int", None, "command block ports base (default 0x1F0 / 0x170)"),
+        "control": Option("int", None, "device control / alternate status port (default 0x3F6 / 0x376)"),
+        "irq": Option("int", None, "IRQ line (default 14 / 15)"),
+        "master": Option("str", None, "medium of device 0 (default hda / hdc); none present = no device"),
+        "slave": Option("str", None, "medium of device 1 (default hdb / hdd); none present = no device"),
+    }
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        base, control, irq, master, slave = CHANNELS[options["channel"]]
+        self.base = base if options["base"] is None else options["base"]
+        self.control = control if options["control"] is None else options["control"]
+        self.irq = irq if options["irq"] is None else options["irq"]
+        self.disks: List[Optional[Disk]] = [
+            self._medium("master", master if options["master"] is None else options["master"]),
+            self._medium("slave", slave if options["slave"] is None else options["slave"]),
+        ]
+        self.state = ChannelState()
+        self.devices = [DeviceState(), DeviceState()]
+        self._event: Optional[Event] = None
+        self._readers = {offset: getattr(self, entry[2]) for offset, entry in COMMAND_BLOCK.items() if offset}
+        self._writers = {offset: getattr(self, entry[3]) for offset, entry in COMMAND_BLOCK.items() if offset}
+        self.bus.register_io(self.base, self.base, self._read_data, self._write_data,
+                             f"{name} data", sizes=(1, 2, 4))
+        self.bus.register_io(self.base + 1, self.base + 7, self._io_read, self._io_write,
+                             f"{name} command block")
+        for offset, (read_name, _, reader, writer) in CONTROL_BLOCK.items():
+            port = self.control + offset
+            # The drive address register shares 0x3F7 with the floppy controller's
+            # digital input register (bit 7 is its disk-change line): a floppy
+            # controller that claimed the port first keeps it.
+            if offset and self.bus.io_table[port] is not None:
+                continue
+            self.bus.register_io(port, port, getattr(self, reader),
+                                 getattr(self, writer) if writer else None, f"{name} {read_name}")
+        self.reset()
+
+    def _medium(self, role: str, medium: str) -> Optional[Disk]:
+        disk = self.machine.media.get(medium) if medium else None
+        if disk is not None and disk.kind != "hdd":
+            raise ProfileError("component", f"{self.name}.{role}",
+                               f"{medium} is a {disk.kind}; this controller drives ATA hard disks only")
+        return disk
+
+    # ------------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        """Power-on / hardware reset: every setting to its default, both devices
+        signed and ready."""
+        self.state = ChannelState()
+        self.devices = [DeviceState(), DeviceState()]
+        self._arm_timer()
+        self._update_irq()
+
+    def snapshot(self) -> Dict[str, Any]:
+        return {"channel": state_to_dict(self.state),
+                "devices": [state_to_dict(device) for device in self.devices]}
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        self.state = dict_to_state(ChannelState, state["channel"])
+        self.devices = [dict_to_state(DeviceState, device) for device in state["devices"]]
+        self._arm_timer()
+        self._update_irq()
+
+    # ------------------------------------------------------------------ port dispatch
+    def _io_read(self, port: int, size: int) -> int:
+        return self._readers[port - self.base](port - self.base)
+
+    def _io_write(self, port: int, size: int, value: int) -> None:
+        self._writers[port - self.base](port - self.base, value)
+
+    def _selected(self) -> DeviceState:
+        return self.devices[self.state.selected]
+
+    def _present(self, index: int) -> bool:
+        return self.disks[index] is not None
+
+    def _status(self) -> int:
+        return self._selected().status if self._present(self.state.selected) else 0
+
+    def _read_error(self, offset: int) -> int:
+        return self._selected().error if any(self.disks) else 0
+
+    def _read_taskfile(self, offset: int) -> int:
+        if not any(self.disks):
+            return 0
+        field = TASKFILE_FIELDS[offset]
+        return getattr(self._selected(), "hob_" + field if self.state.hob else field)
+
+    def _read_device(self, offset: int) -> int:
+        device = self._selected()
+        return (DEVICE_OBSOLETE_ONES | (DEVICE_LBA if device.lba_mode else 0)
+                | (self.state.selected << 4) | device.head)
+
+    def _read_status(self, offset: int) -> int:
+        """Reading status acknowledges the selected device's interrupt."""
+        status = self._status()
+        self._selected().intrq = False
+        self._update_irq()
+        return status
+
+    def _read_alternate_status(self, port: int, size: int) -> int:
+        return self._status()
+
+    def _read_drive_address(self, port: int, size: int) -> int:
+        """ATA-1 drive address: bit 7 not driven, nWTG, inverted head, nDS1/nDS0."""
+        device = self._selected()
+        writing = device.command in WRITE_COMMANDS and device.status & STATUS_DRQ
+        return (0x80 | (0 if writing else 0x40) | ((~device.head & DEVICE_HEAD) << 2)
+                | (0x02 if self.state.selected == 0 else 0x01))
+
+    def _write_taskfile(self, offset: int, value: int) -> None:
+        """Both devices latch the value; the previous one moves to the HOB copy."""
+        field = TASKFILE_FIELDS[offset]
+        for device in self.devices:
+            setattr(device, "hob_" + field, getattr(device, field))
+            setattr(device, field, value)
+        self.state.hob = False
+
+    def _write_device(self, offset: int, value: int) -> None:
+        self.state.selected = 1 if value & DEVICE_DEV else 0
+        for device in self.devices:
+            device.head = value & DEVICE_HEAD
+            device.lba_mode = bool(value & DEVICE_LBA)
+        self.state.hob = False
+        self._update_irq()
+
+    def _write_device_control(self, port: int, size: int, value: int) -> None:
+        """nIEN gates INTRQ; SRST going 1 resets both devices, going 0 lets them recover."""
+        srst = bool(value & CONTROL_SRST)
+        was_in_reset = self.state.srst
+        self.state.nien = bool(value & CONTROL_NIEN)
+        self.state.hob = bool(value & CONTROL_HOB)
+        self.state.srst = srst
+        if srst and not was_in_reset:
+            for device in self.devices:
+                self._drop_command(device)
+                device.pending = ""
+                device.status = STATUS_BSY
+                device.intrq = False
+            self._arm_timer()
+        elif was_in_reset and not srst:
+            self.state.selected = 0
+            for index in (0, 1):
+                if self._present(index):
+                    self._schedule(index, "_complete_reset", RESET_DELAY_NS, STATUS_BSY)
+        self._update_irq()
+
+    # ------------------------------------------------------------------ data port
+    def _read_data(self, port: int, size: int) -> int:
+        """PIO data in: bytes of the buffer; finishing a block loads the next one."""
+        device = self._selected()
+        if (not self._present(self.state.selected) or not device.status & STATUS_DRQ
+                or device.command in WRITE_COMMANDS):
+            return 0
+        start = device.buffer_index
+        if start + size < len(device.buffer):
+            device.buffer_index = start + size
+            return int.from_bytes(device.buffer[start:start + size], "little")
+        value = 0
+        for shift in range(0, 8 * size, 8):
+            if not device.status & STATUS_DRQ:
+                break
+            value |= device.buffer[device.buffer_index] << shift
+            device.buffer_index += 1
+            if device.buffer_index >= len(device.buffer):
+                self._data_in_done(self.state.selected)
+        return value
+
+    def _write_data(self, port: int, size: int, value: int) -> None:
+        """PIO data out: each completed sector goes to the disk at once."""
+        index = self.state.selected
+        device = self.devices[index]
+        if (not self._present(index) or not device.status & STATUS_DRQ
+                or device.command not in WRITE_COMMANDS):
+            return
+        start = device.buffer_index
+        if start % SECTOR_SIZE + size < SECTOR_SIZE:
+            device.buffer[start:start + size] = value.to_bytes(size, "little")
+            device.buffer_index = start + size
+            return
+        for shift in range(0, 8 * size, 8):
+            if not device.status & STATUS_DRQ:
+                break
+            device.buffer[device.buffer_index] = (value >> shift) & 0xFF
+            device.buffer_index += 1
+            if device.buffer_index % SECTOR_SIZE == 0:
+                self._sector_received(index)
+
+    def _data_in_done(self, index: int) -> None:
+        device = self.devices[index]
+        if device.command in READ_COMMANDS and device.sectors_left:
+            self._load_block(index)
+        else:
+            self._drop_command(device)
+            device.status = STATUS_IDLE
+
+    def _sector_received(self, index: int) -> None:
+        device = self.devices[index]
+        lba = device.next_lba
+        end = device.buffer_index
+        try:
+            self.disks[index].write(lba, bytes(device.buffer[end - SECTOR_SIZE:end]))
+        except PermissionError:
+            self._fail(index, ERROR_ABRT)
+            return
+        self._report_transfer(index, "write", lba, 1)
+        self._advance(index, 1)
+        if end < len(device.buffer):
+            return
+        if device.sectors_left == 0:
+            self._drop_command(device)
+            if not device.write_cache:
+                self.disks[index].flush()
+            self._finish(index)
+        elif self._open_write_block(index):
+            self._interrupt(index)
+
+    # ------------------------------------------------------------------ commands
+    def _write_command(self, offset: int, value: int) -> None:
+        index = self.state.selected
+        if value == CMD_EXECUTE_DIAGNOSTIC:
+            self._cmd_execute_diagnostic()
+            return
+        device = self.devices[index]
+        if not self._present(index) or device.status & STATUS_BSY or self.state.srst:
+            return
+        device.intrq = False
+        device.error = 0
+        device.status &= ~(STATUS_ERR | STATUS_DRQ | STATUS_DF)
+        self._drop_command(device)
+        handler = COMMANDS.get(value)
+        if handler is None:
+            self._finish(index, ERROR_ABRT)
+        else:
+            getattr(self, handler)(index, value)
+        self._update_irq()
+
+    def _cmd_read(self, index: int, opcode: int) -> None:
+        if self._begin_transfer(index, opcode, *READ_COMMANDS[opcode]):
+            self._schedule(index, "_load_block")
+
+    def _cmd_write(self, index: int, opcode: int) -> None:
+        """DRQ at once, without an interrupt, as Bochs does."""
+        if self._begin_transfer(index, opcode, *WRITE_COMMANDS[opcode]):
+            if not self._in_range(index, self.devices[index].next_lba, self._block_sectors(index)):
+                self._drop_command(self.devices[index])
+                self._finish(index, ERROR_IDNF)
+            else:
+                self._open_write_block(index)
+
+    def _cmd_verify(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        device.addressing = self._addressing(device, VERIFY_COMMANDS[opcode])
+        lba = self._start_lba(index)
+        count = self._requested_count(device)
+        if lba is None or not self._in_range(index, lba, count):
+            self._finish(index, ERROR_IDNF)
+            return
+        self._report_transfer(index, "verify", lba, count)
+        self._finish(index)
+
+    def _cmd_identify(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        disk = self.disks[index]
+        device.command = opcode
+        device.buffer = bytearray(identify_page(IdentifySettings(
+            total_sectors=disk.sectors, default=self._default_translation(index),
+            current=self._translation(index), multiple=device.multiple,
+            write_cache=device.write_cache, look_ahead=device.look_ahead,
+            serial=f"PCM{self.base:04X}{index}")))
+        self._schedule(index, "_complete_data_ready")
+
+    def _cmd_set_multiple(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        count = device.count
+        if count == 0 or count > MAX_MULTIPLE_SECTORS or count & (count - 1):
+            self._finish(index, ERROR_ABRT)
+            return
+        device.multiple = count
+        self._finish(index)
+
+    def _cmd_initialize_parameters(self, index: int, opcode: int) -> None:
+        """Logical geometry: sectors per track from the count, heads from the head bits."""
+        device = self.devices[index]
+        if device.count == 0:
+            self._finish(index, ERROR_ABRT)
+            return
+        device.logical_heads = device.head + 1
+        device.logical_spt = device.count
+        self._finish(index)
+
+    def _cmd_recalibrate(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        device.lba_mid = device.lba_high = 0
+        self._finish(index)
+
+    def _cmd_seek(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        device.addressing = self._addressing(device, False)
+        lba = self._start_lba(index)
+        self._finish(index, 0 if lba is not None and self._in_range(index, lba, 1) else ERROR_IDNF)
+
+    def _cmd_flush(self, index: int, opcode: int) -> None:
+        self.disks[index].flush()
+        self._finish(index)
+
+    def _cmd_set_features(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        feature = device.features
+        if feature in (0x02, 0x82):
+            device.write_cache = feature == 0x02
+        elif feature in (0xAA, 0x55):
+            device.look_ahead = feature == 0xAA
+        elif feature in (0xCC, 0x66):
+            device.revert_defaults = feature == 0xCC
+        elif feature == 0x03:
+            # PIO default (00h, 01h) or PIO flow-control mode 0-4 (08h-0Ch); no DMA here.
+            if not (device.count <= 0x01 or 0x08 <= device.count <= 0x0C):
+                self._finish(index, ERROR_ABRT)
+                return
+        else:
+            self._finish(index, ERROR_ABRT)
+            return
+        self._finish(index)
+
+    def _cmd_execute_diagnostic(self) -> None:
+        """Both devices run it whichever is selected; device 0 reports with INTRQ."""
+        present = [index for index in (0, 1) if self._present(index)]
+        if not present or any(self.devices[i].status & STATUS_BSY for i in present) or self.state.srst:
+            return
+        self.state.selected = 0
+        for index in present:
+            device = self.devices[index]
+            self._drop_command(device)
+            self._sign(device)
+            device.intrq = False
+            self._schedule(index, "_complete_diagnostic")
+        self._update_irq()
+
+    # ------------------------------------------------------------------ transfers
+    def _begin_transfer(self, index: int, opcode: int, lba48: bool, multiple: bool) -> bool:
+        """Latch the command, its address and its count; False if it already failed."""
+        device = self.devices[index]
+        if multiple and not device.multiple:
+            self._finish(index, ERROR_ABRT)
+            return False
+        device.addressing = self._addressing(device, lba48)
+        lba = self._start_lba(index)
+        if lba is None:
+            self._finish(index, ERROR_IDNF)
+            return False
+        device.command = opcode
+        device.next_lba = lba
+        device.sectors_left = self._requested_count(device)
+        return True
+
+    def _block_sectors(self, index: int) -> int:
+        device = self.devices[index]
+        opcode = device.command
+        multiple = READ_COMMANDS.get(opcode, WRITE_COMMANDS.get(opcode, (False, False)))[1]
+        return min(device.sectors_left, device.multiple) if multiple else 1
+
+    def _load_block(self, index: int) -> None:
+        """Read the next sector (block) into the buffer, set DRQ and interrupt."""
+        device = self.devices[index]
+        count = self._block_sectors(index)
+        lba = device.next_lba
+        if not self._in_range(index, lba, count):
+            self._fail(index, ERROR_IDNF)
+            return
+        device.buffer = bytearray(self.disks[index].read(lba, count))
+        device.buffer_index = 0
+        self._advance(index, count)
+        device.status = STATUS_IDLE | STATUS_DRQ
+        self._report_transfer(index, "read", lba, count)
+        self._interrupt(index)
+
+    def _open_write_block(self, index: int) -> bool:
+        device = self.devices[index]
+        count = self._block_sectors(index)
+        if not self._in_range(index, device.next_lba, count):
+            self._fail(index, ERROR_IDNF)
+            return False
+        device.buffer = bytearray(count * SECTOR_SIZE)
+        device.buffer_index = 0
+        device.status = STATUS_IDLE | STATUS_DRQ
+        return True
+
+    def _advance(self, index: int, count: int) -> None:
+        """Sectors done: the task file then names the next sector and the count left."""
+        device = self.devices[index]
+        device.next_lba += count
+        device.sectors_left -= count
+        self._store_address(index, device.next_lba)
+        device.count = device.sectors_left & 0xFF
+        if device.addressing == "lba48":
+            device.hob_count = (device.sectors_left >> 8) & 0xFF
+
+    def _report_transfer(self, index: int, operation: str, lba: int, count: int) -> None:
+        if self.machine.hooks.disk_transfer:
+            self.machine.hooks.call.disk_transfer(machine=self.machine, drive=self.disks[index].name,
+                                                  operation=operation, lba=lba, count=count)
+
+    # ------------------------------------------------------------------ addressing
+    @staticmethod
+    def _addressing(device: DeviceState, lba48: bool) -> str:
+        if lba48:
+            return "lba48"
+        return "lba28" if device.lba_mode else "chs"
+
+    @staticmethod
+    def _requested_count(device: DeviceState) -> int:
+        if device.addressing == "lba48":
+            return ((device.hob_count << 8) | device.count) or 0x10000
+        return device.count or 0x100
+
+    def _default_translation(self, index: int) -> Translation:
+        disk = self.disks[index]
+        return default_translation(disk.cylinders, disk.heads, disk.spt)
+
+    def _translation(self, index: int) -> Translation:
+        device = self.devices[index]
+        if device.logical_spt:
+            return logical_translation(self.disks[index].sectors, device.logical_heads,
+                                       device.logical_spt)
+        return self._default_translation(index)
+
+    def _start_lba(self, index: int) -> Optional[int]:
+        """The task file's address as an LBA, None for an impossible CHS address."""
+        device = self.devices[index]
+        if device.addressing == "lba48":
+            return ((device.hob_lba_high << 40) | (device.hob_lba_mid << 32) | (device.hob_lba_low << 24)
+                    | (device.lba_high << 16) | (device.lba_mid << 8) | device.lba_low)
+        if device.addressing == "lba28":
+            return (device.head << 24) | (device.lba_high << 16) | (device.lba_mid << 8) | device.lba_low
+        geometry = self._translation(index)
+        cylinder = (device.lba_high << 8) | device.lba_mid
+        if not (1 <= device.lba_low <= geometry.spt and device.head < geometry.heads
+                and cylinder < geometry.cylinders):
+            return None
+        return geometry.to_lba(cylinder, device.head, device.lba_low)
+
+    def _in_range(self, index: int, lba: int, count: int) -> bool:
+        device = self.devices[index]
+        limit = self.disks[index].sectors
+        if device.addressing == "lba28":
+            limit = min(limit, LBA28_MAX_SECTORS)
+        elif device.addressing == "chs":
+            limit = min(limit, self._translation(index).capacity)
+        return 0 <= lba and lba + count <= limit
+
+    def _store_address(self, index: int, lba: int) -> None:
+        device = self.devices[index]
+        if device.addressing == "chs":
+            cylinder, head, sector = self._translation(index).to_chs(lba)
+            device.lba_low = sector & 0xFF
+            device.lba_mid = cylinder & 0xFF
+            device.lba_high = (cylinder >> 8) & 0xFF
+            device.head = head & DEVICE_HEAD
+            return
+        device.lba_low = lba & 0xFF
+        device.lba_mid = (lba >> 8) & 0xFF
+        device.lba_high = (lba >> 16) & 0xFF
+        if device.addressing == "lba48":
+            device.hob_lba_low = (lba >> 24) & 0xFF
+            device.hob_lba_mid = (lba >> 32) & 0xFF
+            device.hob_lba_high = (lba >> 40) & 0xFF
+        else:
+            device.head = (lba >> 24) & DEVICE_HEAD
+
+    # ------------------------------------------------------------------ completion
+    def _schedule(self, index: int, completion: str, delay_ns: int = COMMAND_DELAY_NS,
+                  busy_status: int = STATUS_BSY) -> None:
+        """BSY now; `completion` (a method name, saved as plain data) after the delay."""
+        device = self.devices[index]
+        device.status = busy_status
+        device.pending = completion
+        device.pending_deadline = self.clock.now() + delay_ns
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        """One clock event per channel, at the earliest pending completion."""
+        if self._event is not None:
+            self._event.cancel()
+            self._event = None
+        deadlines = [device.pending_deadline for device in self.devices if device.pending]
+        if deadlines:
+            self._event = self.clock.schedule(min(deadlines), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._event = None
+        now = self.clock.now()
+        for index, device in enumerate(self.devices):
+            if device.pending and device.pending_deadline <= now:
+                completion, device.pending = device.pending, ""
+                getattr(self, completion)(index)
+        self._arm_timer()
+
+    def _finish(self, index: int, error: int = 0) -> None:
+        """Complete a command after the delay, successfully or with `error`."""
+        self.devices[index].error = error
+        self._schedule(index, "_complete_error" if error else "_complete_done")
+
+    def _complete_done(self, index: int) -> None:
+        self.devices[index].status = STATUS_IDLE
+        self._interrupt(index)
+
+    def _complete_error(self, index: int) -> None:
+        self.devices[index].status = STATUS_IDLE | STATUS_ERR
+        self._interrupt(index)
+
+    def _complete_data_ready(self, index: int) -> None:
+        device = self.devices[index]
+        device.buffer_index = 0
+        device.status = STATUS_IDLE | STATUS_DRQ
+        self._interrupt(index)
+
+    def _complete_diagnostic(self, index: int) -> None:
+        self.devices[index].status = STATUS_IDLE
+        if index == min(i for i in (0, 1) if self._present(i)):
+            self._interrupt(index)
+
+    def _complete_reset(self, index: int) -> None:
+        """SRST recovery: signature, multiple mode off (as Bochs), settings kept unless
+        SET FEATURES CCh asked to revert them; no interrupt."""
+        device = self.devices[index]
+        self._sign(device)
+        device.multiple = 0
+        if device.revert_defaults:
+            device.logical_heads = device.logical_spt = 0
+            device.write_cache = device.look_ahead = True
+        device.status = STATUS_IDLE
+
+    def _fail(self, index: int, error: int) -> None:
+        """An error in the middle of a data transfer: reported at once."""
+        device = self.devices[index]
+        self._drop_command(device)
+        device.error = error
+        device.status = STATUS_IDLE | STATUS_ERR
+        self._interrupt(index)
+
+    @staticmethod
+    def _drop_command(device: DeviceState) -> None:
+        device.command = 0
+        device.sectors_left = 0
+        device.buffer = bytearray()
+        device.buffer_index = 0
+
+    @staticmethod
+    def _sign(device: DeviceState) -> None:
+        """The ATA device signature and the diagnostic code 'passed'."""
+        device.count = 1
+        device.lba_low = 1
+        device.lba_mid = device.lba_high = 0
+        device.head = 0
+        device.lba_mode = False
+        device.error = ERROR_DIAGNOSTIC_PASSED
+
+    # ------------------------------------------------------------------ INTRQ
+    def _interrupt(self, index: int) -> None:
+        self.devices[index].intrq = True
+        self._update_irq()
+
+    def _update_irq(self) -> None:
+        """INTRQ: the selected device's pending interrupt, unless nIEN is set."""
+        selected = self.state.selected
+        level = (self._present(selected) and self.devices[selected].intrq and not self.state.nien)
+        self.bus.set_irq(self.irq, 1 if level else 0)
