@@ -1,0 +1,466 @@
+"""8254 PIT driven through ports 0x40-0x43 (and 0x61 for counter 2), as a guest does.
+
+Virtual time is placed on exact input clocks with `time_of_tick`; a count written
+during clock k is loaded at clock k+1 (datasheet: mode 0 OUT rises N+1 clocks
+after the write)."""
+
+import random
+
+import pytest
+
+from pcmachine import Machine
+from pcmachine.plugins.i8254 import PIT, PIT_HZ, tick_at, time_of_tick
+from pcmachine.plugins.portb import SystemControlPortB
+
+CONTROL = 0x43
+START = 1000          # the tick at which each test programs the counter
+
+
+class IrqProbe:
+    """Records (tick, level) for every edge of IRQ0."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.edges = []
+        machine.bus.connect_irq(0, self)
+
+    def __call__(self, level: int) -> None:
+        self.edges.append((tick_at(self.machine.clock.now()), level))
+
+    def rising(self):
+        return [tick for tick, level in self.edges if level]
+
+
+def make_machine():
+    machine = Machine.bare()
+    machine.add_component(PIT, "pit", {})
+    machine.add_component(SystemControlPortB, "portb", {})
+    probe = IrqProbe(machine)
+    machine.configure()
+    goto(machine, START)
+    probe.edges.clear()      # the power-on level (OUT high in mode 4) is not under test
+    return machine, probe
+
+
+@pytest.fixture
+def machine():
+    return make_machine()[0]
+
+
+def goto(machine: Machine, tick: int) -> None:
+    """Let virtual time reach input clock `tick`, stopping at every event deadline
+    on the way as the run loop does (so each event fires at its own time)."""
+    clock = machine.clock
+    target = time_of_tick(tick)
+    deadline = clock.next_deadline()
+    while deadline is not None and deadline <= target:
+        clock.skip_to(deadline)
+        clock.run_due()
+        deadline = clock.next_deadline()
+    clock.skip_to(target)
+    clock.run_due()
+    assert tick_at(clock.now()) == tick
+
+
+def out(port: int, value: int, machine: Machine) -> None:
+    machine.bus.io_write(port, 1, value)
+
+
+def inb(port: int, machine: Machine) -> int:
+    return machine.bus.io_read(port, 1)
+
+
+def program(machine: Machine, channel: int, mode: int, count: int, bcd: bool = False) -> None:
+    """Control word (LSB then MSB access) and a 16-bit count."""
+    out(CONTROL, (channel << 6) | 0x30 | (mode << 1) | int(bcd), machine)
+    out(0x40 + channel, count & 0xFF, machine)
+    out(0x40 + channel, count >> 8, machine)
+
+
+def read_count(machine: Machine, channel: int) -> int:
+    """Counter latch command, then LSB and MSB."""
+    out(CONTROL, channel << 6, machine)
+    low = inb(0x40 + channel, machine)
+    return low | inb(0x40 + channel, machine) << 8
+
+
+def read_status(machine: Machine, channel: int) -> int:
+    out(CONTROL, 0xE0 | (2 << channel), machine)   # read-back: status only
+    return inb(0x40 + channel, machine)
+
+
+def out_level(machine: Machine, channel: int) -> int:
+    return read_status(machine, channel) >> 7
+
+
+# ---------------------------------------------------------------------- modes
+
+def test_mode0_out_rises_n_plus_1_clocks_after_the_write():
+    machine, probe = make_machine()
+    program(machine, 0, 0, 100)
+    assert out_level(machine, 0) == 0
+    assert machine.bus.irq_levels[0] == 0
+    goto(machine, START + 1)
+    assert read_count(machine, 0) == 100
+    goto(machine, START + 31)
+    assert read_count(machine, 0) == 70
+    goto(machine, START + 100)
+    assert out_level(machine, 0) == 0 and read_count(machine, 0) == 1
+    goto(machine, START + 101)
+    assert out_level(machine, 0) == 1 and read_count(machine, 0) == 0
+    assert probe.rising() == [START + 101]
+    goto(machine, START + 103)   # the CE wraps and keeps counting; OUT stays high
+    assert read_count(machine, 0) == 0xFFFE and out_level(machine, 0) == 1
+    goto(machine, START + 70000)
+    assert probe.rising() == [START + 101]
+
+
+def test_mode0_first_byte_stops_counting_and_lowers_out():
+    machine, probe = make_machine()
+    program(machine, 0, 0, 10)
+    goto(machine, START + 20)
+    assert machine.bus.irq_levels[0] == 1
+    out(0x40, 50, machine)                     # LSB only so far
+    assert machine.bus.irq_levels[0] == 0
+    held = read_count(machine, 0)
+    goto(machine, START + 40)
+    assert read_count(machine, 0) == held      # counting disabled
+    out(0x40, 0, machine)                      # MSB: 50 loads at the next clock
+    goto(machine, START + 41 + 50)
+    assert machine.bus.irq_levels[0] == 1
+    assert probe.rising()[-1] == START + 40 + 51
+
+
+def test_mode0_gate_low_suspends_counting(machine):
+    program(machine, 2, 0, 100)
+    out(0x61, 0x01, machine)                   # gate high
+    program(machine, 2, 0, 100)
+    goto(machine, START + 11)
+    assert read_count(machine, 2) == 90
+    out(0x61, 0x00, machine)
+    goto(machine, START + 500)
+    assert read_count(machine, 2) == 90
+    assert out_level(machine, 2) == 0
+    out(0x61, 0x01, machine)
+    goto(machine, START + 500 + 89)
+    assert out_level(machine, 2) == 0
+    goto(machine, START + 500 + 90)
+    assert out_level(machine, 2) == 1
+
+
+def test_mode1_hardware_one_shot_is_retriggerable(machine):
+    program(machine, 2, 1, 30)
+    goto(machine, START + 10)
+    assert out_level(machine, 2) == 1
+    assert read_status(machine, 2) & 0x40          # null count until a trigger
+    out(0x61, 0x01, machine)                   # trigger: load at the next clock
+    goto(machine, START + 11)
+    assert out_level(machine, 2) == 0 and read_count(machine, 2) == 30
+    assert not read_status(machine, 2) & 0x40
+    goto(machine, START + 25)
+    assert read_count(machine, 2) == 16
+    out(0x61, 0x00, machine)
+    out(0x61, 0x01, machine)                   # retrigger at START+25
+    goto(machine, START + 26 + 29)
+    assert out_level(machine, 2) == 0
+    goto(machine, START + 26 + 30)
+    assert out_level(machine, 2) == 1
+    goto(machine, START + 200)
+    assert out_level(machine, 2) == 1
+
+
+def test_mode2_rate_generator_waveform_and_count():
+    machine, probe = make_machine()
+    program(machine, 0, 2, 10)
+    start = START + 1
+    goto(machine, start)
+    assert [read_count(machine, 0)] == [10]
+    goto(machine, start + 3)
+    assert read_count(machine, 0) == 7
+    goto(machine, start + 35)
+    expected = []
+    for period in range(1, 4):
+        expected += [(start + 10 * period - 1, 0), (start + 10 * period, 1)]
+    assert probe.edges[-6:] == expected
+    goto(machine, start + 39)
+    assert out_level(machine, 0) == 0 and read_count(machine, 0) == 1
+    goto(machine, start + 40)
+    assert out_level(machine, 0) == 1 and read_count(machine, 0) == 10
+
+
+def test_mode2_new_count_takes_effect_at_the_end_of_the_period():
+    machine, probe = make_machine()
+    program(machine, 0, 2, 100)
+    start = START + 1
+    goto(machine, start + 30)
+    out(0x40, 50, machine)
+    out(0x40, 0, machine)
+    assert read_status(machine, 0) & 0x40          # null count until the reload
+    goto(machine, start + 80)
+    assert read_count(machine, 0) == 20            # the old period continues
+    goto(machine, start + 100)
+    assert read_count(machine, 0) == 50
+    assert not read_status(machine, 0) & 0x40
+    goto(machine, start + 260)
+    assert [t for t in probe.rising() if t > START] == [start + 100, start + 150, start + 200,
+                                                        start + 250]
+
+
+def test_mode2_gate_low_forces_out_high_and_rising_edge_reloads(machine):
+    out(0x61, 0x01, machine)
+    program(machine, 2, 2, 20)
+    goto(machine, START + 1 + 19)
+    assert out_level(machine, 2) == 0
+    out(0x61, 0x00, machine)
+    assert out_level(machine, 2) == 1
+    goto(machine, START + 100)
+    assert out_level(machine, 2) == 1
+    out(0x61, 0x01, machine)
+    goto(machine, START + 101)
+    assert read_count(machine, 2) == 20
+    goto(machine, START + 101 + 19)
+    assert out_level(machine, 2) == 0
+
+
+@pytest.mark.parametrize("count, high, low", [(10, 5, 5), (9, 5, 4), (2, 1, 1)])
+def test_mode3_square_wave(count, high, low):
+    machine, probe = make_machine()
+    program(machine, 0, 3, count)
+    start = START + 1
+    goto(machine, start + 3 * count + 1)
+    edges = [edge for edge in probe.edges if edge[0] > START]
+    expected = []
+    for period in range(3):
+        expected += [(start + period * count + high, 0), (start + (period + 1) * count, 1)]
+    assert edges[:6] == expected
+    assert low == count - high
+
+
+def test_mode3_count_readback_decrements_by_two(machine):
+    program(machine, 0, 3, 10)
+    start = START + 1
+    values = []
+    for offset in range(12):
+        goto(machine, start + offset)
+        values.append(read_count(machine, 0))
+    assert values == [10, 8, 6, 4, 2, 10, 8, 6, 4, 2, 10, 8]
+
+
+def test_mode3_new_count_loads_at_the_end_of_the_half_period():
+    machine, probe = make_machine()
+    program(machine, 0, 3, 100)
+    start = START + 1
+    goto(machine, start + 10)          # high half of the first period
+    out(0x40, 40, machine)
+    out(0x40, 0, machine)
+    goto(machine, start + 300)
+    edges = [edge for edge in probe.edges if edge[0] > START]
+    # the old high half ends at +50; the new count then runs low 20, high 20, ...
+    assert edges[:4] == [(start + 50, 0), (start + 70, 1), (start + 90, 0), (start + 110, 1)]
+
+
+def test_mode4_software_strobe():
+    machine, probe = make_machine()
+    program(machine, 0, 4, 25)
+    start = START + 1
+    goto(machine, start + 24)
+    assert out_level(machine, 0) == 1
+    goto(machine, start + 200)
+    edges = [edge for edge in probe.edges if edge[0] > START]
+    assert edges == [(start + 25, 0), (start + 26, 1)]
+
+
+def test_mode5_hardware_strobe(machine):
+    program(machine, 2, 5, 12)
+    goto(machine, START + 50)
+    assert out_level(machine, 2) == 1
+    out(0x61, 0x01, machine)
+    goto(machine, START + 51 + 11)
+    assert out_level(machine, 2) == 1
+    goto(machine, START + 51 + 12)
+    assert out_level(machine, 2) == 0
+    goto(machine, START + 51 + 13)
+    assert out_level(machine, 2) == 1
+
+
+def test_modes_6_and_7_are_modes_2_and_3(machine):
+    out(CONTROL, 0x3C, machine)          # M2 M1 M0 = 110
+    out(0x40, 10, machine)
+    out(0x40, 0, machine)
+    goto(machine, START + 1 + 9)
+    assert out_level(machine, 0) == 0
+    assert read_status(machine, 0) & 0x0E == 0x0C  # the status shows the bits written
+
+
+# ---------------------------------------------------------------------- access
+
+def test_lsb_only_and_msb_only_access(machine):
+    out(CONTROL, 0x14, machine)          # counter 0, LSB only, mode 2
+    out(0x40, 0x80, machine)
+    goto(machine, START + 1)
+    assert inb(0x40, machine) == 0x80
+    assert inb(0x40, machine) == 0x80    # every read is the LSB
+    out(CONTROL, 0x24, machine)          # MSB only: count 0x0300
+    out(0x40, 0x03, machine)
+    goto(machine, START + 2)
+    assert inb(0x40, machine) == 0x03
+    goto(machine, START + 2 + 0x101)
+    assert inb(0x40, machine) == 0x01    # 0x0300 - 0x101 = 0x1FF: MSB 0x01
+
+
+def test_lsb_msb_read_flip_flop_reads_live_count(machine):
+    program(machine, 0, 2, 0x1234)
+    goto(machine, START + 1 + 0x34)
+    assert inb(0x40, machine) == 0x00
+    assert inb(0x40, machine) == 0x12
+
+
+def test_count_zero_is_the_maximum(machine):
+    program(machine, 0, 2, 0)
+    goto(machine, START + 1)
+    assert read_count(machine, 0) == 0
+    goto(machine, START + 2)
+    assert read_count(machine, 0) == 0xFFFF
+
+
+def test_bcd_counting(machine):
+    program(machine, 0, 2, 0x0100, bcd=True)   # 100 decimal
+    goto(machine, START + 1 + 1)
+    assert read_count(machine, 0) == 0x0099
+    goto(machine, START + 1 + 91)
+    assert read_count(machine, 0) == 0x0009
+    goto(machine, START + 1 + 100)
+    assert read_count(machine, 0) == 0x0100
+    program(machine, 1, 0, 0, bcd=True)        # 0 is 10000 in BCD
+    goto(machine, START + 102)
+    assert read_count(machine, 1) == 0x0000
+    goto(machine, START + 103)
+    assert read_count(machine, 1) == 0x9999
+
+
+def test_counter_latch_holds_until_read(machine):
+    program(machine, 0, 2, 1000)
+    goto(machine, START + 101)
+    out(CONTROL, 0x00, machine)
+    goto(machine, START + 201)
+    out(CONTROL, 0x00, machine)          # ignored: the first latch is unread
+    assert inb(0x40, machine) | inb(0x40, machine) << 8 == 900
+    assert read_count(machine, 0) == 800
+
+
+def test_read_back_status_then_count(machine):
+    program(machine, 1, 3, 500)
+    goto(machine, START + 1 + 100)
+    out(CONTROL, 0xC4, machine)          # read-back: count and status of counter 1
+    goto(machine, START + 400)
+    status = inb(0x41, machine)
+    assert status == 0x80 | 0x36         # OUT high, counts loaded, RW=3 mode 3 binary
+    assert inb(0x41, machine) | inb(0x41, machine) << 8 == 300
+    assert read_count(machine, 1) != 300
+
+
+def test_null_count_and_out_after_control_word(machine):
+    out(CONTROL, 0x30, machine)          # mode 0: OUT low, null count
+    assert read_status(machine, 0) == 0x40 | 0x30
+    out(CONTROL, 0x34, machine)          # mode 2: OUT high
+    assert read_status(machine, 0) == 0x80 | 0x40 | 0x34
+    out(0x40, 5, machine)
+    out(0x40, 0, machine)
+    assert read_status(machine, 0) & 0x40
+    goto(machine, START + 1)
+    assert read_status(machine, 0) == 0x80 | 0x34
+
+
+def test_control_port_reads_float(machine):
+    assert inb(CONTROL, machine) == 0xFF
+
+
+# ---------------------------------------------------------------------- IRQ0
+
+def test_channel0_at_100hz_raises_irq0_100_times_per_second():
+    machine, probe = make_machine()
+    divisor = round(PIT_HZ / 100)       # 11932
+    program(machine, 0, 2, divisor)
+    clock = machine.clock
+    # one virtual second of instructions, plus half a period: the 100th tick comes
+    # 100 * 11932 clocks = 1.000015 s after the load
+    end = clock.icount + clock.ips + clock.ips // 200
+    while machine.run_slice(end) is None:   # the run loop, with no CPU attached
+        pass
+    rising = [tick for tick in probe.rising() if tick > START]
+    assert len(rising) == 100
+    assert all(b - a == divisor for a, b in zip(rising, rising[1:]))
+
+
+def test_late_events_lose_no_edges():
+    machine, probe = make_machine()
+    program(machine, 0, 3, 100)
+    machine.clock.skip_to(time_of_tick(START + 1 + 100 * 50))   # one jump of 50 periods
+    machine.clock.run_due()
+    assert len([t for t in probe.rising() if t > START]) == 50
+
+
+def test_irq_option_selects_the_line():
+    machine = Machine.bare()
+    machine.add_component(PIT, "pit", {"irq": 5})
+    machine.configure()
+    goto(machine, START)
+    program(machine, 0, 0, 3)
+    goto(machine, START + 4)
+    assert machine.bus.irq_levels[5] == 1 and machine.bus.irq_levels[0] == 0
+
+
+# ---------------------------------------------------------------------- state
+
+def drive_scenario(machine: Machine, start: int, end: int):
+    """Read counts and statuses on a fixed schedule; returns what was seen."""
+    seen = []
+    for tick in range(start, end, 997):
+        goto(machine, tick)
+        seen.append((read_count(machine, 0), read_count(machine, 2), read_status(machine, 2),
+                     inb(0x61, machine) & 0x20))
+    return seen
+
+
+def test_save_restore_resumes_identically():
+    machine, probe = make_machine()
+    program(machine, 0, 2, 3000)
+    out(0x61, 0x01, machine)
+    program(machine, 2, 3, 777)
+    goto(machine, START + 10_000)
+    out(0x40, 0x10, machine)             # a pending mode 2 reload at the period end
+    out(0x40, 0x05, machine)
+    snapshot = machine.snapshot()
+    continued = drive_scenario(machine, START + 10_001, START + 60_000)
+    edges_continued = [edge for edge in probe.edges if edge[0] > START + 10_000]
+
+    other, other_probe = make_machine()
+    other.restore(snapshot)
+    assert other.snapshot()["components"] == snapshot["components"]
+    resumed = drive_scenario(other, START + 10_001, START + 60_000)
+    assert resumed == continued
+    assert other_probe.edges == edges_continued
+    assert other.snapshot() == machine.snapshot()
+
+
+def test_snapshot_is_plain_data_and_round_trips(machine):
+    program(machine, 0, 3, 1234)
+    pit = machine.components["pit"]
+    first = pit.snapshot()
+    pit.restore(first)
+    assert pit.snapshot() == first
+    assert all(isinstance(value, (int, bool, list)) for value in first.values())
+
+
+def test_random_register_writes_never_raise():
+    machine, _ = make_machine()
+    rng = random.Random(8254)
+    tick = START
+    for _ in range(3000):
+        port = rng.choice([0x40, 0x41, 0x42, 0x43, 0x61])
+        if rng.random() < 0.5:
+            out(port, rng.randrange(256), machine)
+        else:
+            inb(port, machine)
+        tick += rng.randrange(1, 50)
+        goto(machine, tick)
