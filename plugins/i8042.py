@@ -76,6 +76,18 @@ SELF_TEST_OK = 0x55
 INTERFACE_OK = 0x00
 NO_PASSWORD = 0xF1
 
+#: Commands answered with a constant: password check (none installed), aux and
+#: keyboard interface tests (no error), input port.
+FIXED_REPLIES = {0xA4: NO_PASSWORD, 0xA9: INTERFACE_OK, 0xAB: INTERFACE_OK, 0xC0: INPUT_PORT}
+
+#: Commands that clear and set command byte bits: (clear, set).
+COMMAND_BYTE_CHANGES = {
+    0xA7: (0, CB_AUX_DISABLE),      # disable the aux (mouse) interface
+    0xA8: (CB_AUX_DISABLE, 0),      # enable it
+    0xAD: (0, CB_KBD_DISABLE),      # disable the keyboard interface
+    0xAE: (CB_KBD_DISABLE, 0),      # enable it
+}
+
 #: Commands whose data byte follows on port 0x60.
 DATA_COMMANDS = frozenset(range(0x60, 0x80)) | {0xD1, 0xD2, 0xD3, 0xD4}
 
@@ -234,24 +246,15 @@ class KeyboardController(Component):
             state.pending_command = value
         elif 0x20 <= value <= 0x3F:
             self._controller_output(state.ram[value & 0x1F])
-        elif value == 0xA4:
-            self._controller_output(NO_PASSWORD)
-        elif value == 0xA7:
-            self._set_command_byte(self.command_byte | CB_AUX_DISABLE)
-        elif value == 0xA8:
-            self._set_command_byte(self.command_byte & ~CB_AUX_DISABLE)
-        elif value in (0xA9, 0xAB):
-            self._controller_output(INTERFACE_OK)
+        elif value in FIXED_REPLIES:
+            self._controller_output(FIXED_REPLIES[value])
+        elif value in COMMAND_BYTE_CHANGES:
+            clear, set_bits = COMMAND_BYTE_CHANGES[value]
+            self._set_command_byte((self.command_byte & ~clear) | set_bits)
         elif value == 0xAA:
             if not state.output_full:
                 state.ram[0] |= CB_SYSTEM
             self._controller_output(SELF_TEST_OK)
-        elif value == 0xAD:
-            self._set_command_byte(self.command_byte | CB_KBD_DISABLE)
-        elif value == 0xAE:
-            self._set_command_byte(self.command_byte & ~CB_KBD_DISABLE)
-        elif value == 0xC0:
-            self._controller_output(INPUT_PORT)
         elif value == 0xD0:
             self._controller_output(self._read_output_port())
         elif value in (0xDD, 0xDF):
