@@ -1,0 +1,147 @@
+"""Turning VGA memory into RGB pixels, as the CRTC and attribute controller scan it.
+
+Text modes draw each cell's glyph from plane 2 (character maps A/B per sequencer
+register 3, 9th column per the line-graphics bit, the cursor as a block of its
+scan lines); 256-colour modes take one byte per pixel from the four planes in turn
+(chained or unchained); 16-colour planar modes combine one bit from each plane.
+Colours go through the attribute palette (16-colour paths), the PEL mask and the
+DAC, whose 6-bit components are widened to 8 bits.  A screen blanked by the
+attribute controller (PAS clear) or the sequencer (screen off) renders black.
+"""
+
+from typing import Any, Dict, List, Tuple
+
+from pcmachine.plugins import vga_registers as regs
+from pcmachine.plugins.vga_registers import PLANE_SIZE
+
+PLANE_MASK = PLANE_SIZE - 1
+LINE_GRAPHICS_FIRST, LINE_GRAPHICS_LAST = 0xC0, 0xDF
+
+
+def _widen(component: int) -> int:
+    """6-bit DAC level -> 8-bit, full scale to full scale."""
+    return (component << 2) | (component >> 4)
+
+
+def dac_colors(state: Any) -> List[bytes]:
+    """RGB bytes of each of the 256 pixel values, after the PEL mask."""
+    dac, mask = state.dac, state.pel_mask
+    return [bytes(_widen(dac[(value & mask) * 3 + i]) for i in range(3)) for value in range(256)]
+
+
+def attribute_colors(state: Any) -> List[bytes]:
+    """RGB bytes of the 16 attribute colours (palette registers, colour select, DAC)."""
+    attr = state.attr
+    select = attr[regs.ATTR_COLOR_SELECT]
+    colors = dac_colors(state)
+    result = []
+    for index in range(16):
+        value = attr[index] & 0x3F
+        if attr[regs.ATTR_MODE] & regs.ATTR_MODE_P54S:
+            value = (value & 0x0F) | ((select & 0x03) << 4)
+        value |= (select & 0x0C) << 4
+        result.append(colors[value])
+    return result
+
+
+def render(vga: Any) -> Tuple[int, int, bytes]:
+    """(width, height, RGB bytes) of what the monitor shows."""
+    state = vga.state
+    info = vga.mode_info()
+    width, height = info["width"], info["height"]
+    blanked = (not state.attr_index & regs.ATTR_PAS
+               or state.seq[regs.SEQ_CLOCKING] & regs.CLOCKING_SCREEN_OFF)
+    if blanked or not width or not height:
+        return width, height, bytes(width * height * 3)
+    if info["kind"] == "text":
+        return width, height, _render_text(vga, info)
+    if state.gc[regs.GC_MODE] & regs.MODE_SHIFT_256:
+        return width, height, _render_256(vga, width, height)
+    return width, height, _render_planar16(vga, width, height)
+
+
+def _font_base(char_map: int) -> int:
+    """Plane 2 offset of character map 0-7 (maps 4-7 sit 8 KiB above 0-3)."""
+    return (char_map & 3) * 0x4000 + (char_map >> 2) * 0x2000
+
+
+def _render_text(vga: Any, info: Dict[str, Any]) -> bytes:
+    state = vga.state
+    columns, rows = info["cols"], info["rows"]
+    char_width = info["width"] // columns
+    cell_height = info["height"] // rows
+    select = state.seq[regs.SEQ_CHAR_MAP]
+    map_b = _font_base(((select >> 2) & 4) | (select & 3))       # attribute bit 3 clear
+    map_a = _font_base(((select >> 3) & 4) | ((select >> 2) & 3))  # attribute bit 3 set
+    mode = state.attr[regs.ATTR_MODE]
+    blink = mode & regs.ATTR_MODE_BLINK
+    line_graphics = mode & regs.ATTR_MODE_LINE_GRAPHICS
+    colors = attribute_colors(state)
+    plane2 = state.plane2
+    cursor_row, cursor_col, cursor_visible = vga.cursor()
+    crtc = state.crtc
+    cursor_first = crtc[regs.CRTC_CURSOR_START] & regs.SCAN_LINES_MASK
+    cursor_last = crtc[regs.CRTC_CURSOR_END] & regs.SCAN_LINES_MASK
+    spans: Dict[Tuple[int, int, int, bool], bytes] = {}
+    out = []
+    for row, (chars, attrs) in enumerate(vga.text_rows(info)):
+        for line in range(cell_height):
+            in_cursor = cursor_visible and row == cursor_row and cursor_first <= line <= cursor_last
+            for col in range(columns):
+                char, attribute = chars[col], attrs[col]
+                base = map_a if attribute & 0x08 else map_b
+                bits = plane2[base + char * regs.FONT_BYTES_PER_GLYPH + line] if line < 32 else 0
+                if in_cursor and col == cursor_col:
+                    bits = 0xFF
+                extend = line_graphics and LINE_GRAPHICS_FIRST <= char <= LINE_GRAPHICS_LAST
+                background = (attribute >> 4) & (0x07 if blink else 0x0F)
+                key = (bits, attribute & 0x0F, background, bool(extend and bits & 1))
+                span = spans.get(key)
+                if span is None:
+                    fg, bg = colors[attribute & 0x0F], colors[background]
+                    pixels = [fg if (bits << x) & 0x80 else bg for x in range(8)]
+                    if char_width == 9:
+                        pixels.append(fg if key[3] else bg)
+                    span = spans[key] = b"".join(pixels)
+                out.append(span)
+    return b"".join(out)
+
+
+def _render_256(vga: Any, width: int, height: int) -> bytes:
+    """One byte per pixel: each address-counter step shows planes 0, 1, 2, 3."""
+    state = vga.state
+    planes = (state.plane0, state.plane1, state.plane2, state.plane3)
+    colors = dac_colors(state)
+    shift, start, stride = vga.address_shift(), vga.start_address(), vga.row_stride()
+    out = []
+    for y in range(height):
+        counter = start + y * stride
+        for step in range(width // 4):
+            at = ((counter + step) << shift) & PLANE_MASK
+            out.extend(colors[plane[at]] for plane in planes)
+    return b"".join(out)
+
+
+def _render_planar16(vga: Any, width: int, height: int) -> bytes:
+    """One bit per plane per pixel, eight pixels per address, through the palette."""
+    state = vga.state
+    planes = (state.plane0, state.plane1, state.plane2, state.plane3)
+    colors = attribute_colors(state)
+    enable = state.attr[regs.ATTR_PLANE_ENABLE] & 0x0F
+    shift, start, stride = vga.address_shift(), vga.start_address(), vga.row_stride()
+    spans: Dict[Tuple[int, ...], bytes] = {}
+    out = []
+    for y in range(height):
+        counter = start + y * stride
+        for step in range(width // 8):
+            at = ((counter + step) << shift) & PLANE_MASK
+            key = tuple(plane[at] for plane in planes)
+            span = spans.get(key)
+            if span is None:
+                pixels = []
+                for bit in range(7, -1, -1):
+                    value = sum(((key[p] >> bit) & 1) << p for p in range(4)) & enable
+                    pixels.append(colors[value])
+                span = spans[key] = b"".join(pixels)
+            out.append(span)
+    return b"".join(out)
