@@ -247,12 +247,13 @@ def shift(cpu, kind: int, a: int, count: int, mask: int, bits: int) -> int:
     if kind == 3:      # RCR
         n = count % (bits + 1)
         r = a
-        of = 0
         for _ in range(n):
-            of = ((r >> (bits - 1)) ^ cf) & 1
             new_cf = r & 1
             r = (r >> 1) | (cf << (bits - 1))
             cf = new_cf
+        # OF = the two top bits of the result differ (SDM for a count of 1; the
+        # 286 and Bochs use the same formula for every count).
+        of = ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1
         cpu.flags = (flags & ~(CF | OF)) | cf | (OF if of else 0)
         return r
     if kind == 4 or kind == 6:   # SHL/SAL
@@ -265,9 +266,7 @@ def shift(cpu, kind: int, a: int, count: int, mask: int, bits: int) -> int:
     elif kind == 5:    # SHR
         cf = (a >> (count - 1)) & 1 if count <= bits else 0
         r = a >> count if count < bits else 0
-        of = (a >> (bits - 1)) & 1 if count == 1 else 0
-        if count != 1:
-            of = ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1 if count else 0
+        of = (a >> (bits - 1)) & 1 if count == 1 else ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1
     else:              # SAR
         signed = a - (mask + 1) if a & sign else a
         if count >= bits:

@@ -393,8 +393,9 @@ class CPU(Component):
             self.inhibit_icount = self.clock.icount
 
     def segment_fault(self, index: int) -> None:
-        """A limit violation: #SS for the stack segment, #GP otherwise."""
-        raise CPUFault(SS_VECTOR if index == SS else GP, 0)
+        """A limit violation: #SS for the stack segment, #GP otherwise.  A real-mode
+        80286 raises #GP for every segment, SS included (SingleStepTests data)."""
+        raise CPUFault(SS_VECTOR if index == SS and self.generation != 2 else GP, 0)
 
     def push16(self, value: int) -> None:
         regs = self.regs
@@ -427,7 +428,7 @@ class CPU(Component):
         else:
             sp = regs[ESP] & 0xFFFF
             if sp == 0xFFFF and self.generation >= 2:
-                raise CPUFault(SS_VECTOR, 0)
+                self.segment_fault(SS)
             value = self.rd16(self.seg_base[SS] + sp)
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
         return value
@@ -441,7 +442,7 @@ class CPU(Component):
         else:
             sp = regs[ESP] & 0xFFFF
             if sp > 0xFFFC:
-                raise CPUFault(SS_VECTOR, 0)
+                self.segment_fault(SS)
             value = self.rd32(self.seg_base[SS] + sp)
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 4) & 0xFFFF)
         return value

@@ -311,7 +311,7 @@ def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool]:
                 break
             d.prefix_count += 1
             if cpu.model.max_length and d.pos >= cpu.model.max_length:
-                raise DecodeFault(UD if generation == 2 else GP)
+                raise DecodeFault(GP)
         if opcode == 0x0F and generation >= 2:
             opcode = 0x100 | d.byte()
             builder = TWO_BYTE.get(opcode & 0xFF)
@@ -322,7 +322,7 @@ def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool]:
             raise DecodeFault(UD)
         fn = builder(d)
         if cpu.model.max_length and d.pos > cpu.model.max_length:
-            raise DecodeFault(UD if generation == 2 else GP)
+            raise DecodeFault(GP)
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
     return fn, d.pages, not d.wrapped

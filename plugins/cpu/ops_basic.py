@@ -197,6 +197,8 @@ def build_pop_reg(d: Decoder) -> Closure:
 def build_pop_rm(d: Decoder) -> Closure:
     cpu = d.cpu
     d.modrm()
+    if d.reg and cpu.generation >= 2:
+        raise DecodeFault()
     size = d.opsize
     pop = cpu.pop32 if size == 4 else cpu.pop16
     regs = cpu.regs
@@ -306,6 +308,8 @@ def build_mov(d: Decoder) -> Closure:
 def build_mov_rm_imm(d: Decoder) -> Closure:
     size, _ = sizes(d, d.opcode)
     d.modrm()
+    if d.reg and d.cpu.generation >= 2:
+        raise DecodeFault()
     _, _, put = d.rm_access(size)
     value = d.imm(size)
     n, m = d.length, d.ipmask

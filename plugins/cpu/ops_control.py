@@ -258,11 +258,16 @@ def build_enter_leave(d: Decoder) -> Closure:
         n, m = d.length, d.ipmask
 
         def leave(eip: int) -> int:
+            saved = regs[ESP]
             if cpu.stack32:
                 regs[ESP] = regs[EBP]
             else:
                 regs[ESP] = (regs[ESP] & 0xFFFF0000) | (regs[EBP] & 0xFFFF)
-            set_bp(pop())
+            try:
+                set_bp(pop())
+            except CPUFault:
+                regs[ESP] = saved
+                raise
             return (eip + n) & m
         return leave
     frame_size = d.imm16()

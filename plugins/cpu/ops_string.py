@@ -8,7 +8,7 @@ from typing import Callable
 
 from . import alu
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
-from .state import DF, EAX, ECX, EDI, EDX, ES, ESI
+from .state import CPUFault, DF, EAX, ECX, EDI, EDX, ES, ESI
 
 Closure = Callable[[int], int]
 MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS = range(7)
@@ -40,15 +40,19 @@ def build_string(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
     fault = cpu.segment_fault
 
+    faulting = [ESI]
+
     def src_address() -> int:
         offset = regs[ESI] & amask
         if offset + span > seg_limit[src_seg]:
+            faulting[0] = ESI
             fault(src_seg)
         return seg_base[src_seg] + offset
 
     def dst_address() -> int:
         offset = regs[EDI] & amask
         if offset + span > seg_limit[ES]:
+            faulting[0] = EDI
             fault(ES)
         return seg_base[ES] + offset
 
@@ -93,9 +97,30 @@ def build_string(d: Decoder) -> Closure:
         return True
 
     compares = kind in (CMPS, SCAS)
+    late_fault = cpu.generation == 2
+    # The order in which the 286 microcode touches the operands (CMPS reads ES:DI first).
+    order = {MOVS: (ESI, EDI), CMPS: (EDI, ESI), LODS: (ESI,), OUTS: (ESI,)}.get(kind, (EDI,))
+
+    def faulted(delta: int, repeated: bool) -> None:
+        """A real-mode 286 has already stepped the index register of the faulting
+        operand and of those it accessed before (and CX) when a limit fault of a
+        string instruction is raised (SingleStepTests data)."""
+        if late_fault:
+            for index in order:
+                (step_si if index == ESI else step_di)(delta)
+                if index == faulting[0]:
+                    break
+            if repeated:
+                regs[ECX] = (regs[ECX] & keep) | (((regs[ECX] & amask) - 1) & amask)
+
     if not rep:
         def string_once(eip: int) -> int:
-            once(-size if cpu.flags & DF else size)
+            delta = -size if cpu.flags & DF else size
+            try:
+                once(delta)
+            except CPUFault:
+                faulted(delta, False)
+                raise
             return (eip + n) & m
         return string_once
     want_equal = rep == 0xF3
@@ -104,11 +129,15 @@ def build_string(d: Decoder) -> Closure:
         delta = -size if cpu.flags & DF else size
         if kind == STOS and size == 1 and delta == 1 and cpu.paging is False:
             fast_stosb(cpu, regs, amask, keep)
-        while regs[ECX] & amask:
-            result = once(delta)
-            regs[ECX] = (regs[ECX] & keep) | (((regs[ECX] & amask) - 1) & amask)
-            if compares and result != want_equal:
-                break
+        try:
+            while regs[ECX] & amask:
+                result = once(delta)
+                regs[ECX] = (regs[ECX] & keep) | (((regs[ECX] & amask) - 1) & amask)
+                if compares and result != want_equal:
+                    break
+        except CPUFault:
+            faulted(delta, True)
+            raise
         return (eip + n) & m
     return string_rep
 
