@@ -11,7 +11,8 @@ small plugin object per *selected* kind, so the hooks of the other kinds keep
 their zero cost (their `machine.hooks.<name>` flags stay False); in particular
 only the `insn` kind makes the CPU switch to its traced step loop.  With a count
 window (`from`/`to`) the kind plugins are registered only while the window is
-open, when the machine offers `at_icount()` to tell us the slice boundaries.
+open (`machine.at_icount()` cuts a slice at each edge), so the CPU runs its fast
+loop before and after an instruction-trace window.
 
 The `insn` kind disassembles with capstone (16- or 32-bit, per the CPU's code size)
 and lists the registers that changed since the previous traced instruction, as
@@ -142,7 +143,8 @@ def _insn_fields(record: Dict[str, Any]) -> str:
 
 
 def _field_text(key: str, value: Any, record: Dict[str, Any]) -> str:
-    text = FIELD_STYLES.get(key, _plain)(value, record)
+    style = FIELD_STYLES.get(key, _plain) if not isinstance(value, str) else _plain
+    text = style(value, record)
     return text if key in FLATTENED_FIELDS else "%s=%s" % (key, text)
 
 
@@ -506,16 +508,16 @@ class Tracer(Component):
         """Register the kind plugins while the count window is open, unregister
         them outside it, and ask to be called at the next edge of the window.
         Idempotent, so stale boundary calls (after a restore) do no harm."""
-        at_icount = getattr(self.machine, "at_icount", None)
-        if at_icount is None:
-            self._set_registered(self.stream is not None)
-            return
         icount = self.clock.icount
-        self._set_registered(self.stream is not None and self.icount_selected())
-        if icount < self.first_icount:
-            at_icount(self.first_icount, self._update_window)
+        # Open one instruction early: events fired by the clock at the end of the
+        # slice that reaches `from` already carry icount == from.
+        opens_at = max(self.first_icount - 1, 0)
+        is_open = opens_at <= icount and (self.end_icount is None or icount < self.end_icount)
+        self._set_registered(self.stream is not None and is_open)
+        if icount < opens_at:
+            self.machine.at_icount(opens_at, self._update_window)
         elif self.end_icount is not None and icount < self.end_icount:
-            at_icount(self.end_icount, self._update_window)
+            self.machine.at_icount(self.end_icount, self._update_window)
 
     def _set_registered(self, wanted: bool) -> None:
         if wanted == self.registered:
