@@ -44,6 +44,7 @@ from pcmachine.clock import NS_PER_SECOND, Event
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 
+START_INPUT = "rtc-start"
 INDEX_PORT = 0x70
 DATA_PORT = 0x71
 RTC_IRQ = 8
@@ -188,6 +189,7 @@ class CMOSState:
     origin_ns: int = 0          # a second boundary of the divider chain (virtual ns)
     origin_seconds: int = 0     # the RTC time at origin_ns; the frozen time when stopped
     time_written: bool = False  # time registers written while SET: load them when SET clears
+    start_applied: bool = False  # an "rtc-start" input set the clock since power-on
 
 
 class CMOS(Component):
@@ -204,7 +206,7 @@ class CMOS(Component):
         self.irq = options["irq"]
         self.from_host = options["start"] == "host"
         if self.from_host:
-            # The one read of host time, reported as an "rtc-start" input at power-on.
+            # The one read of host time; posted as an "rtc-start" input at power-on.
             self.start_time = datetime.datetime.now().replace(microsecond=0).isoformat()
         else:
             self.start_time = options["start"]
@@ -219,7 +221,7 @@ class CMOS(Component):
         self._periodic_event: Optional[Event] = None
         self._update_event: Optional[Event] = None
         self.bus.register_io(INDEX_PORT, DATA_PORT, self._read_port, self._write_port, name)
-        machine.register_input("rtc-start", self._apply_start_input)
+        machine.register_input(START_INPUT, self._apply_start_input)
 
     # ------------------------------------------------------------------ reset
     def reset(self) -> None:
@@ -248,14 +250,17 @@ class CMOS(Component):
         self._fill_bios_fields()
         self._sync_time_registers()
         self.update_checksum()
-        hooks = self.machine.hooks
-        if self.from_host and hooks.machine_input:
-            hooks.call.machine_input(machine=self.machine, kind="rtc-start",
-                                     data={"time": self.start_time},
-                                     icount=self.clock.icount, time_ns=self.clock.now())
+        if self.from_host:
+            # Applied before the first instruction; a recording captures it from there.
+            self.machine.post_input(START_INPUT, {"time": self.start_time})
 
     def _apply_start_input(self, data: Any) -> bool:
-        """Replay of the recorded start time: the RTC shows start + virtual time."""
+        """Set the start time: the RTC shows start + virtual time.  Only the first
+        "rtc-start" after power-on counts, so in a replay the recorded start (applied
+        first, at instruction 0) wins over the one the replaying host posts."""
+        if self.state.start_applied:
+            return True
+        self.state.start_applied = True
         self.start_time = str(data["time"])
         self.start_seconds = parse_start_time(self.start_time)
         state = self.state

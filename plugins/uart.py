@@ -30,8 +30,9 @@ enters the receiver fires `serial_byte` ("rx").
 
 Open questions: parity, framing and break errors are never produced (the host
 link is error-free), so LSR bits 2-4 and 7 stay 0; DMA mode (FCR bit 3) is stored
-but has no effect.  The divisor latch powers up as 12 (9600 baud); the chip
-leaves it undefined.
+but has no effect.  Reset leaves LCR = 0x03 (8N1) and the divisor latch powers up
+as 12 (9600 baud), as in Bochs: the chip resets LCR to 0 (5 data bits, which would
+mask what an unprogrammed port sends) and leaves the divisor undefined.
 """
 
 import dataclasses
@@ -49,6 +50,7 @@ BAUD_BASE = 115200              # 1.8432 MHz / 16
 FIFO_SIZE = 16
 TIMEOUT_CHARACTERS = 4
 POWER_ON_DIVISOR = 12           # 9600 baud
+POWER_ON_LCR = 0x03             # 8N1, so a guest that never programs the port sends whole bytes
 NO_DEADLINE = -1
 
 # Register offsets (datasheet names).  DLAB selects DLL/DLM at offsets 0 and 1.
@@ -131,7 +133,7 @@ class UARTState:
 
     ier: int = 0
     fcr: int = 0
-    lcr: int = 0
+    lcr: int = POWER_ON_LCR
     mcr: int = 0
     line_errors: int = 0                # LSR bits 1-4
     msr: int = HOST_MODEM_INPUTS

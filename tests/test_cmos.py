@@ -338,19 +338,26 @@ class InputRecorder:
         self.inputs.append((kind, data, icount, time_ns))
 
 
-def test_host_start_is_reported_as_an_input_and_replay_applies_it():
-    machine = Machine.bare()
-    machine.add_component(RAM, "ram", {"size": "1M"})
-    recorder = machine.add_plugin(InputRecorder())
-    machine.add_component(CMOS, "cmos", {"start": "host"})
-    machine.configure()
-    assert [entry[0] for entry in recorder.inputs] == ["rtc-start"]
-    assert recorder.inputs[0][1]["time"] == machine.components["cmos"].start_time
+def test_host_start_is_an_input_a_recording_sees_and_a_replay_overrides():
+    machine = build("host")
+    recorder = machine.add_plugin(InputRecorder())      # attached after power-on
+    machine.run_slice(instruction_limit=0)              # inputs apply before instruction 0
+    start = machine.components["cmos"].start_time
+    assert recorder.inputs == [("rtc-start", {"time": start}, 0, 0)]
 
     replay = build("host")
     replay.schedule_input(0, 0, "rtc-start", {"time": "2030-06-15T08:00:00"})
     replay.run_slice(instruction_limit=0)
-    assert read_time(replay)[:3] == [0x00, 0x00, 0x08]
+    assert read_time(replay) == [0x00, 0x00, 0x08, 7, 0x15, 0x06, 0x30, 0x20]
+
+
+def test_iso_start_posts_no_input_and_a_later_start_input_sets_the_clock_once():
+    machine = build()
+    assert not machine.inputs_pending
+    machine.post_input("rtc-start", {"time": "2001-02-03T04:05:06"})
+    machine.post_input("rtc-start", {"time": "1990-01-01T00:00:00"})
+    machine.run_slice(instruction_limit=0)
+    assert read_time(machine) == [0x06, 0x05, 0x04, 7, 0x03, 0x02, 0x01, 0x20]
 
 
 def test_bad_start_option_is_a_profile_error():

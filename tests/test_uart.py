@@ -64,7 +64,9 @@ def char_ns(bits: int, divisor: int) -> int:
 # ---------------------------------------------------------------------- registers
 def test_power_on_register_values():
     machine, _ = build()
-    assert [inp(machine, r) for r in (IER, IIR, LCR, MCR, LSR, MSR)] == [0, 0x01, 0, 0, 0x60, 0x30]
+    assert [inp(machine, r) for r in (IER, IIR, LCR, MCR, LSR, MSR)] == [0, 0x01, 0x03, 0, 0x60, 0x30]
+    out(machine, LCR, 0x80)
+    assert (inp(machine, DLL), inp(machine, DLM)) == (12, 0)
     assert machine.bus.irq_levels[4] == 0
 
 
@@ -240,7 +242,6 @@ def test_character_timeout_after_four_character_times():
 
 def test_interrupt_priorities():
     machine, _ = build()
-    out(machine, LCR, 0x03)
     out(machine, MCR, 0x1B)             # loopback, OUT2, DTR, RTS: modem deltas
     out(machine, IER, 0x0F)
     out(machine, THR, 0x11)
