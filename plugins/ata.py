@@ -37,7 +37,6 @@ completes (first DRQ, or INTRQ); a released SRST keeps BSY for RESET_DELAY_NS.
 Not modelled: DMA, ATAPI, power management, SMART, security, host protected area.
 """
 
-import dataclasses
 from typing import Any, Dict, List, Optional
 
 from pcmachine.clock import Event
@@ -45,33 +44,13 @@ from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
 
-from .ata_identify import (LBA28_MAX_SECTORS, MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings,
-                           Translation, default_translation, identify_page, logical_translation)
-
-# Status register bits
-STATUS_BSY = 0x80
-STATUS_DRDY = 0x40
-STATUS_DF = 0x20
-STATUS_DSC = 0x10
-STATUS_DRQ = 0x08
-STATUS_ERR = 0x01
-STATUS_IDLE = STATUS_DRDY | STATUS_DSC
-
-# Error register bits
-ERROR_DIAGNOSTIC_PASSED = 0x01   # diagnostic code after reset and EXECUTE DEVICE DIAGNOSTIC
-ERROR_ABRT = 0x04
-ERROR_IDNF = 0x10
-
-# Device control register bits
-CONTROL_NIEN = 0x02
-CONTROL_SRST = 0x04
-CONTROL_HOB = 0x80
-
-# Device/head register bits
-DEVICE_OBSOLETE_ONES = 0xA0
-DEVICE_LBA = 0x40
-DEVICE_DEV = 0x10
-DEVICE_HEAD = 0x0F
+from .ata_identify import (MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings, Translation,
+                           default_translation, identify_page, logical_translation)
+from .ata_taskfile import (CONTROL_HOB, CONTROL_NIEN, CONTROL_SRST, DEVICE_DEV, DEVICE_HEAD, DEVICE_LBA,
+                           DEVICE_OBSOLETE_ONES, ERROR_ABRT, ERROR_IDNF, STATUS_BSY, STATUS_DF,
+                           STATUS_DRQ, STATUS_ERR, STATUS_IDLE, TASKFILE_FIELDS, ChannelState,
+                           DeviceState, address_limit, addressing_mode, drop_command,
+                           requested_count, sign, start_lba, store_address)
 
 #: Virtual time a command keeps BSY before it completes, and SRST recovery time.
 COMMAND_DELAY_NS = 5_000
@@ -121,53 +100,6 @@ CONTROL_BLOCK = {
     0: ("alternate status", "device control", "_read_alternate_status", "_write_device_control"),
     1: ("drive address", None, "_read_drive_address", None),
 }
-#: Task file fields behind offsets 1-5 (each with a `hob_` copy: the LBA48 FIFO).
-TASKFILE_FIELDS = {1: "features", 2: "count", 3: "lba_low", 4: "lba_mid", 5: "lba_high"}
-
-
-@dataclasses.dataclass
-class DeviceState:
-    """One device's task file, status, settings and PIO transfer progress."""
-
-    features: int = 0
-    hob_features: int = 0
-    count: int = 1
-    hob_count: int = 0
-    lba_low: int = 1
-    hob_lba_low: int = 0
-    lba_mid: int = 0
-    hob_lba_mid: int = 0
-    lba_high: int = 0
-    hob_lba_high: int = 0
-    head: int = 0                    # device register bits 3-0
-    lba_mode: bool = False           # device register bit 6
-    status: int = STATUS_IDLE
-    error: int = ERROR_DIAGNOSTIC_PASSED
-    intrq: bool = False              # interrupt pending
-    command: int = 0                 # data transfer command in progress, 0 if none
-    addressing: str = "chs"          # of the command in progress: chs, lba28, lba48
-    next_lba: int = 0                # sector transferred next
-    sectors_left: int = 0            # sectors not yet moved to or from the buffer
-    buffer: bytearray = dataclasses.field(default_factory=bytearray)
-    buffer_index: int = 0
-    multiple: int = 0                # SET MULTIPLE MODE block size, 0 = disabled
-    logical_heads: int = 0           # INITIALIZE DEVICE PARAMETERS, 0 = default translation
-    logical_spt: int = 0
-    write_cache: bool = True
-    look_ahead: bool = True
-    revert_defaults: bool = False    # SET FEATURES CCh: SRST reverts the settings
-    pending: str = ""                # completion scheduled on the clock
-    pending_deadline: int = 0
-
-
-@dataclasses.dataclass
-class ChannelState:
-    """What the two devices share: the DEV selection and the device control bits."""
-
-    selected: int = 0
-    nien: bool = False
-    srst: bool = False
-    hob: bool = False
 
 
 class ATAChannel(Component):
@@ -180,8 +112,8 @@ class ATAChannel(Component):
         "base": Option("int", None, "command block ports base (default 0x1F0 / 0x170)"),
         "control": Option("int", None, "device control / alternate status port (default 0x3F6 / 0x376)"),
         "irq": Option("int", None, "IRQ line (default 14 / 15)"),
-        "master": Option("str", None, "medium of device 0 (default hda / hdc); none present = no device"),
-        "slave": Option("str", None, "medium of device 1 (default hdb / hdd); none present = no device"),
+        "master": Option("str", None, "medium of device 0 (default hda / hdc); a medium the machine lacks = no device"),
+        "slave": Option("str", None, "medium of device 1 (default hdb / hdd); a medium the machine lacks = no device"),
     }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
@@ -201,8 +133,10 @@ class ATAChannel(Component):
         self._writers = {offset: getattr(self, entry[3]) for offset, entry in COMMAND_BLOCK.items() if offset}
         self.bus.register_io(self.base, self.base, self._read_data, self._write_data,
                              f"{name} data", sizes=(1, 2, 4))
-        self.bus.register_io(self.base + 1, self.base + 7, self._io_read, self._io_write,
-                             f"{name} command block")
+        for offset, (read_name, write_name, _, _) in COMMAND_BLOCK.items():
+            if offset:
+                self.bus.register_io(self.base + offset, self.base + offset, self._io_read,
+                                     self._io_write, f"{name} {read_name}/{write_name}")
         for offset, (read_name, _, reader, writer) in CONTROL_BLOCK.items():
             port = self.control + offset
             # The drive address register shares 0x3F7 with the floppy controller's
@@ -312,7 +246,7 @@ class ATAChannel(Component):
         self.state.srst = srst
         if srst and not was_in_reset:
             for device in self.devices:
-                self._drop_command(device)
+                drop_command(device)
                 device.pending = ""
                 device.status = STATUS_BSY
                 device.intrq = False
@@ -370,7 +304,7 @@ class ATAChannel(Component):
         if device.command in READ_COMMANDS and device.sectors_left:
             self._load_block(index)
         else:
-            self._drop_command(device)
+            drop_command(device)
             device.status = STATUS_IDLE
 
     def _sector_received(self, index: int) -> None:
@@ -382,15 +316,19 @@ class ATAChannel(Component):
         except PermissionError:
             self._fail(index, ERROR_ABRT)
             return
+        except OSError:
+            self._fail(index, ERROR_ABRT, STATUS_DF)
+            return
         self._report_transfer(index, "write", lba, 1)
         self._advance(index, 1)
         if end < len(device.buffer):
             return
         if device.sectors_left == 0:
-            self._drop_command(device)
-            if not device.write_cache:
-                self.disks[index].flush()
-            self._finish(index)
+            drop_command(device)
+            if device.write_cache:
+                self._finish(index)
+            else:
+                self._cmd_flush(index, 0)
         elif self._open_write_block(index):
             self._interrupt(index)
 
@@ -406,7 +344,7 @@ class ATAChannel(Component):
         device.intrq = False
         device.error = 0
         device.status &= ~(STATUS_ERR | STATUS_DRQ | STATUS_DF)
-        self._drop_command(device)
+        drop_command(device)
         handler = COMMANDS.get(value)
         if handler is None:
             self._finish(index, ERROR_ABRT)
@@ -422,16 +360,16 @@ class ATAChannel(Component):
         """DRQ at once, without an interrupt, as Bochs does."""
         if self._begin_transfer(index, opcode, *WRITE_COMMANDS[opcode]):
             if not self._in_range(index, self.devices[index].next_lba, self._block_sectors(index)):
-                self._drop_command(self.devices[index])
+                drop_command(self.devices[index])
                 self._finish(index, ERROR_IDNF)
             else:
                 self._open_write_block(index)
 
     def _cmd_verify(self, index: int, opcode: int) -> None:
         device = self.devices[index]
-        device.addressing = self._addressing(device, VERIFY_COMMANDS[opcode])
+        device.addressing = addressing_mode(device, VERIFY_COMMANDS[opcode])
         lba = self._start_lba(index)
-        count = self._requested_count(device)
+        count = requested_count(device)
         if lba is None or not self._in_range(index, lba, count):
             self._finish(index, ERROR_IDNF)
             return
@@ -475,12 +413,17 @@ class ATAChannel(Component):
 
     def _cmd_seek(self, index: int, opcode: int) -> None:
         device = self.devices[index]
-        device.addressing = self._addressing(device, False)
+        device.addressing = addressing_mode(device, False)
         lba = self._start_lba(index)
         self._finish(index, 0 if lba is not None and self._in_range(index, lba, 1) else ERROR_IDNF)
 
     def _cmd_flush(self, index: int, opcode: int) -> None:
-        self.disks[index].flush()
+        """Disk.flush(); a host I/O error is a device fault (DF)."""
+        try:
+            self.disks[index].flush()
+        except OSError:
+            self._finish(index, ERROR_ABRT, fault=True)
+            return
         self._finish(index)
 
     def _cmd_set_features(self, index: int, opcode: int) -> None:
@@ -510,8 +453,8 @@ class ATAChannel(Component):
         self.state.selected = 0
         for index in present:
             device = self.devices[index]
-            self._drop_command(device)
-            self._sign(device)
+            drop_command(device)
+            sign(device)
             device.intrq = False
             self._schedule(index, "_complete_diagnostic")
         self._update_irq()
@@ -523,14 +466,14 @@ class ATAChannel(Component):
         if multiple and not device.multiple:
             self._finish(index, ERROR_ABRT)
             return False
-        device.addressing = self._addressing(device, lba48)
+        device.addressing = addressing_mode(device, lba48)
         lba = self._start_lba(index)
         if lba is None:
             self._finish(index, ERROR_IDNF)
             return False
         device.command = opcode
         device.next_lba = lba
-        device.sectors_left = self._requested_count(device)
+        device.sectors_left = requested_count(device)
         return True
 
     def _block_sectors(self, index: int) -> int:
@@ -547,7 +490,11 @@ class ATAChannel(Component):
         if not self._in_range(index, lba, count):
             self._fail(index, ERROR_IDNF)
             return
-        device.buffer = bytearray(self.disks[index].read(lba, count))
+        try:
+            device.buffer = bytearray(self.disks[index].read(lba, count))
+        except OSError:
+            self._fail(index, ERROR_ABRT, STATUS_DF)
+            return
         device.buffer_index = 0
         self._advance(index, count)
         device.status = STATUS_IDLE | STATUS_DRQ
@@ -570,7 +517,7 @@ class ATAChannel(Component):
         device = self.devices[index]
         device.next_lba += count
         device.sectors_left -= count
-        self._store_address(index, device.next_lba)
+        store_address(device, device.next_lba, self._translation(index))
         device.count = device.sectors_left & 0xFF
         if device.addressing == "lba48":
             device.hob_count = (device.sectors_left >> 8) & 0xFF
@@ -581,18 +528,6 @@ class ATAChannel(Component):
                                                   operation=operation, lba=lba, count=count)
 
     # ------------------------------------------------------------------ addressing
-    @staticmethod
-    def _addressing(device: DeviceState, lba48: bool) -> str:
-        if lba48:
-            return "lba48"
-        return "lba28" if device.lba_mode else "chs"
-
-    @staticmethod
-    def _requested_count(device: DeviceState) -> int:
-        if device.addressing == "lba48":
-            return ((device.hob_count << 8) | device.count) or 0x10000
-        return device.count or 0x100
-
     def _default_translation(self, index: int) -> Translation:
         disk = self.disks[index]
         return default_translation(disk.cylinders, disk.heads, disk.spt)
@@ -605,47 +540,11 @@ class ATAChannel(Component):
         return self._default_translation(index)
 
     def _start_lba(self, index: int) -> Optional[int]:
-        """The task file's address as an LBA, None for an impossible CHS address."""
-        device = self.devices[index]
-        if device.addressing == "lba48":
-            return ((device.hob_lba_high << 40) | (device.hob_lba_mid << 32) | (device.hob_lba_low << 24)
-                    | (device.lba_high << 16) | (device.lba_mid << 8) | device.lba_low)
-        if device.addressing == "lba28":
-            return (device.head << 24) | (device.lba_high << 16) | (device.lba_mid << 8) | device.lba_low
-        geometry = self._translation(index)
-        cylinder = (device.lba_high << 8) | device.lba_mid
-        if not (1 <= device.lba_low <= geometry.spt and device.head < geometry.heads
-                and cylinder < geometry.cylinders):
-            return None
-        return geometry.to_lba(cylinder, device.head, device.lba_low)
+        return start_lba(self.devices[index], self._translation(index))
 
     def _in_range(self, index: int, lba: int, count: int) -> bool:
-        device = self.devices[index]
-        limit = self.disks[index].sectors
-        if device.addressing == "lba28":
-            limit = min(limit, LBA28_MAX_SECTORS)
-        elif device.addressing == "chs":
-            limit = min(limit, self._translation(index).capacity)
+        limit = address_limit(self.devices[index], self.disks[index].sectors, self._translation(index))
         return 0 <= lba and lba + count <= limit
-
-    def _store_address(self, index: int, lba: int) -> None:
-        device = self.devices[index]
-        if device.addressing == "chs":
-            cylinder, head, sector = self._translation(index).to_chs(lba)
-            device.lba_low = sector & 0xFF
-            device.lba_mid = cylinder & 0xFF
-            device.lba_high = (cylinder >> 8) & 0xFF
-            device.head = head & DEVICE_HEAD
-            return
-        device.lba_low = lba & 0xFF
-        device.lba_mid = (lba >> 8) & 0xFF
-        device.lba_high = (lba >> 16) & 0xFF
-        if device.addressing == "lba48":
-            device.hob_lba_low = (lba >> 24) & 0xFF
-            device.hob_lba_mid = (lba >> 32) & 0xFF
-            device.hob_lba_high = (lba >> 40) & 0xFF
-        else:
-            device.head = (lba >> 24) & DEVICE_HEAD
 
     # ------------------------------------------------------------------ completion
     def _schedule(self, index: int, completion: str, delay_ns: int = COMMAND_DELAY_NS,
@@ -675,10 +574,12 @@ class ATAChannel(Component):
                 getattr(self, completion)(index)
         self._arm_timer()
 
-    def _finish(self, index: int, error: int = 0) -> None:
-        """Complete a command after the delay, successfully or with `error`."""
+    def _finish(self, index: int, error: int = 0, fault: bool = False) -> None:
+        """Complete a command after the delay, successfully, with `error`, or with a
+        device fault (a host I/O error)."""
         self.devices[index].error = error
-        self._schedule(index, "_complete_error" if error else "_complete_done")
+        completion = "_complete_fault" if fault else "_complete_error" if error else "_complete_done"
+        self._schedule(index, completion)
 
     def _complete_done(self, index: int) -> None:
         self.devices[index].status = STATUS_IDLE
@@ -686,6 +587,10 @@ class ATAChannel(Component):
 
     def _complete_error(self, index: int) -> None:
         self.devices[index].status = STATUS_IDLE | STATUS_ERR
+        self._interrupt(index)
+
+    def _complete_fault(self, index: int) -> None:
+        self.devices[index].status = STATUS_IDLE | STATUS_DF | STATUS_ERR
         self._interrupt(index)
 
     def _complete_data_ready(self, index: int) -> None:
@@ -703,37 +608,21 @@ class ATAChannel(Component):
         """SRST recovery: signature, multiple mode off (as Bochs), settings kept unless
         SET FEATURES CCh asked to revert them; no interrupt."""
         device = self.devices[index]
-        self._sign(device)
+        sign(device)
         device.multiple = 0
         if device.revert_defaults:
             device.logical_heads = device.logical_spt = 0
             device.write_cache = device.look_ahead = True
         device.status = STATUS_IDLE
 
-    def _fail(self, index: int, error: int) -> None:
-        """An error in the middle of a data transfer: reported at once."""
+    def _fail(self, index: int, error: int, fault: int = 0) -> None:
+        """An error in the middle of a data transfer: reported at once (`fault`:
+        STATUS_DF when the host image failed)."""
         device = self.devices[index]
-        self._drop_command(device)
+        drop_command(device)
         device.error = error
-        device.status = STATUS_IDLE | STATUS_ERR
+        device.status = STATUS_IDLE | STATUS_ERR | fault
         self._interrupt(index)
-
-    @staticmethod
-    def _drop_command(device: DeviceState) -> None:
-        device.command = 0
-        device.sectors_left = 0
-        device.buffer = bytearray()
-        device.buffer_index = 0
-
-    @staticmethod
-    def _sign(device: DeviceState) -> None:
-        """The ATA device signature and the diagnostic code 'passed'."""
-        device.count = 1
-        device.lba_low = 1
-        device.lba_mid = device.lba_high = 0
-        device.head = 0
-        device.lba_mode = False
-        device.error = ERROR_DIAGNOSTIC_PASSED
 
     # ------------------------------------------------------------------ INTRQ
     def _interrupt(self, index: int) -> None:

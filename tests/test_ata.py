@@ -9,9 +9,9 @@ import pytest
 from pcmachine import Machine, hookimpl
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
-from pcmachine.plugins.ata import (COMMAND_DELAY_NS, ERROR_ABRT, ERROR_IDNF, STATUS_BSY,
-                                   STATUS_DRDY, STATUS_DRQ, STATUS_DSC, STATUS_ERR, ATAChannel)
-from pcmachine.plugins.ata_identify import CHS_MAX_SECTORS
+from pcmachine.plugins.ata import COMMAND_DELAY_NS, ATAChannel
+from pcmachine.plugins.ata_taskfile import (ERROR_ABRT, ERROR_IDNF, STATUS_BSY, STATUS_DRDY,
+                                            STATUS_DF, STATUS_DRQ, STATUS_DSC, STATUS_ERR)
 
 DATA, ERROR, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS = range(0x1F0, 0x1F8)
 FEATURES, COMMAND = ERROR, STATUS
@@ -598,6 +598,44 @@ def test_set_features_write_cache_look_ahead_and_transfer_mode(machine):
     assert set_feature(0x03, 0x0C) == IDLE                  # PIO mode 4
     assert set_feature(0x03, 0x22) & STATUS_ERR             # multiword DMA: not here
     assert set_feature(0x77) & STATUS_ERR and inb(machine, ERROR) == ERROR_ABRT
+
+
+def test_with_write_cache_disabled_writes_reach_the_file_without_flush_cache(machine, image):
+    outb(machine, FEATURES, 0x82)
+    outb(machine, COMMAND, 0xEF)
+    wait_not_busy(machine)
+    issue_lba28(machine, 0x30, 66, 1)
+    write_words(machine, b"\x77" * 512)
+    advance(machine)
+    assert inb(machine, STATUS) == IDLE
+    assert file_sector(image, 66) == b"\x77" * 512
+
+
+def test_a_host_io_error_is_a_device_fault(machine, monkeypatch):
+    def failing_write(lba, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(machine.media["hda"], "write", failing_write)
+    issue_lba28(machine, 0x30, 5, 2)
+    write_words(machine, bytes(512))
+    assert inb(machine, STATUS) == IDLE | STATUS_DF | STATUS_ERR
+    assert inb(machine, ERROR) == ERROR_ABRT
+    assert machine.bus.io_read(DATA, 2) == 0
+
+
+def test_ports_are_named_by_register(machine):
+    assert machine.bus.port_name(0x1F0) == "ide0 data"
+    assert machine.bus.port_name(0x1F1) == "ide0 error/features"
+    assert machine.bus.port_name(0x1F7) == "ide0 status/command"
+    assert machine.bus.port_name(0x3F6) == "ide0 alternate status"
+    assert machine.bus.port_name(0x3F7) == "ide0 drive address"
+
+
+def test_drive_address_register_shows_the_selected_device_and_head(machine):
+    outb(machine, DEVICE, 0xA5)
+    assert inb(machine, DRIVE_ADDRESS) == 0x80 | 0x40 | ((~5 & 0x0F) << 2) | 0x02
+    issue_lba28(machine, 0x30, 1, 1)
+    assert not inb(machine, DRIVE_ADDRESS) & 0x40           # nWTG: write in progress
 
 
 def test_disk_transfer_hook_reports_reads_writes_and_verifies(machine):
