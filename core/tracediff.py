@@ -35,6 +35,7 @@ TEXT_LINE = re.compile(
     r"^\s*(?P<icount>\d+)\s+t=(?P<time_ns>\d+)ns\s+"
     r"(?P<location>[0-9A-F]{4}:[0-9A-F]{4,8}|----:----)\s+"
     r"\((?P<linear>[0-9A-F]{8}|-{8})\)\s+(?P<kind>\S+)(?:\s+(?P<fields>.*))?$")
+REGISTER_VALUE = re.compile(r"^[a-z][a-z0-9]*=[0-9A-F]+$")
 
 
 class UnreadableTrace(Exception):
@@ -95,11 +96,18 @@ def _columns(comparable: Any) -> Dict[str, Any]:
     """Named parts of an event, to say which of them differ."""
     if isinstance(comparable, dict):
         return comparable
-    match = TEXT_LINE.match(comparable)
-    columns = match.groupdict()
-    fields = columns.pop("fields") or ""
-    for pair in fields.split(" "):
-        key, _, value = pair.partition("=")
+    columns = TEXT_LINE.match(comparable).groupdict()
+    tokens = (columns.pop("fields") or "").split()
+    if columns["kind"] == "insn" and tokens:
+        # bytes, the disassembly (may hold spaces), then changed registers name=HEX
+        columns["bytes"] = tokens.pop(0)
+        registers = []
+        while tokens and REGISTER_VALUE.match(tokens[-1]):
+            registers.insert(0, tokens.pop())
+        columns["disasm"] = " ".join(tokens)
+        tokens = registers
+    for token in tokens:
+        key, _, value = token.partition("=")
         columns.setdefault(key, value)
     return columns
 

@@ -90,8 +90,15 @@ def _boolean(value: Any, record: Dict[str, Any]) -> str:
     return "true" if value else "false"
 
 
+def _json_default(value: Any) -> Any:
+    """Plain data may hold bytes (input payloads): written as a hex string."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex().upper()
+    raise TypeError(f"{type(value).__name__} is not plain data")
+
+
 def _compact_json(value: Any, record: Dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=_json_default)
 
 
 def _plain(value: Any, record: Dict[str, Any]) -> str:
@@ -143,6 +150,8 @@ def _insn_fields(record: Dict[str, Any]) -> str:
 
 
 def _field_text(key: str, value: Any, record: Dict[str, Any]) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        value = _json_default(value)  # as the JSON form has it, so both render alike
     style = FIELD_STYLES.get(key, _plain) if not isinstance(value, str) else _plain
     text = style(value, record)
     return text if key in FLATTENED_FIELDS else "%s=%s" % (key, text)
@@ -162,7 +171,7 @@ def render_text(record: Dict[str, Any]) -> str:
 
 
 def render_jsonl(record: Dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"))
+    return json.dumps(record, separators=(",", ":"), default=_json_default)
 
 
 # ---------------------------------------------------------------------------

@@ -106,6 +106,7 @@ def test_jsonl_records_have_stable_fields_and_render_to_the_text_lines(tmp_path)
         machine.hooks.call.disk_transfer(machine=machine, drive="fda", operation="read", lba=0, count=1)
         machine.hooks.call.serial_byte(machine=machine, port="com1", direction="tx", value=0x41)
         machine.hooks.call.machine_input(machine=machine, kind="key", data=["a", 1], icount=7, time_ns=350)
+        machine.hooks.call.machine_input(machine=machine, kind="serial", data=b"\r\n", icount=7, time_ns=350)
 
     text_machine = bare_machine(tmp_path, "trace.txt")
     json_machine = bare_machine(tmp_path, "trace.jsonl", format="jsonl")
@@ -121,11 +122,13 @@ def test_jsonl_records_have_stable_fields_and_render_to_the_text_lines(tmp_path)
         dict(where, kind="disk", drive="fda", operation="read", lba=0, count=1),
         dict(where, kind="serial", port="com1", direction="tx", value=0x41),
         dict(where, kind="input", type="key", data=["a", 1]),
+        dict(where, kind="input", type="serial", data="0D0A"),
     ]
     assert [render_text(record) for record in records] == text
     assert text[1].endswith("bios       vector=0x10 function=0x0E ax=0E41 bx=0007")
     assert text[2].endswith("key        key=enter pressed=true scancodes=5A")
     assert text[5].endswith('input      type=key data=["a",1]')
+    assert text[6].endswith("input      type=serial data=0D0A")
 
 
 def test_debug_console_bytes_through_the_real_device(tmp_path):
@@ -469,3 +472,4 @@ def test_diff_of_traces_written_by_the_plugin(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     # line 1 lists all registers, line 2 is "mov al, ..." : the programs differ there
     assert out[0] == f"traces differ at line 2 of {first} and line 2 of {second}"
+    assert out[-1] == "differs in: bytes, disasm"
