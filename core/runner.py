@@ -80,6 +80,12 @@ class StepRunner:
             return "timeout"
         return None
 
+    def final_check(self) -> None:
+        """The run has ended: the last slice's screen may satisfy pending waits."""
+        while not self.all_done and self.steps[self.completed][0] == "wait" \
+                and self._screen_shows(self.steps[self.completed][1]):
+            self.completed += 1
+
     def _screen_shows(self, text: str) -> bool:
         if self.screen is None:
             return False
@@ -168,6 +174,7 @@ def _run(machine: Machine, options: RunOptions) -> int:
             display.stop()
         print("machine: interrupted; media flushed", file=sys.stderr)
         return 130
+    steps.final_check()
     if display is not None:
         display.refresh()
         display.stop()
