@@ -23,10 +23,9 @@ SINK_SPEC_HELP = "null, stdio or file:PATH"
 class OutputSink:
     """Where a device's output bytes go; `write()` never raises for a closed sink."""
 
-    def __init__(self, spec: str, stream: Optional[BinaryIO], owned: bool) -> None:
+    def __init__(self, spec: str, stream: Optional[BinaryIO] = None) -> None:
         self.spec = spec
-        self._stream = stream
-        self._owned = owned
+        self._stream = stream     # the file we opened; None for null and stdio
 
     def write(self, data: bytes) -> None:
         if self.spec == "stdio":
@@ -49,7 +48,7 @@ class OutputSink:
             stdout.flush()
 
     def close(self) -> None:
-        if self._stream is not None and self._owned and not self._stream.closed:
+        if self._stream is not None and not self._stream.closed:
             self._stream.close()
         self._stream = None
 
@@ -58,14 +57,14 @@ def open_sink(spec: str, what: str = "output") -> OutputSink:
     """Open the sink a spec names; raises UserError (one line naming `what`) for a
     bad spec or a file that cannot be created."""
     if spec == "null":
-        return OutputSink(spec, None, owned=False)
+        return OutputSink(spec)
     if spec == "stdio":
-        return OutputSink(spec, None, owned=False)
+        return OutputSink(spec)
     if spec.startswith("file:") and len(spec) > len("file:"):
         path = os.path.expanduser(spec[len("file:"):])
         try:
             stream = open(path, "wb", buffering=0)
         except OSError as error:
             raise UserError(f"{what}: cannot open {path}: {error.strerror}") from None
-        return OutputSink(spec, stream, owned=True)
+        return OutputSink(spec, stream)
     raise UserError(f"{what}: expected {SINK_SPEC_HELP}, got {spec!r}")

@@ -54,12 +54,14 @@ def test_stdio_sink_writes_to_standard_output(capfd):
     assert capfd.readouterr().out == "hello\n"
 
 
-def test_other_port_and_bad_spec():
+def test_other_port_and_bad_specs(tmp_path):
     machine, console, _ = build(port=0x402)
     write_text(machine, b"x", port=0x402)
     assert console.text == "x"
     with pytest.raises(UserError, match="debugcon.output"):
         build(output="file:")
+    with pytest.raises(UserError, match="debugcon.output: cannot open"):
+        build(output=f"file:{tmp_path}/missing/dir/e9.log")
 
 
 def test_text_survives_reset_and_save_restore():
