@@ -1,6 +1,7 @@
 """ATA/IDE channel: driven through its ports as a guest driver does, with temporary
 raw images, checking status, task file registers, data and IRQ 14/15 levels."""
 
+import os
 import random
 import struct
 
@@ -19,6 +20,7 @@ CONTROL, DRIVE_ADDRESS = 0x3F6, 0x3F7
 IDLE = STATUS_DRDY | STATUS_DSC
 CYLINDERS, HEADS, SPT = 20, 16, 63
 SECTORS = CYLINDERS * HEADS * SPT
+GUEST_PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests", "ata", "ata_rw.bin")
 
 
 def sector_pattern(lba):
@@ -741,3 +743,51 @@ def test_random_register_traffic_never_raises(machine):
         if rng.random() < 0.05:
             advance(machine)
         assert machine.bus.irq_levels[14] in (0, 1)
+
+
+# ---------------------------------------------------------------------- a guest driver
+
+
+class DebugconSink:
+    def __init__(self):
+        self.data = bytearray()
+
+    @hookimpl
+    def debugcon_byte(self, value):
+        self.data.append(value)
+
+
+def test_guest_reads_and_writes_sectors_polled_and_irq14_driven(image):
+    """tests/guests/ata/ata_rw.asm on a CPU with both 8259As: a polled write and
+    read-back of LBA 10, then an IRQ14-driven two-sector read."""
+    from pcmachine.plugins.cpu import CPU
+    from pcmachine.plugins.debugcon import DebugConsole
+    from pcmachine.plugins.i8259 import PIC
+    from pcmachine.plugins.ram import RAM
+
+    machine = Machine.bare()
+    machine.media["hda"] = Disk("hda", image, "hdd")
+    machine.add_component(RAM, "ram", {"size": "1M"})
+    machine.add_component(CPU, "cpu", {})
+    machine.add_component(PIC, "pic_master", {"ports": 0x20, "irq_base": 0, "cascade_inputs": [2]})
+    machine.add_component(PIC, "pic_slave", {"ports": 0xA0, "irq_base": 8, "output": "pic_master:2"})
+    machine.add_component(ATAChannel, "ide0", {})
+    machine.add_component(DebugConsole, "debugcon", {})
+    sink = DebugconSink()
+    machine.add_plugin(sink)
+    machine.configure()
+    with open(GUEST_PROGRAM, "rb") as handle:
+        program = handle.read()
+    machine.bus.memory[0x7C00:0x7C00 + len(program)] = program
+    machine.cpu.set_reg("cs", 0)
+    machine.cpu.set_reg("eip", 0x7C00)
+    reason = None
+    for _ in range(1000):
+        reason = machine.run_slice(machine.clock.icount + 100_000)
+        if reason is not None:
+            break
+    assert reason == "halted"
+    assert bytes(sink.data) == b"PI01"
+    machine.flush_media()
+    assert file_sector(image, 10) == bytes((i & 0xFF) ^ 0x5A for i in range(512))
+    machine.close()
