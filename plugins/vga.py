@@ -125,27 +125,28 @@ class VGA(Component):
             machine.screen = self
 
     def _port_table(self) -> Tuple[Tuple[int, str, Any, Any], ...]:
-        """Port, name, read handler, write handler (None: the port ignores writes)."""
+        """Port, name, reader, writer: a handler, the name of a plain state field, or
+        None (the port ignores writes)."""
         return (
             (0x3B4, "crtc index (mono)", self._read_crtc_index, self._write_crtc_index),
             (0x3B5, "crtc data (mono)", self._read_crtc_data, self._write_crtc_data),
-            (0x3BA, "input status 1 / feature control (mono)", self._read_status1, self._write_feature),
-            (0x3C0, "attribute index/data", self._read_attr_index, self._write_attr),
+            (0x3BA, "input status 1 / feature control (mono)", self._read_status1, "feature_control"),
+            (0x3C0, "attribute index/data", "attr_index", self._write_attr),
             (0x3C1, "attribute data read", self._read_attr_data, None),
             (0x3C2, "misc output / input status 0", self._read_status0, self._write_misc),
-            (0x3C4, "sequencer index", self._read_seq_index, self._write_seq_index),
+            (0x3C4, "sequencer index", "seq_index", "seq_index"),
             (0x3C5, "sequencer data", self._read_seq_data, self._write_seq_data),
-            (0x3C6, "dac pel mask", self._read_pel_mask, self._write_pel_mask),
-            (0x3C7, "dac state / read index", self._read_dac_state, self._write_dac_read_index),
-            (0x3C8, "dac write index", self._read_dac_write_index, self._write_dac_write_index),
+            (0x3C6, "dac pel mask", "pel_mask", self._write_pel_mask),
+            (0x3C7, "dac state / read index", "dac_state", self._write_dac_read_index),
+            (0x3C8, "dac write index", "dac_write_index", self._write_dac_write_index),
             (0x3C9, "dac data", self._read_dac_data, self._write_dac_data),
-            (0x3CA, "feature control read", self._read_feature, None),
-            (0x3CC, "misc output read", self._read_misc, None),
-            (0x3CE, "graphics index", self._read_gc_index, self._write_gc_index),
+            (0x3CA, "feature control read", "feature_control", None),
+            (0x3CC, "misc output read", "misc_output", None),
+            (0x3CE, "graphics index", "gc_index", "gc_index"),
             (0x3CF, "graphics data", self._read_gc_data, self._write_gc_data),
             (0x3D4, "crtc index", self._read_crtc_index, self._write_crtc_index),
             (0x3D5, "crtc data", self._read_crtc_data, self._write_crtc_data),
-            (0x3DA, "input status 1 / feature control", self._read_status1, self._write_feature),
+            (0x3DA, "input status 1 / feature control", self._read_status1, "feature_control"),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -294,7 +295,7 @@ class VGA(Component):
             first = ((start + row * stride) << shift) & PLANE_MASK
             end = first + columns * step
             if end <= PLANE_SIZE:
-                rows.append((plane0[first:end:step], plane1[first:end:step]))
+                rows.append((bytes(plane0[first:end:step]), bytes(plane1[first:end:step])))
             else:
                 offsets = [((start + row * stride + col) << shift) & PLANE_MASK for col in range(columns)]
                 rows.append((bytes(plane0[o] for o in offsets), bytes(plane1[o] for o in offsets)))
@@ -419,11 +420,17 @@ class VGA(Component):
         reader = self._port_readers.get(port)
         if reader is None or not self._decoded(port):
             return FLOATING_BUS
+        if isinstance(reader, str):
+            return getattr(self.state, reader)
         return reader(port)
 
     def _write_port(self, port: int, value: int) -> None:
         writer = self._port_writers.get(port)
-        if writer is not None and self._decoded(port):
+        if writer is None or not self._decoded(port):
+            return
+        if isinstance(writer, str):
+            setattr(self.state, writer, value & 0xFF)
+        else:
             writer(port, value & 0xFF)
 
     def _io_read(self, port: int, size: int) -> int:
@@ -438,9 +445,6 @@ class VGA(Component):
             self._write_port(port + 1, value >> 8)
 
     # ------------------------------------------------------------------ registers
-    def _read_misc(self, port: int) -> int:
-        return self.state.misc_output
-
     def _write_misc(self, port: int, value: int) -> None:
         self.state.misc_output = value
         self._decode_registers()
@@ -449,30 +453,12 @@ class VGA(Component):
     def _read_status0(self, port: int) -> int:
         return regs.STATUS0_SWITCH_SENSE
 
-    def _read_feature(self, port: int) -> int:
-        return self.state.feature_control
-
-    def _write_feature(self, port: int, value: int) -> None:
-        self.state.feature_control = value
-
-    def _read_seq_index(self, port: int) -> int:
-        return self.state.seq_index
-
-    def _write_seq_index(self, port: int, value: int) -> None:
-        self.state.seq_index = value
-
     def _read_seq_data(self, port: int) -> int:
         index = self.state.seq_index
         return self.state.seq[index] if index < regs.SEQ_COUNT else 0
 
     def _write_seq_data(self, port: int, value: int) -> None:
         self._store(self.state.seq, self.state.seq_index, value, decode=True)
-
-    def _read_gc_index(self, port: int) -> int:
-        return self.state.gc_index
-
-    def _write_gc_index(self, port: int, value: int) -> None:
-        self.state.gc_index = value
 
     def _read_gc_data(self, port: int) -> int:
         index = self.state.gc_index
@@ -509,9 +495,6 @@ class VGA(Component):
             self._decode_registers()
         self._changed()
 
-    def _read_attr_index(self, port: int) -> int:
-        return self.state.attr_index
-
     def _read_attr_data(self, port: int) -> int:
         index = self.state.attr_index & regs.ATTR_INDEX_MASK
         return self.state.attr[index] if index < regs.ATTR_COUNT else 0
@@ -527,23 +510,14 @@ class VGA(Component):
             self._store(st.attr, st.attr_index & regs.ATTR_INDEX_MASK, value, decode=False)
         st.attr_expect_data = not st.attr_expect_data
 
-    def _read_pel_mask(self, port: int) -> int:
-        return self.state.pel_mask
-
     def _write_pel_mask(self, port: int, value: int) -> None:
         if value != self.state.pel_mask:
             self.state.pel_mask = value
             self._changed()
 
-    def _read_dac_state(self, port: int) -> int:
-        return self.state.dac_state
-
     def _write_dac_read_index(self, port: int, value: int) -> None:
         st = self.state
         st.dac_read_index, st.dac_read_component, st.dac_state = value, 0, regs.DAC_STATE_READ
-
-    def _read_dac_write_index(self, port: int) -> int:
-        return self.state.dac_write_index
 
     def _write_dac_write_index(self, port: int, value: int) -> None:
         st = self.state
@@ -617,45 +591,12 @@ class VGA(Component):
                 enabled &= 0x0A if offset & 1 else 0x05
             if not enabled:
                 return
-            data = self._write_mode_data(value)
+            data = regs.write_mode_planes(st.gc, st.latches, value)
             for plane in range(4):
                 if enabled & (1 << plane):
                     self._planes[plane][at] = data[plane]
         if self._visible_low <= at < self._visible_high:
             self._changed()
-
-    def _write_mode_data(self, value: int) -> List[int]:
-        """The four plane bytes a host write produces in the current write mode."""
-        gc = self.state.gc
-        latches = self.state.latches
-        write_mode = gc[regs.GC_MODE] & regs.MODE_WRITE_MASK
-        if write_mode == 1:
-            return list(latches)
-        rotate = gc[regs.GC_DATA_ROTATE] & regs.ROTATE_MASK
-        rotated = ((value >> rotate) | (value << (8 - rotate))) & 0xFF
-        bit_mask = gc[regs.GC_BIT_MASK]
-        set_reset = gc[regs.GC_SET_RESET]
-        if write_mode == 0:
-            enable = gc[regs.GC_ENABLE_SET_RESET]
-            sources = [(0xFF if (set_reset >> p) & 1 else 0) if (enable >> p) & 1 else rotated
-                       for p in range(4)]
-        elif write_mode == 2:
-            sources = [0xFF if (value >> p) & 1 else 0 for p in range(4)]
-        else:
-            bit_mask &= rotated
-            sources = [0xFF if (set_reset >> p) & 1 else 0 for p in range(4)]
-        function = (gc[regs.GC_DATA_ROTATE] >> regs.FUNCTION_SHIFT) & 3
-        result = []
-        for plane in range(4):
-            source, latch = sources[plane], latches[plane]
-            if function == regs.FUNC_AND:
-                source &= latch
-            elif function == regs.FUNC_OR:
-                source |= latch
-            elif function == regs.FUNC_XOR:
-                source ^= latch
-            result.append((source & bit_mask) | (latch & ~bit_mask & 0xFF))
-        return result
 
     def _read_byte(self, address: int) -> int:
         offset = address - self._window_base
@@ -674,9 +615,4 @@ class VGA(Component):
             return latches[(offset & 1) | (gc[regs.GC_READ_MAP] & 2)]
         if not gc[regs.GC_MODE] & regs.MODE_READ_COMPARE:
             return latches[gc[regs.GC_READ_MAP] & 3]
-        differs = 0
-        compare, care = gc[regs.GC_COLOR_COMPARE], gc[regs.GC_COLOR_DONT_CARE]
-        for plane in range(4):
-            if (care >> plane) & 1:
-                differs |= latches[plane] ^ (0xFF if (compare >> plane) & 1 else 0)
-        return ~differs & 0xFF
+        return regs.color_compare(gc, latches)

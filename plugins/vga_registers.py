@@ -151,6 +151,52 @@ BLANK_TEXT_CELL = (0x20, 0x07)
 FONT_BYTES_PER_GLYPH = 32       # plane 2 holds 32 bytes per character, whatever the height
 
 
+def write_mode_planes(gc: bytearray, latches: bytearray, value: int) -> List[int]:
+    """The four plane bytes a host write of `value` produces: write mode 0 (rotate,
+    set/reset), 1 (latches), 2 (colour from the data) or 3 (set/reset colour under
+    the rotated data as a mask), then the logical function with the latches and the
+    bit mask (FreeVGA, "Graphics Controller" write modes)."""
+    write_mode = gc[GC_MODE] & MODE_WRITE_MASK
+    if write_mode == 1:
+        return list(latches)
+    rotate = gc[GC_DATA_ROTATE] & ROTATE_MASK
+    rotated = ((value >> rotate) | (value << (8 - rotate))) & 0xFF
+    bit_mask = gc[GC_BIT_MASK]
+    set_reset = gc[GC_SET_RESET]
+    if write_mode == 0:
+        enable = gc[GC_ENABLE_SET_RESET]
+        sources = [(0xFF if (set_reset >> p) & 1 else 0) if (enable >> p) & 1 else rotated
+                   for p in range(4)]
+    elif write_mode == 2:
+        sources = [0xFF if (value >> p) & 1 else 0 for p in range(4)]
+    else:
+        bit_mask &= rotated
+        sources = [0xFF if (set_reset >> p) & 1 else 0 for p in range(4)]
+    function = (gc[GC_DATA_ROTATE] >> FUNCTION_SHIFT) & 3
+    result = []
+    for plane in range(4):
+        source, latch = sources[plane], latches[plane]
+        if function == FUNC_AND:
+            source &= latch
+        elif function == FUNC_OR:
+            source |= latch
+        elif function == FUNC_XOR:
+            source ^= latch
+        result.append((source & bit_mask) | (latch & ~bit_mask & 0xFF))
+    return result
+
+
+def color_compare(gc: bytearray, latches: bytearray) -> int:
+    """Read mode 1: a 1 for each pixel whose colour, in the planes not masked by
+    colour don't care, equals the colour compare register."""
+    compare, care = gc[GC_COLOR_COMPARE], gc[GC_COLOR_DONT_CARE]
+    differs = 0
+    for plane in range(4):
+        if (care >> plane) & 1:
+            differs |= latches[plane] ^ (0xFF if (compare >> plane) & 1 else 0)
+    return ~differs & 0xFF
+
+
 def ega64_palette() -> List[Tuple[int, int, int]]:
     """The 64 EGA colours: bits 0-2 add 2/3 blue/green/red, bits 3-5 add 1/3."""
     def level(index: int, primary_bit: int, secondary_bit: int) -> int:
