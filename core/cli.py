@@ -14,7 +14,7 @@ a run cleanly with status 130.  Tracebacks are for our own bugs only.
 import argparse
 import os
 import sys
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from .errors import GuestError, UserError
 
@@ -38,6 +38,30 @@ class _StepAction(argparse.Action):
         steps = getattr(namespace, "steps", None) or []
         steps.append((self.const, values))
         namespace.steps = steps
+
+
+def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
+    """The --trace* flags, shared by `run` and `replay` (see docs/tracing.md)."""
+    parser.add_argument("--trace", metavar="FILE", help="write a trace of machine events to FILE (- for stderr)")
+    parser.add_argument("--trace-events", metavar="KINDS",
+                        help="comma-separated: io,irq,int,exc,mode,bios,disk,key,serial,insn,mmio,debugcon,input")
+    parser.add_argument("--trace-range", metavar="START-END", help="linear address range for insn events")
+    parser.add_argument("--trace-ports", metavar="LO-HI", help="port range for io events")
+    parser.add_argument("--trace-from", type=int, metavar="N", help="first instruction count traced")
+    parser.add_argument("--trace-to", type=int, metavar="N", help="last instruction count traced")
+    parser.add_argument("--trace-format", choices=("text", "jsonl"), help="line format (default text)")
+
+
+def trace_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
+    """The trace component entry the --trace* flags ask for (none without --trace)."""
+    traced = [flag for flag in ("trace_events", "trace_range", "trace_ports", "trace_from",
+                                "trace_to", "trace_format") if getattr(args, flag) is not None]
+    if args.trace is None:
+        if traced:
+            raise UserError(f"--{traced[0].replace('_', '-')} needs --trace FILE")
+        return {}
+    from pcmachine.plugins.trace import tracer_options_from_cli
+    return {"trace": tracer_options_from_cli(args)}
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +91,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--snapshot", metavar="FILE", help="snapshot file for --snapshot-at")
     parser.add_argument("--restore", metavar="FILE",
                         help="continue from a snapshot (the profile comes from the snapshot)")
+    add_trace_arguments(parser)
     parser.add_argument("--wait", action=_StepAction, const="wait", dest="steps", metavar="TEXT",
                         help="step: wait until TEXT is on the screen")
     parser.add_argument("--type", action=_StepAction, const="type", dest="steps", metavar="KEYS",
@@ -83,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("cputest", help="run SingleStepTests CPU test vectors", add_help=False)
     commands.add_parser("bench", help="measure CPU speed (MIPS) on bundled guest loops", add_help=False)
     commands.add_parser("replay", help="replay a recording and verify it", add_help=False)
+    commands.add_parser("trace", help="trace tools: machine trace diff A B", add_help=False)
     return parser
 
 
@@ -124,6 +150,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         snapshot_at=args.snapshot_at,
         snapshot=args.snapshot,
         restore=args.restore,
+        components=trace_components(args),
     )
     return run_machine(options)
 
@@ -132,6 +159,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     own_parsers = {"cputest": "cputest", "bench": "bench", "replay": "record"}
+    if argv[:2] == ["trace", "diff"]:
+        from .tracediff import main as trace_diff
+        return _guarded(lambda: trace_diff(argv[2:]))
+    if argv and argv[0] == "trace":
+        print("machine trace: the trace tool is `machine trace diff A B`", file=sys.stderr)
+        return EXIT_USAGE
     if argv and argv[0] in own_parsers:
         # These commands own their argument parsing.
         from importlib import import_module

@@ -121,10 +121,15 @@ class Profile:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, reference: str, overrides: Optional[List[str]] = None,
-             media: Optional[Dict[str, str]] = None) -> "Profile":
+             media: Optional[Dict[str, str]] = None,
+             components: Optional[Dict[str, Dict[str, Any]]] = None) -> "Profile":
+        """Load a profile, apply `--set` overrides, drive images and extra component
+        entries (e.g. the tracer the --trace flags ask for)."""
         path = find_profile(reference)
         origins: Dict[str, str] = {}
         data = cls._load_chain(path, origins, [])
+        for name, entry in (components or {}).items():
+            data = _merge(data, {name: entry}, origins, f"--{name}")
         for item in overrides or []:
             data = cls._apply_override(data, item, origins)
         for drive, image in (media or {}).items():

@@ -44,6 +44,7 @@ class RunOptions:
     snapshot_at: Optional[int] = None
     snapshot: Optional[str] = None
     restore: Optional[str] = None
+    components: Dict[str, Dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 class StepRunner:
@@ -120,8 +121,8 @@ def build_machine(options: RunOptions) -> Machine:
     media = dict(options.media)
     if not media and not probe.media():
         media["fda"] = demo_image()
-    overrides = _overrides(options, probe.data)
-    return Machine.from_profile(options.profile, overrides, media, options.plugins,
+    profile = Profile.load(options.profile, _overrides(options, probe.data), media, options.components)
+    return Machine.from_profile(profile, extra_plugins=options.plugins,
                                 setup=lambda machine: _attach_recording_tools(machine, options))
 
 
@@ -132,7 +133,9 @@ def _restored_machine(options: RunOptions) -> Machine:
                         "leave out PROFILE, --set and the drive options")
     header, state = load_snapshot(options.restore)
     check_snapshot_media(header, options.restore)
-    profile = Profile.from_data(header["profile"], source=options.restore)
+    data = dict(header["profile"])
+    data.update(options.components)
+    profile = Profile.from_data(data, source=options.restore)
     machine = Machine.from_profile(profile, extra_plugins=options.plugins)
     machine.restore(state)
     _attach_recording_tools(machine, options)
