@@ -1,0 +1,137 @@
+"""The high-level-emulated PC BIOS: service routines in Python behind a small ROM.
+
+See docs/bios.md.  `BIOS` builds the ROM image at F000:0000 (`rom.py`), registers a
+CPU host call for each entry point, and serves POST and the software interrupts
+through the service groups in this package: `post.py`, `video.py` (int 10h),
+`disk.py` (int 13h), `system.py` (int 11h, 12h, 14h, 15h, 17h), `keyboard.py`
+(int 09h, 16h), `timer.py` (int 08h, 1Ch, 1Ah, 70h), `boot.py` (int 18h, 19h).
+"""
+
+import dataclasses
+from typing import Any, Callable, Dict, List, Optional
+
+from pcmachine.component import Component, Option, dict_to_state, state_to_dict
+from pcmachine.hookspecs import hookimpl
+
+from .boot import BootServices
+from .common import BiosContext, registers
+from .disk import DiskServices
+from .keyboard import KeyboardServices
+from .post import PowerOnSelfTest
+from .rom import (CLI, HLT, OFFSET_DUMMY_IRET, ROM_BASE, ROM_HIGH_ALIAS, STI, IRET, RomBuilder)
+from .system import SystemServices
+from .timer import TimerServices
+from .video import VideoServices
+
+BOOT_DEVICES = ("floppy", "hdd", "cdrom")
+
+__all__ = ["BIOS"]
+
+
+@dataclasses.dataclass
+class BiosState:
+    """BIOS state that is not in guest memory (the BDA and EBDA are in RAM)."""
+
+    wait_deadline_ns: int = 0          # int 15h/86h: end of the current wait
+    boot_failure_shown: bool = False   # int 19h: "No bootable device" is on screen
+    speaker_off_ns: int = 0            # teletype bell: when the beep ends (0: silent)
+
+
+class BIOS(Component):
+    """A PC/AT-compatible BIOS whose services are Python host calls."""
+
+    OPTIONS = {
+        "boot": Option("list", ["floppy", "hdd"], "boot order (floppy, hdd, cdrom)",
+                       choices=BOOT_DEVICES),
+        "banner": Option("bool", True, "print the banner and memory size at POST"),
+    }
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        self.context = BiosContext(machine)
+        self.state = BiosState()
+        self.video = VideoServices(self)
+        self.disk = DiskServices(self)
+        self.keyboard = KeyboardServices(self)
+        self.timer = TimerServices(self)
+        self.system = SystemServices(self)
+        self.boot = BootServices(self)
+        self.post = PowerOnSelfTest(self)
+        self.vectors: Dict[int, int] = {}
+        self.rom = self._build_rom()
+        self.bus.map_rom(ROM_BASE, self.rom.bytes(), name)
+        self.bus.map_rom(ROM_HIGH_ALIAS, self.rom.bytes(), name + "-alias")
+        self._hostcalls_registered = False
+
+    # ------------------------------------------------------------ ROM
+    def _build_rom(self) -> RomBuilder:
+        rom = RomBuilder()
+        rom.place(OFFSET_DUMMY_IRET, IRET, "iret")
+        for group in (self.post, self.video, self.disk, self.keyboard, self.timer,
+                      self.system, self.boot):
+            self.vectors.update(group.install(rom))
+        rom.checksum_fix()
+        return rom
+
+    def wait_loop(self, rom: RomBuilder, resume: Callable[[Any], None], label: str) -> int:
+        """Emit `STI; HLT; CLI; <resume host call> JMP back`: a service that must
+        wait sends the CPU here; each interrupt that ends the HLT lets `resume`
+        look again.  `resume` finishes with `self.finish(cpu)` (to the IRET) or
+        leaves CS:IP unchanged to keep waiting.  Returns the loop's offset."""
+        start = rom.emit(STI + HLT + CLI, label)
+        resume_at = rom.cursor
+        rom.hostcall(resume, bytes((0xEB, (start - (resume_at + 2)) & 0xFF)))
+        return start
+
+    def finish(self, cpu: Any) -> None:
+        """Leave a wait loop through the ROM's plain IRET."""
+        cpu.set_reg("ip", OFFSET_DUMMY_IRET)
+
+    def jump_rom(self, cpu: Any, offset: int) -> None:
+        cpu.set_reg("ip", offset)
+
+    @property
+    def label(self) -> Dict[str, int]:
+        return self.rom.labels
+
+    # ------------------------------------------------------------ hooks
+    def call_hook(self, cpu: Any, vector: int, function: int) -> None:
+        """Fire `bios_call` (only when some plugin listens)."""
+        hooks = self.machine.hooks
+        if hooks.bios_call:
+            hooks.call.bios_call(machine=self.machine, vector=vector, function=function,
+                                 registers=registers(cpu))
+
+    @hookimpl
+    def machine_configure(self, machine: Any) -> None:
+        self._register_hostcalls()
+
+    def _register_hostcalls(self) -> None:
+        cpu = self.machine.cpu
+        if cpu is None or self._hostcalls_registered:
+            return
+        for offset, function in self.rom.hostcalls:
+            cpu.register_hostcall(ROM_BASE + offset, function)
+        self._hostcalls_registered = True
+
+    # ------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        """The CPU starts at F000:FFF0, which jumps to POST; nothing to do until then
+        except silence anything left over from before the reset."""
+        self.state = BiosState()
+
+    def snapshot(self) -> Dict[str, Any]:
+        return state_to_dict(self.state)
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        self.state = dict_to_state(BiosState, state)
+        self.video.restore_events()
+
+    def boot_order(self) -> List[str]:
+        return list(self.options["boot"])
+
+    def component_named(self, *names: str) -> Optional[Any]:
+        for name in names:
+            if name in self.machine.components:
+                return self.machine.components[name]
+        return None

@@ -1,0 +1,329 @@
+"""Int 13h: floppy and hard-disk services on the machine's media (`machine.media`).
+
+Drive numbers: 00h/01h are `fda`/`fdb`, 80h/81h... are `hda`..`hdd` in order of
+presence.  CHS requests use the drive's BIOS geometry: the standard geometry of the
+floppy format, and for hard disks the LBA-assisted translation (63 sectors per
+track, 16/32/64/128/255 heads, at most 1024 cylinders), as Bochs and SeaBIOS
+report it through AH=08h; the extensions (AH=41h-48h) address sectors by LBA.
+
+Transfers are copied straight between the image and guest memory, so a buffer that
+crosses a 64 KiB boundary works (no AH=09h "DMA boundary" error, unlike an ISA DMA
+floppy controller); a transfer that would run past the end of the 1 MiB + 64 KiB
+real-mode space with CHS wraps within the segment as the offset does.
+"""
+
+from typing import Any, Dict, Optional, Tuple
+
+from . import common as c
+from .rom import OFFSET_DISKETTE_TABLE, IRET, RomBuilder
+
+SECTOR = 512
+FLOPPY_DRIVES = ("fda", "fdb")
+HARD_DRIVES = ("hda", "hdb", "hdc", "hdd")
+
+# AH status codes
+OK = 0x00
+BAD_COMMAND = 0x01
+ADDRESS_MARK_NOT_FOUND = 0x02
+WRITE_PROTECTED = 0x03
+SECTOR_NOT_FOUND = 0x04
+MEDIA_CHANGED = 0x06
+NOT_READY = 0xAA
+TIMEOUT = 0x80
+
+# Diskette parameter table (int 1Eh) for 1.44M drives: step rate/head unload, head
+# load/DMA, motor-off delay, 512-byte sectors, 18 sectors per track, gap length, data
+# length, format gap, fill byte, head settle, motor start.
+DISKETTE_TABLE = bytes((0xAF, 0x02, 0x25, 0x02, 0x12, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08))
+FLOPPY_CMOS_TYPES = {1: 0x01, 2: 0x02, 3: 0x03, 4: 0x04, 5: 0x05}
+EDD_VERSION = 0x30
+EDD_SUPPORT = 0x0005          # fixed-disk access (42h-44h, 47h, 48h) and EDD (48h)
+EBDA_FDPT0, EBDA_FDPT1 = 0x3D, 0x4D
+
+
+def fixed_disk_table(cylinders: int, heads: int, spt: int) -> bytes:
+    """The int 41h/46h fixed-disk parameter table (16 bytes, AT layout)."""
+    table = bytearray(16)
+    table[0:2] = min(cylinders, 0xFFFF).to_bytes(2, "little")
+    table[2] = heads & 0xFF
+    table[5:7] = b"\xFF\xFF"                 # write precompensation: none
+    table[8] = 0x08 if heads > 8 else 0x00   # control byte: more than 8 heads
+    table[12:14] = min(cylinders, 0xFFFF).to_bytes(2, "little")  # landing zone
+    table[14] = spt
+    return bytes(table)
+
+
+def translated_geometry(disk: Any) -> Tuple[int, int, int]:
+    """(cylinders, heads, sectors per track) the BIOS reports for a hard disk."""
+    total = disk.sectors
+    spt = 63
+    for heads in (16, 32, 64, 128, 255):
+        if total <= 1024 * heads * spt:
+            break
+    cylinders = max(1, min(1024, total // (heads * spt)))
+    return cylinders, heads, spt
+
+
+class DiskServices:
+    """Drive lookup, CHS/LBA transfers and the int 13h dispatcher."""
+
+    def __init__(self, bios: Any) -> None:
+        self.bios = bios
+        self.ctx: c.BiosContext = bios.context
+
+    def install(self, rom: RomBuilder) -> Dict[int, int]:
+        rom.place(OFFSET_DISKETTE_TABLE, DISKETTE_TABLE, "diskette_table")
+        entry = rom.hostcall(self.int13, IRET, "int13")
+        # int 40h: the diskette service a hard-disk BIOS relocates; here the same.
+        return {0x1E: OFFSET_DISKETTE_TABLE, 0x13: entry, 0x40: entry}
+
+    # ------------------------------------------------------------ drives
+    def media(self) -> Dict[str, Any]:
+        return self.bios.machine.media
+
+    def hard_disks(self) -> list:
+        return [name for name in HARD_DRIVES if name in self.media()]
+
+    def floppy_count(self) -> int:
+        return sum(1 for name in FLOPPY_DRIVES if name in self.media())
+
+    def floppy_cmos_type(self, name: str) -> int:
+        disk = self.media().get(name)
+        return FLOPPY_CMOS_TYPES.get(disk.floppy_type, 4) if disk is not None else 0
+
+    def drive(self, number: int) -> Optional[Any]:
+        if number < 0x80:
+            return self.media().get(FLOPPY_DRIVES[number]) if number < 2 else None
+        disks = self.hard_disks()
+        index = number - 0x80
+        return self.media()[disks[index]] if index < len(disks) else None
+
+    def geometry(self, number: int, disk: Any) -> Tuple[int, int, int]:
+        if number < 0x80:
+            return disk.cylinders, disk.heads, disk.spt
+        return translated_geometry(disk)
+
+    def post(self) -> None:
+        """Drive counts and media state in the BDA; the fixed-disk parameter tables
+        of the first two hard disks in the EBDA (as Bochs keeps them), pointed to by
+        int 41h and 46h."""
+        ctx = self.ctx
+        ctx.set_bda8(c.BDA_HD_COUNT, len(self.hard_disks()))
+        for index, name in enumerate(FLOPPY_DRIVES):
+            # media established (bit 4), 500 kbit/s, 1.44M in 1.44M drive.
+            ctx.set_bda8(c.BDA_FLOPPY_MEDIA + index, 0x17 if name in self.media() else 0)
+        ebda = ctx.bda16(c.BDA_EBDA_SEGMENT)
+        for number, vector, offset in ((0x80, 0x41, EBDA_FDPT0), (0x81, 0x46, EBDA_FDPT1)):
+            disk = self.drive(number)
+            geometry = translated_geometry(disk) if disk is not None else (0, 0, 0)
+            ctx.bus.write_bytes((ebda << 4) + offset, fixed_disk_table(*geometry))
+            ctx.write16(vector * 4, offset)
+            ctx.write16(vector * 4 + 2, ebda)
+
+    def set_status(self, number: int, status: int) -> None:
+        self.ctx.set_bda8(c.BDA_FLOPPY_STATUS if number < 0x80 else c.BDA_HD_STATUS, status)
+
+    def finish(self, cpu: Any, number: int, status: int) -> None:
+        self.set_status(number, status)
+        if status == OK:
+            c.succeed(cpu)
+        else:
+            c.fail(cpu, status)
+
+    # ------------------------------------------------------------ dispatcher
+    def int13(self, cpu: Any) -> None:
+        function = cpu.get_reg("ah")
+        self.bios.call_hook(cpu, 0x13, function)
+        number = cpu.get_reg("dl")
+        disk = self.drive(number)
+        if function == 0x01:
+            status = self.ctx.bda8(c.BDA_FLOPPY_STATUS if number < 0x80 else c.BDA_HD_STATUS)
+            cpu.set_reg("ah", status)
+            self.set_status(number, OK)
+            c.set_return_flags(cpu, cf=status != OK)
+            return
+        if function == 0x15:
+            self.drive_type(cpu, number, disk)
+            return
+        if function == 0x08:
+            self.parameters(cpu, number, disk)
+            return
+        if disk is None:
+            self.finish(cpu, number, TIMEOUT if number < 0x80 else BAD_COMMAND)
+            return
+        handler = self.HANDLERS.get(function)
+        if handler is None:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        handler(self, cpu, number, disk)
+
+    # ------------------------------------------------------------ functions
+    def reset(self, cpu: Any, number: int, disk: Any) -> None:
+        self.finish(cpu, number, OK)
+
+    def chs_transfer(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=02h read, 03h write, 04h verify: AL sectors from CH/CL cylinder and
+        sector, DH head, to/from ES:BX.  AL returns the sectors done."""
+        function = cpu.get_reg("ah")
+        count = cpu.get_reg("al")
+        cx = cpu.get_reg("cx")
+        cylinder = (cx >> 8) | ((cx & 0xC0) << 2)
+        sector = cx & 0x3F
+        head = cpu.get_reg("dh")
+        cylinders, heads, spt = self.geometry(number, disk)
+        if count == 0 or sector == 0 or sector > spt or head >= heads or cylinder >= cylinders:
+            cpu.set_reg("al", 0)
+            self.finish(cpu, number, SECTOR_NOT_FOUND if count else BAD_COMMAND)
+            return
+        lba = (cylinder * heads + head) * spt + sector - 1
+        buffer = c.linear(cpu.get_reg("es"), cpu.get_reg("bx"))
+        done, status = self.transfer(number, disk, {0x02: "read", 0x03: "write", 0x04: "verify"}[function],
+                                     lba, count, buffer)
+        cpu.set_reg("al", done)
+        self.finish(cpu, number, status)
+
+    def transfer(self, number: int, disk: Any, operation: str, lba: int, count: int,
+                 buffer: int) -> Tuple[int, int]:
+        """Move sectors; returns (sectors done, status)."""
+        available = max(0, min(count, disk.sectors - lba))
+        status = OK if available == count else SECTOR_NOT_FOUND
+        if operation == "write" and disk.readonly:
+            return 0, WRITE_PROTECTED
+        if available:
+            if operation == "read":
+                self.ctx.bus.write_bytes(buffer, disk.read(lba, available))
+            elif operation == "write":
+                disk.write(lba, self.ctx.bus.read_bytes(buffer, available * SECTOR))
+            hooks = self.bios.machine.hooks
+            if hooks.disk_transfer:
+                hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name,
+                                         operation=operation, lba=lba, count=available)
+        return available, status
+
+    def parameters(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=08h: geometry in CX/DH, drive count in DL; floppies also BL = type
+        and ES:DI = the diskette parameter table."""
+        if disk is None:
+            if number < 2:
+                # A drive without a medium: no geometry, the drive count in DL (Bochs).
+                for name in ("ax", "bx", "cx", "dx", "di", "es"):
+                    cpu.set_reg(name, 0)
+                cpu.set_reg("dl", self.floppy_count())
+                self.finish(cpu, number, OK)
+            else:
+                self.finish(cpu, number, BAD_COMMAND)
+            return
+        cylinders, heads, spt = self.geometry(number, disk)
+        max_cylinder = cylinders - 1
+        cpu.set_reg("ch", max_cylinder & 0xFF)
+        cpu.set_reg("cl", (spt & 0x3F) | ((max_cylinder >> 2) & 0xC0))
+        cpu.set_reg("dh", heads - 1)
+        if number < 0x80:
+            cpu.set_reg("dl", self.floppy_count())
+            cpu.set_reg("bl", FLOPPY_CMOS_TYPES.get(disk.floppy_type, 4))
+            cpu.set_reg("bh", 0)
+            cpu.set_reg("es", 0xF000)
+            cpu.set_reg("di", OFFSET_DISKETTE_TABLE)
+        else:
+            cpu.set_reg("dl", len(self.hard_disks()))
+        cpu.set_reg("al", 0)
+        self.finish(cpu, number, OK)
+
+    def drive_type(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=15h: AH = 00h none, 01h floppy without change line, 02h floppy with
+        change line, 03h hard disk with CX:DX sectors."""
+        if disk is None:
+            cpu.set_reg("ah", 0)
+            c.set_return_flags(cpu, cf=number >= 0x80)
+            return
+        if number < 0x80:
+            cpu.set_reg("ah", 0x02)
+        else:
+            cylinders, heads, spt = translated_geometry(disk)
+            sectors = cylinders * heads * spt
+            cpu.set_reg("cx", sectors >> 16)
+            cpu.set_reg("dx", sectors & 0xFFFF)
+            cpu.set_reg("ah", 0x03)
+        self.set_status(number, OK)
+        c.set_return_flags(cpu, cf=False)
+
+    def change_line(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=16h: the medium never changes behind the guest's back here."""
+        if number >= 0x80:
+            self.finish(cpu, number, BAD_COMMAND)
+        else:
+            self.finish(cpu, number, OK)
+
+    def extensions_check(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=41h BX=55AAh: BX=AA55h, AH = EDD version, CX = supported subsets."""
+        if number < 0x80 or cpu.get_reg("bx") != 0x55AA:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        cpu.set_reg("bx", 0xAA55)
+        cpu.set_reg("cx", EDD_SUPPORT)
+        self.set_status(number, OK)
+        cpu.set_reg("ah", EDD_VERSION)
+        c.set_return_flags(cpu, cf=False)
+
+    def extended_transfer(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=42h read, 43h write, 44h verify with the disk address packet at DS:SI:
+        size, 0, block count (updated to the blocks done), buffer seg:off, LBA (64
+        bits), and, when the packet is 18h bytes and the buffer FFFF:FFFF, a 64-bit
+        flat buffer address."""
+        if number < 0x80:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        ctx = self.ctx
+        packet = c.linear(cpu.get_reg("ds"), cpu.get_reg("si"))
+        size = ctx.read8(packet)
+        count = ctx.read16(packet + 2)
+        offset, segment = ctx.read16(packet + 4), ctx.read16(packet + 6)
+        lba = ctx.read32(packet + 8) | (ctx.read32(packet + 12) << 32)
+        if size < 0x10:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        buffer = c.linear(segment, offset)
+        if size >= 0x18 and offset == 0xFFFF and segment == 0xFFFF:
+            buffer = ctx.read32(packet + 0x10)
+        operation = {0x42: "read", 0x43: "write", 0x44: "verify"}[cpu.get_reg("ah")]
+        if lba >= disk.sectors:
+            ctx.write16(packet + 2, 0)
+            self.finish(cpu, number, SECTOR_NOT_FOUND)
+            return
+        done, status = self.transfer(number, disk, operation, lba, count, buffer)
+        ctx.write16(packet + 2, done)
+        self.finish(cpu, number, status)
+
+    def extended_parameters(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=48h: the result buffer at DS:SI (1Ah bytes, or 1Eh with a DPTE pointer
+        of FFFF:FFFF meaning none)."""
+        if number < 0x80:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        ctx = self.ctx
+        buffer = c.linear(cpu.get_reg("ds"), cpu.get_reg("si"))
+        size = ctx.read16(buffer)
+        if size < 0x1A:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        cylinders, heads, spt = translated_geometry(disk)
+        data = bytearray(0x1E if size >= 0x1E else 0x1A)
+        data[0:2] = len(data).to_bytes(2, "little")
+        data[2:4] = (0x0002).to_bytes(2, "little")       # CHS information valid
+        data[4:8] = cylinders.to_bytes(4, "little")
+        data[8:12] = heads.to_bytes(4, "little")
+        data[12:16] = spt.to_bytes(4, "little")
+        data[16:24] = disk.sectors.to_bytes(8, "little")
+        data[24:26] = SECTOR.to_bytes(2, "little")
+        if len(data) == 0x1E:
+            data[26:30] = b"\xFF\xFF\xFF\xFF"
+        ctx.bus.write_bytes(buffer, bytes(data))
+        self.finish(cpu, number, OK)
+
+    HANDLERS = {
+        0x00: reset, 0x02: chs_transfer, 0x03: chs_transfer, 0x04: chs_transfer,
+        0x05: reset, 0x0C: reset, 0x0D: reset, 0x10: reset, 0x11: reset,
+        0x16: change_line, 0x41: extensions_check, 0x42: extended_transfer,
+        0x43: extended_transfer, 0x44: extended_transfer, 0x47: extended_transfer,
+        0x48: extended_parameters,
+    }
