@@ -112,6 +112,7 @@ class VGA(Component):
         self.generation = 0
         self._reported_generation = -1
         self._frame_event: Any = None
+        self._hooks = machine.hooks
         self._install_state(power_on_state())
         self.bus.map_mmio(WINDOW_BASE, WINDOW_SIZE, name, self._mmio_read, self._mmio_write)
         self._port_readers = {}
@@ -348,7 +349,7 @@ class VGA(Component):
     def _changed(self) -> None:
         """Something visible changed: count it; report it at the next frame."""
         self.generation += 1
-        if self._frame_event is None and self.machine.hooks.screen_change:
+        if self._frame_event is None and self._hooks.screen_change:
             now = self.clock.now()
             frame = self._frame_ns()
             self.state.frame_check_at = now + frame - now % frame
@@ -358,9 +359,9 @@ class VGA(Component):
         """Once per frame while changes are pending: fire `screen_change`."""
         self._frame_event = None
         self.state.frame_check_at = 0
-        if self.generation != self._reported_generation and self.machine.hooks.screen_change:
+        if self.generation != self._reported_generation and self._hooks.screen_change:
             self._reported_generation = self.generation
-            self.machine.hooks.call.screen_change(machine=self.machine, screen=self)
+            self._hooks.call.screen_change(machine=self.machine, screen=self)
 
     def _cancel_frame_check(self) -> None:
         if self._frame_event is not None:
@@ -389,8 +390,8 @@ class VGA(Component):
         crtc = self.state.crtc
         total = crtc[regs.CRTC_H_TOTAL] + 5
         shown = crtc[regs.CRTC_H_DISPLAY_END] + 1
-        if shown >= total:
-            shown, total = 4, 5
+        if shown >= total:              # not programmed yet: 80 of 100 character clocks
+            shown, total = regs.DEFAULT_H_DISPLAY_CHARS, regs.DEFAULT_H_TOTAL_CHARS
         return regs.LINE_NS * shown // total
 
     def _read_status1(self, port: int) -> int:
