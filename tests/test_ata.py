@@ -640,6 +640,50 @@ def test_drive_address_register_shows_the_selected_device_and_head(machine):
     assert not inb(machine, DRIVE_ADDRESS) & 0x40           # nWTG: write in progress
 
 
+def test_srst_reverts_settings_only_after_set_features_cch(machine):
+    def command(value, features=0, count=0):
+        outb(machine, FEATURES, features)
+        outb(machine, COUNT, count)
+        outb(machine, COMMAND, value)
+        return wait_not_busy(machine)
+
+    def srst():
+        outb(machine, CONTROL, 0x04)
+        outb(machine, CONTROL, 0x00)
+        advance(machine)
+
+    command(0xEF, features=0x82)                            # write cache off
+    srst()
+    words, _ = identify(machine)
+    assert not words[85] & (1 << 5)                         # kept (revert disabled)
+    command(0xEF, features=0xCC)
+    srst()
+    words, _ = identify(machine)
+    assert words[85] & (1 << 5)                             # reverted to the default
+
+
+def test_a_sector_count_of_zero_means_256_sectors(machine):
+    issue_lba28(machine, 0x20, 1, 0)
+    wait_not_busy(machine)
+    data = read_words(machine, 256 * 256)
+    assert data[-512:] == sector_pattern(256) and inb(machine, STATUS) == IDLE
+
+
+def test_machine_reset_returns_to_power_on_state(machine):
+    outb(machine, COUNT, 8)
+    outb(machine, COMMAND, 0xC6)
+    advance(machine)
+    issue_lba28(machine, 0x20, 1, 1)
+    assert machine.bus.irq_levels[14] == 0
+    advance(machine)
+    assert machine.bus.irq_levels[14] == 1
+    machine.reset("reset-line")
+    assert machine.bus.irq_levels[14] == 0
+    assert inb(machine, STATUS) == IDLE and machine.bus.io_read(DATA, 2) == 0
+    words, _ = identify(machine)
+    assert words[59] == 0
+
+
 def test_disk_transfer_hook_reports_reads_writes_and_verifies(machine):
     seen = []
 
