@@ -104,6 +104,25 @@ def test_text_written_at_b8000_shows_in_lines_and_cells(machine: Machine, vga: V
     assert machine.bus.read(TEXT + 161, 1) == 0x4E
 
 
+def test_text_mode_pixels_come_from_the_font_in_plane_2(machine: Machine, vga: VGA) -> None:
+    put_text(machine, 0, 0, b"A\xc4x", 0x1E)                # yellow on blue
+    width, height, rgb = vga.framebuffer_rgb()
+    assert (width, height) == (720, 400)
+    yellow, blue = b"\xff\xff\x55", b"\x00\x00\xaa"
+
+    def row_pixels(line: int, first: int, count: int) -> bytes:
+        return rgb[(line * 720 + first) * 3:(line * 720 + first + count) * 3]
+    glyph_row = vga.font8x16[0x41 * 16 + 7]                  # the crossbar of 'A'
+    expected = b"".join(yellow if glyph_row & (0x80 >> x) else blue for x in range(8)) + blue
+    assert row_pixels(7, 0, 9) == expected                   # 9th column: background
+    assert row_pixels(7, 9, 9) == yellow * 9                 # C4h: line graphics extend
+    inb(machine, 0x3DA)
+    out(machine, 0x3C0, 0x10)                                # attribute mode control:
+    out(machine, 0x3C0, 0x08)                                # line graphics off
+    out(machine, 0x3C0, regs.ATTR_PAS)
+    assert vga.framebuffer_rgb()[2][(7 * 720 + 17) * 3:(7 * 720 + 18) * 3] == blue
+
+
 def test_mode_set_clears_unless_bit_7(machine: Machine, vga: VGA) -> None:
     assert vga.cells()[24][79] == regs.BLANK_TEXT_CELL
     put_text(machine, 3, 0, b"keep", 0x07)
@@ -376,6 +395,10 @@ def test_generation_counts_visible_changes_only(machine: Machine, vga: VGA) -> N
     start = vga.generation
     set_start_address(machine, 0x3000)                       # now page 3 is displayed
     assert vga.generation > start and vga.text_lines()[0].startswith("A")
+    assert machine.clock.next_deadline() is None             # no screen_change plugin: no event
+    assert machine.screen is vga
+    with pytest.raises(ValueError):
+        vga.set_standard_mode(0x12)
 
 
 class ScreenWatcher:
