@@ -8,7 +8,7 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 (`alu.py`).  See docs/cpu.md.
 """
 
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 
@@ -19,6 +19,8 @@ from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS, DF_V
                     ESP, FLAG_BITS, GP, IF, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
                     SEGS, SS, SS_VECTOR, TF, VM)
 
+#: Longest decoded block (instructions); bounds how late an interrupt is taken.
+MAX_BLOCK = 16
 CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
 
 
@@ -170,19 +172,40 @@ class CPU(Component):
             self.code_cache32.pop(address, None)
         self.bus.unwatch_code_page(page)
 
-    def _decode(self, phys: int, eip: int) -> Callable[[int], int]:
-        fn, pages, cacheable = decode(self, eip)
-        hostcall = self.hostcalls.get(phys)
-        if hostcall is not None:
-            fn = self._wrap_hostcall(hostcall, fn)
+    def _decode(self, phys: int, eip: int) -> Tuple[Callable[[int], int], ...]:
+        """Decode the block of straight-line instructions at CS:EIP (up to a
+        control transfer, I/O or system instruction, a host-call address, the end
+        of the page or MAX_BLOCK instructions) and cache it by physical address."""
+        block = []
+        pages: List[int] = []
+        cacheable = True
+        ipmask = 0xFFFFFFFF if self.code32 else 0xFFFF
+        address, offset = phys, eip
+        while True:
+            fn, fn_pages, fn_cacheable, length, ends = decode(self, offset)
+            hostcall = self.hostcalls.get(address)
+            if hostcall is not None:
+                if block:
+                    break
+                fn = self._wrap_hostcall(hostcall, fn)
+                ends = True
+            block.append(fn)
+            pages.extend(page for page in fn_pages if page not in pages)
+            cacheable = cacheable and fn_cacheable
+            address += length
+            offset = (offset + length) & ipmask
+            if ends or len(block) >= MAX_BLOCK or address >> 12 != phys >> 12 or \
+                    not fn_cacheable or offset < length:
+                break
+        result = tuple(block)
         if cacheable:
-            self.code_cache[phys] = fn
+            self.code_cache[phys] = result
             for page in pages:
                 if page not in self.code_pages:
                     self.code_pages[page] = []
                     self.bus.watch_code_page(page)
                 self.code_pages[page].append(phys)
-        return fn
+        return result
 
     def _wrap_hostcall(self, hostcall: Callable, fn: Callable[[int], int]) -> Callable[[int], int]:
         cpu = self
@@ -263,24 +286,36 @@ class CPU(Component):
         get = cache.get
         mask = self.fetch_mask
         eip = self.eip
-        while True:
-            icount = clock.icount
-            if icount >= clock.stop_icount:
-                return
+        icount = clock.icount
+        # `self.eip` is written when the loop ends or an instruction faults (the
+        # closures get EIP as an argument); closures that leave with LoopExit or
+        # call out to devices store it themselves.
+        while icount < clock.stop_icount:
             if self.check_irq:
+                self.eip = eip
                 self._service_interrupts()
                 eip = self.eip
                 if self.halted:
                     return
             phys = (seg_base[1] + eip) & mask
-            fn = get(phys)
-            if fn is None:
-                fn = self._decode(phys, eip)
-            clock.icount = icount + 1
-            eip = fn(eip)
-            self.eip = eip
+            block = get(phys)
+            if block is None:
+                block = self._decode(phys, eip)
             if single:
-                return
+                block = block[:1]
+            elif icount + len(block) > clock.stop_icount:
+                block = block[:clock.stop_icount - icount]
+            try:
+                for fn in block:
+                    icount += 1
+                    clock.icount = icount
+                    eip = fn(eip)
+            except CPUFault:
+                self.eip = eip
+                raise
+            if single:
+                break
+        self.eip = eip
 
     def _hooks_changed(self, flags: Any) -> None:
         self.traced = bool(flags.instruction)
@@ -320,8 +355,9 @@ class CPU(Component):
             self.hooks.call.cpu_exception(machine=self.machine, vector=fault.vector,
                                           error_code=fault.error_code,
                                           cs=self.seg_sel[CS], eip=self.eip)
+        return_eip = self.eip if fault.return_eip is None else fault.return_eip
         try:
-            self.interrupt(fault.vector, self.eip, "exception", fault.error_code)
+            self.interrupt(fault.vector, return_eip, "exception", fault.error_code)
         except CPUFault:
             try:
                 self.interrupt(DF_VECTOR, self.eip, "exception", 0)

@@ -290,8 +290,23 @@ def _undefined(vector: int) -> Callable[[int], int]:
     return raise_fault
 
 
-def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool]:
-    """(closure, pages, cacheable) for the instruction at CS:EIP."""
+#: One-byte opcodes after which a decoded block ends: control transfers, I/O,
+#: HLT, changes of IF or SS (interrupt checks happen between blocks), and
+#: anything that changes how later code decodes or runs.
+ENDS_BLOCK = frozenset([*range(0x70, 0x80), 0xE0, 0xE1, 0xE2, 0xE3, 0xE8, 0xE9, 0xEA, 0xEB,
+                        0xC2, 0xC3, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF, 0x9A, 0xFF,
+                        0xE4, 0xE5, 0xE6, 0xE7, 0xEC, 0xED, 0xEE, 0xEF, 0x6C, 0x6D, 0x6E,
+                        0x6F, 0xF4, 0xFA, 0xFB, 0x9D, 0x8E, 0x07, 0x17, 0x1F, 0x0F, 0xF1,
+                        0x9B, *range(0xD8, 0xE0), 0xC4, 0xC5, 0x62,
+                        *range(0x100, 0x200)])
+#: Two-byte opcodes that may continue a block (pure register/memory computations).
+CONTINUES_BLOCK_0F = frozenset([*range(0x190, 0x1A0), 0x1A3, 0x1A4, 0x1A5, 0x1AB, 0x1AC,
+                                0x1AD, 0x1AF, 0x1B3, 0x1B6, 0x1B7, 0x1BA, 0x1BB, 0x1BC,
+                                0x1BD, 0x1BE, 0x1BF, 0x1C0, 0x1C1, *range(0x1C8, 0x1D0)])
+
+
+def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool]:
+    """(closure, pages, cacheable, length, ends_block) for the instruction at CS:EIP."""
     d = Decoder(cpu, eip)
     generation = cpu.generation
     try:
@@ -323,6 +338,8 @@ def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool]:
         fn = builder(d)
         if cpu.model.max_length and d.pos > cpu.model.max_length:
             raise DecodeFault(GP)
+        ends = opcode in ENDS_BLOCK and opcode not in CONTINUES_BLOCK_0F
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
-    return fn, d.pages, not d.wrapped
+        ends = True
+    return fn, d.pages, not d.wrapped, d.pos, ends

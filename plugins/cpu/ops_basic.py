@@ -105,6 +105,22 @@ def build_group1(d: Decoder) -> Closure:
     else:
         imm = d.imm(size)
     n, m = d.length, d.ipmask
+    if d.mod == 3 and size == 2:
+        regs = cpu.regs
+        index = d.rm
+        if kind == 7:
+            def cmp_r16_imm(eip: int) -> int:
+                a = regs[index] & 0xFFFF
+                cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = imm
+                cpu.lf_res = (a - imm) & 0xFFFF; cpu.lf_mask = 0xFFFF
+                return (eip + n) & m
+            return cmp_r16_imm
+
+        def alu_r16_imm(eip: int) -> int:
+            value = regs[index]
+            regs[index] = (value & 0xFFFF0000) | func(cpu, value & 0xFFFF, imm, 0xFFFF)
+            return (eip + n) & m
+        return alu_r16_imm
     if kind == 7:
         def cmp_rm_imm(eip: int) -> int:
             func(cpu, get(), imm, mask)
@@ -150,12 +166,26 @@ def build_incdec_reg(d: Decoder) -> Closure:
     size = d.opsize
     mask = MASKS[size]
     keep = 0xFFFFFFFF ^ mask
-    func = alu.alu_inc if op < 0x48 else alu.alu_dec
+    delta = 1 if op < 0x48 else -1
+    lazy_op = alu.L_INC if op < 0x48 else alu.L_DEC
     n, m = d.length, d.ipmask
 
     def incdec(eip: int) -> int:
+        # INC/DEC keep CF: capture it from the previous lazy state (get_cf inlined
+        # for the common cases).
+        prev = cpu.lf_op
+        if prev == 3:
+            carry = 1 if cpu.lf_a < cpu.lf_b else 0
+        elif prev == 0:
+            carry = cpu.flags & 1
+        elif prev >= 5:
+            carry = cpu.lf_b if prev >= 6 else 0
+        else:
+            carry = get_cf(cpu)
         value = regs[index]
-        regs[index] = (value & keep) | func(cpu, value & mask, mask)
+        result = ((value & mask) + delta) & mask
+        regs[index] = (value & keep) | result
+        cpu.lf_op = lazy_op; cpu.lf_b = carry; cpu.lf_res = result; cpu.lf_mask = mask
         return (eip + n) & m
     return incdec
 
@@ -646,9 +676,7 @@ def build_group3(d: Decoder) -> Closure:
     de_after = cpu.generation == 0
 
     def divide_error(eip: int) -> None:
-        if de_after:
-            cpu.eip = (eip + n) & m
-        raise CPUFault(DE)
+        raise CPUFault(DE, None, (eip + n) & m if de_after else None)
 
     if kind == 4 or kind == 5:
         is_signed = kind == 5
@@ -826,9 +854,7 @@ def build_bcd(d: Decoder) -> Closure:
             return (eip + n) & m
         elif op == 0xD4:                      # AAM
             if base == 0:
-                if generation == 0:
-                    cpu.eip = (eip + n) & m
-                raise CPUFault(DE)
+                raise CPUFault(DE, None, (eip + n) & m if generation == 0 else None)
             ah, al = divmod(al, base)
             regs[EAX] = (regs[EAX] & 0xFFFF0000) | (ah << 8) | al
             result = al

@@ -369,6 +369,7 @@ def build_in_out(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
 
     def in_out(eip: int) -> int:
+        cpu.eip = eip
         target = port if port >= 0 else regs[EDX] & 0xFFFF
         if output:
             cpu.io_write(target, size, get())

@@ -115,6 +115,7 @@ def build_string(d: Decoder) -> Closure:
 
     if not rep:
         def string_once(eip: int) -> int:
+            cpu.eip = eip
             delta = -size if cpu.flags & DF else size
             try:
                 once(delta)
@@ -126,6 +127,7 @@ def build_string(d: Decoder) -> Closure:
     want_equal = rep == 0xF3
 
     def string_rep(eip: int) -> int:
+        cpu.eip = eip
         delta = -size if cpu.flags & DF else size
         if kind == STOS and size == 1 and delta == 1 and cpu.paging is False:
             fast_stosb(cpu, regs, amask, keep)

@@ -37,10 +37,14 @@ class CPUFault(Exception):
     """An architectural exception: raised by instruction semantics, caught by the
     run loop and delivered through the IVT (IDT in protected mode)."""
 
-    def __init__(self, vector: int, error_code: Optional[int] = None) -> None:
+    def __init__(self, vector: int, error_code: Optional[int] = None,
+                 return_eip: Optional[int] = None) -> None:
         super().__init__(vector, error_code)
         self.vector = vector
         self.error_code = error_code
+        #: where the handler returns to when it is not the faulting instruction
+        #: (the 8086 pushes the address after a divide error)
+        self.return_eip = return_eip
 
 
 @dataclasses.dataclass(frozen=True)
