@@ -59,10 +59,10 @@ STATUS_OUT = 0x80
 STATUS_NULL_COUNT = 0x40
 POWER_ON_CONTROL = 0x38       # LSB/MSB, mode 4, binary (Bochs' initial state)
 
-#: Register map: (first port, last port, name).
+#: Register map: (first port, last port, name, read handler, write handler).
 PORTS = (
-    (0x40, 0x42, "counters 0-2: count register / output latch / status"),
-    (0x43, 0x43, "control word, counter latch and read-back commands"),
+    (0x40, 0x42, "counters 0-2 (count / latch / status)", "_read_counter", "_write_counter"),
+    (0x43, 0x43, "control word, latch and read-back", "_read_control", "_write_control"),
 )
 
 
@@ -447,10 +447,9 @@ class PIT(Component):
         self.state = PITState()
         self.counters: List[Counter] = [Counter(CounterState()) for _ in range(CHANNELS)]
         self._event = None
-        self.bus.register_io(FIRST_PORT, FIRST_PORT + CHANNELS - 1, self._read_counter,
-                             self._write_counter, f"{name} (8254) counters")
-        self.bus.register_io(CONTROL_PORT, CONTROL_PORT, self._read_control,
-                             self._write_control, f"{name} (8254) control")
+        for first, last, register, read, write in PORTS:
+            self.bus.register_io(first, last, getattr(self, read), getattr(self, write),
+                                 f"{name} (8254) {register}")
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:
@@ -473,7 +472,8 @@ class PIT(Component):
         self.state = dict_to_state(PITState, data)
         self._cancel_event()
         if self.state.event_tick >= 0:
-            self._event = self.clock.schedule(time_of_tick(self.state.event_tick), self._on_channel0_transition)
+            self._event = self.clock.schedule(time_of_tick(self.state.event_tick),
+                                              self._on_channel0_transition)
 
     # ------------------------------------------------------------------ API
     def now_tick(self) -> int:

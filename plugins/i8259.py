@@ -72,6 +72,12 @@ OCW2_ROTATE_NONSPECIFIC_EOI = 5
 OCW2_SET_PRIORITY = 6
 OCW2_ROTATE_SPECIFIC_EOI = 7
 
+#: Register map: (port offset, name on reads, name on writes).
+PORTS = (
+    (0, "IRR / ISR / poll word", "ICW1, OCW2, OCW3"),
+    (1, "IMR / poll word", "ICW2-ICW4, OCW1 (IMR)"),
+)
+
 #: ELCR bits that a PIIX chipset keeps at 0: IRQ0-2 (timer, keyboard, cascade),
 #: IRQ8 (RTC) and IRQ13 (FPU) are always edge-triggered.
 DEFAULT_ELCR_MASKS = {0x4D0: 0xF8, 0x4D1: 0xDE}
@@ -143,8 +149,10 @@ class PIC(Component):
             mask = DEFAULT_ELCR_MASKS.get(self.elcr_port, 0xFF)
         self.elcr_mask = mask & 0xFF
         self.state = PICState()
-        self.bus.register_io(self.base_port, self.base_port + 1, self._read_port,
-                             self._write_port, f"{name} (8259A)")
+        for offset, reads, writes in PORTS:
+            port = self.base_port + offset
+            self.bus.register_io(port, port, self._read_port, self._write_port,
+                                 f"{name} (8259A) {reads}; {writes}")
         if self.elcr_port is not None:
             self.bus.register_io(self.elcr_port, self.elcr_port, self._read_elcr,
                                  self._write_elcr, f"{name} ELCR")
