@@ -18,6 +18,7 @@ Errors name the file (or `--set`), the key and what was expected, in one line.
 """
 
 import copy
+import datetime
 import os
 from typing import Any, Dict, List, Optional
 
@@ -84,7 +85,19 @@ def _read_yaml(path: str) -> Dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ProfileError(path, "", "expected a mapping at the top level")
-    return data
+    return _plain(data)
+
+
+def _plain(value: Any) -> Any:
+    """YAML turns 2026-01-01T00:00:00 into a datetime; profiles hold plain data only
+    (they are stored in recordings), so dates and times stay ISO strings."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return value
 
 
 def _merge(base: Dict[str, Any], override: Dict[str, Any], origins: Dict[str, str],
@@ -189,9 +202,11 @@ class Profile:
         if not key or any(not part for part in key.split(".")):
             raise ProfileError("--set", key, "expected a dotted key such as cpu.model")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
+            value = _plain(yaml.safe_load(text)) if text.strip() else ""
         except yaml.YAMLError:
             value = text
+        if isinstance(value, str) and value != text.strip() and not text.strip().startswith(("'", '"')):
+            value = text.strip()  # a date or time: keep exactly what was typed
         parts = key.split(".")
         if parts[0] == "media" and len(parts) == 3 and parts[2] == "image" and isinstance(value, str):
             value = os.path.abspath(value)
