@@ -360,8 +360,7 @@ class ATAChannel(Component):
         """DRQ at once, without an interrupt, as Bochs does."""
         if self._begin_transfer(index, opcode, *WRITE_COMMANDS[opcode]):
             if not self._in_range(index, self.devices[index].next_lba, self._block_sectors(index)):
-                drop_command(self.devices[index])
-                self._finish(index, ERROR_IDNF)
+                self._fail_out_of_range(index, at_once=False)
             else:
                 self._open_write_block(index)
 
@@ -488,7 +487,7 @@ class ATAChannel(Component):
         count = self._block_sectors(index)
         lba = device.next_lba
         if not self._in_range(index, lba, count):
-            self._fail(index, ERROR_IDNF)
+            self._fail_out_of_range(index)
             return
         try:
             device.buffer = bytearray(self.disks[index].read(lba, count))
@@ -505,7 +504,7 @@ class ATAChannel(Component):
         device = self.devices[index]
         count = self._block_sectors(index)
         if not self._in_range(index, device.next_lba, count):
-            self._fail(index, ERROR_IDNF)
+            self._fail_out_of_range(index)
             return False
         device.buffer = bytearray(count * SECTOR_SIZE)
         device.buffer_index = 0
@@ -614,6 +613,18 @@ class ATAChannel(Component):
             device.logical_heads = device.logical_spt = 0
             device.write_cache = device.look_ahead = True
         device.status = STATUS_IDLE
+
+    def _fail_out_of_range(self, index: int, at_once: bool = True) -> None:
+        """IDNF with the task file naming the first sector that does not exist;
+        reported at once in a transfer, after the command delay at its start."""
+        device = self.devices[index]
+        limit = address_limit(device, self.disks[index].sectors, self._translation(index))
+        store_address(device, max(device.next_lba, limit), self._translation(index))
+        if at_once:
+            self._fail(index, ERROR_IDNF)
+        else:
+            drop_command(device)
+            self._finish(index, ERROR_IDNF)
 
     def _fail(self, index: int, error: int, fault: int = 0) -> None:
         """An error in the middle of a data transfer: reported at once (`fault`:

@@ -327,6 +327,20 @@ def test_read_running_off_the_end_transfers_the_good_sectors_then_idnf(machine):
     assert inb(machine, LBA_LOW) | inb(machine, LBA_MID) << 8 | inb(machine, LBA_HIGH) << 16 == SECTORS
 
 
+def test_a_multiple_block_crossing_the_end_names_the_first_missing_sector(machine):
+    outb(machine, COUNT, 8)
+    outb(machine, COMMAND, 0xC6)
+    wait_not_busy(machine)
+    issue_lba28(machine, 0xC4, SECTORS - 3, 8)
+    assert wait_not_busy(machine) == IDLE | STATUS_ERR and inb(machine, ERROR) == ERROR_IDNF
+    assert inb(machine, LBA_LOW) | inb(machine, LBA_MID) << 8 | inb(machine, LBA_HIGH) << 16 == SECTORS
+    issue_lba28(machine, 0xC5, SECTORS - 1, 2)              # the same for a write
+    assert inb(machine, STATUS) == STATUS_BSY
+    advance(machine)
+    assert inb(machine, STATUS) == IDLE | STATUS_ERR and inb(machine, ERROR) == ERROR_IDNF
+    assert inb(machine, LBA_LOW) | inb(machine, LBA_MID) << 8 | inb(machine, LBA_HIGH) << 16 == SECTORS
+
+
 def test_commands_while_busy_are_ignored(machine):
     issue_lba28(machine, 0x20, 1, 1)
     outb(machine, COMMAND, 0xEC)
