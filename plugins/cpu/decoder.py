@@ -278,6 +278,30 @@ class Decoder:
 
         def put(value: int) -> None:
             write(address(), value)
+        base_regs, disp, _, default_seg = self._ea
+        if len(base_regs) == 1 and base_regs[0][1] == 0:
+            # The most common form (register + displacement) with the address
+            # computation fused into the access: one call fewer per operand.
+            r1 = base_regs[0][0]
+            seg = self.seg if self.seg is not None else default_seg
+            regs, seg_base, seg_limit = cpu.regs, cpu.seg_base, cpu.seg_limit
+            amask = MASKS[self.adsize]
+            span = size - 1
+            fault = cpu.segment_fault
+
+            def get() -> int:  # noqa: F811
+                offset = (regs[r1] + disp) & amask
+                if offset + span > seg_limit[seg]:
+                    fault(seg)
+                linear = seg_base[seg] + offset
+                cpu.mlin = linear
+                return read(linear)
+
+            def put(value: int) -> None:  # noqa: F811
+                offset = (regs[r1] + disp) & amask
+                if offset + span > seg_limit[seg]:
+                    fault(seg)
+                write(seg_base[seg] + offset, value)
         return get, set_after_get, put
 
     def seg_for(self, default: int) -> int:

@@ -610,6 +610,17 @@ def build_shift(d: Decoder) -> Closure:
     else:
         fixed = -1
     n, m = d.length, d.ipmask
+    if fixed == 1 and kind in (4, 6):
+        # SHL by one sets CF, OF, SF, ZF, PF exactly as ADD x, x (AF is undefined),
+        # so it can stay lazy.
+        def shl1(eip: int) -> int:
+            value = get()
+            result = (value << 1) & mask
+            cpu.lf_op = 1; cpu.lf_a = value; cpu.lf_b = value
+            cpu.lf_res = result; cpu.lf_mask = mask
+            setter(result)
+            return (eip + n) & m
+        return shl1
 
     def shift_rm(eip: int) -> int:
         count = fixed if fixed >= 0 else regs[1] & count_mask
