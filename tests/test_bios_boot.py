@@ -1,0 +1,167 @@
+"""Int 19h boot paths: a FAT12 floppy whose boot sector finds and loads LOADER.BIN
+through its cluster chain, MBRs loading a multi-sector loader with AH=42h and with
+AH=02h, the boot order, the 55AAh check and the "No bootable device" screen."""
+
+from typing import Dict, List
+
+import pytest
+
+from bios_support import (BiosCallLog, build_guest, make_machine, run_guest, screen_text)
+
+SECTOR = 512
+FLOPPY_SECTORS = 2880
+RESERVED, FATS, SECTORS_PER_FAT, ROOT_ENTRIES = 1, 2, 9, 224
+ROOT_LBA = RESERVED + FATS * SECTORS_PER_FAT
+DATA_LBA = ROOT_LBA + ROOT_ENTRIES * 32 // SECTOR
+END_OF_CHAIN = 0xFFF
+
+
+def fat12_table(chains: List[List[int]]) -> bytes:
+    """A FAT12 table (media F0h) linking each chain of clusters."""
+    entries: Dict[int, int] = {0: 0xFF0, 1: 0xFFF}
+    for chain in chains:
+        for cluster, following in zip(chain, chain[1:] + [END_OF_CHAIN]):
+            entries[cluster] = following
+    table = bytearray(SECTORS_PER_FAT * SECTOR)
+    for cluster, value in entries.items():
+        offset = cluster * 3 // 2
+        if cluster & 1:
+            table[offset] = (table[offset] & 0x0F) | ((value << 4) & 0xF0)
+            table[offset + 1] = (value >> 4) & 0xFF
+        else:
+            table[offset] = value & 0xFF
+            table[offset + 1] = (table[offset + 1] & 0xF0) | (value >> 8)
+    return bytes(table)
+
+
+def directory_entry(name: bytes, first_cluster: int, size: int) -> bytes:
+    entry = bytearray(32)
+    entry[0:11] = name
+    entry[11] = 0x20                                   # archive
+    entry[26:28] = first_cluster.to_bytes(2, "little")
+    entry[28:32] = size.to_bytes(4, "little")
+    return bytes(entry)
+
+
+def fat12_floppy(path: str, boot_sector: bytes, files: Dict[bytes, tuple]) -> str:
+    """A 1.44M FAT12 image: `files` maps 8.3 names to (data, cluster chain)."""
+    image = bytearray(FLOPPY_SECTORS * SECTOR)
+    image[0:SECTOR] = boot_sector
+    table = fat12_table([chain for _, chain in files.values()])
+    for copy in range(FATS):
+        start = (RESERVED + copy * SECTORS_PER_FAT) * SECTOR
+        image[start:start + len(table)] = table
+    root = bytearray()
+    for name, (data, chain) in files.items():
+        root += directory_entry(name, chain[0], len(data))
+        for index, cluster in enumerate(chain):
+            piece = data[index * SECTOR:(index + 1) * SECTOR]
+            offset = (DATA_LBA + cluster - 2) * SECTOR
+            image[offset:offset + len(piece)] = piece
+    image[ROOT_LBA * SECTOR:ROOT_LBA * SECTOR + len(root)] = root
+    with open(path, "wb") as handle:
+        handle.write(image)
+    return path
+
+
+def hard_disk(path: str, mbr: bytes, loader: bytes, sectors: int = 4096) -> str:
+    with open(path, "wb") as handle:
+        handle.write((mbr + loader).ljust(sectors * SECTOR, b"\0"))
+    return path
+
+
+def test_fat12_boot_sector_loads_loader_through_cluster_chain(tmp_path):
+    loader = build_guest("loader")
+    readme = b"Not the loader.\r\n" * 40
+    image = fat12_floppy(str(tmp_path / "fat12.img"), build_guest("fat12boot"), {
+        b"README  TXT": (readme, [2, 3]),
+        b"LOADER  BIN": (loader, [7, 4, 12, 5]),       # fragmented, out of order
+    })
+    machine = make_machine({"fda": image})
+    calls = BiosCallLog()
+    machine.add_plugin(calls)
+    capture = run_guest(machine)
+    assert capture.text == "PASS\n"
+    assert screen_text(machine, 20).startswith("Loader OK")
+    assert "FAT12 boot" in "".join(screen_text(machine, row) for row in range(25))
+    # one AH=02h per sector: 14 of root directory, 9 of FAT, 4 of LOADER.BIN
+    assert calls.calls.count((0x13, 0x02)) == 14 + 9 + 4
+
+
+def test_fat12_boot_reports_missing_loader(tmp_path):
+    image = fat12_floppy(str(tmp_path / "fat12.img"), build_guest("fat12boot"),
+                         {b"README  TXT": (b"x" * 100, [2])})
+    machine = make_machine({"fda": image})
+    capture = run_guest(machine)
+    assert capture.text == ""
+    assert any(screen_text(machine, row).startswith("E:N") for row in range(25))
+
+
+@pytest.mark.parametrize("mbr, function", [("mbr_lba", 0x42), ("mbr_chs", 0x02)])
+def test_mbr_loads_multi_sector_loader(tmp_path, mbr, function):
+    image = hard_disk(str(tmp_path / "hd.img"), build_guest(mbr), build_guest("hdloader"))
+    machine = make_machine({"hda": image}, boot=["floppy", "hdd"])
+    calls = BiosCallLog()
+    machine.add_plugin(calls)
+    capture = run_guest(machine)
+    assert capture.text == "PASS\n"
+    assert (0x13, function) in calls.calls
+    assert calls.calls[:2] == [(0xFF, 0x00), (0x19, 0x00)]
+
+
+def test_boot_order_prefers_first_listed_device(tmp_path):
+    disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_chs"), build_guest("hdloader"))
+    floppy = str(tmp_path / "fd.img")
+    with open(floppy, "wb") as handle:          # a floppy that would fail loudly
+        handle.write((b"\xB0\x46\xE6\xE9\xFA\xF4").ljust(FLOPPY_SECTORS * SECTOR, b"\0"))
+    machine = make_machine({"fda": floppy, "hda": disk}, boot=["hdd", "floppy"])
+    assert run_guest(machine).text == "PASS\n"
+    machine = make_machine({"fda": floppy, "hda": disk}, boot=["floppy", "hdd"])
+    assert run_guest(machine).text == "F"
+
+
+def test_boot_sector_entry_state(tmp_path):
+    """DL = drive, IF = 0, CS:IP = 0000:7C00 at the boot sector's first instruction."""
+    floppy = str(tmp_path / "fd.img")
+    with open(floppy, "wb") as handle:            # hlt at 7C00
+        handle.write(b"\xF4".ljust(FLOPPY_SECTORS * SECTOR, b"\0"))
+    machine = make_machine({"fda": floppy})
+    run_guest(machine)
+    cpu = machine.cpu
+    assert (cpu.get_reg("cs"), cpu.get_reg("ip")) == (0, 0x7C01)
+    assert cpu.get_reg("dl") == 0 and not cpu.get_flag("if")
+
+
+def test_hard_disk_without_signature_is_not_booted(tmp_path):
+    mbr = bytearray(build_guest("mbr_chs"))
+    mbr[510:512] = b"\0\0"
+    disk = hard_disk(str(tmp_path / "hd.img"), bytes(mbr), build_guest("hdloader"))
+    machine = make_machine({"hda": disk}, boot=["hdd"])
+    machine.configure()
+    for _ in range(3):
+        machine.run_slice()
+    rows = [screen_text(machine, row) for row in range(25)]
+    assert any(row.startswith("No bootable device.") for row in rows)
+    assert machine.cpu.halted and machine.cpu.get_flag("if")
+
+
+def test_no_media_shows_no_bootable_device_then_boots_when_media_appear(tmp_path):
+    from pcmachine.media import Disk
+    from bios_support import PortE9Capture
+    machine = make_machine({})
+    capture = PortE9Capture()
+    machine.add_plugin(capture)
+    machine.configure()
+    for _ in range(3):
+        machine.run_slice()
+    rows = [screen_text(machine, row) for row in range(25)]
+    assert any(row.startswith("No bootable device.") for row in rows)
+    assert any("Boot order: floppy, hdd." in row for row in rows)
+    assert machine.cpu.halted and machine.cpu.get_flag("if")
+    disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
+    machine.media["hda"] = Disk("hda", disk, "hdd")
+    # Each interrupt that ends the HLT retries the boot; this machine has no PIT,
+    # so end the HLT by hand as the timer tick would.
+    machine.cpu.halted = False
+    machine.run_headless(1_000_000)
+    assert capture.text == "PASS\n"
