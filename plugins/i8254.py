@@ -27,8 +27,8 @@ Open questions / approximations:
   as the datasheet says; the CE read back follows QEMU's formula
   ((N - 2e mod N) & ~1), not the chip's decrement-by-3 quirk.
 * A count of 1 in modes 2 and 3 (illegal per the datasheet) leaves OUT constant.
-* The power-on state of each counter is Bochs': mode 4 waiting for a count, OUT
-  high, LSB-then-MSB access.
+* The power-on state of each counter is Bochs': mode 4, LSB-only access, OUT
+  high, the counting element stopped until the guest programs the counter.
 """
 
 from dataclasses import dataclass
@@ -57,7 +57,7 @@ READ_BACK_NO_COUNT = 0x20     # active low: 0 latches the count
 READ_BACK_NO_STATUS = 0x10    # active low: 0 latches the status
 STATUS_OUT = 0x80
 STATUS_NULL_COUNT = 0x40
-POWER_ON_CONTROL = 0x38       # LSB/MSB, mode 4, binary (Bochs' initial state)
+POWER_ON_CONTROL = 0x18       # LSB only, mode 4, binary (Bochs' initial state)
 
 #: Register map: (first port, last port, name, read handler, write handler).
 PORTS = (
