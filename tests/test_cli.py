@@ -1,0 +1,38 @@
+"""The `machine` command as a user runs it: a separate process, Ctrl+C, listings."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from pcmachine.cli import main
+
+MACHINE = [sys.executable, "-c", "import sys; from pcmachine.cli import main; sys.exit(main())"]
+
+
+def test_ctrl_c_ends_a_run_cleanly_with_status_130(tmp_path, floppy_from):
+    image = floppy_from(tmp_path, "boot/echo_int16.bin")   # waits for keys forever
+    process = subprocess.Popen(MACHINE + ["run", "pc.yaml", "--fda", image, "--headless"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_profiles_and_plugins_listings(capsys):
+    assert main(["profiles"]) == 0
+    assert "pc.yaml" in capsys.readouterr().out
+    assert main(["plugins"]) == 0
+    listing = capsys.readouterr().out
+    for name in ("cpu", "bios", "vga", "i8259", "i8254", "i8042", "ata", "cmos", "uart", "trace"):
+        assert f"\n{name} " in "\n" + listing
+
+
+def test_profile_by_bundled_name_from_any_directory(tmp_path, capsys, monkeypatch, floppy_from):
+    image = floppy_from(tmp_path, "boot/vga_direct.bin")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "machines/pc.yaml", "--fda", image, "--headless"]) == 0
+    assert "Hello from VGA memory!" in capsys.readouterr().out
