@@ -329,6 +329,23 @@ CONTINUES_BLOCK_0F = frozenset([*range(0x190, 0x1A0), 0x1A3, 0x1A4, 0x1A5, 0x1AB
                                 0x1BD, 0x1BE, 0x1BF, 0x1C0, 0x1C1, *range(0x1C8, 0x1D0)])
 
 
+#: Read-modify-write instructions a 386+ accepts LOCK on (with a memory operand):
+#: opcode -> ModRM reg values allowed (None: any).
+LOCKABLE = {**{op: None for base in range(0, 0x38, 8) for op in (base, base + 1)},
+            0x80: (0, 1, 2, 3, 4, 5, 6), 0x81: (0, 1, 2, 3, 4, 5, 6), 0x82: (0, 1, 2, 3, 4, 5, 6),
+            0x83: (0, 1, 2, 3, 4, 5, 6), 0x86: None, 0x87: None, 0xF6: (2, 3), 0xF7: (2, 3),
+            0xFE: (0, 1), 0xFF: (0, 1), 0x1AB: None, 0x1B3: None, 0x1BB: None,
+            0x1BA: (5, 6, 7), 0x1B0: None, 0x1B1: None, 0x1C0: None, 0x1C1: None, 0x1C7: (1,)}
+
+
+def lockable(d: "Decoder") -> bool:
+    """LOCK is legal only on these read-modify-write forms with a memory destination."""
+    if d.opcode not in LOCKABLE or d.modrm_byte < 0 or d.mod == 3:
+        return False
+    regs = LOCKABLE[d.opcode]
+    return regs is None or d.reg in regs
+
+
 def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool]:
     """(closure, pages, cacheable, length, ends_block) for the instruction at CS:EIP."""
     d = Decoder(cpu, eip)
@@ -362,6 +379,8 @@ def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, b
         fn = builder(d)
         if cpu.model.max_length and d.pos > cpu.model.max_length:
             raise DecodeFault(GP)
+        if d.lock and generation >= 3 and not lockable(d):
+            raise DecodeFault(UD)
         ends = opcode in ENDS_BLOCK and opcode not in CONTINUES_BLOCK_0F
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
