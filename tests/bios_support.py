@@ -13,6 +13,8 @@ import os
 import subprocess
 from typing import Any, Callable, Dict, List, Optional
 
+import pytest
+
 from pcmachine import Machine, hookimpl
 from pcmachine.component import Component, Option
 
@@ -224,15 +226,6 @@ class BiosCallLog:
         self.calls.append((vector, function))
 
 
-def optional_component(module: str, cls: str) -> Optional[type]:
-    """A chipset device written by another engineer, when it exists in the tree."""
-    try:
-        imported = __import__(module, fromlist=[cls])
-        return getattr(imported, cls)
-    except (ImportError, AttributeError):
-        return None
-
-
 def build_guest(name: str) -> bytes:
     """The nasm-built binary of tests/guests/bios/NAME.asm (built if missing)."""
     binary = os.path.join(GUESTS, name + ".bin")
@@ -243,22 +236,25 @@ def build_guest(name: str) -> bytes:
         return handle.read()
 
 
+#: the CPUs the guests run on: ours, and Unicorn as an independent reference
+CPU_KINDS = ("cpu", "unicorn")
+
+
+@pytest.fixture(params=CPU_KINDS)
+def cpu_kind(request: Any) -> str:
+    return request.param
+
+
 def make_machine(media: Optional[Dict[str, str]] = None, boot: Optional[List[str]] = None,
-                 ram: str = "16M", cpu: Optional[type] = None) -> Machine:
-    """RAM, a CPU, the chipset devices that exist in the tree, and the BIOS, with
-    the given images (`{"fda": path}`) attached."""
-    from pcmachine.media import Disk
-    from pcmachine.plugins.bios import BIOS
-    from pcmachine.plugins.ram import RAM
-    machine = Machine.bare()
-    for name, path in (media or {}).items():
-        kind = "floppy" if name.startswith("fd") else "hdd"
-        machine.media[name] = Disk(name, path, kind)
-    machine.add_component(RAM, "ram", {"size": ram})
-    machine.add_component(cpu or UnicornCPU, "cpu", {})
-    options = {} if boot is None else {"boot": boot}
-    machine.add_component(BIOS, "bios", options)
-    return machine
+                 ram: str = "16M", cpu: str = "cpu", overrides: Optional[List[str]] = None) -> Machine:
+    """The bundled AT profile (pc.yaml) with the given images (`{"fda": path}`),
+    a fixed RTC start time, and our CPU or the Unicorn stand-in."""
+    settings = ["cmos.start=2026-01-01T00:00:00", f"ram.size={ram}"]
+    if boot is not None:
+        settings.append("bios.boot=[" + ",".join(boot) + "]")
+    if cpu == "unicorn":
+        settings.append("cpu.plugin=bios_support:UnicornCPU")
+    return Machine.from_profile("pc.yaml", settings + list(overrides or []), dict(media or {}))
 
 
 def floppy_image(folder: Any, binary: bytes, name: str = "guest.img") -> str:
@@ -272,7 +268,6 @@ def run_guest(machine: Machine, max_instructions: int = 5_000_000) -> PortE9Capt
     """Run until the guest halts with interrupts disabled; return its port-0xE9 text."""
     capture = PortE9Capture()
     machine.add_plugin(capture)
-    machine.configure()
     machine.run_headless(max_instructions)
     return capture
 

@@ -6,7 +6,7 @@ from typing import Dict, List
 
 import pytest
 
-from bios_support import (BiosCallLog, build_guest, make_machine, run_guest, screen_text)
+from bios_support import BiosCallLog, build_guest, cpu_kind, make_machine, run_guest, screen_text
 
 SECTOR = 512
 FLOPPY_SECTORS = 2880
@@ -70,14 +70,14 @@ def hard_disk(path: str, mbr: bytes, loader: bytes, sectors: int = 4096) -> str:
     return path
 
 
-def test_fat12_boot_sector_loads_loader_through_cluster_chain(tmp_path):
+def test_fat12_boot_sector_loads_loader_through_cluster_chain(tmp_path, cpu_kind):
     loader = build_guest("loader")
     readme = b"Not the loader.\r\n" * 40
     image = fat12_floppy(str(tmp_path / "fat12.img"), build_guest("fat12boot"), {
         b"README  TXT": (readme, [2, 3]),
         b"LOADER  BIN": (loader, [7, 4, 12, 5]),       # fragmented, out of order
     })
-    machine = make_machine({"fda": image})
+    machine = make_machine({"fda": image}, cpu=cpu_kind)
     calls = BiosCallLog()
     machine.add_plugin(calls)
     capture = run_guest(machine)
@@ -88,19 +88,19 @@ def test_fat12_boot_sector_loads_loader_through_cluster_chain(tmp_path):
     assert calls.calls.count((0x13, 0x02)) == 14 + 9 + 4
 
 
-def test_fat12_boot_reports_missing_loader(tmp_path):
+def test_fat12_boot_reports_missing_loader(tmp_path, cpu_kind):
     image = fat12_floppy(str(tmp_path / "fat12.img"), build_guest("fat12boot"),
                          {b"README  TXT": (b"x" * 100, [2])})
-    machine = make_machine({"fda": image})
+    machine = make_machine({"fda": image}, cpu=cpu_kind)
     capture = run_guest(machine)
     assert capture.text == ""
     assert any(screen_text(machine, row).startswith("E:N") for row in range(25))
 
 
 @pytest.mark.parametrize("mbr, function", [("mbr_lba", 0x42), ("mbr_chs", 0x02)])
-def test_mbr_loads_multi_sector_loader(tmp_path, mbr, function):
+def test_mbr_loads_multi_sector_loader(tmp_path, mbr, function, cpu_kind):
     image = hard_disk(str(tmp_path / "hd.img"), build_guest(mbr), build_guest("hdloader"))
-    machine = make_machine({"hda": image}, boot=["floppy", "hdd"])
+    machine = make_machine({"hda": image}, boot=["floppy", "hdd"], cpu=cpu_kind)
     calls = BiosCallLog()
     machine.add_plugin(calls)
     capture = run_guest(machine)
@@ -109,35 +109,34 @@ def test_mbr_loads_multi_sector_loader(tmp_path, mbr, function):
     assert calls.calls[:2] == [(0xFF, 0x00), (0x19, 0x00)]
 
 
-def test_boot_order_prefers_first_listed_device(tmp_path):
+def test_boot_order_prefers_first_listed_device(tmp_path, cpu_kind):
     disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_chs"), build_guest("hdloader"))
     floppy = str(tmp_path / "fd.img")
     with open(floppy, "wb") as handle:          # a floppy that would fail loudly
         handle.write((b"\xB0\x46\xE6\xE9\xFA\xF4").ljust(FLOPPY_SECTORS * SECTOR, b"\0"))
-    machine = make_machine({"fda": floppy, "hda": disk}, boot=["hdd", "floppy"])
+    machine = make_machine({"fda": floppy, "hda": disk}, boot=["hdd", "floppy"], cpu=cpu_kind)
     assert run_guest(machine).text == "PASS\n"
-    machine = make_machine({"fda": floppy, "hda": disk}, boot=["floppy", "hdd"])
+    machine = make_machine({"fda": floppy, "hda": disk}, boot=["floppy", "hdd"], cpu=cpu_kind)
     assert run_guest(machine).text == "F"
 
 
-def test_boot_sector_entry_state(tmp_path):
+def test_boot_sector_entry_state(tmp_path, cpu_kind):
     """DL = drive, IF = 0, CS:IP = 0000:7C00 at the boot sector's first instruction."""
     floppy = str(tmp_path / "fd.img")
     with open(floppy, "wb") as handle:            # hlt at 7C00
         handle.write(b"\xF4".ljust(FLOPPY_SECTORS * SECTOR, b"\0"))
-    machine = make_machine({"fda": floppy})
+    machine = make_machine({"fda": floppy}, cpu=cpu_kind)
     run_guest(machine)
     cpu = machine.cpu
     assert (cpu.get_reg("cs"), cpu.get_reg("ip")) == (0, 0x7C01)
     assert cpu.get_reg("dl") == 0 and not cpu.get_flag("if")
 
 
-def test_hard_disk_without_signature_is_not_booted(tmp_path):
+def test_hard_disk_without_signature_is_not_booted(tmp_path, cpu_kind):
     mbr = bytearray(build_guest("mbr_chs"))
     mbr[510:512] = b"\0\0"
     disk = hard_disk(str(tmp_path / "hd.img"), bytes(mbr), build_guest("hdloader"))
-    machine = make_machine({"hda": disk}, boot=["hdd"])
-    machine.configure()
+    machine = make_machine({"hda": disk}, boot=["hdd"], cpu=cpu_kind)
     for _ in range(3):
         machine.run_slice()
     rows = [screen_text(machine, row) for row in range(25)]
@@ -145,13 +144,12 @@ def test_hard_disk_without_signature_is_not_booted(tmp_path):
     assert machine.cpu.halted and machine.cpu.get_flag("if")
 
 
-def test_no_media_shows_no_bootable_device_then_boots_when_media_appear(tmp_path):
+def test_no_media_shows_no_bootable_device_then_boots_when_media_appear(tmp_path, cpu_kind):
     from pcmachine.media import Disk
     from bios_support import PortE9Capture
-    machine = make_machine({})
+    machine = make_machine({}, cpu=cpu_kind)
     capture = PortE9Capture()
     machine.add_plugin(capture)
-    machine.configure()
     for _ in range(3):
         machine.run_slice()
     rows = [screen_text(machine, row) for row in range(25)]
@@ -160,8 +158,6 @@ def test_no_media_shows_no_bootable_device_then_boots_when_media_appear(tmp_path
     assert machine.cpu.halted and machine.cpu.get_flag("if")
     disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
     machine.media["hda"] = Disk("hda", disk, "hdd")
-    # Each interrupt that ends the HLT retries the boot; this machine has no PIT,
-    # so end the HLT by hand as the timer tick would.
-    machine.cpu.halted = False
+    # The next timer tick ends the HLT and the retry finds the disk.
     machine.run_headless(1_000_000)
     assert capture.text == "PASS\n"

@@ -3,7 +3,7 @@ disk whose sectors are numbered, plus the images after the guest's writes."""
 
 import os
 
-from bios_support import build_guest, make_machine, run_guest
+from bios_support import build_guest, cpu_kind, make_machine, run_guest
 
 SECTOR = 512
 
@@ -17,13 +17,13 @@ def numbered_image(path: str, sectors: int, first_sector: bytes = b"") -> str:
     return path
 
 
-def test_disk_services_guest(tmp_path):
+def test_disk_services_guest(tmp_path, cpu_kind):
     guest = build_guest("disk")
     floppy = numbered_image(str(tmp_path / "fd.img"), 2880)
     with open(floppy, "r+b") as handle:       # the guest occupies the first sectors
         handle.write(guest)
     hard_disk = numbered_image(str(tmp_path / "hd.img"), 4096)
-    machine = make_machine({"fda": floppy, "hda": hard_disk})
+    machine = make_machine({"fda": floppy, "hda": hard_disk}, cpu=cpu_kind)
     capture = run_guest(machine)
     assert capture.text == "PASS\n"
     machine.close()
