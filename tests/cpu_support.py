@@ -1,0 +1,73 @@
+"""Helpers for the CPU tests: a machine with RAM and a CPU, a debug-port recorder
+and a minimal interrupt controller double."""
+
+import os
+from typing import List, Optional
+
+from pcmachine.machine import Machine
+from pcmachine.plugins.cpu import CPU
+from pcmachine.plugins.ram import RAM
+
+GUESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests")
+LOAD_ADDRESS = 0x7C00
+DEBUG_PORT = 0xE9
+
+
+class PortRecorder:
+    """Collects the bytes a guest writes to the debug port."""
+
+    def __init__(self, machine: Machine, port: int = DEBUG_PORT) -> None:
+        self.data = bytearray()
+        self.icounts: List[int] = []
+        self.clock = machine.clock
+        machine.bus.register_io(port, port, None, self.write, "test-debug-port")
+
+    def write(self, port: int, size: int, value: int) -> None:
+        self.data.append(value & 0xFF)
+        self.icounts.append(self.clock.icount)
+
+
+class VectorController:
+    """Answers INTA with a fixed vector and drops INTR, like a PIC with one request."""
+
+    def __init__(self, machine: Machine, vector: int) -> None:
+        self.bus = machine.bus
+        self.vector = vector
+        self.acknowledged = 0
+        self.bus.interrupt_controller = self
+
+    def request(self) -> None:
+        self.bus.set_intr(True)
+
+    def acknowledge(self) -> int:
+        self.acknowledged += 1
+        self.bus.set_intr(False)
+        return self.vector
+
+
+def make_machine(model: str = "80486", ram: int = 16 << 20, fpu: bool = False) -> Machine:
+    machine = Machine.bare()
+    machine.add_component(RAM, "ram", {"size": ram})
+    machine.add_component(CPU, "cpu", {"model": model, "fpu": fpu})
+    return machine
+
+
+def load_code(machine: Machine, code: bytes, address: int = LOAD_ADDRESS) -> None:
+    """Place code at 0000:address and point CS:IP at it (real mode)."""
+    machine.bus.memory[address:address + len(code)] = code
+    machine.cpu.set_reg("cs", 0)
+    machine.cpu.set_reg("eip", address)
+
+
+def load_guest(machine: Machine, name: str) -> None:
+    with open(os.path.join(GUESTS, "cpu", name), "rb") as handle:
+        load_code(machine, handle.read())
+
+
+def run_until_stopped(machine: Machine, limit: int = 2_000_000) -> Optional[str]:
+    """Run slices until the machine stops (HLT with IF=0 gives "halted")."""
+    start = machine.clock.icount
+    while True:
+        reason = machine.run_slice(start + limit)
+        if reason is not None:
+            return reason

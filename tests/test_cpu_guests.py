@@ -1,0 +1,44 @@
+"""Guest programs (tests/guests/cpu/*.asm) exercising the CPU as a whole:
+interrupts and exceptions through the IVT, self-modifying code, REP string
+instructions across the segment wrap."""
+
+from cpu_support import PortRecorder, VectorController, load_guest, make_machine, run_until_stopped
+
+
+def test_interrupts_and_exceptions_through_the_ivt() -> None:
+    machine = make_machine("80486")
+    recorder = PortRecorder(machine)
+    controller = VectorController(machine, 0x08)
+    load_guest(machine, "interrupts.bin")
+    controller.request()          # pending from the start: taken only after STI
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data.decode() == "SBODRUNGTOK"
+    assert controller.acknowledged == 1
+    assert machine.cpu.get_flag("if") is False
+
+
+def test_hardware_interrupt_waits_for_sti_shadow() -> None:
+    machine = make_machine("80486")
+    recorder = PortRecorder(machine)
+    controller = VectorController(machine, 0x08)
+    load_guest(machine, "interrupts.bin")
+    controller.request()
+    run_until_stopped(machine)
+    # 'T' comes from the IRQ handler; 'G' (the last exception) before it.
+    assert recorder.data.index(b"T") == recorder.data.index(b"G") + 1
+
+
+def test_self_modifying_code_executes_new_bytes() -> None:
+    machine = make_machine("80386")
+    recorder = PortRecorder(machine)
+    load_guest(machine, "smc.bin")
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data.decode() == "ab2"
+
+
+def test_rep_strings_wrap_at_64k() -> None:
+    machine = make_machine("80386")
+    recorder = PortRecorder(machine)
+    load_guest(machine, "strings.bin")
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data.decode() == "MSCL"
