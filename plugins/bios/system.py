@@ -223,11 +223,15 @@ class SystemServices:
             c.fail(cpu, UNSUPPORTED)
 
     def set_a20(self, enabled: bool) -> None:
+        """Enable through port 92h when it exists, else the 8042; disable through
+        both, since the gate stays open while either source holds it open."""
         ctx = self.ctx
-        if ctx.port_present(PORT92):
+        fast = ctx.port_present(PORT92)
+        if fast:
             value = ctx.inb(PORT92) & ~0x01          # never pulse the reset bit
             ctx.outb(PORT92, (value | PORT92_A20) if enabled else (value & ~PORT92_A20))
-        elif ctx.port_present(KBC_COMMAND) and self.bios.post.kbc_wait_input_empty():
+        if (not enabled or not fast) and ctx.port_present(KBC_COMMAND) \
+                and self.bios.post.kbc_wait_input_empty():
             ctx.outb(KBC_COMMAND, KBC_WRITE_OUTPUT)
             if self.bios.post.kbc_wait_input_empty():
                 ctx.outb(KBC_DATA, KBC_OUTPUT_A20_ON if enabled else KBC_OUTPUT_A20_OFF)
