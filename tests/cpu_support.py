@@ -71,3 +71,31 @@ def run_until_stopped(machine: Machine, limit: int = 2_000_000) -> Optional[str]
         reason = machine.run_slice(start + limit)
         if reason is not None:
             return reason
+
+
+def assemble(source: str, bits: int = 16, org: int = LOAD_ADDRESS) -> bytes:
+    """Assemble with nasm (the tests that use this skip when nasm is missing)."""
+    import shutil
+    import subprocess
+    import tempfile
+    import pytest
+    if shutil.which("nasm") is None:
+        pytest.skip("nasm is not installed")
+    with tempfile.TemporaryDirectory() as folder:
+        src = os.path.join(folder, "code.asm")
+        out = os.path.join(folder, "code.bin")
+        with open(src, "w") as handle:
+            handle.write(f"bits {bits}\norg {org:#x}\n{source}\n")
+        subprocess.run(["nasm", "-f", "bin", "-o", out, src], check=True)
+        with open(out, "rb") as handle:
+            return handle.read()
+
+
+def run_code(source: str, model: str = "80486", limit: int = 100_000, **options):
+    """Assemble, load at 0000:7C00 with SS:SP = 0000:7000, run to the final HLT."""
+    machine = make_machine(model, **options)
+    load_code(machine, assemble(source))
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    run_until_stopped(machine, limit)
+    return machine

@@ -362,7 +362,27 @@ class CPU(Component):
             try:
                 self.interrupt(DF_VECTOR, self.eip, "exception", 0)
             except CPUFault:
-                self.machine.request_reset("triple fault")
+                self._triple_fault(fault)
+
+    def _triple_fault(self, fault: CPUFault) -> None:
+        """Shutdown: report, then reset or stop the machine as the profile says."""
+        report = (f"triple fault: vector {fault.vector} at {self.seg_sel[CS]:04x}:"
+                  f"{self.eip:08x}\n" + self.describe())
+        if self.hooks.triple_fault:
+            self.hooks.call.triple_fault(machine=self.machine, report=report)
+        if getattr(self.machine, "on_triple_fault", "reset") == "stop":
+            self.machine.request_stop("triple fault")
+        else:
+            self.machine.request_reset("triple fault")
+        self.stop_requested = True
+        self.clock.stop_icount = self.clock.icount
+
+    def describe(self) -> str:
+        """Registers as text (for fault reports and debugging)."""
+        general = " ".join(f"{name}={self.get_reg(name):08x}" for name in REG32)
+        segments = " ".join(f"{name}={self.seg_sel[i]:04x}" for i, name in enumerate(SEGS))
+        return (f"{general}\neip={self.eip:08x} eflags={self.get_eflags():08x} {segments}\n"
+                f"cr0={self.cr[0]:08x} cr2={self.cr[2]:08x} cr3={self.cr[3]:08x}")
 
     def interrupt(self, vector: int, return_eip: int, kind: str,
                   error_code: Optional[int] = None) -> int:

@@ -329,6 +329,12 @@ CONTINUES_BLOCK_0F = frozenset([*range(0x190, 0x1A0), 0x1A3, 0x1A4, 0x1A5, 0x1AB
                                 0x1BD, 0x1BE, 0x1BF, 0x1C0, 0x1C1, *range(0x1C8, 0x1D0)])
 
 
+#: The 8086 does not decode these opcodes fully: they run as the instruction
+#: they alias (60-6F are Jcc, C0/C1 RET imm/RET, C8/C9 RETF imm/RETF); later
+#: models raise #UD or execute the 186 instruction there.
+ALIASES_8086 = {**{0x60 + i: 0x70 + i for i in range(16)}, 0xC0: 0xC2, 0xC1: 0xC3,
+                0xC8: 0xCA, 0xC9: 0xCB}
+
 #: Read-modify-write instructions a 386+ accepts LOCK on (with a memory operand):
 #: opcode -> ModRM reg values allowed (None: any).
 LOCKABLE = {**{op: None for base in range(0, 0x38, 8) for op in (base, base + 1)},
@@ -371,6 +377,9 @@ def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, b
         if opcode == 0x0F and generation >= 2:
             opcode = 0x100 | d.byte()
             builder = TWO_BYTE.get(opcode & 0xFF)
+        elif generation == 0 and opcode in ALIASES_8086:
+            opcode = ALIASES_8086[opcode]
+            builder = ONE_BYTE.get(opcode)
         else:
             builder = ONE_BYTE.get(opcode)
         d.opcode = opcode

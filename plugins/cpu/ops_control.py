@@ -21,8 +21,6 @@ def _exit_after(cpu, eip: int):
 
 @register(ONE_BYTE, *range(0x70, 0x80))
 def build_jcc8(d: Decoder) -> Closure:
-    if d.opcode < 0x70:
-        raise DecodeFault()
     return jcc(d, d.opcode & 0xF, d.imm8s())
 
 

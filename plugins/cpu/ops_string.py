@@ -2,7 +2,10 @@
 
 A repeated instruction runs all its iterations in one call; a fault part-way
 leaves SI/DI/CX at the faulting iteration and EIP at the instruction, so it
-restarts where it stopped (as the hardware does)."""
+restarts where it stopped (as the hardware does).  REP INS/OUTS also stop between
+iterations when a device they talk to raises an interrupt the CPU would take (SDM
+vol. 2, REP: interrupts are recognized between iterations); they end their decoded
+block, so the run loop services it and then resumes the instruction."""
 
 from typing import Callable
 
@@ -97,6 +100,8 @@ def build_string(d: Decoder) -> Closure:
         return True
 
     compares = kind in (CMPS, SCAS)
+    # Only port I/O can raise an interrupt part-way through a batch.
+    interruptible = kind in (INS, OUTS)
     late_fault = cpu.generation == 2
     # The order in which the 286 microcode touches the operands (CMPS reads ES:DI first).
     order = {MOVS: (ESI, EDI), CMPS: (EDI, ESI), LODS: (ESI,), OUTS: (ESI,)}.get(kind, (EDI,))
@@ -137,6 +142,8 @@ def build_string(d: Decoder) -> Closure:
                 regs[ECX] = (regs[ECX] & keep) | (((regs[ECX] & amask) - 1) & amask)
                 if compares and result != want_equal:
                     break
+                if interruptible and cpu.check_irq and regs[ECX] & amask and cpu.can_wake():
+                    return eip
         except CPUFault:
             faulted(delta, True)
             raise

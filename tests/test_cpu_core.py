@@ -1,0 +1,193 @@
+"""CPU component contract: reset state, register API, run loop, instruction
+count, HLT and interrupts, host calls, A20, tracing, snapshot/restore."""
+
+import pytest
+
+from cpu_support import (PortRecorder, VectorController, assemble, load_code, make_machine,
+                         run_code, run_until_stopped)
+from pcmachine.component import Component
+from pcmachine.plugins.cpu import CPU
+
+
+@pytest.mark.parametrize("model, base, edx", [("8086", 0xF0000, 0), ("80286", 0xF0000, 0),
+                                              ("80386", 0xFFFF0000, 0x0308),
+                                              ("80486", 0xFFFF0000, 0x0402)])
+def test_reset_state(model: str, base: int, edx: int) -> None:
+    cpu = make_machine(model).cpu
+    assert cpu.get_reg("cs") == 0xF000
+    assert cpu.seg_base[1] + cpu.get_reg("eip") == base + (0xFFF0 if model != "8086" else 0) or \
+        model == "8086"
+    assert cpu.get_reg("edx") == edx
+    assert cpu.get_reg("eflags") == 2
+    assert cpu.halted is False
+
+
+def test_register_api_views_overlap() -> None:
+    cpu = make_machine().cpu
+    cpu.set_reg("eax", 0x12345678)
+    assert (cpu.get_reg("ax"), cpu.get_reg("al"), cpu.get_reg("ah")) == (0x5678, 0x78, 0x56)
+    cpu.set_reg("ah", 0xAB)
+    assert cpu.get_reg("eax") == 0x1234AB78
+    cpu.set_reg("ds", 0x1234)
+    assert cpu.seg_base[3] == 0x12340
+    cpu.set_flag("cf", True)
+    cpu.set_flag("zf", True)
+    assert cpu.get_reg("flags") & 0x41 == 0x41
+    assert cpu.get_flag("cf") and not cpu.get_flag("of")
+    cpu.write_mem("ds", 0x10, 2, 0xBEEF)
+    assert cpu.read_linear(0x12350, 2) == 0xBEEF
+    with pytest.raises(KeyError):
+        cpu.get_reg("xyz")
+
+
+def test_lazy_flags_match_eager_values() -> None:
+    machine = run_code("mov ax, 0x7FFF\nadd ax, 1\npushf\nmov bx, 0\nsub bx, 1\npushf\nhlt")
+    cpu = machine.cpu
+    add_flags = cpu.read_mem("ss", 0x6FFE, 2)
+    sub_flags = cpu.read_mem("ss", 0x6FFC, 2)
+    assert add_flags & 0x8D5 == 0x894      # OF SF AF PF, no CF/ZF
+    assert sub_flags & 0x8D5 == 0x095      # SF AF PF CF
+
+
+def test_icount_is_exact_at_port_access() -> None:
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble("nop\nnop\nnop\nout 0xE9, al\nnop\nout 0xE9, al\nhlt"))
+    run_until_stopped(machine)
+    assert recorder.icounts == [4, 6]
+    assert machine.clock.icount == 7
+
+
+def test_run_stops_exactly_at_stop_icount() -> None:
+    machine = make_machine()
+    load_code(machine, assemble("again: inc ax\ninc bx\njmp again"))
+    machine.clock.stop_icount = 25
+    executed = machine.cpu.run()
+    assert executed == 25 and machine.clock.icount == 25
+    assert machine.cpu.get_reg("ax") + machine.cpu.get_reg("bx") == 17
+
+
+def test_hlt_waits_for_interrupt_and_time_skips() -> None:
+    machine = make_machine()
+    controller = VectorController(machine, 0x20)
+    code = assemble("""
+        mov word [0x80], handler
+        mov word [0x82], 0
+        sti
+        hlt
+        mov al, 'W'
+        out 0xE9, al
+        cli
+        hlt
+    handler:
+        mov al, 'I'
+        out 0xE9, al
+        iret""")
+    recorder = PortRecorder(machine)
+    load_code(machine, code)
+
+    class Timer(Component):
+        def fire(self) -> None:
+            controller.request()
+    timer = Timer(machine, "timer", {})
+    machine.clock.schedule(5_000_000, timer.fire)    # 5 ms of virtual time
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data == b"IW"
+    assert machine.clock.now() >= 5_000_000
+    assert machine.clock.icount < 20
+
+
+def test_hostcall_runs_every_time_and_may_redirect() -> None:
+    machine = make_machine()
+    cpu = machine.cpu
+    code = assemble("""
+        mov cx, 3
+    again:
+        call service          ; host call at 'service' adds 1 to BX each time
+        loop again
+        jmp 0:far_target      ; host call there redirects to 'redirected'
+    far_target:
+        mov dx, 0xBAD
+        hlt
+    redirected:
+        mov dx, 0x600D
+        hlt
+    service:
+        ret
+    """)
+    load_code(machine, code)
+    service = 0x7C00 + code.index(b"\xC3", len(code) - 1)
+    far_target = 0x7C00 + code.index(bytes([0xBA, 0xAD, 0x0B]))
+    redirected = far_target + 4
+    calls = []
+    cpu.register_hostcall(service, lambda c: (calls.append(1),
+                                              c.set_reg("bx", c.get_reg("bx") + 1)))
+    cpu.register_hostcall(far_target, lambda c: c.set_reg("eip", redirected))
+    run_until_stopped(machine)
+    assert len(calls) == 3 and cpu.get_reg("bx") == 3
+    assert cpu.get_reg("dx") == 0x600D
+
+
+def test_a20_mask_applies_to_memory_accesses() -> None:
+    machine = make_machine()
+    machine.bus.set_a20("test", False)
+    load_code(machine, assemble("mov ax, 0xFFFF\nmov ds, ax\nmov byte [0x10], 0x5A\nhlt"))
+    run_until_stopped(machine)
+    assert machine.bus.memory[0x0] == 0x5A and machine.bus.memory[0x100000] == 0
+    machine.bus.set_a20("test", True)
+    load_code(machine, assemble("mov ax, 0xFFFF\nmov ds, ax\nmov byte [0x10], 0xA5\nhlt"))
+    machine.cpu.halted = False
+    run_until_stopped(machine)
+    assert machine.bus.memory[0x100000] == 0xA5
+
+
+def test_instruction_hook_sees_every_instruction() -> None:
+    from pcmachine import hookimpl
+    machine = make_machine()
+    seen = []
+
+    class Tracer:
+        @hookimpl
+        def instruction(self, machine, cs, eip, linear, cpu):
+            seen.append(eip)
+    machine.add_plugin(Tracer())
+    load_code(machine, assemble("nop\ninc ax\nnop\nhlt"))
+    run_until_stopped(machine)
+    assert seen == [0x7C00, 0x7C01, 0x7C02, 0x7C03]
+
+
+def test_snapshot_restore_roundtrip_and_continuation() -> None:
+    source = "mov cx, 500\nagain: add ax, cx\nadc dx, 0\nloop again\nhlt"
+    machine = make_machine()
+    load_code(machine, assemble(source))
+    machine.clock.stop_icount = 300
+    machine.cpu.run()
+    state = machine.cpu.snapshot()
+    other = make_machine()
+    other.bus.memory[:] = machine.bus.memory
+    other.clock.icount = machine.clock.icount
+    other.cpu.restore(state)
+    assert other.cpu.snapshot() == state
+    run_until_stopped(machine)
+    run_until_stopped(other)
+    assert other.cpu.snapshot() == machine.cpu.snapshot()
+    assert machine.cpu.get_reg("ax") == (500 * 501 // 2) & 0xFFFF
+
+
+def test_triple_fault_requests_reset() -> None:
+    machine = make_machine()
+    # An IDT limit of 0 makes every interrupt fault, then #DF faults: shutdown.
+    load_code(machine, assemble("lidt [zero]\nint 0x21\nhlt\nzero: dw 0, 0, 0"))
+    causes = []
+    machine.request_reset = causes.append
+    machine.clock.stop_icount = 10
+    machine.cpu.run()
+    assert causes == ["triple fault"]
+
+
+def test_component_options_are_validated() -> None:
+    assert CPU.OPTIONS["model"].choices == ("8086", "80186", "80286", "80386", "80486",
+                                            "pentium")
+    from pcmachine.errors import ProfileError
+    with pytest.raises(ProfileError):
+        make_machine("z80")
