@@ -101,8 +101,11 @@ class PowerOnSelfTest:
         self.ctx.bus.write_bytes(0, bytes(ivt))
 
     def init_bda(self) -> None:
+        """Zero the BDA, except the reset flag: a warm boot stays visible to the OS."""
         ctx = self.ctx
+        reset_flag = ctx.bda16(c.BDA_RESET_FLAG)
         ctx.bus.write_bytes(c.BDA, bytes(0x100))
+        ctx.set_bda16(c.BDA_RESET_FLAG, reset_flag)
         ctx.bus.write_bytes(EBDA_SEGMENT << 4, bytes(EBDA_SIZE_KB * 1024))
         ctx.write8(EBDA_SEGMENT << 4, EBDA_SIZE_KB)
         ctx.set_bda16(c.BDA_EBDA_SEGMENT, EBDA_SEGMENT)
