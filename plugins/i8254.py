@@ -109,6 +109,7 @@ class CounterState:
     pending_count: int = 0
     hold_count: int = 0
     hold_out: bool = True
+    strobe_end: int = -1              # mode 4 gated during its strobe: OUT rises here
     null_count_until: int = NEVER     # null count bit reads 1 before this clock
 
 
@@ -202,7 +203,9 @@ class Counter:
 
     def out_at(self, tick: int) -> bool:
         state = self.state
-        if not state.running or tick < state.seg_start:
+        if not state.running:
+            return state.hold_out or 0 <= state.strobe_end <= tick
+        if tick < state.seg_start:
             return state.hold_out
         return self._out(self._segment(tick), tick)
 
@@ -210,7 +213,7 @@ class Counter:
         """The first clock after `tick` at which OUT changes level, or None."""
         state = self.state
         if not state.running:
-            return None
+            return state.strobe_end if state.strobe_end > tick and not state.hold_out else None
         if tick < state.seg_start:
             current = (state.seg_start, state.seg_count, state.armed)
             if self._out(current, state.seg_start) != state.hold_out:
@@ -257,6 +260,7 @@ class Counter:
         state.hold_out = out
         state.running = False
         state.pending_boundary = -1
+        state.strobe_end = -1
 
     def _start(self, tick: int, count: int) -> None:
         """Load the CE with `count` at the clock after `tick`."""
@@ -268,6 +272,7 @@ class Counter:
         state.seg_count = count
         state.armed = True
         state.pending_boundary = -1
+        state.strobe_end = -1
         state.null_count_until = tick + 1
 
     def write_control(self, value: int, tick: int) -> None:
@@ -382,19 +387,24 @@ class Counter:
         state = self.state
         if not level and state.running:
             out = self.out_at(tick)
+            strobing = False
             if tick < state.seg_start:
                 remaining = state.seg_count
             else:
                 elapsed = tick - state.seg_start
                 remaining = state.seg_count - elapsed
+                strobing = state.armed and elapsed == state.seg_count
                 state.armed = state.armed and elapsed < state.seg_count
             self._stop(tick, out)
+            if strobing and self.mode == 4:
+                state.strobe_end = tick + 1    # the one-clock low pulse still ends
             if state.armed:
                 state.hold_count = remaining
         elif level and not state.running and state.has_count and not state.write_msb_next:
             state.running = True
             state.seg_start = tick
             state.seg_count = state.hold_count
+            state.strobe_end = -1
 
     def latch_count(self, tick: int) -> None:
         """Counter latch: freeze the CE in the output latch until it has been read."""

@@ -182,9 +182,9 @@ class PIC(Component):
             raise ProfileError("component", f"{self.name}.output",
                                f"expected 'cpu' or '<pic component>:<input>', got {self.output!r}")
         line = int(input_text)
-        if line not in master.cascade_inputs:
+        if line not in master.cascade_inputs or line in master.slaves:
             raise ProfileError("component", f"{self.name}.output",
-                               f"input {line} of {target} is not in its cascade_inputs")
+                               f"input {line} of {target} is not a free cascade input")
         self.master = master
         self.master_input = line
         master.slaves[line] = self

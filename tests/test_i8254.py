@@ -464,3 +464,134 @@ def test_random_register_writes_never_raise():
             inb(port, machine)
         tick += rng.randrange(1, 50)
         goto(machine, tick)
+
+
+# ---------------------------------------------------------------------- reference model
+
+class SteppedCounter:
+    """A clock-by-clock 8254 counter written straight from the datasheet's mode
+    descriptions (binary, LSB-only counts), to check the device's closed-form
+    timing.  Port actions during clock k take effect as on the chip: loads and
+    triggers at clock k+1, OUT changes that need no clock at once."""
+
+    def __init__(self, mode: int, gate: bool) -> None:
+        self.mode = mode
+        self.gate = gate
+        self.count_register = 0
+        self.written = False
+        self.load_pending = False
+        self.trigger_pending = False
+        self.ce = 0
+        self.armed = False
+        self.counting = False
+        self.half_left = 0
+        self.out = mode != 0
+        self.strobe = False
+        self.loaded = False      # the CE is undefined until a count first reaches it
+
+    def write(self, count: int) -> None:
+        self.count_register = count or 0x100   # never 0 in the script
+        self.written = True
+        if self.mode in (0, 4) or (self.mode in (2, 3) and not self.counting):
+            self.load_pending = True
+        if self.mode == 0:
+            self.out = False
+
+    def set_gate(self, level: bool) -> None:
+        if level and not self.gate and self.written and self.mode in (1, 2, 3, 5):
+            self.trigger_pending = True
+        if not level and self.mode in (2, 3):
+            self.out = True
+            self.counting = False
+        self.gate = level
+
+    def clock(self) -> None:
+        mode, n = self.mode, self.count_register
+        if self.strobe:
+            self.out, self.strobe = True, False
+        if mode in (0, 4):
+            if self.load_pending:
+                self.ce, self.armed, self.load_pending, self.loaded = n, True, False, True
+            elif self.gate and self.loaded:
+                self.ce = (self.ce - 1) & 0xFFFF
+                if self.ce == 0 and self.armed:
+                    self.armed = False
+                    if mode == 0:
+                        self.out = True
+                    else:
+                        self.out, self.strobe = False, True
+        elif mode in (1, 5):
+            if self.trigger_pending:
+                self.ce, self.armed, self.trigger_pending, self.loaded = n, True, False, True
+                if mode == 1:
+                    self.out = False
+            else:
+                self.ce = (self.ce - 1) & 0xFFFF
+                if self.ce == 0 and self.armed:
+                    self.armed = False
+                    if mode == 1:
+                        self.out = True
+                    else:
+                        self.out, self.strobe = False, True
+        elif mode == 2:
+            if self.load_pending or self.trigger_pending:
+                self.ce, self.counting, self.out, self.loaded = n, self.gate, True, True
+                self.load_pending = self.trigger_pending = False
+            elif self.gate and self.counting:
+                if self.ce == 1:
+                    self.ce, self.out = n, True
+                else:
+                    self.ce -= 1
+                    if self.ce == 1:
+                        self.out = False
+        else:
+            if self.load_pending or self.trigger_pending:
+                self.out, self.counting, self.half_left = True, self.gate, (n + 1) // 2
+                self.load_pending = self.trigger_pending = False
+            elif self.gate and self.counting:
+                self.half_left -= 1
+                if self.half_left == 0:
+                    self.out = not self.out
+                    self.half_left = (n + 1) // 2 if self.out else n // 2
+
+
+@pytest.mark.parametrize("channel", [0, 2])
+@pytest.mark.parametrize("seed", range(30))
+def test_closed_form_timing_matches_a_clock_by_clock_model(seed, channel):
+    """OUT (and IRQ0, driven by scheduled events, for counter 0) and the count at
+    every clock of a random script of count writes and gate changes."""
+    rng = random.Random(seed)
+    machine, _ = make_machine()
+    pit = machine.components["pit"]
+    mode = seed % 6
+    gate = rng.random() < 0.7
+
+    def drive_gate(level):
+        if channel == 2:
+            out(0x61, int(level), machine)
+        else:
+            pit.set_gate(0, level)
+
+    drive_gate(gate)
+    out(CONTROL, (channel << 6) | 0x10 | (mode << 1), machine)     # LSB only
+    model = SteppedCounter(mode, gate)
+    tick = START
+    for _ in range(400):
+        action = rng.random()
+        if action < 0.04 or (not model.written and action < 0.3):
+            count = rng.randrange(2, 24)
+            out(0x40 + channel, count, machine)
+            model.write(count)
+        elif action < 0.10:
+            gate = not gate
+            drive_gate(gate)
+            model.set_gate(gate)
+        assert out_level(machine, channel) == model.out, (tick, mode)
+        if channel == 0:
+            assert machine.bus.irq_levels[0] == model.out, (tick, mode)
+        if mode != 3 and model.loaded and not (model.load_pending or model.trigger_pending):
+            out(CONTROL, channel << 6, machine)
+            assert inb(0x40 + channel, machine) == model.ce & 0xFF, (tick, mode)
+        tick += 1
+        goto(machine, tick)
+        model.clock()
