@@ -1,0 +1,51 @@
+"""A real BIOS ROM image instead of the HLE BIOS (`bios: {plugin: rom, image: PATH}`).
+
+The image is mapped as read-only memory at the top of the first megabyte (its last
+128 KiB at most, E0000-FFFFF for a 128 KiB image, F0000-FFFFF for 64 KiB) and,
+whole, just below 4 GiB, where a 386 or later fetches its first instruction after
+reset (FFFFFFF0).  The CPU then starts from its own reset state, as on hardware:
+this is all a firmware image or a CPU test ROM that replaces the BIOS needs.
+
+Not done yet: option ROM scanning (C0000-DFFFF), shadow RAM control through the
+chipset (PAM registers), and the ACPI/SMBIOS tables a modern BIOS expects from the
+emulator (QEMU's fw_cfg): images that need them do not boot yet.
+"""
+
+import os
+from typing import Any, Dict
+
+from pcmachine.component import Component, Option
+from pcmachine.errors import ProfileError
+
+FIRST_MEGABYTE = 0x100000
+FOUR_GIB = 1 << 32
+#: the part of an image visible below 1 MiB (the legacy E and F segments)
+LOW_WINDOW = 0x20000
+ALIGNMENT = 0x1000
+MAX_IMAGE = 0x1000000
+
+
+class ROMBIOS(Component):
+    """Maps a firmware image; the CPU's reset vector does the rest."""
+
+    OPTIONS = {"image": Option("path", None, "BIOS image file (64K, 128K, ... up to 16M, 4K-aligned)")}
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        path = options["image"]
+        if not path:
+            raise ProfileError("profile", f"{name}.image", "a BIOS image path is required")
+        if not os.path.isfile(path):
+            raise ProfileError("profile", f"{name}.image", f"image not found: {path}")
+        with open(path, "rb") as handle:
+            data = handle.read()
+        if not data or len(data) % ALIGNMENT or len(data) > MAX_IMAGE:
+            raise ProfileError("profile", f"{name}.image",
+                               f"expected a multiple of 4K up to 16M, got {len(data)} bytes")
+        self.image = data
+        low = data[-LOW_WINDOW:]
+        self.bus.map_rom(FIRST_MEGABYTE - len(low), low, name)
+        self.bus.map_rom(FOUR_GIB - len(data), data, name + "-alias")
+
+    def reset(self) -> None:
+        """The image is constant; the CPU's reset puts it at F000:FFF0."""

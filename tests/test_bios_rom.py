@@ -1,0 +1,65 @@
+"""The `rom` plugin: a real firmware image mapped below 1 MiB and below 4 GiB, run
+from the CPU's reset vector (tests/guests/bios/testrom.asm)."""
+
+import pytest
+
+from pcmachine import Machine
+from pcmachine.errors import ProfileError
+from pcmachine.plugins.ram import RAM
+from pcmachine.plugins.rom import ROMBIOS
+
+from bios_support import PortE9Capture, UnicornCPU, build_guest
+
+
+def rom_machine(path: str, cpu_kind: str) -> Machine:
+    from pcmachine.plugins.cpu import CPU
+    machine = Machine.bare()
+    machine.add_component(RAM, "ram", {"size": "4M"})
+    machine.add_component(CPU if cpu_kind == "cpu" else UnicornCPU, "cpu", {})
+    machine.add_component(ROMBIOS, "bios", {"image": path})
+    machine.configure()
+    return machine
+
+
+@pytest.mark.parametrize("cpu_kind", ["cpu", "unicorn"])
+def test_rom_image_runs_from_reset_vector(tmp_path, cpu_kind):
+    path = tmp_path / "bios.bin"
+    path.write_bytes(build_guest("testrom"))
+    machine = rom_machine(str(path), cpu_kind)
+    capture = PortE9Capture()
+    machine.add_plugin(capture)
+    assert machine.run_headless(10_000) == "halted"
+    assert capture.text == "ROM OK\n"
+
+
+def test_image_is_mapped_at_both_addresses(tmp_path):
+    image = bytes(range(256)) * 512                      # 128 KiB
+    path = tmp_path / "bios.bin"
+    path.write_bytes(image)
+    machine = rom_machine(str(path), "cpu")
+    bus = machine.bus
+    assert bus.read_bytes(0xE0000, 0x20000) == image
+    assert bus.read_bytes(0xFFFE0000, 0x20000) == image
+    assert bus.read(0xFFFFFFF0, 4) == int.from_bytes(image[-16:-12], "little")
+    bus.write(0xF0000, 1, 0x55)                          # ROM ignores writes
+    assert bus.read(0xF0000, 1) == image[0x10000]
+
+
+def test_large_image_shows_its_top_128k_below_1m(tmp_path):
+    image = bytes(0x40000 - 1) + b"\xAB"                 # 256 KiB
+    path = tmp_path / "bios.bin"
+    path.write_bytes(image)
+    machine = rom_machine(str(path), "cpu")
+    assert machine.bus.read(0xFFFFF, 1) == 0xAB
+    assert machine.bus.read(0xFFFFFFFF, 1) == 0xAB
+    assert machine.bus.read(0xFFFC0000, 1) == 0
+
+
+@pytest.mark.parametrize("content, problem", [(None, "image not found"),
+                                              (b"\0" * 1000, "multiple of 4K")])
+def test_bad_images_are_profile_errors(tmp_path, content, problem):
+    path = tmp_path / "bios.bin"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ProfileError, match=problem):
+        rom_machine(str(path), "cpu")
