@@ -23,9 +23,9 @@ half-period (mode 3); in modes 0 and 4 on the next clock.
 
 Open questions / approximations:
 
-* Mode 3 with an odd count: OUT is high for (N+1)/2 clocks and low for (N-1)/2,
-  as the datasheet says; the CE read back follows QEMU's formula
-  ((N - 2e mod N) & ~1), not the chip's decrement-by-3 quirk.
+* Mode 3: each half-period the CE is loaded with N (even) or N-1 (odd) and
+  counts down by 2; with an odd N, OUT is high for (N+1)/2 clocks and low for
+  (N-1)/2 (datasheet, Bochs).
 * A count of 1 in modes 2 and 3 (illegal per the datasheet) leaves OUT constant.
 * The power-on state of each counter is Bochs': mode 4, LSB-only access, OUT
   high, the counting element stopped until the guest programs the counter.
@@ -159,7 +159,11 @@ class Counter:
         if mode == 2:
             return count - elapsed % count
         if mode == 3:
-            return (count - (2 * elapsed) % count) & ~1
+            # each half-period loads N (even) or N-1 (odd) and counts down by 2
+            phase = elapsed % count
+            high = (count + 1) // 2
+            step = phase if phase < high else phase - high
+            return (count & ~1) - 2 * step
         return (count - elapsed) % self.modulus
 
     def _out(self, segment: Segment, tick: int) -> bool:
@@ -333,8 +337,8 @@ class Counter:
             self._schedule_reload(tick, count)
         elif state.gate:
             self._start(tick, count)
-        else:
-            state.hold_count = count
+        else:                               # loaded, but GATE low holds it
+            state.hold_count = count & ~1 if mode == 3 else count
             state.null_count_until = tick + 1
 
     def _schedule_reload(self, tick: int, count: int) -> None:

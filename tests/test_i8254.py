@@ -236,14 +236,18 @@ def test_mode3_square_wave(count, high, low):
     assert low == count - high
 
 
-def test_mode3_count_readback_decrements_by_two(machine):
-    program(machine, 0, 3, 10)
+@pytest.mark.parametrize("count, expected", [
+    (10, [10, 8, 6, 4, 2, 10, 8, 6, 4, 2, 10, 8]),
+    (9, [8, 6, 4, 2, 0, 8, 6, 4, 2, 8, 6, 4]),     # odd: N-1 loaded, high one clock longer
+])
+def test_mode3_count_readback_decrements_by_two(machine, count, expected):
+    program(machine, 0, 3, count)
     start = START + 1
     values = []
     for offset in range(12):
         goto(machine, start + offset)
         values.append(read_count(machine, 0))
-    assert values == [10, 8, 6, 4, 2, 10, 8, 6, 4, 2, 10, 8]
+    assert values == expected
 
 
 def test_mode3_new_count_loads_at_the_end_of_the_half_period():
@@ -547,12 +551,15 @@ class SteppedCounter:
         else:
             if self.load_pending or self.trigger_pending:
                 self.out, self.counting, self.half_left = True, self.gate, (n + 1) // 2
+                self.ce, self.loaded = n & ~1, True
                 self.load_pending = self.trigger_pending = False
             elif self.gate and self.counting:
                 self.half_left -= 1
-                if self.half_left == 0:
+                self.ce -= 2
+                if self.half_left == 0:   # the count expired: toggle and reload
                     self.out = not self.out
                     self.half_left = (n + 1) // 2 if self.out else n // 2
+                    self.ce = n & ~1
 
 
 @pytest.mark.parametrize("channel", [0, 2])
@@ -589,7 +596,7 @@ def test_closed_form_timing_matches_a_clock_by_clock_model(seed, channel):
         assert out_level(machine, channel) == model.out, (tick, mode)
         if channel == 0:
             assert machine.bus.irq_levels[0] == model.out, (tick, mode)
-        if mode != 3 and model.loaded and not (model.load_pending or model.trigger_pending):
+        if model.loaded and not (model.load_pending or model.trigger_pending):
             out(CONTROL, channel << 6, machine)
             assert inb(0x40 + channel, machine) == model.ce & 0xFF, (tick, mode)
         tick += 1
