@@ -256,13 +256,17 @@ class PIC(Component):
         """Drive INT; every change of the output goes through here.
 
         INT rises when the resolver grants a request and stays latched until an
-        INTA cycle, a poll read or ICW1 clears it (`clear_latch`); it is then
-        re-evaluated.  Listeners see edges only."""
+        INTA cycle, a poll read or ICW1 ends it (`clear_latch`): it then falls and
+        rises again if another request is granted, so a slave's next request is a
+        new edge on its master's input (as in Bochs).  Listeners see edges only."""
         state = self.state
-        level = (state.int_output and not clear_latch) or self._resolve() is not None
-        if level == state.int_output:
-            return
-        state.int_output = level
+        if clear_latch and state.int_output:
+            self._drive_int(False)
+        if not state.int_output and self._resolve() is not None:
+            self._drive_int(True)
+
+    def _drive_int(self, level: bool) -> None:
+        self.state.int_output = level
         if self.master is not None:
             self.master.set_input(self.master_input, level)
         elif self.is_master:

@@ -433,6 +433,19 @@ def test_auto_eoi_leaves_isr_clear(pc):
     assert read_isr(machine) == 0 and read_isr(machine, 0xA0) == 0
 
 
+def test_auto_eoi_slave_delivers_back_to_back_requests(pc):
+    """After INTA the slave's INT falls and rises again for its next request, a new
+    edge on the master's input 2."""
+    machine, cpu = pc
+    init_pair(machine, master_icw4=0x03, slave_icw4=0x03)
+    machine.bus.set_irq(12, 1)
+    machine.bus.set_irq(9, 1)
+    assert ack(machine) == 0x71
+    assert cpu.intr
+    assert ack(machine) == 0x74
+    assert not cpu.intr
+
+
 def test_rotate_in_auto_eoi_mode(pc):
     machine, _ = pc
     init_pair(machine, master_icw4=0x03)
