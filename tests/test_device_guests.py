@@ -189,3 +189,48 @@ def test_rep_insb_takes_an_interrupt_between_iterations():
     assert bytes(memory[0x8000:0x8008]) == bytes(range(1, 9))
     assert device.reads == 8
     assert machine.cpu.get_reg("cx") == 0
+
+
+# ---------------------------------------------------------------- keyboard echo: 8042 + IRQ1
+READY = "Keyboard echo ready"
+
+
+def echo_run(tmp_path: Any, capsys: Any, floppy_from: Any, *steps: str) -> Tuple[List[str], str]:
+    """Boot the echo guest, wait until it is ready, run `steps`; returns the final
+    screen rows and what the guest wrote to the debug console."""
+    image = floppy_from(tmp_path, "devices/kbdecho.bin")
+    dump = str(tmp_path / "screen.txt")
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", image, "--screen-dump", dump,
+                               "--debugcon", f"file:{log}", "--wait", READY, *steps)
+    assert status == 0, out + err
+    with open(dump, encoding="utf-8") as handle:
+        rows = [row.rstrip() for row in handle.read().splitlines()]
+    return rows, read_text(log)
+
+
+def test_keyboard_guest_echoes_typed_text(tmp_path, capsys, floppy_from):
+    rows, log = echo_run(tmp_path, capsys, floppy_from,
+                         "--type", r"Hello World 42\n", "--type", "ok", "--wait", "ok")
+    assert rows[0] == READY
+    assert rows[2:5] == ["Hello World 42", "ok", ""]
+    assert log == "kbd: ready\nHello World 42\nok"
+
+
+def test_keyboard_guest_named_keys_and_chords(tmp_path, capsys, floppy_from):
+    rows, log = echo_run(tmp_path, capsys, floppy_from,
+                         "--type", "{rshift+h}ey you{backspace}{bksp}{backspace}all{shift+1}"
+                                   "{up}{f1}{kpenter}",
+                         "--type", "x{shift+slash}{enter}{{=}", "--wait", "{=}")
+    assert rows[2:5] == ["Hey all!", "x?", "{=}"]
+    assert log == "kbd: ready\nHey you\b\b\ball!\nx?\n{=}"
+
+
+def test_keyboard_guest_takes_many_keys_and_scrolls(tmp_path, capsys, floppy_from):
+    """26 lines, about 2300 scan code bytes: each IRQ1 needs the EOI of the one
+    before; the screen scrolls below row 24."""
+    lines = [f"Line {n:02d}: The Quick Brown Fox Jumps Over {n} Lazy Dogs" for n in range(26)]
+    rows, log = echo_run(tmp_path, capsys, floppy_from,
+                         "--type", r"\n".join(lines), "--wait", lines[-1])
+    assert log == "kbd: ready\n" + "\n".join(lines)
+    assert rows[2:25] == lines[-23:]
