@@ -234,3 +234,65 @@ def test_keyboard_guest_takes_many_keys_and_scrolls(tmp_path, capsys, floppy_fro
                          "--type", r"\n".join(lines), "--wait", lines[-1])
     assert log == "kbd: ready\n" + "\n".join(lines)
     assert rows[2:25] == lines[-23:]
+
+
+# ---------------------------------------------------------------- ATA disk: polled and IRQ14
+HD_SECTORS = 8192                       # 4 MiB: default geometry 8 cylinders, 16 heads, 63 sectors
+SECTOR = 512
+#: Sectors the guest writes: LBA -> (label, seed) of the pattern it fills them with.
+GUEST_WRITES = {2000: ("POLLED LBA 2000 ", 0x11),
+                (2 * 16 + 3) * 63 + 3: ("POLLED CHS 2/3/4", 0x22),   # C/H/S 2/3/4
+                2100: ("IRQ LBA 2100    ", 0x33)}
+
+
+def disk_sector(lba: int) -> bytes:
+    """The test image's sector `lba`: an "LBA00000" label, then bytes that differ
+    from sector to sector."""
+    return b"LBA%05d" % lba + bytes(((lba * 7 + i * 13) ^ (i >> 4)) & 0xFF for i in range(8, SECTOR))
+
+
+def guest_pattern(label: str, seed: int) -> bytes:
+    return label.encode("ascii") + bytes((3 * i + seed) & 0xFF for i in range(16, SECTOR))
+
+
+def sector_report(data: bytes) -> str:
+    """What the guest prints for a sector: its first 8 bytes and the 16-bit sum of its words."""
+    total = sum(int.from_bytes(data[i:i + 2], "little") for i in range(0, SECTOR, 2)) & 0xFFFF
+    return f"[{data[:8].decode('latin-1')}] sum={total:04X}"
+
+
+def test_ata_guest_reads_and_writes_sectors_polled_and_by_irq14(tmp_path, capsys, floppy_from):
+    from pcmachine.plugins.ata_identify import MODEL
+
+    original = b"".join(disk_sector(lba) for lba in range(HD_SECTORS))
+    disk = tmp_path / "hd.img"
+    disk.write_bytes(original)
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/atadisk.bin"),
+                               "--hda", str(disk), "--debugcon", f"file:{log}")
+    assert status == 0, err
+    assert "halted with interrupts disabled" in err
+
+    def read(lba: int) -> str:
+        return sector_report(disk_sector(lba))
+
+    multi = " ".join(read(lba) for lba in range(400, 404))
+    assert read_text(log).splitlines() == [
+        "ata: start",
+        f"identify model=[{MODEL:<40}] chs=8/16/63 sectors={HD_SECTORS:08X} multiple=16 checksum=00",
+        f"polled read lba 100 {read(100)}",
+        f"polled read lba 8191 {read(8191)}",
+        f"polled read chs 1/2/3 {read((1 * 16 + 2) * 63 + 2)}",
+        "polled write lba 2000 status=50 readback=same",
+        "polled write chs 2/3/4 status=50 readback=same",
+        f"irq read lba 300 {read(300)} irqs=1",
+        "irq write lba 2100 status=50 readback=same",
+        # one interrupt per sector: the later ones arrive during the guest's REP INSW
+        f"irq read lba 400 x4 {multi} irqs=7 status=50",
+        "irq read lba 8192 status=51 error=10 irqs=8",          # ERR; IDNF
+        "done",
+    ]
+    expected = bytearray(original)
+    for lba, (label, seed) in GUEST_WRITES.items():
+        expected[lba * SECTOR:(lba + 1) * SECTOR] = guest_pattern(label, seed)
+    assert disk.read_bytes() == bytes(expected)
