@@ -47,6 +47,7 @@ SEGMENT_REGISTERS = frozenset(("cs", "ds", "es", "ss", "fs", "gs"))
 MAX_INSTRUCTION_LENGTH = 15
 DISASSEMBLY_CACHE_LIMIT = 1 << 16
 OUTPUT_BUFFER_BYTES = 1 << 20
+CR0_PE = 0x1
 CR0_PE_PG = 0x80000001
 HEADER_KEYS = ("icount", "time_ns", "cs", "eip", "linear", "kind")
 #: fields whose text form is a list of `name=value` pairs, written without `key=`
@@ -141,7 +142,7 @@ def _location_text(record: Dict[str, Any]) -> str:
     if cs is None:
         return "%13s (--------)" % "----:----"
     where = "%04X:%0*X" % (cs, 4 if eip <= 0xFFFF else 8, eip)
-    return "%13s (%08X)" % (where, linear)
+    return "%13s (%s)" % (where, "--------" if linear is None else "%08X" % linear)
 
 
 def _insn_fields(record: Dict[str, Any]) -> str:
@@ -551,7 +552,12 @@ class Tracer(Component):
         cs = cpu.get_reg("cs")
         eip = cpu.get_reg("eip")
         segment_base = getattr(cpu, "segment_base", None)
-        base = segment_base("cs") if segment_base is not None else cs << 4
+        if segment_base is not None:
+            base = segment_base("cs")
+        elif cpu.get_reg("cr0") & CR0_PE:
+            return cs, eip, None   # the base is in the descriptor cache: unknown, not guessed
+        else:
+            base = cs << 4
         return cs, eip, (base + eip) & 0xFFFFFFFF
 
     def emit(self, kind: str, fields: Dict[str, Any],

@@ -166,6 +166,31 @@ def test_protected_mode_switch_is_a_mode_event(tmp_path):
     assert lines[0].endswith(") mode       what=pe old=0x0 new=0x1")
 
 
+class RegisterFile:
+    """Only what the tracer asks of a CPU for an event's location."""
+
+    def __init__(self, registers: Dict[str, int], base: Optional[int] = None) -> None:
+        self.registers = registers
+        if base is not None:
+            self.segment_base = lambda name: base
+
+    def get_reg(self, name: str) -> int:
+        return self.registers[name]
+
+
+@pytest.mark.parametrize("cpu, location", [
+    (RegisterFile({"cs": 0x1234, "eip": 0x10, "cr0": 0}), "1234:0010 (00012350)"),
+    (RegisterFile({"cs": 0x08, "eip": 0x100000, "cr0": 1}, base=0x200000), "0008:00100000 (00300000)"),
+    (RegisterFile({"cs": 0x08, "eip": 0x1000, "cr0": 1}), "0008:1000 (--------)"),
+])
+def test_location_from_the_cpu_registers(tmp_path, cpu, location):
+    machine = bare_machine(tmp_path, events=["irq"])
+    machine.cpu = cpu
+    machine.bus.set_irq(0, 1)
+    lines = trace_lines(machine, str(tmp_path / "trace.txt"))
+    assert lines[0].split(None, 2)[2] == location + " irq.raise  line=0"
+
+
 def test_strings_that_would_break_the_layout_are_quoted(tmp_path):
     machine = bare_machine(tmp_path, events=["exc"])
     machine.hooks.call.triple_fault(machine=machine, report="EAX=0 EBX=1\n#GP")
