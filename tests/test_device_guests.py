@@ -6,7 +6,9 @@ guest reports through the debug console, port 0xE9.
 * timer.asm: PIC pair and PIT counter 0 at 100 Hz, IRQ0 counted against virtual time;
 * kbdecho.asm: an IRQ1 handler echoes keys typed with --type to the screen;
 * atadisk.asm: IDENTIFY, polled and IRQ14-driven sector reads and writes on a hard
-  disk image, whose host file must show the written bytes after the run.
+  disk image, whose host file must show the written bytes after the run;
+* rtcserial.asm: the RTC in BCD and binary, its periodic interrupt on IRQ8 counted
+  against virtual time, a year rollover; "hello" through the COM1 UART.
 
 The RTC start time is fixed so that runs are repeatable.
 """
@@ -35,14 +37,12 @@ MAX_INSTRUCTIONS = 20_000_000
 
 
 def boot(tmp_path: Any, floppy_from: Any, guest: str, plugin: Any = None,
-         hda: Optional[str] = None) -> Tuple[Machine, str]:
+         overrides: Tuple[str, ...] = ()) -> Tuple[Machine, str]:
     """Boot `guest` from a floppy with pc.yaml until it stops; returns the machine
     (closed, media flushed) and why the run ended."""
     media = {"fda": floppy_from(tmp_path, guest)}
-    if hda is not None:
-        media["hda"] = hda
     setup = None if plugin is None else (lambda machine: machine.add_plugin(plugin))
-    machine = Machine.from_profile(PROFILE, [FIXED_RTC], media, setup=setup)
+    machine = Machine.from_profile(PROFILE, [FIXED_RTC, *overrides], media, setup=setup)
     try:
         reason = machine.run_headless(MAX_INSTRUCTIONS)
     finally:
@@ -68,12 +68,13 @@ TICK_NS = PIT_DIVISOR * 1_000_000_000 / PIT_HZ     # 10.00015 ms
 
 
 class Timeline:
-    """Virtual times of the guest's PIT loads (the MSB write that starts counter 0)
-    and of the first byte of each line it prints."""
+    """Virtual times of the guest's PIT loads (the MSB write that starts counter 0),
+    of the first byte of each line it prints and of each byte COM1 sends."""
 
     def __init__(self) -> None:
         self.pit_loads: List[int] = []
         self.lines: List[Tuple[int, str]] = []
+        self.serial_sent: List[Tuple[int, int]] = []
         self._msb_next = False
         self._line: Optional[Tuple[int, bytearray]] = None
 
@@ -95,6 +96,11 @@ class Timeline:
             self._line = None
         else:
             self._line[1].append(value)
+
+    @hookimpl
+    def serial_byte(self, machine: Any, port: str, direction: str, value: int) -> None:
+        if port == "com1" and direction == "tx":
+            self.serial_sent.append((machine.clock.now(), value))
 
     def texts(self) -> List[str]:
         return [text for _, text in self.lines]
@@ -296,3 +302,36 @@ def test_ata_guest_reads_and_writes_sectors_polled_and_by_irq14(tmp_path, capsys
     for lba, (label, seed) in GUEST_WRITES.items():
         expected[lba * SECTOR:(lba + 1) * SECTOR] = guest_pattern(label, seed)
     assert disk.read_bytes() == bytes(expected)
+
+
+# ---------------------------------------------------------------- CMOS/RTC and COM1
+RTC_PERIOD_NS = 1_000_000_000 / 1024        # status A rate 6
+SERIAL_CHARACTER_NS = 10 * 1_000_000_000 / 115200   # start, 8 data, stop bits at divisor 1
+
+
+def test_rtc_and_serial_guest(tmp_path, floppy_from):
+    serial = tmp_path / "com1.txt"
+    timeline = Timeline()
+    machine, reason = boot(tmp_path, floppy_from, "devices/rtcserial.bin", timeline,
+                           (f"com1.output=file:{serial}",))
+    assert reason == "halted"
+    assert timeline.texts() == [
+        "rtcserial: start",
+        "serial scratch=A5 loopback=5A msr=D0 sent",   # RTS->CTS, OUT1->RI, OUT2->DCD
+        "rtc bcd 2026-01-01 00:00:00 b=02",            # the BIOS leaves BCD, 24 hours
+        "rtc binary 2026-01-01 00:00:00",
+        "rtc periodic start",
+        "rtc periodic ticks=512",
+        "rtc after 2027-01-01 00:00:00",               # set to 2026-12-31 23:59:59
+        "rtc 12h hours=0C",                            # 12 AM
+        "done",
+    ]
+    elapsed = timeline.time_of("rtc periodic ticks") - timeline.time_of("rtc periodic start")
+    assert abs(elapsed - 512 * RTC_PERIOD_NS) < RTC_PERIOD_NS
+
+    hello = b"hello from COM1\r\n"
+    assert serial.read_bytes() == hello
+    assert bytes(value for _, value in timeline.serial_sent) == hello
+    times = [time for time, _ in timeline.serial_sent]
+    for earlier, later in zip(times, times[1:]):      # back to back at 115200 baud
+        assert later - earlier == pytest.approx(SERIAL_CHARACTER_NS, rel=0.01)
