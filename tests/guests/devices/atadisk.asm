@@ -40,6 +40,7 @@ READ_BUFFER     equ 0x9000          ; 4 sectors
 WRITE_BUFFER    equ 0xa000
 
 main:   print "ata: start", 10
+        mov byte [irq_count], 0
         mov dx, ATA_CONTROL
         mov al, CONTROL_NIEN        ; polled steps: no INTRQ
         out dx, al
@@ -445,8 +446,9 @@ fail_status:
         call put_nl
         jmp stop
 
-irq_seen   db 0
-irq_count  db 0
-irq_status db 0
-
 %include "lib.inc"
+
+absolute VARIABLES
+irq_seen   resb 1                   ; set by the IRQ14 handler
+irq_count  resb 1                   ; IRQ14s so far
+irq_status resb 1                   ; the status the handler read

@@ -35,7 +35,9 @@ SC_RSHIFT       equ 0x36
 SC_PREFIX       equ 0xe0
 BREAK_BIT       equ 0x80
 
-main:   mov bx, 0x2820
+main:   mov byte [shift], 0
+        mov byte [prefixed], 0
+        mov bx, 0x2820
         call pic_remap
         mov al, KEYBOARD_VECTOR
         mov dx, keyboard_handler
@@ -107,7 +109,6 @@ keyboard_handler:
         xor ax, ax
         mov ds, ax
         in al, KBC_DATA
-        inc word [scancodes]
         cmp byte [prefixed], 0
         mov byte [prefixed], 0
         jne .prefixed
@@ -322,9 +323,9 @@ keymap_shift:
         db "ZXCVBNM<>?", 0, "*", 0, " "
 KEYMAP_SIZE equ keymap_shift - keymap
 
-cursor    dw 0
-scancodes dw 0
-shift     db 0
-prefixed  db 0
-
 %include "lib.inc"
+
+absolute VARIABLES
+cursor   resw 1                     ; screen cell of the next character
+shift    resb 1                     ; Shift keys held
+prefixed resb 1                     ; the previous byte was E0h

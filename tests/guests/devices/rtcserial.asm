@@ -50,6 +50,7 @@ RTC_VECTOR      equ 0x28            ; slave base 28h + IRQ8 - 8
 PERIODIC_COUNT  equ 512
 
 main:   print "rtcserial: start", 10
+        mov word [periodic], 0
         call serial
         cli
 
@@ -344,8 +345,10 @@ rtc_handler:
 
 FIELDS equ 7
 field_registers db RTC_SECONDS, RTC_MINUTES, RTC_HOURS, RTC_DAY, RTC_MONTH, RTC_YEAR, RTC_CENTURY
-now      times FIELDS db 0
-check    times FIELDS db 0
-periodic dw 0
 
 %include "lib.inc"
+
+absolute VARIABLES
+now      resb FIELDS                ; seconds, minutes, hours, day, month, year, century
+check    resb FIELDS                ; the second read
+periodic resw 1                     ; periodic interrupts counted

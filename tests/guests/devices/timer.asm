@@ -4,7 +4,7 @@
 ; non-specific EOI.  Three phases, each reported on the debug console (port 0xE9):
 ;   "mode2 ticks=50 wakeups=50"  mode 2 (rate generator), STI; HLT until 50 ticks
 ;   "mode3 ticks=50 wakeups=50"  mode 3 (square wave), the same
-;   "busy ticks=3"               mode 3, interrupts taken while the CPU spins
+;   "busy ticks=2"               mode 3, interrupts taken while the CPU spins
 ; then the in-service register read with OCW3 ("isr=00") and "done"; CLI; HLT.
 ; `wakeups` counts the returns from HLT: one per tick when nothing else interrupts.
 
@@ -12,7 +12,7 @@
 
 PIT_DIVISOR     equ 11932           ; 1193182 Hz / 11932 = 100.0 Hz
 HALT_TICKS      equ 50
-BUSY_TICKS      equ 3
+BUSY_TICKS      equ 2
 TIMER_VECTOR    equ 0x20
 
 main:   print "timer: start", 10
@@ -96,7 +96,8 @@ irq0_handler:
         pop ax
         iret
 
-ticks   dw 0
-wakeups dw 0
-
 %include "lib.inc"
+
+absolute VARIABLES
+ticks   resw 1
+wakeups resw 1
