@@ -13,7 +13,6 @@ guest reports through the debug console, port 0xE9.
 The RTC start time is fixed so that runs are repeatable.
 """
 
-import os
 from typing import Any, List, Optional, Tuple
 
 import pytest
@@ -32,7 +31,7 @@ except PluginNotFound as _missing:  # while the machine's components are being i
 
 PROFILE = "pc.yaml"
 FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
-#: A run that has not ended by then is stuck (the longest guest needs about 1.5 M).
+#: A run that has not ended by then is stuck (each guest needs well under 1 M).
 MAX_INSTRUCTIONS = 20_000_000
 
 
@@ -57,8 +56,9 @@ def run_cli(capsys: Any, *argv: str) -> Tuple[int, str, str]:
 
 
 def read_text(path: str) -> str:
-    with open(path, encoding="latin-1") as handle:
-        return handle.read()
+    """A debug console or serial log as written: bytes as Latin-1, no newline translation."""
+    with open(path, "rb") as handle:
+        return handle.read().decode("latin-1")
 
 
 # ---------------------------------------------------------------- timer: PIC + PIT
@@ -143,7 +143,6 @@ def test_timer_guest_runs_identically_twice(tmp_path, floppy_from):
     assert first.snapshot() == second.snapshot()
 
 
-
 @pytest.mark.parametrize("snapshot_icount", [500, 300_000], ids=["halted-phase", "busy-phase"])
 def test_timer_guest_resumes_identically_from_a_snapshot(tmp_path, floppy_from, snapshot_icount):
     """A snapshot taken mid-run (PIC, PIT, CPU and RAM as plain data) restored into a
@@ -167,6 +166,7 @@ def test_timer_guest_resumes_identically_from_a_snapshot(tmp_path, floppy_from, 
     assert "busy ticks=2" in resumed.components["debugcon"].text
     assert resumed.clock.icount == whole.clock.icount
     assert resumed.snapshot() == whole.snapshot()
+
 
 # ---------------------------------------------------------------- REP INS and INTR
 class InterruptOnThirdRead:
@@ -278,8 +278,6 @@ SECTOR = 512
 GUEST_WRITES = {2000: ("POLLED LBA 2000 ", 0x11),
                 (2 * 16 + 3) * 63 + 3: ("POLLED CHS 2/3/4", 0x22),   # C/H/S 2/3/4
                 2100: ("IRQ LBA 2100    ", 0x33)}
-
-
 _SECTOR_BODY = bytes(((i * 13) ^ (i >> 4)) & 0xFF for i in range(8, SECTOR))
 _ADD_TABLES = [bytes((byte + amount) & 0xFF for byte in range(256)) for amount in range(256)]
 
@@ -345,8 +343,8 @@ SERIAL_CHARACTER_NS = 10 * 1_000_000_000 / 115200   # start, 8 data, stop bits a
 def test_rtc_and_serial_guest(tmp_path, floppy_from):
     serial = tmp_path / "com1.txt"
     timeline = Timeline()
-    machine, reason = boot(tmp_path, floppy_from, "devices/rtcserial.bin", timeline,
-                           (f"com1.output=file:{serial}",))
+    _, reason = boot(tmp_path, floppy_from, "devices/rtcserial.bin", timeline,
+                     (f"com1.output=file:{serial}",))
     assert reason == "halted"
     assert timeline.texts() == [
         "rtcserial: start",
