@@ -414,9 +414,12 @@ class CPU(Component):
         self.lf_op = 0
 
     def read_flags16(self) -> int:
-        """FLAGS as PUSHF stores it in real mode (bits 12-15 per model)."""
-        return (alu.get_eflags(self) & 0xFFFF & ~0xF000 & 0xFFFF) | \
-            (alu.get_eflags(self) & 0x7000 if self.generation >= 3 else self.model.flags_high_real)
+        """FLAGS as PUSHF stores it in real mode: bits 12-15 read as 1 on the
+        8086/186, as 0 on the 286; a 386+ holds IOPL and NT there."""
+        flags = alu.get_eflags(self) & 0xFFFF
+        if self.generation >= 3:
+            return flags & 0x7FFF
+        return (flags & 0x0FFF) | self.model.flags_high_real
 
     def write_flags(self, value: int, width_mask: int) -> None:
         """POPF/IRET/SAHF: change the writable bits within `width_mask`."""
