@@ -71,6 +71,8 @@ def run_until_stopped(machine: Machine, limit: int = 2_000_000) -> Optional[str]
         reason = machine.run_slice(start + limit)
         if reason is not None:
             return reason
+        if machine.waiting_for_host():
+            return "waiting"
 
 
 def assemble(source: str, bits: int = 16, org: int = LOAD_ADDRESS) -> bytes:
