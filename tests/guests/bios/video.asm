@@ -219,12 +219,100 @@ main:
     xor ax, ax
     mov ds, ax
 
+    mov dx, 0x3C4                   ; mode 13h register state: chain-4 sequencer,
+    mov al, 4                       ; 256-colour graphics controller and attributes
+    out dx, al
+    inc dx
+    in al, dx
+    expect al, 0x0E
+    mov dx, 0x3CE
+    mov al, 5
+    out dx, al
+    inc dx
+    in al, dx
+    expect al, 0x40
+    mov ax, 0x1007
+    mov bl, 0x10
+    int 0x10
+    expect bh, 0x41
+
     mov ax, 0x0003
     int 0x10
     mov ah, 0x0F
     int 0x10
     expect al, 0x03
+    mov al, 0x09                    ; 16 scan lines per character row
+    call read_crtc
+    expect al, 0x4F
+    mov ah, 0x02                    ; the cursor position reaches CRTC 0Eh/0Fh
+    xor bh, bh
+    mov dx, 0x0310
+    int 0x10
+    mov al, 0x0E
+    call read_crtc
+    mov ah, al
+    mov al, 0x0F
+    call read_crtc
+    expect ax, 3*80+0x10
+
+    mov ax, 0x1010                  ; DAC register 5 = (10, 20, 30), read back
+    mov bx, 5
+    mov dh, 10
+    mov cx, (20 << 8) | 30
+    int 0x10
+    xor cx, cx
+    xor dx, dx
+    mov ax, 0x1015
+    int 0x10
+    expect dh, 10
+    expect cx, (20 << 8) | 30
+    xor ax, ax                      ; block set and read of DAC 16-17
+    mov es, ax
+    mov ax, 0x1012
+    mov bx, 16
+    mov cx, 2
+    mov dx, dac_in
+    int 0x10
+    mov ax, 0x1017
+    mov dx, dac_out
+    int 0x10
+    mov si, dac_in
+    mov di, dac_out
+    mov cx, 6
+    repe cmpsb
+    expect_zf 1
+    mov ax, 0x1000                  ; palette register 1 and overscan
+    mov bx, 0x3F01
+    int 0x10
+    mov ax, 0x1007
+    mov bl, 1
+    int 0x10
+    expect bh, 0x3F
+    mov ax, 0x1001
+    mov bh, 0x05
+    int 0x10
+    mov ax, 0x1008
+    int 0x10
+    expect bh, 0x05
+    mov ax, 0x1018                  ; PEL mask
+    mov bl, 0xF0
+    int 0x10
+    mov ax, 0x1019
+    int 0x10
+    expect bl, 0xF0
+    mov ax, 0x1018
+    mov bl, 0xFF
+    int 0x10
     jmp test_passed
+
+read_crtc:                          ; AL = CRTC register AL
+    push dx
+    mov dx, 0x3D4
+    out dx, al
+    inc dx
+    in al, dx
+    pop dx
+    ret
 
 get_cursor:
     push ax
@@ -241,6 +329,8 @@ get_cursor:
 hello: db "Hello"
 pairs: db "a", 0x4E, "b", 0x1F
 state_buffer: times 64 db 0
+dac_in: db 1, 2, 3, 61, 62, 63
+dac_out: times 6 db 0
 
 %include "report.inc"
 guest_end:
