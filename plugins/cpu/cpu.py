@@ -11,12 +11,13 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
+from pcmachine.errors import GuestError
 
-from . import alu
+from . import alu, faults, paging, protected
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS, DF_VECTOR,
-                    ESP, FLAG_BITS, GP, IF, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
+from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
+                    ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
                     SEGS, SS, SS_VECTOR, TF, VM)
 
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
@@ -76,6 +77,11 @@ class CPU(Component):
         self.gdtr_base, self.gdtr_limit = 0, 0xFFFF
         self.idtr_base, self.idtr_limit = 0, 0x3FF
         self.ldtr = self.tr = 0
+        self.ldtr_base, self.ldtr_limit = 0, 0xFFFF
+        self.tr_base, self.tr_limit, self.tr_flags = 0, 0xFFFF, 0x8B
+        self.cpl = 0
+        self.tlb_read: Dict[int, int] = {}
+        self.tlb_write: Dict[int, int] = {}
         self.halted = False
         self.intr_line = False
         self.nmi_pending = False
@@ -111,7 +117,9 @@ class CPU(Component):
             seg_limit=list(self.seg_limit), seg_flags=list(self.seg_flags),
             cr=list(self.cr), dr=list(self.dr), gdtr_base=self.gdtr_base,
             gdtr_limit=self.gdtr_limit, idtr_base=self.idtr_base, idtr_limit=self.idtr_limit,
-            ldtr=self.ldtr, tr=self.tr, halted=self.halted, intr_line=self.intr_line,
+            ldtr=self.ldtr, tr=self.tr, ldtr_base=self.ldtr_base, ldtr_limit=self.ldtr_limit,
+            tr_base=self.tr_base, tr_limit=self.tr_limit, tr_flags=self.tr_flags, cpl=self.cpl,
+            halted=self.halted, intr_line=self.intr_line,
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
             tsc_offset=self.tsc_offset)
         return state_to_dict(state)
@@ -127,6 +135,9 @@ class CPU(Component):
         self.gdtr_base, self.gdtr_limit = state.gdtr_base, state.gdtr_limit
         self.idtr_base, self.idtr_limit = state.idtr_base, state.idtr_limit
         self.ldtr, self.tr = state.ldtr, state.tr
+        self.ldtr_base, self.ldtr_limit = state.ldtr_base, state.ldtr_limit
+        self.tr_base, self.tr_limit, self.tr_flags = state.tr_base, state.tr_limit, state.tr_flags
+        self.cpl = state.cpl
         self.halted = state.halted
         self.intr_line = state.intr_line
         self.nmi_pending = state.nmi_pending
@@ -142,13 +153,16 @@ class CPU(Component):
         (self.rd8, self.rd16, self.rd32,
          self.wr8, self.wr16, self.wr32) = build_accessors(self)
         self.fetch_mask = self.bus.a20_mask
+        self.step_loop = self._loop_paged if self.paging else self._loop
         self.code32 = bool(self.seg_flags[CS] & 0x4000)
         self.stack32 = bool(self.seg_flags[SS] & 0x4000)
         self.flush_code_cache()
 
     # ------------------------------------------------------------------ translation
     def translate(self, linear: int, write: bool = False) -> int:
-        """The one linear-to-physical translation point (paging arrives in part 2)."""
+        """The one linear-to-physical translation point (paging: `paging.py`)."""
+        if self.paging:
+            return paging.translate(self, linear, write)
         return linear & self.bus.a20_mask
 
     def _a20_changed(self, mask: int) -> None:
@@ -238,11 +252,15 @@ class CPU(Component):
             self.clock.stop_icount = self.clock.icount
 
     def io_read(self, port: int, size: int) -> int:
+        if self.cr[0] & CR0_PE:
+            protected.check_io(self, port, size)
         value = self.bus.io_read(port, size)
         self.sync_after_bus()
         return value
 
     def io_write(self, port: int, size: int, value: int) -> None:
+        if self.cr[0] & CR0_PE:
+            protected.check_io(self, port, size)
         self.bus.io_write(port, size, value)
         self.sync_after_bus()
 
@@ -262,7 +280,7 @@ class CPU(Component):
                 if self.traced:
                     self._run_traced()
                 else:
-                    self._loop(False)
+                    self.step_loop(False)
                 break
             except LoopExit:
                 continue
@@ -277,7 +295,10 @@ class CPU(Component):
             eip = self.eip
             call.instruction(machine=self.machine, cs=self.seg_sel[CS], eip=eip,
                              linear=self.seg_base[CS] + eip, cpu=self)
-            self._loop(True)
+            self.step_loop(True)
+
+    def _loop_paged(self, single: bool) -> None:
+        paging.run_paged(self, single)
 
     def _loop(self, single: bool) -> None:
         clock = self.clock
@@ -295,6 +316,7 @@ class CPU(Component):
                 self.eip = eip
                 self._service_interrupts()
                 eip = self.eip
+                get = self.code_cache.get   # a protected-mode gate may change code size
                 if self.halted:
                     return
             phys = (seg_base[1] + eip) & mask
@@ -356,22 +378,18 @@ class CPU(Component):
                                           error_code=fault.error_code,
                                           cs=self.seg_sel[CS], eip=self.eip)
         return_eip = self.eip if fault.return_eip is None else fault.return_eip
-        try:
-            self.interrupt(fault.vector, return_eip, "exception", fault.error_code)
-        except CPUFault:
-            try:
-                self.interrupt(DF_VECTOR, self.eip, "exception", 0)
-            except CPUFault:
-                self._triple_fault(fault)
+        shutdown = faults.deliver(self, fault, return_eip)
+        if shutdown is not None:
+            self._triple_fault(shutdown)
 
     def _triple_fault(self, fault: CPUFault) -> None:
         """Shutdown: report, then reset or stop the machine as the profile says."""
-        report = (f"triple fault: vector {fault.vector} at {self.seg_sel[CS]:04x}:"
-                  f"{self.eip:08x}\n" + self.describe())
+        report = faults.report(self, fault)
         if self.hooks.triple_fault:
             self.hooks.call.triple_fault(machine=self.machine, report=report)
         if getattr(self.machine, "on_triple_fault", "reset") == "stop":
             self.machine.request_stop("triple fault")
+            raise GuestError("triple fault", report)
         else:
             self.machine.request_reset("triple fault")
         self.stop_requested = True
@@ -386,11 +404,13 @@ class CPU(Component):
 
     def interrupt(self, vector: int, return_eip: int, kind: str,
                   error_code: Optional[int] = None) -> int:
-        """Deliver `vector` through the real-mode IVT; returns the new EIP.  Protected
-        mode (IDT gates) is added in part 2 on this entry point."""
+        """Deliver `vector` through the real-mode IVT, or the IDT when CR0.PE is set
+        (`protected.interrupt`); returns the new EIP."""
         if self.hooks.interrupt:
             self.hooks.call.interrupt(machine=self.machine, vector=vector, kind=kind,
                                       cs=self.seg_sel[CS], eip=return_eip)
+        if self.cr[0] & CR0_PE:
+            return protected.interrupt(self, vector, return_eip, kind, error_code)
         if vector * 4 + 3 > self.idtr_limit:
             raise CPUFault(GP, vector * 8 + 2)
         flags = self.read_flags16()
@@ -424,6 +444,10 @@ class CPU(Component):
     def write_flags(self, value: int, width_mask: int) -> None:
         """POPF/IRET/SAHF: change the writable bits within `width_mask`."""
         writable = self.model.flags_writable & width_mask & ~(VM | RF)
+        if self.cpl:   # protected mode: IOPL only at CPL 0, IF only at CPL <= IOPL
+            writable &= ~IOPL
+            if self.cpl > (self.flags >> 12) & 3:
+                writable &= ~IF
         current = alu.get_eflags(self)
         self.flags = (current & ~writable) | (value & writable) | 2
         self.lf_op = 0
@@ -443,8 +467,11 @@ class CPU(Component):
     # ------------------------------------------------------------------ segments and stack
     def load_segment(self, index: int, selector: int) -> None:
         """Load a segment register (real-mode rule: base = selector << 4; limit and
-        attributes stay, which is what "unreal mode" relies on).  Part 2 adds the
-        protected-mode descriptor load here."""
+        attributes stay, which is what "unreal mode" relies on).  In protected mode
+        the descriptor is loaded with its checks (`protected.load_segment`)."""
+        if self.cr[0] & CR0_PE and not self.flags & VM:
+            protected.load_segment(self, index, selector)
+            return
         selector &= 0xFFFF
         self.seg_sel[index] = selector
         self.seg_base[index] = selector << 4
@@ -521,9 +548,11 @@ class CPU(Component):
                         self.machine.hooks.call.cpu_mode_change(
                             machine=self.machine, what=what, old=int(bool(old & bit)),
                             new=int(bool(value & bit)))
+            if not value & CR0_PE:
+                protected.set_cpl(self, 0)
             self.rebuild()
-        elif index == 3 and self.paging:
-            self.rebuild()
+        else:
+            paging.control_register_written(self, index, old, value)
 
     # ------------------------------------------------------------------ register API
     def get_reg(self, name: str) -> int:

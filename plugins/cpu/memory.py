@@ -2,9 +2,10 @@
 
 `build_accessors(cpu)` returns closures over the bus memory array and its fast-page
 tables.  They are rebuilt (and the decode cache flushed) whenever the translation
-regime changes: A20 gate, RAM array replaced, and in part 2 paging on/off.  The
-single linear-to-physical translation point is `cpu.translate()`; the closures
-inline it as `linear & a20_mask` while paging is off.
+regime changes: A20 gate, RAM array replaced, paging on/off.  The single
+linear-to-physical translation point is `cpu.translate()`; the closures inline it
+as `linear & a20_mask` while paging is off, and `paging.build_paged_accessors`
+supplies the TLB-backed ones while it is on.
 """
 
 from typing import Callable, Tuple
@@ -12,20 +13,17 @@ from typing import Callable, Tuple
 
 def build_accessors(cpu) -> Tuple[Callable, ...]:
     """(rd8, rd16, rd32, wr8, wr16, wr32) taking a linear address."""
+    if cpu.paging:
+        from .paging import build_paged_accessors
+        return build_paged_accessors(cpu)
     bus = cpu.bus
     mem = bus.memory
     read_fast = bus.read_fast
     write_fast = bus.write_fast
     mask = bus.a20_mask
-    translate = cpu.translate
-    paging = cpu.paging
 
-    if paging:
-        def phys(lin: int, write: bool) -> int:
-            return translate(lin, write)
-    else:
-        def phys(lin: int, write: bool) -> int:
-            return lin & mask
+    def phys(lin: int, write: bool) -> int:
+        return lin & mask
 
     def slow_read(lin: int, size: int) -> int:
         value = 0
@@ -56,26 +54,6 @@ def build_accessors(cpu) -> Tuple[Callable, ...]:
                 cpu.sync_before_bus()
                 bus.write(a, 1, byte)
                 cpu.sync_after_bus()
-
-    if paging:
-        def rd8(lin: int) -> int:
-            return slow_read(lin, 1)
-
-        def rd16(lin: int) -> int:
-            return slow_read(lin, 2)
-
-        def rd32(lin: int) -> int:
-            return slow_read(lin, 4)
-
-        def wr8(lin: int, value: int) -> None:
-            slow_write(lin, 1, value)
-
-        def wr16(lin: int, value: int) -> None:
-            slow_write(lin, 2, value)
-
-        def wr32(lin: int, value: int) -> None:
-            slow_write(lin, 4, value)
-        return rd8, rd16, rd32, wr8, wr16, wr32
 
     def rd8(lin: int) -> int:
         a = lin & mask

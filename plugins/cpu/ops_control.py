@@ -3,11 +3,11 @@ instructions of the one-byte map."""
 
 from typing import Callable
 
-from . import alu
+from . import alu, protected
 from .alu import condition, get_cf, materialize
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
-from .state import (CF, CPUFault, CR0_EM, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP, IF,
-                    NM, SS, UD)
+from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
+                    GP, IF, IOPL, NM, SS, UD, VM)
 
 Closure = Callable[[int], int]
 
@@ -103,19 +103,26 @@ def build_far_direct(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
     if d.opcode == 0xEA:
         def jmp_far(eip: int) -> int:
-            return far_jump(cpu, selector, offset)
+            return far_jump(cpu, selector, offset, (eip + n) & m)
         return jmp_far
     push = cpu.push32 if d.opsize == 4 else cpu.push16
+    size = d.opsize
 
     def call_far(eip: int) -> int:
+        if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
+            return protected.far_call(cpu, selector, offset, size, (eip + n) & m)
         push(cpu.seg_sel[CS])
         push((eip + n) & m)
         return far_jump(cpu, selector, offset)
     return call_far
 
 
-def far_jump(cpu, selector: int, offset: int) -> int:
-    """Load CS and return the new EIP; leaves the loop when the code size changes."""
+def far_jump(cpu, selector: int, offset: int, next_eip: int = 0) -> int:
+    """Load CS and return the new EIP; leaves the loop when the code size changes.
+    In protected mode the target may be a call gate or a task (`next_eip` is then
+    saved in the old TSS)."""
+    if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
+        return protected.far_jump(cpu, selector, offset, next_eip)
     was32 = cpu.code32
     cpu.load_segment(CS, selector)
     cpu.code32 = bool(cpu.seg_flags[CS] & 0x4000)
@@ -143,9 +150,11 @@ def build_indirect_transfer(d: Decoder, kind: int) -> Closure:
             offset = read(linear)
             selector = cpu.rd16(linear + size)
             if kind == 3:
+                if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
+                    return protected.far_call(cpu, selector, offset, size, (eip + n) & m)
                 push(cpu.seg_sel[CS])
                 push((eip + n) & m)
-            return far_jump(cpu, selector, offset)
+            return far_jump(cpu, selector, offset, (eip + n) & m)
         return far_indirect
     get, _, _ = d.rm_access(size)
     n = d.length
@@ -192,6 +201,8 @@ def build_ret(d: Decoder) -> Closure:
         return ret_near
 
     def ret_far(eip: int) -> int:
+        if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
+            return protected.far_return(cpu, size, release)
         offset = pop()
         selector = pop() & 0xFFFF
         release_stack()
@@ -207,6 +218,8 @@ def build_iret(d: Decoder) -> Closure:
     width = 0xFFFFFFFF if size == 4 else 0xFFFF
 
     def iret(eip: int) -> int:
+        if cpu.cr[0] & CR0_PE:
+            return protected.iret(cpu, size)
         offset = pop()
         selector = pop() & 0xFFFF
         flags = pop()
@@ -313,8 +326,12 @@ def build_flag_op(d: Decoder) -> Closure:
         elif op == 0xF9:
             flags |= CF
         elif op == 0xFA:
+            if cpu.cpl > (flags >> 12) & 3:     # CPL > IOPL, or V86 with IOPL < 3
+                raise CPUFault(GP, 0)
             flags &= ~IF
         elif op == 0xFB:
+            if cpu.cpl > (flags >> 12) & 3:
+                raise CPUFault(GP, 0)
             if not flags & IF:
                 cpu.inhibit_icount = cpu.clock.icount
             flags |= IF
@@ -336,11 +353,15 @@ def build_pushf_popf(d: Decoder) -> Closure:
     if d.opcode == 0x9C:
         if size == 4:
             def pushfd(eip: int) -> int:
+                if cpu.flags & VM and cpu.flags & IOPL != IOPL:
+                    raise CPUFault(GP, 0)
                 cpu.push32(cpu.get_eflags() & 0x00FCFFFF)
                 return (eip + n) & m
             return pushfd
 
         def pushf(eip: int) -> int:
+            if cpu.flags & VM and cpu.flags & IOPL != IOPL:
+                raise CPUFault(GP, 0)
             cpu.push16(cpu.read_flags16())
             return (eip + n) & m
         return pushf
@@ -348,6 +369,8 @@ def build_pushf_popf(d: Decoder) -> Closure:
     width = 0xFFFFFFFF if size == 4 else 0xFFFF
 
     def popf(eip: int) -> int:
+        if cpu.flags & VM and cpu.flags & IOPL != IOPL:
+            raise CPUFault(GP, 0)
         cpu.write_flags(pop(), width)
         return (eip + n) & m
     return popf
@@ -384,6 +407,8 @@ def build_hlt(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
 
     def hlt(eip: int) -> int:
+        if cpu.cpl:
+            raise CPUFault(GP, 0)
         cpu.halted = True
         _exit_after(cpu, (eip + n) & m)
         return eip

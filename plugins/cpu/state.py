@@ -90,6 +90,12 @@ class CPUState:
     idtr_limit: int = 0x3FF
     ldtr: int = 0
     tr: int = 0
+    ldtr_base: int = 0
+    ldtr_limit: int = 0xFFFF
+    tr_base: int = 0
+    tr_limit: int = 0xFFFF
+    tr_flags: int = 0x8B
+    cpl: int = 0
     halted: bool = False
     intr_line: bool = False
     nmi_pending: bool = False

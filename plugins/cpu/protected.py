@@ -1,0 +1,727 @@
+"""Protected-mode segmentation: descriptor tables, checked segment loads, far
+transfers across privilege levels, call gates, IDT delivery and the system
+instructions of group 6 (SLDT STR LLDT LTR VERR VERW) plus LAR, LSL and ARPL.
+
+Follows the Intel SDM vol. 3A chapters 3 (segmentation), 5 (protection: the checks
+and the error codes) and 6 (interrupt and exception handling), and the pseudo-code
+of JMP/CALL/RET/IRET/INT n in vol. 2.  Bochs' `segment_ctrl_pro.cc`, `ctrl_xfer_pro.cc`,
+`call_far.cc`, `ret_far.cc`, `iret.cc` and `exception.cc` settle unclear points.
+
+The descriptor caches are the part-1 lists `seg_sel/seg_base/seg_limit/seg_flags`;
+`seg_flags` holds the access byte in bits 0-7 and AVL/L/D-B/G in bits 12-15, as in
+the descriptor's high dword shifted right by 8.  A null selector in DS/ES/FS/GS gets
+limit -1 so that the part-1 limit check (`offset + span > limit`) faults on every
+access with #GP(0).  Expand-down data segments are loaded with their limit as given;
+the part-1 limit check treats them as expand-up (open question, see docs/cpu.md).
+
+Descriptor-table, TSS and inner-stack accesses are supervisor accesses whatever the
+CPL (`sys_read`/`sys_write`), which matters once paging is on.
+"""
+
+from typing import Optional, Tuple
+
+from .state import (CPUFault, CR0_PE, CS, DS, ES, ESP, FS, GP, GS, IF, IOPL, NT, RF,
+                    SS, SS_VECTOR, TF, TS, VM)
+
+NP_VECTOR = 11
+AC_FLAG = 0x40000
+
+# Access-byte bits.
+PRESENT = 0x80
+SEGMENT = 0x10          # S: code/data (1) or system (0)
+CODE = 0x08
+CONFORMING = 0x04       # code: conforming; data: expand-down
+READABLE = 0x02         # code: readable; data: writable
+ACCESSED = 0x01
+BIG = 0x4000            # D/B in seg_flags
+
+# System descriptor types (S = 0).
+TSS16_AVAILABLE, LDT_TYPE, TSS16_BUSY, CALL_GATE16, TASK_GATE = 1, 2, 3, 4, 5
+INT_GATE16, TRAP_GATE16, TSS32_AVAILABLE, TSS32_BUSY = 6, 7, 9, 0xB
+CALL_GATE32, INT_GATE32, TRAP_GATE32 = 0xC, 0xE, 0xF
+
+V86_FLAGS = 0xF3        # present, DPL 3, writable data, accessed
+
+
+def in_protected_mode(cpu) -> bool:
+    """Protected mode proper: PE on and not virtual-8086."""
+    return bool(cpu.cr[0] & CR0_PE) and not cpu.flags & VM
+
+
+def iopl(cpu) -> int:
+    return (cpu.flags >> 12) & 3
+
+
+# ---------------------------------------------------------------- system memory
+def sys_read(cpu, linear: int, size: int) -> int:
+    """A supervisor read of descriptor tables and TSSs (bypasses the CPL's U/S)."""
+    if not cpu.paging:
+        return cpu.read_linear(linear & 0xFFFFFFFF, size)
+    from .paging import translate_as
+    value = 0
+    for i in range(size):
+        value |= cpu.bus.read(translate_as(cpu, linear + i, False, False), 1) << (8 * i)
+    return value
+
+
+def sys_write(cpu, linear: int, size: int, value: int) -> None:
+    """A supervisor write (accessed/busy bits, TSS state, the inner stack)."""
+    if not cpu.paging:
+        cpu.write_linear(linear & 0xFFFFFFFF, size, value)
+        return
+    from .paging import translate_as
+    addresses = [translate_as(cpu, linear + i, True, False) for i in range(size)]
+    cpu.sync_before_bus()
+    for i, address in enumerate(addresses):
+        cpu.bus.write(address, 1, (value >> (8 * i)) & 0xFF)
+    cpu.sync_after_bus()
+
+
+# ---------------------------------------------------------------- descriptors
+def descriptor_address(cpu, selector: int, vector: int = GP, ext: int = 0) -> int:
+    """Linear address of the descriptor of `selector`; raises vector(selector) when
+    it lies outside its table (or the LDT is null)."""
+    index = selector & 0xFFF8
+    if selector & 4:
+        base, limit = cpu.ldtr_base, cpu.ldtr_limit
+        if not cpu.ldtr & 0xFFFC:
+            raise CPUFault(vector, (selector & 0xFFFC) | ext)
+    else:
+        base, limit = cpu.gdtr_base, cpu.gdtr_limit
+    if index + 7 > limit:
+        raise CPUFault(vector, (selector & 0xFFFC) | ext)
+    return base + index
+
+
+def read_descriptor(cpu, selector: int, vector: int = GP, ext: int = 0) -> Tuple[int, int]:
+    """(low dword, high dword) of the descriptor `selector` names."""
+    address = descriptor_address(cpu, selector, vector, ext)
+    return sys_read(cpu, address, 4), sys_read(cpu, address + 4, 4)
+
+
+def descriptor_base(lo: int, hi: int) -> int:
+    return (lo >> 16) | ((hi & 0xFF) << 16) | (hi & 0xFF000000)
+
+
+def descriptor_limit(hi: int, lo: int) -> int:
+    limit = (lo & 0xFFFF) | (hi & 0xF0000)
+    if hi & 0x800000:
+        limit = (limit << 12) | 0xFFF
+    return limit
+
+
+def descriptor_flags(hi: int) -> int:
+    return (hi >> 8) & 0xF0FF
+
+
+def access_of(hi: int) -> int:
+    return (hi >> 8) & 0xFF
+
+
+def dpl_of(hi: int) -> int:
+    return (hi >> 13) & 3
+
+
+def set_accessed(cpu, selector: int, hi: int) -> int:
+    """Write the accessed bit back into the descriptor (a locked cycle on hardware)."""
+    if hi & 0x100:
+        return hi
+    hi |= 0x100
+    sys_write(cpu, descriptor_address(cpu, selector) + 5, 1, (hi >> 8) & 0xFF)
+    return hi
+
+
+def load_cache(cpu, index: int, selector: int, lo: int, hi: int) -> None:
+    cpu.seg_sel[index] = selector
+    cpu.seg_base[index] = descriptor_base(lo, hi)
+    cpu.seg_limit[index] = descriptor_limit(hi, lo)
+    cpu.seg_flags[index] = descriptor_flags(hi)
+    if index == SS:
+        cpu.stack32 = bool(hi & 0x400000)
+
+
+def load_null(cpu, index: int, selector: int) -> None:
+    """A null selector in a data segment register: every access through it faults."""
+    cpu.seg_sel[index] = selector
+    cpu.seg_base[index] = 0
+    cpu.seg_limit[index] = -1
+    cpu.seg_flags[index] = 0
+
+
+def load_v86(cpu, index: int, selector: int) -> None:
+    """Virtual-8086 and real-address segment: base = selector * 16, 64 KiB."""
+    selector &= 0xFFFF
+    cpu.seg_sel[index] = selector
+    cpu.seg_base[index] = selector << 4
+    cpu.seg_limit[index] = 0xFFFF
+    cpu.seg_flags[index] = V86_FLAGS
+    if index == SS:
+        cpu.stack32 = False
+
+
+def load_segment(cpu, index: int, selector: int) -> None:
+    """MOV/POP/LxS to DS, ES, FS, GS or SS in protected mode, with the SDM checks."""
+    selector &= 0xFFFF
+    rpl = selector & 3
+    cpl = cpu.cpl
+    error = selector & 0xFFFC
+    if index == SS:
+        if not error:
+            raise CPUFault(GP, 0)
+        lo, hi = read_descriptor(cpu, selector)
+        access = access_of(hi)
+        if rpl != cpl or dpl_of(hi) != cpl or access & (SEGMENT | CODE | READABLE) != (
+                SEGMENT | READABLE):
+            raise CPUFault(GP, error)
+        if not access & PRESENT:
+            raise CPUFault(SS_VECTOR, error)
+        hi = set_accessed(cpu, selector, hi)
+        load_cache(cpu, SS, selector, lo, hi)
+        cpu.inhibit_icount = cpu.clock.icount
+        return
+    if index == CS:
+        # Only the register API loads CS directly; transfers use load_code().
+        lo, hi = read_descriptor(cpu, selector)
+        load_code(cpu, selector, lo, hi, selector & 3)
+        return
+    if not error:
+        load_null(cpu, index, selector)
+        return
+    lo, hi = read_descriptor(cpu, selector)
+    access = access_of(hi)
+    if not access & SEGMENT or access & (CODE | READABLE) == CODE:
+        raise CPUFault(GP, error)
+    if not (access & CODE and access & CONFORMING) and (rpl > dpl_of(hi) or cpl > dpl_of(hi)):
+        raise CPUFault(GP, error)
+    if not access & PRESENT:
+        raise CPUFault(NP_VECTOR, error)
+    hi = set_accessed(cpu, selector, hi)
+    load_cache(cpu, index, selector, lo, hi)
+
+
+def set_cpl(cpu, new: int) -> None:
+    """Change the CPL: user/supervisor TLB entries differ, and traces want to know."""
+    old = cpu.cpl
+    if old == new:
+        return
+    cpu.cpl = new
+    if (old == 3) != (new == 3) and cpu.paging:
+        from .paging import flush_tlb
+        flush_tlb(cpu)
+    if cpu.hooks.cpu_mode_change:
+        cpu.hooks.call.cpu_mode_change(machine=cpu.machine, what="cpl", old=old, new=new)
+
+
+def set_vm(cpu, enabled: bool) -> None:
+    was = bool(cpu.flags & VM)
+    if enabled:
+        cpu.flags |= VM
+    else:
+        cpu.flags &= ~VM
+    if was != enabled and cpu.hooks.cpu_mode_change:
+        cpu.hooks.call.cpu_mode_change(machine=cpu.machine, what="vm", old=int(was),
+                                       new=int(enabled))
+
+
+def load_code(cpu, selector: int, lo: int, hi: int, cpl: int) -> None:
+    """Load CS (RPL forced to the new CPL) and switch the decode cache to the new
+    code size.  The caller has done the checks."""
+    hi = set_accessed(cpu, selector, hi)
+    load_cache(cpu, CS, (selector & 0xFFFC) | cpl, lo, hi)
+    set_cpl(cpu, cpl)
+    select_code_size(cpu)
+
+
+def select_code_size(cpu) -> None:
+    cpu.code32 = bool(cpu.seg_flags[CS] & BIG)
+    cpu.code_cache = cpu.code_cache32 if cpu.code32 else cpu.code_cache16
+
+
+def leave_loop(cpu, eip: int, was32: bool) -> int:
+    """After a transfer: leave the inner loop when the code size changed (its cache
+    local is stale); otherwise continue at `eip`."""
+    if cpu.code32 != was32:
+        from .ops_control import _exit_after
+        _exit_after(cpu, eip)
+    return eip
+
+
+def check_code_target(cpu, selector: int, lo: int, hi: int) -> None:
+    """A code segment as the destination of JMP/CALL/RET: type and presence."""
+    access = access_of(hi)
+    if access & (SEGMENT | CODE) != SEGMENT | CODE:
+        raise CPUFault(GP, selector & 0xFFFC)
+
+
+def check_limit(cpu, offset: int, selector: int) -> None:
+    if offset > cpu.seg_limit[CS]:
+        raise CPUFault(GP, 0)
+
+
+# ---------------------------------------------------------------- stacks
+def stack_push(cpu, ss_base: int, esp: int, stack32: bool, size: int, value: int,
+               supervisor: bool) -> int:
+    """Push one value onto an explicit stack; returns the new ESP."""
+    mask = 0xFFFFFFFF if stack32 else 0xFFFF
+    esp = (esp & ~mask & 0xFFFFFFFF) | ((esp - size) & mask)
+    linear = (ss_base + (esp & mask)) & 0xFFFFFFFF
+    if supervisor:
+        sys_write(cpu, linear, size, value & (0xFFFFFFFF if size == 4 else 0xFFFF))
+    else:
+        cpu.write_linear(linear, size, value & (0xFFFFFFFF if size == 4 else 0xFFFF))
+    return esp
+
+
+def stack_read(cpu, offset_from_sp: int, size: int) -> int:
+    """Read the current stack at SP + offset without popping (RET/IRET peek)."""
+    mask = 0xFFFFFFFF if cpu.stack32 else 0xFFFF
+    sp = (cpu.regs[ESP] + offset_from_sp) & mask
+    if sp + size - 1 > cpu.seg_limit[SS]:
+        raise CPUFault(SS_VECTOR, 0)
+    return cpu.read_linear((cpu.seg_base[SS] + sp) & 0xFFFFFFFF, size)
+
+
+def set_sp(cpu, value: int, stack32: bool) -> None:
+    if stack32:
+        cpu.regs[ESP] = value & 0xFFFFFFFF
+    else:
+        cpu.regs[ESP] = (cpu.regs[ESP] & 0xFFFF0000) | (value & 0xFFFF)
+
+
+def inner_stack(cpu, dpl: int, ext: int = 0) -> Tuple[int, int, int, int]:
+    """SS:ESP for privilege level `dpl` from the current TSS, checked as the SDM
+    says (#TS with the SS selector); returns (ss, esp, lo, hi)."""
+    if cpu.tr_flags & 0x8:
+        offset = 4 + dpl * 8
+        if offset + 5 > cpu.tr_limit:
+            raise CPUFault(TS, (cpu.tr & 0xFFFC) | ext)
+        esp = sys_read(cpu, cpu.tr_base + offset, 4)
+        ss = sys_read(cpu, cpu.tr_base + offset + 4, 2)
+    else:
+        offset = 2 + dpl * 4
+        if offset + 3 > cpu.tr_limit:
+            raise CPUFault(TS, (cpu.tr & 0xFFFC) | ext)
+        esp = sys_read(cpu, cpu.tr_base + offset, 2)
+        ss = sys_read(cpu, cpu.tr_base + offset + 2, 2)
+    if not ss & 0xFFFC:
+        raise CPUFault(TS, ext)
+    lo, hi = read_descriptor(cpu, ss, TS, ext)
+    access = access_of(hi)
+    if (ss & 3) != dpl or dpl_of(hi) != dpl or access & (SEGMENT | CODE | READABLE) != (
+            SEGMENT | READABLE):
+        raise CPUFault(TS, (ss & 0xFFFC) | ext)
+    if not access & PRESENT:
+        raise CPUFault(SS_VECTOR, (ss & 0xFFFC) | ext)
+    return ss, esp, lo, hi
+
+
+def invalidate_outer_segments(cpu) -> None:
+    """After a return to an outer level, data segments the new CPL may not use
+    become null (SDM RET/IRET: "FOR each of segment register ES, FS, GS, DS")."""
+    for index in (ES, DS, FS, GS):
+        flags = cpu.seg_flags[index]
+        if not cpu.seg_sel[index] & 0xFFFC:
+            continue
+        dpl = (flags >> 5) & 3
+        conforming_code = flags & (CODE | CONFORMING) == CODE | CONFORMING
+        if not conforming_code and dpl < cpu.cpl:
+            load_null(cpu, index, 0)
+
+
+# ---------------------------------------------------------------- JMP / CALL far
+def far_jump(cpu, selector: int, offset: int, next_eip: int) -> int:
+    """JMP ptr16:32 / m16:32 in protected mode: code segment, call gate or task."""
+    was32 = cpu.code32
+    if not selector & 0xFFFC:
+        raise CPUFault(GP, 0)
+    lo, hi = read_descriptor(cpu, selector)
+    access = access_of(hi)
+    cpl = cpu.cpl
+    error = selector & 0xFFFC
+    if access & SEGMENT:
+        check_code_target(cpu, selector, lo, hi)
+        check_code_privilege(cpu, selector, hi, cpl)
+        if not access & PRESENT:
+            raise CPUFault(NP_VECTOR, error)
+        if offset > descriptor_limit(hi, lo):
+            raise CPUFault(GP, 0)
+        load_code(cpu, selector, lo, hi, cpl)
+        return leave_loop(cpu, offset, was32)
+    kind = access & 0x1F
+    if kind in (TSS16_AVAILABLE, TSS32_AVAILABLE, TASK_GATE):
+        from .tasks import switch_via
+        return switch_via(cpu, selector, lo, hi, "jmp", next_eip, was32)
+    if kind not in (CALL_GATE16, CALL_GATE32):
+        raise CPUFault(GP, error)
+    if dpl_of(hi) < cpl or dpl_of(hi) < (selector & 3):
+        raise CPUFault(GP, error)
+    if not access & PRESENT:
+        raise CPUFault(NP_VECTOR, error)
+    target, target_offset = gate_target(lo, hi)
+    if not target & 0xFFFC:
+        raise CPUFault(GP, 0)
+    tlo, thi = read_descriptor(cpu, target)
+    check_code_target(cpu, target, tlo, thi)
+    taccess = access_of(thi)
+    if (taccess & CONFORMING and dpl_of(thi) > cpl) or (
+            not taccess & CONFORMING and dpl_of(thi) != cpl):
+        raise CPUFault(GP, target & 0xFFFC)
+    if not taccess & PRESENT:
+        raise CPUFault(NP_VECTOR, target & 0xFFFC)
+    if target_offset > descriptor_limit(thi, tlo):
+        raise CPUFault(GP, 0)
+    load_code(cpu, target, tlo, thi, cpl)
+    return leave_loop(cpu, target_offset, was32)
+
+
+def check_code_privilege(cpu, selector: int, hi: int, cpl: int) -> None:
+    """Direct JMP/CALL: conforming needs DPL <= CPL, non-conforming RPL <= CPL = DPL."""
+    if access_of(hi) & CONFORMING:
+        if dpl_of(hi) > cpl:
+            raise CPUFault(GP, selector & 0xFFFC)
+    elif (selector & 3) > cpl or dpl_of(hi) != cpl:
+        raise CPUFault(GP, selector & 0xFFFC)
+
+
+def gate_target(lo: int, hi: int) -> Tuple[int, int]:
+    """(selector, offset) of a call/interrupt/trap gate (16-bit gates: 16-bit offset)."""
+    offset = lo & 0xFFFF
+    if hi & 0x800:
+        offset |= hi & 0xFFFF0000
+    return lo >> 16, offset
+
+
+def far_call(cpu, selector: int, offset: int, size: int, next_eip: int) -> int:
+    """CALL ptr16:32 / m16:32 in protected mode, including call gates to inner
+    levels with parameter copying and calls to tasks."""
+    was32 = cpu.code32
+    if not selector & 0xFFFC:
+        raise CPUFault(GP, 0)
+    lo, hi = read_descriptor(cpu, selector)
+    access = access_of(hi)
+    cpl = cpu.cpl
+    error = selector & 0xFFFC
+    if access & SEGMENT:
+        check_code_target(cpu, selector, lo, hi)
+        check_code_privilege(cpu, selector, hi, cpl)
+        if not access & PRESENT:
+            raise CPUFault(NP_VECTOR, error)
+        if offset > descriptor_limit(hi, lo):
+            raise CPUFault(GP, 0)
+        esp = stack_push(cpu, cpu.seg_base[SS], cpu.regs[ESP], cpu.stack32, size,
+                         cpu.seg_sel[CS], False)
+        esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, size, next_eip, False)
+        set_sp(cpu, esp, cpu.stack32)
+        load_code(cpu, selector, lo, hi, cpl)
+        return leave_loop(cpu, offset, was32)
+    kind = access & 0x1F
+    if kind in (TSS16_AVAILABLE, TSS32_AVAILABLE, TASK_GATE):
+        from .tasks import switch_via
+        return switch_via(cpu, selector, lo, hi, "call", next_eip, was32)
+    if kind not in (CALL_GATE16, CALL_GATE32):
+        raise CPUFault(GP, error)
+    if dpl_of(hi) < cpl or dpl_of(hi) < (selector & 3):
+        raise CPUFault(GP, error)
+    if not access & PRESENT:
+        raise CPUFault(NP_VECTOR, error)
+    return call_gate(cpu, lo, hi, next_eip, was32)
+
+
+def call_gate(cpu, lo: int, hi: int, next_eip: int, was32: bool) -> int:
+    """CALL through a call gate: to the same level, or to an inner level on the
+    stack from the TSS with `count` parameters copied from the caller's stack."""
+    cpl = cpu.cpl
+    target, target_offset = gate_target(lo, hi)
+    gate_size = 4 if hi & 0x800 else 2
+    count = hi & 0x1F
+    if not target & 0xFFFC:
+        raise CPUFault(GP, 0)
+    tlo, thi = read_descriptor(cpu, target)
+    check_code_target(cpu, target, tlo, thi)
+    taccess = access_of(thi)
+    dpl = dpl_of(thi)
+    if dpl > cpl:
+        raise CPUFault(GP, target & 0xFFFC)
+    if not taccess & PRESENT:
+        raise CPUFault(NP_VECTOR, target & 0xFFFC)
+    if target_offset > descriptor_limit(thi, tlo):
+        raise CPUFault(GP, 0)
+    old_cs, old_ss, old_esp = cpu.seg_sel[CS], cpu.seg_sel[SS], cpu.regs[ESP]
+    if not taccess & CONFORMING and dpl < cpl:
+        ss, esp, slo, shi = inner_stack(cpu, dpl)
+        stack32 = bool(shi & 0x400000)
+        ss_base = descriptor_base(slo, shi)
+        params = [stack_read(cpu, i * gate_size, gate_size) for i in range(count)]
+        esp = stack_push(cpu, ss_base, esp, stack32, gate_size, old_ss, True)
+        esp = stack_push(cpu, ss_base, esp, stack32, gate_size, old_esp, True)
+        for value in reversed(params):
+            esp = stack_push(cpu, ss_base, esp, stack32, gate_size, value, True)
+        esp = stack_push(cpu, ss_base, esp, stack32, gate_size, old_cs, True)
+        esp = stack_push(cpu, ss_base, esp, stack32, gate_size, next_eip, True)
+        shi = set_accessed(cpu, ss, shi)
+        load_cache(cpu, SS, ss, slo, shi)
+        set_sp(cpu, esp, stack32)
+        load_code(cpu, target, tlo, thi, dpl)
+    else:
+        esp = stack_push(cpu, cpu.seg_base[SS], old_esp, cpu.stack32, gate_size, old_cs, False)
+        esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, gate_size, next_eip, False)
+        set_sp(cpu, esp, cpu.stack32)
+        load_code(cpu, target, tlo, thi, cpl)
+    return leave_loop(cpu, target_offset, was32)
+
+
+# ---------------------------------------------------------------- RET far
+def far_return(cpu, size: int, release: int) -> int:
+    """RETF [imm16] in protected mode: same level, or to an outer level popping the
+    caller's SS:ESP (and releasing `release` bytes of parameters on both stacks)."""
+    was32 = cpu.code32
+    offset = stack_read(cpu, 0, size)
+    selector = stack_read(cpu, size, size) & 0xFFFF
+    cpl = cpu.cpl
+    rpl = selector & 3
+    if not selector & 0xFFFC:
+        raise CPUFault(GP, 0)
+    lo, hi = read_descriptor(cpu, selector)
+    check_code_target(cpu, selector, lo, hi)
+    if rpl < cpl:
+        raise CPUFault(GP, selector & 0xFFFC)
+    access = access_of(hi)
+    if (access & CONFORMING and dpl_of(hi) > rpl) or (
+            not access & CONFORMING and dpl_of(hi) != rpl):
+        raise CPUFault(GP, selector & 0xFFFC)
+    if not access & PRESENT:
+        raise CPUFault(NP_VECTOR, selector & 0xFFFC)
+    if rpl == cpl:
+        if offset > descriptor_limit(hi, lo):
+            raise CPUFault(GP, 0)
+        set_sp(cpu, cpu.regs[ESP] + 2 * size + release, cpu.stack32)
+        load_code(cpu, selector, lo, hi, cpl)
+        return leave_loop(cpu, offset, was32)
+    new_esp = stack_read(cpu, 2 * size + release, size)
+    new_ss = stack_read(cpu, 3 * size + release, size) & 0xFFFF
+    slo, shi = check_outer_stack(cpu, new_ss, rpl)
+    if offset > descriptor_limit(hi, lo):
+        raise CPUFault(GP, 0)
+    load_code(cpu, selector, lo, hi, rpl)
+    shi = set_accessed(cpu, new_ss, shi)
+    load_cache(cpu, SS, new_ss, slo, shi)
+    set_sp(cpu, new_esp + release, cpu.stack32)
+    invalidate_outer_segments(cpu)
+    return leave_loop(cpu, offset, was32)
+
+
+def check_outer_stack(cpu, selector: int, rpl: int) -> Tuple[int, int]:
+    """The SS popped by a return to an outer level: #GP(selector) unless it is a
+    present writable data segment with RPL = DPL = the new CPL."""
+    if not selector & 0xFFFC:
+        raise CPUFault(GP, 0)
+    lo, hi = read_descriptor(cpu, selector)
+    access = access_of(hi)
+    if (selector & 3) != rpl or dpl_of(hi) != rpl or access & (SEGMENT | CODE | READABLE) != (
+            SEGMENT | READABLE):
+        raise CPUFault(GP, selector & 0xFFFC)
+    if not access & PRESENT:
+        raise CPUFault(SS_VECTOR, selector & 0xFFFC)
+    return lo, hi
+
+
+# ---------------------------------------------------------------- IRET
+def iret(cpu, size: int) -> int:
+    """IRET/IRETD with CR0.PE set: virtual-8086 (IOPL 3 only), task return (NT),
+    same level, outer level, or into virtual-8086 mode."""
+    was32 = cpu.code32
+    if cpu.flags & VM:
+        if iopl(cpu) < 3:
+            raise CPUFault(GP, 0)
+        offset = stack_read(cpu, 0, size)
+        selector = stack_read(cpu, size, size) & 0xFFFF
+        flags = stack_read(cpu, 2 * size, size)
+        set_sp(cpu, cpu.regs[ESP] + 3 * size, cpu.stack32)
+        load_v86(cpu, CS, selector)
+        # IOPL and VM stay; the rest follows the popped image (SDM IRET, VM = 1).
+        keep = VM | IOPL | RF | (0xFFFF0000 if size == 2 else 0)
+        write_eflags(cpu, (cpu.get_eflags() & keep) | (flags & ~keep & 0xFFFFFFFF))
+        return offset & 0xFFFF
+    if cpu.flags & NT:
+        from .tasks import task_return
+        return task_return(cpu, was32)
+    offset = stack_read(cpu, 0, size)
+    selector = stack_read(cpu, size, size) & 0xFFFF
+    flags = stack_read(cpu, 2 * size, size)
+    cpl = cpu.cpl
+    if size == 4 and flags & VM and cpl == 0:
+        return iret_to_v86(cpu, offset, selector, flags, was32)
+    rpl = selector & 3
+    if not selector & 0xFFFC:
+        raise CPUFault(GP, 0)
+    lo, hi = read_descriptor(cpu, selector)
+    check_code_target(cpu, selector, lo, hi)
+    if rpl < cpl:
+        raise CPUFault(GP, selector & 0xFFFC)
+    access = access_of(hi)
+    if (access & CONFORMING and dpl_of(hi) > rpl) or (
+            not access & CONFORMING and dpl_of(hi) != rpl):
+        raise CPUFault(GP, selector & 0xFFFC)
+    if not access & PRESENT:
+        raise CPUFault(NP_VECTOR, selector & 0xFFFC)
+    if offset > descriptor_limit(hi, lo):
+        raise CPUFault(GP, 0)
+    if rpl == cpl:
+        set_sp(cpu, cpu.regs[ESP] + 3 * size, cpu.stack32)
+        load_code(cpu, selector, lo, hi, cpl)
+        update_flags_pm(cpu, flags, size, cpl)
+        return leave_loop(cpu, offset, was32)
+    new_esp = stack_read(cpu, 3 * size, size)
+    new_ss = stack_read(cpu, 4 * size, size) & 0xFFFF
+    slo, shi = check_outer_stack(cpu, new_ss, rpl)
+    update_flags_pm(cpu, flags, size, cpl)
+    load_code(cpu, selector, lo, hi, rpl)
+    shi = set_accessed(cpu, new_ss, shi)
+    load_cache(cpu, SS, new_ss, slo, shi)
+    set_sp(cpu, new_esp, cpu.stack32)
+    invalidate_outer_segments(cpu)
+    return leave_loop(cpu, offset, was32)
+
+
+def update_flags_pm(cpu, flags: int, size: int, cpl: int) -> None:
+    """EFLAGS from a protected-mode IRET: IOPL only at CPL 0, IF only when
+    CPL <= IOPL; VM and VIP/VIF are not changed here."""
+    writable = cpu.model.flags_writable | RF
+    if size == 2:
+        writable &= 0xFFFF
+    writable &= ~VM
+    if cpl > 0:
+        writable &= ~IOPL
+    if cpl > iopl(cpu):
+        writable &= ~IF
+    write_eflags(cpu, (cpu.get_eflags() & ~writable) | (flags & writable))
+
+
+def write_eflags(cpu, value: int) -> None:
+    """Set every EFLAGS bit (VM included), telling the interrupt logic about IF."""
+    cpu.set_eflags(value)
+    set_vm(cpu, bool(value & VM))
+    if cpu.flags & IF and cpu.intr_line:
+        cpu.check_irq = True
+
+
+def iret_to_v86(cpu, offset: int, selector: int, flags: int, was32: bool) -> int:
+    """IRETD from CPL 0 with VM set in the popped EFLAGS: pop ESP, SS, ES, DS, FS,
+    GS and continue in virtual-8086 mode at CPL 3."""
+    values = [stack_read(cpu, 12 + 4 * i, 4) & 0xFFFFFFFF for i in range(6)]
+    new_esp, new_ss, new_es, new_ds, new_fs, new_gs = values
+    write_eflags(cpu, flags | VM)
+    for index, sel in ((CS, selector), (SS, new_ss), (ES, new_es), (DS, new_ds),
+                       (FS, new_fs), (GS, new_gs)):
+        load_v86(cpu, index, sel & 0xFFFF)
+    cpu.regs[ESP] = new_esp
+    set_cpl(cpu, 3)
+    select_code_size(cpu)
+    from .ops_control import _exit_after
+    _exit_after(cpu, offset & 0xFFFF)
+    return offset & 0xFFFF
+
+
+# ---------------------------------------------------------------- interrupts
+def interrupt(cpu, vector: int, return_eip: int, kind: str,
+              error_code: Optional[int]) -> int:
+    """Deliver `vector` through the IDT (SDM 6.12): task, interrupt or trap gate,
+    to the same or an inner level; from virtual-8086 mode to level 0."""
+    ext = 0 if kind == "software" else 1
+    flags = cpu.get_eflags()
+    if kind == "software" and flags & VM and (flags >> 12) & 3 < 3:
+        raise CPUFault(GP, 0)
+    idt_error = vector * 8 + 2 + ext
+    if vector * 8 + 7 > cpu.idtr_limit:
+        raise CPUFault(GP, idt_error)
+    lo = sys_read(cpu, cpu.idtr_base + vector * 8, 4)
+    hi = sys_read(cpu, cpu.idtr_base + vector * 8 + 4, 4)
+    gate = (hi >> 8) & 0x1F
+    if gate not in (TASK_GATE, INT_GATE16, TRAP_GATE16, INT_GATE32, TRAP_GATE32):
+        raise CPUFault(GP, idt_error)
+    cpl = cpu.cpl
+    if kind == "software" and dpl_of(hi) < cpl:
+        raise CPUFault(GP, idt_error)
+    if not hi & 0x8000:
+        raise CPUFault(NP_VECTOR, idt_error)
+    if gate == TASK_GATE:
+        from .tasks import switch_via
+        cpu.eip = switch_via(cpu, lo >> 16, lo, hi, "int", return_eip, None,
+                             error_code=error_code, ext=ext)
+        return cpu.eip
+    target, offset = gate_target(lo, hi)
+    size = 4 if gate & 8 else 2
+    if not target & 0xFFFC:
+        raise CPUFault(GP, ext)
+    tlo, thi = read_descriptor(cpu, target, GP, ext)
+    taccess = access_of(thi)
+    dpl = dpl_of(thi)
+    if taccess & (SEGMENT | CODE) != SEGMENT | CODE or dpl > cpl:
+        raise CPUFault(GP, (target & 0xFFFC) | ext)
+    if not taccess & PRESENT:
+        raise CPUFault(NP_VECTOR, (target & 0xFFFC) | ext)
+    if offset > descriptor_limit(thi, tlo):
+        raise CPUFault(GP, ext)
+    from_v86 = bool(flags & VM)
+    old_cs, old_ss, old_esp = cpu.seg_sel[CS], cpu.seg_sel[SS], cpu.regs[ESP]
+    if not taccess & CONFORMING and dpl < cpl:
+        if from_v86 and dpl != 0:
+            raise CPUFault(GP, (target & 0xFFFC) | ext)
+        ss, esp, slo, shi = inner_stack(cpu, dpl, ext)
+        stack32 = bool(shi & 0x400000)
+        ss_base = descriptor_base(slo, shi)
+        frame = []
+        if from_v86:
+            frame += [cpu.seg_sel[GS], cpu.seg_sel[FS], cpu.seg_sel[DS], cpu.seg_sel[ES]]
+        frame += [old_ss, old_esp, flags, old_cs, return_eip]
+        if error_code is not None:
+            frame.append(error_code)
+        for value in frame:
+            esp = stack_push(cpu, ss_base, esp, stack32, size, value, True)
+        shi = set_accessed(cpu, ss, shi)
+        load_cache(cpu, SS, ss, slo, shi)
+        set_sp(cpu, esp, stack32)
+        if from_v86:
+            for index in (GS, FS, DS, ES):
+                load_null(cpu, index, 0)
+        new_cpl = dpl
+    else:
+        if from_v86:
+            raise CPUFault(GP, (target & 0xFFFC) | ext)
+        frame = [flags, old_cs, return_eip]
+        if error_code is not None:
+            frame.append(error_code)
+        esp = old_esp
+        for value in frame:
+            esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, size, value, False)
+        set_sp(cpu, esp, cpu.stack32)
+        new_cpl = cpl
+    if from_v86:
+        set_vm(cpu, False)
+    cpu.flags &= ~(TF | NT | RF | VM | (0 if gate & 1 else IF))
+    load_code(cpu, target, tlo, thi, new_cpl)
+    cpu.eip = offset
+    return offset
+
+
+# ---------------------------------------------------------------- privilege helpers
+def require_cpl0(cpu) -> None:
+    """Privileged instructions (LGDT, MOV CRn, HLT ...): #GP(0) unless CPL = 0."""
+    if cpu.cpl:
+        raise CPUFault(GP, 0)
+
+
+def check_io(cpu, port: int, size: int) -> None:
+    """IN/OUT/INS/OUTS permission: CPL <= IOPL (not in virtual-8086 mode), else
+    every bit for the accessed ports in the TSS I/O bitmap must be clear."""
+    if not cpu.flags & VM and cpu.cpl <= iopl(cpu):
+        return
+    if not cpu.tr_flags & 0x8 or cpu.tr_limit < 0x67:
+        raise CPUFault(GP, 0)
+    bitmap = sys_read(cpu, cpu.tr_base + 0x66, 2)
+    byte = bitmap + (port >> 3)
+    if byte + 1 > cpu.tr_limit:
+        raise CPUFault(GP, 0)
+    bits = sys_read(cpu, cpu.tr_base + byte, 2)
+    if (bits >> (port & 7)) & ((1 << size) - 1):
+        raise CPUFault(GP, 0)
