@@ -161,3 +161,18 @@ def test_no_media_shows_no_bootable_device_then_boots_when_media_appear(tmp_path
     # The next timer tick ends the HLT and the retry finds the disk.
     machine.run_headless(1_000_000)
     assert capture.text == "PASS\n"
+
+
+def test_cli_trace_lists_the_services_a_boot_used(tmp_path, capsys):
+    from pcmachine.cli import main
+    image = fat12_floppy(str(tmp_path / "fat12.img"), build_guest("fat12boot"),
+                         {b"LOADER  BIN": (build_guest("loader"), [3, 2, 4, 5])})
+    trace = tmp_path / "trace.txt"
+    status = main(["run", "pc.yaml", "--fda", image, "--headless", "--timeout", "30",
+                   "--wait", "Loader OK", "--trace", str(trace), "--trace-events", "bios"])
+    assert status == 0, capsys.readouterr().err
+    lines = trace.read_text().splitlines()
+    services = [(line.split("vector=")[1][:4], line.split("function=")[1][:4]) for line in lines]
+    assert services[:2] == [("0xFF", "0x00"), ("0x19", "0x00")]
+    assert services.count(("0x13", "0x02")) == 14 + 9 + 4
+    assert ("0x10", "0x13") in services and ("0x10", "0x0E") in services
