@@ -8,7 +8,7 @@ through the service groups in this package: `post.py`, `video.py` (int 10h),
 """
 
 import dataclasses
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.hookspecs import hookimpl
@@ -18,7 +18,8 @@ from .common import BiosContext, registers
 from .disk import DiskServices
 from .keyboard import KeyboardServices
 from .post import PowerOnSelfTest
-from .rom import (CLI, HLT, OFFSET_DUMMY_IRET, ROM_BASE, ROM_HIGH_ALIAS, STI, IRET, RomBuilder)
+from .rom import (CLI, HLT, IRET, OFFSET_DUMMY_IRET, ROM_BASE, ROM_HIGH_ALIAS, ROM_SEGMENT, STI,
+                  RomBuilder)
 from .system import SystemServices
 from .timer import TimerServices
 from .video import VideoServices
@@ -85,9 +86,12 @@ class BIOS(Component):
 
     def finish(self, cpu: Any) -> None:
         """Leave a wait loop through the ROM's plain IRET."""
-        cpu.set_reg("ip", OFFSET_DUMMY_IRET)
+        self.jump_rom(cpu, OFFSET_DUMMY_IRET)
 
     def jump_rom(self, cpu: Any, offset: int) -> None:
+        """Continue at F000:offset (CS too: a guest may reach the ROM through an
+        alias segment)."""
+        cpu.set_reg("cs", ROM_SEGMENT)
         cpu.set_reg("ip", offset)
 
     @property
@@ -130,8 +134,3 @@ class BIOS(Component):
     def boot_order(self) -> List[str]:
         return list(self.options["boot"])
 
-    def component_named(self, *names: str) -> Optional[Any]:
-        for name in names:
-            if name in self.machine.components:
-                return self.machine.components[name]
-        return None

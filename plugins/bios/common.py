@@ -153,10 +153,3 @@ def succeed(cpu: Any, status: int = 0) -> None:
     set_ah(cpu, status)
     set_return_flags(cpu, cf=False)
 
-
-def to_bcd(value: int) -> int:
-    return ((value // 10) << 4) | (value % 10)
-
-
-def from_bcd(value: int) -> int:
-    return (value >> 4) * 10 + (value & 0x0F)

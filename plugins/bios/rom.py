@@ -124,6 +124,3 @@ def load_font(name: str) -> bytes:
     with open(os.path.join(folder, name), "rb") as handle:
         return handle.read()
 
-
-def far_pointer(offset: int, segment: int = ROM_SEGMENT) -> bytes:
-    return offset.to_bytes(2, "little") + segment.to_bytes(2, "little")

@@ -326,8 +326,9 @@ class VideoServices(VideoFunctions):
         if self.mode().text:
             bus.write_bytes(self.cell_address(page, row, left), bytes((0x20, attribute & 0xFF)) * width)
             return
+        pixels = bytes((attribute & 0xFF,)) * (width * 8)
         for line in range(8):
-            bus.write_bytes(0xA0000 + (row * 8 + line) * 320 + left * 8, bytes((attribute & 0xFF,)) * (width * 8))
+            bus.write_bytes(0xA0000 + (row * 8 + line) * 320 + left * 8, pixels)
 
     def teletype(self, char: int, page: int, color: int) -> None:
         """AH=0Eh: BEL, BS, LF, CR interpreted; other characters written with the

@@ -159,7 +159,8 @@ class VideoFunctions:
                 ctx.write8(table + index, self.ac_read(index))
             ctx.write8(table + 16, self.ac_read(0x11))
         elif sub == 0x10:
-            self.dac_write(cpu.get_reg("bx") & 0xFF, [(cpu.get_reg("dh"), cpu.get_reg("ch"), cpu.get_reg("cl"))])
+            color = (cpu.get_reg("dh"), cpu.get_reg("ch"), cpu.get_reg("cl"))
+            self.dac_write(cpu.get_reg("bx") & 0xFF, [color])
         elif sub == 0x12:
             count = cpu.get_reg("cx")
             data = ctx.bus.read_bytes(table, 3 * count)
