@@ -290,10 +290,21 @@ def shld(cpu, a: int, b: int, count: int, bits: int, left: bool) -> int:
         return a
     mask = (1 << bits) - 1
     sign = 1 << (bits - 1)
-    if left:
+    if bits == 16:
+        # Counts 17-31 are undefined for 16-bit operands; the destination repeats
+        # after the source (dst:src:dst), as in Bochs and QEMU.
+        if left:
+            wide = (a << 32) | (b << 16) | a
+            r = ((wide << count) >> 32) & mask
+            cf = (wide >> (48 - count)) & 1
+        else:
+            wide = (a << 32) | (b << 16) | a
+            r = (wide >> count) & mask
+            cf = (wide >> (count - 1)) & 1
+    elif left:
         wide = (a << bits) | b
         r = ((wide << count) >> bits) & mask
-        cf = (wide >> (2 * bits - count)) & 1 if count <= 2 * bits else 0
+        cf = (wide >> (2 * bits - count)) & 1
     else:
         wide = (b << bits) | a
         r = (wide >> count) & mask

@@ -28,6 +28,9 @@ def jcc(d: Decoder, cc: int, rel: int) -> Closure:
     cpu = d.cpu
     n, m = d.length, d.ipmask
     taken_delta = n + rel
+    # The target is truncated to the operand size (a 66h-prefixed branch in 32-bit
+    # code lands below 64 KiB; a 32-bit branch in 16-bit code is not wrapped).
+    t = MASKS[d.opsize]
     if cc == 4 or cc == 5:       # JZ/JNZ: the loop-closing test, kept short
         want = cc == 4
 
@@ -37,13 +40,13 @@ def jcc(d: Decoder, cc: int, rel: int) -> Closure:
             else:
                 zero = bool(cpu.flags & 0x40)
             if zero == want:
-                return (eip + taken_delta) & m
+                return (eip + taken_delta) & t
             return (eip + n) & m
         return jz
 
     def jcc_generic(eip: int) -> int:
         if condition(cpu, cc):
-            return (eip + taken_delta) & m
+            return (eip + taken_delta) & t
         return (eip + n) & m
     return jcc_generic
 
@@ -85,13 +88,13 @@ def build_near_rel(d: Decoder) -> Closure:
         push = cpu.push32 if d.opsize == 4 else cpu.push16
 
         def call_rel(eip: int) -> int:
-            target = (eip + n + rel) & m & omask
+            target = (eip + n + rel) & omask
             push((eip + n) & m)
             return target
         return call_rel
 
     def jmp_rel(eip: int) -> int:
-        return (eip + n + rel) & m & omask
+        return (eip + n + rel) & omask
     return jmp_rel
 
 
@@ -216,10 +219,11 @@ def build_iret(d: Decoder) -> Closure:
     size = d.opsize
     pop = cpu.pop32 if size == 4 else cpu.pop16
     width = 0xFFFFFFFF if size == 4 else 0xFFFF
+    n, m = d.length, d.ipmask
 
     def iret(eip: int) -> int:
         if cpu.cr[0] & CR0_PE:
-            return protected.iret(cpu, size)
+            return protected.iret(cpu, size, (eip + n) & m)
         offset = pop()
         selector = pop() & 0xFFFF
         flags = pop()
