@@ -8,8 +8,10 @@ from typing import Callable
 from . import alu
 from .alu import condition, materialize, set_arith_flags
 from .decoder import TWO_BYTE, DecodeFault, Decoder, MASKS, register
+from . import paging, systemops
 from .ops_basic import build_imul_common, far_pointer_load, push_pop_segment, signed
-from .state import CF, CPUFault, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, GP, OF, UD, ZF
+from .protected import require_cpl0
+from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, GP, OF, UD, ZF
 
 Closure = Callable[[int], int]
 
@@ -30,23 +32,9 @@ def plain(d: Decoder, action: Callable[[], None]) -> Closure:
 
 @register(TWO_BYTE, 0x00)
 def build_group6(d: Decoder) -> Closure:
-    """SLDT STR LLDT LTR VERR VERW: protected mode only (part 2); #UD in real mode."""
-    cpu = d.cpu
+    """SLDT STR LLDT LTR VERR VERW: protected mode only; #UD in real mode."""
     d.modrm()
-    if d.mod != 3:
-        d.offset_only()
-    if d.reg >= 6:
-        raise DecodeFault()
-    from .cpu import CPU
-    handler = getattr(CPU, "protected_group6", None)
-    n, m = d.length, d.ipmask
-
-    def group6(eip: int) -> int:
-        if not cpu.cr[0] & CR0_PE or handler is None:
-            raise CPUFault(UD)
-        handler(cpu, d)
-        return (eip + n) & m
-    return group6
+    return systemops.build_group6(d)
 
 
 @register(TWO_BYTE, 0x01)
@@ -62,6 +50,7 @@ def build_group7(d: Decoder) -> Closure:
             return plain(d, lambda: put(cpu.cr[0] & 0xFFFF))
 
         def lmsw() -> None:
+            require_cpl0(cpu)
             value = get() & 0xF
             value |= cpu.cr[0] & CR0_PE       # LMSW cannot clear PE
             cpu.write_cr(0, (cpu.cr[0] & ~0xF) | value)
@@ -69,12 +58,19 @@ def build_group7(d: Decoder) -> Closure:
     if d.mod == 3:
         raise DecodeFault()
     if kind == 7:
-        d.offset_only()
-        return plain(d, cpu.flush_code_cache if cpu.paging else (lambda: None))
+        target = d.address(1)
+
+        def invlpg() -> None:
+            require_cpl0(cpu)
+            if cpu.paging:
+                paging.invlpg(cpu, target())
+        return plain(d, invlpg)
     address = d.address(6)
     size = d.opsize
 
     def descriptor_table() -> None:
+        if kind >= 2:
+            require_cpl0(cpu)
         linear = address()
         if kind >= 2:
             limit = cpu.rd16(linear)
@@ -98,25 +94,25 @@ def build_group7(d: Decoder) -> Closure:
 @register(TWO_BYTE, 0x02, 0x03)
 def build_lar_lsl(d: Decoder) -> Closure:
     d.modrm()
-    if d.mod != 3:
-        d.offset_only()
-    n, m = d.length, d.ipmask
-
-    def lar_lsl(eip: int) -> int:
-        raise CPUFault(UD)     # real mode; part 2 decodes the protected-mode form
-    return lar_lsl
+    return systemops.build_lar_lsl(d)
 
 
 @register(TWO_BYTE, 0x06)
 def build_clts(d: Decoder) -> Closure:
     cpu = d.cpu
-    return plain(d, lambda: cpu.write_cr(0, cpu.cr[0] & ~CR0_TS))
+
+    def clts() -> None:
+        require_cpl0(cpu)
+        cpu.write_cr(0, cpu.cr[0] & ~CR0_TS)
+    return plain(d, clts)
 
 
 @register(TWO_BYTE, 0x08, 0x09)
 def build_cache(d: Decoder) -> Closure:
     need(d, 4)
-    return plain(d, lambda: None)   # no caches are modelled: INVD/WBINVD have no effect
+    cpu = d.cpu
+    # No caches are modelled: INVD/WBINVD only check privilege.
+    return plain(d, lambda: require_cpl0(cpu))
 
 
 @register(TWO_BYTE, 0x0B)
@@ -141,6 +137,7 @@ def build_mov_control(d: Decoder) -> Closure:
     store = op & 2 == 2
 
     def mov_control() -> None:
+        require_cpl0(cpu)
         if store:
             if debug:
                 cpu.dr[index] = regs[reg]

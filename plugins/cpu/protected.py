@@ -24,7 +24,6 @@ from .state import (CPUFault, CR0_PE, CS, DS, ES, ESP, FS, GP, GS, IF, IOPL, NT,
                     SS, SS_VECTOR, TF, TS, VM)
 
 NP_VECTOR = 11
-AC_FLAG = 0x40000
 
 # Access-byte bits.
 PRESENT = 0x80
@@ -251,11 +250,6 @@ def check_code_target(cpu, selector: int, lo: int, hi: int) -> None:
     access = access_of(hi)
     if access & (SEGMENT | CODE) != SEGMENT | CODE:
         raise CPUFault(GP, selector & 0xFFFC)
-
-
-def check_limit(cpu, offset: int, selector: int) -> None:
-    if offset > cpu.seg_limit[CS]:
-        raise CPUFault(GP, 0)
 
 
 # ---------------------------------------------------------------- stacks
@@ -526,7 +520,7 @@ def check_outer_stack(cpu, selector: int, rpl: int) -> Tuple[int, int]:
 
 
 # ---------------------------------------------------------------- IRET
-def iret(cpu, size: int) -> int:
+def iret(cpu, size: int, next_eip: int) -> int:
     """IRET/IRETD with CR0.PE set: virtual-8086 (IOPL 3 only), task return (NT),
     same level, outer level, or into virtual-8086 mode."""
     was32 = cpu.code32
@@ -544,7 +538,7 @@ def iret(cpu, size: int) -> int:
         return offset & 0xFFFF
     if cpu.flags & NT:
         from .tasks import task_return
-        return task_return(cpu, was32)
+        return task_return(cpu, was32, next_eip)
     offset = stack_read(cpu, 0, size)
     selector = stack_read(cpu, size, size) & 0xFFFF
     flags = stack_read(cpu, 2 * size, size)
