@@ -2,6 +2,11 @@
 disk whose sectors are numbered, plus the images after the guest's writes."""
 
 import os
+import types
+
+import pytest
+
+from pcmachine.plugins.bios.disk import translated_geometry
 
 from bios_support import build_guest, cpu_kind, make_machine, run_guest
 
@@ -34,3 +39,37 @@ def test_disk_services_guest(tmp_path, cpu_kind):
         handle.seek(3000 * SECTOR)
         assert handle.read(2) == b"\xEF\xBE"
     assert os.path.getsize(hard_disk) == 4096 * SECTOR
+
+
+@pytest.mark.parametrize("size, drive_type, cylinders, heads, sectors", [
+    (368640, 1, 40, 2, 9),          # 360K
+    (737280, 3, 80, 2, 9),          # 720K
+    (1228800, 2, 80, 2, 15),        # 1.2M
+    (1474560, 4, 80, 2, 18),        # 1.44M
+    (2949120, 5, 80, 2, 36),        # 2.88M
+])
+def test_floppy_parameters_per_format(tmp_path, size, drive_type, cylinders, heads, sectors):
+    image = str(tmp_path / "fd.img")
+    with open(image, "wb") as handle:
+        handle.write(build_guest("geometry").ljust(size, b"\0"))
+    machine = make_machine({"fda": image})
+    result = run_guest(machine).data
+    cf, ah, bl, ch, cl, dh, dl = result
+    assert (cf, ah, bl, dh, dl) == (0, 0, drive_type, heads - 1, 1)
+    assert ch | ((cl & 0xC0) << 2) == cylinders - 1
+    assert cl & 0x3F == sectors
+
+
+@pytest.mark.parametrize("megabytes, geometry", [
+    (2, (4, 16, 63)),
+    (504, (1024, 16, 63)),
+    (1000, (1015, 32, 63)),
+    (4000, (1015, 128, 63)),
+    (8032, (1023, 255, 63)),
+    (65536, (1024, 255, 63)),
+])
+def test_hard_disk_translation(megabytes, geometry):
+    """LBA-assisted translation: 63 sectors, the fewest heads that keep the
+    cylinders within 1024, at most 1024 cylinders."""
+    disk = types.SimpleNamespace(sectors=megabytes * 2048)
+    assert translated_geometry(disk) == geometry
