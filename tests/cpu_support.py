@@ -71,7 +71,7 @@ def run_until_stopped(machine: Machine, limit: int = 2_000_000) -> Optional[str]
         reason = machine.run_slice(start + limit)
         if reason is not None:
             return reason
-        if machine.waiting_for_host():
+        if machine.waiting_for_host() and not machine.cpu.intr_line:
             return "waiting"
 
 
