@@ -176,3 +176,15 @@ def test_cli_trace_lists_the_services_a_boot_used(tmp_path, capsys):
     assert services[:2] == [("0xFF", "0x00"), ("0x19", "0x00")]
     assert services.count(("0x13", "0x02")) == 14 + 9 + 4
     assert ("0x10", "0x13") in services and ("0x10", "0x0E") in services
+
+
+def test_boots_with_absent_devices(tmp_path):
+    """Without VGA, CMOS, 8042, port 92h and UARTs the BIOS skips what is missing
+    (their ports read FFh) and still boots; text goes to plain memory at B8000h."""
+    image = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
+    absent = ["vga=null", "cmos=null", "kbc=null", "port92=null", "com1=null", "com2=null"]
+    machine = make_machine({"hda": image}, overrides=absent)
+    assert run_guest(machine).text == "PASS\n"
+    assert screen_text(machine, 0).startswith("pcmachine HLE BIOS")
+    assert screen_text(machine, 20).startswith("Loader OK")
+    assert machine.bus.read_bytes(0x400, 8) == bytes(8)       # no serial ports found

@@ -14,3 +14,8 @@ def test_post_banner_shows_memory_size(tmp_path, cpu_kind):
     machine.run_headless(5)           # the reset jump, POST and int 19h only
     assert screen_text(machine, 0).startswith("pcmachine HLE BIOS")
     assert screen_text(machine, 1).startswith("Memory: 640K base, 7168K extended")
+
+
+def test_text_modes_pages_and_8x8_font_guest(tmp_path, cpu_kind):
+    machine = make_machine({"fda": floppy_image(tmp_path, build_guest("videomodes"))}, cpu=cpu_kind)
+    assert run_guest(machine).text == "PASS\n"
