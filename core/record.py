@@ -260,8 +260,8 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
         if screen != end["screen"]:
             print("replay diverged: the final screen differs from the recording", file=sys.stderr)
             return 1
-        print(f"replay matched: {verifier.verified} states verified at {len(recording.checkpoints)} "
-              f"checkpoints and the end (instruction {end['icount']}), state hash {end['hash'][:16]}")
+        print(f"replay matched: {verifier.verified - 1} checkpoints and the final state at instruction "
+              f"{end['icount']} verified, state hash {end['hash'][:16]}")
         if screen:
             print(screen)
         return 0
