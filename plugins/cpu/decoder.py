@@ -108,10 +108,12 @@ class Decoder:
     def length(self) -> int:
         return self.pos
 
-    def modrm(self) -> None:
+    def modrm(self, register_only: bool = False) -> None:
+        """Read ModRM and any SIB/displacement.  `register_only`: MOV CRn/DRn
+        ignore the mod field and take no displacement (SDM)."""
         value = self.byte()
         self.modrm_byte = value
-        self.mod = value >> 6
+        self.mod = 3 if register_only else value >> 6
         self.reg = (value >> 3) & 7
         self.rm = value & 7
         if self.mod != 3:
@@ -308,6 +310,57 @@ class Decoder:
         return self.seg if self.seg is not None else default
 
 
+def _decode_into(d: Decoder) -> Tuple[Callable[[int], int], bool]:
+    """Prefixes, opcode, builder: (closure, ends_block); raises DecodeFault."""
+    cpu = d.cpu
+    generation = cpu.generation
+    while True:
+        opcode = d.byte()
+        if opcode in SEG_PREFIXES and (opcode < 0x60 or generation >= 3):
+            d.seg = SEG_PREFIXES[opcode]
+        elif opcode == 0x66 and generation >= 3:
+            d.opsize = 2 if d.code32 else 4
+        elif opcode == 0x67 and generation >= 3:
+            d.adsize = 2 if d.code32 else 4
+        elif opcode == 0xF0:
+            d.lock = True
+        elif opcode == 0xF2 or opcode == 0xF3:
+            d.rep = opcode
+        else:
+            break
+        d.prefix_count += 1
+        if cpu.model.max_length and d.pos >= cpu.model.max_length:
+            raise DecodeFault(GP)
+    if opcode == 0x0F and generation >= 2:
+        opcode = 0x100 | d.byte()
+        builder = TWO_BYTE.get(opcode & 0xFF)
+    elif generation == 0 and opcode in ALIASES_8086:
+        opcode = ALIASES_8086[opcode]
+        builder = ONE_BYTE.get(opcode)
+    else:
+        builder = ONE_BYTE.get(opcode)
+    d.opcode = opcode
+    if builder is None:
+        raise DecodeFault(UD)
+    fn = builder(d)
+    if cpu.model.max_length and d.pos > cpu.model.max_length:
+        raise DecodeFault(GP)
+    if d.lock and generation >= 3 and not lockable(d):
+        raise DecodeFault(UD)
+    return fn, opcode in ENDS_BLOCK and opcode not in CONTINUES_BLOCK_0F
+
+
+def decode_listing(cpu, eip: int) -> Optional[Decoder]:
+    """The decoded fields of the instruction at CS:EIP (for disassembly listings
+    and the capstone cross-check), or None when this model does not accept it."""
+    d = Decoder(cpu, eip)
+    try:
+        _decode_into(d)
+    except DecodeFault:
+        return None
+    return d
+
+
 def _undefined(vector: int) -> Callable[[int], int]:
     def raise_fault(eip: int) -> int:
         raise CPUFault(vector, 0 if vector == GP else None)
@@ -355,42 +408,8 @@ def lockable(d: "Decoder") -> bool:
 def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool]:
     """(closure, pages, cacheable, length, ends_block) for the instruction at CS:EIP."""
     d = Decoder(cpu, eip)
-    generation = cpu.generation
     try:
-        while True:
-            opcode = d.byte()
-            if opcode in SEG_PREFIXES and (opcode < 0x60 or generation >= 3):
-                d.seg = SEG_PREFIXES[opcode]
-            elif opcode == 0x66 and generation >= 3:
-                d.opsize = 2 if d.code32 else 4
-            elif opcode == 0x67 and generation >= 3:
-                d.adsize = 2 if d.code32 else 4
-            elif opcode == 0xF0:
-                d.lock = True
-            elif opcode == 0xF2 or opcode == 0xF3:
-                d.rep = opcode
-            else:
-                break
-            d.prefix_count += 1
-            if cpu.model.max_length and d.pos >= cpu.model.max_length:
-                raise DecodeFault(GP)
-        if opcode == 0x0F and generation >= 2:
-            opcode = 0x100 | d.byte()
-            builder = TWO_BYTE.get(opcode & 0xFF)
-        elif generation == 0 and opcode in ALIASES_8086:
-            opcode = ALIASES_8086[opcode]
-            builder = ONE_BYTE.get(opcode)
-        else:
-            builder = ONE_BYTE.get(opcode)
-        d.opcode = opcode
-        if builder is None:
-            raise DecodeFault(UD)
-        fn = builder(d)
-        if cpu.model.max_length and d.pos > cpu.model.max_length:
-            raise DecodeFault(GP)
-        if d.lock and generation >= 3 and not lockable(d):
-            raise DecodeFault(UD)
-        ends = opcode in ENDS_BLOCK and opcode not in CONTINUES_BLOCK_0F
+        fn, ends = _decode_into(d)
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
         ends = True

@@ -124,7 +124,7 @@ def build_ud2(d: Decoder) -> Closure:
 def build_mov_control(d: Decoder) -> Closure:
     need(d, 3)
     cpu = d.cpu
-    d.modrm()
+    d.modrm(register_only=True)
     op = d.opcode & 0xFF
     index = d.reg
     reg = d.rm

@@ -1,0 +1,109 @@
+"""Instruction names for listings, from the decoder's fields (`decode_listing`).
+
+The names follow the Intel SDM with the operand-size suffixes capstone and the
+GNU tools print for the implicit-operand forms (pushaw/pushal, iret/iretd,
+movsb/movsw/movsd ...), so traces read like the usual disassemblers and
+tests/test_cpu_decoder_capstone.py can compare the decoder with capstone.
+"""
+
+from typing import Optional
+
+from .decoder import Decoder, decode_listing
+
+ALU = ("add", "or", "adc", "sbb", "and", "sub", "xor", "cmp")
+SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
+CONDITIONS = ("o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge",
+              "le", "g")
+GROUP3 = ("test", "test", "not", "neg", "mul", "imul", "div", "idiv")
+GROUP45 = ("inc", "dec", "call", "lcall", "jmp", "ljmp", "push", None)
+GROUP6 = ("sldt", "str", "lldt", "ltr", "verr", "verw")
+GROUP7 = ("sgdt", "sidt", "lgdt", "lidt", "smsw", None, "lmsw", "invlpg")
+BIT_OPS = {0xA3: "bt", 0xAB: "bts", 0xB3: "btr", 0xBB: "btc"}
+STRINGS = {0xA4: "movs", 0xA6: "cmps", 0xAA: "stos", 0xAC: "lods", 0xAE: "scas",
+           0x6C: "ins", 0x6E: "outs"}
+FIXED = {
+    0x06: "push", 0x07: "pop", 0x0E: "push", 0x16: "push", 0x17: "pop", 0x1E: "push",
+    0x1F: "pop", 0x27: "daa", 0x2F: "das", 0x37: "aaa", 0x3F: "aas", 0x62: "bound",
+    0x63: "arpl", 0x68: "push", 0x69: "imul", 0x6A: "push", 0x6B: "imul", 0x84: "test",
+    0x85: "test", 0x86: "xchg", 0x87: "xchg", 0x88: "mov", 0x89: "mov", 0x8A: "mov",
+    0x8B: "mov", 0x8C: "mov", 0x8D: "lea", 0x8E: "mov", 0x8F: "pop", 0x9A: "lcall",
+    0x9B: "wait", 0x9E: "sahf", 0x9F: "lahf", 0xA0: "mov", 0xA1: "mov", 0xA2: "mov",
+    0xA3: "mov", 0xA8: "test", 0xA9: "test", 0xC2: "ret", 0xC3: "ret", 0xC4: "les",
+    0xC5: "lds", 0xC6: "mov", 0xC7: "mov", 0xC8: "enter", 0xC9: "leave", 0xCA: "retf",
+    0xCB: "retf", 0xCC: "int3", 0xCD: "int", 0xCE: "into", 0xD4: "aam", 0xD5: "aad",
+    0xD6: "salc", 0xD7: "xlatb", 0xE0: "loopne", 0xE1: "loope", 0xE2: "loop", 0xE4: "in",
+    0xE5: "in", 0xE6: "out", 0xE7: "out", 0xE8: "call", 0xE9: "jmp", 0xEA: "ljmp",
+    0xEB: "jmp", 0xEC: "in", 0xED: "in", 0xEE: "out", 0xEF: "out", 0xF1: "int1",
+    0xF4: "hlt", 0xF5: "cmc", 0xF8: "clc", 0xF9: "stc", 0xFA: "cli", 0xFB: "sti",
+    0xFC: "cld", 0xFD: "std",
+    0x102: "lar", 0x103: "lsl", 0x106: "clts", 0x108: "invd", 0x109: "wbinvd",
+    0x10B: "ud2", 0x120: "mov", 0x121: "mov", 0x122: "mov", 0x123: "mov", 0x131: "rdtsc",
+    0x1A0: "push", 0x1A1: "pop", 0x1A2: "cpuid", 0x1A4: "shld", 0x1A5: "shld",
+    0x1A8: "push", 0x1A9: "pop", 0x1AC: "shrd", 0x1AD: "shrd", 0x1AF: "imul",
+    0x1B0: "cmpxchg", 0x1B1: "cmpxchg", 0x1B2: "lss", 0x1B4: "lfs", 0x1B5: "lgs",
+    0x1B6: "movzx", 0x1B7: "movzx", 0x1BC: "bsf", 0x1BD: "bsr", 0x1BE: "movsx",
+    0x1BF: "movsx", 0x1C0: "xadd", 0x1C1: "xadd", 0x1C7: "cmpxchg8b",
+}
+
+
+def mnemonic_of(d: Decoder) -> str:
+    """The mnemonic of a decoded instruction (prefix words such as rep/lock are
+    not included)."""
+    op, reg, wide = d.opcode, d.reg, d.opsize == 4
+    if op < 0x40 and op & 7 < 6:
+        return ALU[op >> 3]
+    if 0x40 <= op < 0x60:
+        return ("inc", "dec", "push", "pop")[(op - 0x40) >> 3]
+    if op in (0x60, 0x61):
+        return ("pusha", "popa")[op & 1] + ("l" if wide else "w")
+    if 0x70 <= op < 0x80:
+        return "j" + CONDITIONS[op & 0xF]
+    if 0x80 <= op <= 0x83:
+        return ALU[reg]
+    if op == 0x90:
+        return "pause" if d.rep == 0xF3 else "nop"
+    if 0x91 <= op <= 0x97:
+        return "xchg"
+    if op in (0x98, 0x99):
+        return (("cbw", "cwde"), ("cwd", "cdq"))[op & 1][wide]
+    if op in (0x9C, 0x9D):
+        return ("pushf", "popf")[op & 1] + ("d" if wide else "")
+    if op == 0xCF:
+        return "iretd" if wide else "iret"
+    if op & ~1 in STRINGS:
+        return STRINGS[op & ~1] + ("b" if op & 1 == 0 else ("d" if wide else "w"))
+    if 0xB0 <= op < 0xC0:
+        return "mov"
+    if op in (0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3):
+        return SHIFTS[reg]
+    if op == 0xE3:
+        return "jecxz" if d.adsize == 4 else "jcxz"
+    if op in (0xF6, 0xF7):
+        return GROUP3[reg]
+    if op in (0xFE, 0xFF):
+        return GROUP45[reg] or "(bad)"
+    if 0xD8 <= op <= 0xDF:
+        return "esc"
+    if op == 0x100:
+        return GROUP6[reg] if reg < 6 else "(bad)"
+    if op == 0x101:
+        return GROUP7[reg] or "(bad)"
+    if 0x180 <= op < 0x190:
+        return "j" + CONDITIONS[op & 0xF]
+    if 0x190 <= op < 0x1A0:
+        return "set" + CONDITIONS[op & 0xF]
+    if op in (0x1A3, 0x1AB, 0x1B3, 0x1BB):
+        return BIT_OPS[op & 0xFF]
+    if op == 0x1BA:
+        return ("bt", "bts", "btr", "btc")[reg - 4]
+    if 0x1C8 <= op < 0x1D0:
+        return "bswap"
+    return FIXED.get(op, "(bad)")
+
+
+def disassemble_at(cpu, eip: int) -> Optional[tuple]:
+    """(length, mnemonic) of the instruction at CS:EIP, or None if it is undefined."""
+    d = decode_listing(cpu, eip)
+    if d is None:
+        return None
+    return d.pos, mnemonic_of(d)
