@@ -188,3 +188,48 @@ def test_boots_with_absent_devices(tmp_path):
     assert screen_text(machine, 0).startswith("pcmachine HLE BIOS")
     assert screen_text(machine, 20).startswith("Loader OK")
     assert machine.bus.read_bytes(0x400, 8) == bytes(8)       # no serial ports found
+
+
+def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0) -> str:
+    """A minimal ISO 9660 image with an El Torito no-emulation boot entry: volume
+    descriptors at 16-18, the boot catalog at 19, the boot image at 20."""
+    cd_sector = 2048
+    image = bytearray(32 * cd_sector)
+
+    def put(lba: int, data: bytes) -> None:
+        image[lba * cd_sector:lba * cd_sector + len(data)] = data
+
+    put(16, b"\x01CD001\x01")
+    record = bytearray(b"\x00CD001\x01EL TORITO SPECIFICATION".ljust(0x47, b"\0"))
+    put(17, bytes(record) + (19).to_bytes(4, "little"))
+    put(18, b"\xFFCD001\x01")
+    validation = bytearray(32)
+    validation[0] = 0x01
+    validation[4:4 + 9] = b"pcmachine"
+    validation[30:32] = b"\x55\xAA"
+    total = sum(int.from_bytes(validation[i:i + 2], "little") for i in range(0, 32, 2))
+    validation[28:30] = ((-total) & 0xFFFF).to_bytes(2, "little")
+    entry = bytes((0x88, 0x00)) + load_segment.to_bytes(2, "little") + bytes(2) \
+        + (len(boot_image) // 512).to_bytes(2, "little") + (20).to_bytes(4, "little")
+    put(19, bytes(validation) + entry)
+    put(20, boot_image)
+    with open(path, "wb") as handle:
+        handle.write(image)
+    return path
+
+
+def test_el_torito_cd_boot_and_cd_services(tmp_path, cpu_kind):
+    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"))
+    machine = make_machine({"cdrom": iso}, boot=["floppy", "cdrom", "hdd"], cpu=cpu_kind)
+    assert run_guest(machine).text == "PASS\n"
+
+
+def test_cd_without_boot_record_is_skipped(tmp_path):
+    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"))
+    with open(iso, "r+b") as handle:
+        handle.seek(17 * 2048 + 7)
+        handle.write(b"NOT TORITO")
+    disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_chs"), build_guest("hdloader"))
+    machine = make_machine({"cdrom": iso, "hda": disk}, boot=["cdrom", "hdd"])
+    assert run_guest(machine).text == "PASS\n"          # the hard disk's loader
+    assert machine.cpu.get_reg("cs") == 0

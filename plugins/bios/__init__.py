@@ -36,6 +36,7 @@ class BiosState:
     wait_deadline_ns: int = 0          # int 15h/86h: end of the current wait
     boot_failure_shown: bool = False   # int 19h: "No bootable device" is on screen
     speaker_off_ns: int = 0            # teletype bell: when the beep ends (0: silent)
+    cd_boot: List[int] = dataclasses.field(default_factory=list)  # El Torito: LBA, segment, count
 
 
 class BIOS(Component):

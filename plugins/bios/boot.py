@@ -5,22 +5,68 @@ sector 0 of the first floppy (`fda`) or hard disk (`hda`) to 0000:7C00 and jumps
 there with DL = the BIOS drive number and interrupts disabled (the `INT 19h` that
 got here cleared IF, and the boot sector inherits that, as with Bochs' BIOS).  A
 hard disk must end its sector with 55h AAh; a floppy boots without the signature,
-as IBM's BIOS and Bochs (with its signature check off) do.  CD-ROM (El Torito)
-boot is not implemented: the device is skipped.
+as IBM's BIOS and Bochs (with its signature check off) do.  A CD-ROM (`cdrom`)
+boots by El Torito in no-emulation mode: the boot record volume descriptor at
+sector 17 points to the boot catalog, whose initial entry gives the load segment
+(0 means 07C0h), the count of 512-byte sectors and the image's 2048-byte LBA; the
+image starts at load-segment:0000 with DL = E0h.  Floppy and hard-disk emulation
+images are not supported (the CD is skipped).
 
 With nothing to boot the screen says so and the CPU waits in the ROM's
 `STI; HLT` loop; each wake-up retries, so media attached later still boot.
 """
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional
 
 from . import common as c
+from .disk import CDROM_DRIVE, CD_SECTOR
 from .rom import IRET, RomBuilder
 
 BOOT_SEGMENT = 0x0000
 BOOT_OFFSET = 0x7C00
 BOOT_SIGNATURE = b"\x55\xAA"
-DEVICE_DRIVES = {"floppy": 0x00, "hdd": 0x80}
+DEVICE_DRIVES = {"floppy": 0x00, "hdd": 0x80, "cdrom": CDROM_DRIVE}
+BOOT_RECORD_LBA = 17
+EL_TORITO_ID = b"\x00CD001\x01EL TORITO SPECIFICATION"
+CATALOG_HEADER_ID, CATALOG_KEY = 0x01, b"\x55\xAA"
+BOOTABLE = 0x88
+NO_EMULATION = 0x00
+DEFAULT_LOAD_SEGMENT = 0x07C0
+
+
+class BootImage(NamedTuple):
+    drive: int
+    first_sector: int       # 512-byte LBA on the medium, for the disk_transfer hook
+    data: bytes
+    segment: int
+    offset: int
+
+
+def el_torito_image(disk: Any) -> Optional[tuple]:
+    """(image LBA, load segment, 512-byte sector count) of a bootable no-emulation
+    El Torito CD, or None."""
+    if disk.sectors < (BOOT_RECORD_LBA + 1) * 4:
+        return None
+    record = disk.read(BOOT_RECORD_LBA * 4, 4)
+    if record[:len(EL_TORITO_ID)] != EL_TORITO_ID:
+        return None
+    catalog_lba = int.from_bytes(record[0x47:0x4B], "little")
+    if (catalog_lba + 1) * 4 > disk.sectors:
+        return None
+    catalog = disk.read(catalog_lba * 4, 4)
+    validation = catalog[:32]
+    checksum = sum(int.from_bytes(validation[i:i + 2], "little") for i in range(0, 32, 2)) & 0xFFFF
+    if validation[0] != CATALOG_HEADER_ID or validation[30:32] != CATALOG_KEY or checksum:
+        return None
+    entry = catalog[32:64]
+    if entry[0] != BOOTABLE or entry[1] & 0x0F != NO_EMULATION:
+        return None
+    segment = int.from_bytes(entry[2:4], "little") or DEFAULT_LOAD_SEGMENT
+    count = int.from_bytes(entry[6:8], "little")
+    lba = int.from_bytes(entry[8:12], "little")
+    if count == 0 or (lba * CD_SECTOR + count * 512) > disk.sectors * 512:
+        return None
+    return lba, segment, count
 
 
 class BootServices:
@@ -36,39 +82,43 @@ class BootServices:
         self.wait_offset = self.bios.wait_loop(rom, self.retry, "boot_wait")
         return {0x19: int19, 0x18: int18}
 
-    def find_boot_sector(self) -> Optional[Tuple[int, bytes]]:
-        """(drive number, sector) of the first bootable device in the boot order."""
+    def find_boot_image(self) -> Optional[BootImage]:
+        """The first bootable device in the boot order, with what to load where."""
         disks = self.bios.disk
         for device in self.bios.boot_order():
-            number = DEVICE_DRIVES.get(device)
-            if number is None:
-                continue
+            number = DEVICE_DRIVES[device]
             disk = disks.drive(number)
             if disk is None or disk.sectors == 0:
                 continue
+            if number == CDROM_DRIVE:
+                found = el_torito_image(disk)
+                if found is None:
+                    continue
+                lba, segment, count = found
+                self.bios.state.cd_boot = [lba, segment, count]
+                return BootImage(number, lba * 4, disk.read(lba * 4, count), segment, 0)
             sector = disk.read(0, 1)
             if number >= 0x80 and sector[510:512] != BOOT_SIGNATURE:
                 continue
-            return number, sector
+            return BootImage(number, 0, sector, BOOT_SEGMENT, BOOT_OFFSET)
         return None
 
     def boot(self, cpu: Any) -> bool:
-        found = self.find_boot_sector()
-        if found is None:
+        image = self.find_boot_image()
+        if image is None:
             return False
-        number, sector = found
-        self.ctx.bus.write_bytes((BOOT_SEGMENT << 4) + BOOT_OFFSET, sector)
+        self.ctx.bus.write_bytes(c.linear(image.segment, image.offset), image.data)
         hooks = self.bios.machine.hooks
         if hooks.disk_transfer:
-            disk = self.bios.disk.drive(number)
-            hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name,
-                                     operation="read", lba=0, count=1)
+            disk = self.bios.disk.drive(image.drive)
+            hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name, operation="read",
+                                     lba=image.first_sector, count=len(image.data) // 512)
         for name in ("ax", "bx", "cx", "si", "di", "bp", "ds", "es"):
             cpu.set_reg(name, 0)
-        cpu.set_reg("dx", number)
+        cpu.set_reg("dx", image.drive)
         cpu.set_flag("if", False)
-        cpu.set_reg("cs", BOOT_SEGMENT)
-        cpu.set_reg("ip", BOOT_OFFSET)
+        cpu.set_reg("cs", image.segment)
+        cpu.set_reg("ip", image.offset)
         return True
 
     def int19(self, cpu: Any) -> None:

@@ -1,7 +1,7 @@
 """Int 13h: floppy and hard-disk services on the machine's media (`machine.media`).
 
 Drive numbers: 00h/01h are `fda`/`fdb`, 80h/81h... are `hda`..`hdd` in order of
-presence.  CHS requests use the drive's BIOS geometry: the standard geometry of the
+presence, E0h is the `cdrom` (2048-byte sectors, extensions only, read-only).  CHS requests use the drive's BIOS geometry: the standard geometry of the
 floppy format, and for hard disks the LBA-assisted translation (63 sectors per
 track, 16/32/64/128/255 heads, at most 1024 cylinders), as Bochs and SeaBIOS
 report it through AH=08h; the extensions (AH=41h-48h) address sectors by LBA.
@@ -18,6 +18,9 @@ from . import common as c
 from .rom import OFFSET_DISKETTE_TABLE, IRET, RomBuilder
 
 SECTOR = 512
+CD_SECTOR = 2048
+CDROM_DRIVE = 0xE0
+EMULATION_STATUS_SIZE = 0x13
 FLOPPY_DRIVES = ("fda", "fdb")
 HARD_DRIVES = ("hda", "hdb", "hdc", "hdd")
 
@@ -92,6 +95,8 @@ class DiskServices:
         return FLOPPY_CMOS_TYPES.get(disk.floppy_type, 4) if disk is not None else 0
 
     def drive(self, number: int) -> Optional[Any]:
+        if number == CDROM_DRIVE:
+            return self.media().get("cdrom")
         if number < 0x80:
             return self.media().get(FLOPPY_DRIVES[number]) if number < 2 else None
         disks = self.hard_disks()
@@ -142,6 +147,9 @@ class DiskServices:
             self.set_status(number, OK)
             c.set_return_flags(cpu, cf=status != OK)
             return
+        if number == CDROM_DRIVE and function not in CD_FUNCTIONS:
+            self.finish(cpu, number, WRITE_PROTECTED if function in (0x03, 0x43) else BAD_COMMAND)
+            return
         if function == 0x15:
             self.drive_type(cpu, number, disk)
             return
@@ -184,20 +192,22 @@ class DiskServices:
 
     def transfer(self, number: int, disk: Any, operation: str, lba: int, count: int,
                  buffer: int) -> Tuple[int, int]:
-        """Move sectors; returns (sectors done, status)."""
-        available = max(0, min(count, disk.sectors - lba))
+        """Move blocks (512 bytes, 2048 on the CD-ROM); returns (blocks done, status)."""
+        scale = CD_SECTOR // SECTOR if number == CDROM_DRIVE else 1
+        available = max(0, min(count, disk.sectors // scale - lba))
         status = OK if available == count else SECTOR_NOT_FOUND
         if operation == "write" and disk.readonly:
             return 0, WRITE_PROTECTED
         if available:
+            first, sectors = lba * scale, available * scale
             if operation == "read":
-                self.ctx.bus.write_bytes(buffer, disk.read(lba, available))
+                self.ctx.bus.write_bytes(buffer, disk.read(first, sectors))
             elif operation == "write":
-                disk.write(lba, self.ctx.bus.read_bytes(buffer, available * SECTOR))
+                disk.write(first, self.ctx.bus.read_bytes(buffer, sectors * SECTOR))
             hooks = self.bios.machine.hooks
             if hooks.disk_transfer:
                 hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name,
-                                         operation=operation, lba=lba, count=available)
+                                         operation=operation, lba=first, count=sectors)
         return available, status
 
     def parameters(self, cpu: Any, number: int, disk: Any) -> None:
@@ -286,7 +296,8 @@ class DiskServices:
         if size >= 0x18 and offset == 0xFFFF and segment == 0xFFFF:
             buffer = ctx.read32(packet + 0x10)
         operation = {0x42: "read", 0x43: "write", 0x44: "verify"}[cpu.get_reg("ah")]
-        if lba >= disk.sectors:
+        blocks = disk.sectors // (CD_SECTOR // SECTOR) if number == CDROM_DRIVE else disk.sectors
+        if lba >= blocks:
             ctx.write16(packet + 2, 0)
             self.finish(cpu, number, SECTOR_NOT_FOUND)
             return
@@ -306,18 +317,40 @@ class DiskServices:
         if size < 0x1A:
             self.finish(cpu, number, BAD_COMMAND)
             return
-        cylinders, heads, spt = translated_geometry(disk)
         data = bytearray(0x1E if size >= 0x1E else 0x1A)
         data[0:2] = len(data).to_bytes(2, "little")
-        data[2:4] = (0x0002).to_bytes(2, "little")       # CHS information valid
-        data[4:8] = cylinders.to_bytes(4, "little")
-        data[8:12] = heads.to_bytes(4, "little")
-        data[12:16] = spt.to_bytes(4, "little")
-        data[16:24] = disk.sectors.to_bytes(8, "little")
-        data[24:26] = SECTOR.to_bytes(2, "little")
+        if number == CDROM_DRIVE:
+            data[2:4] = (0x0004).to_bytes(2, "little")   # removable, no CHS
+            data[16:24] = (disk.sectors // 4).to_bytes(8, "little")
+            data[24:26] = CD_SECTOR.to_bytes(2, "little")
+        else:
+            cylinders, heads, spt = translated_geometry(disk)
+            data[2:4] = (0x0002).to_bytes(2, "little")   # CHS information valid
+            data[4:8] = cylinders.to_bytes(4, "little")
+            data[8:12] = heads.to_bytes(4, "little")
+            data[12:16] = spt.to_bytes(4, "little")
+            data[16:24] = disk.sectors.to_bytes(8, "little")
+            data[24:26] = SECTOR.to_bytes(2, "little")
         if len(data) == 0x1E:
             data[26:30] = b"\xFF\xFF\xFF\xFF"
         ctx.bus.write_bytes(buffer, bytes(data))
+        self.finish(cpu, number, OK)
+
+    def emulation_status(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=4Bh AL=00h/01h: the El Torito specification packet at DS:SI (the CD
+        booted in no-emulation mode, so terminating emulation changes nothing)."""
+        boot = self.bios.state.cd_boot
+        if number != CDROM_DRIVE or cpu.get_reg("al") > 1 or not boot:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        lba, segment, count = boot
+        packet = bytearray(EMULATION_STATUS_SIZE)
+        packet[0] = EMULATION_STATUS_SIZE
+        packet[2] = CDROM_DRIVE
+        packet[4:8] = lba.to_bytes(4, "little")
+        packet[0x0C:0x0E] = segment.to_bytes(2, "little")
+        packet[0x0E:0x10] = count.to_bytes(2, "little")
+        self.ctx.bus.write_bytes(c.linear(cpu.get_reg("ds"), cpu.get_reg("si")), bytes(packet))
         self.finish(cpu, number, OK)
 
     HANDLERS = {
@@ -325,5 +358,9 @@ class DiskServices:
         0x05: reset, 0x0C: reset, 0x0D: reset, 0x10: reset, 0x11: reset,
         0x16: change_line, 0x41: extensions_check, 0x42: extended_transfer,
         0x43: extended_transfer, 0x44: extended_transfer, 0x47: extended_transfer,
-        0x48: extended_parameters,
+        0x48: extended_parameters, 0x4B: emulation_status,
     }
+
+
+#: what int 13h offers on the CD-ROM drive
+CD_FUNCTIONS = (0x00, 0x01, 0x0D, 0x10, 0x11, 0x41, 0x42, 0x44, 0x47, 0x48, 0x4B)
