@@ -191,3 +191,15 @@ def test_component_options_are_validated() -> None:
     from pcmachine.errors import ProfileError
     with pytest.raises(ProfileError):
         make_machine("z80")
+
+
+def test_hostcall_registered_inside_a_decoded_block() -> None:
+    machine = make_machine()
+    cpu = machine.cpu
+    code = assemble("again: inc ax\ninc bx\ninc cx\ncmp ax, 3\njne again\nhlt")
+    load_code(machine, code)
+    machine.clock.stop_icount = 5          # the block at 'again' is now cached
+    cpu.run()
+    cpu.register_hostcall(0x7C02, lambda c: c.set_reg("dx", c.get_reg("dx") + 1))
+    run_until_stopped(machine)
+    assert cpu.get_reg("dx") == 2 and cpu.get_reg("bx") == 3

@@ -239,6 +239,8 @@ class CPU(Component):
     def register_hostcall(self, physical_address: int, function: Callable[["CPU"], None]) -> None:
         """Call `function(cpu)` whenever execution reaches `physical_address`."""
         self.hostcalls[physical_address] = function
+        # Blocks are decoded through the address: drop every block of its page.
+        self._code_written(physical_address >> 12)
         self.code_cache16.pop(physical_address, None)
         self.code_cache32.pop(physical_address, None)
 
