@@ -200,6 +200,7 @@ def test_hostcall_registered_inside_a_decoded_block() -> None:
     load_code(machine, code)
     machine.clock.stop_icount = 5          # the block at 'again' is now cached
     cpu.run()
+    cpu.set_reg("edx", 0)
     cpu.register_hostcall(0x7C02, lambda c: c.set_reg("dx", c.get_reg("dx") + 1))
     run_until_stopped(machine)
     assert cpu.get_reg("dx") == 2 and cpu.get_reg("bx") == 3
