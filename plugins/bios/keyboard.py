@@ -5,13 +5,15 @@ to int 15h AH=4Fh (a program may change or swallow it), then tracks shift, Ctrl,
 Alt and lock state in the BDA (40:17, 40:18, 40:96, 40:97) and puts key codes
 (scancode << 8 | ASCII) into the BDA ring buffer (40:1A head, 40:1C tail, bounds at
 40:80/40:82).  Ctrl+Alt+Del sets the warm-boot flag 1234h at 40:72 and resets the
-machine.  Alt + keypad digits enter a character code.
+machine.  Alt + keypad digits enter a character code.  Ctrl+Break (Ctrl with
+Scroll Lock, or with Pause, which then sends E0 46) empties the buffer, stores the
+key 0000h, sets bit 7 of 40:71 and calls int 1Bh.
 
 Int 16h reads that buffer; AH=00h/10h wait for a key in a ROM `STI; HLT` loop so
 virtual time passes while the guest waits.
 
-Not implemented: Ctrl+Break (int 1Bh), Pause, Print Screen (int 05h) and the
-keyboard LEDs (40:97 is kept, the keyboard is not told).
+Not implemented: Pause, Print Screen (int 05h) and the keyboard LEDs (40:97 is
+kept, the keyboard is not told).
 """
 
 from typing import Any, Dict, Optional
@@ -74,6 +76,8 @@ class KeyboardServices:
         entry = rom.emit(PUSH_AX, "int09")
         rom.hostcall(self.irq_read_scancode, int_n(0x15))
         rom.hostcall(self.irq_process_scancode, CLI + MOV_AL_20 + OUT_20_AL + POP_AX + IRET)
+        self.break_offset = rom.emit(CLI + MOV_AL_20 + OUT_20_AL + int_n(0x1B) + POP_AX + IRET,
+                                     "int09_break")
         int16 = rom.hostcall(self.int16, IRET, "int16")
         self.wait_offset = self.bios.wait_loop(rom, self.int16_resume, "int16_wait")
         return {0x09: entry, 0x16: int16}
@@ -125,42 +129,61 @@ class KeyboardServices:
         cpu.set_flag("cf", True)
 
     def irq_process_scancode(self, cpu: Any) -> None:
-        """After int 15h/4Fh: process AL unless the intercept cleared CF."""
-        if cpu.get_flag("cf"):
-            self.process_scancode(cpu.get_reg("al"))
+        """After int 15h/4Fh: process AL unless the intercept cleared CF; on
+        Ctrl+Break leave through the ROM path that calls int 1Bh."""
+        if cpu.get_flag("cf") and self.process_scancode(cpu.get_reg("al")):
+            self.bios.jump_rom(cpu, self.break_offset)
 
-    def process_scancode(self, code: int) -> None:
+    def process_scancode(self, code: int) -> bool:
+        """Update the keyboard state for one scancode; True on Ctrl+Break."""
         ctx = self.ctx
         mode = ctx.bda8(c.BDA_KBD_MODE)
         if code in IGNORED_BYTES:
-            return
+            return False
         if code == 0xE0:
             ctx.set_bda8(c.BDA_KBD_MODE, mode | LAST_E0)
-            return
+            return False
         if code == 0xE1:
             ctx.set_bda8(c.BDA_KBD_MODE, mode | LAST_E1)
-            return
+            return False
         extended = bool(mode & LAST_E0)
-        ctx.set_bda8(c.BDA_KBD_MODE, mode & ~(LAST_E0 | LAST_E1))
         if mode & LAST_E1:
-            return                       # Pause: not implemented
+            # Pause (E1 1D 45, E1 9D C5) is ignored: swallow the two bytes after E1.
+            keep = LAST_E1 if code & 0x7F == 0x1D else 0
+            ctx.set_bda8(c.BDA_KBD_MODE, (mode & ~(LAST_E0 | LAST_E1)) | keep)
+            return False
+        ctx.set_bda8(c.BDA_KBD_MODE, mode & ~(LAST_E0 | LAST_E1))
         released = bool(code & 0x80)
         scan = code & 0x7F
+        if scan == 0x46 and ctx.bda8(c.BDA_KBD_FLAGS1) & CTRL:
+            if not released:
+                self.control_break()
+                return True
+            return False
         if self.modifier(scan, released, extended):
-            return
+            return False
         if released:
-            return
+            return False
         flags = ctx.bda8(c.BDA_KBD_FLAGS1)
         if flags & CTRL and flags & ALT and scan == 0x53:
             ctx.set_bda16(c.BDA_RESET_FLAG, c.WARM_BOOT_MAGIC)
             self.bios.machine.request_reset("keyboard")
-            return
+            return False
         if flags & ALT and not extended and scan in KEYPAD and KEYPAD[scan][0].isdigit():
             ctx.set_bda8(c.BDA_ALT_KEYPAD, (ctx.bda8(c.BDA_ALT_KEYPAD) * 10 + int(KEYPAD[scan][0])) & 0xFF)
-            return
+            return False
         key = self.key_code(scan, flags, extended)
         if key is not None and not self.buffer_push(key):
             self.bios.video.bell()
+        return False
+
+    def control_break(self) -> None:
+        ctx = self.ctx
+        start = ctx.bda16(c.BDA_KBD_START)
+        ctx.set_bda16(c.BDA_KBD_HEAD, start)
+        ctx.set_bda16(c.BDA_KBD_TAIL, start)
+        self.buffer_push(0x0000)
+        ctx.set_bda8(c.BDA_BREAK, ctx.bda8(c.BDA_BREAK) | 0x80)
 
     def modifier(self, scan: int, released: bool, extended: bool) -> bool:
         """Update shift/lock state; True when `scan` is a modifier key."""

@@ -1,6 +1,6 @@
 ; int 16h and the int 09h handler behind it, with keys typed by the test through
-; the 8042.  Protocol on port 0E9h: "K" = ready for the typed keys, "PASS\n" after
-; checking them (then the guest keeps reading keys, so Ctrl+Alt+Del can reboot it),
+; the 8042.  Protocol on port 0E9h: "K" = ready for the typed keys, "B" = ready
+; for Ctrl+Break and Pause (Shift released), "PASS\n" after checking them (then the guest keeps reading keys, so Ctrl+Alt+Del can reboot it),
 ; "WARM\n" when booted again with the warm-boot flag 1234h at 40:72.
 %include "lib.inc"
 
@@ -85,6 +85,22 @@ main:
     and al, 0x0F
     expect al, 0x02
 
+    cli                             ; Ctrl+Break: int 1Bh, key 0000h, 40:71 bit 7
+    mov word [0x1B*4], user_1b
+    mov word [0x1B*4+2], 0
+    sti
+    mov al, 'B'
+    out 0xE9, al
+    mov ah, 0x00
+    int 0x16
+    expect ax, 0x0000
+    expect byte [break_seen], 1
+    test byte [0x471], 0x80
+    expect_zf 0
+    mov ah, 0x00                    ; Pause is swallowed: the next key is 'p'
+    int 0x16
+    expect ax, 0x1970
+
     mov si, msg_pass
     call print_e9
 .forever:
@@ -118,6 +134,11 @@ expected_keys:                      ; (function, key) triples, ended by key 0
     db 0x00
     dw 0x0000
 msg_warm: db "WARM", 10, 0
+break_seen: db 0
+
+user_1b:
+    mov byte [cs:break_seen], 1
+    iret
 
 %include "report.inc"
 guest_end:
