@@ -1,7 +1,8 @@
 ; int 16h and the int 09h handler behind it, with keys typed by the test through
 ; the 8042.  Protocol on port 0E9h: "K" = ready for the typed keys, "B" = ready
 ; for Ctrl+Break and Pause (Shift released), "PASS\n" after checking them (then
-; the guest keeps reading keys, so Ctrl+Alt+Del can reboot it), "WARM\n" when booted again with the warm-boot flag 1234h at 40:72.
+; the guest keeps reading keys, so Ctrl+Alt+Del can reboot it), "WARM\n" when
+; booted again with the warm-boot flag 1234h at 40:72.
 %include "lib.inc"
 
 main:
