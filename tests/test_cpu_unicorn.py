@@ -64,6 +64,17 @@ TWO_BYTE.update({0xBA: (True, 1, OF | SF | AF | PF), 0xA4: (True, 1, AF | OF), 0
                  0xBE: (True, 0, 0), 0xBF: (True, 0, 0), 0xBC: (True, 0, ALL & ~ZF),
                  0xBD: (True, 0, ALL & ~ZF), 0xC0: (True, 0, 0), 0xC1: (True, 0, 0)})
 TWO_BYTE.update({op: (False, 0, 0) for op in range(0xC8, 0xD0)})
+TWO_BYTE[0xC7] = (True, 0, 0)                       # CMPXCHG8B (ModRM /1, memory)
+#: Segment-register forms: only in 16-bit (real-mode) code, where a selector is
+#: just a paragraph number in both CPUs.
+SEGMENT_TWO_BYTE = {0xA0: (False, 0, 0), 0xA1: (False, 0, 0), 0xA8: (False, 0, 0),
+                    0xA9: (False, 0, 0), 0xB2: (True, 0, 0), 0xB4: (True, 0, 0),
+                    0xB5: (True, 0, 0)}
+SEGMENT_ONE_BYTE = {0x06: (False, 0, 0), 0x07: (False, 0, 0), 0x1E: (False, 0, 0),
+                    0x1F: (False, 0, 0), 0x8C: (True, 0, 0), 0x8E: (True, 0, 0),
+                    0xC4: (True, 0, 0), 0xC5: (True, 0, 0)}
+UC_SEGS = (ucx.UC_X86_REG_ES, ucx.UC_X86_REG_CS, ucx.UC_X86_REG_SS, ucx.UC_X86_REG_DS,
+           ucx.UC_X86_REG_FS, ucx.UC_X86_REG_GS)
 STRING_OPS = {0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF}
 GROUP_UNDEFINED = {  # (opcode, reg) -> undefined flags
     **{(0xF6, r): f for r, f in ((4, SF | ZF | AF | PF), (5, SF | ZF | AF | PF), (6, ALL), (7, ALL))},
@@ -83,9 +94,16 @@ def build_instruction(rng: random.Random, bits: int, two_byte: bool) -> Tuple[by
     if rng.random() < 0.2:
         prefix += b"\x67"
         addrsize = 48 - bits
-    table = TWO_BYTE if two_byte else ONE_BYTE
+    table = dict(TWO_BYTE if two_byte else ONE_BYTE)
+    if bits == 16:
+        table.update(SEGMENT_TWO_BYTE if two_byte else SEGMENT_ONE_BYTE)
     opcode = rng.choice(sorted(table))
     has_modrm, imm_kind, undefined = table[opcode]
+    if (opcode in (0x06, 0x1E) and not two_byte) or (two_byte and opcode in (0xA0, 0xA8)):
+        # A 32-bit push of a segment register writes a word on Bochs (and recent
+        # Intel CPUs) but a zero-extended dword on QEMU; we follow Bochs.
+        prefix = prefix.replace(b"\x66", b"")
+        opsize = bits
     body = (b"\x0F" if two_byte else b"") + bytes([opcode])
     memory = False
     if not two_byte and opcode in STRING_OPS:
@@ -105,6 +123,12 @@ def build_instruction(rng: random.Random, bits: int, two_byte: bool) -> Tuple[by
             reg = 0     # the TEST alias /1 (286 vectors cover it) stops unicorn without executing
         if two_byte and opcode == 0xBA:
             reg = rng.randrange(4, 8)
+        if two_byte and opcode == 0xC7:
+            reg, mod = 1, rng.randrange(3)
+        if not two_byte and opcode in (0x8C, 0x8E):
+            reg = rng.choice((0, 3, 4, 5))          # ES DS FS GS
+        if (not two_byte and opcode in (0xC4, 0xC5)) or (two_byte and opcode in (0xB2, 0xB4, 0xB5)):
+            mod = rng.randrange(3)
         if opcode == 0x8D and not two_byte or (two_byte and opcode in (0xB0, 0xB1)) and mod == 3:
             mod = rng.randrange(3) if opcode == 0x8D else mod
         rm = rng.randrange(8)
@@ -206,7 +230,8 @@ class Differ:
             uc.reg_write(reg, value)
         uc.reg_write(ucx.UC_X86_REG_EFLAGS, eflags)
         if self.bits == 16:
-            for seg in (ucx.UC_X86_REG_DS, ucx.UC_X86_REG_ES, ucx.UC_X86_REG_SS):
+            for seg in (ucx.UC_X86_REG_DS, ucx.UC_X86_REG_ES, ucx.UC_X86_REG_SS,
+                        ucx.UC_X86_REG_FS, ucx.UC_X86_REG_GS):
                 uc.reg_write(seg, 0)
             uc.reg_write(ucx.UC_X86_REG_CS, CODE >> 4)
             uc.reg_write(ucx.UC_X86_REG_EIP, 0)
@@ -237,6 +262,11 @@ class Differ:
             expected, actual = uc.reg_read(reg), self.cpu.get_reg(name)
             if expected != actual:
                 differences.append(f"{name} {expected:#x} != {actual:#x}")
+        if self.bits == 16:
+            for index, reg in enumerate(UC_SEGS):
+                expected, actual = uc.reg_read(reg), self.cpu.seg_sel[index]
+                if expected != actual:
+                    differences.append(f"segment {index} {expected:#x} != {actual:#x}")
         expected_eip = uc.reg_read(ucx.UC_X86_REG_EIP)
         if expected_eip != self.cpu.get_reg("eip"):
             differences.append(f"eip {expected_eip:#x} != {self.cpu.get_reg('eip'):#x}")
