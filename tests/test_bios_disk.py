@@ -35,6 +35,8 @@ def test_disk_services_guest(tmp_path, cpu_kind):
     with open(floppy, "rb") as handle:
         handle.seek(100 * SECTOR)
         assert handle.read(SECTOR) == b"\x34\x12" * 256
+        handle.seek(((5 * 2 + 1) * 18) * SECTOR)           # the formatted track
+        assert handle.read(18 * SECTOR) == b"\xF6" * (18 * SECTOR)
     with open(hard_disk, "rb") as handle:
         handle.seek(3000 * SECTOR)
         assert handle.read(2) == b"\xEF\xBE"

@@ -190,6 +190,31 @@ class DiskServices:
         cpu.set_reg("al", done)
         self.finish(cpu, number, status)
 
+    def format_track(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=05h: floppies fill each sector named by the AL address fields (C, H,
+        R, N) at ES:BX with the fill byte of the diskette parameter table; hard
+        disks (whose tracks IDE formats itself) report success."""
+        if number >= 0x80:
+            self.finish(cpu, number, OK)
+            return
+        if disk.readonly:
+            self.finish(cpu, number, WRITE_PROTECTED)
+            return
+        fields = c.linear(cpu.get_reg("es"), cpu.get_reg("bx"))
+        fill = bytes((DISKETTE_TABLE[8],)) * SECTOR
+        for index in range(cpu.get_reg("al")):
+            cylinder, head, sector = (self.ctx.read8(fields + 4 * index + i) for i in range(3))
+            if not (cylinder < disk.cylinders and head < disk.heads and 1 <= sector <= disk.spt):
+                self.finish(cpu, number, SECTOR_NOT_FOUND)
+                return
+            lba = disk.chs_to_lba(cylinder, head, sector)
+            disk.write(lba, fill)
+            hooks = self.bios.machine.hooks
+            if hooks.disk_transfer:
+                hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name,
+                                         operation="write", lba=lba, count=1)
+        self.finish(cpu, number, OK)
+
     def transfer(self, number: int, disk: Any, operation: str, lba: int, count: int,
                  buffer: int) -> Tuple[int, int]:
         """Move blocks (512 bytes, 2048 on the CD-ROM); returns (blocks done, status)."""
@@ -355,7 +380,7 @@ class DiskServices:
 
     HANDLERS = {
         0x00: reset, 0x02: chs_transfer, 0x03: chs_transfer, 0x04: chs_transfer,
-        0x05: reset, 0x0C: reset, 0x0D: reset, 0x10: reset, 0x11: reset,
+        0x05: format_track, 0x0C: reset, 0x0D: reset, 0x10: reset, 0x11: reset,
         0x16: change_line, 0x41: extensions_check, 0x42: extended_transfer,
         0x43: extended_transfer, 0x44: extended_transfer, 0x47: extended_transfer,
         0x48: extended_parameters, 0x4B: emulation_status,

@@ -85,6 +85,32 @@ main:
     expect_cf 0
     expect ah, 0x00
 
+    mov di, fields                  ; format cylinder 5, head 1: 18 address fields
+    mov cx, 18
+    mov al, 1
+.field:
+    mov byte [di], 5
+    mov byte [di+1], 1
+    mov [di+2], al
+    mov byte [di+3], 2
+    add di, 4
+    inc al
+    loop .field
+    mov ax, 0x0512
+    mov cx, 0x0500
+    mov dx, 0x0100
+    mov bx, fields
+    int 0x13
+    expect_cf 0
+    mov ax, 0x0201                  ; sector 5/1/7 now holds the fill byte F6h
+    mov cx, 0x0507
+    mov dx, 0x0100
+    mov bx, BUF
+    int 0x13
+    expect_cf 0
+    expect word [BUF], 0xF6F6
+    expect word [BUF+510], 0xF6F6
+
     mov ax, 0x0201                  ; no second floppy: timeout
     mov cx, 0x0001
     mov dx, 0x0001
@@ -198,6 +224,7 @@ dap:
     dw 3
     dw BUF, 0
     dq 2000
+fields: times 18 * 4 db 0
 params:
     dw 0x1E
     times 0x1C db 0
