@@ -272,7 +272,8 @@ class DiskServices:
             c.set_return_flags(cpu, cf=number >= 0x80)
             return
         if number < 0x80:
-            cpu.set_reg("ah", 0x02)
+            # 360K drives have no change line (as Bochs reports them)
+            cpu.set_reg("ah", 0x01 if disk.floppy_type == 1 else 0x02)
         else:
             cylinders, heads, spt = translated_geometry(disk)
             sectors = cylinders * heads * spt
