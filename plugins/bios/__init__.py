@@ -122,8 +122,9 @@ class BIOS(Component):
     # ------------------------------------------------------------ lifecycle
     def reset(self) -> None:
         """The CPU starts at F000:FFF0, which jumps to POST; nothing to do until then
-        except silence anything left over from before the reset."""
+        except forget the waits and the bell of the previous run."""
         self.state = BiosState()
+        self.video.restore_events()
 
     def snapshot(self) -> Dict[str, Any]:
         return state_to_dict(self.state)
