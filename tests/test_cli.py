@@ -8,14 +8,31 @@ import time
 
 from pcmachine.cli import main
 
+READY_PLUGIN = """
+from pcmachine import hookimpl
+
+class Ready:
+    @hookimpl
+    def bios_call(self, vector, function):
+        if vector == 0x16:                  # the guest now waits for a key
+            open({marker!r}, "w").close()
+"""
+
 MACHINE = [sys.executable, "-c", "import sys; from pcmachine.cli import main; sys.exit(main())"]
 
 
 def test_ctrl_c_ends_a_run_cleanly_with_status_130(tmp_path, floppy_from):
     image = floppy_from(tmp_path, "boot/echo_int16.bin")   # waits for keys forever
-    process = subprocess.Popen(MACHINE + ["run", "pc.yaml", "--fda", image, "--headless"],
+    marker = tmp_path / "waiting"
+    plugin = tmp_path / "ready.py"
+    plugin.write_text(READY_PLUGIN.format(marker=str(marker)))
+    process = subprocess.Popen(MACHINE + ["run", "pc.yaml", "--fda", image, "--headless",
+                                          "--plugin", f"{plugin}:Ready"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not marker.exists():
+        time.sleep(0.1)
+    assert marker.exists()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
