@@ -30,7 +30,7 @@ BAD_COMMAND = 0x01
 ADDRESS_MARK_NOT_FOUND = 0x02
 WRITE_PROTECTED = 0x03
 SECTOR_NOT_FOUND = 0x04
-MEDIA_CHANGED = 0x06
+MEDIA_TYPE_NOT_FOUND = 0x0C
 NOT_READY = 0xAA
 TIMEOUT = 0x80
 
@@ -189,6 +189,23 @@ class DiskServices:
                                      lba, count, buffer)
         cpu.set_reg("al", done)
         self.finish(cpu, number, status)
+
+    def set_media_type(self, cpu: Any, number: int, disk: Any) -> None:
+        """AH=17h / 18h before formatting a floppy: accepted when the media type
+        matches the inserted medium (18h: CH/CL maximum track and sectors; ES:DI
+        = the diskette parameter table), else AH=0Ch."""
+        if number >= 0x80:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
+        if cpu.get_reg("ah") == 0x18:
+            cx = cpu.get_reg("cx")
+            tracks = ((cx >> 8) | ((cx & 0xC0) << 2)) + 1
+            if tracks != disk.cylinders or cx & 0x3F != disk.spt:
+                self.finish(cpu, number, MEDIA_TYPE_NOT_FOUND)
+                return
+            cpu.set_reg("es", 0xF000)
+            cpu.set_reg("di", OFFSET_DISKETTE_TABLE)
+        self.finish(cpu, number, OK)
 
     def format_track(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=05h: floppies fill each sector named by the AL address fields (C, H,
@@ -382,7 +399,7 @@ class DiskServices:
     HANDLERS = {
         0x00: reset, 0x02: chs_transfer, 0x03: chs_transfer, 0x04: chs_transfer,
         0x05: format_track, 0x0C: reset, 0x0D: reset, 0x10: reset, 0x11: reset,
-        0x16: change_line, 0x41: extensions_check, 0x42: extended_transfer,
+        0x16: change_line, 0x17: set_media_type, 0x18: set_media_type, 0x41: extensions_check, 0x42: extended_transfer,
         0x43: extended_transfer, 0x44: extended_transfer, 0x47: extended_transfer,
         0x48: extended_parameters, 0x4B: emulation_status,
     }

@@ -85,6 +85,22 @@ main:
     expect_cf 0
     expect ah, 0x00
 
+    mov ah, 0x18                    ; media type for format: 80 tracks, 18 sectors
+    mov cx, 0x4F12
+    xor dl, dl
+    int 0x13
+    expect_cf 0
+    expect di, 0xEFC7
+    mov ax, es
+    expect ax, 0xF000
+    xor ax, ax
+    mov es, ax
+    mov ah, 0x18                    ; 360K media in a 1.44M drive: not supported
+    mov cx, 0x2709
+    int 0x13
+    expect_cf 1
+    expect ah, 0x0C
+
     mov di, fields                  ; format cylinder 5, head 1: 18 address fields
     mov cx, 18
     mov al, 1
