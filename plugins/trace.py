@@ -199,19 +199,6 @@ def parse_span(text: Optional[str], what: str, limit: int) -> Optional[Tuple[int
     return low, high
 
 
-def add_trace_arguments(parser: Any) -> None:
-    """The `--trace*` flags of `machine run` / `machine replay` (argparse)."""
-    parser.add_argument("--trace", metavar="FILE", help="write a trace of machine events to FILE (- for stderr)")
-    parser.add_argument("--trace-events", metavar="KINDS",
-                        help="comma-separated event kinds: " + ",".join(EVENT_KINDS)
-                        + " (default: all but insn and mmio)")
-    parser.add_argument("--trace-range", metavar="START-END", help="linear addresses traced by insn")
-    parser.add_argument("--trace-ports", metavar="LO-HI", help="I/O ports traced by io")
-    parser.add_argument("--trace-from", type=int, metavar="N", help="first instruction count traced")
-    parser.add_argument("--trace-to", type=int, metavar="N", help="instruction count where tracing ends")
-    parser.add_argument("--trace-format", choices=FORMATS, help="text (default) or jsonl")
-
-
 def tracer_options_from_cli(args: Any) -> Dict[str, Any]:
     """The profile entry (`{"plugin": "trace", ...}`) that the `--trace*` flags ask
     for, or {} without `--trace`.  Only the flags given become options."""

@@ -16,8 +16,8 @@ from pcmachine import Machine, ProfileError, UserError
 from pcmachine.plugins.cpu.cpu import CPU
 from pcmachine.plugins.debugcon import DebugConsole
 from pcmachine.plugins.ram import RAM
-from pcmachine.plugins.trace import (DEFAULT_KINDS, Tracer, add_trace_arguments,
-                                     render_text, tracer_options_from_cli)
+from pcmachine.cli import build_parser
+from pcmachine.plugins.trace import DEFAULT_KINDS, Tracer, render_text, tracer_options_from_cli
 from pcmachine.tracediff import main as trace_diff
 
 BOOT = 0x7C00
@@ -369,14 +369,12 @@ def test_unwritable_file_is_a_one_line_error(tmp_path):
 
 
 def test_cli_flags_become_a_profile_entry():
-    import argparse
-    parser = argparse.ArgumentParser()
-    add_trace_arguments(parser)
-    args = parser.parse_args(["--trace", "boot.trace", "--trace-events", "bios,io",
+    parser = build_parser()
+    args = parser.parse_args(["run", "pc.yaml", "--trace", "boot.trace", "--trace-events", "bios,io",
                               "--trace-from", "5", "--trace-format", "jsonl"])
     assert tracer_options_from_cli(args) == {"plugin": "trace", "file": "boot.trace",
                                              "events": "bios,io", "from": 5, "format": "jsonl"}
-    assert tracer_options_from_cli(parser.parse_args([])) == {}
+    assert tracer_options_from_cli(parser.parse_args(["run", "pc.yaml"])) == {}
 
 
 def test_snapshot_is_empty_and_restore_reopens_the_window(tmp_path):
@@ -533,3 +531,21 @@ def test_boot_sector_bios_calls_trace_identically_twice(tmp_path, floppy_from):
     written = "".join(chr(int(call[2][len("ax=0A"):], 16)) for call in calls if call[1] == "function=0x0A")
     assert written == "Hello, world!"
     assert b"io.write   port=0x3D4" in first        # the BIOS moves the CRTC cursor
+
+
+def test_cli_run_with_trace_flags_and_trace_diff(tmp_path, floppy_from, capsys):
+    from pcmachine.cli import main
+    image = floppy_from(tmp_path, "boot/hello_int10.bin")
+    paths = [str(tmp_path / name) for name in ("a.jsonl", "b.jsonl")]
+    for path in paths:
+        assert main(["run", "pc.yaml", "--fda", image, "--headless", "--timeout", "60",
+                     "--trace", path, "--trace-format", "jsonl", "--trace-events", "io",
+                     "--trace-ports", "0x3D4-0x3D5"]) == 0
+    with open(paths[0], encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    assert records and {record["port"] for record in records} == {0x3D4, 0x3D5}
+    # the last cursor move: row 13, column 0 -> CRTC 0Eh/0Fh = 0x0410
+    assert [record["value"] for record in records[-4:]] == [0x0E, 0x04, 0x0F, 0x10]
+    capsys.readouterr()
+    assert main(["trace", "diff", paths[0], paths[1]]) == 0
+    assert capsys.readouterr().out == f"traces are identical ({len(records)} events)\n"
