@@ -549,3 +549,19 @@ def test_cli_run_with_trace_flags_and_trace_diff(tmp_path, floppy_from, capsys):
     capsys.readouterr()
     assert main(["trace", "diff", paths[0], paths[1]]) == 0
     assert capsys.readouterr().out == f"traces are identical ({len(records)} events)\n"
+
+
+def test_cli_instruction_trace_of_the_boot_sector(tmp_path, floppy_from):
+    from pcmachine.cli import main
+    image = floppy_from(tmp_path, "boot/hello_int10.bin")
+    path = str(tmp_path / "insn.trace")
+    assert main(["run", "pc.yaml", "--fda", image, "--headless", "--timeout", "60",
+                 "--trace", path, "--trace-events", "insn", "--trace-range", "0x7C00-0x7DFF"]) == 0
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    body = [line.split(") ", 1)[1] for line in lines]
+    assert body[0].startswith("insn       31C0             xor ax, ax ")
+    assert body[1].startswith("insn       8ED8             mov ds, ax ")
+    assert all("(00007C" in line or "(00007D" in line for line in lines)
+    assert sum(1 for line in body if line.split()[2:4] == ["int", "0x10"]) == 28
+    assert body[-1].startswith("insn       F4               hlt") and "0000:7C37" in lines[-1]
