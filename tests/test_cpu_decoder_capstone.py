@@ -24,9 +24,20 @@ CAPSTONE_QUIRKS = {
     # Far indirect CALL/JMP with a 32-bit operand: capstone drops the "l".
     (16, "ljmp"): {"jmp"}, (16, "lcall"): {"call"}, (32, "ljmp"): {"jmp"},
     (32, "lcall"): {"call"},
-    # F3 0F BC/BD are TZCNT/LZCNT on BMI1/ABM processors; these models run BSF/BSR.
-    (16, "bsf"): {"tzcnt"}, (32, "bsf"): {"tzcnt"}, (16, "bsr"): {"lzcnt"}, (32, "bsr"): {"lzcnt"},
 }
+PREFIXES = {0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65}
+
+
+def mandatory_prefix_form(code: bytes) -> bool:
+    """F2/F3 in front of a 0F opcode select other instructions on later processors
+    (TZCNT, LZCNT, WBNOINVD, POPCNT ...); these models ignore the prefix there, so
+    only the length is comparable."""
+    seen = set()
+    for i, byte in enumerate(code):
+        if byte not in PREFIXES:
+            return bool(seen & {0xF2, 0xF3}) and byte == 0x0F
+        seen.add(byte)
+    return False
 
 
 class Checker:
@@ -55,7 +66,8 @@ class Checker:
         words = theirs.mnemonic.split()
         base = [w for w in words if w not in PREFIX_WORDS]
         their_name = base[-1] if base else words[-1]
-        if their_name in CAPSTONE_QUIRKS.get((self.bits, name), ()):
+        if their_name in CAPSTONE_QUIRKS.get((self.bits, name), ()) or \
+                mandatory_prefix_form(code):
             their_name = name
         assert (length, name) == (theirs.size, their_name), (
             f"{self.bits}-bit {code.hex()}: ours {length} {name!r}, capstone {theirs.size} "
