@@ -343,8 +343,9 @@ class InstructionEvents(_KindPlugin):
         if not tracer.address_selected(linear) or not tracer.icount_selected():
             return
         code32 = bool(getattr(cpu, "code32", False))
-        length, text, code = self.disassemble(cpu, linear, eip, code32)
         values = self.register_values(cpu)
+        paging = (values.get("cr0", 0) & CR0_PE_PG) == CR0_PE_PG
+        length, text, code = self.disassemble(cpu, linear, eip, code32, paging)
         previous = self.previous
         if previous is None:
             changed = values
@@ -359,14 +360,15 @@ class InstructionEvents(_KindPlugin):
             self.registers = [name for name in TRACKED_REGISTERS if _has_register(cpu, name)]
         return {name: cpu.get_reg(name) for name in self.registers}
 
-    def disassemble(self, cpu: Any, linear: int, eip: int, code32: bool) -> Tuple[int, str, bytes]:
+    def disassemble(self, cpu: Any, linear: int, eip: int, code32: bool,
+                    paging: bool = False) -> Tuple[int, str, bytes]:
         """(length, text, bytes read).  Reads the rest of the page first and crosses
         into the next page only when the instruction does not fit."""
         in_page = min(MAX_INSTRUCTION_LENGTH, PAGE_SIZE - (linear & (PAGE_SIZE - 1)))
-        code = read_code(cpu, self.tracer.bus, linear, in_page)
+        code = read_code(cpu, self.tracer.bus, linear, in_page, paging)
         decoded = self._decode(code, eip, code32)
         if decoded is None and in_page < MAX_INSTRUCTION_LENGTH and len(code) == in_page:
-            code = read_code(cpu, self.tracer.bus, linear, MAX_INSTRUCTION_LENGTH)
+            code = read_code(cpu, self.tracer.bus, linear, MAX_INSTRUCTION_LENGTH, paging)
             decoded = self._decode(code, eip, code32)
         if decoded is None:
             return min(1, len(code)), "(bad)", code
@@ -395,12 +397,16 @@ def _has_register(cpu: Any, name: str) -> bool:
     return True
 
 
-def read_code(cpu: Any, bus: Any, linear: int, length: int) -> bytes:
+def read_code(cpu: Any, bus: Any, linear: int, length: int, paging: bool) -> bytes:
     """Up to `length` code bytes at `linear`, without side effects: RAM and ROM
     only (an MMIO handler could change device state), stopping at the first byte
     that is not there.  With paging on, the CPU translates."""
-    cr0 = cpu.get_reg("cr0") if _has_register(cpu, "cr0") else 0
-    paging = (cr0 & CR0_PE_PG) == CR0_PE_PG
+    if not paging:
+        first = linear & bus.a20_mask
+        last = (linear + length - 1) & bus.a20_mask
+        if (last - first == length - 1 and first >> PAGE_SHIFT == last >> PAGE_SHIFT
+                and bus.read_fast[first >> PAGE_SHIFT] and last < len(bus.memory)):
+            return bytes(bus.memory[first:last + 1])   # the common case: one RAM/ROM page
     result = bytearray()
     for offset in range(length):
         address = (linear + offset) & 0xFFFFFFFF

@@ -316,6 +316,16 @@ def test_32bit_code_is_disassembled_as_32bit(tmp_path):
     machine.close()
 
 
+def test_instruction_across_a_page_boundary_and_in_rom_above_ram(tmp_path):
+    machine = bare_machine(tmp_path, with_cpu=True, events=["insn"])
+    machine.bus.write_bytes(0x0FFE, bytes.fromhex("B801000000"))
+    machine.bus.map_rom(0xFFFFF000, bytes(0xFF0) + bytes.fromhex("EA5BE000F0") + bytes(11), "rom")
+    insn = machine.components["trace"].plugins["insn"]
+    assert insn.disassemble(machine.cpu, 0x0FFE, 0x0FFE, True)[:2] == (5, "mov eax, 1")
+    assert insn.disassemble(machine.cpu, 0xFFFFFFF0, 0xFFF0, False)[:2] == (5, "ljmp 0xf000:0xe05b")
+    machine.close()
+
+
 def test_code_in_mmio_is_not_read(tmp_path):
     machine = bare_machine(tmp_path, with_cpu=True, events=["insn"])
     reads = []
