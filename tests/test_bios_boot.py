@@ -233,3 +233,9 @@ def test_cd_without_boot_record_is_skipped(tmp_path):
     machine = make_machine({"cdrom": iso, "hda": disk}, boot=["cdrom", "hdd"])
     assert run_guest(machine).text == "PASS\n"          # the hard disk's loader
     assert machine.cpu.get_reg("cs") == 0
+
+
+def test_unknown_boot_device_is_a_profile_error():
+    from pcmachine.errors import ProfileError
+    with pytest.raises(ProfileError, match="bios.boot"):
+        make_machine({}, boot=["floppy", "tape"])

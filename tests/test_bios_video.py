@@ -19,3 +19,10 @@ def test_post_banner_shows_memory_size(tmp_path, cpu_kind):
 def test_text_modes_pages_and_8x8_font_guest(tmp_path, cpu_kind):
     machine = make_machine({"fda": floppy_image(tmp_path, build_guest("videomodes"))}, cpu=cpu_kind)
     assert run_guest(machine).text == "PASS\n"
+
+
+def test_banner_can_be_turned_off(tmp_path):
+    machine = make_machine({"fda": floppy_image(tmp_path, build_guest("video"))},
+                           overrides=["bios.banner=false"])
+    machine.run_headless(5)
+    assert screen_text(machine, 0).strip() == ""
