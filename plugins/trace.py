@@ -449,7 +449,8 @@ class Tracer(Component):
         "format": Option("str", "text", "text (aligned, readable) or jsonl (JSON lines)",
                          choices=FORMATS),
         "events": Option("list", list(DEFAULT_KINDS),
-                         "event kinds: " + ", ".join(EVENT_KINDS) + " (default: all but insn and mmio)"),
+                         "event kinds: " + ", ".join(EVENT_KINDS)
+                         + ", or all (default: all but insn and mmio)"),
         "range": Option("str", None, "START-END: linear addresses traced by insn (inclusive)"),
         "ports": Option("str", None, "LO-HI: I/O ports traced by io (inclusive)"),
         "from": Option("int", 0, "first instruction count traced"),
@@ -476,11 +477,15 @@ class Tracer(Component):
         self._update_window()
 
     def _selected_kinds(self, events: Iterable[str]) -> List[str]:
-        kinds = []
+        kinds: List[str] = []
         for kind in events:
+            if kind == "all":
+                kinds.extend(other for other in EVENT_KINDS if other not in kinds)
+                continue
             if kind not in EVENT_KINDS:
                 raise ProfileError("component", f"{self.name}.events",
-                                   f"unknown event kind {kind!r}; expected from " + ", ".join(EVENT_KINDS))
+                                   f"unknown event kind {kind!r}; expected all or from "
+                                   + ", ".join(EVENT_KINDS))
             if kind not in kinds:
                 kinds.append(kind)
         return kinds

@@ -228,6 +228,13 @@ def test_events_given_as_a_comma_separated_string(tmp_path):
     machine.close()
 
 
+def test_all_selects_every_kind(tmp_path):
+    machine = bare_machine(tmp_path, events="all")
+    assert machine.components["trace"].kinds == list(EVENT_HOOKS)
+    assert all(getattr(machine.hooks, hook) for hooks in EVENT_HOOKS.values() for hook in hooks)
+    machine.close()
+
+
 def test_port_range_filters_io_events(tmp_path):
     machine = bare_machine(tmp_path, events=["io"], ports="0x3C0-0x3DF")
     for port in (0x3BF, 0x3C0, 0x3D4, 0x3DF, 0x3E0):
