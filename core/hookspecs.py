@@ -199,7 +199,7 @@ def bios_call(machine: Any, vector: int, function: int, registers: Dict[str, int
     """The HLE BIOS is about to serve a software interrupt.
 
     :param vector: interrupt number (0x10, 0x13, 0x15, 0x16, 0x19, 0x1A ...).
-    :param function: the function number, AH (or AX for int 15h/E8xx).
+    :param function: the function number: AH, or AX for int 15h functions E8xxh and 24xxh.
     :param registers: the guest registers on entry (``ax bx cx dx si di bp sp ds es``).
     """
 
