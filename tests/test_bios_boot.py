@@ -154,7 +154,7 @@ def test_no_media_shows_no_bootable_device_then_boots_when_media_appear(tmp_path
         machine.run_slice()
     rows = [screen_text(machine, row) for row in range(25)]
     assert any(row.startswith("No bootable device.") for row in rows)
-    assert any("Boot order: floppy, hdd." in row for row in rows)
+    assert any("Boot order: floppy, hdd, cdrom." in row for row in rows)
     assert machine.cpu.halted and machine.cpu.get_flag("if")
     disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
     machine.media["hda"] = Disk("hda", disk, "hdd")
