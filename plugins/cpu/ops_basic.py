@@ -61,6 +61,9 @@ def build_alu(d: Decoder) -> Closure:
                 return (eip + n) & m
             return cmp_rr16
 
+        if kind in INLINE_ALU:
+            return inline_alu16(cpu, kind, dst, src, 0, n, m)
+
         def alu_rr16(eip: int) -> int:
             regs[dst] = (regs[dst] & 0xFFFF0000) | func(cpu, regs[dst] & 0xFFFF,
                                                         regs[src] & 0xFFFF, 0xFFFF)
@@ -89,6 +92,44 @@ def build_alu(d: Decoder) -> Closure:
     return alu_r_rm
 
 
+#: ALU kinds whose 16-bit register forms get a closure with the operation and
+#: its lazy-flag record written out (no call into alu.py): ADD OR AND SUB XOR.
+INLINE_ALU = (0, 1, 4, 5, 6)
+
+
+def inline_alu16(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -> Closure:
+    """`dst = dst <op> (src register, or imm when src < 0)` on 16-bit registers,
+    with the same lazy-flag record as alu.alu_add/alu_sub/alu_or/alu_and/alu_xor."""
+    regs = cpu.regs
+    if kind == 0 or kind == 5:
+        sign = 1 if kind == 0 else -1
+        lazy = alu.L_ADD if kind == 0 else alu.L_SUB
+
+        def add_sub16(eip: int) -> int:
+            value = regs[dst]
+            a = value & 0xFFFF
+            b = regs[src] & 0xFFFF if src >= 0 else imm
+            r = (a + sign * b) & 0xFFFF
+            regs[dst] = (value & 0xFFFF0000) | r
+            cpu.lf_op = lazy; cpu.lf_a = a; cpu.lf_b = b; cpu.lf_res = r; cpu.lf_mask = 0xFFFF
+            return (eip + n) & m
+        return add_sub16
+
+    def logic16(eip: int) -> int:
+        value = regs[dst]
+        b = regs[src] & 0xFFFF if src >= 0 else imm
+        if kind == 1:
+            r = (value | b) & 0xFFFF
+        elif kind == 4:
+            r = value & b
+        else:
+            r = (value ^ b) & 0xFFFF
+        regs[dst] = (value & 0xFFFF0000) | r
+        cpu.lf_op = L_LOGIC; cpu.lf_res = r; cpu.lf_mask = 0xFFFF
+        return (eip + n) & m
+    return logic16
+
+
 @register(ONE_BYTE, 0x80, 0x81, 0x82, 0x83)
 def build_group1(d: Decoder) -> Closure:
     op = d.opcode
@@ -115,6 +156,9 @@ def build_group1(d: Decoder) -> Closure:
                 cpu.lf_res = (a - imm) & 0xFFFF; cpu.lf_mask = 0xFFFF
                 return (eip + n) & m
             return cmp_r16_imm
+
+        if kind in INLINE_ALU:
+            return inline_alu16(cpu, kind, index, -1, imm, n, m)
 
         def alu_r16_imm(eip: int) -> int:
             value = regs[index]
