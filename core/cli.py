@@ -48,7 +48,7 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-range", metavar="START-END", help="linear address range for insn events")
     parser.add_argument("--trace-ports", metavar="LO-HI", help="port range for io events")
     parser.add_argument("--trace-from", type=int, metavar="N", help="first instruction count traced")
-    parser.add_argument("--trace-to", type=int, metavar="N", help="last instruction count traced")
+    parser.add_argument("--trace-to", type=int, metavar="N", help="instruction count where tracing ends (not traced)")
     parser.add_argument("--trace-format", choices=("text", "jsonl"), help="line format (default text)")
 
 

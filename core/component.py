@@ -101,6 +101,10 @@ class Component:
     OPTIONS: Dict[str, Option] = {}
     #: snapshot format version of this component's state
     STATE_VERSION = 1
+    #: True for components that only observe (tracers, analysers): they are not part
+    #: of the machine a recording or snapshot describes, so replays and restores
+    #: rebuild the machine without them
+    OBSERVER = False
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         self.machine = machine

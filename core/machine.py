@@ -350,14 +350,31 @@ class Machine:
             "overlays": {name: disk.overlay_state() for name, disk in self.media.items() if disk.overlay},
         }
 
+    def machine_profile(self) -> Dict[str, Any]:
+        """The resolved profile without observer components (tracers): the machine a
+        recording or snapshot describes."""
+        data = self.profile.resolved() if self.profile is not None else {}
+        for name, component in self.components.items():
+            if getattr(component, "OBSERVER", False):
+                data.pop(name, None)
+        return data
+
     def restore(self, state: Dict[str, Any]) -> None:
+        """Load a `snapshot()`.  Components must match: a snapshot of another machine
+        is refused (observers, which hold no machine state, may differ)."""
+        missing = [name for name, entry in state["components"].items()
+                   if name not in self.components and entry["state"]]
+        if missing:
+            raise UserError(f"the snapshot holds state for component {missing[0]!r}, "
+                            "which this machine does not have")
         self.clock.restore(state["clock"])
         self.bus.memory[:] = state["ram"]
         for source, enabled in state["a20"].items():
             self.bus.set_a20(source, enabled)
         self.bus.irq_levels = list(state["irq_levels"])
         for name, entry in state["components"].items():
-            self.components[name].restore(entry["state"])
+            if name in self.components:
+                self.components[name].restore(entry["state"])
         for name, sectors in state.get("overlays", {}).items():
             self.media[name].load_overlay_state(sectors)
 

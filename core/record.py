@@ -76,7 +76,7 @@ class Recorder:
             raise UserError(f"cannot write recording {path}: {error.strerror}") from None
         statefile.dump_record(self.handle, {
             "type": "header", "format": RECORDING_FORMAT, "version": FORMAT_VERSION,
-            "profile": machine.profile.resolved() if machine.profile else {},
+            "profile": machine.machine_profile(),
             "profile_source": machine.profile.path if machine.profile else None,
             "media": media_header(machine), "checkpoint_interval": interval,
             "start": {"icount": machine.clock.icount, "time_ns": machine.clock.now()},
@@ -274,7 +274,7 @@ def save_snapshot(machine: Machine, path: str) -> None:
     """Write the whole machine state (and what it was built from) to `path`."""
     machine.flush_media()
     header = {"type": "header", "format": SNAPSHOT_FORMAT, "version": FORMAT_VERSION,
-              "profile": machine.profile.resolved() if machine.profile else {},
+              "profile": machine.machine_profile(),
               "media": media_header(machine)}
     try:
         with statefile.open_writer(path) as handle:

@@ -444,6 +444,8 @@ KIND_PLUGINS: Dict[str, Any] = {
 class Tracer(Component):
     """Writes the selected machine events to a file, one per line."""
 
+    OBSERVER = True
+
     OPTIONS = {
         "file": Option("str", "-", "trace file, or - for standard error"),
         "format": Option("str", "text", "text (aligned, readable) or jsonl (JSON lines)",

@@ -8,6 +8,7 @@ import textwrap
 
 from pcmachine import Machine
 from pcmachine.cli import main
+from pcmachine import statefile
 from pcmachine.record import load_snapshot, machine_digest, save_snapshot
 
 FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
@@ -72,9 +73,12 @@ def test_recorded_session_replays_with_user_plugin(tmp_path, capsys, floppy_from
     plugin = tmp_path / "counter.py"
     plugin.write_text(COUNTER_PLUGIN)
     rec = str(tmp_path / "session.rec")
+    trace = tmp_path / "recorded.trace"
     status, out, err = interactive_run(capsys, image, "--record", rec, "--checkpoint-interval", "20000",
-                                       "--plugin", f"{plugin}:Counter")
+                                       "--plugin", f"{plugin}:Counter", "--trace", str(trace))
     assert status == 0, err
+    header = next(statefile.read_records(rec))
+    assert "trace" not in header["profile"]   # observers are not part of the recorded machine
     recorded = [line for line in out.splitlines() if line.startswith("COUNTER")]
     assert "keys=" in recorded[0] and "keys=0" not in recorded[0]
     status, out, err = cli(capsys, "replay", rec, "--plugin", f"{plugin}:Counter")
