@@ -54,6 +54,7 @@ ONE_BYTE.update({0xC0: (True, 1, AF | OF), 0xC1: (True, 1, AF | OF), 0xC2: (Fals
                  0xF5: (False, 0, 0), 0xF8: (False, 0, 0), 0xF9: (False, 0, 0), 0xFC: (False, 0, 0),
                  0xFD: (False, 0, 0), 0xF6: (True, 0, 0), 0xF7: (True, 0, 0), 0xFE: (True, 0, 0),
                  0xFF: (True, 0, 0)})
+ONE_BYTE.update({0xC8: (False, 4, 0), 0xC9: (False, 0, 0)})   # ENTER (no vector file), LEAVE
 TWO_BYTE = {}
 TWO_BYTE.update({op: (False, 2, 0) for op in range(0x80, 0x90)})
 TWO_BYTE.update({op: (True, 0, 0) for op in range(0x90, 0xA0)})
@@ -106,6 +107,8 @@ def build_instruction(rng: random.Random, bits: int, two_byte: bool) -> Tuple[by
         opsize = bits
     body = (b"\x0F" if two_byte else b"") + bytes([opcode])
     memory = False
+    if not two_byte and opcode in (0xC8, 0xC9):
+        memory = True           # BP-relative stack accesses: keep registers in the data area
     if not two_byte and opcode in STRING_OPS:
         prefix += rng.choice([b"", b"\xF3", b"\xF2"]) if opcode in (0xA6, 0xA7, 0xAE, 0xAF) else \
             rng.choice([b"", b"\xF3"])
@@ -150,6 +153,8 @@ def build_instruction(rng: random.Random, bits: int, two_byte: bool) -> Tuple[by
         body += rng.randrange(1 << (8 * size)).to_bytes(size, "little")
     elif imm_kind == 3:
         body += rng.randrange(0, 64, 2).to_bytes(2, "little")
+    elif imm_kind == 4:         # ENTER frame size, nesting level
+        body += rng.randrange(0, 64, 2).to_bytes(2, "little") + bytes([rng.randrange(4)])
     if not two_byte and opcode in (0xD4, 0xD5) and body[-1] == 0:
         body = body[:-1] + b"\x0A"
     return prefix + body, undefined, memory, (not two_byte and opcode in STRING_OPS)
