@@ -6,6 +6,7 @@ The machine and media keys come from `profile.py`, each component's keys from it
 class's `OPTIONS`; `tests/test_docs.py` fails when docs/profiles.md is stale.
 """
 
+import inspect
 from typing import Dict, List
 
 from .component import Option
@@ -41,6 +42,8 @@ A plugin is an entry-point name (`machine plugins` lists them), a dotted path
 Option types: *int* (decimal or 0x hex), *size* (`16M`, `640K`, bytes), *bool*, *str*,
 *list*, *path*.  An unknown key, a wrong type, a missing image or an unknown plugin
 stops the load with a one-line error naming the file and the key (exit status 2).
+Device behaviour is described in [devices](devices.md), the BIOS in [bios](bios.md),
+the CPU in [cpu](cpu.md), tracing in [tracing](tracing.md).
 """
 
 
@@ -55,22 +58,26 @@ def _table(options: Dict[str, Option]) -> List[str]:
     return lines
 
 
+def _summary(cls: type) -> str:
+    """The first paragraph of a class docstring, on one line."""
+    text = inspect.cleandoc(cls.__doc__ or "")
+    return " ".join(text.split("\n\n", 1)[0].split())
+
+
 def render() -> str:
-    out = [HEADER, "\n## `machine`\n", *_table(MACHINE_OPTIONS),
-           "\n## `media`\n",
-           "Drives: " + ", ".join(f"`{name}` ({kind})" for name, kind in MEDIA_NAMES.items())
-           + ".  Each takes:\n", *_table(MEDIA_OPTIONS),
-           "\n## Components\n"]
+    lines = [HEADER, "## `machine`", "", *_table(MACHINE_OPTIONS), "",
+             "## `media`", "",
+             "Drives: " + ", ".join(f"`{name}` ({kind})" for name, kind in MEDIA_NAMES.items())
+             + ".  Each is a path or a mapping of:", "", *_table(MEDIA_OPTIONS), "",
+             "## Components", ""]
     for name, source in available_plugins():
+        if "(pcmachine " not in source:
+            continue  # only the bundled components; third-party plugins document themselves
         cls = resolve_plugin(name)
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        out.append(f"\n### `{name}` ({source.split(' ')[0]})\n")
-        if doc:
-            out.append(f"\n{doc}\n")
+        lines += [f"### `{name}`", "", f"`{source.split(' ')[0]}`: {_summary(cls)}", ""]
         options = getattr(cls, "OPTIONS", {})
-        out.append("")
-        out.extend(_table(options) if options else ["No options."])
-    return "\n".join(out) + "\n"
+        lines += (_table(options) if options else ["No options."]) + [""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ def test_hook_reference_is_generated_from_hookspecs():
         "docs/hooks.md is stale: run python -m pcmachine.hookdoc > docs/hooks.md"
 
 
+def test_profile_reference_is_generated_from_the_options():
+    from pcmachine import profiledoc
+    assert read("profiles.md") == profiledoc.render(), \
+        "docs/profiles.md is stale: run python -m pcmachine.profiledoc > docs/profiles.md"
+
+
 def test_every_hook_is_documented_with_its_signature():
     text = read("hooks.md")
     manager = PluginManager()
