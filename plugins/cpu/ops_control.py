@@ -86,6 +86,19 @@ def build_near_rel(d: Decoder) -> Closure:
     omask = MASKS[d.opsize]
     if op == 0xE8:
         push = cpu.push32 if d.opsize == 4 else cpu.push16
+        if d.opsize == 2:
+            regs, seg_base, write = cpu.regs, cpu.seg_base, cpu.wr16
+
+            def call_rel16(eip: int) -> int:
+                # PUSH of the return address written out for the 16-bit stack.
+                if cpu.stack32:
+                    push((eip + n) & m)
+                else:
+                    sp = (regs[ESP] - 2) & 0xFFFF
+                    write(seg_base[SS] + sp, (eip + n) & m)
+                    regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
+                return (eip + n + rel) & 0xFFFF
+            return call_rel16
 
         def call_rel(eip: int) -> int:
             target = (eip + n + rel) & omask
@@ -196,6 +209,21 @@ def build_ret(d: Decoder) -> Closure:
             else:
                 regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((regs[ESP] + release) & 0xFFFF)
 
+    if op == 0xC3 and size == 2:
+        read, seg_base = cpu.rd16, cpu.seg_base
+        check_top = cpu.generation >= 2
+
+        def ret_near16(eip: int) -> int:
+            # POP of the return address written out for the 16-bit stack.
+            if cpu.stack32:
+                return pop()
+            sp = regs[ESP] & 0xFFFF
+            if sp == 0xFFFF and check_top:
+                cpu.segment_fault(SS)
+            target = read(seg_base[SS] + sp)
+            regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
+            return target
+        return ret_near16
     if op <= 0xC3:
         def ret_near(eip: int) -> int:
             target = pop()
