@@ -96,6 +96,12 @@ class Machine:
             if setup is not None:
                 setup(machine)
             machine.configure()
+        except ProfileError as error:
+            machine.close()
+            if error.source in ("component", "profile") and error.key:
+                # A component rejected its options: name the file that set them.
+                raise ProfileError(profile.where(error.key), error.key, error.problem) from None
+            raise
         except BaseException:
             machine.close()
             raise

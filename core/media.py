@@ -51,9 +51,10 @@ class Disk:
         except OSError as error:
             raise MediaError(f"{name}: cannot open image {path}: {error.strerror}") from None
         self.size = os.path.getsize(path)
-        if self.size == 0:
+        if self.size < SECTOR_SIZE:
             self._file.close()
-            raise MediaError(f"{name}: image is empty: {path}")
+            what = "empty" if self.size == 0 else f"smaller than one {SECTOR_SIZE}-byte sector"
+            raise MediaError(f"{name}: image is {what}: {path}")
         self.sectors = self.size // SECTOR_SIZE
         self.cylinders, self.heads, self.spt = geometry or self._default_geometry()
         self.floppy_type = FLOPPY_GEOMETRIES.get(self.size, (0, 0, 0, 4))[3]

@@ -53,6 +53,7 @@ def test_extends_and_set_override(tmp_path):
     (BASE + "    machine: {ips: 1000000, turbo: true}\n", [], ["p.yaml", "machine.turbo", "unknown key"]),
     (BASE + "    machine: {on_triple_fault: explode}\n", [], ["machine.on_triple_fault", "expected one of"]),
     (BASE, ["--plugin", "no_such_module:Thing"], ["unknown plugin", "no_such_module"]),
+    (BASE, ["--set", "ram.size=100K"], ["--set", "ram.size", "at least 1M"]),
     (BASE + "  oops: [\n", [], ["p.yaml", "invalid YAML"]),
 ])
 def test_bad_input_is_one_line_with_status_2(tmp_path, capsys, text, argv, expected):
@@ -62,6 +63,14 @@ def test_bad_input_is_one_line_with_status_2(tmp_path, capsys, text, argv, expec
     assert len(lines) == 1, lines
     for fragment in expected:
         assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("size, problem", [(0, "image is empty"), (100, "smaller than one 512-byte sector")])
+def test_unusable_image_is_one_line_with_status_2(tmp_path, capsys, size, problem):
+    image = tmp_path / "tiny.img"
+    image.write_bytes(b"\0" * size)
+    status, lines = run_cli(capsys, write(tmp_path, "p.yaml", BASE), "--fda", str(image))
+    assert status == 2 and len(lines) == 1 and problem in lines[0]
 
 
 def test_missing_profile(capsys):
