@@ -6,12 +6,12 @@ INVD, WBINVD, INVLPG, CPUID, RDTSC)."""
 from typing import Callable
 
 from . import alu
-from .alu import condition, materialize, set_arith_flags
+from .alu import condition, materialize
 from .decoder import TWO_BYTE, DecodeFault, Decoder, MASKS, register
 from . import paging, systemops
 from .ops_basic import build_imul_common, far_pointer_load, push_pop_segment, signed
 from .protected import require_cpl0
-from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, GP, OF, UD, ZF
+from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, ZF
 
 Closure = Callable[[int], int]
 
@@ -143,8 +143,6 @@ def build_mov_control(d: Decoder) -> Closure:
                 cpu.dr[index] = regs[reg]
             else:
                 cpu.write_cr(index, regs[reg])
-                if index == 0 and not cpu.cr[0] & 1 and False:
-                    pass
         else:
             regs[reg] = cpu.dr[index] if debug else cpu.cr[index]
     n, m = d.length, d.ipmask
@@ -245,7 +243,7 @@ def build_bit_test(d: Decoder) -> Closure:
         else:
             offset_get = d.reg_get(size, d.reg)
 
-        def bit_reg(eip_unused: int = 0) -> None:
+        def bit_reg() -> None:
             value = get()
             bit = offset_get() & (bits - 1)
             apply_bit(value, bit, setter)

@@ -4,10 +4,10 @@ instructions of the one-byte map."""
 from typing import Callable
 
 from . import alu, protected
-from .alu import condition, get_cf, materialize
+from .alu import condition, materialize
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
-                    GP, IF, IOPL, NM, SS, UD, VM)
+                    GP, IF, IOPL, NM, SS, VM)
 
 Closure = Callable[[int], int]
 
@@ -184,7 +184,6 @@ def build_indirect_transfer(d: Decoder, kind: int) -> Closure:
         def jmp_indirect(eip: int) -> int:
             return get()
         return jmp_indirect
-    regs = cpu.regs
 
     def push_rm(eip: int) -> int:
         value = get()
