@@ -56,7 +56,9 @@ class Machine:
         self.keyboard: Any = None
         self.screen: Any = None
         self._input_handlers: Dict[str, InputHandler] = {}
-        self._inputs: Deque[Tuple[str, Any]] = collections.deque()
+        # one queue per input kind: a device that cannot take its next input blocks
+        # only its own kind, and costs one look per slice however long its queue
+        self._inputs: Dict[str, Deque[Any]] = {}
         self._scheduled_inputs: Deque[Tuple[int, int, str, Any]] = collections.deque()
         self._icount_watches: List[Tuple[int, int, Callable[[], None]]] = []
         self._watch_seq = 0
@@ -193,7 +195,7 @@ class Machine:
         """Queue a host input; it takes effect at the next slice boundary."""
         if kind not in self._input_handlers:
             raise UserError(f"this machine has no device that accepts {kind!r} input")
-        self._inputs.append((kind, data))
+        self._inputs.setdefault(kind, collections.deque()).append(data)
 
     def schedule_input(self, icount: int, time_ns: int, kind: str, data: Any) -> None:
         """Replay: apply an input exactly at (icount, virtual time)."""
@@ -213,7 +215,7 @@ class Machine:
 
     @property
     def inputs_pending(self) -> bool:
-        return bool(self._inputs or self._scheduled_inputs)
+        return bool(self._scheduled_inputs) or any(self._inputs.values())
 
     def _apply_input(self, kind: str, data: Any) -> bool:
         if not self._input_handlers[kind](data):
@@ -234,14 +236,9 @@ class Machine:
             if self.hooks.machine_input:
                 self.hooks.call.machine_input(machine=self, kind=kind, data=data,
                                               icount=clock.icount, time_ns=clock.now())
-        blocked = set()
-        remaining: Deque[Tuple[str, Any]] = collections.deque()
-        while self._inputs:
-            kind, data = self._inputs.popleft()
-            if kind in blocked or not self._apply_input(kind, data):
-                blocked.add(kind)
-                remaining.append((kind, data))
-        self._inputs = remaining
+        for kind, queue in self._inputs.items():
+            while queue and self._apply_input(kind, queue[0]):
+                queue.popleft()
 
     # ------------------------------------------------------------------ the loop
     def run_slice(self, instruction_limit: int = FAR_FUTURE) -> Optional[str]:
@@ -305,8 +302,7 @@ class Machine:
         """Halted with interrupts enabled and nothing scheduled: only a host input can
         wake the CPU, so the loop may sleep."""
         return (self.cpu is not None and self.cpu.halted and self.cpu.can_wake()
-                and self.clock.next_deadline() is None and not self._scheduled_inputs
-                and not self._inputs)
+                and self.clock.next_deadline() is None and not self.inputs_pending)
 
     async def run(self, max_instructions: Optional[int] = None,
                   on_slice: Optional[Callable[[], Optional[str]]] = None) -> str:
