@@ -119,6 +119,8 @@ class Bus:
         self.write_fast = bytearray(PAGE_COUNT)
         self.page_region: Dict[int, Region] = {}
         self.code_pages = bytearray(PAGE_COUNT)
+        #: per watched page, one byte per address: 1 where decoded code lives
+        self.code_marks: Dict[int, bytearray] = {}
         self.code_write_listeners: List[Callable[[int], None]] = []
         self.io_table: List[Optional[IoHandler]] = [None] * 0x10000
         self._unclaimed_logged = set()
@@ -168,18 +170,42 @@ class Bus:
         self.map_region(region)
         return region
 
+    def watch_code(self, address: int, length: int) -> None:
+        """The CPU has decoded code from these bytes: route writes to their pages
+        through `write()`, which tells the code-write listeners before storing when
+        a write touches one of these bytes.  Writes to other bytes of the page (a
+        stack or variables beside the code) only take the slow path."""
+        end = address + length
+        while address < end:
+            page = address >> PAGE_SHIFT
+            offset = address & (PAGE_SIZE - 1)
+            count = min(end - address, PAGE_SIZE - offset)
+            marks = self.code_marks.get(page)
+            if marks is None:
+                marks = self.code_marks[page] = bytearray(PAGE_SIZE)
+                self.code_pages[page] = 1
+                self.write_fast[page] = 0
+            marks[offset:offset + count] = b"\x01" * count
+            address += count
+
     def watch_code_page(self, page: int) -> None:
-        """The CPU has decoded code from this page: route writes to it through
-        `write()`, which tells the code-write listeners before storing."""
-        if not self.code_pages[page]:
-            self.code_pages[page] = 1
-            self.write_fast[page] = 0
+        """Watch every byte of a page (see `watch_code`)."""
+        self.watch_code(page << PAGE_SHIFT, PAGE_SIZE)
 
     def unwatch_code_page(self, page: int) -> None:
         if self.code_pages[page]:
             self.code_pages[page] = 0
+            self.code_marks.pop(page, None)
             if page not in self.page_region and (page << PAGE_SHIFT) < self.ram_size:
                 self.write_fast[page] = 1
+
+    def _touches_code(self, address: int, size: int) -> bool:
+        page = address >> PAGE_SHIFT
+        marks = self.code_marks.get(page)
+        if marks is None:
+            return False
+        offset = address & (PAGE_SIZE - 1)
+        return 1 in marks[offset:offset + size]
 
     def read(self, address: int, size: int) -> int:
         """Slow-path physical read of 1, 2 or 4 bytes (little-endian)."""
@@ -217,7 +243,7 @@ class Bus:
             return
         end_page = (address + size - 1) >> PAGE_SHIFT
         if region is None and end_page == page and address + size <= self.ram_size:
-            if self.code_pages[page]:
+            if self.code_pages[page] and self._touches_code(address, size):
                 self._code_written(page)
             self.memory[address:address + size] = (value & SIZE_MASKS[size]).to_bytes(size, "little")
             return
@@ -230,7 +256,7 @@ class Bus:
         if page in self.page_region:
             self.write(address, 1, value)
         elif address < self.ram_size:
-            if self.code_pages[page]:
+            if self.code_pages[page] and self._touches_code(address, 1):
                 self._code_written(page)
             self.memory[address] = value & 0xFF
 
@@ -252,7 +278,10 @@ class Bus:
         if address + len(data) <= self.ram_size and not any(p in self.page_region for p in pages):
             for page in pages:
                 if self.code_pages[page]:
-                    self._code_written(page)
+                    start = max(address, page << PAGE_SHIFT)
+                    stop = min(address + len(data), (page + 1) << PAGE_SHIFT)
+                    if self._touches_code(start, stop - start):
+                        self._code_written(page)
             self.memory[address:address + len(data)] = data
             return
         for i, byte in enumerate(data):

@@ -33,6 +33,20 @@ def test_unmapped_memory_reads_all_ones():
     assert machine.bus.read(0x00300000, 4) == 0xFFFFFFFF
 
 
+def test_only_writes_to_watched_code_bytes_notify():
+    machine = make_machine()
+    bus = machine.bus
+    seen = []
+    bus.code_write_listeners.append(seen.append)
+    bus.watch_code(0x7C00, 0x20)                    # a decoded block
+    assert not bus.write_fast[7]
+    bus.write(0x7BFE, 2, 0x1234)                    # a push just below the code
+    bus.write_bytes(0x7C20, b"\x00" * 8)            # variables just after it
+    assert seen == []
+    bus.write(0x7BFF, 2, 0xCCCC)                    # overlaps the first code byte
+    assert seen == [7]
+
+
 def test_page_crossing_access_is_assembled_bytewise():
     machine = make_machine()
     bus = machine.bus

@@ -215,10 +215,8 @@ class CPU(Component):
         if cacheable:
             self.code_cache[phys] = result
             for page in pages:
-                if page not in self.code_pages:
-                    self.code_pages[page] = []
-                    self.bus.watch_code_page(page)
-                self.code_pages[page].append(phys)
+                self.code_pages.setdefault(page, []).append(phys)
+            self.bus.watch_code(phys, address - phys)
         return result
 
     def _wrap_hostcall(self, hostcall: Callable, fn: Callable[[int], int]) -> Callable[[int], int]:
