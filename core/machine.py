@@ -301,7 +301,8 @@ class Machine:
     def waiting_for_host(self) -> bool:
         """Halted with interrupts enabled and nothing scheduled: only a host input can
         wake the CPU, so the loop may sleep."""
-        return (self.cpu is not None and self.cpu.halted and self.cpu.can_wake()
+        cpu = self.cpu
+        return (cpu is not None and cpu.halted and cpu.can_wake() and not cpu.check_irq
                 and self.clock.next_deadline() is None and not self.inputs_pending)
 
     async def run(self, max_instructions: Optional[int] = None,
