@@ -10,6 +10,7 @@ the process CPU time, so other load on the host does not distort the figure.
 import argparse
 import os
 import sys
+import tempfile
 import time
 from typing import List, Optional, Tuple
 
@@ -26,17 +27,23 @@ def data_path(filename: str) -> str:
     return os.path.join(os.path.dirname(pcmachine.plugins.__file__), "data", filename)
 
 
-def run_loop(filename: str, model: str, repeat: int = 1) -> Tuple[int, float]:
-    """(instructions, host seconds) of running the loop to its HLT `repeat` times."""
-    from pcmachine.clock import FAR_FUTURE
+def run_loop(filename: str, model: str, repeat: int = 1,
+             record_to: Optional[str] = None) -> Tuple[int, float]:
+    """(instructions, host seconds) of running the loop to its HLT `repeat` times
+    through the machine's run loop; with `record_to`, while recording (inputs,
+    checkpoint digests every DEFAULT_CHECKPOINT_INTERVAL instructions) to that file."""
     from pcmachine.machine import Machine
     from pcmachine.plugins.cpu import CPU
     from pcmachine.plugins.ram import RAM
+    from pcmachine.record import Recorder
     with open(data_path(filename), "rb") as handle:
         image = handle.read()
     machine = Machine.bare()
     machine.add_component(RAM, "ram", {"size": 16 << 20})
     cpu = machine.add_component(CPU, "cpu", {"model": model})
+    recorder = None
+    if record_to is not None:
+        recorder = machine.add_plugin(Recorder(machine, record_to), name="recorder")
     clock = machine.clock
     total = 0
     elapsed = 0.0
@@ -47,18 +54,25 @@ def run_loop(filename: str, model: str, repeat: int = 1) -> Tuple[int, float]:
         cpu.set_reg("eip", LOAD_ADDRESS)
         start_icount = clock.icount
         start = time.process_time()
-        while not cpu.halted:
-            clock.stop_icount = FAR_FUTURE
-            cpu.run()
+        while machine.run_slice() is None:
+            pass
         elapsed += time.process_time() - start
         total += clock.icount - start_icount
+    if recorder is not None:
+        recorder.machine_stop(machine, "halted")
     return total, elapsed
+
+
+def mips(instructions: int, seconds: float) -> float:
+    return instructions / seconds / 1e6 if seconds > 0 else 0.0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="machine bench",
                                      description="Measure CPU speed (MIPS) on guest loops.")
     parser.add_argument("--repeat", type=int, default=1, help="run each loop N times")
+    parser.add_argument("--record", action="store_true",
+                        help="also run each loop while recording, and print the overhead")
     parser.add_argument("loops", nargs="*", help="loop names (default: all)")
     args = parser.parse_args(argv)
     names = [loop[0] for loop in LOOPS]
@@ -68,13 +82,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     implementation = f"{sys.implementation.name} {sys.version.split()[0]}"
     print(f"runtime: {implementation}")
-    print(f"{'loop':<10} {'instructions':>13} {'seconds':>9} {'MIPS':>7}")
+    print(f"{'loop':<10} {'instructions':>13} {'seconds':>9} {'MIPS':>7}"
+          + (f" {'recording':>10} {'overhead':>9}" if args.record else ""))
     for name, filename, model, _ in LOOPS:
         if args.loops and name not in args.loops:
             continue
         instructions, seconds = run_loop(filename, model, args.repeat)
-        mips = instructions / seconds / 1e6 if seconds > 0 else 0.0
-        print(f"{name:<10} {instructions:>13,} {seconds:>9.2f} {mips:>7.2f}")
+        line = f"{name:<10} {instructions:>13,} {seconds:>9.2f} {mips(instructions, seconds):>7.2f}"
+        if args.record:
+            with tempfile.TemporaryDirectory() as folder:
+                recorded, recorded_seconds = run_loop(filename, model, args.repeat,
+                                                      os.path.join(folder, "bench.rec"))
+            overhead = (recorded_seconds / seconds - 1) * 100 if seconds > 0 else 0.0
+            line += f" {mips(recorded, recorded_seconds):>10.2f} {overhead:>8.1f}%"
+        print(line)
     return 0
 
 
