@@ -8,6 +8,7 @@ A plugin reference in a profile or on the command line is one of:
 * a file path ``./myplugin.py:Class`` (or ``/abs/path/file.py:Class``).
 """
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -27,24 +28,22 @@ class PluginNotFound(UserError):
     """A plugin reference that names nothing we can load."""
 
 
-def _entry_points() -> Dict[str, Any]:
+@functools.lru_cache(maxsize=None)
+def _entry_points() -> Dict[str, Tuple[Any, str]]:
+    """name -> (entry point, "distribution version") for the plugin group.  Walks the
+    distributions, because Python 3.9's entry points do not know their package."""
     from importlib import metadata
-    eps = metadata.entry_points()
-    if hasattr(eps, "select"):
-        selected = eps.select(group=ENTRY_POINT_GROUP)
-    else:  # Python 3.9
-        selected = eps.get(ENTRY_POINT_GROUP, [])
-    return {ep.name: ep for ep in selected}
+    found: Dict[str, Tuple[Any, str]] = {}
+    for dist in metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP and ep.name not in found:
+                found[ep.name] = (ep, f"{dist.metadata['Name']} {dist.version}")
+    return found
 
 
 def available_plugins() -> List[Tuple[str, str]]:
     """(name, source) for every installed plugin entry point, sorted by name."""
-    result = []
-    for name, ep in sorted(_entry_points().items()):
-        dist = getattr(ep, "dist", None)
-        source = f"{ep.value} ({dist.name} {dist.version})" if dist is not None else ep.value
-        result.append((name, source))
-    return result
+    return [(name, f"{ep.value} ({package})") for name, (ep, package) in sorted(_entry_points().items())]
 
 
 def _load_file(path: str, class_name: str) -> Any:
@@ -79,11 +78,11 @@ def resolve_plugin(reference: str) -> Any:
             return getattr(module, attr)
         except AttributeError:
             raise PluginNotFound(f"unknown plugin {reference!r}: {target} has no {attr}") from None
-    entry = _entry_points().get(reference)
-    if entry is None:
+    found = _entry_points().get(reference)
+    if found is None:
         raise PluginNotFound(f"unknown plugin {reference!r} (see `machine plugins`)")
     try:
-        return entry.load()
+        return found[0].load()
     except Exception as error:
         raise PluginNotFound(f"plugin {reference!r} failed to load: {type(error).__name__}: {error}") from None
 
