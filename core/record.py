@@ -123,21 +123,29 @@ class Recorder:
 
 
 # ---------------------------------------------------------------------- reading
+def read_state_file(path: str, file_format: str, what: str) -> List[Dict[str, Any]]:
+    """The records of a recording or snapshot file, checked for its format and
+    version; UserError with a one-line message otherwise."""
+    if not os.path.isfile(path):
+        raise UserError(f"{what} not found: {path}")
+    try:
+        records = list(statefile.read_records(path))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if not records or records[0].get("format") != file_format:
+        raise UserError(f"{path}: not a pcmachine {what}")
+    version = records[0].get("version")
+    if version != FORMAT_VERSION:
+        raise UserError(f"{path}: {what} format version {version} is not supported "
+                        f"(this pcmachine reads version {FORMAT_VERSION})")
+    return records
+
+
 class Recording:
     """A recording file, read whole (inputs and checkpoints are small)."""
 
     def __init__(self, path: str) -> None:
-        if not os.path.isfile(path):
-            raise UserError(f"recording not found: {path}")
-        try:
-            records = list(statefile.read_records(path))
-        except ValueError as error:
-            raise UserError(str(error)) from None
-        if not records or records[0].get("format") != RECORDING_FORMAT:
-            raise UserError(f"{path}: not a pcmachine recording")
-        if records[0].get("version") != FORMAT_VERSION:
-            raise UserError(f"{path}: recording format version {records[0].get('version')} "
-                            f"is not supported (this pcmachine reads version {FORMAT_VERSION})")
+        records = read_state_file(path, RECORDING_FORMAT, "recording")
         self.path = path
         self.header = records[0]
         self.inputs = [r for r in records if r["type"] == "input"]
@@ -286,16 +294,9 @@ def save_snapshot(machine: Machine, path: str) -> None:
 
 def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """(header, state) of a snapshot file; UserError when it is not one."""
-    if not os.path.isfile(path):
-        raise UserError(f"snapshot not found: {path}")
-    try:
-        records = list(statefile.read_records(path))
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    if len(records) != 2 or records[0].get("format") != SNAPSHOT_FORMAT:
-        raise UserError(f"{path}: not a pcmachine snapshot")
-    if records[0].get("version") != FORMAT_VERSION:
-        raise UserError(f"{path}: snapshot format version {records[0].get('version')} is not supported")
+    records = read_state_file(path, SNAPSHOT_FORMAT, "snapshot")
+    if len(records) != 2 or records[1].get("type") != "state":
+        raise UserError(f"{path}: snapshot is incomplete")
     return records[0], records[1]["state"]
 
 
