@@ -114,3 +114,15 @@ def test_not_a_recording(tmp_path):
     bogus.write_text("hello")
     with pytest.raises(UserError, match="not a pcmachine state file"):
         replay(str(bogus), [])
+
+
+def test_other_format_version_is_refused(profile, tmp_path):
+    rec = str(tmp_path / "run.rec")
+    record_run(profile, rec, [])
+    records = list(statefile.read_records(rec))
+    records[0]["version"] = 2
+    with statefile.open_writer(rec) as handle:
+        for record in records:
+            statefile.dump_record(handle, record)
+    with pytest.raises(UserError, match="format version 2 is not supported"):
+        replay(rec, [])
