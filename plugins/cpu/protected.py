@@ -593,8 +593,11 @@ def update_flags_pm(cpu, flags: int, size: int, cpl: int) -> None:
 
 def write_eflags(cpu, value: int) -> None:
     """Set every EFLAGS bit (VM included), telling the interrupt logic about IF."""
+    was_v86 = bool(cpu.flags & VM)
     cpu.set_eflags(value)
-    set_vm(cpu, bool(value & VM))
+    if was_v86 != bool(value & VM) and cpu.hooks.cpu_mode_change:
+        cpu.hooks.call.cpu_mode_change(machine=cpu.machine, what="vm", old=int(was_v86),
+                                       new=int(not was_v86))
     if cpu.flags & IF and cpu.intr_line:
         cpu.check_irq = True
 
