@@ -19,6 +19,8 @@ LOAD_ADDRESS = 0x7C00
 LOOPS = (
     ("realmode", "bench_realmode_loop.bin", "80486",
      "16-bit real-mode integer loop (ALU, memory operands, call/ret, Jcc)"),
+    ("protected", "bench_protected_loop.bin", "80486",
+     "the same loop in 32-bit flat protected mode with paging on"),
 )
 
 
