@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
 
-from . import alu, faults, paging, protected
+from . import alu, debugregs, faults, paging, protected
 from .decoder import decode
 from .memory import build_accessors
 from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
@@ -154,6 +154,7 @@ class CPU(Component):
          self.wr8, self.wr16, self.wr32) = build_accessors(self)
         self.fetch_mask = self.bus.a20_mask
         self.step_loop = self._loop_paged if self.paging else self._loop
+        debugregs.install(self)
         self.code32 = bool(self.seg_flags[CS] & 0x4000)
         self.stack32 = bool(self.seg_flags[SS] & 0x4000)
         self.flush_code_cache()
@@ -279,6 +280,9 @@ class CPU(Component):
             try:
                 if self.traced:
                     self._run_traced()
+                elif self.flags & TF or self.dr[7] & 0xFF:
+                    debugregs.run_debug(self)      # TF or DR7: one step at a time
+                    continue
                 else:
                     self.step_loop(False)
                 break
@@ -453,6 +457,8 @@ class CPU(Component):
         self.lf_op = 0
         if self.flags & IF and self.intr_line:
             self.check_irq = True
+        if self.flags & TF:        # single-step: end the batch, `run` then steps
+            self.clock.stop_icount = self.clock.icount
 
     def get_flag(self, name: str) -> bool:
         return bool(alu.get_eflags(self) & FLAG_BITS[name])

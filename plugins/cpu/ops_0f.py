@@ -8,7 +8,7 @@ from typing import Callable
 from . import alu
 from .alu import condition, materialize
 from .decoder import TWO_BYTE, DecodeFault, Decoder, MASKS, register
-from . import paging, systemops
+from . import debugregs, paging, systemops
 from .ops_basic import build_imul_common, far_pointer_load, push_pop_segment, signed
 from .protected import require_cpl0
 from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, ZF
@@ -140,11 +140,11 @@ def build_mov_control(d: Decoder) -> Closure:
         require_cpl0(cpu)
         if store:
             if debug:
-                cpu.dr[index] = regs[reg]
+                debugregs.write_dr(cpu, index, regs[reg])
             else:
                 cpu.write_cr(index, regs[reg])
         else:
-            regs[reg] = cpu.dr[index] if debug else cpu.cr[index]
+            regs[reg] = debugregs.read_dr(cpu, index) if debug else cpu.cr[index]
     n, m = d.length, d.ipmask
 
     def run(eip: int) -> int:

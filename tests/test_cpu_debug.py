@@ -1,0 +1,126 @@
+"""Debug registers and single-stepping (plugins/cpu/debugregs.py), driven by small
+real-mode guests whose #DB handler (IVT entry 1) records what it saw."""
+
+import shutil
+
+import pytest
+
+from cpu_support import assemble, load_code, make_machine, run_until_stopped
+
+pytestmark = pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm is not installed")
+
+#: The #DB handler: counts traps, keeps the last DR6 and return IP, then clears
+#: DR6 (and DR7 when [0x708] says so: real mode cannot resume with RF).
+HANDLER = """
+db_handler:
+    inc word [0x700]
+    mov eax, dr6
+    mov [0x704], eax
+    mov bp, sp
+    mov ax, [bp]
+    mov [0x702], ax
+    xor eax, eax
+    mov dr6, eax
+    cmp byte [0x708], 0
+    je .keep
+    mov dr7, eax
+.keep:
+    iret
+"""
+PROLOGUE = """
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+    mov word [0x04], db_handler
+    mov word [0x06], 0
+    mov word [0x700], 0
+"""
+
+
+def run(source: str):
+    machine = make_machine("80486")
+    load_code(machine, assemble(PROLOGUE + source + HANDLER))
+    assert run_until_stopped(machine) == "halted"
+    memory = machine.bus.memory
+    count = int.from_bytes(memory[0x700:0x702], "little")
+    ip = int.from_bytes(memory[0x702:0x704], "little")
+    dr6 = int.from_bytes(memory[0x704:0x708], "little")
+    return machine, count, ip, dr6
+
+
+def test_trap_flag_traps_after_each_instruction() -> None:
+    _, count, _, dr6 = run("""
+    pushf
+    pop ax
+    or ax, 0x100
+    push ax
+    popf            ; TF on: the trap comes after the next instruction
+    nop
+    nop
+    nop
+    pushf
+    pop ax
+    and ax, 0xFEFF
+    push ax
+    popf            ; TF was set when this started: one more trap
+    nop
+    hlt
+""")
+    assert count == 8
+    assert dr6 & 0x4000 and dr6 & 0xFFFF0FF0 == 0xFFFF0FF0     # BS, reserved bits read 1
+
+
+def test_execution_breakpoint_faults_before_the_instruction() -> None:
+    machine, count, ip, dr6 = run("""
+    mov byte [0x708], 1
+    mov word [0x70C], target
+    mov eax, target
+    mov dr0, eax
+    mov eax, 0x1        ; L0, execute, length 1
+    mov dr7, eax
+    nop
+target:
+    inc word [0x70A]
+    hlt
+""")
+    memory = machine.bus.memory
+    assert count == 1
+    assert ip == int.from_bytes(memory[0x70C:0x70E], "little")     # the faulting IP
+    assert memory[0x70A] == 1                                        # then it ran once
+    assert dr6 & 0xF == 0x1
+
+
+def test_data_write_breakpoint_traps_after_the_write() -> None:
+    machine, count, ip, dr6 = run("""
+    mov byte [0x708], 1
+    mov word [0x70C], after_write
+    mov eax, 0x600
+    mov dr1, eax
+    mov eax, 0x4 | (1 << 20) | (3 << 22)   ; L1, data writes, 4 bytes
+    mov dr7, eax
+    mov ax, [0x602]     ; a read: no trap
+    mov word [0x602], 5
+after_write:
+    hlt
+""")
+    assert count == 1
+    assert dr6 & 0xF == 0x2
+    assert machine.bus.memory[0x602] == 5
+    assert ip == int.from_bytes(machine.bus.memory[0x70C:0x70E], "little")   # trap: next IP
+
+
+def test_dr4_dr5_alias_dr6_dr7() -> None:
+    machine = make_machine("80486")
+    load_code(machine, assemble("""
+    mov eax, 0x1
+    mov dr5, eax
+    mov ebx, dr7
+    xor eax, eax
+    mov dr7, eax
+    mov ecx, dr4
+    hlt"""))
+    run_until_stopped(machine)
+    assert machine.cpu.get_reg("ebx") == 0x401
+    assert machine.cpu.get_reg("ecx") & 0xFFFF0FF0 == 0xFFFF0FF0
