@@ -1,0 +1,152 @@
+"""Protected-mode segmentation checks and their error codes, on a bare machine
+(RAM + CPU) put straight into 32-bit protected mode at CPL 0: a GDT built here,
+an IDT whose handlers record the vector and error code, and one short guest per
+case (SDM vol. 3A 5.5-5.8 and 6.13 give the expected faults)."""
+
+import struct
+from typing import Optional, Tuple
+
+import pytest
+
+from cpu_support import assemble, make_machine, run_until_stopped
+
+GDT, IDT, LDT, CODE = 0x1000, 0x2000, 0x3000, 0x10000
+RESULT = 0x500                   # vector, error code (or 0xFFFFFFFF: none)
+VECTORS_WITH_CODE = (10, 11, 12, 13, 14)
+OTHER_VECTORS = (0x30, 0x31)
+
+
+def descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
+    return struct.pack("<HHBBBB", limit & 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
+                       ((limit >> 16) & 0xF) | (flags << 4), base >> 24)
+
+
+def gate(offset: int, selector: int, access: int) -> bytes:
+    return struct.pack("<HHBBH", offset & 0xFFFF, selector, 0, access, offset >> 16)
+
+
+#: selector -> descriptor
+SEGMENTS = {
+    0x08: descriptor(0, 0xFFFFF, 0x9A),            # flat code
+    0x10: descriptor(0, 0xFFFFF, 0x92),            # flat data
+    0x18: descriptor(0x20000, 0xFFF, 0x12, 0x4),   # data, not present, byte limit
+    0x20: descriptor(0, 0xFFFFF, 0xF2),            # DPL 3 data
+    0x28: descriptor(0, 0xFFFFF, 0x98),            # execute-only code
+    0x30: descriptor(0x4000, 0x67, 0x89, 0),       # 32-bit TSS
+    0x38: descriptor(0x20000, 0xFFF, 0x92, 0x4),   # data based at 0x20000, 4 KiB
+    0x40: descriptor(LDT, 0xF, 0x82, 0),           # LDT with two entries
+    0x48: descriptor(CODE, 0xFFFF, 0x9A, 0),       # 16-bit code (D = 0) based at CODE
+}
+LDT_ENTRIES = descriptor(0, 0, 0) + descriptor(0x30000, 0xFFF, 0x92, 0x4)
+
+HANDLERS = "".join(f"""
+handler_{vector}:
+    mov dword [ss:{RESULT}], {vector}
+    pop eax
+    mov [ss:{RESULT + 4}], eax
+    hlt
+""" for vector in VECTORS_WITH_CODE) + "".join(f"""
+handler_{vector}:
+    mov dword [ss:{RESULT}], {vector}
+    mov dword [ss:{RESULT + 4}], 0xFFFFFFFF
+    hlt
+""" for vector in OTHER_VECTORS)
+
+
+def run_protected(source: str, idt_limit: int = 0x3FF,
+                  absent_gates: Tuple[int, ...] = ()) -> Tuple[object, Optional[Tuple[int, int]]]:
+    """Run `source` (32-bit, CPL 0, flat DS/ES/SS) to its HLT; returns the machine
+    and (vector, error code) of the exception taken, or None."""
+    code = assemble(source + "\n    hlt\n" + HANDLERS, bits=32, org=CODE)
+    labels = handler_offsets(source)
+    machine = make_machine("80486")
+    memory = machine.bus.memory
+    memory[CODE:CODE + len(code)] = code
+    gdt = bytearray(8 * 10)
+    for selector, entry in SEGMENTS.items():
+        gdt[selector:selector + 8] = entry
+    memory[GDT:GDT + len(gdt)] = gdt
+    memory[LDT:LDT + len(LDT_ENTRIES)] = LDT_ENTRIES
+    for vector, offset in labels.items():
+        access = 0x0E if vector in absent_gates else 0x8E      # present or not
+        memory[IDT + vector * 8:IDT + vector * 8 + 8] = gate(offset, 0x08, access)
+    memory[RESULT:RESULT + 8] = b"\xAA" * 8
+    cpu = machine.cpu
+    cpu.gdtr_base, cpu.gdtr_limit = GDT, len(gdt) - 1
+    cpu.idtr_base, cpu.idtr_limit = IDT, idt_limit
+    cpu.set_reg("cr0", cpu.get_reg("cr0") | 1)
+    for name, selector in (("cs", 0x08), ("ds", 0x10), ("es", 0x10), ("ss", 0x10)):
+        cpu.set_reg(name, selector)
+    cpu.rebuild()
+    cpu.set_reg("esp", 0x9000)
+    cpu.set_reg("eip", CODE)
+    reason = run_until_stopped(machine)
+    assert reason == "halted", (reason, machine.cpu.describe())
+    vector, error = struct.unpack("<II", bytes(memory[RESULT:RESULT + 8]))
+    if vector == 0xAAAAAAAA:
+        return machine, None
+    return machine, (vector, None if error == 0xFFFFFFFF else error)
+
+
+def handler_offsets(source: str):
+    """Where each handler lands: assemble once with the labels exported."""
+    listing = source + "\n    hlt\n" + HANDLERS + "".join(
+        f"\n    dd handler_{vector}" for vector in VECTORS_WITH_CODE + OTHER_VECTORS)
+    code = assemble(listing, bits=32, org=CODE)
+    count = len(VECTORS_WITH_CODE + OTHER_VECTORS)
+    table = struct.unpack(f"<{count}I", code[-4 * count:])
+    return dict(zip(VECTORS_WITH_CODE + OTHER_VECTORS, table))
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("xor eax, eax\n mov ss, ax", (13, 0)),                    # null SS
+    ("mov ax, 0x50\n mov ds, ax", (13, 0x50)),                 # beyond the GDT limit
+    ("mov ax, 0x18\n mov ds, ax", (11, 0x18)),                 # not present: #NP
+    ("mov ax, 0x18\n mov ss, ax", (12, 0x18)),                 # stack not present: #SS
+    ("mov ax, 0x20\n mov ss, ax", (13, 0x20)),                 # DPL 3 stack at CPL 0
+    ("mov ax, 0x28\n mov ds, ax", (13, 0x28)),                 # execute-only code
+    ("mov ax, 0x30\n mov es, ax", (13, 0x30)),                 # a TSS is not a data segment
+    ("mov ax, 0x2B\n mov fs, ax", (13, 0x28)),                 # error code drops the RPL
+    ("xor eax, eax\n mov ds, ax\n mov eax, [0x100]", (13, 0)),  # null DS used
+    ("mov ax, 0x38\n mov ds, ax\n mov eax, [0xFFD]", (13, 0)),  # limit 0xFFF, 4 bytes
+    ("mov ax, 0x38\n mov ds, ax\n mov eax, [0xFFC]", None),
+    ("int 0x31", (11, 0x31 * 8 + 2)),                          # gate not present
+    ("int 0x80", (13, 0x80 * 8 + 2)),                          # beyond the IDT limit
+])
+def test_segment_and_gate_faults(source: str, expected) -> None:
+    _, taken = run_protected(source, absent_gates=(0x31,))
+    assert taken == expected
+
+
+def test_data_load_sets_the_accessed_bit_and_the_cache() -> None:
+    machine, taken = run_protected("mov ax, 0x38\n mov gs, ax\n mov dword [gs:0x10], 0x1234")
+    assert taken is None
+    memory = machine.bus.memory
+    assert memory[GDT + 0x38 + 5] == 0x93
+    assert memory[0x20010:0x20014] == (0x1234).to_bytes(4, "little")
+    cpu = machine.cpu
+    assert (cpu.seg_base[5], cpu.seg_limit[5]) == (0x20000, 0xFFF)
+
+
+def test_ldt_selector_after_lldt() -> None:
+    machine, taken = run_protected("mov ax, 0x40\n lldt ax\n mov ax, 0x0C\n mov ds, ax\n"
+                                   "mov dword [0x20], 0xCAFE\n sldt bx")
+    assert taken is None
+    assert machine.bus.memory[0x30020:0x30022] == b"\xFE\xCA"
+    assert machine.cpu.get_reg("bx") == 0x40
+
+
+def test_far_jump_to_a_16_bit_code_segment() -> None:
+    machine, taken = run_protected(f"jmp 0x48:code16 - {CODE}\nbits 16\ncode16:\n mov eax, 0x12345678\n"
+                                   " hlt\nbits 32")
+    assert taken is None
+    assert machine.cpu.get_reg("eax") == 0x12345678 and not machine.cpu.code32
+
+
+def test_interrupt_gate_pushes_eflags_cs_eip() -> None:
+    machine, taken = run_protected("int 0x30")
+    assert taken == (0x30, None)
+    cpu = machine.cpu
+    esp = cpu.get_reg("esp")
+    eip, cs, eflags = struct.unpack("<III", bytes(machine.bus.memory[esp:esp + 12]))
+    assert cs == 0x08 and eip == CODE + 2 and eflags & 2
