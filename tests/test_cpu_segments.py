@@ -4,7 +4,7 @@ an IDT whose handlers record the vector and error code, and one short guest per
 case (SDM vol. 3A 5.5-5.8 and 6.13 give the expected faults)."""
 
 import struct
-from typing import Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import pytest
 
@@ -50,11 +50,18 @@ handler_{vector}:
     mov dword [ss:{RESULT}], {vector}
     mov dword [ss:{RESULT + 4}], 0xFFFFFFFF
     hlt
-""" for vector in OTHER_VECTORS)
+""" for vector in OTHER_VECTORS) + f"""
+double_fault_task:              ; entered through a task gate: error code on its stack
+    pop eax
+    mov [{RESULT + 4}], eax
+    mov dword [{RESULT}], 8
+    hlt
+"""
 
 
-def run_protected(source: str, idt_limit: int = 0x3FF,
-                  absent_gates: Tuple[int, ...] = ()) -> Tuple[object, Optional[Tuple[int, int]]]:
+def run_protected(source: str, idt_limit: int = 0x3FF, absent_gates: Tuple[int, ...] = (),
+                  setup: Optional[Callable[[Any, Dict[int, int]], None]] = None
+                  ) -> Tuple[Any, Optional[Tuple[int, int]]]:
     """Run `source` (32-bit, CPL 0, flat DS/ES/SS) to its HLT; returns the machine
     and (vector, error code) of the exception taken, or None."""
     code = assemble(source + "\n    hlt\n" + HANDLERS, bits=32, org=CODE)
@@ -68,6 +75,8 @@ def run_protected(source: str, idt_limit: int = 0x3FF,
     memory[GDT:GDT + len(gdt)] = gdt
     memory[LDT:LDT + len(LDT_ENTRIES)] = LDT_ENTRIES
     for vector, offset in labels.items():
+        if vector == 8:
+            continue                                            # see the task-gate test
         access = 0x0E if vector in absent_gates else 0x8E      # present or not
         memory[IDT + vector * 8:IDT + vector * 8 + 8] = gate(offset, 0x08, access)
     memory[RESULT:RESULT + 8] = b"\xAA" * 8
@@ -80,6 +89,8 @@ def run_protected(source: str, idt_limit: int = 0x3FF,
     cpu.rebuild()
     cpu.set_reg("esp", 0x9000)
     cpu.set_reg("eip", CODE)
+    if setup is not None:
+        setup(machine, labels)
     reason = run_until_stopped(machine)
     assert reason == "halted", (reason, machine.cpu.describe())
     vector, error = struct.unpack("<II", bytes(memory[RESULT:RESULT + 8]))
@@ -90,12 +101,14 @@ def run_protected(source: str, idt_limit: int = 0x3FF,
 
 def handler_offsets(source: str):
     """Where each handler lands: assemble once with the labels exported."""
+    vectors = VECTORS_WITH_CODE + OTHER_VECTORS
     listing = source + "\n    hlt\n" + HANDLERS + "".join(
-        f"\n    dd handler_{vector}" for vector in VECTORS_WITH_CODE + OTHER_VECTORS)
+        f"\n    dd handler_{vector}" for vector in vectors) + "\n    dd double_fault_task"
     code = assemble(listing, bits=32, org=CODE)
-    count = len(VECTORS_WITH_CODE + OTHER_VECTORS)
-    table = struct.unpack(f"<{count}I", code[-4 * count:])
-    return dict(zip(VECTORS_WITH_CODE + OTHER_VECTORS, table))
+    table = struct.unpack(f"<{len(vectors) + 1}I", code[-4 * (len(vectors) + 1):])
+    labels = dict(zip(vectors, table))
+    labels[8] = table[-1]
+    return labels
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -150,3 +163,28 @@ def test_interrupt_gate_pushes_eflags_cs_eip() -> None:
     esp = cpu.get_reg("esp")
     eip, cs, eflags = struct.unpack("<III", bytes(machine.bus.memory[esp:esp + 12]))
     assert cs == 0x08 and eip == CODE + 2 and eflags & 2
+
+
+def test_double_fault_through_a_task_gate() -> None:
+    """#NP (absent gate 31h) while delivering #NP (absent gate 11) is a double
+    fault; IDT entry 8 is a task gate, so #DF runs as its own task."""
+    def task_gate_for_df(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        tss = 0x4000
+        fields = {0x20: labels[8], 0x24: 0x2, 0x38: 0x8800, 0x48: 0x10, 0x4C: 0x08,
+                  0x50: 0x10, 0x54: 0x10}
+        for offset, value in fields.items():
+            memory[tss + offset:tss + offset + 4] = value.to_bytes(4, "little")
+        memory[IDT + 8 * 8:IDT + 8 * 8 + 8] = gate(0, 0x30, 0x85)
+        cpu = machine.cpu
+        # The interrupted task's TSS at 0x5000 (an event switch leaves its busy bit).
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x38, 0x5000, 0x67, 0x8B
+
+    machine, taken = run_protected("int 0x31", absent_gates=(0x31, 11), setup=task_gate_for_df)
+    assert taken == (8, 0)
+    cpu = machine.cpu
+    assert cpu.tr == 0x30 and cpu.get_reg("eflags") & 0x4000      # NT: nested task
+    memory = machine.bus.memory
+    assert memory[0x4000:0x4002] == b"\x38\x00"                   # back link
+    assert memory[GDT + 0x30 + 5] == 0x8B                            # busy
+    assert int.from_bytes(memory[0x5020:0x5024], "little") == CODE   # faulting EIP saved
