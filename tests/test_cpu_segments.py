@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import pytest
 
-from cpu_support import assemble, make_machine, run_until_stopped
+from cpu_support import VectorController, assemble, make_machine, run_until_stopped
 
 GDT, IDT, LDT, CODE = 0x1000, 0x2000, 0x3000, 0x10000
 RESULT = 0x500                   # vector, error code (or 0xFFFFFFFF: none)
@@ -36,7 +36,9 @@ SEGMENTS = {
     0x38: descriptor(0x20000, 0xFFF, 0x92, 0x4),   # data based at 0x20000, 4 KiB
     0x40: descriptor(LDT, 0xF, 0x82, 0),           # LDT with two entries
     0x48: descriptor(CODE, 0xFFFF, 0x9A, 0),       # 16-bit code (D = 0) based at CODE
+    0x50: descriptor(0, 0xFFFFF, 0xFA),            # DPL 3 code
 }
+GDT_ENTRIES = 12
 LDT_ENTRIES = descriptor(0, 0, 0) + descriptor(0x30000, 0xFFF, 0x92, 0x4)
 
 HANDLERS = "".join(f"""
@@ -69,7 +71,7 @@ def run_protected(source: str, idt_limit: int = 0x3FF, absent_gates: Tuple[int, 
     machine = make_machine("80486")
     memory = machine.bus.memory
     memory[CODE:CODE + len(code)] = code
-    gdt = bytearray(8 * 10)
+    gdt = bytearray(8 * GDT_ENTRIES)
     for selector, entry in SEGMENTS.items():
         gdt[selector:selector + 8] = entry
     memory[GDT:GDT + len(gdt)] = gdt
@@ -113,7 +115,7 @@ def handler_offsets(source: str):
 
 @pytest.mark.parametrize("source, expected", [
     ("xor eax, eax\n mov ss, ax", (13, 0)),                    # null SS
-    ("mov ax, 0x50\n mov ds, ax", (13, 0x50)),                 # beyond the GDT limit
+    ("mov ax, 0x60\n mov ds, ax", (13, 0x60)),                 # beyond the GDT limit
     ("mov ax, 0x18\n mov ds, ax", (11, 0x18)),                 # not present: #NP
     ("mov ax, 0x18\n mov ss, ax", (12, 0x18)),                 # stack not present: #SS
     ("mov ax, 0x20\n mov ss, ax", (13, 0x20)),                 # DPL 3 stack at CPL 0
@@ -188,3 +190,39 @@ def test_double_fault_through_a_task_gate() -> None:
     assert memory[0x4000:0x4002] == b"\x38\x00"                   # back link
     assert memory[GDT + 0x30 + 5] == 0x8B                            # busy
     assert int.from_bytes(memory[0x5020:0x5024], "little") == CODE   # faulting EIP saved
+
+
+def test_hardware_interrupt_in_ring3_switches_to_the_tss_stack() -> None:
+    """An IRQ taken at CPL 3 enters the ring-0 handler on SS0:ESP0 from the TSS
+    with SS, ESP, EFLAGS, CS, EIP of ring 3 on that stack."""
+    controller = []
+
+    def ring0_stack(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+        controller.append(VectorController(machine, 0x30))
+
+    source = """
+    push dword 0x23
+    push dword 0x8000
+    push dword 0x202
+    push dword 0x53
+    push dword user
+    iretd
+user:
+    inc ecx
+    jmp user
+"""
+    def request_later(machine_: Any, labels: Dict[int, int]) -> None:
+        ring0_stack(machine_, labels)
+        machine_.clock.schedule(50_000, lambda: controller[0].request())
+
+    machine, taken = run_protected(source, setup=request_later)
+    assert taken == (0x30, None)
+    cpu = machine.cpu
+    assert cpu.cpl == 0 and cpu.get_reg("ss") == 0x10 and cpu.get_reg("esp") == 0x8800 - 20
+    eip, cs, eflags, esp, ss = struct.unpack("<5I", bytes(machine.bus.memory[0x8800 - 20:0x8800]))
+    assert (cs, esp, ss) == (0x53, 0x8000, 0x23) and eflags & 0x200
+    assert cpu.get_reg("ecx") > 0
