@@ -13,7 +13,7 @@ from cpu_support import VectorController, assemble, make_machine, run_until_stop
 GDT, IDT, LDT, CODE = 0x1000, 0x2000, 0x3000, 0x10000
 RESULT = 0x500                   # vector, error code (or 0xFFFFFFFF: none)
 VECTORS_WITH_CODE = (10, 11, 12, 13, 14)
-OTHER_VECTORS = (0x30, 0x31)
+OTHER_VECTORS = (3, 0x30, 0x31)
 
 
 def descriptor(base: int, limit: int, access: int, flags: int = 0xC) -> bytes:
@@ -226,3 +226,41 @@ user:
     eip, cs, eflags, esp, ss = struct.unpack("<5I", bytes(machine.bus.memory[0x8800 - 20:0x8800]))
     assert (cs, esp, ss) == (0x53, 0x8000, 0x23) and eflags & 0x200
     assert cpu.get_reg("ecx") > 0
+
+
+@pytest.mark.parametrize("code, expected", [
+    (b"\xCC", (3, None)),          # INT3 is not IOPL-sensitive: through the IDT to ring 0
+    (b"\xCD\x30", (13, 0)),       # INT n with IOPL < 3 traps to the monitor
+])
+def test_software_interrupts_from_virtual_8086_mode(code: bytes, expected) -> None:
+    def v86_task(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        memory[0x7000:0x7000 + len(code) + 1] = code + b"\xF4"
+        memory[IDT + 3 * 8 + 5] = 0xEE                          # DPL 3 interrupt gate
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+
+    source = """
+    push dword 0x1111       ; GS
+    push dword 0x2222       ; FS
+    push dword 0x3333       ; DS
+    push dword 0x4444       ; ES
+    push dword 0x0000       ; SS
+    push dword 0x6000       ; SP
+    push dword 0x00020002   ; VM, IOPL 0
+    push dword 0x0700       ; CS
+    push dword 0x0000       ; IP: 0700:0000 = 0x7000
+    iretd
+"""
+    machine, taken = run_protected(source, setup=v86_task)
+    assert taken == expected
+    cpu = machine.cpu
+    assert cpu.cpl == 0 and not cpu.get_reg("eflags") & 0x20000
+    # The handlers pop any error code, so the frame starts 36 bytes below ESP0.
+    eip, cs, eflags, esp, ss, es, ds, fs, gs = struct.unpack(
+        "<9I", bytes(machine.bus.memory[0x8800 - 36:0x8800]))
+    assert (cs, eflags & 0x20000, esp, ss, es, ds, fs, gs) == (
+        0x700, 0x20000, 0x6000, 0, 0x4444, 0x3333, 0x2222, 0x1111)
+    assert eip == len(code) if expected[0] == 3 else eip == 0      # trap vs. fault
+    assert cpu.get_reg("ds") == 0 and cpu.get_reg("gs") == 0

@@ -626,8 +626,6 @@ def interrupt(cpu, vector: int, return_eip: int, kind: str,
     to the same or an inner level; from virtual-8086 mode to level 0."""
     ext = 0 if kind == "software" else 1
     flags = cpu.get_eflags()
-    if kind == "software" and flags & VM and (flags >> 12) & 3 < 3:
-        raise CPUFault(GP, 0)
     idt_error = vector * 8 + 2 + ext
     if vector * 8 + 7 > cpu.idtr_limit:
         raise CPUFault(GP, idt_error)
