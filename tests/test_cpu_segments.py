@@ -37,20 +37,25 @@ SEGMENTS = {
     0x40: descriptor(LDT, 0xF, 0x82, 0),           # LDT with two entries
     0x48: descriptor(CODE, 0xFFFF, 0x9A, 0),       # 16-bit code (D = 0) based at CODE
     0x50: descriptor(0, 0xFFFFF, 0xFA),            # DPL 3 code
+    0x58: descriptor(0x20000, 0xFFF, 0x96, 0x4),   # expand-down data, B = 1: above 0xFFF
 }
 GDT_ENTRIES = 12
 LDT_ENTRIES = descriptor(0, 0, 0) + descriptor(0x30000, 0xFFF, 0x92, 0x4)
 
 HANDLERS = "".join(f"""
 handler_{vector}:
-    mov dword [ss:{RESULT}], {vector}
+    mov ax, 0x10
+    mov ds, ax
+    mov dword [{RESULT}], {vector}
     pop eax
-    mov [ss:{RESULT + 4}], eax
+    mov [{RESULT + 4}], eax
     hlt
 """ for vector in VECTORS_WITH_CODE) + "".join(f"""
 handler_{vector}:
-    mov dword [ss:{RESULT}], {vector}
-    mov dword [ss:{RESULT + 4}], 0xFFFFFFFF
+    mov ax, 0x10
+    mov ds, ax
+    mov dword [{RESULT}], {vector}
+    mov dword [{RESULT + 4}], 0xFFFFFFFF
     hlt
 """ for vector in OTHER_VECTORS) + f"""
 double_fault_task:              ; entered through a task gate: error code on its stack
@@ -93,7 +98,7 @@ def run_protected(source: str, idt_limit: int = 0x3FF, absent_gates: Tuple[int, 
     cpu.set_reg("eip", CODE)
     if setup is not None:
         setup(machine, labels)
-    reason = run_until_stopped(machine)
+    reason = run_until_stopped(machine, 100_000)
     assert reason == "halted", (reason, machine.cpu.describe())
     vector, error = struct.unpack("<II", bytes(memory[RESULT:RESULT + 8]))
     if vector == 0xAAAAAAAA:
@@ -125,6 +130,11 @@ def handler_offsets(source: str):
     ("xor eax, eax\n mov ds, ax\n mov eax, [0x100]", (13, 0)),  # null DS used
     ("mov ax, 0x38\n mov ds, ax\n mov eax, [0xFFD]", (13, 0)),  # limit 0xFFF, 4 bytes
     ("mov ax, 0x38\n mov ds, ax\n mov eax, [0xFFC]", None),
+    ("mov ax, 0x58\n mov ds, ax\n mov eax, [0x1000]\n mov eax, [0xFFFFFFFC]", None),
+    ("mov ax, 0x58\n mov ds, ax\n mov eax, [0xFFE]", (13, 0)),    # expand-down: at/below limit
+    ("mov ax, 0x58\n mov ds, ax\n mov eax, [0xFFFFFFFE]", (13, 0)),
+    ("mov ax, 0x58\n mov ss, ax\n push eax\n mov eax, [esp]", None),
+    ("mov ax, 0x58\n mov ss, ax\n mov eax, [ss:0x800]", (12, 0)),  # #SS for the stack
     ("int 0x31", (11, 0x31 * 8 + 2)),                          # gate not present
     ("int 0x80", (13, 0x80 * 8 + 2)),                          # beyond the IDT limit
 ])
@@ -263,4 +273,4 @@ def test_software_interrupts_from_virtual_8086_mode(code: bytes, expected) -> No
     assert (cs, eflags & 0x20000, esp, ss, es, ds, fs, gs) == (
         0x700, 0x20000, 0x6000, 0, 0x4444, 0x3333, 0x2222, 0x1111)
     assert eip == len(code) if expected[0] == 3 else eip == 0      # trap vs. fault
-    assert cpu.get_reg("ds") == 0 and cpu.get_reg("gs") == 0
+    assert cpu.get_reg("fs") == 0 and cpu.get_reg("gs") == 0       # nulled on entry

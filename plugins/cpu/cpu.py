@@ -484,9 +484,14 @@ class CPU(Component):
         if index == SS:
             self.inhibit_icount = self.clock.icount
 
-    def segment_fault(self, index: int) -> None:
+    def segment_fault(self, index: int, offset: Optional[int] = None, span: int = 0) -> None:
         """A limit violation: #SS for the stack segment, #GP otherwise.  A real-mode
-        80286 raises #GP for every segment, SS included (SingleStepTests data)."""
+        80286 raises #GP for every segment, SS included (SingleStepTests data).
+        Protected-mode expand-down segments keep their limit encoded below zero, so
+        every access through them comes here and is accepted above the limit."""
+        if offset is not None and self.seg_limit[index] < 0 and \
+                protected.expand_down_allows(self, index, offset, span):
+            return
         raise CPUFault(SS_VECTOR if index == SS and self.generation != 2 else GP, 0)
 
     def push16(self, value: int) -> None:

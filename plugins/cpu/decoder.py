@@ -169,7 +169,7 @@ class Decoder:
 
             def address_const() -> int:
                 if offset + span > seg_limit[seg]:
-                    fault(seg)
+                    fault(seg, offset, span)
                 return seg_base[seg] + offset
             return address_const
         if len(base_regs) == 1 and base_regs[0][1] == 0:
@@ -178,7 +178,7 @@ class Decoder:
             def address_one() -> int:
                 offset = (regs[r1] + disp) & amask
                 if offset + span > seg_limit[seg]:
-                    fault(seg)
+                    fault(seg, offset, span)
                 return seg_base[seg] + offset
             return address_one
         if len(base_regs) == 1:
@@ -187,7 +187,7 @@ class Decoder:
             def address_scaled() -> int:
                 offset = ((regs[r1] << shift1) + disp) & amask
                 if offset + span > seg_limit[seg]:
-                    fault(seg)
+                    fault(seg, offset, span)
                 return seg_base[seg] + offset
             return address_scaled
         (r1, _), (r2, shift2) = base_regs
@@ -195,7 +195,7 @@ class Decoder:
         def address_two() -> int:
             offset = (regs[r1] + (regs[r2] << shift2) + disp) & amask
             if offset + span > seg_limit[seg]:
-                fault(seg)
+                fault(seg, offset, span)
             return seg_base[seg] + offset
         return address_two
 
@@ -294,7 +294,7 @@ class Decoder:
             def get() -> int:  # noqa: F811
                 offset = (regs[r1] + disp) & amask
                 if offset + span > seg_limit[seg]:
-                    fault(seg)
+                    fault(seg, offset, span)
                 linear = seg_base[seg] + offset
                 cpu.mlin = linear
                 return read(linear)
@@ -302,7 +302,7 @@ class Decoder:
             def put(value: int) -> None:  # noqa: F811
                 offset = (regs[r1] + disp) & amask
                 if offset + span > seg_limit[seg]:
-                    fault(seg)
+                    fault(seg, offset, span)
                 write(seg_base[seg] + offset, value)
         return get, set_after_get, put
 

@@ -434,7 +434,7 @@ def build_mov_moffs(d: Decoder) -> Closure:
 
     def mov_moffs(eip: int) -> int:
         if offset + span > seg_limit[seg]:
-            cpu.segment_fault(seg)
+            cpu.segment_fault(seg, offset, span)
         if load:
             setter(read(seg_base[seg] + offset))
         else:
@@ -626,7 +626,7 @@ def build_xlat(d: Decoder) -> Closure:
     def xlat(eip: int) -> int:
         offset = (regs[3] + (regs[EAX] & 0xFF)) & amask
         if offset > cpu.seg_limit[seg]:
-            cpu.segment_fault(seg)
+            cpu.segment_fault(seg, offset, 0)
         regs[EAX] = (regs[EAX] & 0xFFFFFF00) | cpu.rd8(cpu.seg_base[seg] + offset)
         return (eip + n) & m
     return xlat

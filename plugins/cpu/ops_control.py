@@ -332,7 +332,8 @@ def build_enter_leave(d: Decoder) -> Closure:
             if level:
                 push(frame)
             sp = ((regs[ESP] & stack_mask) - frame_size) & stack_mask
-            if not cpu.stack32 and cpu.generation >= 2 and sp > cpu.seg_limit[SS]:
+            if not cpu.stack32 and cpu.generation >= 2 and \
+                    not protected.offset_allowed(cpu, SS, sp, 0):
                 raise CPUFault(12, 0)
         except CPUFault:
             regs[:] = saved

@@ -49,14 +49,14 @@ def build_string(d: Decoder) -> Closure:
         offset = regs[ESI] & amask
         if offset + span > seg_limit[src_seg]:
             faulting[0] = ESI
-            fault(src_seg)
+            fault(src_seg, offset, span)
         return seg_base[src_seg] + offset
 
     def dst_address() -> int:
         offset = regs[EDI] & amask
         if offset + span > seg_limit[ES]:
             faulting[0] = EDI
-            fault(ES)
+            fault(ES, offset, span)
         return seg_base[ES] + offset
 
     def step_si(delta: int) -> None:

@@ -11,8 +11,8 @@ The descriptor caches are the part-1 lists `seg_sel/seg_base/seg_limit/seg_flags
 `seg_flags` holds the access byte in bits 0-7 and AVL/L/D-B/G in bits 12-15, as in
 the descriptor's high dword shifted right by 8.  A null selector in DS/ES/FS/GS gets
 limit -1 so that the part-1 limit check (`offset + span > limit`) faults on every
-access with #GP(0).  Expand-down data segments are loaded with their limit as given;
-the part-1 limit check treats them as expand-up (open question, see docs/cpu.md).
+access with #GP(0).  Expand-down data segments cache `limit - 2**32`, so the same
+check sends every access to `segment_fault`, which accepts offsets above the limit.
 
 Descriptor-table, TSS and inner-stack accesses are supervisor accesses whatever the
 CPL (`sys_read`/`sys_write`), which matters once paging is on.
@@ -40,6 +40,8 @@ INT_GATE16, TRAP_GATE16, TSS32_AVAILABLE, TSS32_BUSY = 6, 7, 9, 0xB
 CALL_GATE32, INT_GATE32, TRAP_GATE32 = 0xC, 0xE, 0xF
 
 V86_FLAGS = 0xF3        # present, DPL 3, writable data, accessed
+#: Expand-down limits are cached as `limit - EXPAND_DOWN_BIAS` (see load_cache).
+EXPAND_DOWN_BIAS = 1 << 32
 
 
 def in_protected_mode(cpu) -> bool:
@@ -133,10 +135,30 @@ def set_accessed(cpu, selector: int, hi: int) -> int:
 def load_cache(cpu, index: int, selector: int, lo: int, hi: int) -> None:
     cpu.seg_sel[index] = selector
     cpu.seg_base[index] = descriptor_base(lo, hi)
-    cpu.seg_limit[index] = descriptor_limit(hi, lo)
+    limit = descriptor_limit(hi, lo)
+    if access_of(hi) & (SEGMENT | CODE | CONFORMING) == SEGMENT | CONFORMING:
+        limit -= EXPAND_DOWN_BIAS       # below zero: every access takes the checked path
+    cpu.seg_limit[index] = limit
     cpu.seg_flags[index] = descriptor_flags(hi)
     if index == SS:
         cpu.stack32 = bool(hi & 0x400000)
+
+
+def expand_down_allows(cpu, index: int, offset: int, span: int) -> bool:
+    """Expand-down data segment: valid offsets lie above the limit, up to 0xFFFF
+    (B = 0) or 0xFFFFFFFF (B = 1)."""
+    flags = cpu.seg_flags[index]
+    if flags & (SEGMENT | CODE | CONFORMING) != SEGMENT | CONFORMING:
+        return False
+    upper = 0xFFFFFFFF if flags & BIG else 0xFFFF
+    return cpu.seg_limit[index] + EXPAND_DOWN_BIAS < offset and offset + span <= upper
+
+
+def offset_allowed(cpu, index: int, offset: int, span: int) -> bool:
+    limit = cpu.seg_limit[index]
+    if limit >= 0:
+        return offset + span <= limit
+    return expand_down_allows(cpu, index, offset, span)
 
 
 def load_null(cpu, index: int, selector: int) -> None:
@@ -270,7 +292,7 @@ def stack_read(cpu, offset_from_sp: int, size: int) -> int:
     """Read the current stack at SP + offset without popping (RET/IRET peek)."""
     mask = 0xFFFFFFFF if cpu.stack32 else 0xFFFF
     sp = (cpu.regs[ESP] + offset_from_sp) & mask
-    if sp + size - 1 > cpu.seg_limit[SS]:
+    if not offset_allowed(cpu, SS, sp, size - 1):
         raise CPUFault(SS_VECTOR, 0)
     return cpu.read_linear((cpu.seg_base[SS] + sp) & 0xFFFFFFFF, size)
 
