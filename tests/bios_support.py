@@ -114,6 +114,11 @@ class UnicornCPU(Component):
     def can_wake(self) -> bool:
         return self.get_flag("if")
 
+    @property
+    def check_irq(self) -> bool:
+        """The machine contract: True while an interrupt is pending (INTR high)."""
+        return self.intr
+
     def set_intr(self, level: bool) -> None:
         self.intr = bool(level)
         if level and self._running:
