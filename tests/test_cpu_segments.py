@@ -38,8 +38,9 @@ SEGMENTS = {
     0x48: descriptor(CODE, 0xFFFF, 0x9A, 0),       # 16-bit code (D = 0) based at CODE
     0x50: descriptor(0, 0xFFFFF, 0xFA),            # DPL 3 code
     0x58: descriptor(0x20000, 0xFFF, 0x96, 0x4),   # expand-down data, B = 1: above 0xFFF
+    0x60: descriptor(0x5000, 0x67, 0x8B, 0),       # busy 32-bit TSS (the running task)
 }
-GDT_ENTRIES = 12
+GDT_ENTRIES = 13
 LDT_ENTRIES = descriptor(0, 0, 0) + descriptor(0x30000, 0xFFF, 0x92, 0x4)
 
 HANDLERS = "".join(f"""
@@ -120,7 +121,7 @@ def handler_offsets(source: str):
 
 @pytest.mark.parametrize("source, expected", [
     ("xor eax, eax\n mov ss, ax", (13, 0)),                    # null SS
-    ("mov ax, 0x60\n mov ds, ax", (13, 0x60)),                 # beyond the GDT limit
+    ("mov ax, 0x68\n mov ds, ax", (13, 0x68)),                 # beyond the GDT limit
     ("mov ax, 0x18\n mov ds, ax", (11, 0x18)),                 # not present: #NP
     ("mov ax, 0x18\n mov ss, ax", (12, 0x18)),                 # stack not present: #SS
     ("mov ax, 0x20\n mov ss, ax", (13, 0x20)),                 # DPL 3 stack at CPL 0
@@ -274,3 +275,26 @@ def test_software_interrupts_from_virtual_8086_mode(code: bytes, expected) -> No
         0x700, 0x20000, 0x6000, 0, 0x4444, 0x3333, 0x2222, 0x1111)
     assert eip == len(code) if expected[0] == 3 else eip == 0      # trap vs. fault
     assert cpu.get_reg("fs") == 0 and cpu.get_reg("gs") == 0       # nulled on entry
+
+
+def test_jmp_to_a_tss_switches_tasks_without_nesting() -> None:
+    def two_tasks(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        fields = {0x20: labels[8], 0x24: 0x2, 0x38: 0x8800, 0x48: 0x10, 0x4C: 0x08,
+                  0x50: 0x10, 0x54: 0x10}
+        for offset, value in fields.items():
+            memory[0x4000 + offset:0x4000 + offset + 4] = value.to_bytes(4, "little")
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x60, 0x5000, 0x67, 0x8B
+
+    machine, taken = run_protected("mov ebx, 0x1234\n jmp 0x30:0", setup=two_tasks)
+    assert taken is not None and taken[0] == 8          # the new task's code ran
+    cpu = machine.cpu
+    memory = machine.bus.memory
+    assert cpu.tr == 0x30 and not cpu.get_reg("eflags") & 0x4000          # no NT
+    assert (memory[GDT + 0x30 + 5], memory[GDT + 0x60 + 5]) == (0x8B, 0x89)
+    assert memory[0x4000:0x4002] == b"\x00\x00"                          # no back link
+    saved_eip, saved_ebx = (int.from_bytes(memory[0x5000 + o:0x5004 + o], "little")
+                            for o in (0x20, 0x34))
+    assert (saved_eip, saved_ebx) == (CODE + 5 + 7, 0x1234)
+    assert cpu.cr[0] & 0x8                                                  # CR0.TS
