@@ -205,3 +205,32 @@ def test_triple_fault_resets_the_machine_by_default(tmp_path: Any) -> None:
     finally:
         machine.close()
     assert machine.components["debugcon"].text.startswith("BB")       # booted again
+
+
+def test_snapshot_in_ring3_with_paging_resumes_identically(tmp_path: Any) -> None:
+    """Save in the middle of the kernel (paging on, after the ring-3 entry), load
+    into a new machine, and both runs print the same rest."""
+    media = {"fda": kernel_floppy(tmp_path)}
+    first = Machine.from_profile("pc.yaml", [FIXED_RTC, MODEL], media)
+    events = ModeEvents()
+    first.add_plugin(events)
+    try:
+        while ("cpl", 0, 3) not in events.modes:
+            assert first.run_headless(first.clock.icount + 200) == "instruction-limit"
+        state = first.snapshot()
+        first.run_headless(5_000_000)
+        expected = first.components["debugcon"].text
+    finally:
+        first.close()
+    second = Machine.from_profile("pc.yaml", [FIXED_RTC, MODEL], media)
+    try:
+        second.restore(state)
+        assert second.cpu.paging and second.cpu.snapshot() == state["components"]["cpu"]["state"]
+        second.run_headless(5_000_000)
+        resumed = second.components["debugcon"].text
+    finally:
+        second.close()
+    assert state["components"]["cpu"]["state"]["cr"][0] & 0x80000000        # paging on
+    assert b"back from ring 3" not in state["components"]["debugcon"]["state"]["written"]
+    assert expected.endswith("kernel: all stages passed\n")
+    assert resumed == expected          # the console text is part of the saved state
