@@ -3,7 +3,7 @@ instructions of the one-byte map."""
 
 from typing import Callable
 
-from . import alu, protected
+from . import alu, protected, transfers
 from .alu import condition, materialize
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
@@ -126,7 +126,7 @@ def build_far_direct(d: Decoder) -> Closure:
 
     def call_far(eip: int) -> int:
         if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
-            return protected.far_call(cpu, selector, offset, size, (eip + n) & m)
+            return transfers.far_call(cpu, selector, offset, size, (eip + n) & m)
         push(cpu.seg_sel[CS])
         push((eip + n) & m)
         return far_jump(cpu, selector, offset)
@@ -138,7 +138,7 @@ def far_jump(cpu, selector: int, offset: int, next_eip: int = 0) -> int:
     In protected mode the target may be a call gate or a task (`next_eip` is then
     saved in the old TSS)."""
     if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
-        return protected.far_jump(cpu, selector, offset, next_eip)
+        return transfers.far_jump(cpu, selector, offset, next_eip)
     was32 = cpu.code32
     cpu.load_segment(CS, selector)
     cpu.code32 = bool(cpu.seg_flags[CS] & 0x4000)
@@ -167,7 +167,7 @@ def build_indirect_transfer(d: Decoder, kind: int) -> Closure:
             selector = cpu.rd16(linear + size)
             if kind == 3:
                 if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
-                    return protected.far_call(cpu, selector, offset, size, (eip + n) & m)
+                    return transfers.far_call(cpu, selector, offset, size, (eip + n) & m)
                 push(cpu.seg_sel[CS])
                 push((eip + n) & m)
             return far_jump(cpu, selector, offset, (eip + n) & m)
@@ -232,7 +232,7 @@ def build_ret(d: Decoder) -> Closure:
 
     def ret_far(eip: int) -> int:
         if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
-            return protected.far_return(cpu, size, release)
+            return transfers.far_return(cpu, size, release)
         offset = pop()
         selector = pop() & 0xFFFF
         release_stack()
@@ -250,7 +250,7 @@ def build_iret(d: Decoder) -> Closure:
 
     def iret(eip: int) -> int:
         if cpu.cr[0] & CR0_PE:
-            return protected.iret(cpu, size, (eip + n) & m)
+            return transfers.iret(cpu, size, (eip + n) & m)
         offset = pop()
         selector = pop() & 0xFFFF
         flags = pop()

@@ -17,7 +17,7 @@ Decoded code stays keyed by physical address, so none of this flushes it.
 
 from typing import Callable, Tuple
 
-from .state import CPUFault, CR0_WP, PF_VECTOR
+from .state import CPUFault, CR0_WP, CS, PF_VECTOR
 
 PRESENT, WRITABLE, USER, ACCESSED, DIRTY, LARGE = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80
 CR4_PSE = 0x10
@@ -234,7 +234,6 @@ def run_paged(cpu, single: bool) -> None:
     """The inner loop with paging on: as `CPU._loop` (blocks of decoded
     instructions), with the instruction fetch
     translated through the TLB (the decode cache stays keyed by physical address)."""
-    from .state import CS
     clock = cpu.clock
     seg_base = cpu.seg_base
     get = cpu.code_cache.get
