@@ -178,27 +178,30 @@ def test_interrupt_gate_pushes_eflags_cs_eip() -> None:
     assert cs == 0x08 and eip == CODE + 2 and eflags & 2
 
 
+def task_gate_for_df(machine: Any, labels: Dict[int, int]) -> None:
+    """IDT entry 8: a task gate to the TSS at 0x4000 (selector 0x30), whose task
+    runs `double_fault_task` on its own stack."""
+    memory = machine.bus.memory
+    tss = 0x4000
+    fields = {0x20: labels[8], 0x24: 0x2, 0x38: 0x8800, 0x48: 0x10, 0x4C: 0x08,
+              0x50: 0x10, 0x54: 0x10}
+    for offset, value in fields.items():
+        memory[tss + offset:tss + offset + 4] = value.to_bytes(4, "little")
+    memory[IDT + 8 * 8:IDT + 8 * 8 + 8] = gate(0, 0x30, 0x85)
+    cpu = machine.cpu
+    # The interrupted task's TSS at 0x5000 (an event switch leaves its busy bit).
+    cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x60, 0x5000, 0x67, 0x8B
+
+
 def test_double_fault_through_a_task_gate() -> None:
     """#NP (absent gate 31h) while delivering #NP (absent gate 11) is a double
     fault; IDT entry 8 is a task gate, so #DF runs as its own task."""
-    def task_gate_for_df(machine: Any, labels: Dict[int, int]) -> None:
-        memory = machine.bus.memory
-        tss = 0x4000
-        fields = {0x20: labels[8], 0x24: 0x2, 0x38: 0x8800, 0x48: 0x10, 0x4C: 0x08,
-                  0x50: 0x10, 0x54: 0x10}
-        for offset, value in fields.items():
-            memory[tss + offset:tss + offset + 4] = value.to_bytes(4, "little")
-        memory[IDT + 8 * 8:IDT + 8 * 8 + 8] = gate(0, 0x30, 0x85)
-        cpu = machine.cpu
-        # The interrupted task's TSS at 0x5000 (an event switch leaves its busy bit).
-        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x38, 0x5000, 0x67, 0x8B
-
     machine, taken = run_protected("int 0x31", absent_gates=(0x31, 11), setup=task_gate_for_df)
     assert taken == (8, 0)
     cpu = machine.cpu
     assert cpu.tr == 0x30 and cpu.get_reg("eflags") & 0x4000      # NT: nested task
     memory = machine.bus.memory
-    assert memory[0x4000:0x4002] == b"\x38\x00"                   # back link
+    assert memory[0x4000:0x4002] == b"\x60\x00"                   # back link
     assert memory[GDT + 0x30 + 5] == 0x8B                            # busy
     assert int.from_bytes(memory[0x5020:0x5024], "little") == CODE   # faulting EIP saved
 
@@ -298,3 +301,19 @@ def test_jmp_to_a_tss_switches_tasks_without_nesting() -> None:
                             for o in (0x20, 0x34))
     assert (saved_eip, saved_ebx) == (CODE + 5 + 7, 0x1234)
     assert cpu.cr[0] & 0x8                                                  # CR0.TS
+
+
+@pytest.mark.parametrize("source", [
+    "int 0x30",                     # a 12-byte interrupt frame
+    "call 0x08:far_target\nfar_target:",   # an 8-byte far return address
+])
+def test_frame_that_does_not_fit_the_stack_raises_ss(source: str) -> None:
+    """ESP = 4 in a 4 KiB stack segment: the pushes would wrap below offset 0, so
+    #SS(0) is raised before anything is written; delivering it on the same stack
+    fails again, which makes a double fault (handled by a task)."""
+    machine, taken = run_protected("mov ax, 0x38\n mov ss, ax\n mov esp, 4\n" + source,
+                                   setup=task_gate_for_df)
+    assert taken == (8, 0)
+    first = [entry[:2] for entry in machine.cpu.recent_exceptions]
+    assert first[:2] == [(12, 0), (12, 1)]      # the second one is external (EXT)
+    assert bytes(machine.bus.memory[0x20000:0x20008]) == bytes(8)      # nothing pushed

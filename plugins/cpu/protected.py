@@ -284,6 +284,35 @@ def stack_push(cpu, ss_base: int, esp: int, stack32: bool, size: int, value: int
     return esp
 
 
+def stack_fits(limit: int, flags: int, esp: int, needed: int) -> bool:
+    """Room for `needed` bytes below ESP in a stack segment with this cached limit
+    (negative: expand-down) and seg_flags layout (B bit sets the 0xFFFF or
+    0xFFFFFFFF top)."""
+    mask = 0xFFFFFFFF if flags & BIG else 0xFFFF
+    low = (esp - needed) & mask
+    high = (esp - 1) & mask
+    if low > high:
+        return False
+    if limit < 0:
+        return limit + EXPAND_DOWN_BIAS < low
+    return high <= limit
+
+
+def check_current_stack(cpu, needed: int, ext: int = 0) -> None:
+    """#SS before pushing a frame on the current stack that does not fit."""
+    if not stack_fits(cpu.seg_limit[SS], cpu.seg_flags[SS], cpu.regs[ESP], needed):
+        raise CPUFault(SS_VECTOR, ext)
+
+
+def check_new_stack(selector: int, lo: int, hi: int, esp: int, needed: int, ext: int) -> None:
+    """#SS(selector) before pushing a frame on an inner stack that does not fit."""
+    limit = descriptor_limit(hi, lo)
+    if access_of(hi) & CONFORMING:
+        limit -= EXPAND_DOWN_BIAS
+    if not stack_fits(limit, descriptor_flags(hi), esp, needed):
+        raise CPUFault(SS_VECTOR, (selector & 0xFFFC) | ext)
+
+
 def stack_read(cpu, offset_from_sp: int, size: int) -> int:
     """Read the current stack at SP + offset without popping (RET/IRET peek)."""
     mask = 0xFFFFFFFF if cpu.stack32 else 0xFFFF
@@ -412,6 +441,7 @@ def interrupt(cpu, vector: int, return_eip: int, kind: str,
         frame += [old_ss, old_esp, flags, old_cs, return_eip]
         if error_code is not None:
             frame.append(error_code)
+        check_new_stack(ss, slo, shi, esp, len(frame) * size, ext)
         for value in frame:
             esp = stack_push(cpu, ss_base, esp, stack32, size, value, True)
         shi = set_accessed(cpu, ss, shi)
@@ -428,6 +458,7 @@ def interrupt(cpu, vector: int, return_eip: int, kind: str,
         if error_code is not None:
             frame.append(error_code)
         esp = old_esp
+        check_current_stack(cpu, len(frame) * size, ext)
         for value in frame:
             esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, size, value, False)
         set_sp(cpu, esp, cpu.stack32)

@@ -13,7 +13,8 @@ from typing import Tuple
 
 from .protected import (CALL_GATE16, CALL_GATE32, CONFORMING, PRESENT, READABLE, SEGMENT,
                         CODE, NP_VECTOR, TASK_GATE, TSS16_AVAILABLE, TSS32_AVAILABLE,
-                        access_of, check_code_target, descriptor_base, descriptor_limit,
+                        access_of, check_code_target, check_current_stack, check_new_stack,
+                        descriptor_base, descriptor_limit,
                         dpl_of, gate_target, inner_stack, invalidate_outer_segments, iopl,
                         leave_loop, load_cache, load_code, load_v86, read_descriptor,
                         select_code_size, set_accessed, set_cpl, set_sp, stack_push,
@@ -96,6 +97,7 @@ def far_call(cpu, selector: int, offset: int, size: int, next_eip: int) -> int:
             raise CPUFault(NP_VECTOR, error)
         if offset > descriptor_limit(hi, lo):
             raise CPUFault(GP, 0)
+        check_current_stack(cpu, 2 * size)
         esp = stack_push(cpu, cpu.seg_base[SS], cpu.regs[ESP], cpu.stack32, size,
                          cpu.seg_sel[CS], False)
         esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, size, next_eip, False)
@@ -139,6 +141,7 @@ def call_gate(cpu, lo: int, hi: int, next_eip: int, was32: bool) -> int:
         stack32 = bool(shi & 0x400000)
         ss_base = descriptor_base(slo, shi)
         params = [stack_read(cpu, i * gate_size, gate_size) for i in range(count)]
+        check_new_stack(ss, slo, shi, esp, (count + 4) * gate_size, 0)
         esp = stack_push(cpu, ss_base, esp, stack32, gate_size, old_ss, True)
         esp = stack_push(cpu, ss_base, esp, stack32, gate_size, old_esp, True)
         for value in reversed(params):
@@ -150,6 +153,7 @@ def call_gate(cpu, lo: int, hi: int, next_eip: int, was32: bool) -> int:
         set_sp(cpu, esp, stack32)
         load_code(cpu, target, tlo, thi, dpl)
     else:
+        check_current_stack(cpu, 2 * gate_size)
         esp = stack_push(cpu, cpu.seg_base[SS], old_esp, cpu.stack32, gate_size, old_cs, False)
         esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, gate_size, next_eip, False)
         set_sp(cpu, esp, cpu.stack32)
