@@ -37,11 +37,30 @@ class Option:
     default: Any
     doc: str
     choices: Optional[Sequence[Any]] = None
+    #: inclusive bounds for "int" and "size" options
+    minimum: Optional[int] = None
+    maximum: Optional[int] = None
 
     def convert(self, value: Any) -> Any:
         """Return the value in its declared type or raise ValueError saying what was expected."""
         if value is None and self.default is None:
             return None
+        result = self._convert(value)
+        if self.kind in ("int", "size"):
+            if self.minimum is not None and result < self.minimum:
+                raise ValueError(f"expected at least {self._show(self.minimum)}, got {self._show(result)}")
+            if self.maximum is not None and result > self.maximum:
+                raise ValueError(f"expected at most {self._show(self.maximum)}, got {self._show(result)}")
+        return result
+
+    def _show(self, number: int) -> str:
+        if self.kind == "size":
+            for suffix, unit in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+                if number and number % unit == 0:
+                    return f"{number // unit}{suffix}"
+        return str(number) if number < 0x100 else f"{number} ({number:#x})"
+
+    def _convert(self, value: Any) -> Any:
         kind = self.kind
         if kind == "any":
             return value

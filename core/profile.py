@@ -18,7 +18,6 @@ Errors name the file (or `--set`), the key and what was expected, in one line.
 """
 
 import copy
-import datetime
 import os
 from typing import Any, Dict, List, Optional
 
@@ -30,7 +29,8 @@ from .pluginmanager import PluginNotFound, resolve_plugin
 
 RESERVED = ("description", "extends", "machine", "media", "plugins")
 MACHINE_OPTIONS = {
-    "ips": Option("int", 20_000_000, "virtual instructions per second (icount clock)"),
+    "ips": Option("int", 20_000_000, "virtual instructions per second (icount clock)",
+                  minimum=1000, maximum=10**12),
     "on_triple_fault": Option("str", "reset", "what a triple fault does", choices=("reset", "stop")),
 }
 MEDIA_NAMES = {"fda": "floppy", "fdb": "floppy", "hda": "hdd", "hdb": "hdd",
@@ -73,8 +73,8 @@ def find_profile(reference: str, relative_to: Optional[str] = None) -> str:
 def _read_yaml(path: str) -> Dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except yaml.YAMLError as error:
+            data = _load_yaml(handle)
+    except (yaml.YAMLError, ValueError) as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
@@ -85,19 +85,22 @@ def _read_yaml(path: str) -> Dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ProfileError(path, "", "expected a mapping at the top level")
-    return _plain(data)
+    return data
 
 
-def _plain(value: Any) -> Any:
-    """YAML turns 2026-01-01T00:00:00 into a datetime; profiles hold plain data only
-    (they are stored in recordings), so dates and times stay ISO strings."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    return value
+class _ProfileLoader(yaml.SafeLoader):
+    """YAML as profiles use it: a date or time such as 2026-01-01T00:00:00 stays the
+    string it was written as (it is an option value, and profiles are stored in
+    recordings as plain data)."""
+
+
+_ProfileLoader.yaml_implicit_resolvers = {
+    first: [resolver for resolver in resolvers if resolver[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _load_yaml(text: Any) -> Any:
+    return yaml.load(text, Loader=_ProfileLoader)
 
 
 def _merge(base: Dict[str, Any], override: Dict[str, Any], origins: Dict[str, str],
@@ -105,6 +108,11 @@ def _merge(base: Dict[str, Any], override: Dict[str, Any], origins: Dict[str, st
     result = dict(base)
     for key, value in override.items():
         path = f"{prefix}{key}"
+        if not prefix and _replaces_component(key, result.get(key), value):
+            # another plugin for this component: its options start afresh
+            for stale in [origin for origin in origins if origin.startswith(path + ".")]:
+                del origins[stale]
+            result[key] = {}
         if isinstance(value, dict) and isinstance(result.get(key), dict):
             result[key] = _merge(result[key], value, origins, source, path + ".")
         else:
@@ -112,6 +120,13 @@ def _merge(base: Dict[str, Any], override: Dict[str, Any], origins: Dict[str, st
             origins[path] = source
             _mark_origins(value, origins, source, path)
     return result
+
+
+def _replaces_component(name: str, base: Any, override: Any) -> bool:
+    """True when an override names a different plugin for a component entry."""
+    if name in RESERVED or not isinstance(base, dict) or not isinstance(override, dict):
+        return False
+    return "plugin" in override and override["plugin"] != base.get("plugin", name)
 
 
 def _mark_origins(value: Any, origins: Dict[str, str], source: str, path: str) -> None:
@@ -202,11 +217,9 @@ class Profile:
         if not key or any(not part for part in key.split(".")):
             raise ProfileError("--set", key, "expected a dotted key such as cpu.model")
         try:
-            value = _plain(yaml.safe_load(text)) if text.strip() else ""
-        except yaml.YAMLError:
+            value = _load_yaml(text) if text.strip() else ""
+        except (yaml.YAMLError, ValueError):
             value = text
-        if isinstance(value, str) and value != text.strip() and not text.strip().startswith(("'", '"')):
-            value = text.strip()  # a date or time: keep exactly what was typed
         parts = key.split(".")
         if parts[0] == "media" and len(parts) == 3 and parts[2] == "image" and isinstance(value, str):
             value = os.path.abspath(value)
@@ -266,6 +279,14 @@ class Profile:
                 self.fail(f"{prefix}.{key}", str(error))
         return result
 
+    def _path_from(self, key: str, path: str) -> str:
+        """A relative path option is relative to the profile file that gave it (to the
+        current directory when it came from the command line)."""
+        source = self.where(key)
+        if os.path.isfile(source):
+            return os.path.normpath(os.path.join(os.path.dirname(source), path))
+        return os.path.abspath(path)
+
     def media(self) -> Dict[str, Dict[str, Any]]:
         """Drives that have an image: name -> {image, kind, readonly, overlay}."""
         section = self.data.get("media") or {}
@@ -308,8 +329,11 @@ class Profile:
             except PluginNotFound as error:
                 self.fail(f"{name}.plugin", str(error))
             declared = getattr(cls, "OPTIONS", {})
-            result[name] = {"plugin": reference, "class": cls,
-                            "options": self._convert(name, options, declared)}
+            converted = self._convert(name, options, declared)
+            for key, option in declared.items():
+                if option.kind == "path" and converted[key] and not os.path.isabs(converted[key]):
+                    converted[key] = self._path_from(f"{name}.{key}", converted[key])
+            result[name] = {"plugin": reference, "class": cls, "options": converted}
         self._components = result
         return result
 

@@ -109,9 +109,11 @@ class ATAChannel(Component):
     OPTIONS = {
         "channel": Option("str", "primary", "which PC channel's defaults apply",
                           choices=tuple(CHANNELS)),
-        "base": Option("int", None, "command block ports base (default 0x1F0 / 0x170)"),
-        "control": Option("int", None, "device control / alternate status port (default 0x3F6 / 0x376)"),
-        "irq": Option("int", None, "IRQ line (default 14 / 15)"),
+        "base": Option("int", None, "command block ports base (default 0x1F0 / 0x170)",
+                       minimum=0, maximum=0xFFF8),
+        "control": Option("int", None, "device control / alternate status port (default 0x3F6 / 0x376)",
+                          minimum=0, maximum=0xFFFE),
+        "irq": Option("int", None, "IRQ line (default 14 / 15)", minimum=0, maximum=15),
         "master": Option("str", None, "medium of device 0 (default hda / hdc); a medium the machine lacks = no device"),
         "slave": Option("str", None, "medium of device 1 (default hdb / hdd); a medium the machine lacks = no device"),
     }

@@ -198,7 +198,7 @@ class CMOS(Component):
     OPTIONS = {
         "start": Option("str", "host", 'RTC time at power-on: "host" (host local time, taken '
                         'once) or an ISO time such as "2026-01-01T00:00:00" (reproducible)'),
-        "irq": Option("int", RTC_IRQ, "IRQ line"),
+        "irq": Option("int", RTC_IRQ, "IRQ line", minimum=0, maximum=15),
     }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:

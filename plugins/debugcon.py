@@ -30,7 +30,7 @@ class DebugConsole(Component):
     """One write-only character port; reads identify it."""
 
     OPTIONS = {
-        "port": Option("int", DEBUGCON_PORT, "I/O port"),
+        "port": Option("int", DEBUGCON_PORT, "I/O port", minimum=0, maximum=0xFFFF),
         "output": Option("str", "null", "where written bytes go: " + SINK_SPEC_HELP),
     }
 

@@ -453,7 +453,8 @@ class PITState:
 class PIT(Component):
     """The 8254 of a PC: counter 0 to IRQ0, counter 2 to the speaker (port 0x61)."""
 
-    OPTIONS = {"irq": Option("int", 0, "IRQ line driven by counter 0's OUT")}
+    OPTIONS = {"irq": Option("int", 0, "IRQ line driven by counter 0's OUT",
+                                 minimum=0, maximum=15)}
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)

@@ -124,11 +124,14 @@ class PIC(Component):
     """One 8259A: two ports, eight inputs, an INT output and the INTA cycle."""
 
     OPTIONS = {
-        "ports": Option("int", 0x20, "base port: 0x20 master, 0xA0 slave (two ports)"),
-        "elcr_port": Option("int", None, "edge/level control register port (0x4D0 / 0x4D1), or null"),
+        "ports": Option("int", 0x20, "base port: 0x20 master, 0xA0 slave (two ports)",
+                        minimum=0, maximum=0xFFFE),
+        "elcr_port": Option("int", None, "edge/level control register port (0x4D0 / 0x4D1), or null",
+                            minimum=0, maximum=0xFFFF),
         "elcr_mask": Option("int", None, "ELCR bits the chipset lets the guest set "
                                          "(default 0xF8 at 0x4D0, 0xDE at 0x4D1, else 0xFF)"),
-        "irq_base": Option("int", 0, "first bus IRQ line wired to IR0 (0 master, 8 slave)"),
+        "irq_base": Option("int", 0, "first bus IRQ line wired to IR0 (0 master, 8 slave)",
+                           minimum=0, maximum=8),
         "cascade_inputs": Option("list", [], "inputs driven by slave chips, not by bus lines"),
         "output": Option("str", "cpu", "where INT goes: 'cpu', or 'component:input' of a master"),
     }

@@ -7,21 +7,23 @@ call; this component sizes it and saves/restores it with the machine snapshot.
 from typing import Any, Dict
 
 from pcmachine.component import Component, Option
+from pcmachine.errors import ProfileError
 
 MIN_RAM = 1 << 20
+MAX_RAM = 3584 << 20
 
 
 class RAM(Component):
     """Conventional plus extended memory, sized by the profile (`size: 16M`)."""
 
-    OPTIONS = {"size": Option("size", 16 << 20, "installed memory (at least 1M), e.g. 16M")}
+    OPTIONS = {"size": Option("size", 16 << 20, "installed memory, e.g. 16M (1M to 3584M: the top "
+                              "of the 4 GiB space holds the ROMs)", minimum=MIN_RAM, maximum=MAX_RAM)}
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
         size = options["size"]
-        if size < MIN_RAM or size % 4096:
-            from pcmachine.errors import ProfileError
-            raise ProfileError("profile", f"{name}.size", "expected at least 1M, a multiple of 4K")
+        if size % 4096:
+            raise ProfileError("profile", f"{name}.size", "expected a multiple of 4K")
         self.size = size
         self.bus.attach_ram(size)
 

@@ -156,8 +156,9 @@ class UART16550(Component):
     """One 16550A serial port."""
 
     OPTIONS = {
-        "base": Option("int", 0x3F8, "first of the 8 I/O ports (COM1 0x3F8, COM2 0x2F8)"),
-        "irq": Option("int", 4, "IRQ line (COM1 4, COM2 3)"),
+        "base": Option("int", 0x3F8, "first of the 8 I/O ports (COM1 0x3F8, COM2 0x2F8)",
+                       minimum=0, maximum=0xFFF8),
+        "irq": Option("int", 4, "IRQ line (COM1 4, COM2 3)", minimum=0, maximum=15),
         "port_name": Option("str", "com1", "name in serial inputs and serial_byte events"),
         "output": Option("str", "null", "where transmitted bytes go: " + SINK_SPEC_HELP),
     }

@@ -94,3 +94,32 @@ def test_bundled_profile_found_by_name():
     from pcmachine.profile import find_profile
     assert find_profile("pc.yaml").endswith(os.path.join("machines", "pc.yaml"))
     assert find_profile("pc") == find_profile("pc.yaml")
+
+
+def test_component_with_another_plugin_starts_afresh_and_paths_follow_the_file(tmp_path, monkeypatch):
+    """`bios: {plugin: rom, image: ...}` over pc.yaml drops the HLE BIOS's options, and
+    the image path is relative to the profile that names it."""
+    (tmp_path / "bios.rom").write_bytes(b"\xf4" * 65536)
+    child = write(tmp_path, "rom.yaml", """
+        extends: pc.yaml
+        bios: {plugin: rom, image: bios.rom}
+    """)
+    monkeypatch.chdir("/")
+    profile = Profile.load(child)
+    entry = profile.components()["bios"]
+    assert entry["plugin"] == "rom"
+    assert entry["options"] == {"image": str(tmp_path / "bios.rom")}
+    overridden = Profile.load("pc.yaml", ["bios.plugin=rom", f"bios.image={tmp_path / 'bios.rom'}"])
+    assert overridden.components()["bios"]["options"]["image"] == str(tmp_path / "bios.rom")
+
+
+@pytest.mark.parametrize("setting, problem", [
+    ("machine.ips=0", "expected at least 1000"),
+    ("pit.irq=99", "expected at most 15"),
+    ("com1.base=0x10000", "expected at most 65528"),
+    ("ram.size=100G", "expected at most 3584M"),
+    ("cmos.start=2026-13-01", "ISO time"),
+])
+def test_out_of_range_options_are_one_line(capsys, setting, problem):
+    status, lines = run_cli(capsys, "pc.yaml", "--set", setting)
+    assert status == 2 and len(lines) == 1 and problem in lines[0], lines
