@@ -1,16 +1,7 @@
 """First boots: the two classic boot sectors from a 1.44 MB floppy through the CLI,
 screen dumps, the demo disk, and a dotted-path plugin counting events via hooks."""
 
-import pytest
-
 from pcmachine.cli import main
-from pcmachine.pluginmanager import PluginNotFound, resolve_plugin
-
-try:
-    for _name in ("cpu", "bios", "vga"):
-        resolve_plugin(_name)
-except PluginNotFound as _missing:  # while the first CPU/BIOS/VGA are being integrated
-    pytest.skip(f"first-boot components not integrated yet: {_missing}", allow_module_level=True)
 
 
 def run(capsys, *argv):

@@ -21,13 +21,6 @@ from conftest import guest_path
 from pcmachine import hookimpl
 from pcmachine.cli import main
 from pcmachine.machine import Machine
-from pcmachine.pluginmanager import PluginNotFound, resolve_plugin
-
-try:
-    for _name in ("cpu", "bios", "vga", "i8259", "i8254", "i8042", "ata", "debugcon"):
-        resolve_plugin(_name)
-except PluginNotFound as _missing:  # while the machine's components are being integrated
-    pytest.skip(f"pc.yaml components not integrated yet: {_missing}", allow_module_level=True)
 
 PROFILE = "pc.yaml"
 FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
