@@ -12,7 +12,7 @@ from cpu_support import VectorController, assemble, make_machine, run_until_stop
 
 GDT, IDT, LDT, CODE = 0x1000, 0x2000, 0x3000, 0x10000
 RESULT = 0x500                   # vector, error code (or 0xFFFFFFFF: none)
-VECTORS_WITH_CODE = (10, 11, 12, 13, 14)
+VECTORS_WITH_CODE = (10, 11, 12, 13, 14, 17)
 OTHER_VECTORS = (3, 0x30, 0x31)
 
 
@@ -317,3 +317,32 @@ def test_frame_that_does_not_fit_the_stack_raises_ss(source: str) -> None:
     first = [entry[:2] for entry in machine.cpu.recent_exceptions]
     assert first[:2] == [(12, 0), (12, 1)]      # the second one is external (EXT)
     assert bytes(machine.bus.memory[0x20000:0x20008]) == bytes(8)      # nothing pushed
+
+
+@pytest.mark.parametrize("eflags, cr0_am, expected", [
+    (0x40002, True, (17, 0)),       # CPL 3, EFLAGS.AC, CR0.AM: #AC(0)
+    (0x00002, True, None),          # AC clear: no check
+    (0x40002, False, None),         # AM clear: no check
+])
+def test_alignment_check_in_ring3(eflags: int, cr0_am: bool, expected) -> None:
+    def ring3(machine: Any, labels: Dict[int, int]) -> None:
+        machine.bus.memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+        if cr0_am:
+            cpu.write_cr(0, cpu.cr[0] | 0x40000)
+
+    source = f"""
+    push dword 0x23
+    push dword 0x8000
+    push dword {eflags}
+    push dword 0x53
+    push dword user
+    iretd
+user:
+    mov eax, [ss:0x1000]        ; aligned
+    mov eax, [ss:0x1001]        ; misaligned dword
+    int3                        ; (a DPL 0 gate: #GP from ring 3 ends the run)
+"""
+    machine, taken = run_protected(source, setup=ring3)
+    assert taken == (expected or (13, 3 * 8 + 2))

@@ -155,6 +155,7 @@ class CPU(Component):
         self.fetch_mask = self.bus.a20_mask
         self.step_loop = self._loop_paged if self.paging else self._loop
         debugregs.install(self)
+        faults.install_alignment_check(self)
         self.code32 = bool(self.seg_flags[CS] & 0x4000)
         self.stack32 = bool(self.seg_flags[SS] & 0x4000)
         self.flush_code_cache()

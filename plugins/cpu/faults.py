@@ -1,4 +1,5 @@
-"""Exception delivery rules: double faults and the triple-fault report.
+"""Exception delivery rules: double faults, the triple-fault report, and the
+alignment check (#AC).
 
 SDM vol. 3A 6.15, table 6-5: a fault while delivering an earlier one becomes #DF
 when both are contributory (#DE #TS #NP #SS #GP), or when the first is #PF and the
@@ -12,7 +13,10 @@ exceptions).
 import collections
 from typing import Deque, Optional, Tuple
 
-from .state import CPUFault, CS, DF_VECTOR, PF_VECTOR
+from .state import AC, CPUFault, CS, DF_VECTOR, PF_VECTOR
+
+AC_VECTOR = 17
+CR0_AM = 0x40000
 
 CONTRIBUTORY = frozenset((0, 10, 11, 12, 13))
 NAMES = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
@@ -74,6 +78,37 @@ def disassemble(cpu) -> str:
     for insn in engine.disasm(code, cpu.eip):
         return f"{insn.mnemonic} {insn.op_str}".strip() + "   ; " + insn.bytes.hex(" ")
     return "(undecodable) " + code.hex(" ")
+
+
+def install_alignment_check(cpu) -> None:
+    """With CR0.AM set (486 and later), wrap the word and dword accessors: at CPL 3
+    with EFLAGS.AC set, a misaligned access raises #AC(0) (SDM 6.15, interrupt 17).
+    Without CR0.AM nothing is wrapped, so the check costs nothing."""
+    if not cpu.cr[0] & CR0_AM or cpu.generation < 4:
+        return
+    rd16, rd32, wr16, wr32 = cpu.rd16, cpu.rd32, cpu.wr16, cpu.wr32
+
+    def check(lin: int, alignment_mask: int) -> None:
+        if lin & alignment_mask and cpu.cpl == 3 and cpu.flags & AC:
+            raise CPUFault(AC_VECTOR, 0)
+
+    def checked_rd16(lin: int) -> int:
+        check(lin, 1)
+        return rd16(lin)
+
+    def checked_rd32(lin: int) -> int:
+        check(lin, 3)
+        return rd32(lin)
+
+    def checked_wr16(lin: int, value: int) -> None:
+        check(lin, 1)
+        wr16(lin, value)
+
+    def checked_wr32(lin: int, value: int) -> None:
+        check(lin, 3)
+        wr32(lin, value)
+
+    cpu.rd16, cpu.rd32, cpu.wr16, cpu.wr32 = checked_rd16, checked_rd32, checked_wr16, checked_wr32
 
 
 def report(cpu, fault: CPUFault) -> str:

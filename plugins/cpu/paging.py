@@ -19,6 +19,8 @@ from typing import Callable, Tuple
 
 from .state import CPUFault, CR0_WP, CS, PF_VECTOR
 
+CR0_AM = 0x40000
+
 PRESENT, WRITABLE, USER, ACCESSED, DIRTY, LARGE = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80
 CR4_PSE = 0x10
 
@@ -111,7 +113,11 @@ def invlpg(cpu, linear: int) -> None:
 
 
 def control_register_written(cpu, index: int, old: int, new: int) -> None:
-    """CR3/CR4 writes and CR0.WP changes invalidate the TLB."""
+    """CR3/CR4 writes and CR0.WP changes invalidate the TLB; a CR0.AM change
+    rebuilds the memory accessors (alignment checking, `faults.py`)."""
+    if index == 0 and (old ^ new) & CR0_AM:
+        cpu.rebuild()
+        return
     if not cpu.paging:
         return
     if index in (3, 4) or (index == 0 and (old ^ new) & CR0_WP):
