@@ -346,3 +346,17 @@ user:
 """
     machine, taken = run_protected(source, setup=ring3)
     assert taken == (expected or (13, 3 * 8 + 2))
+
+
+def test_code_past_the_cs_limit_raises_gp() -> None:
+    """A 16-bit code segment of 0x100 bytes: falling through its last byte is
+    #GP(0) at the first offset past the limit."""
+    SEGMENTS[0x40] = descriptor(CODE, 0xFF, 0x9A, 0)
+    try:
+        machine, taken = run_protected(f"jmp 0x40:edge - {CODE}\n times 0xFE - ($ - $$) nop\n"
+                                       "bits 16\nedge:\n nop\n nop\n nop\nbits 32")
+    finally:
+        SEGMENTS[0x40] = descriptor(LDT, 0xF, 0x82, 0)
+    assert taken == (13, 0)
+    eip, cs = struct.unpack("<II", bytes(machine.bus.memory[0x9000 - 12:0x9000 - 4]))
+    assert (cs, eip) == (0x40, 0x100)

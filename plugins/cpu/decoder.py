@@ -53,6 +53,8 @@ class Decoder:
         self.pos = 0
         self.pages: List[int] = []
         self.wrapped = False
+        # Protected mode: instruction bytes past the CS limit raise #GP(0).
+        self.cs_limit = cpu.seg_limit[1] if cpu.cr[0] & 1 else -1
         self.opsize = 4 if self.code32 else 2
         self.adsize = 4 if self.code32 else 2
         self.seg: Optional[int] = None
@@ -69,6 +71,9 @@ class Decoder:
         offset = self.eip + self.pos
         if offset > self.ipmask:
             self.wrapped = True
+        if offset > self.cs_limit >= 0:
+            self.wrapped = True             # not cacheable: another CS may allow it
+            raise DecodeFault(GP)
         linear = cpu.seg_base[1] + (offset & self.ipmask)
         phys = cpu.translate(linear)
         page = phys >> 12
