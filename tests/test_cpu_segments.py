@@ -39,8 +39,9 @@ SEGMENTS = {
     0x50: descriptor(0, 0xFFFFF, 0xFA),            # DPL 3 code
     0x58: descriptor(0x20000, 0xFFF, 0x96, 0x4),   # expand-down data, B = 1: above 0xFFF
     0x60: descriptor(0x5000, 0x67, 0x8B, 0),       # busy 32-bit TSS (the running task)
+    0x68: descriptor(0x4000, 0x2B, 0x81, 0),       # available 16-bit (286) TSS
 }
-GDT_ENTRIES = 13
+GDT_ENTRIES = 14
 LDT_ENTRIES = descriptor(0, 0, 0) + descriptor(0x30000, 0xFFF, 0x92, 0x4)
 
 HANDLERS = "".join(f"""
@@ -121,7 +122,7 @@ def handler_offsets(source: str):
 
 @pytest.mark.parametrize("source, expected", [
     ("xor eax, eax\n mov ss, ax", (13, 0)),                    # null SS
-    ("mov ax, 0x68\n mov ds, ax", (13, 0x68)),                 # beyond the GDT limit
+    ("mov ax, 0x70\n mov ds, ax", (13, 0x70)),                 # beyond the GDT limit
     ("mov ax, 0x18\n mov ds, ax", (11, 0x18)),                 # not present: #NP
     ("mov ax, 0x18\n mov ss, ax", (12, 0x18)),                 # stack not present: #SS
     ("mov ax, 0x20\n mov ss, ax", (13, 0x20)),                 # DPL 3 stack at CPL 0
@@ -360,3 +361,37 @@ def test_code_past_the_cs_limit_raises_gp() -> None:
     assert taken == (13, 0)
     eip, cs = struct.unpack("<II", bytes(machine.bus.memory[0x9000 - 12:0x9000 - 4]))
     assert (cs, eip) == (0x40, 0x100)
+
+
+def test_call_to_a_16_bit_tss_and_iret_back() -> None:
+    """A 286 task (16-bit TSS) called from a 32-bit task and returning with IRET:
+    the back link, its saved registers and the caller's restored state."""
+    def tasks(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        fields = {0x0E: 0x200, 0x10: 0x2, 0x1A: 0x7000, 0x22: 0x10, 0x24: 0x48,
+                  0x26: 0x10, 0x28: 0x10}                  # IP FLAGS SP ES CS SS DS
+        for offset, value in fields.items():
+            memory[0x4000 + offset:0x4000 + offset + 2] = value.to_bytes(2, "little")
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x60, 0x5000, 0x67, 0x8B
+
+    machine, taken = run_protected("""
+    mov ebx, 0xB0B0B0B0
+    call 0x68:0
+    mov [0x600], ebx
+    hlt
+    times 0x200 - ($ - $$) db 0
+bits 16
+    mov ax, 0x1616
+    pushf
+    pop word [0x604]        ; NT is set inside the called task
+    iret
+bits 32""", setup=tasks)
+    assert taken is None
+    memory = machine.bus.memory
+    assert memory[0x600:0x604] == b"\xB0\xB0\xB0\xB0"             # caller's EBX back
+    assert int.from_bytes(memory[0x604:0x606], "little") & 0x4000
+    assert memory[0x4000:0x4002] == b"\x60\x00"                       # back link
+    assert memory[0x4012:0x4014] == b"\x16\x16"                       # AX saved at IRET
+    assert (memory[GDT + 0x68 + 5], memory[GDT + 0x60 + 5]) == (0x81, 0x8B)
+    assert machine.cpu.tr == 0x60 and machine.cpu.code32
