@@ -395,3 +395,31 @@ bits 32""", setup=tasks)
     assert memory[0x4012:0x4014] == b"\x16\x16"                       # AX saved at IRET
     assert (memory[GDT + 0x68 + 5], memory[GDT + 0x60 + 5]) == (0x81, 0x8B)
     assert machine.cpu.tr == 0x60 and machine.cpu.code32
+
+
+@pytest.mark.parametrize("iopl, expected_if", [(0, 0x200), (3, 0)])
+def test_popf_in_ring3_keeps_iopl_and_keeps_if_unless_iopl_allows(iopl: int,
+                                                                   expected_if: int) -> None:
+    def ring3(machine: Any, labels: Dict[int, int]) -> None:
+        machine.bus.memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+
+    machine, taken = run_protected(f"""
+    push dword 0x23
+    push dword 0x8000
+    push dword 0x202 | ({iopl} << 12)
+    push dword 0x53
+    push dword user
+    iretd
+user:
+    push dword 0x1002 ^ ({iopl} << 12)   ; other IOPL, IF clear
+    popfd
+    pushfd
+    pop dword [ss:0x700]
+    int3
+""", setup=ring3)
+    assert taken == (13, 3 * 8 + 2)
+    flags = int.from_bytes(machine.bus.memory[0x700:0x704], "little")
+    assert flags & 0x3000 == iopl << 12
+    assert flags & 0x200 == expected_if
