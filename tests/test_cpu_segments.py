@@ -423,3 +423,35 @@ user:
     flags = int.from_bytes(machine.bus.memory[0x700:0x704], "little")
     assert flags & 0x3000 == iopl << 12
     assert flags & 0x200 == expected_if
+
+
+@pytest.mark.parametrize("instruction", [
+    "hlt", "lgdt [ss:0x700]", "lidt [ss:0x700]", "mov cr0, eax", "mov eax, cr3",
+    "mov dr7, eax", "clts", "invlpg [ss:0x700]", "lmsw ax", "lldt ax", "ltr ax", "wbinvd",
+    "cli", "in al, 0x60", "out 0x80, al",
+])
+def test_privileged_instructions_fault_in_ring3(instruction: str) -> None:
+    """Each raises #GP(0) at CPL 3 (IOPL 0, no TSS I/O bitmap for IN/OUT)."""
+    def ring3(machine: Any, labels: Dict[int, int]) -> None:
+        machine.bus.memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        machine.bus.memory[0x5066:0x5068] = struct.pack("<H", 0x68)   # bitmap past the limit
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+
+    machine, taken = run_protected(f"""
+    mov dword [0x710], target
+    push dword 0x23
+    push dword 0x8000
+    push dword 0x2
+    push dword 0x53
+    push dword user
+    iretd
+user:
+    xor eax, eax
+target:
+    {instruction}
+""", setup=ring3)
+    assert taken == (13, 0)
+    memory = machine.bus.memory
+    eip, cs = struct.unpack("<II", bytes(memory[0x8800 - 20:0x8800 - 12]))
+    assert (cs, eip) == (0x53, int.from_bytes(memory[0x710:0x714], "little"))   # a fault
