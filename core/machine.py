@@ -218,6 +218,10 @@ class Machine:
             _, _, callback = heapq.heappop(self._icount_watches)
             callback()
 
+    def inputs_pending_for(self, kind: str) -> bool:
+        """Inputs of `kind` posted or scheduled but not yet taken by their device."""
+        return bool(self._inputs.get(kind)) or any(item[2] == kind for item in self._scheduled_inputs)
+
     @property
     def inputs_pending(self) -> bool:
         return bool(self._scheduled_inputs) or any(self._inputs.values())

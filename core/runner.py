@@ -59,6 +59,12 @@ class StepRunner:
         self.display = display
         self.checked_generation = -1
         self.completed = 0
+        self.typing = False
+        typed = [value for kind, value in self.steps if kind == "type"]
+        if typed and machine.keyboard is None:
+            raise UserError("--type needs a keyboard controller, and this profile has none")
+        for value in typed:
+            machine.keyboard.check(value.replace("\\n", "\n"))
 
     @property
     def all_done(self) -> bool:
@@ -72,19 +78,32 @@ class StepRunner:
             if kind == "wait":
                 if not self._screen_shows(value):
                     break
-            elif self.machine.keyboard is not None:
+            elif not self.typing:
                 self.machine.keyboard.type(value.replace("\\n", "\n"))
+                self.typing = True
+                continue
+            elif self.machine.keyboard.idle():
+                self.typing = False     # a --type step completes when the guest has read every key
+            else:
+                break
             self.completed += 1
-        if self.all_done and self.steps and not self.machine.inputs_pending:
+        if self.all_done and self.steps:
             return "steps-done"
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return "timeout"
         return None
 
     def final_check(self) -> None:
-        """The run has ended: the last slice's screen may satisfy pending waits."""
-        while not self.all_done and self.steps[self.completed][0] == "wait" \
-                and self._screen_shows(self.steps[self.completed][1]):
+        """The run has ended: the last slice may have completed pending steps.  A
+        `--type` whose keys the keyboard has all taken counts as complete even if
+        the guest stopped before reading the last bytes (it halted for good)."""
+        while not self.all_done:
+            kind, value = self.steps[self.completed]
+            done = self._screen_shows(value) if kind == "wait" else \
+                self.typing and not self.machine.inputs_pending_for("key")
+            if not done:
+                break
+            self.typing = False
             self.completed += 1
 
     def _screen_shows(self, text: str) -> bool:

@@ -136,7 +136,13 @@ class KeyboardController(Component):
         self.bus.register_io(COMMAND_PORT, COMMAND_PORT, self._read_status, self._write_command,
                              "i8042 status/command")
         machine.register_input("key", self._key_input)
-        machine.keyboard = HostKeyboard(machine)
+        machine.keyboard = HostKeyboard(machine, self._keyboard_drained)
+
+    def _keyboard_drained(self) -> bool:
+        """Every keyboard byte has reached the controller: the keyboard's FIFO is
+        empty (the last byte may still wait in the output buffer, so a guest that
+        stops reading after a key's make code still counts as having had it)."""
+        return not self.keyboard.has_data()
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:

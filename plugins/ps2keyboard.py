@@ -207,8 +207,19 @@ class HostKeyboard:
     is queued) and then only posts ``"key"`` inputs, ``{"key": name, "pressed":
     bool}``; the keyboard applies them when its FIFO has room."""
 
-    def __init__(self, machine: Any) -> None:
+    def __init__(self, machine: Any, delivered: Callable[[], bool]) -> None:
         self.machine = machine
+        self._delivered = delivered
+
+    def idle(self) -> bool:
+        """Every key posted so far has been delivered: nothing is queued on the host
+        side or in the keyboard, so the guest has read all but at most the last byte
+        (which waits in the controller).  A `--type` step is complete only then."""
+        return not self.machine.inputs_pending_for("key") and self._delivered()
+
+    def check(self, text: str) -> None:
+        """Raise UserError (one line) if `text` names an unknown key."""
+        keymap.parse_type(text)
 
     def type(self, text: str) -> None:
         for name, pressed in keymap.parse_type(text):

@@ -53,3 +53,18 @@ def test_profile_by_bundled_name_from_any_directory(tmp_path, capsys, monkeypatc
     monkeypatch.chdir(tmp_path)
     assert main(["run", "machines/pc.yaml", "--fda", image, "--headless"]) == 0
     assert "Hello from VGA memory!" in capsys.readouterr().out
+
+
+def test_type_as_the_last_step_ends_once_the_guest_has_read_every_key(tmp_path, capsys, floppy_from):
+    image = floppy_from(tmp_path, "boot/echo_int16.bin")
+    assert main(["run", "pc.yaml", "--fda", image, "--headless", "--timeout", "60",
+                 "--type", "hi there"]) == 0
+    assert "dot> hi there" in capsys.readouterr().out
+
+
+def test_type_needs_a_keyboard_and_known_keys(tmp_path, capsys, floppy_from):
+    image = floppy_from(tmp_path, "boot/echo_int16.bin")
+    assert main(["run", "pc.yaml", "--fda", image, "--headless", "--type", "a{nosuchkey}"]) == 2
+    assert main(["run", "pc.yaml", "--fda", image, "--headless", "--set", "kbc=null", "--type", "a"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and "unknown key 'nosuchkey'" in errors[0] and "keyboard" in errors[1]
