@@ -146,6 +146,7 @@ def test_hardware_task_switch_and_back_link(kernel_run: Dict[str, Any]) -> None:
 
 def test_v86_task_calls_the_bios_through_the_monitor(kernel_run: Dict[str, Any]) -> None:
     lines = kernel_run["lines"]
+    assert "v86: port 0xE9 through the I/O bitmap" in lines
     assert "v86: BIOS int 12h returned ax=0000027F" in lines           # 639 KiB
     assert "kernel: back from virtual-8086 mode" in lines
     assert "V" in kernel_run["machine"].components["vga"].text()       # int 10h teletype

@@ -9,7 +9,8 @@
 ;      parameter to ring 0, CLI and IN from ring 3 raise #GP(0) (IOPL, I/O
 ;      bitmap), loading the kernel data selector raises #GP(0010);
 ;   4. a hardware task switch (CALL to a TSS, IRET along the back link);
-;   5. a virtual-8086 task calls BIOS int 12h and int 10h through the #GP monitor;
+;   5. a virtual-8086 task writes port 0xE9 (allowed by the I/O bitmap) and calls
+;      BIOS int 12h and int 10h through the #GP monitor;
 ;   6. LAR, LSL, VERR, VERW.
 ; Build: tests/guests/pm/build.sh
 
@@ -451,13 +452,23 @@ v86_monitor:
 
 ; ------------------------------------------------------------------ V86 code
 bits 16
-v86_code:                       ; position-independent, copied to 0000:9000
+v86_code:                       ; copied to 0000:9000 (V86_CODE)
+    mov si, V86_CODE + (v86_text - v86_code)
+.print:
+    lodsb                       ; OUT from V86: allowed by the TSS I/O bitmap
+    test al, al
+    jz .printed
+    out 0xE9, al
+    jmp .print
+.printed:
     int 0x12                    ; conventional memory in KiB
     mov bx, ax
     mov ax, 0x0E56              ; teletype 'V'
     int 0x10
     mov ax, bx
     int 0x81
+v86_text:
+    db "v86: port 0xE9 through the I/O bitmap", 10, 0
 v86_code_end:
 bits 32
 
