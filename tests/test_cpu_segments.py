@@ -455,3 +455,32 @@ target:
     memory = machine.bus.memory
     eip, cs = struct.unpack("<II", bytes(memory[0x8800 - 20:0x8800 - 12]))
     assert (cs, eip) == (0x53, int.from_bytes(memory[0x710:0x714], "little"))   # a fault
+
+
+def test_arpl_raises_the_rpl() -> None:
+    machine, taken = run_protected("""
+    mov ax, 0x10
+    mov bx, 0x13
+    arpl ax, bx
+    setz cl
+    mov [0x700], ax
+    mov [0x702], cl
+    arpl ax, bx             ; already RPL 3: unchanged, ZF = 0
+    setz cl
+    mov [0x703], cl
+""")
+    assert taken is None
+    assert bytes(machine.bus.memory[0x700:0x704]) == b"\x13\x00\x01\x00"
+
+
+def test_arpl_is_undefined_in_real_mode() -> None:
+    machine = make_machine("80486")
+    code = assemble("arpl ax, bx\nhlt")
+    machine.bus.memory[0x7C00:0x7C00 + len(code)] = code
+    machine.bus.memory[6 * 4:6 * 4 + 4] = struct.pack("<HH", 0x7C00 + len(code) - 1, 0)  # #UD -> hlt
+    machine.cpu.set_reg("cs", 0)
+    machine.cpu.set_reg("eip", 0x7C00)
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine, 1000) == "halted"
+    assert struct.unpack("<H", bytes(machine.bus.memory[0x7000 - 6:0x7000 - 4]))[0] == 0x7C00
