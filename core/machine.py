@@ -31,8 +31,29 @@ YIELD_INTERVAL = 0.02
 InputHandler = Callable[[Any], bool]
 
 
-class StopRun(Exception):
-    """Raised inside the loop to end the run with a reason."""
+class RealtimePacer:
+    """Keeps virtual time from running ahead of host time (interactive runs): a
+    guest waiting in HLT for its timer then takes host time as a real PC would,
+    instead of racing through virtual seconds.  Only the host's pace changes; the
+    machine's behaviour stays a function of the instruction count and inputs."""
+
+    #: a lag larger than this is forgiven rather than caught up with
+    MAX_LAG = 0.1
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.virtual_start = clock.now()
+        self.host_start = time.monotonic()
+
+    def ahead(self) -> float:
+        """Host seconds to sleep so that host time catches up with virtual time."""
+        virtual = (self.clock.now() - self.virtual_start) / 1e9
+        host = time.monotonic() - self.host_start
+        if host - virtual > self.MAX_LAG:      # a busy guest: virtual time lags; don't burst
+            self.virtual_start = self.clock.now()
+            self.host_start = time.monotonic()
+            return 0.0
+        return min(virtual - host, 0.5) if virtual - host > 0.002 else 0.0
 
 
 class Machine:
@@ -50,6 +71,8 @@ class Machine:
         self.bus.machine = self
         self.clock = Clock(settings.get("ips", 20_000_000))
         self.on_triple_fault = settings.get("on_triple_fault", "reset")
+        #: pace virtual time to host time (set for interactive runs)
+        self.realtime = False
         self.components: Dict[str, Component] = {}
         self.media: Dict[str, Disk] = {}
         self.cpu: Any = None
@@ -321,6 +344,7 @@ class Machine:
         limit = FAR_FUTURE if max_instructions is None else max_instructions
         self.plugin_manager.hook.machine_start(machine=self)
         reason = None
+        pace = RealtimePacer(self.clock) if self.realtime else None
         try:
             next_yield = time.monotonic() + YIELD_INTERVAL
             while reason is None:
@@ -329,7 +353,11 @@ class Machine:
                     reason = on_slice()
                 if reason is not None:
                     break
-                if self.waiting_for_host():
+                ahead = pace.ahead() if pace is not None else 0.0
+                if ahead > 0:
+                    await trio.sleep(ahead)
+                    next_yield = time.monotonic() + YIELD_INTERVAL
+                elif self.waiting_for_host():
                     await trio.sleep(0.005)
                     next_yield = time.monotonic() + YIELD_INTERVAL
                 elif time.monotonic() >= next_yield:

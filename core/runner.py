@@ -187,6 +187,7 @@ def _run(machine: Machine, options: RunOptions) -> int:
     if not options.headless and screen is not None and sys.stdout.isatty():
         display = TerminalDisplay(screen)
     steps = StepRunner(machine, screen, options.steps, options.timeout, display)
+    machine.realtime = display is not None
     if display is not None:
         display.start()
     try:
