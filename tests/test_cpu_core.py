@@ -182,7 +182,7 @@ def test_triple_fault_requests_reset() -> None:
     machine.request_reset = causes.append
     machine.clock.stop_icount = 10
     machine.cpu.run()
-    assert causes == ["triple fault"]
+    assert causes == ["triple-fault"]          # the cause named in hookspecs.py
 
 
 def test_component_options_are_validated() -> None:

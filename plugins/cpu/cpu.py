@@ -393,10 +393,10 @@ class CPU(Component):
         if self.hooks.triple_fault:
             self.hooks.call.triple_fault(machine=self.machine, report=report)
         if getattr(self.machine, "on_triple_fault", "reset") == "stop":
-            self.machine.request_stop("triple fault")
+            self.machine.request_stop("triple-fault")
             raise GuestError("triple fault", report)
         else:
-            self.machine.request_reset("triple fault")
+            self.machine.request_reset("triple-fault")
         self.stop_requested = True
         self.clock.stop_icount = self.clock.icount
 
