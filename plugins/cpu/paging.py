@@ -132,8 +132,11 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     mem = bus.memory
     read_fast = bus.read_fast
     write_fast = bus.write_fast
-    tlb_read = cpu.tlb_read = {}
-    tlb_write = cpu.tlb_write = {}
+    # Emptied in place: a running `run_paged` holds these dicts (an A20 change
+    # rebuilds the accessors in the middle of a batch).
+    flush_tlb(cpu)
+    tlb_read = cpu.tlb_read
+    tlb_write = cpu.tlb_write
 
     def fill(lin: int, write: bool) -> int:
         return translate(cpu, lin, write) & ~0xFFF
