@@ -165,6 +165,8 @@ class Machine:
         Classes are instantiated with no arguments, or with the machine if they
         accept it."""
         plugin = resolve_plugin(reference) if isinstance(reference, str) else reference
+        if isinstance(reference, str) and not isinstance(plugin, type):
+            raise UserError(f"plugin {reference!r} is not a class")
         if isinstance(plugin, type):
             if issubclass(plugin, Component):
                 return self.add_component(plugin, name or plugin.__name__.lower(), {})

@@ -307,6 +307,10 @@ class Profile:
             if not os.path.isfile(image):
                 self.fail(f"media.{drive}.image", f"image not found: {image}")
             converted["kind"] = MEDIA_NAMES[drive]
+            for other, spec in result.items():
+                if os.path.samefile(spec["image"], image):
+                    self.fail(f"media.{drive}.image", f"{image} is already the image of {other}; "
+                              "one image file cannot be two drives")
             result[drive] = converted
         return result
 

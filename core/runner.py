@@ -195,6 +195,8 @@ def _run(machine: Machine, options: RunOptions) -> int:
     except KeyboardInterrupt:
         if display is not None:
             display.stop()
+        elif screen is not None:
+            print(screen_text(screen))
         print("machine: interrupted; media flushed", file=sys.stderr)
         return 130
     steps.final_check()

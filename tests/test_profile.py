@@ -123,3 +123,15 @@ def test_component_with_another_plugin_starts_afresh_and_paths_follow_the_file(t
 def test_out_of_range_options_are_one_line(capsys, setting, problem):
     status, lines = run_cli(capsys, "pc.yaml", "--set", setting)
     assert status == 2 and len(lines) == 1 and problem in lines[0], lines
+
+
+def test_one_image_cannot_be_two_drives(tmp_path, capsys):
+    image = tmp_path / "disk.img"
+    image.write_bytes(b"\0" * 1474560)
+    status, lines = run_cli(capsys, "pc.yaml", "--fda", str(image), "--hda", str(image))
+    assert status == 2 and len(lines) == 1 and "cannot be two drives" in lines[0]
+
+
+def test_plugin_reference_must_name_a_class(capsys):
+    status, lines = run_cli(capsys, "pc.yaml", "--plugin", "os:path")
+    assert status == 2 and lines == ["machine: error: plugin 'os:path' is not a class"]
