@@ -60,6 +60,32 @@ def media_header(machine: Machine) -> Dict[str, Dict[str, Any]]:
             for name, disk in machine.media.items()}
 
 
+class SectorJournal:
+    """From now on, keeps the current contents of every sector the guest overwrites
+    on a writable medium (the first time it is overwritten), so the media as they are
+    now can be rebuilt later from the images and this journal."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.sectors: Dict[str, Dict[int, bytes]] = {}
+        for name, disk in machine.media.items():
+            if not (disk.readonly or disk.overlay):
+                disk.before_write.append(self._keeper(name, disk))
+
+    def _keeper(self, name: str, disk: Any) -> Any:
+        originals = self.sectors.setdefault(name, {})
+
+        def keep_originals(lba: int, count: int) -> None:
+            for sector in range(lba, lba + count):
+                if sector not in originals:
+                    originals[sector] = disk.read(sector, 1)
+        return keep_originals
+
+    def dump(self, handle: Any) -> None:
+        for name, sectors in self.sectors.items():
+            if sectors:
+                statefile.dump_record(handle, {"type": "journal", "medium": name, "sectors": dict(sectors)})
+
+
 class Recorder:
     """Plugin that writes a recording while the machine runs."""
 
@@ -69,7 +95,6 @@ class Recorder:
         self.machine = machine
         self.path = path
         self.interval = interval
-        self.journal: Dict[str, Dict[int, bytes]] = {}
         try:
             self.handle = statefile.open_writer(path)
         except OSError as error:
@@ -81,19 +106,8 @@ class Recorder:
             "media": media_header(machine), "checkpoint_interval": interval,
             "start": {"icount": machine.clock.icount, "time_ns": machine.clock.now()},
         })
-        for name, disk in machine.media.items():
-            if not (disk.readonly or disk.overlay):
-                disk.before_write.append(self._journal_for(name, disk))
+        self.journal = SectorJournal(machine)
         machine.at_icount(machine.clock.icount + interval, self.checkpoint)
-
-    def _journal_for(self, name: str, disk: Any) -> Any:
-        originals = self.journal.setdefault(name, {})
-
-        def keep_originals(lba: int, count: int) -> None:
-            for sector in range(lba, lba + count):
-                if sector not in originals:
-                    originals[sector] = disk.read(sector, 1)
-        return keep_originals
 
     def checkpoint(self) -> None:
         machine = self.machine
@@ -110,9 +124,7 @@ class Recorder:
 
     @hookimpl
     def machine_stop(self, machine: Machine, reason: str) -> None:
-        for name, sectors in self.journal.items():
-            statefile.dump_record(self.handle, {"type": "journal", "medium": name,
-                                                "sectors": {int(k): v for k, v in sectors.items()}})
+        self.journal.dump(self.handle)
         flat = machine_digest(machine)
         statefile.dump_record(self.handle, {
             "type": "end", "reason": reason, "icount": machine.clock.icount,
@@ -150,26 +162,41 @@ class Recording:
         self.header = records[0]
         self.inputs = [r for r in records if r["type"] == "input"]
         self.checkpoints = [r for r in records if r["type"] == "checkpoint"]
-        self.journal = {r["medium"]: r["sectors"] for r in records if r["type"] == "journal"}
+        self.journal = journal_records(records)
         ends = [r for r in records if r["type"] == "end"]
         if not ends:
             raise UserError(f"{path}: the recording has no end record (the recording run was cut off)")
         self.end = ends[0]
 
 
+def journal_records(records: List[Dict[str, Any]]) -> Dict[str, Dict[int, bytes]]:
+    """The sector journal of a recording or snapshot file, by medium."""
+    journal: Dict[str, Dict[int, bytes]] = {}
+    for record in records:
+        if record["type"] == "journal":
+            sectors = journal.setdefault(record["medium"], {})
+            for lba, data in record["sectors"].items():
+                sectors.setdefault(int(lba), data)
+    return journal
+
+
 def prepare_media(profile_data: Dict[str, Any], media: Dict[str, Dict[str, Any]],
-                  journal: Dict[str, Dict[int, bytes]], what: str) -> Dict[str, Dict[int, bytes]]:
-    """Point the profile at the recorded media, opened copy-on-write, and check their
-    contents: an image is accepted when it is as it was at the start, or as the
-    recorded run left it and the journal can rebuild the start.  Returns the overlay
-    sectors to load per medium."""
+                  journal: Dict[str, Dict[int, bytes]], what: str,
+                  always_overlay: bool = True) -> Dict[str, Dict[int, bytes]]:
+    """Point the profile at the recorded media and check their contents: an image is
+    accepted when it is as it was then, or as a later run left it and the journal
+    can rebuild it; a rebuilt medium runs copy-on-write (the image is never
+    modified), and with `always_overlay` (replays) every medium does.  Returns the
+    overlay sectors to load per medium."""
     from .media import Disk
     section = profile_data.setdefault("media", {})
     overlays: Dict[str, Dict[int, bytes]] = {}
     for name, info in media.items():
         spec = section.get(name)
         spec = dict(spec) if isinstance(spec, dict) else {}
-        spec.update({"image": info["path"], "overlay": True, "readonly": False})
+        spec["image"] = info["path"]
+        if always_overlay:
+            spec.update({"overlay": True, "readonly": False})
         section[name] = spec
         try:
             disk = Disk(name, info["path"], "floppy" if name.startswith("fd") else "hdd", overlay=True)
@@ -183,9 +210,10 @@ def prepare_media(profile_data: Dict[str, Any], media: Dict[str, Dict[str, Any]]
                 disk.load_overlay_state(sectors)
                 if disk.content_hash() == info["sha256"]:
                     overlays[name] = dict(sectors)
+                    spec.update({"overlay": True, "readonly": False})
                     continue
-            raise MediaError(f"{what}: medium {name} ({info['path']}) has changed since it was recorded; "
-                             "refusing to replay on different media")
+            raise MediaError(f"{what}: medium {name} ({info['path']}) has changed since it was saved; "
+                             "refusing to run on different media")
         finally:
             disk.close()
     return overlays
@@ -279,7 +307,9 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
 
 # ---------------------------------------------------------------------- snapshots
 def save_snapshot(machine: Machine, path: str) -> None:
-    """Write the whole machine state (and what it was built from) to `path`."""
+    """Write the whole machine state (and what it was built from) to `path`.  Sectors
+    the run overwrites afterwards are appended to the file when it stops, so the
+    snapshot can still be restored once the images have moved on."""
     machine.flush_media()
     header = {"type": "header", "format": SNAPSHOT_FORMAT, "version": FORMAT_VERSION,
               "profile": machine.machine_profile(),
@@ -290,30 +320,30 @@ def save_snapshot(machine: Machine, path: str) -> None:
             statefile.dump_record(handle, {"type": "state", "state": machine.snapshot()})
     except OSError as error:
         raise UserError(f"cannot write snapshot {path}: {error.strerror}") from None
+    machine.add_plugin(SnapshotJournal(machine, path))
 
 
-def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-    """(header, state) of a snapshot file; UserError when it is not one."""
+class SnapshotJournal:
+    """Plugin added by `save_snapshot`: appends the snapshot-time contents of the
+    sectors the run overwrites after the snapshot to the snapshot file at stop."""
+
+    def __init__(self, machine: Machine, path: str) -> None:
+        self.path = path
+        self.journal = SectorJournal(machine)
+
+    @hookimpl
+    def machine_stop(self) -> None:
+        if any(self.journal.sectors.values()):
+            with statefile.open_writer(self.path, append=True) as handle:
+                self.journal.dump(handle)
+
+
+def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Dict[int, bytes]]]:
+    """(header, state, sector journal) of a snapshot file; UserError when it is not one."""
     records = read_state_file(path, SNAPSHOT_FORMAT, "snapshot")
-    if len(records) != 2 or records[1].get("type") != "state":
+    if len(records) < 2 or records[1].get("type") != "state":
         raise UserError(f"{path}: snapshot is incomplete")
-    return records[0], records[1]["state"]
-
-
-def check_snapshot_media(header: Dict[str, Any], path: str) -> None:
-    """Refuse a restore onto media that changed since the snapshot was taken."""
-    from .media import Disk
-    for name, info in header["media"].items():
-        try:
-            disk = Disk(name, info["path"], "floppy" if name.startswith("fd") else "hdd", readonly=True)
-        except MediaError as error:
-            raise MediaError(f"{path}: {error}") from None
-        try:
-            if disk.content_hash() != info["sha256"]:
-                raise MediaError(f"{path}: medium {name} ({info['path']}) has changed since the snapshot; "
-                                 "refusing to restore onto different media")
-        finally:
-            disk.close()
+    return records[0], records[1]["state"], journal_records(records[2:])
 
 
 def main(argv: List[str]) -> int:

@@ -146,17 +146,23 @@ def build_machine(options: RunOptions) -> Machine:
 
 
 def _restored_machine(options: RunOptions) -> Machine:
-    from .record import check_snapshot_media, load_snapshot
+    from .record import load_snapshot, prepare_media
     if options.profile or options.media or options.overrides:
         raise UserError("--restore takes the profile and media from the snapshot; "
                         "leave out PROFILE, --set and the drive options")
-    header, state = load_snapshot(options.restore)
-    check_snapshot_media(header, options.restore)
+    header, state, journal = load_snapshot(options.restore)
     data = dict(header["profile"])
+    overlays = prepare_media(data, header["media"], journal, options.restore, always_overlay=False)
+    for name in overlays:
+        print(f"machine: {name}: the image has changed since the snapshot; this run uses a "
+              "copy-on-write overlay of its contents at the snapshot and leaves the image as it is",
+              file=sys.stderr)
     data.update(options.components)
     profile = Profile.from_data(data, source=options.restore)
     machine = Machine.from_profile(profile, extra_plugins=options.plugins)
     machine.restore(state)
+    for name, sectors in overlays.items():
+        machine.media[name].load_overlay_state(sectors)
     _attach_recording_tools(machine, options)
     return machine
 

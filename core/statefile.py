@@ -44,8 +44,10 @@ def decode(value: Any) -> Any:
     return value
 
 
-def open_writer(path: str) -> IO[str]:
-    return gzip.open(path, "wt", encoding="utf-8", compresslevel=6)
+def open_writer(path: str, append: bool = False) -> IO[str]:
+    """A text handle for records; `append` adds a gzip member that readers see as
+    the continuation of the file."""
+    return gzip.open(path, "at" if append else "wt", encoding="utf-8", compresslevel=6)
 
 
 def dump_record(handle: IO[str], record: Dict[str, Any]) -> None:

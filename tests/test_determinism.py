@@ -95,7 +95,7 @@ def test_snapshot_mid_boot_restores_to_identical_final_state(tmp_path, floppy_fr
     straight = Machine.from_profile("pc.yaml", [FIXED_RTC], {"fda": image})
     straight.at_icount(60, lambda: save_snapshot(straight, snap))
     assert straight.run_headless(5_000_000) == "halted"
-    header, state = load_snapshot(snap)
+    header, state, journal = load_snapshot(snap)
     assert state["clock"]["icount"] == 60
     restored = Machine.from_profile("pc.yaml", [FIXED_RTC], {"fda": image})
     restored.restore(state)

@@ -92,7 +92,7 @@ def test_changed_media_are_refused_and_written_media_rebuilt(profile, tmp_path, 
     data = bytearray(image.read_bytes())
     data[0] = 0
     image.write_bytes(bytes(data))
-    with pytest.raises(MediaError, match="changed since it was recorded"):
+    with pytest.raises(MediaError, match="changed since it was saved"):
         replay(rec, [])
 
 
@@ -101,7 +101,7 @@ def test_snapshot_restore_continues_identically(profile, tmp_path):
     straight = Machine.from_profile(profile)
     straight.at_icount(120_000, lambda: save_snapshot(straight, snap))
     straight.run_headless(300_000)
-    header, state = load_snapshot(snap)
+    header, state, journal = load_snapshot(snap)
     assert state["clock"]["icount"] == 120_000
     resumed = Machine.from_profile(profile)
     resumed.restore(state)
@@ -126,3 +126,28 @@ def test_other_format_version_is_refused(profile, tmp_path):
             statefile.dump_record(handle, record)
     with pytest.raises(UserError, match="format version 2 is not supported"):
         replay(rec, [])
+
+
+def test_snapshot_restores_after_the_run_wrote_its_disk(profile, tmp_path, capsys):
+    """Sectors overwritten after the snapshot are journalled into the snapshot file,
+    so a restore rebuilds the disk as it was, copy-on-write, and the image file keeps
+    what the run wrote."""
+    from pcmachine.runner import RunOptions, build_machine
+    image = tmp_path / "disk.img"
+    image.write_bytes(b"\x11" * 1474560)
+    snap = str(tmp_path / "mid.snap")
+    machine = Machine.from_profile(profile, media={"fda": str(image)})
+    disk = machine.media["fda"]
+    machine.at_icount(100_000, lambda: save_snapshot(machine, snap))
+    machine.at_icount(200_000, lambda: disk.write(3, b"\x22" * 512))
+    machine.run_headless(300_000)
+    machine.close()
+    assert image.read_bytes()[3 * 512] == 0x22
+    header, state, journal = load_snapshot(snap)
+    assert journal["fda"][3] == b"\x11" * 512
+    restored = build_machine(RunOptions(profile=None, restore=snap))
+    assert "copy-on-write overlay" in capsys.readouterr().err
+    assert restored.media["fda"].read(3, 1) == b"\x11" * 512
+    restored.run_headless(300_000)
+    restored.close()
+    assert image.read_bytes()[3 * 512] == 0x22
