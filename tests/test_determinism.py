@@ -114,3 +114,19 @@ def test_restore_from_the_cli(tmp_path, capsys, floppy_from):
     status, out, err = cli(capsys, "run", "--restore", snap, "--headless", "--wait", "Hello, world!")
     assert status == 0, err
     assert "Hello, world!" in out
+
+
+def test_event_locations_do_not_depend_on_the_traced_kinds(tmp_path, capsys, floppy_from):
+    """An `int` or `io` event is located at the same CS:EIP whether or not the
+    instruction trace (the CPU's stepping loop) is on."""
+    image = floppy_from(tmp_path, "boot/hello_int10.bin")
+    located = []
+    for kinds in ("io,int", "io,int,insn"):
+        path = tmp_path / f"{kinds}.trace"
+        status, out, err = cli(capsys, "run", "pc.yaml", "--fda", image, "--headless", "--set", FIXED_RTC,
+                               "--trace", str(path), "--trace-events", kinds)
+        assert status == 0, err
+        located.append([line.split()[2:5] for line in path.read_text().splitlines()
+                        if " insn " not in line])
+    assert located[0] == located[1]
+    assert any(fields[2] == "int" for fields in located[0])

@@ -148,6 +148,7 @@ def build_mov_control(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
 
     def run(eip: int) -> int:
+        cpu.eip = eip       # a mode-change hook locates the event at this instruction
         mov_control()
         if store and not debug:
             from .ops_control import _exit_after

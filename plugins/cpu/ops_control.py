@@ -273,6 +273,7 @@ def build_int(d: Decoder) -> Closure:
     def software_interrupt(eip: int) -> int:
         if op == 0xCE and not alu.get_of(cpu):
             return (eip + n) & m
+        cpu.eip = eip       # hooks (traces) locate the event at this instruction
         if op == 0xCD and cpu.flags & VM and cpu.flags & IOPL != IOPL:
             raise CPUFault(GP, 0)       # V86 monitor: INT n is IOPL-sensitive, INT3/INTO not
         return deliver(cpu, vector, (eip + n) & m)
