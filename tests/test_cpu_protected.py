@@ -22,13 +22,6 @@ import pytest
 from pcmachine import hookimpl
 from pcmachine.cli import main
 from pcmachine.machine import Machine
-from pcmachine.pluginmanager import PluginNotFound, resolve_plugin
-
-try:
-    for _name in ("cpu", "bios", "debugcon"):
-        resolve_plugin(_name)
-except PluginNotFound as _missing:
-    pytest.skip(f"pc.yaml components not integrated yet: {_missing}", allow_module_level=True)
 
 GUESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests", "pm")
 FLOPPY_144 = 1474560
