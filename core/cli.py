@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="boot a machine profile")
     _add_run_arguments(run)
     commands.add_parser("profiles", help="list the bundled machine profiles")
-    commands.add_parser("plugins", help="list the plugins found, with their source")
+    plugins = commands.add_parser("plugins", help="list the plugins found, with their source")
+    plugins.add_argument("name", nargs="?", help="show this plugin's profile options")
     commands.add_parser("cputest", help="run SingleStepTests CPU test vectors", add_help=False)
     commands.add_parser("bench", help="measure CPU speed (MIPS) on bundled guest loops", add_help=False)
     commands.add_parser("replay", help="replay a recording and verify it", add_help=False)
@@ -123,10 +124,20 @@ def _cmd_profiles() -> int:
     return EXIT_OK
 
 
-def _cmd_plugins() -> int:
-    from .pluginmanager import available_plugins
-    for name, source in available_plugins():
-        print(f"{name:12} {source}")
+def _cmd_plugins(name: Optional[str]) -> int:
+    from .pluginmanager import available_plugins, resolve_plugin
+    if name is None:
+        for plugin, source in available_plugins():
+            print(f"{plugin:12} {source}")
+        return EXIT_OK
+    cls = resolve_plugin(name)
+    print(f"{name}: {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}")
+    options = getattr(cls, "OPTIONS", {})
+    if not options:
+        print("  no options")
+    for key, option in options.items():
+        kind = option.kind + (" (" + ", ".join(map(str, option.choices)) + ")" if option.choices else "")
+        print(f"  {key:16} {kind:24} default {option.default!r}: {option.doc}")
     return EXIT_OK
 
 
@@ -177,7 +188,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "profiles":
         return _guarded(_cmd_profiles)
     if args.command == "plugins":
-        return _guarded(_cmd_plugins)
+        return _guarded(lambda: _cmd_plugins(args.name))
     return _guarded(lambda: _cmd_run(args))
 
 

@@ -48,6 +48,12 @@ def test_profiles_and_plugins_listings(capsys):
         assert f"\n{name} " in "\n" + listing
 
 
+def test_plugin_options_listing(capsys):
+    assert main(["plugins", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "model" in out and "80486" in out and "pentium" in out
+
+
 def test_profile_by_bundled_name_from_any_directory(tmp_path, capsys, monkeypatch, floppy_from):
     image = floppy_from(tmp_path, "boot/vga_direct.bin")
     monkeypatch.chdir(tmp_path)
