@@ -197,7 +197,7 @@ def _run(machine: Machine, options: RunOptions) -> int:
     if display is not None:
         display.start()
     try:
-        reason = trio.run(machine.run, options.max_instructions, steps)
+        reason = trio.run(_run_with_host_tasks, machine, options, steps)
     except KeyboardInterrupt:
         if display is not None:
             display.stop()
@@ -210,6 +210,28 @@ def _run(machine: Machine, options: RunOptions) -> int:
         display.refresh()
         display.stop()
     return _report(machine, screen, steps, reason, options)
+
+
+async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner) -> str:
+    """The machine's run loop beside the host-side tasks that feed its input queue."""
+    async with trio.open_nursery() as nursery:
+        if options.serial == "stdio" and not sys.stdin.isatty():
+            nursery.start_soon(_feed_serial_from_stdin, machine)
+        reason = await machine.run(options.max_instructions, steps)
+        nursery.cancel_scope.cancel()
+    return reason
+
+
+async def _feed_serial_from_stdin(machine: Machine) -> None:
+    """`--serial stdio` with piped standard input: its bytes go to COM1 as host
+    input (paced by the UART's receiver, recorded like keys)."""
+    reader = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+    async with reader:
+        while True:
+            data = await reader.receive_some(256)
+            if not data:
+                return
+            machine.post_input("serial", {"port": "com1", "bytes": list(data)})
 
 
 def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, options: RunOptions) -> int:

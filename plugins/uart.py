@@ -40,6 +40,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from pcmachine.clock import NS_PER_SECOND, Event
+from pcmachine.hookspecs import hookimpl
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.hostio import SINK_SPEC_HELP, open_sink
 
@@ -169,6 +170,8 @@ class UART16550(Component):
         self.irq = options["irq"]
         self.port_name = options["port_name"]
         self.sink = open_sink(options["output"], f"{name}.output")
+        #: transmitting bytes already written to the sink when a run stopped early
+        self._sent_early = 0
         self.state = UARTState()
         self._tx_event: Optional[Event] = None
         self._timeout_event: Optional[Event] = None
@@ -192,6 +195,7 @@ class UART16550(Component):
         self._cancel_events()
         self.state = UARTState(dll=old.dll, dlm=old.dlm, scr=old.scr,
                                host_line=list(old.host_line))
+        self._sent_early = 0
         self._resume_host_line()
         self._update_irq()
 
@@ -310,6 +314,7 @@ class UART16550(Component):
             self._restart_timeout()
         if value & FCR_TX_RESET and state.tx_fifo:
             state.tx_fifo.clear()
+            self._sent_early = min(self._sent_early, 0 if state.tsr == NO_DEADLINE else 1)
             state.thre_pending = True
         # The other bits are programmed only together with FCR0 = 1.
         state.fcr = value & FCR_STORED if value & FCR_ENABLE else 0
@@ -429,7 +434,10 @@ class UART16550(Component):
         self._tx_event = None
         value, finished = state.tsr, state.tx_done_ns
         state.tsr = state.tx_done_ns = NO_DEADLINE
-        self.sink.write(bytes((value,)))
+        if self._sent_early:
+            self._sent_early -= 1       # already given to the host when a run stopped
+        else:
+            self.sink.write(bytes((value,)))
         hooks = self.machine.hooks
         if hooks.serial_byte:
             hooks.call.serial_byte(machine=self.machine, port=self.port_name, direction="tx",
@@ -531,6 +539,17 @@ class UART16550(Component):
         if loaded.host_next_ns != NO_DEADLINE:
             self._host_event = self.clock.schedule(loaded.host_next_ns, self._deliver_host_byte)
         self._update_irq()
+
+    @hookimpl
+    def machine_stop(self) -> None:
+        """Bytes the guest handed to the UART reach the host even when the run ends
+        before the line shifted them out (a guest that prints and halts)."""
+        state = self.state
+        pending = ([state.tsr] if state.tsr != NO_DEADLINE else []) + list(state.tx_fifo)
+        unsent = pending[self._sent_early:]
+        if unsent:
+            self.sink.write(bytes(unsent))
+            self._sent_early = len(pending)
 
     def close(self) -> None:
         self.sink.close()

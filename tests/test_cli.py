@@ -74,3 +74,12 @@ def test_type_needs_a_keyboard_and_known_keys(tmp_path, capsys, floppy_from):
     assert main(["run", "pc.yaml", "--fda", image, "--headless", "--set", "kbc=null", "--type", "a"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 2 and "unknown key 'nosuchkey'" in errors[0] and "keyboard" in errors[1]
+
+
+def test_serial_stdio_takes_piped_input_and_prints_output(tmp_path, floppy_from):
+    image = floppy_from(tmp_path, "boot/serial_echo.bin")
+    result = subprocess.run(MACHINE + ["run", "pc.yaml", "--fda", image, "--headless", "--timeout", "60",
+                                       "--serial", "stdio"],
+                            input=b"HAL.", capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"IBM" in result.stdout

@@ -373,3 +373,26 @@ def test_random_register_traffic_never_raises():
         else:
             inp(machine, offset)
         advance(machine, generator.randrange(200_000))
+
+
+def test_bytes_still_transmitting_reach_the_host_when_the_run_stops(tmp_path):
+    """A guest that writes and halts: what is in the shift register and the FIFO is
+    written out at machine_stop, once, even if the machine later runs on."""
+    from pcmachine import Machine
+    from pcmachine.plugins.uart import UART16550
+    out = tmp_path / "com1.txt"
+    machine = Machine.bare()
+    uart = machine.add_component(UART16550, "com1", {"output": f"file:{out}"})
+    machine.reset()
+    machine.bus.io_write(0x3FA, 1, 0x07)            # FIFOs on
+    for byte in b"hi!":
+        machine.bus.io_write(0x3F8, 1, byte)
+    machine.plugin_manager.hook.machine_stop(machine=machine, reason="halted")
+    assert out.read_bytes() == b"hi!"
+    machine.clock.skip_to(machine.clock.now() + 10_000_000)
+    machine.clock.run_due()
+    machine.bus.io_write(0x3F8, 1, ord("x"))
+    machine.clock.skip_to(machine.clock.now() + 10_000_000)
+    machine.clock.run_due()
+    uart.close()
+    assert out.read_bytes() == b"hi!x"
