@@ -49,6 +49,10 @@ def build_alu(d: Decoder) -> Closure:
     r_get = d.reg_get(size, d.reg)
     r_set = d.reg_set(size, d.reg)
     n, m = d.length, d.ipmask
+    if d.mod == 3 and size == 4:
+        dst, src = (d.rm, d.reg) if form & 2 == 0 else (d.reg, d.rm)
+        if kind == 7 or kind in INLINE_ALU:
+            return inline_alu32(cpu, kind, dst, src, 0, n, m)
     if d.mod == 3 and size == 2:
         regs = cpu.regs
         dst, src = (d.rm, d.reg) if form & 2 == 0 else (d.reg, d.rm)
@@ -130,6 +134,54 @@ def inline_alu16(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -
     return logic16
 
 
+def inline_alu32(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -> Closure:
+    """As `inline_alu16` on 32-bit registers (no upper half to keep), plus CMP
+    (kind 7): the common forms of 32-bit code."""
+    regs = cpu.regs
+    if kind == 7:
+        if src >= 0:
+            def cmp_rr32(eip: int) -> int:
+                a = regs[dst]
+                b = regs[src]
+                cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = b
+                cpu.lf_res = (a - b) & 0xFFFFFFFF; cpu.lf_mask = 0xFFFFFFFF
+                return (eip + n) & m
+            return cmp_rr32
+
+        def cmp_r32_imm(eip: int) -> int:
+            a = regs[dst]
+            cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = imm
+            cpu.lf_res = (a - imm) & 0xFFFFFFFF; cpu.lf_mask = 0xFFFFFFFF
+            return (eip + n) & m
+        return cmp_r32_imm
+    if kind == 0 or kind == 5:
+        sign = 1 if kind == 0 else -1
+        lazy = alu.L_ADD if kind == 0 else alu.L_SUB
+
+        def add_sub32(eip: int) -> int:
+            a = regs[dst]
+            b = regs[src] if src >= 0 else imm
+            r = (a + sign * b) & 0xFFFFFFFF
+            regs[dst] = r
+            cpu.lf_op = lazy; cpu.lf_a = a; cpu.lf_b = b; cpu.lf_res = r
+            cpu.lf_mask = 0xFFFFFFFF
+            return (eip + n) & m
+        return add_sub32
+
+    def logic32(eip: int) -> int:
+        b = regs[src] if src >= 0 else imm
+        if kind == 1:
+            r = regs[dst] | b
+        elif kind == 4:
+            r = regs[dst] & b
+        else:
+            r = regs[dst] ^ b
+        regs[dst] = r
+        cpu.lf_op = L_LOGIC; cpu.lf_res = r; cpu.lf_mask = 0xFFFFFFFF
+        return (eip + n) & m
+    return logic32
+
+
 @register(ONE_BYTE, 0x80, 0x81, 0x82, 0x83)
 def build_group1(d: Decoder) -> Closure:
     op = d.opcode
@@ -146,6 +198,8 @@ def build_group1(d: Decoder) -> Closure:
     else:
         imm = d.imm(size)
     n, m = d.length, d.ipmask
+    if d.mod == 3 and size == 4 and (kind == 7 or kind in INLINE_ALU):
+        return inline_alu32(cpu, kind, d.rm, -1, imm, n, m)
     if d.mod == 3 and size == 2:
         regs = cpu.regs
         index = d.rm
@@ -220,6 +274,8 @@ def build_incdec_reg(d: Decoder) -> Closure:
         prev = cpu.lf_op
         if prev == 3:
             carry = 1 if cpu.lf_a < cpu.lf_b else 0
+        elif prev == 1:
+            carry = 1 if cpu.lf_res < cpu.lf_a else 0
         elif prev == 0:
             carry = cpu.flags & 1
         elif prev >= 5:
@@ -362,7 +418,27 @@ def build_mov(d: Decoder) -> Closure:
             regs[dst] = (regs[dst] & 0xFFFF0000) | (regs[src] & 0xFFFF)
             return (eip + n) & m
         return mov_rr16
+    if d.mod == 3 and size == 4:
+        dst, src = (d.rm, d.reg) if op & 2 == 0 else (d.reg, d.rm)
+
+        def mov_rr32(eip: int) -> int:
+            regs[dst] = regs[src]
+            return (eip + n) & m
+        return mov_rr32
     rm_get, _, rm_put = d.rm_access(size)
+    if size == 4:
+        # 32-bit register side written out: one call fewer per instruction.
+        index = d.reg
+        if op & 2 == 0:
+            def mov_rm_r32(eip: int) -> int:
+                rm_put(regs[index])
+                return (eip + n) & m
+            return mov_rm_r32
+
+        def mov_r32_rm(eip: int) -> int:
+            regs[index] = rm_get()
+            return (eip + n) & m
+        return mov_r32_rm
     if op & 2 == 0:
         r_get = d.reg_get(size, d.reg)
 
@@ -409,6 +485,13 @@ def build_mov_reg_imm(d: Decoder) -> Closure:
             regs[index] = (regs[index] & 0xFFFF0000) | value
             return (eip + n) & m
         return mov_r16_imm
+    if size == 4:
+        index = op & 7
+
+        def mov_r32_imm(eip: int) -> int:
+            regs[index] = value
+            return (eip + n) & m
+        return mov_r32_imm
 
     def mov_reg_imm(eip: int) -> int:
         setter(value)
@@ -657,6 +740,18 @@ def build_shift(d: Decoder) -> Closure:
     if fixed == 1 and kind in (4, 6):
         # SHL by one sets CF, OF, SF, ZF, PF exactly as ADD x, x (AF is undefined),
         # so it can stay lazy.
+        if d.mod == 3 and size == 4:
+            index = d.rm
+
+            def shl1_r32(eip: int) -> int:
+                value = regs[index]
+                result = (value << 1) & 0xFFFFFFFF
+                cpu.lf_op = 1; cpu.lf_a = value; cpu.lf_b = value
+                cpu.lf_res = result; cpu.lf_mask = 0xFFFFFFFF
+                regs[index] = result
+                return (eip + n) & m
+            return shl1_r32
+
         def shl1(eip: int) -> int:
             value = get()
             result = (value << 1) & mask

@@ -100,6 +100,21 @@ def build_near_rel(d: Decoder) -> Closure:
                 return (eip + n + rel) & 0xFFFF
             return call_rel16
 
+        regs, seg_base, write32 = cpu.regs, cpu.seg_base, cpu.wr32
+
+        def call_rel32(eip: int) -> int:
+            # PUSH of the return address written out for the 32-bit stack.
+            target = (eip + n + rel) & omask
+            if cpu.stack32:
+                sp = (regs[ESP] - 4) & 0xFFFFFFFF
+                write32(seg_base[SS] + sp, (eip + n) & m)
+                regs[ESP] = sp
+            else:
+                push((eip + n) & m)
+            return target
+        if d.opsize == 4:
+            return call_rel32
+
         def call_rel(eip: int) -> int:
             target = (eip + n + rel) & omask
             push((eip + n) & m)
@@ -223,6 +238,18 @@ def build_ret(d: Decoder) -> Closure:
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
             return target
         return ret_near16
+    if op == 0xC3:
+        read32, seg_base = cpu.rd32, cpu.seg_base
+
+        def ret_near32(eip: int) -> int:
+            # POP of the return address written out for the 32-bit stack.
+            if not cpu.stack32:
+                return pop()
+            sp = regs[ESP]
+            target = read32(seg_base[SS] + sp)
+            regs[ESP] = (sp + 4) & 0xFFFFFFFF
+            return target
+        return ret_near32
     if op <= 0xC3:
         def ret_near(eip: int) -> int:
             target = pop()
