@@ -213,13 +213,12 @@ def _run(machine: Machine, options: RunOptions) -> int:
 
 
 async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner) -> str:
-    """The machine's run loop beside the host-side tasks that feed its input queue."""
-    async with trio.open_nursery() as nursery:
-        if options.serial == "stdio" and not sys.stdin.isatty():
-            nursery.start_soon(_feed_serial_from_stdin, machine)
-        reason = await machine.run(options.max_instructions, steps)
-        nursery.cancel_scope.cancel()
-    return reason
+    """The machine's run loop beside the host-side tasks that feed its input queue.
+    Those run as system tasks, cancelled when the run ends, so exceptions from the
+    run (Ctrl+C, a guest error) reach the caller as they are, not in a group."""
+    if options.serial == "stdio" and not sys.stdin.isatty():
+        trio.lowlevel.spawn_system_task(_feed_serial_from_stdin, machine)
+    return await machine.run(options.max_instructions, steps)
 
 
 async def _feed_serial_from_stdin(machine: Machine) -> None:
@@ -228,7 +227,10 @@ async def _feed_serial_from_stdin(machine: Machine) -> None:
     reader = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
     async with reader:
         while True:
-            data = await reader.receive_some(256)
+            try:
+                data = await reader.receive_some(256)
+            except (OSError, trio.ClosedResourceError):
+                return
             if not data:
                 return
             machine.post_input("serial", {"port": "com1", "bytes": list(data)})
