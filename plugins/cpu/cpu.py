@@ -14,6 +14,7 @@ from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
 
 from . import alu, debugregs, faults, paging, protected
+from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
 from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
@@ -188,10 +189,11 @@ class CPU(Component):
             self.code_cache32.pop(address, None)
         self.bus.unwatch_code_page(page)
 
-    def _decode(self, phys: int, eip: int) -> Tuple[Callable[[int], int], ...]:
+    def _decode(self, phys: int, eip: int) -> Tuple[Runner, Tuple[Callable[[int], int], ...], int]:
         """Decode the block of straight-line instructions at CS:EIP (up to a
         control transfer, I/O or system instruction, a host-call address, the end
-        of the page or MAX_BLOCK instructions) and cache it by physical address."""
+        of the page or MAX_BLOCK instructions) and cache it by physical address
+        as (runner, closures, length)."""
         block = []
         pages: List[int] = []
         cacheable = True
@@ -213,7 +215,8 @@ class CPU(Component):
             if ends or len(block) >= MAX_BLOCK or address >> 12 != phys >> 12 or \
                     not fn_cacheable or offset < length:
                 break
-        result = tuple(block)
+        closures = tuple(block)
+        result = (make_runner(self, closures), closures, len(closures))
         if cacheable:
             self.code_cache[phys] = result
             for page in pages:
@@ -325,23 +328,26 @@ class CPU(Component):
                 if self.halted:
                     return
             phys = (seg_base[1] + eip) & mask
-            block = get(phys)
-            if block is None:
-                block = self._decode(phys, eip)
-            if single:
-                block = block[:1]
-            elif icount + len(block) > clock.stop_icount:
-                block = block[:clock.stop_icount - icount]
-            try:
-                for fn in block:
-                    icount += 1
-                    clock.icount = icount
-                    eip = fn(eip)
-            except CPUFault:
-                self.eip = eip
-                raise
-            if single:
-                break
+            entry = get(phys)
+            if entry is None:
+                entry = self._decode(phys, eip)
+            run, block, length = entry
+            if single or icount + length > clock.stop_icount:
+                # One instruction, or the part of the block before stop_icount.
+                block = block[:1] if single else block[:clock.stop_icount - icount]
+                try:
+                    for fn in block:
+                        icount += 1
+                        clock.icount = icount
+                        eip = fn(eip)
+                except CPUFault:
+                    self.eip = eip
+                    raise
+                if single:
+                    break
+            else:
+                eip = run(eip, icount)
+                icount += length
         self.eip = eip
 
     def _hooks_changed(self, flags: Any) -> None:

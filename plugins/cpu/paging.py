@@ -245,7 +245,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
 
 def run_paged(cpu, single: bool) -> None:
     """The inner loop with paging on: as `CPU._loop` (blocks of decoded
-    instructions), with the instruction fetch
+    instructions, run by their `blockrun` runner), with the instruction fetch
     translated through the TLB (the decode cache stays keyed by physical address)."""
     clock = cpu.clock
     seg_base = cpu.seg_base
@@ -265,20 +265,26 @@ def run_paged(cpu, single: bool) -> None:
         try:
             base = tlb.get(lin >> 12)
             phys = translate(cpu, lin, False) if base is None else base | (lin & 0xFFF)
-            block = get(phys)
-            if block is None:
-                block = cpu._decode(phys, eip)
-            if single:
-                block = block[:1]
-            elif icount + len(block) > clock.stop_icount:
-                block = block[:clock.stop_icount - icount]
-            for fn in block:
-                icount += 1
-                clock.icount = icount
-                eip = fn(eip)
+            entry = get(phys)
+            if entry is None:
+                entry = cpu._decode(phys, eip)
         except CPUFault:
             cpu.eip = eip
             raise
-        if single:
-            break
+        run, block, length = entry
+        if single or icount + length > clock.stop_icount:
+            block = block[:1] if single else block[:clock.stop_icount - icount]
+            try:
+                for fn in block:
+                    icount += 1
+                    clock.icount = icount
+                    eip = fn(eip)
+            except CPUFault:
+                cpu.eip = eip
+                raise
+            if single:
+                break
+        else:
+            eip = run(eip, icount)      # stores cpu.eip itself on a fault
+            icount += length
     cpu.eip = eip
