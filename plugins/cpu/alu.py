@@ -90,6 +90,10 @@ def get_cf(cpu) -> int:
         return 0
     if op == L_INC or op == L_DEC:
         return cpu.lf_b
+    if op == L_ADC:
+        return 1 if cpu.lf_res <= cpu.lf_a else 0
+    if op == L_SBB:
+        return 1 if cpu.lf_a <= cpu.lf_b else 0
     return lazy_flags(op, cpu.lf_a, cpu.lf_b, cpu.lf_res, cpu.lf_mask) & CF
 
 

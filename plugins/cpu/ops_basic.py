@@ -53,6 +53,12 @@ def build_alu(d: Decoder) -> Closure:
         dst, src = (d.rm, d.reg) if form & 2 == 0 else (d.reg, d.rm)
         if kind == 7 or kind in INLINE_ALU:
             return inline_alu32(cpu, kind, dst, src, 0, n, m)
+        regs = cpu.regs
+
+        def alu_rr32(eip: int) -> int:
+            regs[dst] = func(cpu, regs[dst], regs[src], 0xFFFFFFFF)
+            return (eip + n) & m
+        return alu_rr32
     if d.mod == 3 and size == 2:
         regs = cpu.regs
         dst, src = (d.rm, d.reg) if form & 2 == 0 else (d.reg, d.rm)
@@ -198,8 +204,16 @@ def build_group1(d: Decoder) -> Closure:
     else:
         imm = d.imm(size)
     n, m = d.length, d.ipmask
-    if d.mod == 3 and size == 4 and (kind == 7 or kind in INLINE_ALU):
-        return inline_alu32(cpu, kind, d.rm, -1, imm, n, m)
+    if d.mod == 3 and size == 4:
+        if kind == 7 or kind in INLINE_ALU:
+            return inline_alu32(cpu, kind, d.rm, -1, imm, n, m)
+        regs = cpu.regs
+        index = d.rm
+
+        def alu_r32_imm(eip: int) -> int:
+            regs[index] = func(cpu, regs[index], imm, 0xFFFFFFFF)
+            return (eip + n) & m
+        return alu_r32_imm
     if d.mod == 3 and size == 2:
         regs = cpu.regs
         index = d.rm
@@ -426,9 +440,9 @@ def build_mov(d: Decoder) -> Closure:
             return (eip + n) & m
         return mov_rr32
     rm_get, _, rm_put = d.rm_access(size)
+    # Word and dword register side written out: one call fewer per instruction.
+    index = d.reg
     if size == 4:
-        # 32-bit register side written out: one call fewer per instruction.
-        index = d.reg
         if op & 2 == 0:
             def mov_rm_r32(eip: int) -> int:
                 rm_put(regs[index])
@@ -439,6 +453,18 @@ def build_mov(d: Decoder) -> Closure:
             regs[index] = rm_get()
             return (eip + n) & m
         return mov_r32_rm
+    if size == 2:
+        if op & 2 == 0:
+            def mov_rm_r16(eip: int) -> int:
+                rm_put(regs[index] & 0xFFFF)
+                return (eip + n) & m
+            return mov_rm_r16
+
+        def mov_r16_rm(eip: int) -> int:
+            value = rm_get()
+            regs[index] = (regs[index] & 0xFFFF0000) | value
+            return (eip + n) & m
+        return mov_r16_rm
     if op & 2 == 0:
         r_get = d.reg_get(size, d.reg)
 
