@@ -190,38 +190,53 @@ class CPU(Component):
         self.bus.unwatch_code_page(page)
 
     def _decode(self, phys: int, eip: int) -> Tuple[Runner, Tuple[Callable[[int], int], ...], int]:
-        """Decode the block of straight-line instructions at CS:EIP (up to a
-        control transfer, I/O or system instruction, a host-call address, the end
-        of the page or MAX_BLOCK instructions) and cache it by physical address
-        as (runner, closures, length)."""
+        """Decode the block of instructions at CS:EIP and cache it by physical
+        address as (runner, closures, length).  A block follows the code through
+        direct near JMP/CALL within its page and ends at any other control
+        transfer, I/O or system instruction, a host-call address, the end of the
+        page or MAX_BLOCK instructions."""
         block = []
         pages: List[int] = []
+        runs: List[Tuple[int, int]] = []        # the (start, end) byte ranges decoded
         cacheable = True
         ipmask = 0xFFFFFFFF if self.code32 else 0xFFFF
         address, offset = phys, eip
+        run_start = phys
         while True:
-            fn, fn_pages, fn_cacheable, length, ends = decode(self, offset)
+            fn, fn_pages, fn_cacheable, length, ends, target = decode(self, offset)
             hostcall = self.hostcalls.get(address)
             if hostcall is not None:
                 if block:
                     break
                 fn = self._wrap_hostcall(hostcall, fn)
                 ends = True
+                target = None
             block.append(fn)
             pages.extend(page for page in fn_pages if page not in pages)
             cacheable = cacheable and fn_cacheable
             address += length
             offset = (offset + length) & ipmask
+            if target is not None and len(block) < MAX_BLOCK and fn_cacheable and \
+                    offset >= length and address >> 12 == phys >> 12:
+                target_address = address + target - offset
+                if target_address >> 12 == phys >> 12:
+                    # The same page, linear and physical: decoding continues there.
+                    runs.append((run_start, address))
+                    address = run_start = target_address
+                    offset = target
+                    continue
             if ends or len(block) >= MAX_BLOCK or address >> 12 != phys >> 12 or \
                     not fn_cacheable or offset < length:
                 break
+        runs.append((run_start, address))
         closures = tuple(block)
         result = (make_runner(self, closures), closures, len(closures))
         if cacheable:
             self.code_cache[phys] = result
             for page in pages:
                 self.code_pages.setdefault(page, []).append(phys)
-            self.bus.watch_code(phys, address - phys)
+            for start, end in runs:
+                self.bus.watch_code(start, end - start)
         return result
 
     def _wrap_hostcall(self, hostcall: Callable, fn: Callable[[int], int]) -> Callable[[int], int]:

@@ -64,6 +64,8 @@ class Decoder:
         self.modrm_byte = -1
         self.mod = self.reg = self.rm = 0
         self.prefix_count = 0
+        # A direct near JMP/CALL sets its target offset: the block continues there.
+        self.direct_target: Optional[int] = None
 
     # ------------------------------------------------------------------ bytes
     def byte(self) -> int:
@@ -410,12 +412,16 @@ def lockable(d: "Decoder") -> bool:
     return regs is None or d.reg in regs
 
 
-def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool]:
-    """(closure, pages, cacheable, length, ends_block) for the instruction at CS:EIP."""
+def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool,
+                                   Optional[int]]:
+    """(closure, pages, cacheable, length, ends_block, direct_target) for the
+    instruction at CS:EIP; `direct_target` is the offset a direct near JMP/CALL
+    always continues at (None for anything else)."""
     d = Decoder(cpu, eip)
     try:
         fn, ends = _decode_into(d)
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
         ends = True
-    return fn, d.pages, not d.wrapped, d.pos, ends
+        d.direct_target = None
+    return fn, d.pages, not d.wrapped, d.pos, ends, d.direct_target

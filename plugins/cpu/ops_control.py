@@ -84,6 +84,7 @@ def build_near_rel(d: Decoder) -> Closure:
     rel = d.imm8s() if op == 0xEB else d.imm_signed(d.opsize)
     n, m = d.length, d.ipmask
     omask = MASKS[d.opsize]
+    d.direct_target = (d.eip + n + rel) & omask
     if op == 0xE8:
         push = cpu.push32 if d.opsize == 4 else cpu.push16
         if d.opsize == 2:
