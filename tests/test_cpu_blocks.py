@@ -1,0 +1,84 @@
+"""Decoded blocks that follow direct near JMP/CALL (cpu.py `_decode`) and their
+unrolled runners (`blockrun.py`): the instruction count, the EIP of a fault and
+self-modifying code must behave as if each instruction ran on its own."""
+
+from cpu_support import PortRecorder, assemble, load_code, make_machine, run_until_stopped
+
+
+def run_with_port(source: str) -> PortRecorder:
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble(source))
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    return recorder
+
+
+def test_icount_is_exact_after_a_followed_jump_and_call() -> None:
+    recorder = run_with_port("""
+        nop
+        jmp short there          ; 2
+    back:
+        out 0xE9, al             ; 6
+        hlt
+    there:
+        call sub                 ; 3
+        jmp short back           ; 5
+    sub:
+        ret                      ; 4
+    """)
+    assert recorder.icounts == [6]
+
+
+def test_a_fault_after_a_followed_jump_reports_the_faulting_instruction() -> None:
+    recorder = run_with_port("""
+        xor ax, ax
+        mov ds, ax
+        mov word [0], handler    ; #DE vector in the IVT
+        mov word [2], 0
+        xor bx, bx
+        mov ax, 1
+        jmp short divide         ; the block continues at the DIV
+        times 0x40 - ($ - $$) hlt
+    divide:
+        div bl                   ; #DE: the return address is this instruction
+        hlt
+    handler:
+        pop ax
+        out 0xE9, al
+        mov al, ah
+        out 0xE9, al
+        hlt
+    """)
+    assert bytes(recorder.data) == (0x7C40).to_bytes(2, "little")
+
+
+def test_writing_code_reached_through_a_followed_jump_redecodes_it() -> None:
+    # The block at `again` starts after `body` and reaches it through the JMP:
+    # the write into `body` must still invalidate it.
+    recorder = run_with_port("""
+        xor ax, ax
+        mov ds, ax
+        mov cx, 2
+        test ax, ax
+        jz again                 ; ends the entry block before `body`
+    body:
+        inc ax                   ; the second pass runs DEC AX
+        mov byte [body], 0x48
+        dec cx
+        jnz again
+        out 0xE9, al
+        hlt
+    again:
+        jmp short body
+    """)
+    assert bytes(recorder.data) == b"\x00"
+
+
+def test_a_jump_to_itself_still_lets_the_clock_stop() -> None:
+    machine = make_machine()
+    load_code(machine, assemble("spin: jmp short spin"))
+    machine.run_slice(machine.clock.icount + 1000)
+    assert machine.clock.icount == 1000
+    assert machine.cpu.get_reg("eip") == 0x7C00
