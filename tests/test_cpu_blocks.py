@@ -82,3 +82,32 @@ def test_a_jump_to_itself_still_lets_the_clock_stop() -> None:
     machine.run_slice(machine.clock.icount + 1000)
     assert machine.clock.icount == 1000
     assert machine.cpu.get_reg("eip") == 0x7C00
+
+
+def test_icount_is_exact_at_a_port_after_register_only_instructions() -> None:
+    # INC/ADD/MOV r,imm leave the count to the next instruction that can observe it.
+    recorder = run_with_port("""
+        inc ax
+        add ax, bx
+        mov cx, 5
+        out 0xE9, al             ; 4
+        inc ax
+        shl eax, 1
+        out 0xE9, al             ; 7
+    spin:
+        dec cx
+        jnz spin                 ; 8 .. 17
+        out 0xE9, al             ; 18
+        hlt
+    """)
+    assert recorder.icounts == [4, 7, 18]
+
+
+def test_clock_count_is_exact_when_a_block_of_register_only_instructions_ends() -> None:
+    machine = make_machine()
+    # ADD/JMP pairs fill whole blocks of MAX_BLOCK register-only instructions.
+    load_code(machine, assemble("spin:\nadd ax, 1\njmp short spin"))
+    machine.run_slice(machine.clock.icount + 32)
+    assert machine.clock.icount == 32
+    assert machine.cpu.get_reg("ax") == 16
+    assert machine.cpu.get_reg("eip") == 0x7C00

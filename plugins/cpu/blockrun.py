@@ -10,43 +10,65 @@ only on the block length, so one factory per length (1..MAX_BLOCK) is compiled
 once per process and a block's runner is a cheap closure made at decode time.
 
 A runner keeps the loop's contracts: `clock.icount` counts the instruction
-being executed (devices read it exactly), and when an instruction raises
-`CPUFault` the EIP of that instruction is stored in `cpu.eip` before the fault
-propagates.
+being executed whenever something can observe it (a bus access, a fault, a
+hook), and when an instruction raises `CPUFault` the EIP of that instruction is
+stored in `cpu.eip` before the fault propagates.  Closures marked `pure` (register
+and flag computations that cannot fault or reach the bus) observe nothing, so the
+runner leaves the count to the next instruction that can, or to the block's end.
+The runner's code thus depends on the block's pattern of pure instructions; one
+factory per pattern is compiled and kept.
 """
 
-from typing import Callable, Dict, Sequence
+from types import CodeType
+from typing import Callable, Dict, Sequence, Set, Tuple
 
 from .state import CPUFault
 
+Closure = Callable[[int], int]
 Runner = Callable[[int, int], int]
-_FACTORIES: Dict[int, Callable[..., Runner]] = {}
+_FACTORIES: Dict[Tuple[bool, ...], Callable[..., Runner]] = {}
+#: Code objects of the closures that touch only registers and flags.
+PURE_CODES: Set[CodeType] = set()
 
 
-def _factory(length: int) -> Callable[..., Runner]:
-    """`make(clock, cpu, fault_type, f0, .., fN-1) -> run(eip, icount) -> eip`."""
-    factory = _FACTORIES.get(length)
+def pure(fn: Closure) -> Closure:
+    """Mark an instruction closure as unable to fault or reach the bus: it only
+    reads and writes registers and flags, so `clock.icount` may lag while it runs.
+    The mark is on the code object: it covers every closure of that `def`."""
+    PURE_CODES.add(fn.__code__)
+    return fn
+
+
+def _factory(pattern: Tuple[bool, ...]) -> Callable[..., Runner]:
+    """`make(clock, cpu, fault_type, f0, .., fN-1) -> run(eip, icount) -> eip` for
+    a block whose instruction i is pure when pattern[i]."""
+    factory = _FACTORIES.get(pattern)
     if factory is not None:
         return factory
-    names = ["f%d" % i for i in range(length)]
+    names = ["f%d" % i for i in range(len(pattern))]
     lines = ["def make(clock, cpu, fault_type, %s):" % ", ".join(names),
              "    def run(eip, icount):",
              "        try:"]
     for index, name in enumerate(names):
-        lines.append("            clock.icount = icount + %d" % (index + 1))
+        if not pattern[index]:
+            lines.append("            clock.icount = icount + %d" % (index + 1))
         lines.append("            eip = %s(eip)" % name)
     lines += ["        except fault_type:",
               "            cpu.eip = eip",
-              "            raise",
-              "        return eip",
+              "            raise"]
+    if pattern[-1]:
+        lines.append("        clock.icount = icount + %d" % len(pattern))
+    lines += ["        return eip",
               "    return run"]
     namespace: Dict[str, Callable[..., Runner]] = {}
-    exec(compile("\n".join(lines), "<block runner %d>" % length, "exec"), namespace)
+    name = "<block runner %s>" % "".join("p" if flag else "i" for flag in pattern)
+    exec(compile("\n".join(lines), name, "exec"), namespace)
     factory = namespace["make"]
-    _FACTORIES[length] = factory
+    _FACTORIES[pattern] = factory
     return factory
 
 
-def make_runner(cpu, block: Sequence[Callable[[int], int]]) -> Runner:
+def make_runner(cpu, block: Sequence[Closure]) -> Runner:
     """The runner of `block` (a tuple of instruction closures) on this CPU."""
-    return _factory(len(block))(cpu.clock, cpu, CPUFault, *block)
+    pattern = tuple(getattr(fn, "__code__", None) in PURE_CODES for fn in block)
+    return _factory(pattern)(cpu.clock, cpu, CPUFault, *block)

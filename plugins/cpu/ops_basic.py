@@ -8,6 +8,7 @@ from typing import Callable
 
 from . import alu
 from .alu import ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, set_arith_flags
+from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .state import AF, CF, CPUFault, DE, EAX, EDX, ESP, OF, SF, SS, ZF, PF
 
@@ -58,7 +59,7 @@ def build_alu(d: Decoder) -> Closure:
         def alu_rr32(eip: int) -> int:
             regs[dst] = func(cpu, regs[dst], regs[src], 0xFFFFFFFF)
             return (eip + n) & m
-        return alu_rr32
+        return pure(alu_rr32)
     if d.mod == 3 and size == 2:
         regs = cpu.regs
         dst, src = (d.rm, d.reg) if form & 2 == 0 else (d.reg, d.rm)
@@ -69,7 +70,7 @@ def build_alu(d: Decoder) -> Closure:
                 cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = b
                 cpu.lf_res = (a - b) & 0xFFFF; cpu.lf_mask = 0xFFFF
                 return (eip + n) & m
-            return cmp_rr16
+            return pure(cmp_rr16)
 
         if kind in INLINE_ALU:
             return inline_alu16(cpu, kind, dst, src, 0, n, m)
@@ -78,7 +79,7 @@ def build_alu(d: Decoder) -> Closure:
             regs[dst] = (regs[dst] & 0xFFFF0000) | func(cpu, regs[dst] & 0xFFFF,
                                                         regs[src] & 0xFFFF, 0xFFFF)
             return (eip + n) & m
-        return alu_rr16
+        return pure(alu_rr16)
     if form & 2 == 0:   # r/m, reg
         if kind == 7:
             def cmp_rm_r(eip: int) -> int:
@@ -123,7 +124,7 @@ def inline_alu16(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -
             regs[dst] = (value & 0xFFFF0000) | r
             cpu.lf_op = lazy; cpu.lf_a = a; cpu.lf_b = b; cpu.lf_res = r; cpu.lf_mask = 0xFFFF
             return (eip + n) & m
-        return add_sub16
+        return pure(add_sub16)
 
     def logic16(eip: int) -> int:
         value = regs[dst]
@@ -137,7 +138,7 @@ def inline_alu16(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -
         regs[dst] = (value & 0xFFFF0000) | r
         cpu.lf_op = L_LOGIC; cpu.lf_res = r; cpu.lf_mask = 0xFFFF
         return (eip + n) & m
-    return logic16
+    return pure(logic16)
 
 
 def inline_alu32(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -> Closure:
@@ -152,14 +153,14 @@ def inline_alu32(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -
                 cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = b
                 cpu.lf_res = (a - b) & 0xFFFFFFFF; cpu.lf_mask = 0xFFFFFFFF
                 return (eip + n) & m
-            return cmp_rr32
+            return pure(cmp_rr32)
 
         def cmp_r32_imm(eip: int) -> int:
             a = regs[dst]
             cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = imm
             cpu.lf_res = (a - imm) & 0xFFFFFFFF; cpu.lf_mask = 0xFFFFFFFF
             return (eip + n) & m
-        return cmp_r32_imm
+        return pure(cmp_r32_imm)
     if kind == 0 or kind == 5:
         sign = 1 if kind == 0 else -1
         lazy = alu.L_ADD if kind == 0 else alu.L_SUB
@@ -172,7 +173,7 @@ def inline_alu32(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -
             cpu.lf_op = lazy; cpu.lf_a = a; cpu.lf_b = b; cpu.lf_res = r
             cpu.lf_mask = 0xFFFFFFFF
             return (eip + n) & m
-        return add_sub32
+        return pure(add_sub32)
 
     def logic32(eip: int) -> int:
         b = regs[src] if src >= 0 else imm
@@ -185,7 +186,7 @@ def inline_alu32(cpu, kind: int, dst: int, src: int, imm: int, n: int, m: int) -
         regs[dst] = r
         cpu.lf_op = L_LOGIC; cpu.lf_res = r; cpu.lf_mask = 0xFFFFFFFF
         return (eip + n) & m
-    return logic32
+    return pure(logic32)
 
 
 @register(ONE_BYTE, 0x80, 0x81, 0x82, 0x83)
@@ -213,7 +214,7 @@ def build_group1(d: Decoder) -> Closure:
         def alu_r32_imm(eip: int) -> int:
             regs[index] = func(cpu, regs[index], imm, 0xFFFFFFFF)
             return (eip + n) & m
-        return alu_r32_imm
+        return pure(alu_r32_imm)
     if d.mod == 3 and size == 2:
         regs = cpu.regs
         index = d.rm
@@ -223,7 +224,7 @@ def build_group1(d: Decoder) -> Closure:
                 cpu.lf_op = 3; cpu.lf_a = a; cpu.lf_b = imm
                 cpu.lf_res = (a - imm) & 0xFFFF; cpu.lf_mask = 0xFFFF
                 return (eip + n) & m
-            return cmp_r16_imm
+            return pure(cmp_r16_imm)
 
         if kind in INLINE_ALU:
             return inline_alu16(cpu, kind, index, -1, imm, n, m)
@@ -232,7 +233,7 @@ def build_group1(d: Decoder) -> Closure:
             value = regs[index]
             regs[index] = (value & 0xFFFF0000) | func(cpu, value & 0xFFFF, imm, 0xFFFF)
             return (eip + n) & m
-        return alu_r16_imm
+        return pure(alu_r16_imm)
     if kind == 7:
         def cmp_rm_imm(eip: int) -> int:
             func(cpu, get(), imm, mask)
@@ -301,7 +302,7 @@ def build_incdec_reg(d: Decoder) -> Closure:
         regs[index] = (value & keep) | result
         cpu.lf_op = lazy_op; cpu.lf_b = carry; cpu.lf_res = result; cpu.lf_mask = mask
         return (eip + n) & m
-    return incdec
+    return pure(incdec)
 
 
 @register(ONE_BYTE, *range(0x50, 0x58))
@@ -431,14 +432,14 @@ def build_mov(d: Decoder) -> Closure:
         def mov_rr16(eip: int) -> int:
             regs[dst] = (regs[dst] & 0xFFFF0000) | (regs[src] & 0xFFFF)
             return (eip + n) & m
-        return mov_rr16
+        return pure(mov_rr16)
     if d.mod == 3 and size == 4:
         dst, src = (d.rm, d.reg) if op & 2 == 0 else (d.reg, d.rm)
 
         def mov_rr32(eip: int) -> int:
             regs[dst] = regs[src]
             return (eip + n) & m
-        return mov_rr32
+        return pure(mov_rr32)
     rm_get, _, rm_put = d.rm_access(size)
     # Word and dword register side written out: one call fewer per instruction.
     index = d.reg
@@ -510,14 +511,14 @@ def build_mov_reg_imm(d: Decoder) -> Closure:
         def mov_r16_imm(eip: int) -> int:
             regs[index] = (regs[index] & 0xFFFF0000) | value
             return (eip + n) & m
-        return mov_r16_imm
+        return pure(mov_r16_imm)
     if size == 4:
         index = op & 7
 
         def mov_r32_imm(eip: int) -> int:
             regs[index] = value
             return (eip + n) & m
-        return mov_r32_imm
+        return pure(mov_r32_imm)
 
     def mov_reg_imm(eip: int) -> int:
         setter(value)
@@ -776,7 +777,7 @@ def build_shift(d: Decoder) -> Closure:
                 cpu.lf_res = result; cpu.lf_mask = 0xFFFFFFFF
                 regs[index] = result
                 return (eip + n) & m
-            return shl1_r32
+            return pure(shl1_r32)
 
         def shl1(eip: int) -> int:
             value = get()

@@ -5,6 +5,7 @@ from typing import Callable
 
 from . import alu, protected, transfers
 from .alu import condition, materialize
+from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
                     GP, IF, IOPL, NM, SS, VM)
@@ -124,7 +125,7 @@ def build_near_rel(d: Decoder) -> Closure:
 
     def jmp_rel(eip: int) -> int:
         return (eip + n + rel) & omask
-    return jmp_rel
+    return pure(jmp_rel)
 
 
 @register(ONE_BYTE, 0x9A, 0xEA)
