@@ -111,3 +111,32 @@ def test_clock_count_is_exact_when_a_block_of_register_only_instructions_ends() 
     assert machine.clock.icount == 32
     assert machine.cpu.get_reg("ax") == 16
     assert machine.cpu.get_reg("eip") == 0x7C00
+
+
+PATCH_THEN_JUMP = """
+    xor ax, ax
+    mov ds, ax
+    mov byte [patched + 1], 7    ; MOV AL, 1 becomes MOV AL, 7
+    jmp short patched
+patched:
+    mov al, 1
+    out 0xE9, al
+    hlt
+"""
+
+
+def test_a_followed_jump_sees_code_written_earlier_in_its_block() -> None:
+    # The classic self-modifying pattern: patch, then jump to the patched code.
+    assert bytes(run_with_port(PATCH_THEN_JUMP).data) == b"\x07"
+
+
+def test_a_followed_jump_sees_new_code_when_the_block_is_cut_short() -> None:
+    # The clock stops inside the block [MOV byte, JMP, MOV AL, OUT]: its first
+    # three closures run one by one (no runner) and the jump must still leave.
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble(PATCH_THEN_JUMP))
+    machine.run_slice(5)
+    assert machine.clock.icount == 5
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == b"\x07"

@@ -15,18 +15,23 @@ hook), and when an instruction raises `CPUFault` the EIP of that instruction is
 stored in `cpu.eip` before the fault propagates.  Closures marked `pure` (register
 and flag computations that cannot fault or reach the bus) observe nothing, so the
 runner leaves the count to the next instruction that can, or to the block's end.
-The runner's code thus depends on the block's pattern of pure instructions; one
-factory per pattern is compiled and kept.
+After a direct JMP/CALL that the block follows (`CPU._decode`) the runner checks
+the block's `alive` flag and leaves with LoopExit when a code write has dropped
+the block, so the target is decoded afresh.  The runner's code thus depends on
+the block's pattern of pure instructions and followed jumps; one factory per
+pattern is compiled and kept.
 """
 
 from types import CodeType
-from typing import Callable, Dict, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Sequence, Set, Tuple
 
 from .state import CPUFault
 
 Closure = Callable[[int], int]
 Runner = Callable[[int, int], int]
-_FACTORIES: Dict[Tuple[bool, ...], Callable[..., Runner]] = {}
+#: Instruction kinds in a runner pattern.
+IMPURE, PURE, FOLLOWED = "i", "p", "j"
+_FACTORIES: Dict[Tuple[str, ...], Callable[..., Runner]] = {}
 #: Code objects of the closures that touch only registers and flags.
 PURE_CODES: Set[CodeType] = set()
 
@@ -39,36 +44,44 @@ def pure(fn: Closure) -> Closure:
     return fn
 
 
-def _factory(pattern: Tuple[bool, ...]) -> Callable[..., Runner]:
-    """`make(clock, cpu, fault_type, f0, .., fN-1) -> run(eip, icount) -> eip` for
-    a block whose instruction i is pure when pattern[i]."""
+def _factory(pattern: Tuple[str, ...]) -> Callable[..., Runner]:
+    """`make(clock, cpu, fault_type, leave, alive, f0, .., fN-1)` ->
+    `run(eip, icount) -> eip` for a block whose instruction i is of kind pattern[i]."""
     factory = _FACTORIES.get(pattern)
     if factory is not None:
         return factory
     names = ["f%d" % i for i in range(len(pattern))]
-    lines = ["def make(clock, cpu, fault_type, %s):" % ", ".join(names),
+    lines = ["def make(clock, cpu, fault_type, leave, alive, %s):" % ", ".join(names),
              "    def run(eip, icount):",
              "        try:"]
     for index, name in enumerate(names):
-        if not pattern[index]:
-            lines.append("            clock.icount = icount + %d" % (index + 1))
+        count = index + 1
+        if pattern[index] != PURE:
+            lines.append("            clock.icount = icount + %d" % count)
         lines.append("            eip = %s(eip)" % name)
+        if pattern[index] == FOLLOWED:
+            lines += ["            if not alive[0]:",
+                      "                cpu.eip = eip",
+                      "                raise leave()"]
     lines += ["        except fault_type:",
               "            cpu.eip = eip",
               "            raise"]
-    if pattern[-1]:
+    if pattern[-1] == PURE:
         lines.append("        clock.icount = icount + %d" % len(pattern))
     lines += ["        return eip",
               "    return run"]
     namespace: Dict[str, Callable[..., Runner]] = {}
-    name = "<block runner %s>" % "".join("p" if flag else "i" for flag in pattern)
-    exec(compile("\n".join(lines), name, "exec"), namespace)
+    exec(compile("\n".join(lines), "<block runner %s>" % "".join(pattern), "exec"), namespace)
     factory = namespace["make"]
     _FACTORIES[pattern] = factory
     return factory
 
 
-def make_runner(cpu, block: Sequence[Closure]) -> Runner:
-    """The runner of `block` (a tuple of instruction closures) on this CPU."""
-    pattern = tuple(getattr(fn, "__code__", None) in PURE_CODES for fn in block)
-    return _factory(pattern)(cpu.clock, cpu, CPUFault, *block)
+def make_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
+                alive: List[bool]) -> Runner:
+    """The runner of `block` (the instruction closures) on this CPU; `followed[i]`
+    says the block continues at the target of jump i, valid while `alive[0]`."""
+    from .cpu import LoopExit
+    pattern = tuple(FOLLOWED if jump else PURE if getattr(fn, "__code__", None) in PURE_CODES
+                    else IMPURE for fn, jump in zip(block, followed))
+    return _factory(pattern)(cpu.clock, cpu, CPUFault, LoopExit, alive, *block)

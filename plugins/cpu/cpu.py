@@ -57,6 +57,8 @@ class CPU(Component):
         self.code_cache32: Dict[int, Callable[[int], int]] = {}
         self.code_cache = self.code_cache16
         self.code_pages: Dict[int, List[int]] = {}
+        # Blocks that follow a jump: physical address -> their "still valid" flags.
+        self.block_alive: Dict[int, List[List[bool]]] = {}
         self.stop_requested = False
         self.traced = False
         self._init_registers()
@@ -175,6 +177,10 @@ class CPU(Component):
     def flush_code_cache(self) -> None:
         self.code_cache16.clear()
         self.code_cache32.clear()
+        for flags in self.block_alive.values():
+            for alive in flags:
+                alive[0] = False
+        self.block_alive.clear()
         for page in self.code_pages:
             self.bus.unwatch_code_page(page)
         self.code_pages.clear()
@@ -187,6 +193,8 @@ class CPU(Component):
         for address in addresses:
             self.code_cache16.pop(address, None)
             self.code_cache32.pop(address, None)
+            for alive in self.block_alive.pop(address, ()):
+                alive[0] = False
         self.bus.unwatch_code_page(page)
 
     def _decode(self, phys: int, eip: int) -> Tuple[Runner, Tuple[Callable[[int], int], ...], int]:
@@ -196,12 +204,14 @@ class CPU(Component):
         transfer, I/O or system instruction, a host-call address, the end of the
         page or MAX_BLOCK instructions."""
         block = []
+        stepped = []        # as `block`, with the followed jumps checking `alive`
         pages: List[int] = []
         runs: List[Tuple[int, int]] = []        # the (start, end) byte ranges decoded
         cacheable = True
         ipmask = 0xFFFFFFFF if self.code32 else 0xFFFF
         address, offset = phys, eip
         run_start = phys
+        alive = [True]
         while True:
             fn, fn_pages, fn_cacheable, length, ends, target = decode(self, offset)
             hostcall = self.hostcalls.get(address)
@@ -212,15 +222,17 @@ class CPU(Component):
                 ends = True
                 target = None
             block.append(fn)
+            stepped.append(fn)
             pages.extend(page for page in fn_pages if page not in pages)
             cacheable = cacheable and fn_cacheable
             address += length
             offset = (offset + length) & ipmask
-            if target is not None and len(block) < MAX_BLOCK and fn_cacheable and \
+            if target is not None and len(block) < MAX_BLOCK and cacheable and \
                     offset >= length and address >> 12 == phys >> 12:
                 target_address = address + target - offset
                 if target_address >> 12 == phys >> 12:
                     # The same page, linear and physical: decoding continues there.
+                    stepped[-1] = self._follow_jump(fn, alive)
                     runs.append((run_start, address))
                     address = run_start = target_address
                     offset = target
@@ -229,15 +241,33 @@ class CPU(Component):
                     not fn_cacheable or offset < length:
                 break
         runs.append((run_start, address))
-        closures = tuple(block)
-        result = (make_runner(self, closures), closures, len(closures))
+        followed = [fn is not step for fn, step in zip(block, stepped)]
+        result = (make_runner(self, block, followed, alive), tuple(stepped), len(block))
         if cacheable:
             self.code_cache[phys] = result
             for page in pages:
                 self.code_pages.setdefault(page, []).append(phys)
             for start, end in runs:
                 self.bus.watch_code(start, end - start)
+            if len(runs) > 1:
+                self.block_alive.setdefault(phys, []).append(alive)
         return result
+
+    def _follow_jump(self, jump: Callable[[int], int], alive: List[bool]) -> Callable[[int], int]:
+        """A direct JMP/CALL whose block continues at its target: when a write has
+        dropped the block meanwhile, the jump leaves it so the target is decoded
+        afresh (a jump always sees new code, as the 486's prefetch flush).  The
+        block's runner has the same check written in; this closure serves the
+        instruction-at-a-time path."""
+        cpu = self
+
+        def followed_jump(eip: int) -> int:
+            target = jump(eip)
+            if alive[0]:
+                return target
+            cpu.eip = target
+            raise LoopExit()
+        return followed_jump
 
     def _wrap_hostcall(self, hostcall: Callable, fn: Callable[[int], int]) -> Callable[[int], int]:
         cpu = self
