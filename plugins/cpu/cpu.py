@@ -251,6 +251,8 @@ class CPU(Component):
                 self.bus.watch_code(start, end - start)
             if len(runs) > 1:
                 self.block_alive.setdefault(phys, []).append(alive)
+        else:
+            alive[0] = False    # nothing tells an uncached block of code writes: never follow
         return result
 
     def _follow_jump(self, jump: Callable[[int], int], alive: List[bool]) -> Callable[[int], int]:
