@@ -778,6 +778,18 @@ def build_shift(d: Decoder) -> Closure:
                 regs[index] = result
                 return (eip + n) & m
             return pure(shl1_r32)
+        if d.mod == 3 and size == 2:
+            index = d.rm
+
+            def shl1_r16(eip: int) -> int:
+                value = regs[index]
+                low = value & 0xFFFF
+                result = (low << 1) & 0xFFFF
+                cpu.lf_op = 1; cpu.lf_a = low; cpu.lf_b = low
+                cpu.lf_res = result; cpu.lf_mask = 0xFFFF
+                regs[index] = (value & 0xFFFF0000) | result
+                return (eip + n) & m
+            return pure(shl1_r16)
 
         def shl1(eip: int) -> int:
             value = get()
