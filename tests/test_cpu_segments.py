@@ -320,6 +320,24 @@ def test_frame_that_does_not_fit_the_stack_raises_ss(source: str) -> None:
     assert bytes(machine.bus.memory[0x20000:0x20008]) == bytes(8)      # nothing pushed
 
 
+@pytest.mark.parametrize("source", ["push eax", "call near_target\nnear_target:", "push ds"])
+def test_push_past_the_bottom_of_the_stack_raises_ss(source: str) -> None:
+    """ESP = 2 in a 4 KiB stack segment: a 4-byte push would wrap below offset 0:
+    #SS(0) before anything is written (then a double fault, as above)."""
+    machine, taken = run_protected("mov ax, 0x38\n mov ss, ax\n mov esp, 2\n mov eax, -1\n" + source,
+                                   setup=task_gate_for_df)
+    assert taken == (8, 0)
+    assert [entry[:2] for entry in machine.cpu.recent_exceptions][:1] == [(12, 0)]
+    assert bytes(machine.bus.memory[0x20FFC:0x21000]) == bytes(4)      # nothing pushed
+
+
+@pytest.mark.parametrize("source", ["pop eax", "ret", "pop ds"])
+def test_pop_past_the_stack_limit_raises_ss(source: str) -> None:
+    """ESP at the limit of a 4 KiB stack segment: popping reads past it, #SS(0)."""
+    machine, taken = run_protected("mov ax, 0x38\n mov ss, ax\n mov esp, 0x1000\n" + source)
+    assert taken == (12, 0)
+
+
 @pytest.mark.parametrize("eflags, cr0_am, expected", [
     (0x40002, True, (17, 0)),       # CPL 3, EFLAGS.AC, CR0.AM: #AC(0)
     (0x00002, True, None),          # AC clear: no check

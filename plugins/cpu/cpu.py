@@ -548,53 +548,56 @@ class CPU(Component):
             return
         raise CPUFault(SS_VECTOR if index == SS and self.generation != 2 else GP, 0)
 
+    def stack_fault(self, sp: int, span: int) -> None:
+        """A stack access at SS:sp..sp+span outside the stack segment: #SS (an 80286
+        in real mode: #GP); an expand-down stack accepts offsets above its limit.  The
+        8086/80186 have no limit check."""
+        if self.generation >= 2:
+            self.segment_fault(SS, sp, span)
+
     def push16(self, value: int) -> None:
         regs = self.regs
         if self.stack32:
             sp = (regs[ESP] - 2) & 0xFFFFFFFF
-            self.wr16(self.seg_base[SS] + sp, value & 0xFFFF)
-            regs[ESP] = sp
         else:
             sp = (regs[ESP] - 2) & 0xFFFF
-            self.wr16(self.seg_base[SS] + sp, value & 0xFFFF)
-            regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
+        if sp + 1 > self.seg_limit[SS]:
+            self.stack_fault(sp, 1)
+        self.wr16(self.seg_base[SS] + sp, value & 0xFFFF)
+        regs[ESP] = sp if self.stack32 else (regs[ESP] & 0xFFFF0000) | sp
 
     def push32(self, value: int) -> None:
         regs = self.regs
         if self.stack32:
             sp = (regs[ESP] - 4) & 0xFFFFFFFF
-            self.wr32(self.seg_base[SS] + sp, value & 0xFFFFFFFF)
-            regs[ESP] = sp
         else:
             sp = (regs[ESP] - 4) & 0xFFFF
-            self.wr32(self.seg_base[SS] + sp, value & 0xFFFFFFFF)
-            regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
+        if sp + 3 > self.seg_limit[SS]:
+            self.stack_fault(sp, 3)
+        self.wr32(self.seg_base[SS] + sp, value & 0xFFFFFFFF)
+        regs[ESP] = sp if self.stack32 else (regs[ESP] & 0xFFFF0000) | sp
 
     def pop16(self) -> int:
         regs = self.regs
+        sp = regs[ESP] if self.stack32 else regs[ESP] & 0xFFFF
+        if sp + 1 > self.seg_limit[SS]:
+            self.stack_fault(sp, 1)
+        value = self.rd16(self.seg_base[SS] + sp)
         if self.stack32:
-            sp = regs[ESP]
-            value = self.rd16(self.seg_base[SS] + sp)
             regs[ESP] = (sp + 2) & 0xFFFFFFFF
         else:
-            sp = regs[ESP] & 0xFFFF
-            if sp == 0xFFFF and self.generation >= 2:
-                self.segment_fault(SS)
-            value = self.rd16(self.seg_base[SS] + sp)
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
         return value
 
     def pop32(self) -> int:
         regs = self.regs
+        sp = regs[ESP] if self.stack32 else regs[ESP] & 0xFFFF
+        if sp + 3 > self.seg_limit[SS]:
+            self.stack_fault(sp, 3)
+        value = self.rd32(self.seg_base[SS] + sp)
         if self.stack32:
-            sp = regs[ESP]
-            value = self.rd32(self.seg_base[SS] + sp)
             regs[ESP] = (sp + 4) & 0xFFFFFFFF
         else:
-            sp = regs[ESP] & 0xFFFF
-            if sp > 0xFFFC:
-                self.segment_fault(SS)
-            value = self.rd32(self.seg_base[SS] + sp)
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 4) & 0xFFFF)
         return value
 

@@ -1107,6 +1107,8 @@ def push_pop_segment(d: Decoder, index: int, pop: bool) -> Closure:
             def push_seg32(eip: int) -> int:
                 # A 32-bit push of a segment register writes only the low word.
                 sp = (regs[ESP] - 4) & (0xFFFFFFFF if cpu.stack32 else 0xFFFF)
+                if sp + 3 > cpu.seg_limit[SS]:
+                    cpu.stack_fault(sp, 3)
                 cpu.wr16(cpu.seg_base[SS] + sp, sel[index])
                 regs[ESP] = sp if cpu.stack32 else (regs[ESP] & 0xFFFF0000) | sp
                 return (eip + n) & m

@@ -89,7 +89,7 @@ def build_near_rel(d: Decoder) -> Closure:
     if op == 0xE8:
         push = cpu.push32 if d.opsize == 4 else cpu.push16
         if d.opsize == 2:
-            regs, seg_base, write = cpu.regs, cpu.seg_base, cpu.wr16
+            regs, seg_base, seg_limit, write = cpu.regs, cpu.seg_base, cpu.seg_limit, cpu.wr16
 
             def call_rel16(eip: int) -> int:
                 # PUSH of the return address written out for the 16-bit stack.
@@ -97,18 +97,22 @@ def build_near_rel(d: Decoder) -> Closure:
                     push((eip + n) & m)
                 else:
                     sp = (regs[ESP] - 2) & 0xFFFF
+                    if sp + 1 > seg_limit[SS]:
+                        cpu.stack_fault(sp, 1)
                     write(seg_base[SS] + sp, (eip + n) & m)
                     regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
                 return (eip + n + rel) & 0xFFFF
             return call_rel16
 
-        regs, seg_base, write32 = cpu.regs, cpu.seg_base, cpu.wr32
+        regs, seg_base, seg_limit, write32 = cpu.regs, cpu.seg_base, cpu.seg_limit, cpu.wr32
 
         def call_rel32(eip: int) -> int:
             # PUSH of the return address written out for the 32-bit stack.
             target = (eip + n + rel) & omask
             if cpu.stack32:
                 sp = (regs[ESP] - 4) & 0xFFFFFFFF
+                if sp + 3 > seg_limit[SS]:
+                    cpu.stack_fault(sp, 3)
                 write32(seg_base[SS] + sp, (eip + n) & m)
                 regs[ESP] = sp
             else:
@@ -226,28 +230,29 @@ def build_ret(d: Decoder) -> Closure:
                 regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((regs[ESP] + release) & 0xFFFF)
 
     if op == 0xC3 and size == 2:
-        read, seg_base = cpu.rd16, cpu.seg_base
-        check_top = cpu.generation >= 2
+        read, seg_base, seg_limit = cpu.rd16, cpu.seg_base, cpu.seg_limit
 
         def ret_near16(eip: int) -> int:
             # POP of the return address written out for the 16-bit stack.
             if cpu.stack32:
                 return pop()
             sp = regs[ESP] & 0xFFFF
-            if sp == 0xFFFF and check_top:
-                cpu.segment_fault(SS)
+            if sp + 1 > seg_limit[SS]:
+                cpu.stack_fault(sp, 1)
             target = read(seg_base[SS] + sp)
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
             return target
         return ret_near16
     if op == 0xC3:
-        read32, seg_base = cpu.rd32, cpu.seg_base
+        read32, seg_base, seg_limit = cpu.rd32, cpu.seg_base, cpu.seg_limit
 
         def ret_near32(eip: int) -> int:
             # POP of the return address written out for the 32-bit stack.
             if not cpu.stack32:
                 return pop()
             sp = regs[ESP]
+            if sp + 3 > seg_limit[SS]:
+                cpu.stack_fault(sp, 3)
             target = read32(seg_base[SS] + sp)
             regs[ESP] = (sp + 4) & 0xFFFFFFFF
             return target
