@@ -25,6 +25,17 @@ from .tasks import switch_via, task_return
 
 
 # ---------------------------------------------------------------- JMP / CALL far
+def check_direct_target(cpu, selector: int, offset: int, lo: int, hi: int, cpl: int) -> None:
+    """The checks of a far JMP/CALL straight to a code segment (no gate): type,
+    privilege, present (#NP), and the offset within the limit (#GP(0))."""
+    check_code_target(cpu, selector, lo, hi)
+    check_code_privilege(cpu, selector, hi, cpl)
+    if not access_of(hi) & PRESENT:
+        raise CPUFault(NP_VECTOR, selector & 0xFFFC)
+    if offset > descriptor_limit(hi, lo):
+        raise CPUFault(GP, 0)
+
+
 def far_jump(cpu, selector: int, offset: int, next_eip: int) -> int:
     """JMP ptr16:32 / m16:32 in protected mode: code segment, call gate or task."""
     was32 = cpu.code32
@@ -35,12 +46,7 @@ def far_jump(cpu, selector: int, offset: int, next_eip: int) -> int:
     cpl = cpu.cpl
     error = selector & 0xFFFC
     if access & SEGMENT:
-        check_code_target(cpu, selector, lo, hi)
-        check_code_privilege(cpu, selector, hi, cpl)
-        if not access & PRESENT:
-            raise CPUFault(NP_VECTOR, error)
-        if offset > descriptor_limit(hi, lo):
-            raise CPUFault(GP, 0)
+        check_direct_target(cpu, selector, offset, lo, hi, cpl)
         load_code(cpu, selector, lo, hi, cpl)
         return leave_loop(cpu, offset, was32)
     kind = access & 0x1F
@@ -91,12 +97,7 @@ def far_call(cpu, selector: int, offset: int, size: int, next_eip: int) -> int:
     cpl = cpu.cpl
     error = selector & 0xFFFC
     if access & SEGMENT:
-        check_code_target(cpu, selector, lo, hi)
-        check_code_privilege(cpu, selector, hi, cpl)
-        if not access & PRESENT:
-            raise CPUFault(NP_VECTOR, error)
-        if offset > descriptor_limit(hi, lo):
-            raise CPUFault(GP, 0)
+        check_direct_target(cpu, selector, offset, lo, hi, cpl)
         check_current_stack(cpu, 2 * size)
         esp = stack_push(cpu, cpu.seg_base[SS], cpu.regs[ESP], cpu.stack32, size,
                          cpu.seg_sel[CS], False)
