@@ -381,21 +381,29 @@ class CPU(Component):
             run, block, length = entry
             if single or icount + length > clock.stop_icount:
                 # One instruction, or the part of the block before stop_icount.
-                block = block[:1] if single else block[:clock.stop_icount - icount]
-                try:
-                    for fn in block:
-                        icount += 1
-                        clock.icount = icount
-                        eip = fn(eip)
-                except CPUFault:
-                    self.eip = eip
-                    raise
+                eip, icount = self.run_partial(block[:1] if single else block[:clock.stop_icount - icount],
+                                               eip, icount)
                 if single:
                     break
             else:
                 eip = run(eip, icount)
                 icount += length
         self.eip = eip
+
+    def run_partial(self, block: Any, eip: int, icount: int) -> Tuple[int, int]:
+        """Step through some of a block's closures one by one (single-stepping, or a
+        batch that ends inside the block); returns the new EIP and instruction count.
+        `self.eip` is the faulting instruction's EIP when one raises."""
+        clock = self.clock
+        try:
+            for fn in block:
+                icount += 1
+                clock.icount = icount
+                eip = fn(eip)
+        except CPUFault:
+            self.eip = eip
+            raise
+        return eip, icount
 
     def _hooks_changed(self, flags: Any) -> None:
         self.traced = bool(flags.instruction)

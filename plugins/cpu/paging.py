@@ -273,15 +273,8 @@ def run_paged(cpu, single: bool) -> None:
             raise
         run, block, length = entry
         if single or icount + length > clock.stop_icount:
-            block = block[:1] if single else block[:clock.stop_icount - icount]
-            try:
-                for fn in block:
-                    icount += 1
-                    clock.icount = icount
-                    eip = fn(eip)
-            except CPUFault:
-                cpu.eip = eip
-                raise
+            eip, icount = cpu.run_partial(block[:1] if single else block[:clock.stop_icount - icount],
+                                          eip, icount)
             if single:
                 break
         else:
