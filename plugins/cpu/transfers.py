@@ -163,13 +163,10 @@ def call_gate(cpu, lo: int, hi: int, next_eip: int, was32: bool) -> int:
 
 
 # ---------------------------------------------------------------- RET far
-def far_return(cpu, size: int, release: int) -> int:
-    """RETF [imm16] in protected mode: same level, or to an outer level popping the
-    caller's SS:ESP (and releasing `release` bytes of parameters on both stacks)."""
-    was32 = cpu.code32
-    offset = stack_read(cpu, 0, size)
-    selector = stack_read(cpu, size, size) & 0xFFFF
-    cpl = cpu.cpl
+def check_return_target(cpu, selector: int, cpl: int) -> Tuple[int, int]:
+    """The checks of RETF and IRET on the code selector they pop: not null, a code
+    segment, RPL not inside CPL, the conforming/non-conforming DPL rule, present.
+    Returns the descriptor."""
     rpl = selector & 3
     if not selector & 0xFFFC:
         raise CPUFault(GP, 0)
@@ -183,6 +180,18 @@ def far_return(cpu, size: int, release: int) -> int:
         raise CPUFault(GP, selector & 0xFFFC)
     if not access & PRESENT:
         raise CPUFault(NP_VECTOR, selector & 0xFFFC)
+    return lo, hi
+
+
+def far_return(cpu, size: int, release: int) -> int:
+    """RETF [imm16] in protected mode: same level, or to an outer level popping the
+    caller's SS:ESP (and releasing `release` bytes of parameters on both stacks)."""
+    was32 = cpu.code32
+    offset = stack_read(cpu, 0, size)
+    selector = stack_read(cpu, size, size) & 0xFFFF
+    cpl = cpu.cpl
+    rpl = selector & 3
+    lo, hi = check_return_target(cpu, selector, cpl)
     if rpl == cpl:
         if offset > descriptor_limit(hi, lo):
             raise CPUFault(GP, 0)
@@ -243,18 +252,7 @@ def iret(cpu, size: int, next_eip: int) -> int:
     if size == 4 and flags & VM and cpl == 0:
         return iret_to_v86(cpu, offset, selector, flags, was32)
     rpl = selector & 3
-    if not selector & 0xFFFC:
-        raise CPUFault(GP, 0)
-    lo, hi = read_descriptor(cpu, selector)
-    check_code_target(cpu, selector, lo, hi)
-    if rpl < cpl:
-        raise CPUFault(GP, selector & 0xFFFC)
-    access = access_of(hi)
-    if (access & CONFORMING and dpl_of(hi) > rpl) or (
-            not access & CONFORMING and dpl_of(hi) != rpl):
-        raise CPUFault(GP, selector & 0xFFFC)
-    if not access & PRESENT:
-        raise CPUFault(NP_VECTOR, selector & 0xFFFC)
+    lo, hi = check_return_target(cpu, selector, cpl)
     if offset > descriptor_limit(hi, lo):
         raise CPUFault(GP, 0)
     if rpl == cpl:
