@@ -21,7 +21,6 @@ A snapshot (`--snapshot-at N --snapshot FILE`, `--restore FILE`) is the same con
 holding a header and one full machine state.
 """
 
-import argparse
 import os
 import sys
 from typing import Any, Dict, List, Optional, Tuple

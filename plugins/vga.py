@@ -28,7 +28,7 @@ per frame, from a clock event that exists only while a change awaits reporting.
 
 import dataclasses
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from pcmachine.component import Component, dict_to_state, state_to_dict
 from pcmachine.plugins import vga_registers as regs

@@ -3,7 +3,7 @@ when its boot sector starts: IVT, BDA, EBDA, ROM tables, CMOS, PIT and PIC."""
 
 import pytest
 
-from bios_support import build_guest, floppy_image, make_machine
+from bios_support import floppy_image, make_machine
 
 
 @pytest.fixture

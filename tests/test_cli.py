@@ -1,6 +1,5 @@
 """The `machine` command as a user runs it: a separate process, Ctrl+C, listings."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -3,7 +3,6 @@ the same stamps, checkpoints verified, mismatches named, media checks, snapshots
 
 import gzip
 import json
-import os
 
 import pytest
 import trio

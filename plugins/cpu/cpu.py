@@ -17,7 +17,7 @@ from . import alu, debugregs, faults, paging, protected
 from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CF, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
+from .state import (AC, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
                     ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
                     SEGS, SS, SS_VECTOR, TF, VM)
 

@@ -235,7 +235,6 @@ def build_bit_test(d: Decoder) -> Closure:
             raise DecodeFault()
     else:
         kind = (op >> 3) & 3
-    regs = cpu.regs
     if d.mod == 3 or op == 0xBA:
         get, setter, _ = d.rm_access(size)
         if op == 0xBA:

@@ -1091,7 +1091,6 @@ def build_bound(d: Decoder) -> Closure:
 
 @register(ONE_BYTE, 0x06, 0x07, 0x0E, 0x16, 0x17, 0x1E, 0x1F)
 def build_push_pop_seg(d: Decoder) -> Closure:
-    cpu = d.cpu
     op = d.opcode
     index = op >> 3
     return push_pop_segment(d, index, op & 1 == 1)
