@@ -22,6 +22,7 @@ turns edges and levels into vectors for the CPU.
 import logging
 from typing import Callable, Dict, List, Optional
 
+from .errors import ProfileError
 from .hookflags import HookFlags
 
 log = logging.getLogger("pcmachine.bus")
@@ -96,16 +97,24 @@ class MMIORegion(Region):
 class IoHandler:
     """One device's claim on a port range, with the access sizes it accepts."""
 
-    __slots__ = ("first", "last", "read", "write", "name", "sizes")
+    __slots__ = ("first", "last", "read", "write", "name", "sizes", "owner")
 
     def __init__(self, first: int, last: int, read: Optional[IoRead],
-                 write: Optional[IoWrite], name: str, sizes: tuple) -> None:
+                 write: Optional[IoWrite], name: str, sizes: tuple, owner: str) -> None:
+        self.owner = owner
         self.first = first
         self.last = last
         self.read = read
         self.write = write
         self.name = name
         self.sizes = sizes
+
+
+def _conflict(claimant: str, holder: str, space: str, first: int, last: int) -> ProfileError:
+    """Two components want the same ports or addresses: a one-line profile error."""
+    span = f"{first:#x}" if first == last else f"{first:#x}-{last:#x}"
+    return ProfileError("machine", claimant,
+                        f"{space} {span} are already claimed by component {holder!r}")
 
 
 class Bus:
@@ -132,6 +141,10 @@ class Bus:
         self.a20_mask = A20_ENABLED_MASK
         self.a20_listeners: List[Callable[[int], None]] = []
         self.machine = None
+        #: the component being built (set by Machine.add_component): owner of the
+        #: ports and address ranges claimed meanwhile, named when claims overlap
+        self.claimant = ""
+        self.region_owner: Dict[int, str] = {}
 
     # ------------------------------------------------------------------ memory map
     def attach_ram(self, size: int) -> None:
@@ -148,11 +161,20 @@ class Bus:
             self.map_region(region)  # ROMs mapped earlier move into the new array
 
     def map_region(self, region: Region) -> None:
-        """Put a slow-path region over its pages (ROM, MMIO)."""
+        """Put a slow-path region over its pages (ROM, MMIO).  A page another
+        component has claimed is refused (ProfileError naming both)."""
         first = region.base >> PAGE_SHIFT
         last = (region.base + region.size - 1) >> PAGE_SHIFT
         in_array = region.base + region.size <= len(self.memory)
+        owner = self.claimant or region.name
         for page in range(first, last + 1):
+            held = self.page_region.get(page)
+            if held is not None and held is not region and self.region_owner[page] != owner:
+                raise _conflict(owner, self.region_owner[page], "memory",
+                                max(region.base, page << PAGE_SHIFT),
+                                min(region.base + region.size, (page + 1) << PAGE_SHIFT) - 1)
+        for page in range(first, last + 1):
+            self.region_owner[page] = owner
             self.page_region[page] = region
             self.write_fast[page] = 0
             self.read_fast[page] = 1 if (isinstance(region, ROMRegion) and in_array) else 0
@@ -297,7 +319,12 @@ class Bus:
         """Claim ports first..last.  `sizes` lists the access sizes the handlers
         accept; wider accesses are split into byte accesses on consecutive ports,
         as the ISA bus does for 8-bit devices."""
-        handler = IoHandler(first, last, read, write, name, sizes)
+        owner = self.claimant or name
+        held = [port for port in range(first, last + 1)
+                if self.io_table[port] is not None and self.io_table[port].owner != owner]
+        if held:
+            raise _conflict(owner, self.io_table[held[0]].owner, "I/O ports", held[0], held[-1])
+        handler = IoHandler(first, last, read, write, name, sizes, owner)
         for port in range(first, last + 1):
             self.io_table[port] = handler
 

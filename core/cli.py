@@ -60,7 +60,7 @@ def trace_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
         if traced:
             raise UserError(f"--{traced[0].replace('_', '-')} needs --trace FILE")
         return {}
-    from pcmachine.plugins.trace import tracer_options_from_cli
+    from pcmachine.plugins.debug.trace import tracer_options_from_cli
     return {"trace": tracer_options_from_cli(args)}
 
 
@@ -166,16 +166,31 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_machine(options)
 
 
+def _cmd_replay(argv: List[str]) -> int:
+    """`machine replay FILE.rec [--plugin REF]... [--trace FILE ...]`"""
+    from .record import replay
+    parser = _ArgumentParser(prog="machine replay",
+                             description="re-run a recording and verify every state hash")
+    parser.add_argument("recording", help="a file written by machine run --record")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
+                        help="attach an analysis plugin (module:Class or ./file.py:Class)")
+    add_trace_arguments(parser)
+    args = parser.parse_args(argv)
+    return replay(args.recording, args.plugin, trace_components(args))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    own_parsers = {"cputest": "cputest", "bench": "bench", "replay": "record"}
+    own_parsers = {"cputest": "cputest", "bench": "bench"}
     if argv[:2] == ["trace", "diff"]:
         from .tracediff import main as trace_diff
         return _guarded(lambda: trace_diff(argv[2:]))
     if argv and argv[0] == "trace":
         print("machine trace: the trace tool is `machine trace diff A B`", file=sys.stderr)
         return EXIT_USAGE
+    if argv and argv[0] == "replay":
+        return _guarded(lambda: _cmd_replay(argv[1:]))
     if argv and argv[0] in own_parsers:
         # These commands own their argument parsing.
         from importlib import import_module

@@ -150,12 +150,15 @@ class Machine:
                 raise ProfileError("component", f"{name}.{key}", str(error)) from None
         if given:
             raise ProfileError("component", f"{name}.{sorted(given)[0]}", "unknown option")
+        self.bus.claimant = name
         try:
             component = cls(self, name, converted)
         except (ValueError, IndexError, KeyError, TypeError, MemoryError) as error:
             # A component that cannot be built from these options: one line, not a traceback.
             raise ProfileError("component", name, f"cannot be built: {type(error).__name__}: "
                                f"{error or 'out of memory'}") from None
+        finally:
+            self.bus.claimant = ""
         self.components[name] = component
         self.plugin_manager.register(component, name=name)
         return component

@@ -344,16 +344,3 @@ def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, 
         raise UserError(f"{path}: snapshot is incomplete")
     return records[0], records[1]["state"], journal_records(records[2:])
 
-
-def main(argv: List[str]) -> int:
-    """`machine replay FILE.rec [--plugin REF]... [--trace FILE ...]`"""
-    from .cli import _ArgumentParser, add_trace_arguments, trace_components
-    parser = _ArgumentParser(prog="machine replay",
-                             description="re-run a recording and verify every state hash")
-    parser.add_argument("recording", help="a file written by machine run --record")
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
-                        help="attach an analysis plugin (module:Class or ./file.py:Class)")
-    add_trace_arguments(parser)
-    args = parser.parse_args(argv)
-    return replay(args.recording, args.plugin, trace_components(args))
-

@@ -30,7 +30,7 @@ DEFAULT_CONTEXT = 3
 #: the keys every JSON record has (the trace plugin's header columns)
 HEADER_KEYS = ("icount", "time_ns", "cs", "eip", "linear", "kind")
 
-#: the columns every text line starts with (see plugins/trace.py render_text)
+#: the columns every text line starts with (see plugins/debug/trace.py render_text)
 TEXT_LINE = re.compile(
     r"^\s*(?P<icount>\d+)\s+t=(?P<time_ns>\d+)ns\s+"
     r"(?P<location>[0-9A-F]{4}:[0-9A-F]{4,8}|----:----)\s+"
@@ -84,7 +84,7 @@ class TraceReader:
             raise UnreadableTrace(f"{self.path}:{number}: a JSON record without "
                                   + ", ".join(HEADER_KEYS))
         if self.as_text:
-            from pcmachine.plugins.trace import render_text
+            from pcmachine.plugins.debug.trace import render_text
             try:
                 return render_text(record)
             except (KeyError, TypeError, ValueError) as error:

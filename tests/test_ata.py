@@ -10,8 +10,8 @@ import pytest
 from pcmachine import Machine, hookimpl
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
-from pcmachine.plugins.ata import COMMAND_DELAY_NS, ATAChannel
-from pcmachine.plugins.ata_taskfile import (ERROR_ABRT, ERROR_IDNF, STATUS_BSY, STATUS_DRDY,
+from pcmachine.plugins.ata.channel import COMMAND_DELAY_NS, ATAChannel
+from pcmachine.plugins.ata.taskfile import (ERROR_ABRT, ERROR_IDNF, STATUS_BSY, STATUS_DRDY,
                                             STATUS_DF, STATUS_DRQ, STATUS_DSC, STATUS_ERR)
 
 DATA, ERROR, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, STATUS = range(0x1F0, 0x1F8)
@@ -819,8 +819,8 @@ def test_guest_reads_and_writes_sectors_polled_and_irq14_driven(image):
     """tests/guests/ata/ata_rw.asm on a CPU with both 8259As: a polled write and
     read-back of LBA 10, then an IRQ14-driven two-sector read."""
     from pcmachine.plugins.cpu import CPU
-    from pcmachine.plugins.debugcon import DebugConsole
-    from pcmachine.plugins.i8259 import PIC
+    from pcmachine.plugins.debug.debugcon import DebugConsole
+    from pcmachine.plugins.chipset.i8259 import PIC
     from pcmachine.plugins.ram import RAM
 
     machine = Machine.bare()

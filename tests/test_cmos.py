@@ -8,7 +8,7 @@ import pytest
 from pcmachine import Machine, ProfileError, hookimpl
 from pcmachine.clock import NS_PER_SECOND
 from pcmachine.media import Disk
-from pcmachine.plugins.cmos import CMOS
+from pcmachine.plugins.chipset.cmos import CMOS
 from pcmachine.plugins.ram import RAM
 
 START = "2026-01-01T13:45:30"   # a Thursday

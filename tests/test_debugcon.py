@@ -3,7 +3,7 @@
 import pytest
 
 from pcmachine import Machine, UserError, hookimpl
-from pcmachine.plugins.debugcon import DebugConsole
+from pcmachine.plugins.debug.debugcon import DebugConsole
 
 
 class DebugconProbe:

@@ -292,7 +292,7 @@ def sector_report(data: bytes) -> str:
 
 
 def test_ata_guest_reads_and_writes_sectors_polled_and_by_irq14(tmp_path, capsys, floppy_from):
-    from pcmachine.plugins.ata_identify import MODEL
+    from pcmachine.plugins.ata.identify import MODEL
 
     original = b"".join(disk_sector(lba) for lba in range(HD_SECTORS))
     disk = tmp_path / "hd.img"

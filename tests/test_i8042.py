@@ -9,9 +9,9 @@ import pytest
 from pcmachine import Machine, hookimpl
 from pcmachine.bus import A20_DISABLED_MASK, A20_ENABLED_MASK
 from pcmachine.errors import UserError
-from pcmachine.plugins.i8042 import KeyboardController
-from pcmachine.plugins.keymap import codes_for, parse_type
-from pcmachine.plugins.port92 import FastA20Port
+from pcmachine.plugins.i8042.controller import KeyboardController
+from pcmachine.plugins.i8042.keymap import codes_for, parse_type
+from pcmachine.plugins.chipset.port92 import FastA20Port
 
 DATA, STATUS = 0x60, 0x64
 OBF, SYS, CMD, UNLOCKED, AUX, TIMEOUT = 0x01, 0x04, 0x08, 0x10, 0x20, 0x40
@@ -548,8 +548,8 @@ class DebugconSink:
 
 def test_guest_interrupt_handler_receives_typed_text():
     from pcmachine.plugins.cpu import CPU
-    from pcmachine.plugins.debugcon import DebugConsole
-    from pcmachine.plugins.i8259 import PIC
+    from pcmachine.plugins.debug.debugcon import DebugConsole
+    from pcmachine.plugins.chipset.i8259 import PIC
     from pcmachine.plugins.ram import RAM
 
     m = Machine.bare()

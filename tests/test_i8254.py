@@ -9,8 +9,8 @@ import random
 import pytest
 
 from pcmachine import Machine
-from pcmachine.plugins.i8254 import PIT, PIT_HZ, tick_at, time_of_tick
-from pcmachine.plugins.portb import SystemControlPortB
+from pcmachine.plugins.chipset.i8254 import PIT, PIT_HZ, tick_at, time_of_tick
+from pcmachine.plugins.chipset.portb import SystemControlPortB
 
 CONTROL = 0x43
 START = 1000          # the tick at which each test programs the counter

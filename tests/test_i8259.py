@@ -8,8 +8,8 @@ import pytest
 
 from pcmachine import Machine
 from pcmachine.errors import ProfileError
-from pcmachine.plugins.i8254 import PIT, PIT_HZ
-from pcmachine.plugins.i8259 import PIC
+from pcmachine.plugins.chipset.i8254 import PIT, PIT_HZ
+from pcmachine.plugins.chipset.i8259 import PIC
 
 MASTER = {"ports": 0x20, "elcr_port": 0x4D0, "irq_base": 0, "cascade_inputs": [2], "output": "cpu"}
 SLAVE = {"ports": 0xA0, "elcr_port": 0x4D1, "irq_base": 8, "output": "pic_master:2"}

@@ -2,14 +2,14 @@
 
 The reference tables below are transcribed from OSDev "PS/2 Keyboard" (scan code
 set 1 and set 2, US QWERTY), listed in scan-code order as OSDev prints them, so
-they are independent of the name-ordered table in `plugins/keymap.py`.
+they are independent of the name-ordered table in `plugins/i8042/keymap.py`.
 """
 
 import pytest
 
 from pcmachine.errors import UserError
-from pcmachine.plugins import keymap
-from pcmachine.plugins.keymap import KEYS, codes_for, key_name, parse_type, translate_8042
+from pcmachine.plugins.i8042 import keymap
+from pcmachine.plugins.i8042.keymap import KEYS, codes_for, key_name, parse_type, translate_8042
 
 # OSDev set 1, single-byte make codes 0x01..0x58 in order (None = no key of ours).
 OSDEV_SET1_ORDER = (

@@ -6,7 +6,7 @@ import pytest
 
 from pcmachine import Machine, hookimpl
 from pcmachine.bus import A20_DISABLED_MASK, A20_ENABLED_MASK
-from pcmachine.plugins.port92 import FastA20Port
+from pcmachine.plugins.chipset.port92 import FastA20Port
 
 PORT = 0x92
 

@@ -5,8 +5,8 @@ import pytest
 
 from pcmachine import Machine
 from pcmachine.errors import ProfileError
-from pcmachine.plugins.i8254 import PIT, tick_at, time_of_tick
-from pcmachine.plugins.portb import REFRESH_HALF_PERIOD_NS, SystemControlPortB
+from pcmachine.plugins.chipset.i8254 import PIT, tick_at, time_of_tick
+from pcmachine.plugins.chipset.portb import REFRESH_HALF_PERIOD_NS, SystemControlPortB
 
 START_NS = 1_000_000
 

@@ -135,3 +135,26 @@ def test_one_image_cannot_be_two_drives(tmp_path, capsys):
 def test_plugin_reference_must_name_a_class(capsys):
     status, lines = run_cli(capsys, "pc.yaml", "--plugin", "os:path")
     assert status == 2 and lines == ["machine: error: plugin 'os:path' is not a class"]
+
+
+def test_two_components_on_the_same_ports_are_refused(tmp_path, capsys):
+    """A second UART at 0x3F8 would silently shadow COM1: the profile is refused,
+    naming both components and the ports."""
+    profile = write(tmp_path, "two.yaml", """
+        extends: pc.yaml
+        com3: {plugin: uart, base: 0x3f8, irq: 4}
+    """)
+    status, err = run_cli(capsys, profile)
+    assert status == 2
+    assert len(err) == 1
+    assert "com3" in err[0] and "'com1'" in err[0] and "0x3f8-0x3ff" in err[0]
+
+
+def test_two_components_on_the_same_memory_are_refused(tmp_path, capsys):
+    profile = write(tmp_path, "two_vga.yaml", """
+        extends: pc.yaml
+        vga2: {plugin: vga}
+    """)
+    status, err = run_cli(capsys, profile)
+    assert status == 2 and len(err) == 1
+    assert "vga2" in err[0] and "'vga'" in err[0] and "memory 0xa0000" in err[0]

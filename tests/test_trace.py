@@ -14,10 +14,10 @@ import pytest
 
 from pcmachine import Machine, ProfileError, UserError
 from pcmachine.plugins.cpu.cpu import CPU
-from pcmachine.plugins.debugcon import DebugConsole
+from pcmachine.plugins.debug.debugcon import DebugConsole
 from pcmachine.plugins.ram import RAM
 from pcmachine.cli import build_parser
-from pcmachine.plugins.trace import DEFAULT_KINDS, Tracer, render_text, tracer_options_from_cli
+from pcmachine.plugins.debug.trace import DEFAULT_KINDS, Tracer, render_text, tracer_options_from_cli
 from pcmachine.tracediff import main as trace_diff
 
 BOOT = 0x7C00
@@ -526,7 +526,7 @@ def _boot_trace(tmp_path, image: str, name: str) -> bytes:
     profile = tmp_path / (name + ".yaml")
     profile.write_text("extends: pc.yaml\n"
                        "trace:\n"
-                       "  plugin: pcmachine.plugins.trace:Tracer\n"
+                       "  plugin: pcmachine.plugins.debug.trace:Tracer\n"
                        f"  file: {json.dumps(str(trace))}\n"
                        "  events: [bios, io]\n", encoding="utf-8")
     machine = Machine.from_profile(str(profile), media={"fda": image})

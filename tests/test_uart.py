@@ -7,7 +7,7 @@ import pytest
 
 from pcmachine import Machine, UserError, hookimpl
 from pcmachine.clock import NS_PER_SECOND
-from pcmachine.plugins.uart import UART16550
+from pcmachine.plugins.serial.uart import UART16550
 
 COM1 = 0x3F8
 COM2 = 0x2F8
@@ -379,7 +379,7 @@ def test_bytes_still_transmitting_reach_the_host_when_the_run_stops(tmp_path):
     """A guest that writes and halts: what is in the shift register and the FIFO is
     written out at machine_stop, once, even if the machine later runs on."""
     from pcmachine import Machine
-    from pcmachine.plugins.uart import UART16550
+    from pcmachine.plugins.serial.uart import UART16550
     out = tmp_path / "com1.txt"
     machine = Machine.bare()
     uart = machine.add_component(UART16550, "com1", {"output": f"file:{out}"})

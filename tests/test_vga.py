@@ -6,9 +6,9 @@ import pytest
 
 from pcmachine import hookimpl
 from pcmachine.machine import Machine
-from pcmachine.plugins import vga_registers as regs
+from pcmachine.plugins.vga import registers as regs
 from pcmachine.plugins.ram import RAM
-from pcmachine.plugins.vga import VGA
+from pcmachine.plugins.vga.device import VGA
 
 TEXT = 0xB8000
 MONO = 0xB0000

@@ -12,7 +12,6 @@ reaches it (see docs/internals.md "CPU").  `RomBuilder` lays out code and data,
 remembers labels, and records which offsets are host calls.
 """
 
-import os
 from typing import Callable, Dict, List, Optional, Tuple
 
 ROM_SEGMENT = 0xF000
@@ -116,11 +115,3 @@ class RomBuilder:
 
     def bytes(self) -> bytes:
         return bytes(self.image)
-
-
-def load_font(name: str) -> bytes:
-    """A CP437 font shipped in plugins/data (see plugins/data/FONTS.md)."""
-    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
-    with open(os.path.join(folder, name), "rb") as handle:
-        return handle.read()
-

@@ -13,8 +13,10 @@ set by this BIOS (AH=00h reports them unsupported by leaving the mode unchanged)
 
 from typing import Any, Dict, List, Tuple
 
+from pcmachine.plugins.vga.fonts import load_font
+
 from . import common as c
-from .rom import IRET, OFFSET_FONT8X8, RomBuilder, load_font
+from .rom import IRET, OFFSET_FONT8X8, RomBuilder
 from .vgatables import MODES, VideoMode, ega_palette, vga256_palette
 from .videoservices import VideoFunctions
 

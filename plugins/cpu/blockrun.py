@@ -25,7 +25,7 @@ pattern is compiled and kept.
 from types import CodeType
 from typing import Callable, Dict, List, Sequence, Set, Tuple
 
-from .state import CPUFault
+from .state import CPUFault, LoopExit
 
 Closure = Callable[[int], int]
 Runner = Callable[[int, int], int]
@@ -81,7 +81,6 @@ def make_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
                 alive: List[bool]) -> Runner:
     """The runner of `block` (the instruction closures) on this CPU; `followed[i]`
     says the block continues at the target of jump i, valid while `alive[0]`."""
-    from .cpu import LoopExit
     pattern = tuple(FOLLOWED if jump else PURE if getattr(fn, "__code__", None) in PURE_CODES
                     else IMPURE for fn, jump in zip(block, followed))
     return _factory(pattern)(cpu.clock, cpu, CPUFault, LoopExit, alive, *block)

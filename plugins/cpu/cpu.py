@@ -13,22 +13,17 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
 
-from . import alu, debugregs, faults, paging, protected
+from . import alu, debugregs, faults, interrupts, paging, protected
 from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CPUFault, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
+from .state import (AC, CPUFault, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
                     ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
                     SEGS, SS, SS_VECTOR, TF, VM)
 
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
 CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
-
-
-class LoopExit(Exception):
-    """Ends the inner loop after an instruction that set `cpu.eip` itself (HLT,
-    a change of code size or translation regime)."""
 
 
 class CPU(Component):
@@ -471,12 +466,12 @@ class CPU(Component):
     def interrupt(self, vector: int, return_eip: int, kind: str,
                   error_code: Optional[int] = None) -> int:
         """Deliver `vector` through the real-mode IVT, or the IDT when CR0.PE is set
-        (`protected.interrupt`); returns the new EIP."""
+        (`interrupts.interrupt`); returns the new EIP."""
         if self.hooks.interrupt:
             self.hooks.call.interrupt(machine=self.machine, vector=vector, kind=kind,
                                       cs=self.seg_sel[CS], eip=return_eip)
         if self.cr[0] & CR0_PE:
-            return protected.interrupt(self, vector, return_eip, kind, error_code)
+            return interrupts.interrupt(self, vector, return_eip, kind, error_code)
         if vector * 4 + 3 > self.idtr_limit:
             raise CPUFault(GP, vector * 8 + 2)
         flags = self.read_flags16()

@@ -10,8 +10,9 @@ from .alu import condition, materialize
 from .decoder import TWO_BYTE, DecodeFault, Decoder, MASKS, register
 from . import debugregs, paging, systemops
 from .ops_basic import build_imul_common, far_pointer_load, push_pop_segment, signed
+from .ops_control import jcc
 from .protected import require_cpl0
-from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, ZF
+from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, ZF, exit_after
 
 Closure = Callable[[int], int]
 
@@ -151,8 +152,7 @@ def build_mov_control(d: Decoder) -> Closure:
         cpu.eip = eip       # a mode-change hook locates the event at this instruction
         mov_control()
         if store and not debug:
-            from .ops_control import _exit_after
-            _exit_after(cpu, (eip + n) & m)
+            exit_after(cpu, (eip + n) & m)
         return (eip + n) & m
     return run
 
@@ -199,7 +199,6 @@ def build_cpuid(d: Decoder) -> Closure:
 @register(TWO_BYTE, *range(0x80, 0x90))
 def build_jcc_near(d: Decoder) -> Closure:
     need(d, 3)
-    from .ops_control import jcc
     rel = d.imm_signed(d.opsize)
     return jcc(d, d.opcode & 0xF, rel)
 

@@ -10,6 +10,7 @@ from . import alu
 from .alu import ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, set_arith_flags
 from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
+from .ops_control import build_indirect_transfer
 from .state import AF, CF, CPUFault, DE, EAX, EDX, ESP, OF, SF, SS, ZF, PF
 
 Closure = Callable[[int], int]
@@ -972,7 +973,6 @@ def build_group45(d: Decoder) -> Closure:
             setter(func(cpu, get(), mask))
             return (eip + n) & m
         return incdec_rm
-    from .ops_control import build_indirect_transfer
     return build_indirect_transfer(d, kind)
 
 

@@ -8,16 +8,9 @@ from .alu import condition, materialize
 from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
-                    GP, IF, IOPL, NM, SS, VM)
+                    GP, IF, IOPL, NM, SS, VM, exit_after)
 
 Closure = Callable[[int], int]
-
-
-def _exit_after(cpu, eip: int):
-    """Raise LoopExit with the next EIP stored (HLT and regime changes)."""
-    from .cpu import LoopExit
-    cpu.eip = eip
-    raise LoopExit()
 
 
 @register(ONE_BYTE, *range(0x70, 0x80))
@@ -165,7 +158,7 @@ def far_jump(cpu, selector: int, offset: int, next_eip: int = 0) -> int:
     cpu.code32 = bool(cpu.seg_flags[CS] & 0x4000)
     if cpu.code32 != was32:
         cpu.code_cache = cpu.code_cache32 if cpu.code32 else cpu.code_cache16
-        _exit_after(cpu, offset)
+        exit_after(cpu, offset)
     return offset
 
 
@@ -318,7 +311,7 @@ def deliver(cpu, vector: int, return_eip: int) -> int:
     was32 = cpu.code32
     new_eip = cpu.interrupt(vector, return_eip, "software")
     if cpu.code32 != was32:
-        _exit_after(cpu, new_eip)
+        exit_after(cpu, new_eip)
     return new_eip
 
 
@@ -479,7 +472,7 @@ def build_hlt(d: Decoder) -> Closure:
         if cpu.cpl:
             raise CPUFault(GP, 0)
         cpu.halted = True
-        _exit_after(cpu, (eip + n) & m)
+        exit_after(cpu, (eip + n) & m)
         return eip
     return hlt
 

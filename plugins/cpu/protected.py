@@ -1,7 +1,7 @@
 """Protected-mode segmentation: descriptor tables, checked segment loads, CPL,
-stacks from the TSS, IDT delivery (interrupt, trap and task gates; from V86 to
-ring 0) and the I/O permission check.  Far transfers are in `transfers.py`, the
-system instructions in `systemops.py`, task switches in `tasks.py`.
+stacks from the TSS and the I/O permission check.  IDT delivery is in
+`interrupts.py`, far transfers in `transfers.py`, the system instructions in
+`systemops.py`, task switches in `tasks.py`.
 
 Follows the Intel SDM vol. 3A chapters 3 (segmentation), 5 (protection: the checks
 and the error codes) and 6 (interrupt and exception handling), and the pseudo-code
@@ -19,11 +19,10 @@ Descriptor-table, TSS and inner-stack accesses are supervisor accesses whatever 
 CPL (`sys_read`/`sys_write`), which matters once paging is on.
 """
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 from .paging import flush_tlb, translate_as
-from .state import (CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, NT, RF, SS, SS_VECTOR, TF,
-                    TS, VM)
+from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, SS, SS_VECTOR, TS, VM, exit_after
 
 NP_VECTOR = 11
 
@@ -258,8 +257,7 @@ def leave_loop(cpu, eip: int, was32: bool) -> int:
     """After a transfer: leave the inner loop when the code size changed (its cache
     local is stale); otherwise continue at `eip`."""
     if cpu.code32 != was32:
-        from .ops_control import _exit_after
-        _exit_after(cpu, eip)
+        exit_after(cpu, eip)
     return eip
 
 
@@ -387,88 +385,6 @@ def write_eflags(cpu, value: int) -> None:
                                        new=int(not was_v86))
     if cpu.flags & IF and cpu.intr_line:
         cpu.check_irq = True
-
-
-# ---------------------------------------------------------------- interrupts
-def interrupt(cpu, vector: int, return_eip: int, kind: str,
-              error_code: Optional[int]) -> int:
-    """Deliver `vector` through the IDT (SDM 6.12): task, interrupt or trap gate,
-    to the same or an inner level; from virtual-8086 mode to level 0."""
-    ext = 0 if kind == "software" else 1
-    flags = cpu.get_eflags()
-    idt_error = vector * 8 + 2 + ext
-    if vector * 8 + 7 > cpu.idtr_limit:
-        raise CPUFault(GP, idt_error)
-    lo = sys_read(cpu, cpu.idtr_base + vector * 8, 4)
-    hi = sys_read(cpu, cpu.idtr_base + vector * 8 + 4, 4)
-    gate = (hi >> 8) & 0x1F
-    if gate not in (TASK_GATE, INT_GATE16, TRAP_GATE16, INT_GATE32, TRAP_GATE32):
-        raise CPUFault(GP, idt_error)
-    cpl = cpu.cpl
-    if kind == "software" and dpl_of(hi) < cpl:
-        raise CPUFault(GP, idt_error)
-    if not hi & 0x8000:
-        raise CPUFault(NP_VECTOR, idt_error)
-    if gate == TASK_GATE:
-        from .tasks import switch_via
-        cpu.eip = switch_via(cpu, lo >> 16, lo, hi, "int", return_eip, None,
-                             error_code=error_code, ext=ext)
-        return cpu.eip
-    target, offset = gate_target(lo, hi)
-    size = 4 if gate & 8 else 2
-    if not target & 0xFFFC:
-        raise CPUFault(GP, ext)
-    tlo, thi = read_descriptor(cpu, target, GP, ext)
-    taccess = access_of(thi)
-    dpl = dpl_of(thi)
-    if taccess & (SEGMENT | CODE) != SEGMENT | CODE or dpl > cpl:
-        raise CPUFault(GP, (target & 0xFFFC) | ext)
-    if not taccess & PRESENT:
-        raise CPUFault(NP_VECTOR, (target & 0xFFFC) | ext)
-    if offset > descriptor_limit(thi, tlo):
-        raise CPUFault(GP, ext)
-    from_v86 = bool(flags & VM)
-    old_cs, old_ss, old_esp = cpu.seg_sel[CS], cpu.seg_sel[SS], cpu.regs[ESP]
-    if not taccess & CONFORMING and dpl < cpl:
-        if from_v86 and dpl != 0:
-            raise CPUFault(GP, (target & 0xFFFC) | ext)
-        ss, esp, slo, shi = inner_stack(cpu, dpl, ext)
-        stack32 = bool(shi & 0x400000)
-        ss_base = descriptor_base(slo, shi)
-        frame = []
-        if from_v86:
-            frame += [cpu.seg_sel[GS], cpu.seg_sel[FS], cpu.seg_sel[DS], cpu.seg_sel[ES]]
-        frame += [old_ss, old_esp, flags, old_cs, return_eip]
-        if error_code is not None:
-            frame.append(error_code)
-        check_new_stack(ss, slo, shi, esp, len(frame) * size, ext)
-        for value in frame:
-            esp = stack_push(cpu, ss_base, esp, stack32, size, value, True)
-        shi = set_accessed(cpu, ss, shi)
-        load_cache(cpu, SS, ss, slo, shi)
-        set_sp(cpu, esp, stack32)
-        if from_v86:
-            for index in (GS, FS, DS, ES):
-                load_null(cpu, index, 0)
-        new_cpl = dpl
-    else:
-        if from_v86:
-            raise CPUFault(GP, (target & 0xFFFC) | ext)
-        frame = [flags, old_cs, return_eip]
-        if error_code is not None:
-            frame.append(error_code)
-        esp = old_esp
-        check_current_stack(cpu, len(frame) * size, ext)
-        for value in frame:
-            esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, size, value, False)
-        set_sp(cpu, esp, cpu.stack32)
-        new_cpl = cpl
-    if from_v86:
-        set_vm(cpu, False)
-    cpu.flags &= ~(TF | NT | RF | VM | (0 if gate & 1 else IF))
-    load_code(cpu, target, tlo, thi, new_cpl)
-    cpu.eip = offset
-    return offset
 
 
 # ---------------------------------------------------------------- privilege helpers

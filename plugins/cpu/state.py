@@ -101,3 +101,14 @@ class CPUState:
     nmi_pending: bool = False
     inhibit_icount: int = -1
     tsc_offset: int = 0
+
+
+class LoopExit(Exception):
+    """Ends the inner loop after an instruction that set `cpu.eip` itself (HLT,
+    a change of code size or translation regime)."""
+
+
+def exit_after(cpu, eip: int) -> None:
+    """Raise LoopExit with the next EIP stored (HLT and regime changes)."""
+    cpu.eip = eip
+    raise LoopExit()

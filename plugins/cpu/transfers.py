@@ -20,7 +20,7 @@ from .protected import (CALL_GATE16, CALL_GATE32, CONFORMING, PRESENT, READABLE,
                         select_code_size, set_accessed, set_cpl, set_sp, stack_push,
                         stack_read, write_eflags)
 from .state import (CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, IOPL, NT, RF, SS,
-                    SS_VECTOR, VM)
+                    SS_VECTOR, VM, exit_after)
 from .tasks import switch_via, task_return
 
 
@@ -300,6 +300,5 @@ def iret_to_v86(cpu, offset: int, selector: int, flags: int, was32: bool) -> int
     cpu.regs[ESP] = new_esp
     set_cpl(cpu, 3)
     select_code_size(cpu)
-    from .ops_control import _exit_after
-    _exit_after(cpu, offset & 0xFFFF)
+    exit_after(cpu, offset & 0xFFFF)
     return offset & 0xFFFF

@@ -27,28 +27,19 @@ per frame, from a clock event that exists only while a change awaits reporting.
 """
 
 import dataclasses
-import os
 from typing import Any, Dict, List, Tuple
 
 from pcmachine.component import Component, dict_to_state, state_to_dict
-from pcmachine.plugins import vga_registers as regs
-from pcmachine.plugins.vga_registers import PLANE_SIZE
-from pcmachine.plugins.vga_render import render
+from pcmachine.plugins.vga import registers as regs
+from pcmachine.plugins.vga.registers import PLANE_SIZE
+from pcmachine.plugins.vga.fonts import load_font
+from pcmachine.plugins.vga.render import render
 
-DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 PLANE_MASK = PLANE_SIZE - 1
 WINDOW_BASE = 0xA0000
 WINDOW_SIZE = 0x20000
 #: unclaimed or undecoded: what a read of a port the VGA does not answer returns
 FLOATING_BUS = 0xFF
-
-
-def _load_font(name: str, size: int) -> bytes:
-    with open(os.path.join(DATA_DIR, name), "rb") as handle:
-        data = handle.read()
-    if len(data) != size:
-        raise ValueError(f"{name}: expected {size} bytes, found {len(data)}")
-    return data
 
 
 def _planes() -> bytearray:
@@ -107,8 +98,8 @@ class VGA(Component):
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
-        self.font8x16 = _load_font("font8x16.bin", 256 * 16)
-        self.font8x8 = _load_font("font8x8.bin", 256 * 8)
+        self.font8x16 = load_font("font8x16.bin")
+        self.font8x8 = load_font("font8x8.bin")
         self.generation = 0
         self._reported_generation = -1
         self._frame_event: Any = None

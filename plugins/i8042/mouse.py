@@ -22,7 +22,7 @@ decides when movement happens and in what counts.
 
 import dataclasses
 
-from pcmachine.plugins.ps2keyboard import ACK, RESEND, PS2Device
+from pcmachine.plugins.i8042.keyboard import ACK, RESEND, PS2Device
 
 BAT_OK = 0xAA
 ID_STANDARD = 0x00

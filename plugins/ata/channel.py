@@ -44,9 +44,9 @@ from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
 
-from .ata_identify import (MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings, Translation,
+from .identify import (MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings, Translation,
                            default_translation, identify_page, logical_translation)
-from .ata_taskfile import (CONTROL_HOB, CONTROL_NIEN, CONTROL_SRST, DEVICE_DEV, DEVICE_HEAD, DEVICE_LBA,
+from .taskfile import (CONTROL_HOB, CONTROL_NIEN, CONTROL_SRST, DEVICE_DEV, DEVICE_HEAD, DEVICE_LBA,
                            DEVICE_OBSOLETE_ONES, ERROR_ABRT, ERROR_IDNF, STATUS_BSY, STATUS_DF,
                            STATUS_DRQ, STATUS_ERR, STATUS_IDLE, TASKFILE_FIELDS, ChannelState,
                            DeviceState, address_limit, addressing_mode, drop_command,

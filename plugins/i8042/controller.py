@@ -33,9 +33,9 @@ import logging
 from typing import Any, Dict, Optional
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
-from pcmachine.plugins import keymap
-from pcmachine.plugins.ps2keyboard import HostKeyboard, PS2Device, PS2Keyboard
-from pcmachine.plugins.ps2mouse import PS2Mouse
+from pcmachine.plugins.i8042 import keymap
+from pcmachine.plugins.i8042.keyboard import HostKeyboard, PS2Device, PS2Keyboard
+from pcmachine.plugins.i8042.mouse import PS2Mouse
 
 log = logging.getLogger("pcmachine.i8042")
 

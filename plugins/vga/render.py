@@ -11,8 +11,8 @@ attribute controller (PAS clear) or the sequencer (screen off) renders black.
 
 from typing import Any, Dict, List, Tuple
 
-from pcmachine.plugins import vga_registers as regs
-from pcmachine.plugins.vga_registers import PLANE_SIZE
+from pcmachine.plugins.vga import registers as regs
+from pcmachine.plugins.vga.registers import PLANE_SIZE
 
 PLANE_MASK = PLANE_SIZE - 1
 LINE_GRAPHICS_FIRST, LINE_GRAPHICS_LAST = 0xC0, 0xDF

@@ -1,4 +1,4 @@
-"""IDENTIFY DEVICE data and CHS translation for the ATA disk model (`plugins/ata.py`).
+"""IDENTIFY DEVICE data and CHS translation for the ATA disk model (`plugins/ata/channel.py`).
 
 The 256-word IDENTIFY page follows ATA/ATAPI-6 (T13 1410D) section 8.15, with the
 values Bochs' `identify_drive()` reports where the standard leaves a choice: a fixed

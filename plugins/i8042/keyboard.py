@@ -25,7 +25,7 @@ import dataclasses
 from typing import Any, Callable, Dict, Optional
 
 from pcmachine.component import dict_to_state, state_to_dict
-from pcmachine.plugins import keymap
+from pcmachine.plugins.i8042 import keymap
 
 FIFO_SIZE = 16
 

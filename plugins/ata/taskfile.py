@@ -1,5 +1,5 @@
 """The ATA task file: register bits, per-device and per-channel state, and the
-address arithmetic shared by the commands of `plugins/ata.py`.
+address arithmetic shared by the commands of `plugins/ata/channel.py`.
 
 Addresses follow ATA/ATAPI-6 section 6.2: CHS (cylinder in LBA mid/high, head in the
 device register, sector number from 1 in LBA low) through the current translation,
@@ -10,7 +10,7 @@ sector count is a two-byte FIFO; the previous byte is the high-order one).
 import dataclasses
 from typing import Optional
 
-from .ata_identify import LBA28_MAX_SECTORS, Translation
+from .identify import LBA28_MAX_SECTORS, Translation
 
 # Status register bits
 STATUS_BSY = 0x80

@@ -1,0 +1,1 @@
+"""Serial ports: the 16550 UART."""
