@@ -80,6 +80,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop after N instructions")
     parser.add_argument("--screen-dump", metavar="FILE",
                         help="write the final screen to FILE (text; attributes in FILE.attr)")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="write a PNG of the final screen (any video mode)")
     parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
     parser.add_argument("--debugcon", metavar="SINK", help="port 0xE9 output: stdio or file:PATH")
     parser.add_argument("--record", metavar="FILE.rec",
@@ -96,6 +98,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="step: wait until TEXT is on the screen")
     parser.add_argument("--type", action=_StepAction, const="type", dest="steps", metavar="KEYS",
                         help=r"step: type KEYS (\n is Enter; {enter} {f1} {ctrl+c} ...)")
+    parser.add_argument("--screenshot-step", action=_StepAction, const="screenshot", dest="steps",
+                        metavar="FILE.png", help="step: write a PNG of the screen at this point of the steps")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,6 +157,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         max_instructions=args.max_instructions,
         screen_dump=args.screen_dump,
+        screenshot=args.screenshot,
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,
         debugcon=args.debugcon,

@@ -19,6 +19,7 @@ from .display import TerminalDisplay, find_screen, screen_text
 from .errors import UserError
 from .machine import Machine
 from .profile import Profile
+from .screenshot import save_screenshot
 
 def demo_image() -> str:
     """The bundled demo floppy booted when no medium is given."""
@@ -36,6 +37,7 @@ class RunOptions:
     timeout: Optional[float] = None
     max_instructions: Optional[int] = None
     screen_dump: Optional[str] = None
+    screenshot: Optional[str] = None
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
@@ -78,6 +80,8 @@ class StepRunner:
             if kind == "wait":
                 if not self._screen_shows(value):
                     break
+            elif kind == "screenshot":
+                save_screenshot(self.machine, value)
             elif not self.typing:
                 self.machine.keyboard.type(value.replace("\\n", "\n"))
                 self.typing = True
@@ -99,6 +103,10 @@ class StepRunner:
         the guest stopped before reading the last bytes (it halted for good)."""
         while not self.all_done:
             kind, value = self.steps[self.completed]
+            if kind == "screenshot":
+                save_screenshot(self.machine, value)
+                self.completed += 1
+                continue
             done = self._screen_shows(value) if kind == "wait" else \
                 self.typing and not self.machine.inputs_pending_for("key")
             if not done:
@@ -250,6 +258,8 @@ def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, optio
         message = messages.get(reason)
     if screen is not None and options.screen_dump:
         screen.dump_screen(options.screen_dump)
+    if options.screenshot:
+        save_screenshot(machine, options.screenshot)
     if options.steps and not completed:
         pending = steps.steps[steps.completed]
         status = 1
