@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import trio
 
-from .display import TerminalDisplay, find_screen, screen_text
+from .console import TerminalConsole
+from .display import find_screen, screen_text
 from .errors import UserError
 from .machine import Machine
 from .profile import Profile
@@ -53,7 +54,7 @@ class StepRunner:
     """Advances the scripted steps and enforces the host-time timeout."""
 
     def __init__(self, machine: Machine, screen: Any, steps: List[Tuple[str, str]],
-                 timeout: Optional[float], display: Optional[TerminalDisplay]) -> None:
+                 timeout: Optional[float], display: Optional[TerminalConsole]) -> None:
         self.machine = machine
         self.screen = screen
         self.steps = list(steps)
@@ -197,35 +198,37 @@ def run_machine(options: RunOptions) -> int:
 
 def _run(machine: Machine, options: RunOptions) -> int:
     screen = find_screen(machine)
-    display = None
-    if not options.headless and screen is not None and sys.stdout.isatty():
-        display = TerminalDisplay(screen)
-    steps = StepRunner(machine, screen, options.steps, options.timeout, display)
-    machine.realtime = display is not None
-    if display is not None:
-        display.start()
+    console = None
+    if not options.headless and screen is not None and sys.stdin.isatty() and sys.stdout.isatty():
+        console = TerminalConsole(machine, screen, lambda path: save_screenshot(machine, path))
+    steps = StepRunner(machine, screen, options.steps, options.timeout, console)
+    machine.realtime = console is not None
     try:
-        reason = trio.run(_run_with_host_tasks, machine, options, steps)
+        if console is not None:
+            console.start()
+        try:
+            reason = trio.run(_run_with_host_tasks, machine, options, steps, console)
+        finally:
+            if console is not None:
+                console.stop()
     except KeyboardInterrupt:
-        if display is not None:
-            display.stop()
-        elif screen is not None:
+        if console is None and screen is not None:
             print(screen_text(screen))
         print("machine: interrupted; media flushed", file=sys.stderr)
         return 130
     steps.final_check()
-    if display is not None:
-        display.refresh()
-        display.stop()
     return _report(machine, screen, steps, reason, options)
 
 
-async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner) -> str:
+async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner,
+                               console: Optional[TerminalConsole]) -> str:
     """The machine's run loop beside the host-side tasks that feed its input queue.
     Those run as system tasks, cancelled when the run ends, so exceptions from the
     run (Ctrl+C, a guest error) reach the caller as they are, not in a group."""
     if options.serial == "stdio" and not sys.stdin.isatty():
         trio.lowlevel.spawn_system_task(_feed_serial_from_stdin, machine)
+    if console is not None:
+        trio.lowlevel.spawn_system_task(console.read_keys)
     return await machine.run(options.max_instructions, steps)
 
 

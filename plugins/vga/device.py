@@ -317,6 +317,11 @@ class VGA(Component):
                    and 0 <= row < info["rows"] and col < info["cols"])
         return row, col, visible
 
+    def blink_enabled(self) -> bool:
+        """Attribute bit 7 blinks (attribute mode control bit 3) rather than
+        selecting a bright background."""
+        return bool(self.state.attr[regs.ATTR_MODE] & regs.ATTR_MODE_BLINK)
+
     def framebuffer_rgb(self) -> Tuple[int, int, bytes]:
         """(width, height, RGB bytes) of the displayed picture, through the DAC."""
         return render(self)

@@ -1,0 +1,244 @@
+"""The interactive terminal console (`machine run` on a terminal, like QEMU's
+`-display curses`): the guest's text screen drawn with its colours and cursor, and
+the host keyboard, in raw mode, sent to the guest's PS/2 keyboard.
+
+prompt_toolkit does the terminal work: its VT100 parser decodes the keys (arrows,
+F-keys, Home/End/PgUp/PgDn, Ins/Del, Ctrl and Alt combinations as far as the
+terminal reports them) and its output object writes the escape sequences.  Each
+decoded key becomes a `--type` key group (`{up}`, `{ctrl+c}`, `{alt+x}`) posted
+through `machine.keyboard`, so keys from the terminal are recorded and replayed
+like scripted ones.
+
+Ctrl+A is the escape key, as in QEMU: Ctrl+A X quits, Ctrl+A S writes a PNG
+screenshot, Ctrl+A A sends Ctrl+A to the guest, Ctrl+A H shows the keys on the
+status line.  The terminal is restored on every way out: a normal end, Ctrl+A X,
+an exception in a plugin, Ctrl+C in another process's signal (SIGTERM, SIGHUP).
+"""
+
+import os
+import signal
+import sys
+from typing import Any, Callable, Dict, List, Optional
+
+import trio
+from prompt_toolkit.input.vt100 import raw_mode
+from prompt_toolkit.input.vt100_parser import Vt100Parser
+from prompt_toolkit.key_binding.key_processor import KeyPress
+from prompt_toolkit.output.color_depth import ColorDepth
+from prompt_toolkit.output.vt100 import Vt100_Output
+from prompt_toolkit.styles import Attrs
+
+from .display import screen_lines
+from .errors import UserError
+
+#: VGA colour index (IRGB order) -> prompt_toolkit ANSI colour name
+VGA_COLORS = ("ansiblack", "ansiblue", "ansigreen", "ansicyan", "ansired", "ansimagenta",
+              "ansiyellow", "ansigray", "ansibrightblack", "ansibrightblue", "ansibrightgreen",
+              "ansibrightcyan", "ansibrightred", "ansibrightmagenta", "ansibrightyellow", "ansiwhite")
+#: prompt_toolkit key names -> our key names (plugins/i8042/keymap.py)
+NAMED_KEYS = {"escape": "esc", "delete": "del", "insert": "ins", "pageup": "pgup",
+              "pagedown": "pgdn", "home": "home", "end": "end", "up": "up", "down": "down",
+              "left": "left", "right": "right", "c-i": "tab", "c-m": "enter", "c-h": "backspace",
+              "s-tab": "shift+tab", "c-\\": "ctrl+backslash", "c-]": "ctrl+rbracket",
+              "c-@": "ctrl+space", "c-^": "ctrl+6", "c-_": "ctrl+minus"}
+NAMED_KEYS.update({f"f{n}": f"f{n}" for n in range(1, 13)})
+MODIFIERS = {"c": "ctrl", "s": "shift"}
+ESCAPE_KEY = "c-a"
+HELP = "Ctrl+A then: X quit, S screenshot, A send Ctrl+A, H this help"
+
+
+def key_group(key: str, data: str) -> Optional[str]:
+    """The `--type` text for one decoded key ('a', '{{', '{up}', '{ctrl+shift+left}'),
+    or None for what a PC keyboard cannot type (mouse reports, non-ASCII)."""
+    if key in NAMED_KEYS:
+        return "{" + NAMED_KEYS[key] + "}"
+    if len(key) == 1:
+        if key == "{":
+            return "{{"
+        return key if " " <= key <= "~" else None
+    parts = key.split("-")
+    if len(parts) >= 2 and all(part in MODIFIERS for part in parts[:-1]):
+        base = parts[-1]
+        base = NAMED_KEYS.get(base, base)
+        if len(base) == 1 and not base.isalnum():
+            return None
+        return "{" + "+".join(MODIFIERS[part] for part in parts[:-1]) + "+" + base + "}"
+    return None
+
+
+class TerminalConsole:
+    """Draws the text screen on the terminal and turns terminal keys into PS/2 keys."""
+
+    def __init__(self, machine: Any, screen: Any, screenshot: Callable[[str], Any],
+                 stdin: Any = None, stdout: Any = None) -> None:
+        self.machine = machine
+        self.screen = screen
+        self.screenshot = screenshot
+        self.stdin = stdin or sys.stdin
+        self.output = Vt100_Output.from_pty(stdout or sys.stdout, term=os.environ.get("TERM"))
+        self.drawn_generation = -1
+        self.status = HELP
+        self.status_drawn = ""
+        self.escape_pending = False
+        self.shots = 0
+        self._raw: Any = None
+        self._old_handlers: Dict[int, Any] = {}
+        self._attrs: Dict[int, Attrs] = {}
+
+    # ------------------------------------------------------------------ terminal state
+    def start(self) -> None:
+        """Raw keyboard, alternate screen, hidden cursor; restored by `stop()`."""
+        self._raw = raw_mode(self.stdin.fileno())
+        self._raw.__enter__()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            self._old_handlers[number] = signal.signal(number, self._on_signal)
+        self.output.enter_alternate_screen()
+        self.output.erase_screen()
+        self.output.hide_cursor()
+        self.output.flush()
+
+    def stop(self) -> None:
+        if self._raw is None:
+            return
+        self.output.reset_attributes()
+        self.output.show_cursor()
+        self.output.quit_alternate_screen()
+        self.output.flush()
+        self._raw.__exit__(None, None, None)
+        self._raw = None
+        for number, handler in self._old_handlers.items():
+            signal.signal(number, handler)
+
+    def _on_signal(self, number: int, frame: Any) -> None:
+        self.stop()
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self) -> None:
+        """Redraw when video memory or registers changed, and the status line."""
+        generation = self.screen.generation
+        if generation != self.drawn_generation:
+            self.drawn_generation = generation
+            self._draw_screen()
+        if self.status != self.status_drawn:
+            self._draw_status()
+        self.output.flush()
+
+    def _attributes(self, attribute: int, blink_enabled: bool) -> Attrs:
+        key = attribute | (0x100 if blink_enabled else 0)
+        attrs = self._attrs.get(key)
+        if attrs is None:
+            background = (attribute >> 4) & (0x07 if blink_enabled else 0x0F)
+            attrs = self._attrs[key] = Attrs(
+                color=VGA_COLORS[attribute & 0x0F], bgcolor=VGA_COLORS[background],
+                bold=False, underline=False, strike=False, italic=False,
+                blink=bool(blink_enabled and attribute & 0x80), reverse=False, hidden=False,
+                dim=False)
+        return attrs
+
+    def _draw_screen(self) -> None:
+        out = self.output
+        info = self.screen.mode_info()
+        out.hide_cursor()
+        if info.get("kind") != "text":
+            out.reset_attributes()
+            out.erase_screen()
+            out.cursor_goto(1, 1)
+            out.write(f"[graphics mode {info.get('width')}x{info.get('height')}: the terminal "
+                      "shows text modes only; use --screenshot or Ctrl+A S for a picture]")
+            return
+        blink_enabled = self.screen.blink_enabled()
+        lines = screen_lines(self.screen)
+        for row, (chars, attrs) in enumerate(self.screen.text_rows(info)):
+            out.cursor_goto(row + 1, 1)
+            text = lines[row]
+            start = 0
+            for col in range(1, len(attrs) + 1):
+                if col == len(attrs) or attrs[col] != attrs[start]:
+                    out.set_attributes(self._attributes(attrs[start], blink_enabled), ColorDepth.DEPTH_4_BIT)
+                    out.write(text[start:col])
+                    start = col
+        out.reset_attributes()
+        row, col, visible = self.screen.cursor()
+        if visible:
+            out.cursor_goto(row + 1, col + 1)
+            out.show_cursor()
+
+    def _draw_status(self) -> None:
+        rows = self.screen.mode_info().get("rows") or 25
+        out = self.output
+        out.hide_cursor()
+        out.reset_attributes()
+        out.cursor_goto(rows + 1, 1)
+        out.write("pcmachine: " + self.status)
+        out.erase_end_of_line()
+        self.status_drawn = self.status
+        self.drawn_generation = -1          # put the guest's cursor back on the next draw
+
+    # ------------------------------------------------------------------ keyboard
+    async def read_keys(self) -> None:
+        """Host task: decode terminal input and hand it to the guest."""
+        presses: List[KeyPress] = []
+        parser = Vt100Parser(presses.append)
+        stream = trio.lowlevel.FdStream(os.dup(self.stdin.fileno()))
+        async with stream:
+            while True:
+                try:
+                    data = await stream.receive_some(1024)
+                except (OSError, trio.ClosedResourceError):
+                    return
+                if not data:
+                    return
+                parser.feed(data.decode("utf-8", "replace"))
+                parser.flush()      # a terminal writes each key's sequence whole
+                self.handle(presses)
+                presses.clear()
+                self.refresh()
+
+    def handle(self, presses: List[KeyPress]) -> None:
+        """Keys decoded from one read: an Escape directly followed by a key is Alt+key."""
+        index = 0
+        while index < len(presses):
+            key = presses[index].key
+            key = key.value if hasattr(key, "value") else key
+            alt = key == "escape" and index + 1 < len(presses)
+            if alt:
+                index += 1
+                key = presses[index].key
+                key = key.value if hasattr(key, "value") else key
+            self._key(key, presses[index].data, alt)
+            index += 1
+
+    def _key(self, key: str, data: str, alt: bool) -> None:
+        if self.escape_pending:
+            self.escape_pending = False
+            self._escape_command(key)
+            return
+        if key == ESCAPE_KEY and not alt:
+            self.escape_pending = True
+            return
+        group = key_group(key, data)
+        if group is None:
+            return
+        if alt and group != "{{":
+            group = "{alt+" + (group[1:-1] if group.startswith("{") else group) + "}"
+        try:
+            self.machine.keyboard.type(group)
+        except UserError as error:      # a chord the keymap cannot type: say so, keep running
+            self.status = str(error)
+
+    def _escape_command(self, key: str) -> None:
+        command = key.lower() if len(key) == 1 else key
+        if command == "x":
+            self.machine.request_stop("quit")
+        elif command == "s":
+            self.shots += 1
+            path = f"pcmachine-screenshot-{self.shots}.png"
+            self.screenshot(path)
+            self.status = f"screenshot written to {path}"
+        elif command in ("a", ESCAPE_KEY):
+            self.machine.keyboard.type("{ctrl+a}")
+        else:
+            self.status = HELP
+            self.status_drawn = ""
