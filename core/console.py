@@ -66,32 +66,122 @@ def key_group(key: str, data: str) -> Optional[str]:
     return None
 
 
-class TerminalConsole:
-    """Draws the text screen on the terminal and turns terminal keys into PS/2 keys."""
+class RawTerminal:
+    """The terminal in raw mode for the length of a run, Ctrl+A commands, and the
+    terminal put back however the run ends (`stop()`, SIGTERM, SIGHUP)."""
 
-    def __init__(self, machine: Any, screen: Any, screenshot: Callable[[str], Any],
+    def __init__(self, machine: Any, screenshot: Callable[[str], Any],
                  stdin: Any = None, stdout: Any = None) -> None:
         self.machine = machine
-        self.screen = screen
         self.screenshot = screenshot
         self.stdin = stdin or sys.stdin
         self.output = Vt100_Output.from_pty(stdout or sys.stdout, term=os.environ.get("TERM"))
-        self.drawn_generation = -1
         self.status = HELP
-        self.status_drawn = ""
         self.escape_pending = False
         self.shots = 0
         self._raw: Any = None
         self._old_handlers: Dict[int, Any] = {}
-        self._attrs: Dict[int, Attrs] = {}
 
-    # ------------------------------------------------------------------ terminal state
     def start(self) -> None:
-        """Raw keyboard, alternate screen, hidden cursor; restored by `stop()`."""
         self._raw = raw_mode(self.stdin.fileno())
         self._raw.__enter__()
         for number in (signal.SIGTERM, signal.SIGHUP):
             self._old_handlers[number] = signal.signal(number, self._on_signal)
+
+    def stop(self) -> None:
+        if self._raw is None:
+            return
+        self._raw.__exit__(None, None, None)
+        self._raw = None
+        for number, handler in self._old_handlers.items():
+            signal.signal(number, handler)
+
+    def _on_signal(self, number: int, frame: Any) -> None:
+        self.stop()
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+
+    def refresh(self) -> None:
+        """Called after every slice (the step runner's display hook)."""
+
+    async def read_input(self, handle: Callable[[bytes], None]) -> None:
+        """Host task: every chunk the terminal sends, to `handle`."""
+        stream = trio.lowlevel.FdStream(os.dup(self.stdin.fileno()))
+        async with stream:
+            while True:
+                try:
+                    data = await stream.receive_some(1024)
+                except (OSError, trio.ClosedResourceError):
+                    return
+                if not data:
+                    return
+                handle(data)
+
+    def escape_command(self, key: str) -> bool:
+        """The key after Ctrl+A; False for Ctrl+A A (send Ctrl+A to the guest)."""
+        command = key.lower() if len(key) == 1 else key
+        if command == "x":
+            self.machine.request_stop("quit")
+        elif command == "s":
+            self.shots += 1
+            path = f"pcmachine-screenshot-{self.shots}.png"
+            self.screenshot(path)
+            self.status = f"screenshot written to {path}"
+        elif command in ("a", ESCAPE_KEY, "\x01"):
+            return False
+        else:
+            self.status = HELP
+        return True
+
+
+class SerialConsole(RawTerminal):
+    """`--serial stdio` on a terminal (QEMU's -nographic): COM1's output is the
+    terminal's output (the UART's stdio sink writes it), and the bytes typed go to
+    COM1's receiver unchanged, Ctrl+C and line editing keys included.  Ctrl+A
+    commands as on the screen console; status messages go to standard error."""
+
+    def start(self) -> None:
+        super().start()
+        sys.stderr.write(f"pcmachine: serial console on COM1; {HELP}\r\n")
+
+    def stop(self) -> None:
+        if self._raw is not None:
+            sys.stderr.write("\r\n")
+        super().stop()
+
+    async def read_keys(self) -> None:
+        await self.read_input(self.handle)
+
+    def handle(self, data: bytes) -> None:
+        send = bytearray()
+        for byte in data:
+            if self.escape_pending:
+                self.escape_pending = False
+                if self.escape_command(chr(byte)):
+                    sys.stderr.write(f"\r\npcmachine: {self.status}\r\n")
+                    continue
+            elif byte == 0x01:
+                self.escape_pending = True
+                continue
+            send.append(byte)
+        if send:
+            self.machine.post_input("serial", {"port": "com1", "bytes": list(send)})
+
+
+class TerminalConsole(RawTerminal):
+    """Draws the text screen on the terminal and turns terminal keys into PS/2 keys."""
+
+    def __init__(self, machine: Any, screen: Any, screenshot: Callable[[str], Any],
+                 stdin: Any = None, stdout: Any = None) -> None:
+        super().__init__(machine, screenshot, stdin, stdout)
+        self.screen = screen
+        self.drawn_generation = -1
+        self.status_drawn = ""
+        self._attrs: Dict[int, Attrs] = {}
+
+    def start(self) -> None:
+        """Raw keyboard, alternate screen, hidden cursor; restored by `stop()`."""
+        super().start()
         self.output.enter_alternate_screen()
         self.output.erase_screen()
         self.output.hide_cursor()
@@ -104,15 +194,7 @@ class TerminalConsole:
         self.output.show_cursor()
         self.output.quit_alternate_screen()
         self.output.flush()
-        self._raw.__exit__(None, None, None)
-        self._raw = None
-        for number, handler in self._old_handlers.items():
-            signal.signal(number, handler)
-
-    def _on_signal(self, number: int, frame: Any) -> None:
-        self.stop()
-        signal.signal(number, signal.SIG_DFL)
-        os.kill(os.getpid(), number)
+        super().stop()
 
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> None:
@@ -181,20 +263,15 @@ class TerminalConsole:
         """Host task: decode terminal input and hand it to the guest."""
         presses: List[KeyPress] = []
         parser = Vt100Parser(presses.append)
-        stream = trio.lowlevel.FdStream(os.dup(self.stdin.fileno()))
-        async with stream:
-            while True:
-                try:
-                    data = await stream.receive_some(1024)
-                except (OSError, trio.ClosedResourceError):
-                    return
-                if not data:
-                    return
-                parser.feed(data.decode("utf-8", "replace"))
-                parser.flush()      # a terminal writes each key's sequence whole
-                self.handle(presses)
-                presses.clear()
-                self.refresh()
+
+        def decode(data: bytes) -> None:
+            parser.feed(data.decode("utf-8", "replace"))
+            parser.flush()      # a terminal writes each key's sequence whole
+            self.handle(presses)
+            presses.clear()
+            self.refresh()
+
+        await self.read_input(decode)
 
     def handle(self, presses: List[KeyPress]) -> None:
         """Keys decoded from one read: an Escape directly followed by a key is Alt+key."""
@@ -213,9 +290,11 @@ class TerminalConsole:
     def _key(self, key: str, data: str, alt: bool) -> None:
         if self.escape_pending:
             self.escape_pending = False
-            self._escape_command(key)
-            return
-        if key == ESCAPE_KEY and not alt:
+            if self.escape_command(key):
+                self.status_drawn = ""
+                return
+            key = ESCAPE_KEY
+        elif key == ESCAPE_KEY and not alt:
             self.escape_pending = True
             return
         group = key_group(key, data)
@@ -227,18 +306,3 @@ class TerminalConsole:
             self.machine.keyboard.type(group)
         except UserError as error:      # a chord the keymap cannot type: say so, keep running
             self.status = str(error)
-
-    def _escape_command(self, key: str) -> None:
-        command = key.lower() if len(key) == 1 else key
-        if command == "x":
-            self.machine.request_stop("quit")
-        elif command == "s":
-            self.shots += 1
-            path = f"pcmachine-screenshot-{self.shots}.png"
-            self.screenshot(path)
-            self.status = f"screenshot written to {path}"
-        elif command in ("a", ESCAPE_KEY):
-            self.machine.keyboard.type("{ctrl+a}")
-        else:
-            self.status = HELP
-            self.status_drawn = ""

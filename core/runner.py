@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import trio
 
-from .console import TerminalConsole
+from .console import RawTerminal, SerialConsole, TerminalConsole
 from .display import find_screen, screen_text
 from .errors import UserError
 from .machine import Machine
@@ -54,7 +54,7 @@ class StepRunner:
     """Advances the scripted steps and enforces the host-time timeout."""
 
     def __init__(self, machine: Machine, screen: Any, steps: List[Tuple[str, str]],
-                 timeout: Optional[float], display: Optional[TerminalConsole]) -> None:
+                 timeout: Optional[float], display: Optional[RawTerminal]) -> None:
         self.machine = machine
         self.screen = screen
         self.steps = list(steps)
@@ -198,9 +198,12 @@ def run_machine(options: RunOptions) -> int:
 
 def _run(machine: Machine, options: RunOptions) -> int:
     screen = find_screen(machine)
-    console = None
-    if not options.headless and screen is not None and sys.stdin.isatty() and sys.stdout.isatty():
-        console = TerminalConsole(machine, screen, lambda path: save_screenshot(machine, path))
+    console: Optional[RawTerminal] = None
+    shoot = lambda path: save_screenshot(machine, path)  # noqa: E731
+    if options.serial == "stdio" and sys.stdin.isatty():
+        console = SerialConsole(machine, shoot)
+    elif not options.headless and screen is not None and sys.stdin.isatty() and sys.stdout.isatty():
+        console = TerminalConsole(machine, screen, shoot)
     steps = StepRunner(machine, screen, options.steps, options.timeout, console)
     machine.realtime = console is not None
     try:
@@ -221,7 +224,7 @@ def _run(machine: Machine, options: RunOptions) -> int:
 
 
 async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner,
-                               console: Optional[TerminalConsole]) -> str:
+                               console: Optional[RawTerminal]) -> str:
     """The machine's run loop beside the host-side tasks that feed its input queue.
     Those run as system tasks, cancelled when the run ends, so exceptions from the
     run (Ctrl+C, a guest error) reach the caller as they are, not in a group."""

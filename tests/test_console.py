@@ -120,3 +120,22 @@ def test_terminal_restored_after_a_crash_in_a_plugin(tmp_path, floppy_from):
     term.child.send("a")
     settings = _terminal_is_sane(term)
     assert "plugin bug" in settings
+
+
+def test_serial_console_is_raw_and_two_way(tmp_path, floppy_from):
+    """`--serial stdio` on a terminal: typed bytes go to COM1 unechoed (the guest
+    sends each back incremented), Ctrl+C is a byte for the guest, not a signal,
+    and Ctrl+A X quits."""
+    image = floppy_from(tmp_path, "boot/serial_echo.bin")
+    child = pexpect.spawn(MACHINE, ["run", "pc.yaml", "--fda", image, "--serial", "stdio"],
+                          dimensions=(ROWS, COLUMNS), cwd=str(tmp_path))
+    child.expect("serial console on COM1", timeout=60)
+    child.send("HAL")
+    child.expect("IBM", timeout=60)
+    child.send("\x03")
+    child.expect("\x04", timeout=60)
+    child.send("\x01x")
+    child.expect(pexpect.EOF, timeout=60)
+    child.close()
+    assert child.exitstatus == 0
+    assert b"HAL" not in child.before
