@@ -12,7 +12,7 @@ like scripted ones.
 Ctrl+A is the escape key, as in QEMU: Ctrl+A X quits, Ctrl+A S writes a PNG
 screenshot, Ctrl+A A sends Ctrl+A to the guest, Ctrl+A H shows the keys on the
 status line.  The terminal is restored on every way out: a normal end, Ctrl+A X,
-an exception in a plugin, Ctrl+C in another process's signal (SIGTERM, SIGHUP).
+an exception in a plugin, SIGTERM or SIGHUP.
 """
 
 import os
@@ -68,7 +68,8 @@ def key_group(key: str, data: str) -> Optional[str]:
 
 class RawTerminal:
     """The terminal in raw mode for the length of a run, Ctrl+A commands, and the
-    terminal put back however the run ends (`stop()`, SIGTERM, SIGHUP)."""
+    terminal put back however the run ends (`stop()`, SIGHUP; SIGTERM ends the run
+    through the runner, which then calls `stop()`)."""
 
     def __init__(self, machine: Any, screenshot: Callable[[str], Any],
                  stdin: Any = None, stdout: Any = None) -> None:
@@ -85,8 +86,7 @@ class RawTerminal:
     def start(self) -> None:
         self._raw = raw_mode(self.stdin.fileno())
         self._raw.__enter__()
-        for number in (signal.SIGTERM, signal.SIGHUP):
-            self._old_handlers[number] = signal.signal(number, self._on_signal)
+        self._old_handlers[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_signal)
 
     def stop(self) -> None:
         if self._raw is None:

@@ -9,6 +9,7 @@ whenever the run did not complete.
 
 import dataclasses
 import os
+import signal
 import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -21,6 +22,7 @@ from .errors import UserError
 from .machine import Machine
 from .profile import Profile
 from .screenshot import save_screenshot
+from .vnc import VNCServer
 
 def demo_image() -> str:
     """The bundled demo floppy booted when no medium is given."""
@@ -39,6 +41,7 @@ class RunOptions:
     max_instructions: Optional[int] = None
     screen_dump: Optional[str] = None
     screenshot: Optional[str] = None
+    vnc: Optional[str] = None
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
@@ -205,12 +208,14 @@ def _run(machine: Machine, options: RunOptions) -> int:
     elif not options.headless and screen is not None and sys.stdin.isatty() and sys.stdout.isatty():
         console = TerminalConsole(machine, screen, shoot)
     steps = StepRunner(machine, screen, options.steps, options.timeout, console)
-    machine.realtime = console is not None
+    vnc = VNCServer(machine, options.vnc) if options.vnc else None
+    machine.realtime = console is not None or vnc is not None
+    previous_sigterm = signal.signal(signal.SIGTERM, lambda number, frame: machine.request_stop("terminated"))
     try:
         if console is not None:
             console.start()
         try:
-            reason = trio.run(_run_with_host_tasks, machine, options, steps, console)
+            reason = trio.run(_run_with_host_tasks, machine, options, steps, console, vnc)
         finally:
             if console is not None:
                 console.stop()
@@ -219,12 +224,14 @@ def _run(machine: Machine, options: RunOptions) -> int:
             print(screen_text(screen))
         print("machine: interrupted; media flushed", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
     steps.final_check()
     return _report(machine, screen, steps, reason, options)
 
 
 async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner,
-                               console: Optional[RawTerminal]) -> str:
+                               console: Optional[RawTerminal], vnc: Optional[VNCServer]) -> str:
     """The machine's run loop beside the host-side tasks that feed its input queue.
     Those run as system tasks, cancelled when the run ends, so exceptions from the
     run (Ctrl+C, a guest error) reach the caller as they are, not in a group."""
@@ -232,6 +239,8 @@ async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: Ste
         trio.lowlevel.spawn_system_task(_feed_serial_from_stdin, machine)
     if console is not None:
         trio.lowlevel.spawn_system_task(console.read_keys)
+    if vnc is not None:
+        await vnc.open()
     return await machine.run(options.max_instructions, steps)
 
 
@@ -255,6 +264,7 @@ def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, optio
     messages = {
         "timeout": f"timeout after {options.timeout:g} s" if options.timeout else "timeout",
         "instruction-limit": f"instruction limit reached ({machine.clock.icount} instructions)",
+        "terminated": "terminated by SIGTERM; media flushed",
     }
     if reason == "halted":
         cpu = machine.cpu

@@ -1,8 +1,8 @@
 ; A boot sector that sets mode 13h (320x200, 256 colours) through int 10h, loads
 ; its own DAC palette through ports 3C8h/3C9h (entry i = red i&63, green (i>>2)&63,
 ; blue 63-(i&63)), draws pixel (x, y) = (x + 2*y) & 0FFh into A000:0000 and
-; halts with interrupts off.  tests/test_screenshot.py computes the expected
-; picture from these rules alone.
+; halts with interrupts off (mode13_idle.asm: idles with interrupts on instead).
+; tests/test_screenshot.py computes the expected picture from these rules alone.
         bits 16
         org 0x7c00
 
@@ -47,8 +47,14 @@ start:  xor ax, ax
         inc dx
         cmp dx, 200
         jb .row
+%ifdef IDLE_AFTER_DRAWING
+        sti
+.idle:  hlt                             ; stay up for viewers (VNC tests)
+        jmp .idle
+%else
         cli
         hlt
+%endif
 
         times 510 - ($ - $$) db 0
         dw 0xaa55
