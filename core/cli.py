@@ -82,6 +82,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the final screen to FILE (text; attributes in FILE.attr)")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="write a PNG of the final screen (any video mode)")
+    parser.add_argument("--display", metavar="KIND",
+                        help="window (or window,scale=N): a graphical window (pip install 'pcmachine[window]'); "
+                             "none: no live screen")
     parser.add_argument("--vnc", metavar="HOST:PORT",
                         help="serve the screen to VNC viewers (127.0.0.1 unless a host is given; :1 is 5901)")
     parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
@@ -161,6 +164,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         screen_dump=args.screen_dump,
         screenshot=args.screenshot,
         vnc=args.vnc,
+        display=args.display,
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,
         debugcon=args.debugcon,

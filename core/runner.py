@@ -23,6 +23,7 @@ from .machine import Machine
 from .profile import Profile
 from .screenshot import save_screenshot
 from .vnc import VNCServer
+from .window import SDLWindow, open_window
 
 def demo_image() -> str:
     """The bundled demo floppy booted when no medium is given."""
@@ -42,6 +43,7 @@ class RunOptions:
     screen_dump: Optional[str] = None
     screenshot: Optional[str] = None
     vnc: Optional[str] = None
+    display: Optional[str] = None
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
@@ -205,20 +207,24 @@ def _run(machine: Machine, options: RunOptions) -> int:
     shoot = lambda path: save_screenshot(machine, path)  # noqa: E731
     if options.serial == "stdio" and sys.stdin.isatty():
         console = SerialConsole(machine, shoot)
-    elif not options.headless and screen is not None and sys.stdin.isatty() and sys.stdout.isatty():
+    elif (not options.headless and options.display is None and screen is not None
+          and sys.stdin.isatty() and sys.stdout.isatty()):
         console = TerminalConsole(machine, screen, shoot)
     steps = StepRunner(machine, screen, options.steps, options.timeout, console)
     vnc = VNCServer(machine, options.vnc) if options.vnc else None
-    machine.realtime = console is not None or vnc is not None
+    window = open_window(machine, options.display) if options.display and not options.headless else None
+    machine.realtime = console is not None or vnc is not None or window is not None
     previous_sigterm = signal.signal(signal.SIGTERM, lambda number, frame: machine.request_stop("terminated"))
     try:
         if console is not None:
             console.start()
         try:
-            reason = trio.run(_run_with_host_tasks, machine, options, steps, console, vnc)
+            reason = trio.run(_run_with_host_tasks, machine, options, steps, console, vnc, window)
         finally:
             if console is not None:
                 console.stop()
+            if window is not None:
+                window.close()
     except KeyboardInterrupt:
         if console is None and screen is not None:
             print(screen_text(screen))
@@ -231,7 +237,8 @@ def _run(machine: Machine, options: RunOptions) -> int:
 
 
 async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner,
-                               console: Optional[RawTerminal], vnc: Optional[VNCServer]) -> str:
+                               console: Optional[RawTerminal], vnc: Optional[VNCServer],
+                               window: Optional[SDLWindow]) -> str:
     """The machine's run loop beside the host-side tasks that feed its input queue.
     Those run as system tasks, cancelled when the run ends, so exceptions from the
     run (Ctrl+C, a guest error) reach the caller as they are, not in a group."""
@@ -241,6 +248,8 @@ async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: Ste
         trio.lowlevel.spawn_system_task(console.read_keys)
     if vnc is not None:
         await vnc.open()
+    if window is not None:
+        trio.lowlevel.spawn_system_task(window.run)
     return await machine.run(options.max_instructions, steps)
 
 

@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install -q -e '.[test]'
 
+# Debian packages the tests need: PyPy, and Xvfb for the window tests.
+need=()
 if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq pypy3 pypy3-venv >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq pypy3 pypy3-venv >/dev/null
-  fi
+  need+=(pypy3 pypy3-venv)
+fi
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 if [ ! -x .venv-pypy/bin/python ]; then
   pypy3 -m venv .venv-pypy
