@@ -72,6 +72,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{drive}", metavar="IMG", help=f"raw image for drive {drive}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a profile key, e.g. --set cpu.model=80386")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no status line (instructions, virtual time, MIPS, step) on the terminal")
     parser.add_argument("--headless", action="store_true",
                         help="no live screen; print the final screen text on exit")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -165,6 +167,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         vnc=args.vnc,
         display=args.display,
+        quiet=args.quiet,
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,
         debugcon=args.debugcon,
@@ -186,9 +189,10 @@ def _cmd_replay(argv: List[str]) -> int:
     parser.add_argument("recording", help="a file written by machine run --record")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
                         help="attach an analysis plugin (module:Class or ./file.py:Class)")
+    parser.add_argument("--quiet", action="store_true", help="no status line while it runs")
     add_trace_arguments(parser)
     args = parser.parse_args(argv)
-    return replay(args.recording, args.plugin, trace_components(args))
+    return replay(args.recording, args.plugin, trace_components(args), quiet=args.quiet)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

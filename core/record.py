@@ -30,6 +30,7 @@ from .errors import MediaError, UserError
 from .hookspecs import hookimpl
 from .machine import Machine
 from .profile import Profile
+from .progress import StatusLine, run_with_status
 from . import statefile
 
 RECORDING_FORMAT = "pcmachine-recording"
@@ -267,7 +268,8 @@ def _show(value: Any) -> str:
     return f"{value:#x}" if isinstance(value, int) and not isinstance(value, bool) else repr(value)
 
 
-def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, Dict[str, Any]]] = None) -> int:
+def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, Dict[str, Any]]] = None,
+           quiet: bool = False) -> int:
     """Replay a recording; returns the exit status (0 when everything matched)."""
     recording = Recording(path)
     data = dict(recording.header["profile"])
@@ -285,7 +287,7 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
         end = recording.end
         machine.stop_at = (end["icount"], end["time_ns"])
         import trio
-        trio.run(machine.run)
+        trio.run(run_with_status, machine, StatusLine(quiet=quiet))
         if verifier.mismatch is None:
             verifier.compare(end)
         if verifier.mismatch is not None:

@@ -21,6 +21,7 @@ from .display import find_screen, screen_text
 from .errors import UserError
 from .machine import Machine
 from .profile import Profile
+from .progress import StatusLine, step_label, watch
 from .screenshot import save_screenshot
 from .vnc import VNCServer
 from .window import SDLWindow, open_window
@@ -44,6 +45,7 @@ class RunOptions:
     screenshot: Optional[str] = None
     vnc: Optional[str] = None
     display: Optional[str] = None
+    quiet: bool = False
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
@@ -246,6 +248,8 @@ async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: Ste
         trio.lowlevel.spawn_system_task(_feed_serial_from_stdin, machine)
     if console is not None:
         trio.lowlevel.spawn_system_task(console.read_keys)
+    else:
+        trio.lowlevel.spawn_system_task(watch, machine, StatusLine(quiet=options.quiet), step_label(steps))
     if vnc is not None:
         await vnc.open()
     if window is not None:
