@@ -144,6 +144,8 @@ class Bus:
         #: the component being built (set by Machine.add_component): owner of the
         #: ports and address ranges claimed meanwhile, named when claims overlap
         self.claimant = ""
+        #: debugger watchpoints: page -> callback(address, size, write, value)
+        self.data_watchers: Dict[int, Callable[[int, int, bool, int], None]] = {}
         self.region_owner: Dict[int, str] = {}
 
     # ------------------------------------------------------------------ memory map
@@ -221,6 +223,21 @@ class Bus:
             if page not in self.page_region and (page << PAGE_SHIFT) < self.ram_size:
                 self.write_fast[page] = 1
 
+    def watch_data(self, page: int, callback: Callable[[int, int, bool, int], None]) -> None:
+        """Send every access to a RAM page through the slow path and `callback`
+        (debugger watchpoints: only watched pages pay)."""
+        self.data_watchers[page] = callback
+        self.read_fast[page] = 0
+        self.write_fast[page] = 0
+
+    def unwatch_data(self, page: int) -> None:
+        if self.data_watchers.pop(page, None) is None:
+            return
+        if page not in self.page_region and (page << PAGE_SHIFT) < self.ram_size:
+            self.read_fast[page] = 1
+            if not self.code_pages[page]:
+                self.write_fast[page] = 1
+
     def _touches_code(self, address: int, size: int) -> bool:
         page = address >> PAGE_SHIFT
         marks = self.code_marks.get(page)
@@ -239,7 +256,12 @@ class Bus:
             return value
         if region is None and address + size <= self.ram_size and \
                 (address >> PAGE_SHIFT) == ((address + size - 1) >> PAGE_SHIFT):
-            return int.from_bytes(self.memory[address:address + size], "little")
+            value = int.from_bytes(self.memory[address:address + size], "little")
+            if self.data_watchers:
+                watcher = self.data_watchers.get(address >> PAGE_SHIFT)
+                if watcher is not None:
+                    watcher(address, size, False, value)
+            return value
         value = 0
         for i in range(size):
             value |= self.read_byte(address + i) << (8 * i)
@@ -251,6 +273,8 @@ class Bus:
         if region is not None:
             return self.read(address, 1)
         if address < self.ram_size:
+            if self.data_watchers and (address >> PAGE_SHIFT) in self.data_watchers:
+                self.data_watchers[address >> PAGE_SHIFT](address, 1, False, self.memory[address])
             return self.memory[address]
         return 0xFF
 
@@ -267,6 +291,10 @@ class Bus:
         if region is None and end_page == page and address + size <= self.ram_size:
             if self.code_pages[page] and self._touches_code(address, size):
                 self._code_written(page)
+            if self.data_watchers:
+                watcher = self.data_watchers.get(page)
+                if watcher is not None:
+                    watcher(address, size, True, value & SIZE_MASKS[size])
             self.memory[address:address + size] = (value & SIZE_MASKS[size]).to_bytes(size, "little")
             return
         for i in range(size):
@@ -280,6 +308,8 @@ class Bus:
         elif address < self.ram_size:
             if self.code_pages[page] and self._touches_code(address, 1):
                 self._code_written(page)
+            if self.data_watchers and page in self.data_watchers:
+                self.data_watchers[page](address, 1, True, value & 0xFF)
             self.memory[address] = value & 0xFF
 
     def read_bytes(self, address: int, length: int) -> bytes:

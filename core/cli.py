@@ -87,6 +87,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--display", metavar="KIND",
                         help="window (or window,scale=N): a graphical window (pip install 'pcmachine[window]'); "
                              "none: no live screen")
+    parser.add_argument("--gdb", metavar="tcp:HOST:PORT",
+                        help="gdb remote stub (tcp:127.0.0.1:1234; loopback unless a host is given)")
+    parser.add_argument("--gdb-wait", action="store_true",
+                        help="with --gdb: hold the machine before its first instruction until gdb continues")
+    parser.add_argument("--monitor", metavar="stdio",
+                        help="the built-in monitor on the terminal: Ctrl+C or a breakpoint stops into it")
     parser.add_argument("--vnc", metavar="HOST:PORT",
                         help="serve the screen to VNC viewers (127.0.0.1 unless a host is given; :1 is 5901)")
     parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
@@ -114,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     run = commands.add_parser("run", help="boot a machine profile")
     _add_run_arguments(run)
+    debug = commands.add_parser("debug", help="boot a profile stopped in the monitor (machine run --monitor stdio)")
+    _add_run_arguments(debug)
+    debug.set_defaults(start_stopped=True, monitor="stdio")
     commands.add_parser("profiles", help="list the bundled machine profiles")
     plugins = commands.add_parser("plugins", help="list the plugins found, with their source")
     plugins.add_argument("name", nargs="?", help="show this plugin's profile options")
@@ -168,6 +177,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         vnc=args.vnc,
         display=args.display,
         quiet=args.quiet,
+        monitor=args.monitor,
+        gdb=args.gdb,
+        gdb_wait=args.gdb_wait,
+        start_stopped=getattr(args, "start_stopped", False),
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,
         debugcon=args.debugcon,
@@ -220,6 +233,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _guarded(_cmd_profiles)
     if args.command == "plugins":
         return _guarded(lambda: _cmd_plugins(args.name))
+    if args.command == "debug" and args.monitor is None:
+        args.monitor = "stdio"
     return _guarded(lambda: _cmd_run(args))
 
 

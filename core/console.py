@@ -44,7 +44,7 @@ NAMED_KEYS = {"escape": "esc", "delete": "del", "insert": "ins", "pageup": "pgup
 NAMED_KEYS.update({f"f{n}": f"f{n}" for n in range(1, 13)})
 MODIFIERS = {"c": "ctrl", "s": "shift"}
 ESCAPE_KEY = "c-a"
-HELP = "Ctrl+A then: X quit, S screenshot, A send Ctrl+A, H this help"
+HELP = "Ctrl+A then: X quit, C monitor, S screenshot, A send Ctrl+A, H this help"
 
 
 def key_group(key: str, data: str) -> Optional[str]:
@@ -82,6 +82,12 @@ class RawTerminal:
         self.shots = 0
         self._raw: Any = None
         self._old_handlers: Dict[int, Any] = {}
+        #: set by the runner: Ctrl+A C stops the machine into the monitor
+        self.open_monitor: Optional[Callable[[], Any]] = None
+        #: while the monitor has the terminal, typed lines go to it, not the guest
+        self.monitor_active = False
+        self._pending_text = ""
+        self._lines_in, self._lines_out = trio.open_memory_channel(64)
 
     def start(self) -> None:
         self._raw = raw_mode(self.stdin.fileno())
@@ -115,13 +121,26 @@ class RawTerminal:
                     return
                 if not data:
                     return
-                handle(data)
+                if self.monitor_active:
+                    self._lines_in.send_nowait(data)
+                else:
+                    handle(data)
+
+    async def monitor_line(self) -> Optional[str]:
+        """The next line typed while the monitor has the terminal."""
+        while "\n" not in self._pending_text:
+            data = await self._lines_out.receive()
+            self._pending_text += data.decode("utf-8", "replace")
+        line, self._pending_text = self._pending_text.split("\n", 1)
+        return line
 
     def escape_command(self, key: str) -> bool:
         """The key after Ctrl+A; False for Ctrl+A A (send Ctrl+A to the guest)."""
         command = key.lower() if len(key) == 1 else key
         if command == "x":
             self.machine.request_stop("quit")
+        elif command == "c" and self.open_monitor is not None:
+            self.open_monitor()
         elif command == "s":
             self.shots += 1
             path = f"pcmachine-screenshot-{self.shots}.png"
@@ -178,6 +197,20 @@ class TerminalConsole(RawTerminal):
         self.drawn_generation = -1
         self.status_drawn = ""
         self._attrs: Dict[int, Attrs] = {}
+        #: set by the runner: Ctrl+A C stops the machine into the monitor
+
+    def pause_for_monitor(self) -> None:
+        """The monitor takes the terminal: cooked mode, typed lines to the monitor."""
+        self.stop()
+        self.monitor_active = True
+
+    def resume(self) -> None:
+        """Back from the monitor: raw mode and a full redraw."""
+        self.monitor_active = False
+        self.start()
+        self.drawn_generation = -1
+        self.status_drawn = ""
+        self.refresh()
 
     def start(self) -> None:
         """Raw keyboard, alternate screen, hidden cursor; restored by `stop()`."""

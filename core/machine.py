@@ -88,6 +88,9 @@ class Machine:
         self.stop_at: Optional[Tuple[int, int]] = None
         self._reset_cause: Optional[str] = None
         self._stop_reason: Optional[str] = None
+        #: the debugger front end (pcmachine.debugger.control.Debugger) holding stops
+        self.debugger: Any = None
+        self._held_reset: Optional[str] = None
         self.stop_reason: Optional[str] = None
         self._configured = False
 
@@ -207,7 +210,13 @@ class Machine:
         self.plugin_manager.hook.machine_reset(machine=self, cause=cause)
 
     def request_reset(self, cause: str) -> None:
-        """Reset at the next slice boundary (devices call this from port writes)."""
+        """Reset at the next slice boundary (devices call this from port writes).
+        With a debugger attached the machine first stops there, and resets when it
+        is told to go on."""
+        if self.debugger is not None:
+            self._held_reset = cause
+            self.request_stop(f"reset ({cause})")
+            return
         self._reset_cause = cause
         self._end_batch()
 
@@ -245,6 +254,11 @@ class Machine:
         while self._icount_watches and self._icount_watches[0][0] <= self.clock.icount:
             _, _, callback = heapq.heappop(self._icount_watches)
             callback()
+
+    def replace_scheduled_inputs(self, entries: List[Tuple[int, int, str, Any]]) -> None:
+        """Debugger rewind: the inputs to apply from now on are exactly `entries`
+        ((icount, time_ns, kind, data), in order)."""
+        self._scheduled_inputs = collections.deque(entries)
 
     def inputs_pending_for(self, kind: str) -> bool:
         """Inputs of `kind` posted or scheduled but not yet taken by their device."""
@@ -356,6 +370,10 @@ class Machine:
                 reason = self.run_slice(limit)
                 if reason is None and on_slice is not None:
                     reason = on_slice()
+                if reason is not None and self.debugger is not None:
+                    reason = await self.debugger.stopped(reason)
+                    if reason is None and self._held_reset is not None:
+                        self._reset_cause, self._held_reset = self._held_reset, None
                 if reason is not None:
                     break
                 ahead = pace.ahead() if pace is not None else 0.0

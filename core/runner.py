@@ -12,11 +12,13 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import trio
 
 from .console import RawTerminal, SerialConsole, TerminalConsole
+from .debugger.gdbstub import GDBStub
+from .debugger.terminal import MonitorTerminal
 from .display import find_screen, screen_text
 from .errors import UserError
 from .machine import Machine
@@ -46,6 +48,10 @@ class RunOptions:
     vnc: Optional[str] = None
     display: Optional[str] = None
     quiet: bool = False
+    monitor: Optional[str] = None
+    gdb: Optional[str] = None
+    gdb_wait: bool = False
+    start_stopped: bool = False
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
@@ -213,15 +219,34 @@ def _run(machine: Machine, options: RunOptions) -> int:
           and sys.stdin.isatty() and sys.stdout.isatty()):
         console = TerminalConsole(machine, screen, shoot)
     steps = StepRunner(machine, screen, options.steps, options.timeout, console)
+    monitor = None
+    if options.gdb_wait and not options.gdb:
+        raise UserError("--gdb-wait needs --gdb tcp:HOST:PORT")
+    if options.gdb and options.monitor:
+        raise UserError("--gdb and --monitor: use one (gdb's `monitor CMD` runs monitor commands)")
+    gdb = GDBStub(machine, options.gdb, options.gdb_wait) if options.gdb else None
+    if options.monitor is not None:
+        if options.monitor != "stdio":
+            raise UserError(f"--monitor {options.monitor}: the monitor is on the terminal: --monitor stdio")
+        monitor = MonitorTerminal(machine, shoot, start_stopped=options.start_stopped)
+        if isinstance(console, TerminalConsole):
+            monitor.share_terminal(console)
+        console_monitor = monitor
+    else:
+        console_monitor = None
+    if isinstance(console, TerminalConsole):
+        console.open_monitor = _console_monitor(machine, console, shoot, console_monitor)
     vnc = VNCServer(machine, options.vnc) if options.vnc else None
     window = open_window(machine, options.display) if options.display and not options.headless else None
-    machine.realtime = console is not None or vnc is not None or window is not None
+    machine.realtime = console is not None or vnc is not None or window is not None or gdb is not None
     previous_sigterm = signal.signal(signal.SIGTERM, lambda number, frame: machine.request_stop("terminated"))
+    if monitor is not None and console is None:
+        monitor.install()
     try:
         if console is not None:
             console.start()
         try:
-            reason = trio.run(_run_with_host_tasks, machine, options, steps, console, vnc, window)
+            reason = trio.run(_run_with_host_tasks, machine, options, steps, console, vnc, window, gdb)
         finally:
             if console is not None:
                 console.stop()
@@ -234,13 +259,30 @@ def _run(machine: Machine, options: RunOptions) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
+        if monitor is not None:
+            monitor.uninstall()
     steps.final_check()
     return _report(machine, screen, steps, reason, options)
 
 
+def _console_monitor(machine: Machine, console: TerminalConsole, shoot: Any,
+                     monitor: Optional[MonitorTerminal]) -> Callable[[], None]:
+    """The console's Ctrl+A C: the monitor on the console's terminal, created on
+    first use when --monitor did not make one (its history for going backwards
+    starts then)."""
+    held = [monitor]
+
+    def open_monitor() -> None:
+        if held[0] is None:
+            held[0] = MonitorTerminal(machine, shoot)
+            held[0].share_terminal(console)
+        held[0].enter()
+    return open_monitor
+
+
 async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner,
                                console: Optional[RawTerminal], vnc: Optional[VNCServer],
-                               window: Optional[SDLWindow]) -> str:
+                               window: Optional[SDLWindow], gdb: Optional[GDBStub]) -> str:
     """The machine's run loop beside the host-side tasks that feed its input queue.
     Those run as system tasks, cancelled when the run ends, so exceptions from the
     run (Ctrl+C, a guest error) reach the caller as they are, not in a group."""
@@ -252,6 +294,8 @@ async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: Ste
         trio.lowlevel.spawn_system_task(watch, machine, StatusLine(quiet=options.quiet), step_label(steps))
     if vnc is not None:
         await vnc.open()
+    if gdb is not None:
+        await gdb.open()
     if window is not None:
         trio.lowlevel.spawn_system_task(window.run)
     return await machine.run(options.max_instructions, steps)

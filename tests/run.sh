@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install -q -e '.[test]'
 
-# Debian packages the tests need: PyPy, and Xvfb for the window tests.
+# Debian packages the tests need: PyPy, Xvfb for the window tests, gdb for the stub tests.
 need=()
 if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(pypy3 pypy3-venv)
 fi
 command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+command -v gdb >/dev/null 2>&1 || need+=(gdb)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

@@ -1,0 +1,350 @@
+"""Execution control for the monitor and the gdb stub: stop the machine, step it,
+continue to breakpoints and watchpoints, and go backwards.
+
+The machine's run loop hands every stop reason to `Debugger.stopped()`, which holds
+the run (awaiting commands from its front end) until it is told to go on.  Nothing
+here costs the guest anything while no breakpoint is set: address breakpoints use
+the per-instruction hook only while some exist (the CPU switches to its stepping
+loop then, as Bochs does), event breakpoints hook only the events asked for, and
+watchpoints make only their own physical pages take the bus's slow path (and step,
+so that a stop lands right after the accessing instruction).
+
+Going backwards rests on determinism: the debugger keeps a snapshot every
+`interval` instructions and a log of the host inputs; to reach instruction count
+N it restores the last snapshot before N and re-executes, inputs re-applied at
+their recorded counts, to exactly N.  `reverse_continue` searches the intervals
+from the newest back for the last breakpoint or watchpoint hit.
+"""
+
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
+
+from pcmachine.hookspecs import hookimpl
+
+from .inspect import translate
+
+#: stop reasons that end the run rather than pause it
+FINAL_REASONS = ("quit", "killed", "terminated", "interrupted")
+SNAPSHOT_INTERVAL = 10_000_000
+MAX_SNAPSHOTS = 64
+#: bound on the RAM copies kept for going backwards
+SNAPSHOT_MEMORY = 1 << 30
+
+
+class InstructionBreaker:
+    """The per-instruction hook, registered only while address breakpoints exist."""
+
+    def __init__(self, debugger: "Debugger") -> None:
+        self.debugger = debugger
+
+    @hookimpl
+    def instruction(self, machine: Any, cs: int, eip: int, linear: int, cpu: Any) -> None:
+        self.debugger.check_address(linear)
+
+
+class EventBreaker:
+    """Hooks for `break int N`, `break exc N`, `break mode`, `break io PORT`."""
+
+    def __init__(self, debugger: "Debugger") -> None:
+        self.debugger = debugger
+
+    @hookimpl
+    def interrupt(self, machine: Any, vector: int, kind: str, cs: int, eip: int) -> None:
+        if vector in self.debugger.int_breaks and kind != "exception":
+            self.debugger.hit(f"int {vector:#x} ({kind})")
+
+    @hookimpl
+    def cpu_exception(self, machine: Any, vector: int, error_code: Optional[int], cs: int, eip: int) -> None:
+        if vector in self.debugger.exception_breaks:
+            code = "" if error_code is None else f" error code {error_code:#x}"
+            self.debugger.hit(f"exception {vector}{code} at {cs:04x}:{eip:08x}")
+
+    @hookimpl
+    def cpu_mode_change(self, machine: Any, what: str, old: int, new: int) -> None:
+        if self.debugger.linear_watches:
+            self.debugger._resolve_watches()
+        if self.debugger.mode_break:
+            self.debugger.hit(f"mode change: {what} {old} -> {new}")
+
+    @hookimpl
+    def io_read(self, machine: Any, port: int, size: int, value: int) -> None:
+        if port in self.debugger.io_breaks:
+            self.debugger.hit(f"in from port {port:#x} = {value:#x}")
+
+    @hookimpl
+    def io_write(self, machine: Any, port: int, size: int, value: int) -> None:
+        if port in self.debugger.io_breaks:
+            self.debugger.hit(f"out to port {port:#x} = {value:#x}")
+
+
+class InputLog:
+    """Host inputs with their instruction counts, to re-apply them when re-executing.
+    After a rewind the logged future is scheduled again; as each entry comes back it
+    is recognised and not logged twice."""
+
+    def __init__(self) -> None:
+        self.inputs: List[Tuple[int, int, str, Any]] = []
+        self.pending: List[Tuple[int, int, str, Any]] = []
+
+    def rewind(self, start: int) -> List[Tuple[int, int, str, Any]]:
+        """The inputs from instruction `start` on, expected to come back in order."""
+        self.pending = [entry for entry in self.inputs if entry[0] >= start]
+        return list(self.pending)
+
+    @hookimpl
+    def machine_input(self, machine: Any, kind: str, data: Any, icount: int, time_ns: int) -> None:
+        entry = (icount, time_ns, kind, data)
+        if self.pending and self.pending[0] == entry:
+            self.pending.pop(0)
+            return
+        self.inputs.append(entry)
+
+
+class Debugger:
+    """Breakpoints, watchpoints, stepping and reverse execution for one machine."""
+
+    def __init__(self, machine: Any, history: bool = True, interval: int = SNAPSHOT_INTERVAL) -> None:
+        self.machine = machine
+        self.breakpoints: Set[int] = set()           # linear addresses
+        self.physical_breakpoints: Set[int] = set()
+        self.int_breaks: Set[int] = set()
+        self.exception_breaks: Set[int] = set()
+        self.io_breaks: Set[int] = set()
+        self.mode_break = False
+        #: (linear, length) -> r|w|a, as set; resolved to physical bytes in `watchpoints`
+        self.linear_watches: Dict[Tuple[int, int], str] = {}
+        self.watchpoints: Dict[int, Tuple[str, int]] = {}    # physical byte -> (kind, linear)
+        self.stop_message = ""
+        self.last_hit: Optional[Dict[str, Any]] = None
+        self.recording_hits: Optional[List[Tuple[int, str, Dict[str, Any]]]] = None
+        self._resume_icount: Optional[int] = None      # do not stop again before this insn
+        self._instruction_breaker: Optional[InstructionBreaker] = None
+        self._event_breaker: Optional[EventBreaker] = None
+        self.interval = interval
+        self.snapshots: List[Tuple[int, Dict[str, Any]]] = []
+        self.input_log = InputLog()
+        self.command_handler: Optional[Callable[[str], Awaitable[Optional[str]]]] = None
+        self.on_triple_fault = ""
+        ram = max(1, machine.bus.ram_size)
+        self.max_snapshots = max(4, min(MAX_SNAPSHOTS, SNAPSHOT_MEMORY // ram))
+        machine.add_plugin(self.input_log, name="debugger-inputs")
+        machine.add_plugin(self, name="debugger")
+        machine.debugger = self
+        if history:
+            self._snapshot_now()
+
+    # ------------------------------------------------------------------ breakpoints
+    def _sync_hooks(self) -> None:
+        """Register exactly the hook objects the current breakpoints need."""
+        # Watchpoints step too, so that a stop lands right after the accessing
+        # instruction rather than at the end of its decoded block.
+        want_insn = bool(self.breakpoints or self.physical_breakpoints or self.linear_watches)
+        if want_insn and self._instruction_breaker is None:
+            self._instruction_breaker = InstructionBreaker(self)
+            self.machine.add_plugin(self._instruction_breaker, name="debugger-insn")
+        elif not want_insn and self._instruction_breaker is not None:
+            self.machine.remove_plugin(self._instruction_breaker)
+            self._instruction_breaker = None
+        want_events = bool(self.int_breaks or self.exception_breaks or self.io_breaks or self.mode_break
+                           or self.linear_watches)
+        if want_events and self._event_breaker is None:
+            self._event_breaker = EventBreaker(self)
+            self.machine.add_plugin(self._event_breaker, name="debugger-events")
+        elif not want_events and self._event_breaker is not None:
+            self.machine.remove_plugin(self._event_breaker)
+            self._event_breaker = None
+
+    def add_breakpoint(self, address: int, physical: bool = False) -> None:
+        (self.physical_breakpoints if physical else self.breakpoints).add(address)
+        self._sync_hooks()
+
+    def remove_breakpoint(self, address: int, physical: bool = False) -> bool:
+        found = address in (self.physical_breakpoints if physical else self.breakpoints)
+        (self.physical_breakpoints if physical else self.breakpoints).discard(address)
+        self._sync_hooks()
+        return found
+
+    def add_event_break(self, kind: str, value: Optional[int] = None) -> None:
+        if kind == "int":
+            self.int_breaks.add(value)
+        elif kind == "exc":
+            self.exception_breaks.add(value)
+        elif kind == "io":
+            self.io_breaks.add(value)
+        elif kind == "mode":
+            self.mode_break = True
+        self._sync_hooks()
+
+    def clear_all(self) -> None:
+        self.breakpoints.clear()
+        self.physical_breakpoints.clear()
+        self.int_breaks.clear()
+        self.exception_breaks.clear()
+        self.io_breaks.clear()
+        self.mode_break = False
+        self.linear_watches.clear()
+        self._resolve_watches()
+
+    def add_watchpoint(self, linear: int, length: int, kind: str) -> None:
+        """Watch linear bytes for reads (r), writes (w) or both (a).  The bytes are
+        watched where they are mapped now, and again after every mode change and
+        every stop (paging turned on, a new CR3)."""
+        self.linear_watches[(linear, length)] = kind
+        self._resolve_watches()
+
+    def remove_watchpoint(self, linear: int, length: int) -> bool:
+        found = self.linear_watches.pop((linear, length), None) is not None
+        self._resolve_watches()
+        return found
+
+    def _resolve_watches(self) -> None:
+        """Physical bytes of each linear watchpoint; the bus watches their pages."""
+        bus = self.machine.bus
+        self.watchpoints = {}
+        for (linear, length), kind in self.linear_watches.items():
+            for offset in range(length):
+                mapped = translate(self.machine, linear + offset)
+                if mapped is not None and mapped[0] < bus.ram_size:
+                    self.watchpoints[mapped[0]] = (kind, linear)
+        pages = {address >> 12 for address in self.watchpoints}
+        for page in list(bus.data_watchers):
+            if page not in pages:
+                bus.unwatch_data(page)
+        for page in pages:
+            bus.watch_data(page, self._memory_access)
+        self._sync_hooks()
+
+    def _memory_access(self, address: int, size: int, write: bool, value: int) -> None:
+        for byte in range(address, address + size):
+            watch = self.watchpoints.get(byte)
+            if watch is not None and (watch[0] == "a" or (watch[0] == "w") == write):
+                verb = "write" if write else "read"
+                self.hit(f"watchpoint {watch[1]:#x} ({verb} of {size} byte(s) at physical {address:#x}, "
+                         f"value {value:#x})", {"watch": watch[0], "address": watch[1], "write": write})
+                return
+
+    def check_address(self, linear: int) -> None:
+        """Called before each instruction while address breakpoints exist."""
+        if linear in self.breakpoints:
+            self.hit(f"breakpoint at linear {linear:#010x}", {"breakpoint": linear})
+        elif self.physical_breakpoints:
+            mapped = translate(self.machine, linear)
+            if mapped is not None and mapped[0] in self.physical_breakpoints:
+                self.hit(f"breakpoint at physical {mapped[0]:#010x}", {"breakpoint": linear})
+
+    def hit(self, message: str, detail: Optional[Dict[str, Any]] = None) -> None:
+        """A breakpoint or event matched: stop before the instruction (address
+        breakpoints) or after the one that caused the event."""
+        icount = self.machine.clock.icount
+        if self._resume_icount is not None and icount == self._resume_icount and detail \
+                and "breakpoint" in detail:
+            return                        # the instruction we stopped at: step over it
+        if self.recording_hits is not None:
+            # The stepping loop counts an instruction before running it, so `icount`
+            # is where the machine stops either way: before a breakpoint's
+            # instruction, after a watched access's.
+            self.recording_hits.append((icount, message, detail or {}))
+            return
+        self.stop_message = message
+        self.last_hit = detail or {}
+        self.machine.request_stop("debug")
+
+    # ------------------------------------------------------------------ run control
+    async def stopped(self, reason: str) -> Optional[str]:
+        """The run loop stopped with `reason`: hold it for the front end.  Returns
+        None to go on running, or the reason that ends the run."""
+        if reason in FINAL_REASONS or self.command_handler is None:
+            return reason
+        if reason == "triple-fault" or reason.startswith("reset"):
+            self.stop_message = self.stop_message or reason
+        elif reason != "debug":
+            self.stop_message = reason
+            self.last_hit = {}
+        self._resume_icount = None
+        result = await self.command_handler(reason)
+        self.stop_message = ""
+        self._resume_icount = self.machine.clock.icount
+        if self.linear_watches:
+            self._resolve_watches()          # CR3 may have changed while stopped
+        return result
+
+    def step(self, count: int = 1) -> None:
+        """Before resuming: stop again after `count` instructions."""
+        target = self.machine.clock.icount + count
+        self.machine.at_icount(target, lambda: self._step_done(target))
+
+    def _step_done(self, target: int) -> None:
+        if self.recording_hits is not None:
+            return
+        if self.machine.clock.icount == target and not self.stop_message:
+            self.stop_message = "step"
+            self.last_hit = {"step": True}
+            self.machine.request_stop("debug")
+
+    # ------------------------------------------------------------------ history
+    def _snapshot_now(self) -> None:
+        icount = self.machine.clock.icount
+        if self.recording_hits is not None:
+            return                        # re-executing: the snapshots exist already
+        if not self.snapshots or icount > self.snapshots[-1][0]:
+            self.snapshots.append((icount, self.machine.snapshot()))
+            if len(self.snapshots) > self.max_snapshots:
+                del self.snapshots[1]     # the first one marks where history begins
+        self.machine.at_icount(icount + self.interval, self._snapshot_now)
+
+    def history_start(self) -> int:
+        return self.snapshots[0][0] if self.snapshots else self.machine.clock.icount
+
+    def _replay(self, start: int, end: int) -> List[Tuple[int, str, Dict[str, Any]]]:
+        """Restore the snapshot taken at `start`, re-execute to instruction `end`
+        with the logged inputs, and return the breakpoint/watchpoint hits on the way
+        (as instruction counts to stop at)."""
+        machine = self.machine
+        state = dict(self.snapshots)[start]
+        machine.restore(state)
+        machine.replace_scheduled_inputs(self.input_log.rewind(start))
+        self.recording_hits = []
+        try:
+            while machine.clock.icount < end:
+                reason = machine.run_slice(end)
+                if reason not in (None, "instruction-limit", "debug"):
+                    break
+            return self.recording_hits
+        finally:
+            self.recording_hits = None
+
+    def _snapshot_before(self, target: int) -> int:
+        return max(icount for icount, _ in self.snapshots if icount <= target)
+
+    def reverse_step(self, count: int = 1) -> bool:
+        """Go back `count` instructions; False (at the start of history) when the
+        history does not reach that far."""
+        now = self.machine.clock.icount
+        target = max(self.history_start(), now - count)
+        self._replay(self._snapshot_before(target), target)
+        self.stop_message, self.last_hit = "reverse step", {"step": True}
+        return target == now - count
+
+    def reverse_continue(self) -> bool:
+        """Go back to the last breakpoint/watchpoint hit before now; False (and the
+        start of history) when there is none."""
+        now = self.machine.clock.icount
+        starts = sorted(icount for icount, _ in self.snapshots if icount < now)
+        for index in range(len(starts) - 1, -1, -1):
+            end = starts[index + 1] if index + 1 < len(starts) else now
+            hits = [hit for hit in self._replay(starts[index], end) if hit[0] < now]
+            if hits:
+                stop_at, message, detail = max(hits, key=lambda hit: hit[0])
+                self._replay(self._snapshot_before(stop_at), stop_at)
+                self.stop_message, self.last_hit = message, detail
+                return True
+        start = self.history_start()
+        self._replay(start, start)
+        self.stop_message, self.last_hit = "start of history", {"history_start": True}
+        return False
+
+    # ------------------------------------------------------------------ faults
+    @hookimpl
+    def triple_fault(self, machine: Any, report: str) -> None:
+        """With a debugger attached, a triple fault stops here instead of resetting."""
+        self.stop_message = "triple fault:\n" + report
+        self.last_hit = {"triple_fault": True}

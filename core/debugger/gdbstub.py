@@ -1,0 +1,370 @@
+"""The gdb remote stub: `--gdb tcp:127.0.0.1:1234` (`--gdb-wait` holds the machine
+before its first instruction, like QEMU's `-s -S`).
+
+The GDB Remote Serial Protocol over TCP (gdb's "Remote Protocol" appendix):
+registers as the i386 target description (`org.gnu.gdb.i386.core` with the x87
+registers, plus the control registers in `org.pcmachine.system`) sent with
+`qXfer:features:read`; memory by linear address through the page tables;
+breakpoints kept by the debugger, never written into guest memory (Z0, Z1);
+watchpoints on the bus (Z2 write, Z3 read, Z4 access); `s`, `c`, `vCont`, Ctrl+C;
+reverse execution (`bs`, `bc`) from the debugger's snapshots; `monitor CMD`
+(qRcmd) runs a command of the built-in monitor.  One gdb at a time.
+"""
+
+import struct
+from typing import Any, List, Optional, Tuple
+
+import trio
+
+from pcmachine.errors import UserError
+
+from . import inspect
+from .control import Debugger
+from .monitor import Monitor
+
+GENERAL = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflags",
+           "cs", "ss", "ds", "es", "fs", "gs")
+X87_CONTROL = ("fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop")
+SYSTEM = ("cr0", "cr2", "cr3", "cr4")
+REGISTER_COUNT = len(GENERAL) + 8 + len(X87_CONTROL) + len(SYSTEM)
+SIGINT, SIGTRAP = 2, 5
+
+
+def target_xml() -> str:
+    """The target description: gdb's i386 core registers, x87 included, then ours."""
+    regs = []
+    for number, name in enumerate(GENERAL):
+        kind = {"esp": "data_ptr", "ebp": "data_ptr", "eip": "code_ptr", "eflags": "i386_eflags"}.get(name, "int32")
+        regs.append(f'<reg name="{name}" bitsize="32" type="{kind}" regnum="{number}"/>')
+    for n in range(8):
+        regs.append(f'<reg name="st{n}" bitsize="80" type="i387_ext" regnum="{16 + n}"/>')
+    for n, name in enumerate(X87_CONTROL):
+        regs.append(f'<reg name="{name}" bitsize="32" type="int" group="float" regnum="{24 + n}"/>')
+    system = "".join(f'<reg name="{name}" bitsize="32" type="int32" regnum="{32 + n}"/>'
+                     for n, name in enumerate(SYSTEM))
+    flags = ('<flags id="i386_eflags" size="4">' + "".join(
+        f'<field name="{name}" start="{bit}" end="{bit}"/>' for bit, name in (
+            (0, "CF"), (1, ""), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"), (9, "IF"),
+            (10, "DF"), (11, "OF"), (14, "NT"), (16, "RF"), (17, "VM"), (18, "AC"), (19, "VIF"),
+            (20, "VIP"), (21, "ID"))) + "</flags>")
+    return ('<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0">'
+            '<architecture>i386</architecture><feature name="org.gnu.gdb.i386.core">'
+            + flags + "".join(regs) + '</feature><feature name="org.pcmachine.system">'
+            + system + "</feature></target>")
+
+
+def checksum(data: bytes) -> bytes:
+    return b"%02x" % (sum(data) & 0xFF)
+
+
+def parse_address(spec: str) -> Tuple[str, int]:
+    """`tcp:HOST:PORT`, `tcp::PORT`, `HOST:PORT` or `PORT` (loopback by default)."""
+    text = spec[4:] if spec.startswith("tcp:") else spec
+    host, _, port_text = text.rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise UserError(f"--gdb {spec}: expected tcp:HOST:PORT, e.g. tcp:127.0.0.1:1234") from None
+    if not 0 < port < 65536:
+        raise UserError(f"--gdb {spec}: port {port} is out of range")
+    return host or "127.0.0.1", port
+
+
+class GDBStub:
+    """Serves one gdb connection; the debugger's command handler while attached."""
+
+    def __init__(self, machine: Any, spec: str, wait: bool = False) -> None:
+        self.machine = machine
+        self.host, self.port = parse_address(spec)
+        self.debugger: Debugger = getattr(machine, "debugger", None) or Debugger(machine)
+        self.monitor = Monitor(machine, self.debugger)
+        self.stream: Optional[trio.SocketStream] = None
+        self.packets_in, self.packets_out = trio.open_memory_channel(64)
+        self.ack = True
+        self.xml = target_xml().encode()
+        self.connected = trio.Event()
+        self.sending = trio.Lock()            # acks (reader) and replies (machine) share the socket
+        self.history_begin = False
+        if wait:
+            self.debugger.stop_message = "waiting for gdb"
+            self.debugger.command_handler = self.on_stop
+            machine.request_stop("debug")
+
+    async def open(self) -> None:
+        try:
+            listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+        except OSError as error:
+            raise UserError(f"--gdb: cannot listen on {self.host}:{self.port}: {error.strerror}") from None
+        trio.lowlevel.spawn_system_task(self._serve, listeners)
+
+    async def _serve(self, listeners: List[trio.SocketListener]) -> None:
+        await trio.serve_listeners(self._connection, listeners)
+
+    async def _connection(self, stream: trio.SocketStream) -> None:
+        if self.stream is not None:
+            await stream.aclose()             # one gdb at a time
+            return
+        self.stream = stream
+        self.ack = True
+        self.debugger.command_handler = self.on_stop
+        if self.debugger.stop_message != "waiting for gdb":
+            self.debugger.stop_message = "gdb attached"
+            self.machine.request_stop("debug")
+        self.connected.set()
+        try:
+            await self._read_packets(stream)
+        finally:
+            self.stream = None
+            self.debugger.command_handler = None
+            await self.packets_in.send(None)
+
+    async def _read_packets(self, stream: trio.SocketStream) -> None:
+        buffer = b""
+        while True:
+            try:
+                data = await stream.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
+            if not data:
+                return
+            buffer += data
+            while buffer:
+                if buffer[:1] in (b"+", b"-"):
+                    buffer = buffer[1:]
+                elif buffer[:1] == b"\x03":
+                    buffer = buffer[1:]
+                    self.debugger.stop_message = "interrupted by gdb"
+                    self.debugger.last_hit = {"interrupt": True}
+                    self.machine.request_stop("debug")
+                elif buffer[:1] == b"$":
+                    end = buffer.find(b"#")
+                    if end < 0 or len(buffer) < end + 3:
+                        break
+                    payload = buffer[1:end]
+                    buffer = buffer[end + 3:]
+                    if self.ack:
+                        async with self.sending:
+                            await stream.send_all(b"+")
+                    await self.packets_in.send(payload)
+                else:
+                    buffer = buffer[1:]
+
+    async def send(self, payload: bytes) -> None:
+        if self.stream is None:
+            return
+        escaped = payload.replace(b"}", b"}]").replace(b"#", b"}\x03").replace(b"$", b"}\x04")
+        try:
+            async with self.sending:
+                await self.stream.send_all(b"$" + escaped + b"#" + checksum(escaped))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    # ------------------------------------------------------------------ stops
+    def stop_reply(self) -> bytes:
+        hit = self.debugger.last_hit or {}
+        if self.history_begin:
+            return b"T05replaylog:begin;thread:1;"
+        if hit.get("interrupt"):
+            return b"T%02xthread:1;" % SIGINT
+        if "watch" in hit:
+            kind = {"w": "watch", "r": "rwatch", "a": "awatch"}[hit["watch"]]
+            return b"T05%s:%x;thread:1;" % (kind.encode(), hit["address"])
+        if "breakpoint" in hit:
+            return b"T05swbreak:;thread:1;"
+        return b"T05thread:1;"
+
+    async def on_stop(self, reason: str) -> Optional[str]:
+        """The machine stopped: report it to gdb (if it is waiting) and serve packets
+        until it resumes the machine."""
+        if self.stream is None:
+            await self.connected.wait()
+        elif self.resumed:
+            await self.send(self.stop_reply())
+        self.resumed = False
+        while True:
+            payload = await self.packets_out.receive()
+            if payload is None:                     # gdb went away: run freely
+                self.debugger.clear_all()
+                self.connected = trio.Event()
+                return None
+            action = await self.handle(payload)
+            if action is not None:
+                self.resumed = action != "quit"
+                return "killed" if action == "quit" else None
+
+    resumed = False
+
+    # ------------------------------------------------------------------ packets
+    async def handle(self, payload: bytes) -> Optional[str]:
+        """Answer one packet; returns "continue"/"step"/"quit" when it resumes."""
+        text = payload.decode("latin-1")
+        self.history_begin = False
+        if text == "?":
+            await self.send(self.stop_reply())
+        elif text.startswith("qSupported"):
+            await self.send(b"PacketSize=4000;qXfer:features:read+;swbreak+;hwbreak+;"
+                            b"ReverseStep+;ReverseContinue+;vContSupported+;QStartNoAckMode+")
+        elif text == "QStartNoAckMode":
+            await self.send(b"OK")
+            self.ack = False
+        elif text.startswith("qXfer:features:read:target.xml:"):
+            offset, length = (int(part, 16) for part in text.rsplit(":", 1)[1].split(","))
+            chunk = self.xml[offset:offset + length]
+            await self.send((b"l" if offset + length >= len(self.xml) else b"m") + chunk)
+        elif text == "qAttached":
+            await self.send(b"1")
+        elif text == "qC":
+            await self.send(b"QC1")
+        elif text == "qfThreadInfo":
+            await self.send(b"m1")
+        elif text == "qsThreadInfo":
+            await self.send(b"l")
+        elif text.startswith("H") or text.startswith("T"):
+            await self.send(b"OK")
+        elif text == "g":
+            await self.send(b"".join(self.register_bytes(n).hex().encode() for n in range(REGISTER_COUNT)))
+        elif text.startswith("G"):
+            data = bytes.fromhex(text[1:])
+            offset = 0
+            for number in range(REGISTER_COUNT):
+                size = len(self.register_bytes(number))
+                if offset + size <= len(data):
+                    self.set_register(number, data[offset:offset + size])
+                offset += size
+            await self.send(b"OK")
+        elif text.startswith("p"):
+            number = int(text[1:], 16)
+            await self.send(self.register_bytes(number).hex().encode() if number < REGISTER_COUNT else b"E01")
+        elif text.startswith("P"):
+            number_text, value = text[1:].split("=")
+            self.set_register(int(number_text, 16), bytes.fromhex(value))
+            await self.send(b"OK")
+        elif text.startswith("m"):
+            address, length = (int(part, 16) for part in text[1:].split(","))
+            data = inspect.read_linear(self.machine, address, length)
+            await self.send(data.hex().encode() if data is not None else b"E14")
+        elif text.startswith("M"):
+            where, data = text[1:].split(":")
+            address, _ = (int(part, 16) for part in where.split(","))
+            await self.send(b"OK" if self.write_linear(address, bytes.fromhex(data)) else b"E14")
+        elif text.startswith("X"):
+            where, _, raw = payload[1:].partition(b":")
+            address, _ = (int(part, 16) for part in where.split(b","))
+            await self.send(b"OK" if self.write_linear(address, unescape(raw)) else b"E14")
+        elif text[:1] in ("Z", "z"):
+            await self.send(self.breakpoint(text))
+        elif text.startswith("vCont?"):
+            await self.send(b"vCont;c;C;s;S")
+        elif text.startswith("vCont;"):
+            action = text[6:7].lower()
+            if action == "s":
+                self.debugger.step(1)
+                return "step"
+            return "continue"
+        elif text[:1] in ("c", "C"):
+            return "continue"
+        elif text[:1] in ("s", "S"):
+            self.debugger.step(1)
+            return "step"
+        elif text == "bs":
+            full = self.debugger.reverse_step(1)
+            self.history_begin = not full
+            await self.send(self.stop_reply() if full else b"T05replaylog:begin;thread:1;")
+        elif text == "bc":
+            found = self.debugger.reverse_continue()
+            self.history_begin = not found
+            await self.send(self.stop_reply())
+        elif text.startswith("qRcmd,"):
+            output, action = self.monitor.execute(bytes.fromhex(text[6:]).decode("utf-8", "replace"))
+            if output:
+                await self.send(b"O" + (output + "\n").encode().hex().encode())
+            await self.send(b"OK")
+        elif text == "D" or text.startswith("D;"):
+            await self.send(b"OK")
+            self.debugger.clear_all()
+            self.debugger.command_handler = None
+            return "continue"
+        elif text == "k" or text.startswith("vKill"):
+            await self.send(b"OK")
+            return "quit"
+        else:
+            await self.send(b"")
+        return None
+
+    def breakpoint(self, text: str) -> bytes:
+        insert = text[0] == "Z"
+        kind, address_text, length_text = text[1:].split(";")[0].split(",")[:3]
+        address, length = int(address_text, 16), int(length_text, 16)
+        debugger = self.debugger
+        if kind in ("0", "1"):
+            if insert:
+                debugger.add_breakpoint(address)
+            else:
+                debugger.remove_breakpoint(address)
+            return b"OK"
+        if kind in ("2", "3", "4"):
+            if insert:
+                debugger.add_watchpoint(address, length, {"2": "w", "3": "r", "4": "a"}[kind])
+            else:
+                debugger.remove_watchpoint(address, length)
+            return b"OK"
+        return b""
+
+    # ------------------------------------------------------------------ registers
+    def register_bytes(self, number: int) -> bytes:
+        cpu = self.machine.cpu
+        if number < len(GENERAL):
+            return struct.pack("<I", cpu.get_reg(GENERAL[number]) & 0xFFFFFFFF)
+        if number < 24:
+            return x87_register(cpu, number - 16)
+        if number < 32:
+            return struct.pack("<I", x87_control(cpu, X87_CONTROL[number - 24]))
+        return struct.pack("<I", cpu.cr[int(SYSTEM[number - 32][2:])] if int(SYSTEM[number - 32][2:]) < len(cpu.cr) else 0)
+
+    def set_register(self, number: int, data: bytes) -> None:
+        cpu = self.machine.cpu
+        if number < len(GENERAL):
+            name = GENERAL[number]
+            value = struct.unpack("<I", data[:4])[0]
+            if name in ("cs", "ss", "ds", "es", "fs", "gs") and cpu.get_reg(name) == value & 0xFFFF:
+                return                                   # unchanged: no segment reload
+            cpu.set_reg(name, value)
+        elif number >= 32:
+            cpu.set_reg(SYSTEM[number - 32], struct.unpack("<I", data[:4])[0])
+
+    def write_linear(self, address: int, data: bytes) -> bool:
+        for offset, byte in enumerate(data):
+            mapped = inspect.translate(self.machine, address + offset)
+            if mapped is None:
+                return False
+            self.machine.bus.write_byte(mapped[0], byte)
+        return True
+
+
+def unescape(data: bytes) -> bytes:
+    out = bytearray()
+    escape = False
+    for byte in data:
+        if escape:
+            out.append(byte ^ 0x20)
+            escape = False
+        elif byte == 0x7D:
+            escape = True
+        else:
+            out.append(byte)
+    return bytes(out)
+
+
+def x87_register(cpu: Any, index: int) -> bytes:
+    """ST(index) as 10 bytes (the CPU's x87 state when it has one)."""
+    fpu = getattr(cpu, "x87", None)
+    if fpu is not None and hasattr(fpu, "st_bytes"):
+        return fpu.st_bytes(index)
+    return bytes(10)
+
+
+def x87_control(cpu: Any, name: str) -> int:
+    fpu = getattr(cpu, "x87", None)
+    if fpu is not None and hasattr(fpu, "control_register"):
+        return fpu.control_register(name)
+    return 0x037F if name == "fctrl" else 0xFFFF if name == "ftag" else 0

@@ -1,0 +1,145 @@
+"""The debugger: the built-in monitor on a protected-mode kernel with paging (its
+tables decoded as the kernel built them, tests/guests/pm/kernel.asm), and the gdb
+remote stub driven by the real gdb in batch mode: breakpoints, stepping, a
+watchpoint on a C variable of a kernel with debug info (tests/guests/debug), and
+reverse execution that lands on exactly the state of the forward run."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from test_cpu_protected import FLOPPY_144, KERNEL_LBA, kernel_floppy
+
+MACHINE = os.path.join(os.path.dirname(sys.executable), "machine")
+GDB = shutil.which("gdb")
+DEBUG_KERNEL = os.path.join(os.path.dirname(__file__), "guests", "debug", "kernel_debug.elf")
+needs_gdb = pytest.mark.skipif(GDB is None and not os.environ.get("CI"),
+                               reason="gdb is not installed (apt-get install gdb)")
+
+
+def monitor(image: str, commands: str, *extra: str) -> str:
+    result = subprocess.run([MACHINE, "debug", "pc.yaml", "--fda", image, "--set", "cpu.model=pentium",
+                             "--headless", "--quiet", *extra], input=commands.encode(),
+                            capture_output=True, timeout=300)
+    return result.stdout.decode()
+
+
+def test_monitor_decodes_the_tables_the_kernel_built(tmp_path):
+    out = monitor(kernel_floppy(tmp_path), "break int 0x80\nc\ninfo gdt\ninfo idt\ninfo tab\n"
+                  "page 0xd0000000\ninfo tss\nr\nq\n")
+    assert "stopped before the first instruction" in out
+    assert "int 0x80 (software)" in out
+    # GDT: kernel.asm's table (flat 4 GiB segments at DPL 0 and 3, two TSSs, a call gate)
+    for line in ("0008: code 32-bit, execute/read, accessed, base 0x00000000, limit 0xffffffff, DPL 0",
+                 "0010: data 32-bit, read/write, accessed, base 0x00000000, limit 0xffffffff, DPL 0",
+                 "0018: code 32-bit, execute/read, accessed, base 0x00000000, limit 0xffffffff, DPL 3",
+                 "0020: data 32-bit, read/write, accessed, base 0x00000000, limit 0xffffffff, DPL 3",
+                 "0028: TSS32 (busy)", "0030: TSS32 (avail)", "0038: call gate32 -> 0008:"):
+        assert line in out, line
+    # IDT: #GP and #PF interrupt gates at DPL 0, int 0x80 a DPL-3 trap gate; the
+    # machine stopped on the handler's first instruction
+    gate_80 = re.search(r"80: trap gate32 -> 0008:([0-9a-f]{8}), DPL 3", out)
+    assert gate_80 and re.search(r"0d: interrupt gate32 -> 0008:c01[0-9a-f]{5}, DPL 0", out)
+    assert f"0008:{gate_80.group(1)} " in out
+    # paging: the loader's identity map and 0xC0000000 alias, the #PF handler's page
+    assert re.search(r"^00000000-003fefff -> 00000000-003fefff  P W U", out, re.M)
+    assert re.search(r"^c0000000-c03fefff -> 00000000-003fefff  P W U", out, re.M)
+    assert re.search(r"^d0000000-d0000fff -> 00300000-00300fff  P W -", out, re.M)
+    assert "PDE at 0x00080d00 = 0x00082023" in out           # PAGE_DIR + 0xD00, FAULT_TABLE
+    assert "PTE at 0x00082000 = 0x00300063" in out and "physical 0x00300000" in out
+    assert re.search(r"TR 0x0028 .* type TSS32 \(busy\)", out)
+    assert "ss0     0x0010" in out                          # KERNEL_DS, set by the kernel
+
+
+def test_monitor_steps_and_breaks_on_an_address(tmp_path):
+    out = monitor(kernel_floppy(tmp_path), "b 0xc0100000\nc\ns 3\nr\nx /2w 0xc0100000\nu 0xc0100000 1\nq\n")
+    assert "breakpoint at linear 0xc0100000" in out
+    stops = re.findall(r"\((\d+) instructions\) 0008:(c01000[0-9a-f]{2})", out)
+    assert stops[-2][1] == "c0100000" and int(stops[-1][0]) == int(stops[-2][0]) + 3
+    assert "c0100000: 1048e0bc" in out                      # mov esp, imm32 (bc e0 48 10 c0)
+    assert "mov esp, 0xc01048e0" in out
+
+
+def debug_floppy(folder) -> str:
+    image = bytearray(FLOPPY_144)
+    with open(os.path.join(os.path.dirname(__file__), "guests", "pm", "loader.bin"), "rb") as handle:
+        loader = handle.read()
+    with open(DEBUG_KERNEL, "rb") as handle:
+        kernel = handle.read()
+    image[:len(loader)] = loader
+    image[KERNEL_LBA * 512:KERNEL_LBA * 512 + len(kernel)] = kernel
+    path = os.path.join(str(folder), "debug.img")
+    with open(path, "wb") as handle:
+        handle.write(image)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    """The port is in LISTEN state (read from /proc, without connecting: a
+    connection that closes is a gdb that left, and the machine would run on)."""
+    with open("/proc/net/tcp") as handle:
+        return any(fields[1].endswith(f":{port:04X}") and fields[3] == "0A"
+                   for fields in (line.split() for line in handle.readlines()[1:]))
+
+
+def run_gdb(tmp_path, script: str) -> str:
+    port = free_port()
+    machine = subprocess.Popen([MACHINE, "run", "pc.yaml", "--fda", debug_floppy(tmp_path), "--headless",
+                                "--quiet", "--gdb", f"tcp:127.0.0.1:{port}", "--gdb-wait"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not listening(port):
+        time.sleep(0.2)
+    commands = tmp_path / "commands.gdb"
+    commands.write_text(f"file {DEBUG_KERNEL}\ntarget remote 127.0.0.1:{port}\n" + script + "kill\n")
+    try:
+        result = subprocess.run([GDB, "-batch", "-nx", "-x", str(commands)], capture_output=True, timeout=300)
+    finally:
+        machine.terminate()
+        machine.wait(timeout=60)
+    return result.stdout.decode() + result.stderr.decode()
+
+
+STATE = 'printf "STATE {0} eip=%x esp=%x eax=%x counter=%d\\n", $eip, $esp, $eax, counter\nmonitor r\n'
+
+
+@needs_gdb
+def test_gdb_watchpoint_hits_at_the_line_and_reverse_execution_returns_exactly(tmp_path):
+    out = run_gdb(tmp_path, "watch counter\ncontinue\ncontinue\n" + STATE.format("hit2")
+                  + "stepi\n" + STATE.format("after-step")
+                  + "reverse-stepi\n" + STATE.format("back-one")
+                  + "continue\n" + STATE.format("hit3")
+                  + "reverse-continue\n" + STATE.format("reverse-hit"))
+    # the loader clears .bss (counter 0), then kmain's first write makes it 3
+    assert "New value = 3" in out and "kmain () at " in out and "kmain.c:16" in out
+    states = dict(re.findall(r"STATE (\S+) (.*)", out))
+    icounts = re.findall(r"icount=(\d+)", out)
+    assert len(states) == 5 and len(icounts) == 5, out[-3000:]
+    assert "counter=3" in states["hit2"] and "counter=6" in states["hit3"]
+    # one instruction back from after the step is the hit itself; so is the
+    # previous hit seen backwards from the next one
+    assert states["back-one"] == states["hit2"] and icounts[2] == icounts[0]
+    assert int(icounts[1]) == int(icounts[0]) + 1
+    assert states["reverse-hit"] == states["hit2"] and icounts[4] == icounts[0]
+
+
+@needs_gdb
+def test_gdb_breakpoint_registers_memory_and_monitor(tmp_path):
+    out = run_gdb(tmp_path, "break kmain\ncontinue\ninfo registers eip cs cr0\nx/2i $pc\n"
+                  "monitor info gdt\nset var counter = 41\nprint counter\n")
+    assert re.search(r"Breakpoint 1, kmain \(\) at .*kmain\.c:13", out), out[-2000:]
+    assert re.search(r"cs\s+0x8\s", out) and re.search(r"cr0\s+0xe0000011", out)
+    assert "0008: code 32-bit, execute/read" in out
+    assert "$1 = 41" in out
