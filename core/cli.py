@@ -108,9 +108,15 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue from a snapshot (the profile comes from the snapshot)")
     add_trace_arguments(parser)
     parser.add_argument("--wait", action=_StepAction, const="wait", dest="steps", metavar="TEXT",
-                        help="step: wait until TEXT is on the screen")
+                        help="step: wait until TEXT is on the screen (after a --type: text that appeared after the keys)")
     parser.add_argument("--type", action=_StepAction, const="type", dest="steps", metavar="KEYS",
                         help=r"step: type KEYS (\n is Enter; {enter} {f1} {ctrl+c} ...)")
+    parser.add_argument("--wait-anywhere", action=_StepAction, const="wait-anywhere", dest="steps",
+                        metavar="TEXT", help="step: wait until TEXT is anywhere on the screen (even before typed keys)")
+    parser.add_argument("--wait-serial", action=_StepAction, const="wait-serial", dest="steps", metavar="TEXT",
+                        help="step: wait until COM1 has sent TEXT (after the last --type-serial, if any)")
+    parser.add_argument("--type-serial", action=_StepAction, const="type-serial", dest="steps", metavar="KEYS",
+                        help=r"step: send KEYS to COM1 (\n is Enter, sent as CR; {ctrl+c}, {up} ...)")
     parser.add_argument("--screenshot-step", action=_StepAction, const="screenshot", dest="steps",
                         metavar="FILE.png", help="step: write a PNG of the screen at this point of the steps")
 
@@ -129,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("cputest", help="run SingleStepTests CPU test vectors", add_help=False)
     commands.add_parser("bench", help="measure CPU speed (MIPS) on bundled guest loops", add_help=False)
     commands.add_parser("replay", help="replay a recording and verify it", add_help=False)
+    commands.add_parser("compat", help="boot the public guest corpus; write docs/compatibility.md", add_help=False)
     commands.add_parser("trace", help="trace tools: machine trace diff A B", add_help=False)
     return parser
 
@@ -211,7 +218,7 @@ def _cmd_replay(argv: List[str]) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    own_parsers = {"cputest": "cputest", "bench": "bench"}
+    own_parsers = {"cputest": "cputest", "bench": "bench", "compat": "compat"}
     if argv[:2] == ["trace", "diff"]:
         from .tracediff import main as trace_diff
         return _guarded(lambda: trace_diff(argv[2:]))

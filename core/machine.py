@@ -255,6 +255,10 @@ class Machine:
             _, _, callback = heapq.heappop(self._icount_watches)
             callback()
 
+    def accepts_input(self, kind: str) -> bool:
+        """Some device takes host inputs of `kind` ("key", "mouse", "serial")."""
+        return kind in self._input_handlers
+
     def replace_scheduled_inputs(self, entries: List[Tuple[int, int, str, Any]]) -> None:
         """Debugger rewind: the inputs to apply from now on are exactly `entries`
         ((icount, time_ns, kind, data), in order)."""

@@ -25,6 +25,7 @@ from .machine import Machine
 from .profile import Profile
 from .progress import StatusLine, step_label, watch
 from .screenshot import save_screenshot
+from .steps import ScreenWatcher, add_serial_capture, post_serial, serial_bytes
 from .vnc import VNCServer
 from .window import SDLWindow, open_window
 
@@ -64,7 +65,8 @@ class RunOptions:
 
 
 class StepRunner:
-    """Advances the scripted steps and enforces the host-time timeout."""
+    """Advances the scripted steps (core/steps.py does the matching) and enforces
+    the host-time timeout."""
 
     def __init__(self, machine: Machine, screen: Any, steps: List[Tuple[str, str]],
                  timeout: Optional[float], display: Optional[RawTerminal]) -> None:
@@ -73,32 +75,51 @@ class StepRunner:
         self.steps = list(steps)
         self.deadline = time.monotonic() + timeout if timeout is not None else None
         self.display = display
-        self.checked_generation = -1
         self.completed = 0
         self.typing = False
+        self.watcher = ScreenWatcher(machine)
+        self.serial = add_serial_capture(machine) if any(kind.endswith("-serial") for kind, _ in steps) else None
+        self.typed_keys = self.typed_serial = False
         typed = [value for kind, value in self.steps if kind == "type"]
         if typed and machine.keyboard is None:
             raise UserError("--type needs a keyboard controller, and this profile has none")
         for value in typed:
             machine.keyboard.check(value.replace("\\n", "\n"))
+        for kind, value in self.steps:
+            if kind == "type-serial":
+                serial_bytes(value)
 
     @property
     def all_done(self) -> bool:
         return self.completed == len(self.steps)
+
+    def _satisfied(self, kind: str, value: str, changed_only: bool) -> bool:
+        if kind == "wait":
+            return self.watcher.shows(value, after_input=self.typed_keys, changed_only=changed_only)
+        if kind == "wait-anywhere":
+            return self.watcher.shows(value, changed_only=changed_only)
+        assert self.serial is not None
+        return value.replace("\\n", "\n") in self.serial.text(after_input=self.typed_serial)
 
     def __call__(self) -> Optional[str]:
         if self.display is not None:
             self.display.refresh()
         while not self.all_done:
             kind, value = self.steps[self.completed]
-            if kind == "wait":
-                if not self._screen_shows(value):
+            if kind in ("wait", "wait-anywhere", "wait-serial"):
+                if not self._satisfied(kind, value, changed_only=True):
                     break
             elif kind == "screenshot":
                 save_screenshot(self.machine, value)
+            elif kind == "type-serial":
+                assert self.serial is not None
+                self.serial.mark = len(self.serial.data)
+                post_serial(self.machine, value)
+                self.typed_serial = True
             elif not self.typing:
+                self.watcher.set_mark()
                 self.machine.keyboard.type(value.replace("\\n", "\n"))
-                self.typing = True
+                self.typing = self.typed_keys = True
                 continue
             elif self.machine.keyboard.idle():
                 self.typing = False     # a --type step completes when the guest has read every key
@@ -121,22 +142,16 @@ class StepRunner:
                 save_screenshot(self.machine, value)
                 self.completed += 1
                 continue
-            done = self._screen_shows(value) if kind == "wait" else \
-                self.typing and not self.machine.inputs_pending_for("key")
+            if kind in ("wait", "wait-anywhere", "wait-serial"):
+                done = self._satisfied(kind, value, changed_only=False)
+            elif kind == "type-serial":
+                done = not self.machine.inputs_pending_for("serial")
+            else:
+                done = self.typing and not self.machine.inputs_pending_for("key")
             if not done:
                 break
             self.typing = False
             self.completed += 1
-
-    def _screen_shows(self, text: str) -> bool:
-        if self.screen is None:
-            return False
-        generation = self.screen.generation
-        if generation == self.checked_generation:
-            return False
-        self.checked_generation = generation
-        lines = self.screen.text_lines() if self.screen.mode_info().get("kind") == "text" else []
-        return any(text in line for line in lines) or text in "".join(lines)
 
 
 def _overrides(options: RunOptions, profile_data: Dict[str, Any]) -> List[str]:
