@@ -43,7 +43,7 @@ def mandatory_prefix_form(code: bytes) -> bool:
 class Checker:
     def __init__(self, bits: int) -> None:
         self.bits = bits
-        self.machine = make_machine("pentium")
+        self.machine = make_machine("pentiumpro")
         cpu = self.machine.cpu
         cpu.load_segment(1, CODE >> 4)
         if bits == 32:

@@ -66,6 +66,7 @@ TWO_BYTE.update({0xBA: (True, 1, OF | SF | AF | PF), 0xA4: (True, 1, AF | OF), 0
                  0xBD: (True, 0, ALL & ~ZF), 0xC0: (True, 0, 0), 0xC1: (True, 0, 0)})
 TWO_BYTE.update({op: (False, 0, 0) for op in range(0xC8, 0xD0)})
 TWO_BYTE[0xC7] = (True, 0, 0)                       # CMPXCHG8B (ModRM /1, memory)
+TWO_BYTE.update({op: (True, 0, 0) for op in range(0x40, 0x50)})   # CMOVcc (P6)
 #: Segment-register forms: only in 16-bit (real-mode) code, where a selector is
 #: just a paragraph number in both CPUs.
 SEGMENT_TWO_BYTE = {0xA0: (False, 0, 0), 0xA1: (False, 0, 0), 0xA8: (False, 0, 0),
@@ -191,7 +192,7 @@ class Differ:
     def __init__(self, bits: int, seed: int) -> None:
         self.bits = bits
         self.rng = random.Random(seed)
-        self.machine = make_machine("pentium")
+        self.machine = make_machine("pentiumpro")
         self.cpu = self.machine.cpu
         mode = unicorn.UC_MODE_16 if bits == 16 else unicorn.UC_MODE_32
         self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, mode)

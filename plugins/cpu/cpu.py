@@ -14,6 +14,7 @@ from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
 
 from . import alu, debugregs, faults, interrupts, paging, protected
+from .msr import MSRFile
 from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
@@ -31,7 +32,7 @@ class CPU(Component):
 
     OPTIONS = {
         "model": Option("str", "80486", "CPU generation and its documented differences",
-                        choices=("8086", "80186", "80286", "80386", "80486", "pentium")),
+                        choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro")),
         "fpu": Option("bool", False, "an x87 is present (an FPU component provides it)"),
     }
     STATE_VERSION = 1
@@ -86,6 +87,10 @@ class CPU(Component):
         self.check_irq = False
         self.inhibit_icount = -1
         self.tsc_offset = 0
+        self.msrs = MSRFile(self.generation)
+        #: CR4 bits this model implements (others raise #GP on MOV CR4):
+        #: VME PVI TSD DE PSE MCE (Pentium), PGE PCE (P6); PAE is not implemented
+        self.cr4_writable = 0x5F if self.generation == 5 else 0x1DF if self.generation >= 6 else 0
         self.paging = False
         self.code32 = False
         self.stack32 = False
@@ -119,7 +124,7 @@ class CPU(Component):
             tr_base=self.tr_base, tr_limit=self.tr_limit, tr_flags=self.tr_flags, cpl=self.cpl,
             halted=self.halted, intr_line=self.intr_line,
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
-            tsc_offset=self.tsc_offset)
+            tsc_offset=self.tsc_offset, msrs=self.msrs.snapshot())
         return state_to_dict(state)
 
     def restore(self, data: Dict[str, Any]) -> None:
@@ -141,6 +146,7 @@ class CPU(Component):
         self.nmi_pending = state.nmi_pending
         self.inhibit_icount = state.inhibit_icount
         self.tsc_offset = state.tsc_offset
+        self.msrs.restore(state.msrs)
         self.check_irq = self.intr_line or self.nmi_pending
         self.rebuild()
 

@@ -1,7 +1,8 @@
 """Builders for the two-byte (0F xx) map: 286 system instructions, the 386
 additions (Jcc near, SETcc, MOVZX/MOVSX, BT*, BSF/BSR, SHLD/SHRD, IMUL, FS/GS,
-MOV CRn/DRn) and the 486/Pentium additions (BSWAP, XADD, CMPXCHG, CMPXCHG8B,
-INVD, WBINVD, INVLPG, CPUID, RDTSC)."""
+MOV CRn/DRn), the 486/Pentium additions (BSWAP, XADD, CMPXCHG, CMPXCHG8B,
+INVD, WBINVD, INVLPG, CPUID, RDTSC, RDMSR/WRMSR) and the P6 ones (CMOVcc, RDPMC,
+SYSENTER/SYSEXIT)."""
 
 from typing import Callable
 
@@ -11,8 +12,9 @@ from .decoder import TWO_BYTE, DecodeFault, Decoder, MASKS, register
 from . import debugregs, paging, systemops
 from .ops_basic import build_imul_common, far_pointer_load, push_pop_segment, signed
 from .ops_control import jcc
-from .protected import require_cpl0
-from .state import CF, CR0_PE, CR0_TS, EAX, EBX, ECX, EDX, ZF, exit_after
+from .protected import load_cache, require_cpl0, select_code_size, set_cpl
+from .state import (CF, CR0_PE, CR0_TS, CS, EAX, EBX, ECX, EDX, ESP, GP, IF, RF, SS, VM, ZF, CPUFault,
+                    exit_after)
 
 Closure = Callable[[int], int]
 
@@ -143,6 +145,8 @@ def build_mov_control(d: Decoder) -> Closure:
             if debug:
                 debugregs.write_dr(cpu, index, regs[reg])
             else:
+                if index == 4 and regs[reg] & ~cpu.cr4_writable:
+                    raise CPUFault(GP, 0)     # a feature this model lacks (PAE, ...)
                 cpu.write_cr(index, regs[reg])
         else:
             regs[reg] = debugregs.read_dr(cpu, index) if debug else cpu.cr[index]
@@ -170,30 +174,139 @@ def build_rdtsc(d: Decoder) -> Closure:
     return plain(d, rdtsc)
 
 
+#: CPUID leaf 1 EDX bits, each set only where the feature is implemented
+FEATURE_FPU, FEATURE_PSE, FEATURE_TSC, FEATURE_MSR, FEATURE_MCE, FEATURE_CX8 = 0x1, 0x8, 0x10, 0x20, 0x80, 0x100
+FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = 0x800, 0x1000, 0x2000, 0x4000, 0x8000
+#: CPUID leaf 2 of the Pentium Pro: TLBs and caches (SDM vol. 2, table 3-12)
+P6_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x06040A43)
+
+
+def cpuid_features(cpu) -> int:
+    features = FEATURE_FPU if cpu.has_fpu else 0
+    if cpu.generation >= 5:
+        features |= FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_CX8
+    if cpu.generation >= 6:
+        features |= FEATURE_SEP | FEATURE_MTRR | FEATURE_PGE | FEATURE_MCE | FEATURE_MCA | FEATURE_CMOV
+    return features
+
+
 @register(TWO_BYTE, 0xA2)
 def build_cpuid(d: Decoder) -> Closure:
     cpu = d.cpu
     if not cpu.model.cpuid:
         raise DecodeFault()
     regs = cpu.regs
-    features = 0x1 if cpu.has_fpu else 0
-    if cpu.generation >= 5:
-        features |= 0x10 | 0x100       # TSC, CMPXCHG8B
+    features = cpuid_features(cpu)
+    highest = 2 if cpu.generation >= 6 else 1
 
     def cpuid() -> None:
         leaf = regs[EAX]
         if leaf == 0:
-            regs[EAX] = 1
+            regs[EAX] = highest
             regs[EBX], regs[EDX], regs[ECX] = (int.from_bytes(part, "little") for part in (
                 b"Genu", b"ineI", b"ntel"))
         elif leaf == 1:
-            regs[EAX] = cpu.model.signature << 0 if cpu.generation >= 5 else 0x0400 | (
+            regs[EAX] = cpu.model.signature if cpu.generation >= 5 else 0x0400 | (
                 cpu.model.signature & 0xFF)
             regs[EBX] = regs[ECX] = 0
             regs[EDX] = features
+        elif leaf == 2 and highest >= 2:
+            regs[EAX], regs[EBX], regs[ECX], regs[EDX] = P6_CACHE_DESCRIPTORS
         else:
             regs[EAX] = regs[EBX] = regs[ECX] = regs[EDX] = 0
     return plain(d, cpuid)
+
+
+@register(TWO_BYTE, 0x30, 0x32)
+def build_msr_access(d: Decoder) -> Closure:
+    """WRMSR / RDMSR (Pentium and later): CPL 0 only; ECX selects the MSR."""
+    need(d, 5)
+    cpu = d.cpu
+    regs = cpu.regs
+    write = (d.opcode & 0xFF) == 0x30
+
+    def msr_access() -> None:
+        if cpu.cpl or cpu.flags & VM:
+            raise CPUFault(GP, 0)
+        if write:
+            cpu.msrs.write(cpu, regs[ECX], (regs[EDX] << 32) | regs[EAX])
+        else:
+            value = cpu.msrs.read(cpu, regs[ECX])
+            regs[EAX], regs[EDX] = value & 0xFFFFFFFF, value >> 32
+    return plain(d, msr_access)
+
+
+@register(TWO_BYTE, 0x33)
+def build_rdpmc(d: Decoder) -> Closure:
+    """RDPMC (P6): counters 0 and 1; CPL 3 only with CR4.PCE."""
+    need(d, 6)
+    cpu = d.cpu
+    regs = cpu.regs
+
+    def rdpmc() -> None:
+        if (cpu.cpl or cpu.flags & VM) and not cpu.cr[4] & 0x100:
+            raise CPUFault(GP, 0)
+        if regs[ECX] > 1:
+            raise CPUFault(GP, 0)
+        value = cpu.msrs.read(cpu, 0xC1 + regs[ECX])
+        regs[EAX], regs[EDX] = value & 0xFFFFFFFF, (value >> 32) & 0xFF
+    return plain(d, rdpmc)
+
+
+@register(TWO_BYTE, *range(0x40, 0x50))
+def build_cmov(d: Decoder) -> Closure:
+    """CMOVcc (P6): the source is read (and may fault) whatever the condition; with
+    a 32-bit operand the destination is written only when it holds."""
+    need(d, 6)
+    cpu = d.cpu
+    cc = d.opcode & 0xF
+    d.modrm()
+    size = d.opsize
+    get, _, _ = d.rm_access(size)
+    put = d.reg_set(size, d.reg)
+
+    def cmov() -> None:
+        value = get()
+        if condition(cpu, cc):
+            put(value)
+    return plain(d, cmov)
+
+
+FLAT_CODE, FLAT_DATA = 0x00CF9B00, 0x00CF9300     # high dwords: 4 GiB, 32-bit, present
+
+
+@register(TWO_BYTE, 0x34, 0x35)
+def build_sysenter_sysexit(d: Decoder) -> Closure:
+    """SYSENTER / SYSEXIT (P6): fast system calls between CPL 3 and CPL 0 through
+    flat segments derived from SYSENTER_CS (SDM vol. 2B pseudo-code)."""
+    need(d, 6)
+    cpu = d.cpu
+    regs = cpu.regs
+    enter = (d.opcode & 0xFF) == 0x34
+    n, m = d.length, d.ipmask
+
+    def run(eip: int) -> int:
+        cpu.eip = eip
+        base = cpu.msrs.values[0x174] & 0xFFFC
+        if not cpu.cr[0] & CR0_PE or not base or (not enter and (cpu.cpl or cpu.flags & VM)):
+            raise CPUFault(GP, 0)
+        if enter:
+            cpu.flags &= ~(VM | IF | RF)
+            load_cache(cpu, CS, base, 0xFFFF, FLAT_CODE)
+            load_cache(cpu, SS, base + 8, 0xFFFF, FLAT_DATA)
+            set_cpl(cpu, 0)
+            regs[ESP] = cpu.msrs.values[0x175]
+            target = cpu.msrs.values[0x176]
+        else:
+            load_cache(cpu, CS, (base + 16) | 3, 0xFFFF, FLAT_CODE | 0x6000)
+            load_cache(cpu, SS, (base + 24) | 3, 0xFFFF, FLAT_DATA | 0x6000)
+            set_cpl(cpu, 3)
+            regs[ESP] = regs[ECX]
+            target = regs[EDX]
+        select_code_size(cpu)
+        exit_after(cpu, target)               # new CPL and code size: the loop starts afresh
+        return (eip + n) & m
+    return run
 
 
 @register(TWO_BYTE, *range(0x80, 0x90))

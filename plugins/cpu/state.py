@@ -52,7 +52,7 @@ class Model:
     """The documented differences between the CPU generations we emulate."""
 
     name: str
-    generation: int            # 0 = 8086, 1 = 80186, 2 = 80286, 3 = 80386, 4 = 80486, 5 = Pentium
+    generation: int            # 0 = 8086, 1 = 80186, 2 = 80286, 3 = 80386, 4 = 80486, 5 = Pentium, 6 = P6
     flags_high_real: int       # FLAGS bits 12-15 as seen in real mode (forced value)
     flags_writable: int        # EFLAGS bits software can change
     max_length: int            # instruction length limit (0: none)
@@ -67,6 +67,8 @@ MODELS = {
     "80386": Model("80386", 3, 0x0000, 0x37FD5, 15, 0x0308, False),
     "80486": Model("80486", 4, 0x0000, 0x277FD5, 15, 0x0402, True),
     "pentium": Model("pentium", 5, 0x0000, 0x277FD5, 15, 0x0543, True),
+    # Pentium Pro: family 6, model 1, stepping 9
+    "pentiumpro": Model("pentiumpro", 6, 0x0000, 0x277FD5, 15, 0x0619, True),
 }
 
 
@@ -101,6 +103,7 @@ class CPUState:
     nmi_pending: bool = False
     inhibit_icount: int = -1
     tsc_offset: int = 0
+    msrs: List[List[int]] = dataclasses.field(default_factory=list)
 
 
 class LoopExit(Exception):

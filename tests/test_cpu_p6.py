@@ -1,0 +1,128 @@
+"""The P6 model (`pentiumpro`, family 6 model 1): CPUID leaves 0-2 with only the
+features that work, CMOVcc, the MSRs (RDMSR/WRMSR: TSC from the deterministic
+clock, SYSENTER, MTRRs, machine-check registers of a part with none reported,
+performance counters, #GP for the unknown and the read-only), RDPMC, SYSENTER and
+SYSEXIT between flat ring-0 and ring-3 segments, CR4 bits of features the model
+lacks.  Values from the Intel SDM (vol. 2 CPUID, CMOVcc, SYSENTER/SYSEXIT; vol. 4
+MSR tables)."""
+
+from cpu_support import run_code
+from test_cpu_models import fault_vector_of
+
+P6 = "pentiumpro"
+
+
+def regs(machine, *names):
+    return tuple(machine.cpu.get_reg(name) for name in names)
+
+
+def test_cpuid_leaves():
+    machine = run_code("xor eax, eax\ncpuid\nmov esi, eax\nmov eax, 1\ncpuid\nmov edi, edx\n"
+                       "mov ebp, eax\nmov eax, 2\ncpuid\nhlt", P6)
+    highest, features, signature = regs(machine, "esi", "edi", "ebp")
+    assert highest == 2 and signature == 0x0619                 # family 6, model 1, stepping 9
+    cmov, sep, mtrr, pge, mca, mce, pse, tsc, msr, cx8 = (1 << b for b in (15, 11, 12, 13, 14, 7, 3, 4, 5, 8))
+    assert features == cmov | sep | mtrr | pge | mca | mce | pse | tsc | msr | cx8
+    assert not features & (1 | 1 << 6 | 1 << 9)               # no FPU (none fitted), PAE, APIC
+    assert regs(machine, "eax", "ebx", "ecx", "edx") == (0x03020101, 0, 0, 0x06040A43)
+
+
+def test_cmov_moves_only_when_the_condition_holds():
+    machine = run_code("mov eax, 1\nmov ebx, 2\nmov ecx, 3\ncmp eax, ebx\n"
+                       "cmovl eax, ebx\ncmovg ecx, ebx\nmov dx, 0x1234\nmov si, 0x5678\n"
+                       "stc\ncmovc dx, si\nhlt", P6)
+    assert regs(machine, "eax", "ecx", "dx") == (2, 3, 0x5678)
+
+
+def test_cmov_reads_its_memory_source_even_when_false():
+    """The source operand is fetched whatever the condition: beyond the segment
+    limit it faults (#GP in real mode) with the condition false."""
+    assert fault_vector_of("xor ax, ax\ncmp ax, ax\ncmovne ax, [0xFFFF]", P6) == 13
+    assert fault_vector_of("cmove ax, bx", "pentium") == 6      # a P6 instruction
+
+
+def test_msrs_read_write_and_reserved_bits():
+    machine = run_code(
+        "mov ecx, 0x174\nmov eax, 0x10\nxor edx, edx\nwrmsr\n"          # SYSENTER_CS
+        "mov ecx, 0x200\nmov eax, 0x12345006\nmov edx, 0xF\nwrmsr\n"    # MTRRphysBase0: WB
+        "rdmsr\nmov esi, eax\nmov edi, edx\n"
+        "mov ecx, 0x179\nrdmsr\nmov ebp, eax\n"                        # MCG_CAP
+        "mov ecx, 0xFE\nrdmsr\nhlt", P6)
+    assert regs(machine, "esi", "edi", "ebp", "eax") == (0x12345006, 0xF, 0x105, 0x508)
+    assert fault_vector_of("mov ecx, 0x12345\nrdmsr", P6) == 13            # no such MSR
+    assert fault_vector_of("mov ecx, 0x179\nxor eax, eax\nxor edx, edx\nwrmsr", P6) == 13  # read-only
+    assert fault_vector_of("mov ecx, 0x401\nmov eax, 1\nxor edx, edx\nwrmsr", P6) == 13   # MC0_STATUS: only 0
+    assert fault_vector_of("mov ecx, 0x401\nxor eax, eax\nxor edx, edx\nwrmsr", P6) == 0xEEEE
+    assert fault_vector_of("mov ecx, 0x200\nmov eax, 0x100\nxor edx, edx\nwrmsr", P6) == 13  # reserved bit 8
+    assert fault_vector_of("mov ecx, 0x10\nrdmsr", "80486") == 6
+
+
+def test_tsc_msr_follows_the_clock_and_takes_writes():
+    machine = run_code("mov ecx, 0x10\nmov eax, 1000\nxor edx, edx\nwrmsr\nnop\nnop\nrdtsc\nhlt", P6)
+    assert regs(machine, "eax", "edx") == (1003, 0)             # WRMSR, two NOPs, RDTSC
+
+
+def test_rdpmc_reads_the_counters():
+    machine = run_code("mov ecx, 0xC2\nmov eax, 77\nmov edx, 0xFF\nwrmsr\nmov ecx, 1\nrdpmc\nhlt", P6)
+    assert regs(machine, "eax", "edx") == (77, 0xFF)            # 40-bit counters
+    assert fault_vector_of("mov ecx, 2\nrdpmc", P6) == 13
+
+
+def test_cr4_rejects_features_the_model_lacks():
+    assert fault_vector_of("mov eax, 0x20\nmov cr4, eax", P6) == 13       # PAE: not implemented
+    assert fault_vector_of("mov eax, 0x80\nmov cr4, eax", P6) == 0xEEEE   # PGE
+    assert fault_vector_of("mov eax, 0x80\nmov cr4, eax", "pentium") == 13
+
+
+SYSENTER_GUEST = """
+    cli
+    xor ax, ax
+    mov ds, ax
+    lgdt [gdtr]
+    mov eax, cr0
+    or al, 1
+    mov cr0, eax
+    jmp 0x08:pm
+bits 32
+pm: mov ax, 0x10
+    mov ds, ax
+    mov ss, ax
+    mov esp, 0x7000
+    mov ecx, 0x174          ; SYSENTER_CS: 08 code, 10 stack, 1B user code, 23 user stack
+    mov eax, 0x08
+    xor edx, edx
+    wrmsr
+    mov ecx, 0x175
+    mov eax, 0x6800
+    wrmsr
+    mov ecx, 0x176
+    mov eax, kernel
+    wrmsr
+    mov ecx, 0x5000         ; SYSEXIT: ESP <- ECX, EIP <- EDX
+    mov edx, user
+    sysexit
+user:
+    mov ebx, esp            ; 0x5000, CPL 3
+    mov bp, cs
+    sysenter
+kernel:
+    mov esi, esp            ; SYSENTER_ESP
+    mov di, cs
+    mov ax, ss
+    hlt
+align 8
+gdt: dq 0
+    dq 0x00CF9A000000FFFF
+    dq 0x00CF92000000FFFF
+    dq 0x00CFFA000000FFFF
+    dq 0x00CFF2000000FFFF
+gdtr: dw gdtr - gdt - 1
+    dd gdt
+"""
+
+
+def test_sysexit_to_ring_3_and_sysenter_back():
+    machine = run_code(SYSENTER_GUEST, P6)
+    assert regs(machine, "ebx", "bp", "esi", "di", "ax") == (0x5000, 0x1B, 0x6800, 0x08, 0x10)
+    assert machine.cpu.cpl == 0
+    assert fault_vector_of("sysenter", P6) == 13                # real mode: #GP(0)
