@@ -130,7 +130,7 @@ class Bus:
         self.code_pages = bytearray(PAGE_COUNT)
         #: per watched page, one byte per address: 1 where decoded code lives
         self.code_marks: Dict[int, bytearray] = {}
-        self.code_write_listeners: List[Callable[[int], None]] = []
+        self.code_write_listeners: List[Callable[[int, int, int], None]] = []
         self.io_table: List[Optional[IoHandler]] = [None] * 0x10000
         self._unclaimed_logged = set()
         self.irq_levels = [0] * 16
@@ -289,13 +289,15 @@ class Bus:
             return
         end_page = (address + size - 1) >> PAGE_SHIFT
         if region is None and end_page == page and address + size <= self.ram_size:
-            if self.code_pages[page] and self._touches_code(address, size):
-                self._code_written(page)
+            data = (value & SIZE_MASKS[size]).to_bytes(size, "little")
+            if self.code_pages[page] and self._touches_code(address, size) and \
+                    self.memory[address:address + size] != data:
+                self._code_written(page, address, address + size)
             if self.data_watchers:
                 watcher = self.data_watchers.get(page)
                 if watcher is not None:
                     watcher(address, size, True, value & SIZE_MASKS[size])
-            self.memory[address:address + size] = (value & SIZE_MASKS[size]).to_bytes(size, "little")
+            self.memory[address:address + size] = data
             return
         for i in range(size):
             self.write_byte(address + i, (value >> (8 * i)) & 0xFF)
@@ -306,8 +308,9 @@ class Bus:
         if page in self.page_region:
             self.write(address, 1, value)
         elif address < self.ram_size:
-            if self.code_pages[page] and self._touches_code(address, 1):
-                self._code_written(page)
+            if self.code_pages[page] and self._touches_code(address, 1) and \
+                    self.memory[address] != value & 0xFF:
+                self._code_written(page, address, address + 1)
             if self.data_watchers and page in self.data_watchers:
                 self.data_watchers[page](address, 1, True, value & 0xFF)
             self.memory[address] = value & 0xFF
@@ -332,16 +335,20 @@ class Bus:
                 if self.code_pages[page]:
                     start = max(address, page << PAGE_SHIFT)
                     stop = min(address + len(data), (page + 1) << PAGE_SHIFT)
-                    if self._touches_code(start, stop - start):
-                        self._code_written(page)
+                    if self._touches_code(start, stop - start) and \
+                            self.memory[start:stop] != data[start - address:stop - address]:
+                        self._code_written(page, start, stop)
             self.memory[address:address + len(data)] = data
             return
         for i, byte in enumerate(data):
             self.write_byte(address + i, byte)
 
-    def _code_written(self, page: int) -> None:
+    def _code_written(self, page: int, start: int, end: int) -> None:
+        """Tell the listeners that physical bytes start..end-1 of `page` are about
+        to change (some of them hold decoded code).  Rewriting the same bytes (a
+        kernel's `int n` patched with the same n at every call) keeps the blocks."""
         for listener in self.code_write_listeners:
-            listener(page)
+            listener(page, start, end)
 
     # ------------------------------------------------------------------ I/O ports
     def register_io(self, first: int, last: int, read: Optional[IoRead], write: Optional[IoWrite],

@@ -338,9 +338,15 @@ class Machine:
 
     def _idle_halted(self) -> Optional[str]:
         """The CPU is in HLT: skip virtual time to the next event or input."""
-        clock = self.clock
         if not self.cpu.can_wake():
             return "halted"
+        self._skip_to_next_wake()
+        return None
+
+    def _skip_to_next_wake(self) -> bool:
+        """Let virtual time pass to the next clock event, scheduled input or stop
+        time without running instructions; False when nothing is ahead."""
+        clock = self.clock
         deadline = clock.next_deadline()
         if self._scheduled_inputs:
             icount, time_ns, _, _ = self._scheduled_inputs[0]
@@ -349,9 +355,18 @@ class Machine:
         if self.stop_at is not None and self.stop_at[0] == clock.icount:
             if deadline is None or self.stop_at[1] < deadline:
                 deadline = self.stop_at[1]
-        if deadline is not None:
-            clock.skip_to(deadline)
-        return None
+        if deadline is None:
+            return False
+        clock.skip_to(deadline)
+        return True
+
+    def idle_poll(self) -> None:
+        """A guest is polling for something only an event can bring (the BIOS
+        sees a tight int 16h / int 1Ah loop): skip virtual time to the next event,
+        as HLT does, and end the CPU batch so that the event fires at once.  The
+        skip depends only on the machine's state, so runs and replays agree."""
+        if self._skip_to_next_wake():
+            self.clock.stop_icount = self.clock.icount
 
     def waiting_for_host(self) -> bool:
         """Halted with interrupts enabled and nothing scheduled: only a host input can

@@ -72,7 +72,7 @@ class UnicornCPU(Component):
         # translated code for those pages, as our CPU does through the bus.
         for page in range(0x100):
             self.bus.watch_code_page(page)
-        self.bus.code_write_listeners.append(self._dirty_pages.append)
+        self.bus.code_write_listeners.append(lambda page, start, end: self._dirty_pages.append(page))
 
     def reset(self) -> None:
         if self.uc is None:

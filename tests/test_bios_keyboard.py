@@ -3,7 +3,7 @@
 grey keys, shift state, Ctrl+Break through int 1Bh, Pause ignored, and
 Ctrl+Alt+Del's warm boot."""
 
-from bios_support import PortE9Capture, build_guest, cpu_kind, floppy_image, make_machine
+from bios_support import PortE9Capture, build_guest, cpu_kind, floppy_image, make_machine, run_guest
 
 
 def run_until(machine, capture, text, limit=400):
@@ -30,3 +30,20 @@ def test_keyboard_services_guest(tmp_path, cpu_kind):
     machine.keyboard.type("{ctrl+alt+del}")
     assert run_until(machine, capture, "WARM\n"), capture.text
     assert capture.text == "KBPASS\nWARM\n"
+
+
+def test_an_int16_poll_loop_skips_virtual_time_to_the_next_tick(tmp_path):
+    """Four ticks (220 ms) of int 16h AH=01h polling cost a few thousand
+    instructions with the idle skip (each poll after the third in a row jumps to
+    the next timer event), and all 220 ms of instructions without it (1 MIPS
+    here to keep the test short)."""
+    image = floppy_image(tmp_path, build_guest("idlepoll"))
+    counts = []
+    for skip in ("true", "false"):
+        machine = make_machine({"fda": image}, overrides=["machine.ips=1000000", f"bios.idle_skip={skip}"])
+        capture = run_guest(machine, 2_000_000)
+        assert capture.text == "PASS\n"
+        counts.append(machine.clock.icount)
+    with_skip, without = counts
+    assert with_skip < 20_000
+    assert without > 150_000

@@ -37,14 +37,30 @@ def test_only_writes_to_watched_code_bytes_notify():
     machine = make_machine()
     bus = machine.bus
     seen = []
-    bus.code_write_listeners.append(seen.append)
+    bus.code_write_listeners.append(lambda page, start, end: seen.append((page, start, end)))
     bus.watch_code(0x7C00, 0x20)                    # a decoded block
     assert not bus.write_fast[7]
     bus.write(0x7BFE, 2, 0x1234)                    # a push just below the code
     bus.write_bytes(0x7C20, b"\x00" * 8)            # variables just after it
     assert seen == []
     bus.write(0x7BFF, 2, 0xCCCC)                    # overlaps the first code byte
-    assert seen == [7]
+    assert seen == [(7, 0x7BFF, 0x7C01)]
+
+
+def test_rewriting_code_bytes_with_their_own_values_does_not_notify():
+    machine = make_machine()
+    bus = machine.bus
+    seen = []
+    bus.code_write_listeners.append(lambda page, start, end: seen.append((page, start, end)))
+    bus.memory[0x7C00:0x7C04] = b"\xcd\x16\x90\x90"      # int 16h; nop; nop
+    bus.watch_code(0x7C00, 4)
+    bus.write(0x7C01, 1, 0x16)                      # the same interrupt number
+    bus.write_byte(0x7C02, 0x90)
+    bus.write_bytes(0x7C00, b"\xcd\x16")
+    assert seen == []
+    bus.write_bytes(0x7BFF, b"\x00\xcd\x10")         # int 10h now
+    assert seen == [(7, 0x7BFF, 0x7C02)]
+    assert bus.memory[0x7C01] == 0x10
 
 
 def test_page_crossing_access_is_assembled_bytewise():
@@ -59,12 +75,12 @@ def test_code_page_writes_notify_listeners():
     machine = make_machine()
     bus = machine.bus
     seen = []
-    bus.code_write_listeners.append(seen.append)
+    bus.code_write_listeners.append(lambda page, start, end: seen.append((page, start, end)))
     bus.watch_code_page(7)
     assert not bus.write_fast[7]
     bus.write(0x7C00, 1, 0x90)
     bus.write_bytes(0x7000, b"\xcc" * 16)
-    assert seen == [7, 7]
+    assert seen == [(7, 0x7C00, 0x7C01), (7, 0x7000, 0x7010)]
     assert bus.memory[0x7C00] == 0x90
     bus.unwatch_code_page(7)
     assert bus.write_fast[7]

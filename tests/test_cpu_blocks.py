@@ -140,3 +140,41 @@ def test_a_followed_jump_sees_new_code_when_the_block_is_cut_short() -> None:
     assert machine.clock.icount == 5
     assert run_until_stopped(machine) == "halted"
     assert bytes(recorder.data) == b"\x07"
+
+
+def test_a_code_write_drops_only_the_blocks_decoded_from_the_written_bytes() -> None:
+    # A loop patches an immediate in code 0x80 bytes further on, in the same
+    # page: the patched block is decoded afresh each time (its new value is
+    # seen), the loop's own block is decoded once.
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble("""
+        xor ax, ax
+        mov ds, ax
+        mov cx, 5
+    again:
+        mov [patch + 1], cl      ; the immediate of `mov al, imm8` below
+        call far_code
+        loop again
+        hlt
+        times 0x80 - ($ - $$) nop
+    far_code:
+    patch:
+        mov al, 0
+        out 0xE9, al
+        ret
+    """))
+    decoded = []
+    decode = machine.cpu._decode
+
+    def counting_decode(phys, eip):
+        decoded.append(phys)
+        return decode(phys, eip)
+
+    machine.cpu._decode = counting_decode
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == bytes([5, 4, 3, 2, 1])
+    assert decoded.count(0x7C80) == 5
+    assert decoded.count(0x7C0E) == 1       # `loop again`: decoded once

@@ -25,6 +25,8 @@ from .timer import TimerServices
 from .video import VideoServices
 
 BOOT_DEVICES = ("floppy", "hdd", "cdrom")
+IDLE_POLLS = 3          # polls in a row before virtual time skips ahead
+IDLE_POLL_GAP = 2000    # at most this many instructions between polls "in a row"
 
 __all__ = ["BIOS"]
 
@@ -37,6 +39,8 @@ class BiosState:
     boot_failure_shown: bool = False   # int 19h: "No bootable device" is on screen
     speaker_off_ns: int = 0            # teletype bell: when the beep ends (0: silent)
     cd_boot: List[int] = dataclasses.field(default_factory=list)  # El Torito: LBA, segment, count
+    idle_polls: int = 0                # empty key / tick polls in a row (see `polled`)
+    last_poll_icount: int = 0          # instruction count of the last such poll
 
 
 class BIOS(Component):
@@ -46,6 +50,9 @@ class BIOS(Component):
         "boot": Option("list", ["floppy", "hdd"], "boot order (floppy, hdd, cdrom)",
                        choices=BOOT_DEVICES),
         "banner": Option("bool", True, "print the banner and memory size at POST"),
+        "idle_skip": Option("bool", True, "while the guest polls for a key in a tight loop "
+                            "(int 16h AH=01h/11h), let virtual time pass to the next timer "
+                            "event as HLT does"),
     }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
@@ -98,6 +105,23 @@ class BIOS(Component):
     @property
     def label(self) -> Dict[str, int]:
         return self.rom.labels
+
+    def polled(self, cpu: Any) -> None:
+        """A key poll found no key.  After a few
+        such polls with little else done between them the guest is waiting for
+        the timer or a key: virtual time goes to the next event instead of
+        millions of instructions spinning (`Machine.idle_poll`)."""
+        if not self.options["idle_skip"]:
+            return
+        state = self.state
+        icount = self.machine.clock.icount
+        if icount - state.last_poll_icount <= IDLE_POLL_GAP:
+            state.idle_polls += 1
+        else:
+            state.idle_polls = 1
+        state.last_poll_icount = icount
+        if state.idle_polls >= IDLE_POLLS:
+            self.machine.idle_poll()
 
     # ------------------------------------------------------------ hooks
     def call_hook(self, cpu: Any, vector: int, function: int) -> None:

@@ -292,6 +292,8 @@ class KeyboardServices:
             key = self.buffer_peek()
             if key is not None:
                 cpu.set_reg("ax", self.translate(key, function))
+            else:
+                self.bios.polled(cpu)
             c.set_return_flags(cpu, zf=key is None)
         elif function == 0x02:
             cpu.set_reg("al", ctx.bda8(c.BDA_KBD_FLAGS1))

@@ -8,7 +8,7 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 (`alu.py`).  See docs/cpu.md.
 """
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
@@ -24,6 +24,8 @@ from .state import (AC, CPUFault, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS
 
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
+MAX_INSTRUCTION_LENGTH = 15
+CODE_BUCKET_SHIFT = 6        # code writes drop the blocks of 64-byte buckets
 CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
 
 
@@ -52,7 +54,12 @@ class CPU(Component):
         self.code_cache16: Dict[int, Callable[[int], int]] = {}
         self.code_cache32: Dict[int, Callable[[int], int]] = {}
         self.code_cache = self.code_cache16
-        self.code_pages: Dict[int, List[int]] = {}
+        # Which cached blocks to drop when code bytes are written: the blocks
+        # decoded from each physical page and from each 64-byte bucket of it
+        # (so data written beside code drops only the blocks it overlaps).
+        self.code_pages: Dict[int, Set[int]] = {}
+        self.block_buckets: Dict[int, Set[int]] = {}
+        self.block_pages: Dict[int, Set[int]] = {}
         # Blocks that follow a jump: physical address -> their "still valid" flags.
         self.block_alive: Dict[int, List[List[bool]]] = {}
         self.stop_requested = False
@@ -185,18 +192,48 @@ class CPU(Component):
         for page in self.code_pages:
             self.bus.unwatch_code_page(page)
         self.code_pages.clear()
+        self.block_buckets.clear()
+        self.block_pages.clear()
         self.code_cache = self.code_cache32 if self.code32 else self.code_cache16
 
-    def _code_written(self, page: int) -> None:
-        addresses = self.code_pages.pop(page, None)
-        if addresses is None:
-            return
-        for address in addresses:
-            self.code_cache16.pop(address, None)
-            self.code_cache32.pop(address, None)
-            for alive in self.block_alive.pop(address, ()):
-                alive[0] = False
-        self.bus.unwatch_code_page(page)
+    def _code_written(self, page: int, start: int, end: int) -> None:
+        """Physical bytes start..end-1 of `page` holding decoded code were written:
+        drop the blocks decoded from their buckets; a page left without blocks
+        goes back to the bus's fast write path."""
+        buckets = self.block_buckets
+        for bucket in range(start >> CODE_BUCKET_SHIFT, ((end - 1) >> CODE_BUCKET_SHIFT) + 1):
+            for address in buckets.pop(bucket, ()):
+                self._drop_block(address)
+
+    def _drop_block(self, address: int) -> None:
+        self.code_cache16.pop(address, None)
+        self.code_cache32.pop(address, None)
+        for alive in self.block_alive.pop(address, ()):
+            alive[0] = False
+        for page in self.block_pages.pop(address, ()):
+            blocks = self.code_pages.get(page)
+            if blocks is not None:
+                blocks.discard(address)
+                if not blocks:
+                    del self.code_pages[page]
+                    self.bus.unwatch_code_page(page)
+
+    def _remember_block(self, phys: int, pages: List[int], runs: List[Tuple[int, int]]) -> None:
+        """Index a cached block by the pages and buckets its bytes came from and
+        mark those bytes on the bus.  An instruction that straddles into another
+        physical page (paging) has its tail watched at that page's start."""
+        ranges = list(runs)
+        covered = {page for start, end in runs for page in range(start >> 12, ((end - 1) >> 12) + 1)}
+        ranges.extend((page << 12, (page << 12) + MAX_INSTRUCTION_LENGTH)
+                      for page in pages if page not in covered)
+        self.block_pages.setdefault(phys, set()).update(pages, covered)
+        for page in self.block_pages[phys]:
+            self.code_pages.setdefault(page, set()).add(phys)
+        buckets = self.block_buckets
+        for start, end in ranges:
+            for bucket in range(start >> CODE_BUCKET_SHIFT, ((end - 1) >> CODE_BUCKET_SHIFT) + 1):
+                buckets.setdefault(bucket, set()).add(phys)
+            self.bus.watch_code(start, end - start)
 
     def _decode(self, phys: int, eip: int) -> Tuple[Runner, Tuple[Callable[[int], int], ...], int]:
         """Decode the block of instructions at CS:EIP and cache it by physical
@@ -246,10 +283,7 @@ class CPU(Component):
         result = (make_runner(self, block, followed, alive), tuple(stepped), len(block))
         if cacheable:
             self.code_cache[phys] = result
-            for page in pages:
-                self.code_pages.setdefault(page, []).append(phys)
-            for start, end in runs:
-                self.bus.watch_code(start, end - start)
+            self._remember_block(phys, pages, runs)
             if len(runs) > 1:
                 self.block_alive.setdefault(phys, []).append(alive)
         else:
@@ -290,8 +324,8 @@ class CPU(Component):
     def register_hostcall(self, physical_address: int, function: Callable[["CPU"], None]) -> None:
         """Call `function(cpu)` whenever execution reaches `physical_address`."""
         self.hostcalls[physical_address] = function
-        # Blocks are decoded through the address: drop every block of its page.
-        self._code_written(physical_address >> 12)
+        # Blocks decoded through the address are dropped with their bucket.
+        self._code_written(physical_address >> 12, physical_address, physical_address + 1)
         self.code_cache16.pop(physical_address, None)
         self.code_cache32.pop(physical_address, None)
 
