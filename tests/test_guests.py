@@ -4,8 +4,7 @@ checked against what `machine compat write` makes from the stored results.
 
 Guests whose hardware is not built yet are strict xfails naming the missing part:
 the day they boot, the test fails and the mark must go.  Boots that take long on a
-runtime are `slow` there (FreeDOS and Linux 2.4: one to two minutes on PyPy, many
-on CPython)."""
+runtime are `slow` there (Linux 2.4 on CPython)."""
 
 import os
 import platform
@@ -14,9 +13,8 @@ import pytest
 
 from pcmachine import compat
 
-PYPY = platform.python_implementation() == "PyPy"
-#: guests that boot in about two minutes or less on PyPy: in the default run there
-FAST_ON_PYPY = ("freedos-fdstd144", "boote-linux")
+#: guests in the default run (they boot in well under two minutes there)
+DEFAULT_RUN = {"freedos-fdstd144": ("CPython", "PyPy"), "boote-linux": ("PyPy",)}
 try:
     SHARED = compat.shared_folder()
 except Exception as error:          # the corpus must be there in CI: fail, do not skip
@@ -31,7 +29,7 @@ def guest_params():
         name = entry["name"]
         if name in compat.MISSING:
             marks.append(pytest.mark.xfail(strict=True, reason=compat.MISSING[name]))
-        if name != "linux-busybox" and not (PYPY and name in FAST_ON_PYPY):
+        if name != "linux-busybox" and platform.python_implementation() not in DEFAULT_RUN.get(name, ()):
             marks.append(pytest.mark.slow)
         yield pytest.param(entry, id=name, marks=marks)
 
