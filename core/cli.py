@@ -52,6 +52,20 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-format", choices=("text", "jsonl"), help="line format (default text)")
 
 
+def kernel_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
+    """The BIOS options --kernel, --initrd and --append set (QEMU's flags)."""
+    if args.kernel is None:
+        if args.initrd is not None or args.append is not None:
+            raise UserError("--initrd and --append need --kernel")
+        return {}
+    options: Dict[str, Any] = {"kernel": os.path.abspath(args.kernel)}
+    if args.initrd is not None:
+        options["initrd"] = os.path.abspath(args.initrd)
+    if args.append is not None:
+        options["append"] = args.append
+    return {"bios": options}
+
+
 def trace_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     """The trace component entry the --trace* flags ask for (none without --trace)."""
     traced = [flag for flag in ("trace_events", "trace_range", "trace_ports", "trace_from",
@@ -70,6 +84,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add a plugin: module:Class, ./file.py:Class or an entry-point name")
     for drive in ("fda", "fdb", "hda", "hdb", "hdc", "hdd", "cdrom"):
         parser.add_argument(f"--{drive}", metavar="IMG", help=f"raw image for drive {drive}")
+    parser.add_argument("--kernel", metavar="FILE",
+                        help="boot a Linux bzImage or a multiboot kernel instead of a disk (bios.kernel)")
+    parser.add_argument("--initrd", metavar="FILE", help="the kernel's initrd / first module (bios.initrd)")
+    parser.add_argument("--append", metavar="CMDLINE", help="the kernel command line (bios.append)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a profile key, e.g. --set cpu.model=80386")
     parser.add_argument("--quiet", action="store_true",
@@ -196,7 +214,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         snapshot_at=args.snapshot_at,
         snapshot=args.snapshot,
         restore=args.restore,
-        components=trace_components(args),
+        components={**trace_components(args), **kernel_components(args)},
     )
     return run_machine(options)
 

@@ -173,9 +173,9 @@ def build_machine(options: RunOptions) -> Machine:
         return _restored_machine(options)
     if not options.profile:
         raise UserError("run: give a PROFILE (e.g. pc.yaml) or --restore FILE")
-    probe = Profile.load(options.profile, options.overrides, options.media)
+    probe = Profile.load(options.profile, options.overrides, options.media, options.components)
     media = dict(options.media)
-    if not media and not probe.media():
+    if not media and not probe.media() and not (probe.data.get("bios") or {}).get("kernel"):
         media["fda"] = demo_image()
     profile = Profile.load(options.profile, _overrides(options, probe.data), media, options.components)
     return Machine.from_profile(profile, extra_plugins=options.plugins,

@@ -50,6 +50,11 @@ class BIOS(Component):
         "boot": Option("list", ["floppy", "hdd"], "boot order (floppy, hdd, cdrom)",
                        choices=BOOT_DEVICES),
         "banner": Option("bool", True, "print the banner and memory size at POST"),
+        "kernel": Option("path", None, "boot this Linux bzImage or multiboot kernel instead of a "
+                         "boot sector (--kernel)"),
+        "initrd": Option("path", None, "the kernel's initial ramdisk (Linux) or first module "
+                         "(multiboot) (--initrd)"),
+        "append": Option("str", "", "the kernel command line (--append)"),
         "idle_skip": Option("bool", True, "while the guest polls for a key in a tight loop "
                             "(int 16h AH=01h/11h), let virtual time pass to the next timer "
                             "event as HLT does"),
@@ -134,6 +139,7 @@ class BIOS(Component):
     @hookimpl
     def machine_configure(self, machine: Any) -> None:
         self._register_hostcalls()
+        self.boot.check_kernel()
 
     def _register_hostcalls(self) -> None:
         cpu = self.machine.cpu

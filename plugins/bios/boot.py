@@ -12,14 +12,20 @@ sector 17 points to the boot catalog, whose initial entry gives the load segment
 image starts at load-segment:0000 with DL = E0h.  Floppy and hard-disk emulation
 images are not supported (the CD is skipped).
 
+With `bios.kernel` set (`--kernel`), int 19h loads that kernel instead of a boot
+sector (kernelboot.py: the Linux boot protocol or multiboot).
+
 With nothing to boot the screen says so and the CPU waits in the ROM's
 `STI; HLT` loop; each wake-up retries, so media attached later still boot.
 """
 
 from typing import Any, Dict, NamedTuple, Optional
 
+from pcmachine.errors import UserError
+
 from . import common as c
 from .disk import CDROM_DRIVE, CD_SECTOR
+from .kernelboot import Loaded, load_kernel
 from .rom import IRET, RomBuilder
 
 BOOT_SEGMENT = 0x0000
@@ -82,6 +88,39 @@ class BootServices:
         self.wait_offset = self.bios.wait_loop(rom, self.retry, "boot_wait")
         return {0x19: int19, 0x18: int18}
 
+    def check_kernel(self) -> None:
+        """Read and check `bios.kernel` at start-up, so a bad file is a one-line
+        error before the machine runs, not at int 19h."""
+        self.load_kernel()
+
+    def load_kernel(self) -> Optional[Loaded]:
+        options = self.bios.options
+        if not options["kernel"]:
+            if options["initrd"]:
+                raise UserError("--initrd needs --kernel")
+            return None
+        return load_kernel(options["kernel"], options["initrd"], options["append"],
+                           self.ctx.bus.ram_size, self.bios.system.memory_map())
+
+    def boot_kernel(self, cpu: Any, loaded: Loaded) -> None:
+        bus = self.ctx.bus
+        for address, data in loaded.pieces:
+            bus.write_bytes(address, data)
+        for address, length in loaded.zeroed:
+            bus.write_bytes(address, bytes(length))
+        for name in ("ax", "bx", "cx", "dx", "si", "di", "bp"):
+            cpu.set_reg(name, 0)
+        for name in ("ds", "es", "fs", "gs", "ss"):
+            cpu.set_reg(name, loaded.segment)
+        cpu.set_reg("sp", loaded.stack)
+        cpu.set_flag("if", False)
+        if loaded.segment:
+            cpu.set_reg("cs", loaded.segment + 0x20)        # Linux: setup entry at seg+20h:0
+            cpu.set_reg("ip", 0)
+        else:
+            cpu.set_reg("cs", 0)
+            cpu.set_reg("ip", loaded.offset)
+
     def find_boot_image(self) -> Optional[BootImage]:
         """The first bootable device in the boot order, with what to load where."""
         disks = self.bios.disk
@@ -104,6 +143,10 @@ class BootServices:
         return None
 
     def boot(self, cpu: Any) -> bool:
+        loaded = self.load_kernel()
+        if loaded is not None:
+            self.boot_kernel(cpu, loaded)
+            return True
         image = self.find_boot_image()
         if image is None:
             return False
