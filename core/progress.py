@@ -15,8 +15,9 @@ INTERVAL = 0.5
 class StatusLine:
     """One line rewritten in place on a terminal; nothing at all elsewhere."""
 
-    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False) -> None:
-        self.stream = stream
+    def __init__(self, stream: Optional[TextIO] = None, quiet: bool = False) -> None:
+        # sys.stderr is looked up now, not at import: it may have been replaced since.
+        self.stream = stream if stream is not None else sys.stderr
         self.enabled = not quiet and stream.isatty()
         self.shown = False
 

@@ -77,9 +77,19 @@ class PowerOnSelfTest:
         self.bios.disk.post()
         self.bios.keyboard.post()
         self.init_cmos()
+        self.init_fpu(cpu)
         self.bios.video.post()
         if self.bios.options["banner"]:
             self.banner()
+
+    @staticmethod
+    def init_fpu(cpu: Any) -> None:
+        """The coprocessor test leaves the x87 initialised (FNINIT: round to
+        nearest, 64-bit precision, all exceptions masked), as PC BIOSes do;
+        its RESET state would give 24-bit precision."""
+        fpu = getattr(cpu, "fpu", None)
+        if fpu is not None:
+            fpu.init()
 
     # ------------------------------------------------------------ memory tables
     def init_ivt(self) -> None:

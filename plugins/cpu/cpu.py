@@ -15,6 +15,7 @@ from pcmachine.errors import GuestError
 
 from . import alu, debugregs, faults, interrupts, paging, protected
 from .msr import MSRFile
+from .fpu.unit import X87, X87State
 from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
@@ -35,7 +36,8 @@ class CPU(Component):
     OPTIONS = {
         "model": Option("str", "80486", "CPU generation and its documented differences",
                         choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro")),
-        "fpu": Option("bool", False, "an x87 is present (an FPU component provides it)"),
+        "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
+                      "true on an 80286/80386 adds a 287/387)"),
     }
     STATE_VERSION = 1
 
@@ -43,7 +45,12 @@ class CPU(Component):
         super().__init__(machine, name, options)
         self.model = MODELS[options["model"]]
         self.generation = self.model.generation
-        self.has_fpu = options["fpu"]
+        self.has_fpu = options["fpu"] if options["fpu"] is not None else self.generation >= 4
+        self.fpu = X87(self) if self.has_fpu else None
+        if self.fpu is not None:
+            # FERR# acknowledge: a write to port F0h lowers IRQ 13 (PC/AT convention).
+            self.bus.register_io(0xF0, 0xF0, None, lambda port, size, value: self.fpu.lower_ferr(),
+                                 name + ".ferr")
         machine.cpu = self
         self.bus.intr_listener = self.set_intr
         self.bus.a20_listeners.append(self._a20_changed)
@@ -118,6 +125,8 @@ class CPU(Component):
             0x60000010 if self.generation >= 4 else 0)
         if self.generation >= 4 and not self.has_fpu:
             self.cr[0] = 0x60000000
+        if self.fpu is not None:
+            self.fpu.reset()
         self.rebuild()
 
     def snapshot(self) -> Dict[str, Any]:
@@ -131,7 +140,8 @@ class CPU(Component):
             tr_base=self.tr_base, tr_limit=self.tr_limit, tr_flags=self.tr_flags, cpl=self.cpl,
             halted=self.halted, intr_line=self.intr_line,
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
-            tsc_offset=self.tsc_offset, msrs=self.msrs.snapshot())
+            tsc_offset=self.tsc_offset, msrs=self.msrs.snapshot(),
+            fpu=state_to_dict(self.fpu.state) if self.fpu is not None else {})
         return state_to_dict(state)
 
     def restore(self, data: Dict[str, Any]) -> None:
@@ -154,6 +164,8 @@ class CPU(Component):
         self.inhibit_icount = state.inhibit_icount
         self.tsc_offset = state.tsc_offset
         self.msrs.restore(state.msrs)
+        if self.fpu is not None:
+            self.fpu.state = dict_to_state(X87State, state.fpu)
         self.check_irq = self.intr_line or self.nmi_pending
         self.rebuild()
 

@@ -7,6 +7,7 @@ from . import alu, protected, transfers
 from .alu import condition, materialize
 from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
+from .fpu import ops as fpu_ops
 from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
                     GP, IF, IOPL, NM, SS, VM, exit_after)
 
@@ -485,22 +486,25 @@ def build_wait(d: Decoder) -> Closure:
     def wait(eip: int) -> int:
         if cpu.generation >= 2 and cpu.cr[0] & CR0_TS and cpu.cr[0] & 0x2:
             raise CPUFault(NM)
+        if cpu.fpu is not None:
+            cpu.fpu.check_pending()
         return (eip + n) & m
     return wait
 
 
 @register(ONE_BYTE, *range(0xD8, 0xE0))
 def build_escape(d: Decoder) -> Closure:
-    """x87 escape without a coprocessor: #NM when CR0.EM or TS says so, otherwise
-    the bus cycle goes nowhere (FNSTSW/FNSTCW store nothing), which is how the
-    classic FNINIT/FNSTSW probe finds no FPU."""
+    """x87 escape: the FPU's instructions (`fpu/ops.py`); without a coprocessor
+    #NM when CR0.EM or TS says so, otherwise the bus cycle goes nowhere
+    (FNSTSW/FNSTCW store nothing), which is how the classic FNINIT/FNSTSW probe
+    finds no FPU."""
     cpu = d.cpu
+    if cpu.fpu is not None:
+        return fpu_ops.build(d)
     d.modrm()
     if d.mod != 3:
         d.offset_only()
     n, m = d.length, d.ipmask
-    if cpu.has_fpu:
-        raise DecodeFault()   # the FPU component supplies these when present
 
     def escape(eip: int) -> int:
         if cpu.generation >= 2 and cpu.cr[0] & (CR0_EM | CR0_TS):

@@ -5,7 +5,7 @@ so decoded instructions index the register lists directly.
 """
 
 import dataclasses
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 # General registers in encoding order.
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
@@ -31,6 +31,7 @@ CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_PG = (
 # Exception vectors.
 DE, DB, NMI_VECTOR, BP, OF_VECTOR, BR, UD, NM, DF_VECTOR = 0, 1, 2, 3, 4, 5, 6, 7, 8
 TS, NP, SS_VECTOR, GP, PF_VECTOR = 10, 11, 12, 13, 14
+MF = 16
 
 
 class CPUFault(Exception):
@@ -104,6 +105,7 @@ class CPUState:
     inhibit_icount: int = -1
     tsc_offset: int = 0
     msrs: List[List[int]] = dataclasses.field(default_factory=list)
+    fpu: Dict[str, Any] = dataclasses.field(default_factory=dict)    # the x87's X87State
 
 
 class LoopExit(Exception):

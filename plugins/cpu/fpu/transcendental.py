@@ -1,0 +1,305 @@
+"""The x87's scaling, remainder and transcendental instructions.
+
+FSCALE, FXTRACT, FPREM and FPREM1 are exact (integers).  The transcendental
+functions are evaluated with mpmath at 160 bits and then rounded once in the
+current rounding mode and precision, so results are correctly rounded but for
+ties closer than 2**-160 (the hardware guarantees about one unit in the last
+place; its FSIN/FCOS/FPTAN reduce with a 66-bit pi, which is not modelled: for
+huge arguments the results are the mathematically right ones).  Arguments
+beyond 2**63 set C2 and leave the register as it was, as the SDM says.
+"""
+
+from typing import Callable, Optional
+
+import mpmath
+
+from . import float80 as f
+from .unit import X87
+
+WORKING_PRECISION = 160
+TRIG_LIMIT_EXPONENT = 63            # |x| >= 2**63: C2=1, nothing changes
+
+
+# ------------------------------------------------------------------ exact ones
+def fscale(fpu: X87) -> None:
+    """ST0 = ST0 * 2**trunc(ST1)."""
+    a, b = fpu.get(0), fpu.get(1)
+    if _nan_or_unsupported(fpu, 0, a, b):
+        return
+    ka, kb = f.classify(a), f.classify(b)
+    if kb == f.INFINITY:
+        if (ka == f.ZERO and not b >> 79) or (ka == f.INFINITY and b >> 79):
+            _store(fpu, 0, f.Result(f.INDEFINITE, f.IE))
+        elif ka in (f.ZERO, f.INFINITY):
+            _store(fpu, 0, f.Result(a, 0))
+        else:
+            _store(fpu, 0, f.Result((a & f.SIGN_BIT) | (0 if b >> 79 else f.POS_INF), 0))
+        return
+    if ka in (f.ZERO, f.INFINITY):
+        _store(fpu, 0, f.Result(a, 0))
+        return
+    n = f.to_int(b, 80, f.CHOP).value
+    if n >> 79:
+        n -= 1 << 80
+    n = max(-(1 << 20), min(1 << 20, n))
+    sign, m, e = f.exact(a)
+    result = f.round_value(sign, m, e + n, fpu.rc, fpu.precision, f.EXTENDED, fpu.masked)
+    _store(fpu, 0, f.Result(result.value, result.flags | (f.DE if ka == f.DENORMAL else 0)))
+
+
+def fxtract(fpu: X87) -> None:
+    """ST0 -> exponent (as a real), then push the significand (exponent 0)."""
+    a = fpu.get(0)
+    kind = f.classify(a)
+    if kind in (f.QNAN, f.SNAN, f.UNSUPPORTED):
+        result = f.nan_result(a) if kind != f.UNSUPPORTED else f.Result(f.INDEFINITE, f.IE)
+        if not fpu.signal(result.flags):
+            fpu.set(0, result.value)
+            fpu.push(result.value)
+        return
+    if kind == f.ZERO:
+        if fpu.signal(f.ZE):
+            return
+        fpu.set(0, f.NEG_INF)
+        fpu.push(a)
+        return
+    if kind == f.INFINITY:
+        fpu.set(0, f.POS_INF)
+        fpu.push(a)
+        return
+    sign, m, e = f.exact(a)
+    leading = e + m.bit_length() - 1
+    fpu.signal(f.DE if kind == f.DENORMAL else 0)
+    fpu.set(0, f.from_int(leading))
+    fpu.push(f.round_value(sign, m, -(m.bit_length() - 1), f.NEAREST).value)
+
+
+def fprem(fpu: X87) -> None:
+    _remainder(fpu, nearest=False)
+
+
+def fprem1(fpu: X87) -> None:
+    _remainder(fpu, nearest=True)
+
+
+def _remainder(fpu: X87, nearest: bool) -> None:
+    """Partial remainder (SDM vol. 2, FPREM/FPREM1): with an exponent difference
+    below 64 the exact remainder and C0 C3 C1 = quotient bits 2 1 0 (C2=0);
+    otherwise a partial reduction by 2**(D-N), N = 32 + D mod 32, with C2=1."""
+    a, b = fpu.get(0), fpu.get(1)
+    ka, kb = f.classify(a), f.classify(b)
+    if ka in (f.QNAN, f.SNAN, f.UNSUPPORTED) or kb in (f.QNAN, f.SNAN, f.UNSUPPORTED):
+        _store(fpu, 0, f.nan_result(a, b) if f.UNSUPPORTED not in (ka, kb) else f.Result(f.INDEFINITE, f.IE))
+        return
+    if ka == f.INFINITY or kb == f.ZERO:
+        _store(fpu, 0, f.Result(f.INDEFINITE, f.IE))
+        return
+    if ka == f.ZERO or kb == f.INFINITY:
+        fpu.set_condition(0, 0, 0, 0)
+        return
+    sa, ma, ea = f.exact(a)
+    _, mb, eb = f.exact(b)
+    difference = (ea + ma.bit_length()) - (eb + mb.bit_length())
+    e = min(ea, eb)
+    na, nb = ma << (ea - e), mb << (eb - e)
+    if difference < 64:
+        q, r = divmod(na, nb)
+        if nearest and (2 * r > nb or (2 * r == nb and q & 1)):
+            q += 1
+            r -= nb
+        flags = f.DE if f.DENORMAL in (ka, kb) else 0
+        if fpu.signal(flags):
+            return
+        sign = sa ^ (1 if r < 0 else 0)
+        value = f.round_value(sign, abs(r), e, f.NEAREST).value if r else (sa << 79)
+        fpu.set(0, value)
+        fpu.set_condition((q >> 1) & 1, 0, q & 1, (q >> 2) & 1)
+        return
+    n = 32 + difference % 32
+    scale = difference - n
+    q = (na // (nb << scale)) if not nearest else (na // (nb << scale))
+    r = na - q * (nb << scale)
+    fpu.set(0, f.round_value(sa, r, e, f.NEAREST).value if r else (sa << 79))
+    s = fpu.state
+    s.sw = (s.sw & ~0x4700) | 0x400           # C2=1: incomplete; C0 C1 C3 cleared
+
+
+# ------------------------------------------------------------------ transcendental
+def _mpf(raw: int) -> mpmath.mpf:
+    sign, m, e = f.exact(raw)
+    return mpmath.mpf((-m if sign else m, e))
+
+
+def _rounded(fpu: X87, value: mpmath.mpf) -> f.Result:
+    sign, man, exp, _ = value._mpf_
+    if man == 0:
+        return f.Result(sign << 79, 0)
+    result = f.round_value(sign, int(man), exp, fpu.rc, fpu.precision, f.EXTENDED, fpu.masked)
+    return f.Result(result.value, result.flags | f.PE)
+
+
+def _store(fpu: X87, index: int, result: f.Result) -> bool:
+    if fpu.signal(result.flags):
+        return False
+    fpu.set(index, result.value)
+    return True
+
+
+def _nan_or_unsupported(fpu: X87, index: int, *values: int) -> bool:
+    kinds = [f.classify(v) for v in values]
+    if f.UNSUPPORTED in kinds:
+        _store(fpu, index, f.Result(f.INDEFINITE, f.IE))
+        return True
+    if f.QNAN in kinds or f.SNAN in kinds:
+        _store(fpu, index, f.nan_result(*values))
+        return True
+    return False
+
+
+def _trig(fpu: X87, function: Callable[[mpmath.mpf], mpmath.mpf], zero_keeps: bool) -> Optional[f.Result]:
+    """Common checks of FSIN/FCOS/FPTAN/FSINCOS: None when the instruction is done."""
+    a = fpu.get(0)
+    if _nan_or_unsupported(fpu, 0, a):
+        return None
+    kind = f.classify(a)
+    if kind == f.INFINITY:
+        _store(fpu, 0, f.Result(f.INDEFINITE, f.IE))
+        return None
+    if kind != f.ZERO and ((a >> 64) & f.EXP_MAX) - f.BIAS >= TRIG_LIMIT_EXPONENT:
+        fpu.state.sw |= 0x400                  # C2: out of range, ST0 unchanged
+        return None
+    fpu.state.sw &= ~0x400
+    if kind == f.ZERO and zero_keeps:
+        return f.Result(a, 0)
+    with mpmath.workprec(WORKING_PRECISION):
+        return _rounded(fpu, function(_mpf(a)))
+
+
+def fsin(fpu: X87) -> None:
+    result = _trig(fpu, mpmath.sin, True)
+    if result is not None:
+        _store(fpu, 0, result)
+
+
+def fcos(fpu: X87) -> None:
+    result = _trig(fpu, mpmath.cos, False)
+    if result is not None:
+        _store(fpu, 0, result)
+
+
+def fptan(fpu: X87) -> None:
+    result = _trig(fpu, mpmath.tan, True)
+    if result is not None and _store(fpu, 0, result):
+        fpu.push(0x3FFF8000000000000000)
+
+
+def fsincos(fpu: X87) -> None:
+    a = fpu.get(0)
+    sine = _trig(fpu, mpmath.sin, True)
+    if sine is None:
+        return
+    with mpmath.workprec(WORKING_PRECISION):
+        cosine = _rounded(fpu, mpmath.cos(_mpf(a)))
+    if fpu.signal(sine.flags | cosine.flags):
+        return
+    fpu.set(0, sine.value)
+    fpu.push(cosine.value)
+
+
+def fpatan(fpu: X87) -> None:
+    """ST1 = arctan(ST1 / ST0) in the quadrant of (ST0, ST1), pop."""
+    x, y = fpu.get(0), fpu.get(1)
+    if _nan_or_unsupported(fpu, 1, y, x):
+        fpu.pop()
+        return
+    with mpmath.workprec(WORKING_PRECISION):
+        mx = mpmath.inf if x == f.POS_INF else -mpmath.inf if x == f.NEG_INF else _mpf(x)
+        my = mpmath.inf if y == f.POS_INF else -mpmath.inf if y == f.NEG_INF else _mpf(y)
+        if f.classify(x) == f.ZERO and f.classify(y) == f.ZERO:
+            # atan2 of signed zeros (SDM table): +-0 or +-pi by the signs.
+            value = (mpmath.pi if x >> 79 else mpmath.mpf(0))
+            result = _rounded(fpu, value) if x >> 79 else f.Result(0, 0)
+            result = f.Result(result.value | (y & f.SIGN_BIT), result.flags)
+        else:
+            result = _rounded(fpu, mpmath.atan2(my, mx))
+    if _store(fpu, 1, result):
+        fpu.pop()
+
+
+def f2xm1(fpu: X87) -> None:
+    """ST0 = 2**ST0 - 1 (defined for -1 <= ST0 <= 1)."""
+    a = fpu.get(0)
+    if _nan_or_unsupported(fpu, 0, a):
+        return
+    kind = f.classify(a)
+    if kind == f.ZERO:
+        return
+    if kind == f.INFINITY:
+        _store(fpu, 0, f.Result(a if not a >> 79 else 0xBFFF8000000000000000, 0))
+        return
+    with mpmath.workprec(WORKING_PRECISION):
+        _store(fpu, 0, _rounded(fpu, mpmath.powm1(2, _mpf(a))))
+
+
+def fyl2x(fpu: X87) -> None:
+    _log(fpu, plus_one=False)
+
+
+def fyl2xp1(fpu: X87) -> None:
+    _log(fpu, plus_one=True)
+
+
+def _log(fpu: X87, plus_one: bool) -> None:
+    """ST1 = ST1 * log2(ST0) (FYL2XP1: log2(ST0 + 1)), pop."""
+    x, y = fpu.get(0), fpu.get(1)
+    if _nan_or_unsupported(fpu, 1, x, y):
+        fpu.pop()
+        return
+    kx, ky = f.classify(x), f.classify(y)
+    if kx in (f.INFINITY,) or ky in (f.INFINITY,):
+        result = _log_infinities(x, y, kx, ky, plus_one)
+    elif not plus_one and x >> 79 and kx != f.ZERO:
+        result = f.Result(f.INDEFINITE, f.IE)
+    elif not plus_one and kx == f.ZERO:
+        if ky == f.ZERO:
+            result = f.Result(f.INDEFINITE, f.IE)
+        else:
+            result = f.Result(((y ^ f.SIGN_BIT) & f.SIGN_BIT) | f.POS_INF, f.ZE)
+    elif ky == f.ZERO or (plus_one and kx == f.ZERO):
+        sign = (x ^ y) >> 79 if not (not plus_one and not x >> 79 and _below_one(x)) else 1 ^ (y >> 79)
+        result = f.Result(sign << 79, 0)
+    else:
+        with mpmath.workprec(WORKING_PRECISION):
+            mx = _mpf(x)
+            argument = mx + 1 if plus_one else mx
+            if argument <= 0:
+                result = f.Result(f.INDEFINITE, f.IE)
+            else:
+                result = _rounded(fpu, _mpf(y) * mpmath.log(argument, 2))
+    if _store(fpu, 1, result):
+        fpu.pop()
+
+
+def _below_one(x: int) -> bool:
+    return ((x >> 64) & f.EXP_MAX) < f.BIAS
+
+
+def _log_infinities(x: int, y: int, kx: int, ky: int, plus_one: bool) -> f.Result:
+    if kx == f.INFINITY:
+        if x >> 79 or ky == f.ZERO:
+            return f.Result(f.INDEFINITE, f.IE)
+        return f.Result((y & f.SIGN_BIT) | f.POS_INF, 0)
+    # y infinite, x finite: log2(x) decides the sign (0 -> invalid).
+    if kx == f.ZERO and plus_one:
+        return f.Result(f.INDEFINITE, f.IE)
+    if x >> 79 and not plus_one:
+        return f.Result(f.INDEFINITE, f.IE)
+    with mpmath.workprec(WORKING_PRECISION):
+        mx = _mpf(x)
+        log = mpmath.log(mx + 1 if plus_one else mx, 2) if (mx + 1 if plus_one else mx) > 0 else None
+    if log is None:
+        return f.Result(f.INDEFINITE, f.IE)
+    if log == 0:
+        return f.Result(f.INDEFINITE, f.IE)
+    sign = (y >> 79) ^ (1 if log < 0 else 0)
+    return f.Result((sign << 79) | f.POS_INF, 0)
