@@ -18,7 +18,7 @@ class StatusLine:
     def __init__(self, stream: Optional[TextIO] = None, quiet: bool = False) -> None:
         # sys.stderr is looked up now, not at import: it may have been replaced since.
         self.stream = stream if stream is not None else sys.stderr
-        self.enabled = not quiet and stream.isatty()
+        self.enabled = not quiet and self.stream.isatty()
         self.shown = False
 
     def show(self, text: str) -> None:
