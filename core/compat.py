@@ -9,12 +9,19 @@ included, as the manifest measures QEMU and Bochs) in
 from those result files, the manifest's QEMU/Bochs seconds and the hand-checked
 guests in docs/compat/manual.md; tests/test_guests.py checks that the page is what
 `write` makes (no drift).  A guest that fails stays in the table with the cause.
+
+A guest with a `build` script and no image (linux-busybox) is built into a cache
+folder first ($PCMACHINE_GUEST_CACHE/<name>, default ~/.cache/pcmachine/guests),
+then booted the way its manifest's QEMU command line says (`-kernel`, `-initrd`,
+`-append`, `-m`); a `display: serial` guest is driven on COM1.
 """
 
 import argparse
 import json
 import os
 import platform
+import shlex
+import subprocess
 import tempfile
 import time
 from typing import Any, Dict, List, Optional
@@ -31,8 +38,9 @@ KEY_NAMES = {"{bs}": "{backspace}"}
 #: hardware a guest needs that is not built yet: the cause shown while it fails
 MISSING: Dict[str, str] = {
     "kolibri": "needs a VESA BIOS with an 800x600x32 linear framebuffer (issue 13)",
-    "linux-busybox": "needs the Linux boot protocol (--kernel/--initrd, issue 14) and a P6 CPU with an FPU (issue 11)",
 }
+#: QEMU flags of a manifest command line -> our BIOS kernel options
+KERNEL_FLAGS = {"-kernel": "kernel", "-initrd": "initrd", "-append": "append"}
 
 
 def shared_folder() -> str:
@@ -68,21 +76,27 @@ def boot_guest(pc: Any, entry: Dict[str, Any], shared: str, timeout: float) -> D
     media = entry.get("media") or {}
     folder = os.path.join(shared, "guests", entry["name"])
     drives = {drive: os.path.join(folder, name) for drive, name in media.items() if drive in ("fda", "hda")}
-    if not drives:
-        result.update(status="fail", cause=MISSING.get(entry["name"], "no bootable medium in the manifest"))
-        return result
-    ram = "128M" if entry["name"] == "kolibri" else "32M"
+    overrides = [f"ram.size={'128M' if entry['name'] == 'kolibri' else '32M'}"]
     try:
-        m = pc.boot("pc.yaml", overrides=[f"ram.size={ram}"], **drives)
+        if not drives:
+            if "build" not in entry:
+                result.update(status="fail", cause=MISSING.get(entry["name"], "no bootable medium in the manifest"))
+                return result
+            overrides = kernel_overrides(entry, build_guest(entry, shared))
+        m = pc.boot("pc.yaml", overrides=overrides, copy_media=bool(drives), **drives)
+        serial = entry.get("display") == "serial"
         typed = False
         for step in entry["steps"]:
             kind, value = next(iter(step.items()))
             if kind == "type":
-                m.type(guest_keys(value))
+                if serial:
+                    m.serial.type(guest_keys(value))
+                else:
+                    m.type(guest_keys(value))
                 typed = True
                 continue
             if kind == "wait":
-                m.wait_text(value, timeout=timeout, after_input=typed)
+                (m.serial.wait if serial else m.wait_text)(value, timeout=timeout, after_input=typed)
             elif kind == "screen_mode":
                 width, height = (int(part) for part in value.split("x"))
                 m.run_until(lambda: _mode_is(m, width, height), timeout, False, f"a {value} screen mode")
@@ -97,6 +111,32 @@ def boot_guest(pc: Any, entry: Dict[str, Any], shared: str, timeout: float) -> D
     except UserError as error:
         result.update(status="fail", cause=str(error))
     return result
+
+
+def build_guest(entry: Dict[str, Any], shared: str) -> str:
+    """Run the guest's build script into its cache folder (it does nothing when
+    the cache is up to date); returns the folder."""
+    cache = os.path.join(os.environ.get("PCMACHINE_GUEST_CACHE")
+                         or os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "guests"), entry["name"])
+    script = os.path.join(shared, "guests", entry["name"], "build.sh")
+    done = subprocess.run(["sh", script, cache], capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise UserError(f"{script} failed: {lines[-1]}")
+    return cache
+
+
+def kernel_overrides(entry: Dict[str, Any], cache: str) -> List[str]:
+    """Profile overrides from the manifest's QEMU command line (`-kernel`,
+    `-initrd`, `-append`, `-m`), CACHE_DIR being the built cache folder."""
+    words = shlex.split(entry["qemu"].replace("CACHE_DIR", cache))
+    overrides = []
+    for flag, value in zip(words, words[1:]):
+        if flag in KERNEL_FLAGS:
+            overrides.append(f"bios.{KERNEL_FLAGS[flag]}={value}")
+        elif flag == "-m":
+            overrides.append(f"ram.size={value}M")
+    return overrides
 
 
 def _mode_is(m: Any, width: int, height: int) -> bool:

@@ -143,3 +143,13 @@ def test_gdb_breakpoint_registers_memory_and_monitor(tmp_path):
     assert re.search(r"cs\s+0x8\s", out) and re.search(r"cr0\s+0xe0000011", out)
     assert "0008: code 32-bit, execute/read" in out
     assert "$1 = 41" in out
+
+
+@needs_gdb
+def test_gdb_reads_and_writes_the_x87_registers(tmp_path):
+    out = run_gdb(tmp_path, "break kmain\ncontinue\ninfo registers fctrl ftag\n"
+                  "set $fctrl = 0x27f\nset $st0 = 2.5\nprint $st0\ninfo registers fctrl\n"
+                  "monitor r\n")
+    # the BIOS left the x87 initialised: control word 037Fh, every register empty
+    assert re.search(r"fctrl\s+0x37f", out) and re.search(r"ftag\s+0xffff", out), out[-2000:]
+    assert "$1 = 2.5" in out and re.search(r"fctrl\s+0x27f", out)

@@ -329,7 +329,9 @@ class GDBStub:
             if name in ("cs", "ss", "ds", "es", "fs", "gs") and cpu.get_reg(name) == value & 0xFFFF:
                 return                                   # unchanged: no segment reload
             cpu.set_reg(name, value)
-        elif number >= 32:
+        elif number < 32:
+            set_x87(cpu, number, data)
+        else:
             cpu.set_reg(SYSTEM[number - 32], struct.unpack("<I", data[:4])[0])
 
     def write_linear(self, address: int, data: bytes) -> bool:
@@ -356,15 +358,38 @@ def unescape(data: bytes) -> bytes:
 
 
 def x87_register(cpu: Any, index: int) -> bytes:
-    """ST(index) as 10 bytes (the CPU's x87 state when it has one)."""
-    fpu = getattr(cpu, "x87", None)
-    if fpu is not None and hasattr(fpu, "st_bytes"):
-        return fpu.st_bytes(index)
-    return bytes(10)
+    """ST(index) as gdb's 10-byte extended value (zeros without an FPU)."""
+    fpu = getattr(cpu, "fpu", None)
+    if fpu is None:
+        return bytes(10)
+    return fpu.state.regs[fpu.physical(index)].to_bytes(10, "little")
 
 
 def x87_control(cpu: Any, name: str) -> int:
-    fpu = getattr(cpu, "x87", None)
-    if fpu is not None and hasattr(fpu, "control_register"):
-        return fpu.control_register(name)
-    return 0x037F if name == "fctrl" else 0xFFFF if name == "ftag" else 0
+    """fctrl fstat ftag fiseg fioff foseg fooff fop (the FSAVE values)."""
+    fpu = getattr(cpu, "fpu", None)
+    if fpu is None:
+        return 0x037F if name == "fctrl" else 0xFFFF if name == "ftag" else 0
+    state = fpu.state
+    return {"fctrl": state.cw, "fstat": fpu.status_word(), "ftag": fpu.tag_word(), "fiseg": state.fcs,
+            "fioff": state.fip, "foseg": state.fds, "fooff": state.fdp, "fop": state.fop}[name]
+
+
+def set_x87(cpu: Any, number: int, data: bytes) -> None:
+    """gdb writes an x87 register (`set $st0 = ...`, `set $fctrl = ...`)."""
+    fpu = getattr(cpu, "fpu", None)
+    if fpu is None:
+        return
+    state = fpu.state
+    if number < 24:
+        fpu.set(number - 16, int.from_bytes(data[:10], "little"))
+        return
+    value = struct.unpack("<I", data[:4])[0]
+    name = X87_CONTROL[number - 24]
+    if name == "fstat":
+        state.top, state.sw = (value >> 11) & 7, value & 0xC7FF
+    elif name == "ftag":
+        fpu.set_tag_word(value)
+    else:
+        field = {"fctrl": "cw", "fiseg": "fcs", "fioff": "fip", "foseg": "fds", "fooff": "fdp", "fop": "fop"}[name]
+        setattr(state, field, value & (0xFFFFFFFF if field in ("fip", "fdp") else 0xFFFF))
