@@ -43,9 +43,15 @@ MISSING: Dict[str, str] = {
 KERNEL_FLAGS = {"-kernel": "kernel", "-initrd": "initrd", "-append": "append"}
 
 
+def shared_root() -> str:
+    """The shared folder (guest corpus, CPU vectors, test386 reference):
+    $PCMACHINE_SHARED, else ../shared beside the repository; it may not exist."""
+    return os.environ.get("PCMACHINE_SHARED") or os.path.join(os.path.dirname(REPOSITORY), "shared")
+
+
 def shared_folder() -> str:
-    """The corpus: $PCMACHINE_SHARED, else ../shared beside the repository."""
-    folder = os.environ.get("PCMACHINE_SHARED") or os.path.join(os.path.dirname(REPOSITORY), "shared")
+    """The guest corpus in the shared folder; a one-line error when it is missing."""
+    folder = shared_root()
     if not os.path.exists(os.path.join(folder, "guests", "manifest.yaml")):
         raise UserError(f"no guest corpus at {folder}/guests/manifest.yaml (set PCMACHINE_SHARED)")
     return folder

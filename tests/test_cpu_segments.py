@@ -40,8 +40,11 @@ SEGMENTS = {
     0x58: descriptor(0x20000, 0xFFF, 0x96, 0x4),   # expand-down data, B = 1: above 0xFFF
     0x60: descriptor(0x5000, 0x67, 0x8B, 0),       # busy 32-bit TSS (the running task)
     0x68: descriptor(0x4000, 0x2B, 0x81, 0),       # available 16-bit (286) TSS
+    0x70: descriptor(0, 0xFFFFF, 0x90),            # flat read-only data
+    0x78: descriptor(0x20000, 0xFFFF, 0x92, 0),    # 16-bit data (B = 0) based at 0x20000
+    0x80: descriptor(0, CODE, 0x9A, 0x4),          # 32-bit code, byte limit (set by the test)
 }
-GDT_ENTRIES = 14
+GDT_ENTRIES = 17
 LDT_ENTRIES = descriptor(0, 0, 0) + descriptor(0x30000, 0xFFF, 0x92, 0x4)
 
 HANDLERS = "".join(f"""
@@ -122,7 +125,7 @@ def handler_offsets(source: str):
 
 @pytest.mark.parametrize("source, expected", [
     ("xor eax, eax\n mov ss, ax", (13, 0)),                    # null SS
-    ("mov ax, 0x70\n mov ds, ax", (13, 0x70)),                 # beyond the GDT limit
+    ("mov ax, 0x88\n mov ds, ax", (13, 0x88)),                 # beyond the GDT limit
     ("mov ax, 0x18\n mov ds, ax", (11, 0x18)),                 # not present: #NP
     ("mov ax, 0x18\n mov ss, ax", (12, 0x18)),                 # stack not present: #SS
     ("mov ax, 0x20\n mov ss, ax", (13, 0x20)),                 # DPL 3 stack at CPL 0
@@ -502,3 +505,140 @@ def test_arpl_is_undefined_in_real_mode() -> None:
     machine.cpu.set_reg("sp", 0x7000)
     assert run_until_stopped(machine, 1000) == "halted"
     assert struct.unpack("<H", bytes(machine.bus.memory[0x7000 - 6:0x7000 - 4]))[0] == 0x7C00
+
+
+# ---------------------------------------------------------------- access rights
+# Writes through read-only data and code segments and reads through execute-only
+# code raise #GP(0) in every instruction form that reaches memory (SDM vol. 3A 5.5,
+# table 5-2 and 6.13); test386.asm's POST 0x12 checks the same.
+READ_ONLY_DS = "mov ax, 0x70\n mov ds, ax\n mov ebx, 0x100\n"
+READ_ONLY_ES = "mov ax, 0x70\n mov es, ax\n mov edi, 0x100\n mov esi, 0x200\n mov ecx, 4\n"
+EXECUTE_ONLY_CS = f"jmp 0x28:xo\nxo:\n mov esi, 0x100\n"
+
+
+@pytest.mark.parametrize("source", [
+    READ_ONLY_DS + "mov [0x100], eax",                 # A3 moffs
+    READ_ONLY_DS + "mov [ebx], al",                    # 88 /r
+    READ_ONLY_DS + "mov dword [ebx + esi], 5",         # C7, two registers
+    READ_ONLY_DS + "add [ebx], eax",                   # read-modify-write
+    READ_ONLY_DS + "or dword [ebx], 1",
+    READ_ONLY_DS + "inc byte [ebx]",
+    READ_ONLY_DS + "not dword [ebx]",
+    READ_ONLY_DS + "neg word [ebx]",
+    READ_ONLY_DS + "shl dword [ebx], 1",
+    READ_ONLY_DS + "xchg [ebx], eax",
+    READ_ONLY_DS + "sete [ebx]",
+    READ_ONLY_DS + "pop dword [ebx]",
+    READ_ONLY_DS + "mov [ebx], ds",
+    READ_ONLY_DS + "sgdt [ebx]",
+    READ_ONLY_DS + "sidt [ebx]",
+    READ_ONLY_DS + "sldt [ebx]",
+    READ_ONLY_DS + "str [ebx]",
+    READ_ONLY_DS + "smsw [ebx]",
+    READ_ONLY_DS + "bts dword [ebx], 3",
+    READ_ONLY_DS + "btr [ebx], eax",
+    READ_ONLY_DS + "shld [ebx], eax, 4",
+    READ_ONLY_DS + "cmpxchg [ebx], ecx",
+    READ_ONLY_DS + "xadd [ebx], ecx",
+    READ_ONLY_DS + "mov eax, 3\n arpl [ebx], ax",  # RPL raised: the write faults
+    READ_ONLY_ES + "stosd",
+    READ_ONLY_ES + "rep movsb",
+    "mov [cs:0x100], eax",                             # code is never writable
+    "mov ax, 0x08\n mov ds, ax\n mov dword [0x100], 1",  # readable code in DS
+    EXECUTE_ONLY_CS + "mov eax, [cs:esi]",
+    EXECUTE_ONLY_CS + "cs lodsb",
+    EXECUTE_ONLY_CS + "mov ax, 0x70\n mov es, ax\n mov edi, 0\n cs movsb",
+    EXECUTE_ONLY_CS + "mov ebx, esi\n cs xlatb",
+    EXECUTE_ONLY_CS + "lgdt [cs:esi]",
+    EXECUTE_ONLY_CS + "les eax, [cs:esi]",
+    EXECUTE_ONLY_CS + "jmp far [cs:esi]",
+    EXECUTE_ONLY_CS + "push dword [cs:esi]",
+    EXECUTE_ONLY_CS + "mov eax, [cs:0x100]",
+])
+def test_protection_faults(source: str) -> None:
+    _, taken = run_protected(source)
+    assert taken == (13, 0)
+
+
+@pytest.mark.parametrize("source", [
+    READ_ONLY_DS + "mov eax, [ebx]",                   # reading is allowed
+    READ_ONLY_DS + "cmp [ebx], eax",
+    READ_ONLY_DS + "test [ebx], eax",
+    READ_ONLY_DS + "bt dword [ebx], 3",
+    READ_ONLY_DS + "push dword [ebx]\n pop eax",
+    READ_ONLY_DS + "xor eax, eax\n arpl [ebx], ax",   # RPL unchanged: no write, no fault
+    READ_ONLY_ES + "repe cmpsb",
+    READ_ONLY_ES + "scasd",
+    READ_ONLY_ES + "mov ax, 0x10\n mov ds, ax\n mov es, ax\n stosd",  # reload: writable
+    "mov eax, [cs:0x100]",                             # readable code
+])
+def test_allowed_accesses(source: str) -> None:
+    _, taken = run_protected(source)
+    assert taken is None
+
+
+def test_read_only_write_leaves_memory_and_registers() -> None:
+    machine, taken = run_protected(READ_ONLY_ES + "rep stosd")
+    assert taken == (13, 0)
+    cpu = machine.cpu
+    assert (cpu.get_reg("ecx"), cpu.get_reg("edi")) == (4, 0x100)
+
+
+def test_enter_checks_the_frame_before_changing_anything() -> None:
+    """ENTER whose frame does not fit the stack segment raises #SS(0) with ESP and
+    EBP untouched (limit 0xFFF, the frame would wrap below 0)."""
+    machine, taken = run_protected("mov ax, 0x38\n mov ss, ax\n mov esp, 0x40\n"
+                                   "mov ebp, 0x1234\n enter 0x40, 2")
+    assert taken == (12, 0)
+    cpu = machine.cpu
+    assert cpu.get_reg("ebp") == 0x1234
+    assert cpu.get_reg("esp") == 0x40 - 16 + 4     # the fault frame, its error code popped
+
+
+def test_enter_on_a_16_bit_stack() -> None:
+    """ENTER with a 32-bit operand on a 16-bit stack: SP alone moves, EBP gets all
+    of ESP (80386 manual pseudo-code, Bochs); a 16-bit ENTER sets BP alone."""
+    machine, taken = run_protected("mov ax, 0x78\n mov ss, ax\n mov esp, 0x12340100\n"
+                                   "mov ebp, 0xABCD5678\n enter 8, 1\n"
+                                   "mov esi, esp\n mov edi, ebp\n mov ebp, 0xABCD5678\n"
+                                   "o16 enter 4, 0")
+    assert taken is None
+    cpu = machine.cpu
+    assert (cpu.get_reg("esi"), cpu.get_reg("edi")) == (0x123400F0, 0x123400FC)
+    memory = machine.bus.memory
+    assert struct.unpack("<II", bytes(memory[0x200F8:0x20100])) == (0x123400FC, 0xABCD5678)
+    assert (cpu.get_reg("esp"), cpu.get_reg("ebp")) == (0x123400EA, 0xABCD00EE)
+
+
+LIMITED_BLOCK = b"\x42\x42\x43\x90\x41\xCB"   # inc edx, inc edx, inc ebx | nop, inc ecx, retf
+
+
+def limit_cs_0x80_before_the_nop(machine: Any, labels: Dict[int, int]) -> None:
+    memory = machine.bus.memory
+    block = bytes(memory[CODE:CODE + 0x1000]).index(LIMITED_BLOCK) + CODE
+    entry = descriptor(0, block + 2, 0x9A, 0x4)     # the last byte allowed: inc ebx
+    memory[GDT + 0x80:GDT + 0x88] = entry
+
+
+def test_a_cached_block_is_rechecked_under_a_smaller_cs_limit() -> None:
+    """The block is decoded and cached through the flat CS, then reached through a
+    CS whose limit ends inside it: the instruction past the limit raises #GP(0)
+    and the ones before it run (SDM vol. 3A 5.3: the limit applies to fetches)."""
+    machine, taken = run_protected("""
+    xor edx, edx
+    xor ebx, ebx
+    xor ecx, ecx
+    call 0x08:block
+    call 0x80:block
+    hlt
+block:
+    inc edx
+    inc edx
+    inc ebx
+    nop
+    inc ecx
+    retf
+""", setup=limit_cs_0x80_before_the_nop)
+    assert taken == (13, 0)
+    cpu = machine.cpu
+    assert (cpu.get_reg("edx"), cpu.get_reg("ebx"), cpu.get_reg("ecx")) == (4, 2, 1)

@@ -61,6 +61,10 @@ class CPU(Component):
         self.code_cache16: Dict[int, Callable[[int], int]] = {}
         self.code_cache32: Dict[int, Callable[[int], int]] = {}
         self.code_cache = self.code_cache16
+        # Blocks decoded under a protected-mode CS whose limit is below the top of
+        # its offset range, one cache per (base, limit, D): their bytes were checked
+        # against that limit, so a CS with another limit or base never runs them.
+        self.limited_caches: Dict[Tuple[int, int, bool], Dict[int, Any]] = {}
         # Which cached blocks to drop when code bytes are written: the blocks
         # decoded from each physical page and from each 64-byte bucket of it
         # (so data written beside code drops only the blocks it overlaps).
@@ -85,6 +89,12 @@ class CPU(Component):
         self.seg_base = [0] * 6
         self.seg_limit = [0xFFFF] * 6
         self.seg_flags = [0x93] * 6
+        # Access-checked limits, set when a segment is loaded: writes check
+        # seg_wlimit, reads through CS seg_rlimit.  A segment that may not be
+        # written (read) has NO_ACCESS there, so the ordinary limit comparison sends
+        # every such access to segment_write_fault (segment_read_fault).
+        self.seg_wlimit = [0xFFFF] * 6
+        self.seg_rlimit = [0xFFFF] * 6
         self.cr = [0] * 5
         self.dr = [0] * 8
         self.gdtr_base, self.gdtr_limit = 0, 0xFFFF
@@ -134,6 +144,7 @@ class CPU(Component):
             regs=list(self.regs), eip=self.eip, eflags=self.get_eflags(),
             seg_sel=list(self.seg_sel), seg_base=list(self.seg_base),
             seg_limit=list(self.seg_limit), seg_flags=list(self.seg_flags),
+            seg_wlimit=list(self.seg_wlimit), seg_rlimit=list(self.seg_rlimit),
             cr=list(self.cr), dr=list(self.dr), gdtr_base=self.gdtr_base,
             gdtr_limit=self.gdtr_limit, idtr_base=self.idtr_base, idtr_limit=self.idtr_limit,
             ldtr=self.ldtr, tr=self.tr, ldtr_base=self.ldtr_base, ldtr_limit=self.ldtr_limit,
@@ -151,6 +162,12 @@ class CPU(Component):
         self.set_eflags(state.eflags)
         self.seg_sel, self.seg_base = list(state.seg_sel), list(state.seg_base)
         self.seg_limit, self.seg_flags = list(state.seg_limit), list(state.seg_flags)
+        self.seg_wlimit, self.seg_rlimit = list(state.seg_wlimit), list(state.seg_rlimit)
+        if len(self.seg_wlimit) != 6:       # a snapshot from before access checks
+            self.seg_wlimit, self.seg_rlimit = list(self.seg_limit), list(self.seg_limit)
+            if self.cr[0] & CR0_PE:
+                for index in range(6):
+                    protected.set_access_limits(self, index)
         self.cr, self.dr = list(state.cr), list(state.dr)
         self.gdtr_base, self.gdtr_limit = state.gdtr_base, state.gdtr_limit
         self.idtr_base, self.idtr_limit = state.idtr_base, state.idtr_limit
@@ -206,7 +223,22 @@ class CPU(Component):
         self.code_pages.clear()
         self.block_buckets.clear()
         self.block_pages.clear()
-        self.code_cache = self.code_cache32 if self.code32 else self.code_cache16
+        self.limited_caches.clear()
+        self.select_code_cache()
+
+    def select_code_cache(self) -> None:
+        """The decode cache for the current CS (after a CS load or a code-size
+        change).  A transfer that changes it leaves the inner loop, whose cache
+        look-up is bound to the old one (`protected.leave_loop`)."""
+        limit = self.seg_limit[CS]
+        if self.cr[0] & CR0_PE and limit < (0xFFFFFFFF if self.code32 else 0xFFFF):
+            key = (self.seg_base[CS], limit, self.code32)
+            cache = self.limited_caches.get(key)
+            if cache is None:
+                cache = self.limited_caches[key] = {}
+            self.code_cache = cache
+        else:
+            self.code_cache = self.code_cache32 if self.code32 else self.code_cache16
 
     def _code_written(self, page: int, start: int, end: int) -> None:
         """Physical bytes start..end-1 of `page` holding decoded code were written:
@@ -220,6 +252,8 @@ class CPU(Component):
     def _drop_block(self, address: int) -> None:
         self.code_cache16.pop(address, None)
         self.code_cache32.pop(address, None)
+        for cache in self.limited_caches.values():
+            cache.pop(address, None)
         for alive in self.block_alive.pop(address, ()):
             alive[0] = False
         for page in self.block_pages.pop(address, ()):
@@ -338,8 +372,7 @@ class CPU(Component):
         self.hostcalls[physical_address] = function
         # Blocks decoded through the address are dropped with their bucket.
         self._code_written(physical_address >> 12, physical_address, physical_address + 1)
-        self.code_cache16.pop(physical_address, None)
-        self.code_cache32.pop(physical_address, None)
+        self._drop_block(physical_address)
 
     # ------------------------------------------------------------------ bus sync
     def sync_before_bus(self) -> None:
@@ -590,6 +623,8 @@ class CPU(Component):
         selector &= 0xFFFF
         self.seg_sel[index] = selector
         self.seg_base[index] = selector << 4
+        # A real-mode load makes the segment readable and writable (its limit stays).
+        self.seg_wlimit[index] = self.seg_rlimit[index] = self.seg_limit[index]
         if index == SS:
             self.inhibit_icount = self.clock.icount
 
@@ -602,6 +637,19 @@ class CPU(Component):
                 protected.expand_down_allows(self, index, offset, span):
             return
         raise CPUFault(SS_VECTOR if index == SS and self.generation != 2 else GP, 0)
+
+    def segment_write_fault(self, index: int, offset: int, span: int) -> None:
+        """A write beyond the write limit: through a segment that may not be written
+        (read-only data, code) #GP(0), #SS(0) for SS; otherwise a limit check."""
+        if self.seg_wlimit[index] == protected.NO_ACCESS:
+            raise CPUFault(SS_VECTOR if index == SS else GP, 0)
+        self.segment_fault(index, offset, span)
+
+    def segment_read_fault(self, index: int, offset: int, span: int) -> None:
+        """A read beyond the read limit: through execute-only code #GP(0)."""
+        if self.seg_rlimit[index] == protected.NO_ACCESS:
+            raise CPUFault(GP, 0)
+        self.segment_fault(index, offset, span)
 
     def stack_fault(self, sp: int, span: int) -> None:
         """A stack access at SS:sp..sp+span outside the stack segment: #SS (an 80286

@@ -12,7 +12,7 @@ decoding never fails and the decoded result can be cached.
 
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .state import CPUFault, DS, EBP, ESP, GP, SS, UD
+from .state import CPUFault, CS, DS, EBP, ESP, GP, SS, UD
 
 Builder = Callable[["Decoder"], Callable[[int], int]]
 ONE_BYTE: Dict[int, Builder] = {}
@@ -159,16 +159,27 @@ class Decoder:
         return set_high
 
     # ------------------------------------------------------------------ memory operands
-    def address(self, size: int) -> Callable[[], int]:
+    def limits(self, seg: int, write: bool) -> Tuple[list, Callable]:
+        """The limit list and fault function an access of this kind checks: writes
+        the write limits (a read-only segment's is below any offset), reads through
+        CS the read limits (execute-only code), other reads the plain limits."""
+        cpu = self.cpu
+        if write:
+            return cpu.seg_wlimit, cpu.segment_write_fault
+        if seg == CS:
+            return cpu.seg_rlimit, cpu.segment_read_fault
+        return cpu.seg_limit, cpu.segment_fault
+
+    def address(self, size: int, write: bool = False) -> Callable[[], int]:
         """Closure giving the linear address of the ModRM memory operand, after the
-        segment limit check for an access of `size` bytes."""
+        segment limit and access-rights check for an access of `size` bytes
+        (`write`: the operand is written, or read and written)."""
         base_regs, disp, scale, default_seg = self._effective_address()
         seg = self.seg if self.seg is not None else default_seg
         cpu = self.cpu
         regs = cpu.regs
         seg_base = cpu.seg_base
-        seg_limit = cpu.seg_limit
-        fault = cpu.segment_fault
+        seg_limit, fault = self.limits(seg, write)
         amask = MASKS[self.adsize]
         span = size - 1
         if not base_regs:
@@ -265,15 +276,17 @@ class Decoder:
         self._ea = result
         return result
 
-    def rm_access(self, size: int):
+    def rm_access(self, size: int, writes: bool = False):
         """(get, set_after_get, put) for the ModRM r/m operand.  For memory, `get`
-        remembers the linear address so a read-modify-write computes it once."""
+        remembers the linear address so a read-modify-write computes it once.
+        `writes`: the instruction writes the operand (the check is made on the first
+        access, so a read-modify-write of a read-only segment faults before it reads)."""
         if self.mod == 3:
             get = self.reg_get(size, self.rm)
             setter = self.reg_set(size, self.rm)
             return get, setter, setter
         cpu = self.cpu
-        address = self.address(size)
+        address = self.address(size, writes)
         read = {1: cpu.rd8, 2: cpu.rd16, 4: cpu.rd32}[size]
         write = {1: cpu.wr8, 2: cpu.wr16, 4: cpu.wr32}[size]
 
@@ -293,10 +306,10 @@ class Decoder:
             # computation fused into the access: one call fewer per operand.
             r1 = base_regs[0][0]
             seg = self.seg if self.seg is not None else default_seg
-            regs, seg_base, seg_limit = cpu.regs, cpu.seg_base, cpu.seg_limit
+            regs, seg_base = cpu.regs, cpu.seg_base
+            seg_limit, fault = self.limits(seg, writes)
             amask = MASKS[self.adsize]
             span = size - 1
-            fault = cpu.segment_fault
 
             def get() -> int:  # noqa: F811
                 offset = (regs[r1] + disp) & amask

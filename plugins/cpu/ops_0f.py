@@ -48,7 +48,7 @@ def build_group7(d: Decoder) -> Closure:
     if kind == 5 or (kind == 7 and cpu.generation < 4):
         raise DecodeFault()
     if kind in (4, 6):
-        get, _, put = d.rm_access(2)
+        get, _, put = d.rm_access(2, writes=kind == 4)
         if kind == 4:
             return plain(d, lambda: put(cpu.cr[0] & 0xFFFF))
 
@@ -68,7 +68,7 @@ def build_group7(d: Decoder) -> Closure:
             if cpu.paging:
                 paging.invlpg(cpu, target())
         return plain(d, invlpg)
-    address = d.address(6)
+    address = d.address(6, write=kind < 2)
     size = d.opsize
 
     def descriptor_table() -> None:
@@ -322,7 +322,7 @@ def build_setcc(d: Decoder) -> Closure:
     cpu = d.cpu
     cc = d.opcode & 0xF
     d.modrm()
-    _, _, put = d.rm_access(1)
+    _, _, put = d.rm_access(1, writes=True)
     return plain(d, lambda: put(1 if condition(cpu, cc) else 0))
 
 
@@ -348,7 +348,7 @@ def build_bit_test(d: Decoder) -> Closure:
     else:
         kind = (op >> 3) & 3
     if d.mod == 3 or op == 0xBA:
-        get, setter, _ = d.rm_access(size)
+        get, setter, _ = d.rm_access(size, writes=kind != 0)
         if op == 0xBA:
             imm = d.imm8()
             offset_get = lambda: imm  # noqa: E731
@@ -361,7 +361,7 @@ def build_bit_test(d: Decoder) -> Closure:
             apply_bit(value, bit, setter)
         action = bit_reg
     else:
-        base_address = d.address(size)
+        base_address = d.address(size, write=kind != 0)
         offset_get = d.reg_get(size, d.reg)
         read = cpu.rd32 if size == 4 else cpu.rd16
         write = cpu.wr32 if size == 4 else cpu.wr16
@@ -392,7 +392,7 @@ def build_shld(d: Decoder) -> Closure:
     op = d.opcode & 0xFF
     size = d.opsize
     d.modrm()
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=True)
     r_get = d.reg_get(size, d.reg)
     imm = d.imm8() if op & 1 == 0 else -1
     regs = cpu.regs
@@ -419,7 +419,7 @@ def build_cmpxchg(d: Decoder) -> Closure:
     size = 1 if d.opcode & 1 == 0 else d.opsize
     mask = MASKS[size]
     d.modrm()
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=True)
     r_get = d.reg_get(size, d.reg)
     acc_get, acc_set = d.reg_get(size, EAX), d.reg_set(size, EAX)
 
@@ -442,7 +442,7 @@ def build_cmpxchg8b(d: Decoder) -> Closure:
     d.modrm()
     if d.reg != 1 or d.mod == 3:
         raise DecodeFault()
-    address = d.address(8)
+    address = d.address(8, write=True)
     regs = cpu.regs
 
     def cmpxchg8b() -> None:
@@ -516,7 +516,7 @@ def build_xadd(d: Decoder) -> Closure:
     size = 1 if d.opcode & 1 == 0 else d.opsize
     mask = MASKS[size]
     d.modrm()
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=True)
     r_get, r_set = d.reg_get(size, d.reg), d.reg_set(size, d.reg)
 
     def xadd() -> None:

@@ -47,7 +47,7 @@ def build_alu(d: Decoder) -> Closure:
             return (eip + n) & m
         return alu_acc
     d.modrm()
-    rm_get, rm_set, _ = d.rm_access(size)
+    rm_get, rm_set, _ = d.rm_access(size, writes=form & 2 == 0 and kind != 7)
     r_get = d.reg_get(size, d.reg)
     r_set = d.reg_set(size, d.reg)
     n, m = d.length, d.ipmask
@@ -200,7 +200,7 @@ def build_group1(d: Decoder) -> Closure:
     d.modrm()
     kind = d.reg
     func = ALU_OPS[kind]
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=kind != 7)
     if op == 0x83:
         imm = d.imm8s() & mask
     else:
@@ -348,7 +348,7 @@ def build_pop_rm(d: Decoder) -> Closure:
     size = d.opsize
     pop = cpu.pop32 if size == 4 else cpu.pop16
     regs = cpu.regs
-    _, _, put = d.rm_access(size)
+    _, _, put = d.rm_access(size, writes=True)
     n, m = d.length, d.ipmask
 
     def pop_rm(eip: int) -> int:
@@ -441,7 +441,7 @@ def build_mov(d: Decoder) -> Closure:
             regs[dst] = regs[src]
             return (eip + n) & m
         return pure(mov_rr32)
-    rm_get, _, rm_put = d.rm_access(size)
+    rm_get, _, rm_put = d.rm_access(size, writes=op & 2 == 0)
     # Word and dword register side written out: one call fewer per instruction.
     index = d.reg
     if size == 4:
@@ -488,7 +488,7 @@ def build_mov_rm_imm(d: Decoder) -> Closure:
     d.modrm()
     if d.reg and d.cpu.generation >= 2:
         raise DecodeFault()
-    _, _, put = d.rm_access(size)
+    _, _, put = d.rm_access(size, writes=True)
     value = d.imm(size)
     n, m = d.length, d.ipmask
 
@@ -538,14 +538,15 @@ def build_mov_moffs(d: Decoder) -> Closure:
     setter = d.reg_set(size, EAX)
     read = {1: cpu.rd8, 2: cpu.rd16, 4: cpu.rd32}[size]
     write = {1: cpu.wr8, 2: cpu.wr16, 4: cpu.wr32}[size]
-    seg_base, seg_limit = cpu.seg_base, cpu.seg_limit
+    seg_base = cpu.seg_base
+    load = op < 0xA2
+    seg_limit, fault = d.limits(seg, not load)
     n, m = d.length, d.ipmask
     span = size - 1
-    load = op < 0xA2
 
     def mov_moffs(eip: int) -> int:
         if offset + span > seg_limit[seg]:
-            cpu.segment_fault(seg, offset, span)
+            fault(seg, offset, span)
         if load:
             setter(read(seg_base[seg] + offset))
         else:
@@ -566,7 +567,7 @@ def build_mov_sreg(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
     if d.opcode == 0x8C:
         size = d.opsize if d.mod == 3 else 2
-        _, _, put = d.rm_access(size)
+        _, _, put = d.rm_access(size, writes=True)
         sel = cpu.seg_sel
 
         def mov_from_sreg(eip: int) -> int:
@@ -631,7 +632,7 @@ def far_pointer_load(d: Decoder, seg_index: int) -> Closure:
 def build_xchg_rm(d: Decoder) -> Closure:
     size, _ = sizes(d, d.opcode)
     d.modrm()
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=True)
     r_get = d.reg_get(size, d.reg)
     r_set = d.reg_set(size, d.reg)
     n, m = d.length, d.ipmask
@@ -733,11 +734,12 @@ def build_xlat(d: Decoder) -> Closure:
     seg = d.seg_for(3)
     amask = MASKS[d.adsize]
     n, m = d.length, d.ipmask
+    seg_limit, fault = d.limits(seg, False)
 
     def xlat(eip: int) -> int:
         offset = (regs[3] + (regs[EAX] & 0xFF)) & amask
-        if offset > cpu.seg_limit[seg]:
-            cpu.segment_fault(seg, offset, 0)
+        if offset > seg_limit[seg]:
+            fault(seg, offset, 0)
         regs[EAX] = (regs[EAX] & 0xFFFFFF00) | cpu.rd8(cpu.seg_base[seg] + offset)
         return (eip + n) & m
     return xlat
@@ -754,7 +756,7 @@ def build_shift(d: Decoder) -> Closure:
     bits = size * 8
     d.modrm()
     kind = d.reg
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=True)
     regs = cpu.regs
     count_mask = 0x1F if cpu.generation >= 1 else 0xFF
     shift = alu.shift
@@ -822,7 +824,7 @@ def build_group3(d: Decoder) -> Closure:
     bits = size * 8
     d.modrm()
     kind = d.reg
-    get, setter, _ = d.rm_access(size)
+    get, setter, _ = d.rm_access(size, writes=kind in (2, 3))
     n, m = d.length, d.ipmask
     if kind <= 1:
         imm = d.imm(size)
@@ -965,7 +967,7 @@ def build_group45(d: Decoder) -> Closure:
         raise DecodeFault()
     n, m = d.length, d.ipmask
     if kind <= 1:
-        get, setter, _ = d.rm_access(size)
+        get, setter, _ = d.rm_access(size, writes=True)
         n = d.length
         func = alu.alu_inc if kind == 0 else alu.alu_dec
 

@@ -149,16 +149,16 @@ def build_far_direct(d: Decoder) -> Closure:
 
 
 def far_jump(cpu, selector: int, offset: int, next_eip: int = 0) -> int:
-    """Load CS and return the new EIP; leaves the loop when the code size changes.
+    """Load CS and return the new EIP; leaves the loop when the decode cache changes.
     In protected mode the target may be a call gate or a task (`next_eip` is then
     saved in the old TSS)."""
     if cpu.cr[0] & CR0_PE and not cpu.flags & VM:
         return transfers.far_jump(cpu, selector, offset, next_eip)
-    was32 = cpu.code32
+    was_cache = cpu.code_cache
     cpu.load_segment(CS, selector)
     cpu.code32 = bool(cpu.seg_flags[CS] & 0x4000)
-    if cpu.code32 != was32:
-        cpu.code_cache = cpu.code_cache32 if cpu.code32 else cpu.code_cache16
+    cpu.select_code_cache()
+    if cpu.code_cache is not was_cache:
         exit_after(cpu, offset)
     return offset
 
@@ -309,9 +309,9 @@ def build_int(d: Decoder) -> Closure:
 
 
 def deliver(cpu, vector: int, return_eip: int) -> int:
-    was32 = cpu.code32
+    was_cache = cpu.code_cache
     new_eip = cpu.interrupt(vector, return_eip, "software")
-    if cpu.code32 != was32:
+    if cpu.code_cache is not was_cache:
         exit_after(cpu, new_eip)
     return new_eip
 
@@ -346,29 +346,42 @@ def build_enter_leave(d: Decoder) -> Closure:
     frame_size = d.imm16()
     level = d.imm8() & 0x1F
     n, m = d.length, d.ipmask
-    smask = 0xFFFFFFFF
+    pushed = size * (level + 1 if level else 1)
+    span = size - 1
 
     def enter(eip: int) -> int:
-        stack_mask = smask if cpu.stack32 else 0xFFFF
+        # SDM ENTER: the new frame is checked (limit, then a write at the final
+        # stack pointer, which is what raises #PF) before anything changes; the
+        # pushes then run with the registers restored if one of them faults.  The
+        # frame pointer is eSP after the first push, to EBP with a 32-bit operand
+        # (all of ESP, also on a 16-bit stack) and to BP with a 16-bit one, as the
+        # 80386 manual's pseudo-code and Bochs have it.
+        stack32 = cpu.stack32
+        stack_mask = 0xFFFFFFFF if stack32 else 0xFFFF
+        final = ((regs[ESP] & stack_mask) - pushed - frame_size) & stack_mask
+        if cpu.generation >= 2 and not protected.offset_allowed(
+                cpu, SS, final, span if cpu.generation >= 3 else 0):
+            raise CPUFault(12, 0)
+        if cpu.paging:
+            cpu.translate(cpu.seg_base[SS] + final, True)
         saved = list(regs)
         try:
             push(regs[EBP])
-            frame = regs[ESP] & stack_mask
+            frame = regs[ESP] if size == 4 else regs[ESP] & 0xFFFF
             bp = regs[EBP] & stack_mask
             for _ in range(1, level):
                 bp = (bp - size) & stack_mask
                 push(read(cpu.seg_base[SS] + bp))
             if level:
                 push(frame)
-            sp = ((regs[ESP] & stack_mask) - frame_size) & stack_mask
-            if not cpu.stack32 and cpu.generation >= 2 and \
-                    not protected.offset_allowed(cpu, SS, sp, 0):
-                raise CPUFault(12, 0)
         except CPUFault:
             regs[:] = saved
             raise
-        set_bp(frame & MASKS[size])
-        regs[ESP] = sp if cpu.stack32 else (regs[ESP] & 0xFFFF0000) | sp
+        if size == 4:
+            regs[EBP] = frame
+        else:
+            regs[EBP] = (regs[EBP] & 0xFFFF0000) | frame
+        regs[ESP] = final if stack32 else (regs[ESP] & 0xFFFF0000) | final
         return (eip + n) & m
     return enter
 

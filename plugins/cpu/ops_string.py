@@ -30,8 +30,10 @@ def build_string(d: Decoder) -> Closure:
     size = 1 if op & 1 == 0 else d.opsize
     mask = MASKS[size]
     regs = cpu.regs
-    seg_base, seg_limit = cpu.seg_base, cpu.seg_limit
+    seg_base = cpu.seg_base
     src_seg = d.seg_for(3)
+    src_limit, src_fault = d.limits(src_seg, False)
+    dst_limit, dst_fault = d.limits(ES, kind in (MOVS, STOS, INS))
     amask = MASKS[d.adsize]
     keep = 0xFFFFFFFF ^ amask
     read = {1: cpu.rd8, 2: cpu.rd16, 4: cpu.rd32}[size]
@@ -41,22 +43,21 @@ def build_string(d: Decoder) -> Closure:
     rep = d.rep
     span = size - 1
     n, m = d.length, d.ipmask
-    fault = cpu.segment_fault
 
     faulting = [ESI]
 
     def src_address() -> int:
         offset = regs[ESI] & amask
-        if offset + span > seg_limit[src_seg]:
+        if offset + span > src_limit[src_seg]:
             faulting[0] = ESI
-            fault(src_seg, offset, span)
+            src_fault(src_seg, offset, span)
         return seg_base[src_seg] + offset
 
     def dst_address() -> int:
         offset = regs[EDI] & amask
-        if offset + span > seg_limit[ES]:
+        if offset + span > dst_limit[ES]:
             faulting[0] = EDI
-            fault(ES, offset, span)
+            dst_fault(ES, offset, span)
         return seg_base[ES] + offset
 
     def step_si(delta: int) -> None:
@@ -155,7 +156,7 @@ def fast_stosb(cpu, regs, amask: int, keep: int) -> None:
     """REP STOSB forward inside one fast RAM page run: store the block at once."""
     count = regs[ECX] & amask
     offset = regs[EDI] & amask
-    if offset + count - 1 > cpu.seg_limit[ES] or count == 0:
+    if offset + count - 1 > cpu.seg_wlimit[ES] or count == 0:
         return
     start = (cpu.seg_base[ES] + offset) & cpu.fetch_mask
     end = start + count

@@ -43,6 +43,9 @@ CALL_GATE32, INT_GATE32, TRAP_GATE32 = 0xC, 0xE, 0xF
 V86_FLAGS = 0xF3        # present, DPL 3, writable data, accessed
 #: Expand-down limits are cached as `limit - EXPAND_DOWN_BIAS` (see load_cache).
 EXPAND_DOWN_BIAS = 1 << 32
+#: The access-checked limit (`seg_wlimit`/`seg_rlimit`) of a segment that may not
+#: be written/read: below every offset and every expand-down limit.
+NO_ACCESS = -(1 << 40)
 
 
 
@@ -136,8 +139,26 @@ def load_cache(cpu, index: int, selector: int, lo: int, hi: int) -> None:
         limit -= EXPAND_DOWN_BIAS       # below zero: every access takes the checked path
     cpu.seg_limit[index] = limit
     cpu.seg_flags[index] = descriptor_flags(hi)
+    set_access_limits(cpu, index)
     if index == SS:
         cpu.stack32 = bool(hi & 0x400000)
+
+
+def set_access_limits(cpu, index: int) -> None:
+    """Derive the write and CS-read limits from the cached access byte: code is
+    never writable and readable only with R; data is writable only with W."""
+    limit = cpu.seg_limit[index]
+    access = cpu.seg_flags[index]
+    read = write = limit
+    if access & SEGMENT:
+        if access & CODE:
+            write = NO_ACCESS
+            if not access & READABLE:
+                read = NO_ACCESS
+        elif not access & READABLE:
+            write = NO_ACCESS
+    cpu.seg_wlimit[index] = write
+    cpu.seg_rlimit[index] = read
 
 
 def expand_down_allows(cpu, index: int, offset: int, span: int) -> bool:
@@ -161,7 +182,7 @@ def load_null(cpu, index: int, selector: int) -> None:
     """A null selector in a data segment register: every access through it faults."""
     cpu.seg_sel[index] = selector
     cpu.seg_base[index] = 0
-    cpu.seg_limit[index] = -1
+    cpu.seg_limit[index] = cpu.seg_wlimit[index] = cpu.seg_rlimit[index] = -1
     cpu.seg_flags[index] = 0
 
 
@@ -170,7 +191,7 @@ def load_v86(cpu, index: int, selector: int) -> None:
     selector &= 0xFFFF
     cpu.seg_sel[index] = selector
     cpu.seg_base[index] = selector << 4
-    cpu.seg_limit[index] = 0xFFFF
+    cpu.seg_limit[index] = cpu.seg_wlimit[index] = cpu.seg_rlimit[index] = 0xFFFF
     cpu.seg_flags[index] = V86_FLAGS
     if index == SS:
         cpu.stack32 = False
@@ -250,13 +271,14 @@ def load_code(cpu, selector: int, lo: int, hi: int, cpl: int) -> None:
 
 def select_code_size(cpu) -> None:
     cpu.code32 = bool(cpu.seg_flags[CS] & BIG)
-    cpu.code_cache = cpu.code_cache32 if cpu.code32 else cpu.code_cache16
+    cpu.select_code_cache()
 
 
-def leave_loop(cpu, eip: int, was32: bool) -> int:
-    """After a transfer: leave the inner loop when the code size changed (its cache
-    local is stale); otherwise continue at `eip`."""
-    if cpu.code32 != was32:
+def leave_loop(cpu, eip: int, was_cache: dict) -> int:
+    """After a transfer: leave the inner loop when the decode cache changed (code
+    size, or a CS with a limit of its own: the loop's cache look-up is stale);
+    otherwise continue at `eip`."""
+    if cpu.code_cache is not was_cache:
         exit_after(cpu, eip)
     return eip
 

@@ -85,6 +85,8 @@ class CPUState:
     seg_base: List[int] = dataclasses.field(default_factory=lambda: [0] * 6)
     seg_limit: List[int] = dataclasses.field(default_factory=lambda: [0xFFFF] * 6)
     seg_flags: List[int] = dataclasses.field(default_factory=lambda: [0x93] * 6)
+    seg_wlimit: List[int] = dataclasses.field(default_factory=list)
+    seg_rlimit: List[int] = dataclasses.field(default_factory=list)
     cr: List[int] = dataclasses.field(default_factory=lambda: [0] * 5)
     dr: List[int] = dataclasses.field(default_factory=lambda: [0] * 8)
     gdtr_base: int = 0

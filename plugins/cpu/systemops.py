@@ -110,7 +110,7 @@ def build_group6(d: Decoder) -> Closure:
     if kind >= 6:
         raise DecodeFault()
     size = d.opsize if (d.mod == 3 and kind < 2) else 2
-    get, _, put = d.rm_access(size)
+    get, _, put = d.rm_access(size, writes=kind < 2)
     n, m = d.length, d.ipmask
 
     def group6(eip: int) -> int:
@@ -169,7 +169,10 @@ def build_arpl(d: Decoder) -> Closure:
     if cpu.generation < 2:
         raise DecodeFault()
     d.modrm()
-    get, set_after_get, _ = d.rm_access(2)
+    # The destination is read with a read check and written (with the write
+    # check) only when its RPL changes: a read-only segment faults only then.
+    get, _, _ = d.rm_access(2)
+    _, _, put = d.rm_access(2, writes=True)
     source = d.reg_get(2, d.reg)
     n, m = d.length, d.ipmask
 
@@ -178,7 +181,7 @@ def build_arpl(d: Decoder) -> Closure:
         destination = get()
         wanted = source() & 3
         if destination & 3 < wanted:
-            set_after_get((destination & ~3) | wanted)
+            put((destination & ~3) | wanted)
             set_zf(cpu, True)
         else:
             set_zf(cpu, False)

@@ -26,10 +26,10 @@ TSS16_SEGMENTS = (ES, CS, SS, DS)
 
 
 def switch_via(cpu, selector: int, lo: int, hi: int, source: str, next_eip: int,
-               was32: Optional[bool], error_code: Optional[int] = None, ext: int = 0) -> int:
+               was_cache: Optional[dict], error_code: Optional[int] = None, ext: int = 0) -> int:
     """JMP/CALL/INT reaching a TSS descriptor or a task gate: checks, then switch.
     Returns the new task's EIP (leaving the inner loop when the code size changed
-    and the caller is an instruction, i.e. `was32` is given)."""
+    and the caller is an instruction, i.e. `was_cache` is given)."""
     access = access_of(hi)
     if source != "int" and (dpl_of(hi) < cpu.cpl or dpl_of(hi) < (selector & 3)):
         raise CPUFault(GP, selector & 0xFFFC)
@@ -51,12 +51,12 @@ def switch_via(cpu, selector: int, lo: int, hi: int, source: str, next_eip: int,
             cpu.push32(error_code)
         else:
             cpu.push16(error_code)
-    if was32 is None:
+    if was_cache is None:
         return new_eip
-    return leave_loop(cpu, new_eip, was32)
+    return leave_loop(cpu, new_eip, was_cache)
 
 
-def task_return(cpu, was32: bool, next_eip: int) -> int:
+def task_return(cpu, was_cache: dict, next_eip: int) -> int:
     """IRET with NT: switch back to the task named by the back link."""
     link = sys_read(cpu, cpu.tr_base, 2)
     if link & 4:
@@ -66,7 +66,7 @@ def task_return(cpu, was32: bool, next_eip: int) -> int:
         raise CPUFault(TS, link & 0xFFFC)
     if not access_of(hi) & PRESENT:
         raise CPUFault(NP_VECTOR, link & 0xFFFC)
-    return leave_loop(cpu, task_switch(cpu, link, lo, hi, "iret", next_eip), was32)
+    return leave_loop(cpu, task_switch(cpu, link, lo, hi, "iret", next_eip), was_cache)
 
 
 def save_state(cpu, next_eip: int, eflags: int) -> None:

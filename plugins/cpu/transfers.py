@@ -38,7 +38,7 @@ def check_direct_target(cpu, selector: int, offset: int, lo: int, hi: int, cpl: 
 
 def far_jump(cpu, selector: int, offset: int, next_eip: int) -> int:
     """JMP ptr16:32 / m16:32 in protected mode: code segment, call gate or task."""
-    was32 = cpu.code32
+    was_cache = cpu.code_cache
     if not selector & 0xFFFC:
         raise CPUFault(GP, 0)
     lo, hi = read_descriptor(cpu, selector)
@@ -48,10 +48,10 @@ def far_jump(cpu, selector: int, offset: int, next_eip: int) -> int:
     if access & SEGMENT:
         check_direct_target(cpu, selector, offset, lo, hi, cpl)
         load_code(cpu, selector, lo, hi, cpl)
-        return leave_loop(cpu, offset, was32)
+        return leave_loop(cpu, offset, was_cache)
     kind = access & 0x1F
     if kind in (TSS16_AVAILABLE, TSS32_AVAILABLE, TASK_GATE):
-        return switch_via(cpu, selector, lo, hi, "jmp", next_eip, was32)
+        return switch_via(cpu, selector, lo, hi, "jmp", next_eip, was_cache)
     if kind not in (CALL_GATE16, CALL_GATE32):
         raise CPUFault(GP, error)
     if dpl_of(hi) < cpl or dpl_of(hi) < (selector & 3):
@@ -72,7 +72,7 @@ def far_jump(cpu, selector: int, offset: int, next_eip: int) -> int:
     if target_offset > descriptor_limit(thi, tlo):
         raise CPUFault(GP, 0)
     load_code(cpu, target, tlo, thi, cpl)
-    return leave_loop(cpu, target_offset, was32)
+    return leave_loop(cpu, target_offset, was_cache)
 
 
 def check_code_privilege(cpu, selector: int, hi: int, cpl: int) -> None:
@@ -89,7 +89,7 @@ def check_code_privilege(cpu, selector: int, hi: int, cpl: int) -> None:
 def far_call(cpu, selector: int, offset: int, size: int, next_eip: int) -> int:
     """CALL ptr16:32 / m16:32 in protected mode, including call gates to inner
     levels with parameter copying and calls to tasks."""
-    was32 = cpu.code32
+    was_cache = cpu.code_cache
     if not selector & 0xFFFC:
         raise CPUFault(GP, 0)
     lo, hi = read_descriptor(cpu, selector)
@@ -104,20 +104,20 @@ def far_call(cpu, selector: int, offset: int, size: int, next_eip: int) -> int:
         esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, size, next_eip, False)
         set_sp(cpu, esp, cpu.stack32)
         load_code(cpu, selector, lo, hi, cpl)
-        return leave_loop(cpu, offset, was32)
+        return leave_loop(cpu, offset, was_cache)
     kind = access & 0x1F
     if kind in (TSS16_AVAILABLE, TSS32_AVAILABLE, TASK_GATE):
-        return switch_via(cpu, selector, lo, hi, "call", next_eip, was32)
+        return switch_via(cpu, selector, lo, hi, "call", next_eip, was_cache)
     if kind not in (CALL_GATE16, CALL_GATE32):
         raise CPUFault(GP, error)
     if dpl_of(hi) < cpl or dpl_of(hi) < (selector & 3):
         raise CPUFault(GP, error)
     if not access & PRESENT:
         raise CPUFault(NP_VECTOR, error)
-    return call_gate(cpu, lo, hi, next_eip, was32)
+    return call_gate(cpu, lo, hi, next_eip, was_cache)
 
 
-def call_gate(cpu, lo: int, hi: int, next_eip: int, was32: bool) -> int:
+def call_gate(cpu, lo: int, hi: int, next_eip: int, was_cache: dict) -> int:
     """CALL through a call gate: to the same level, or to an inner level on the
     stack from the TSS with `count` parameters copied from the caller's stack."""
     cpl = cpu.cpl
@@ -159,7 +159,7 @@ def call_gate(cpu, lo: int, hi: int, next_eip: int, was32: bool) -> int:
         esp = stack_push(cpu, cpu.seg_base[SS], esp, cpu.stack32, gate_size, next_eip, False)
         set_sp(cpu, esp, cpu.stack32)
         load_code(cpu, target, tlo, thi, cpl)
-    return leave_loop(cpu, target_offset, was32)
+    return leave_loop(cpu, target_offset, was_cache)
 
 
 # ---------------------------------------------------------------- RET far
@@ -186,7 +186,7 @@ def check_return_target(cpu, selector: int, cpl: int) -> Tuple[int, int]:
 def far_return(cpu, size: int, release: int) -> int:
     """RETF [imm16] in protected mode: same level, or to an outer level popping the
     caller's SS:ESP (and releasing `release` bytes of parameters on both stacks)."""
-    was32 = cpu.code32
+    was_cache = cpu.code_cache
     offset = stack_read(cpu, 0, size)
     selector = stack_read(cpu, size, size) & 0xFFFF
     cpl = cpu.cpl
@@ -197,7 +197,7 @@ def far_return(cpu, size: int, release: int) -> int:
             raise CPUFault(GP, 0)
         set_sp(cpu, cpu.regs[ESP] + 2 * size + release, cpu.stack32)
         load_code(cpu, selector, lo, hi, cpl)
-        return leave_loop(cpu, offset, was32)
+        return leave_loop(cpu, offset, was_cache)
     new_esp = stack_read(cpu, 2 * size + release, size)
     new_ss = stack_read(cpu, 3 * size + release, size) & 0xFFFF
     slo, shi = check_outer_stack(cpu, new_ss, rpl)
@@ -208,7 +208,7 @@ def far_return(cpu, size: int, release: int) -> int:
     load_cache(cpu, SS, new_ss, slo, shi)
     set_sp(cpu, new_esp + release, cpu.stack32)
     invalidate_outer_segments(cpu)
-    return leave_loop(cpu, offset, was32)
+    return leave_loop(cpu, offset, was_cache)
 
 
 def check_outer_stack(cpu, selector: int, rpl: int) -> Tuple[int, int]:
@@ -230,7 +230,7 @@ def check_outer_stack(cpu, selector: int, rpl: int) -> Tuple[int, int]:
 def iret(cpu, size: int, next_eip: int) -> int:
     """IRET/IRETD with CR0.PE set: virtual-8086 (IOPL 3 only), task return (NT),
     same level, outer level, or into virtual-8086 mode."""
-    was32 = cpu.code32
+    was_cache = cpu.code_cache
     if cpu.flags & VM:
         if iopl(cpu) < 3:
             raise CPUFault(GP, 0)
@@ -244,13 +244,13 @@ def iret(cpu, size: int, next_eip: int) -> int:
         write_eflags(cpu, (cpu.get_eflags() & keep) | (flags & ~keep & 0xFFFFFFFF))
         return offset & 0xFFFF
     if cpu.flags & NT:
-        return task_return(cpu, was32, next_eip)
+        return task_return(cpu, was_cache, next_eip)
     offset = stack_read(cpu, 0, size)
     selector = stack_read(cpu, size, size) & 0xFFFF
     flags = stack_read(cpu, 2 * size, size)
     cpl = cpu.cpl
     if size == 4 and flags & VM and cpl == 0:
-        return iret_to_v86(cpu, offset, selector, flags, was32)
+        return iret_to_v86(cpu, offset, selector, flags, was_cache)
     rpl = selector & 3
     lo, hi = check_return_target(cpu, selector, cpl)
     if offset > descriptor_limit(hi, lo):
@@ -259,7 +259,7 @@ def iret(cpu, size: int, next_eip: int) -> int:
         set_sp(cpu, cpu.regs[ESP] + 3 * size, cpu.stack32)
         load_code(cpu, selector, lo, hi, cpl)
         update_flags_pm(cpu, flags, size, cpl)
-        return leave_loop(cpu, offset, was32)
+        return leave_loop(cpu, offset, was_cache)
     new_esp = stack_read(cpu, 3 * size, size)
     new_ss = stack_read(cpu, 4 * size, size) & 0xFFFF
     slo, shi = check_outer_stack(cpu, new_ss, rpl)
@@ -269,7 +269,7 @@ def iret(cpu, size: int, next_eip: int) -> int:
     load_cache(cpu, SS, new_ss, slo, shi)
     set_sp(cpu, new_esp, cpu.stack32)
     invalidate_outer_segments(cpu)
-    return leave_loop(cpu, offset, was32)
+    return leave_loop(cpu, offset, was_cache)
 
 
 def update_flags_pm(cpu, flags: int, size: int, cpl: int) -> None:
@@ -288,7 +288,7 @@ def update_flags_pm(cpu, flags: int, size: int, cpl: int) -> None:
 
 
 
-def iret_to_v86(cpu, offset: int, selector: int, flags: int, was32: bool) -> int:
+def iret_to_v86(cpu, offset: int, selector: int, flags: int, was_cache: dict) -> int:
     """IRETD from CPL 0 with VM set in the popped EFLAGS: pop ESP, SS, ES, DS, FS,
     GS and continue in virtual-8086 mode at CPL 3."""
     values = [stack_read(cpu, 12 + 4 * i, 4) & 0xFFFFFFFF for i in range(6)]
