@@ -39,8 +39,8 @@ PROLOGUE = """
 """
 
 
-def run(source: str):
-    machine = make_machine("80486")
+def run(source: str, model: str = "80486"):
+    machine = make_machine(model)
     load_code(machine, assemble(PROLOGUE + source + HANDLER))
     assert run_until_stopped(machine) == "halted"
     memory = machine.bus.memory
@@ -124,3 +124,69 @@ def test_dr4_dr5_alias_dr6_dr7() -> None:
     run_until_stopped(machine)
     assert machine.cpu.get_reg("ebx") == 0x401
     assert machine.cpu.get_reg("ecx") & 0xFFFF0FF0 == 0xFFFF0FF0
+
+
+IO_BREAKPOINT = """
+    mov byte [0x708], 1
+    mov word [0x70C], after_out
+    mov eax, 0x80
+    mov dr0, eax
+    mov eax, 0x1 | (2 << 16) | (1 << 18)    ; L0, I/O, 2 bytes: ports 0x80-0x81
+    mov dr7, eax
+    out 0x82, al        ; another port: no trap
+    out 0x81, al
+after_out:
+    hlt
+"""
+ENABLE_DE = """
+    mov eax, cr4
+    or eax, 0x8         ; CR4.DE
+    mov cr4, eax
+"""
+
+
+def test_io_breakpoint_traps_after_the_port_access() -> None:
+    """SDM vol. 3B 17.2.4: R/W = 10b with CR4.DE breaks on I/O to the port range."""
+    machine, count, ip, dr6 = run(ENABLE_DE + IO_BREAKPOINT, model="pentium")
+    assert count == 1
+    assert dr6 & 0xF == 0x1
+    assert ip == int.from_bytes(machine.bus.memory[0x70C:0x70E], "little")   # trap: next IP
+
+
+def test_io_breakpoint_needs_cr4_de() -> None:
+    _, count, _, _ = run(IO_BREAKPOINT, model="pentium")
+    assert count == 0
+
+
+def test_general_detect_faults_on_a_debug_register_access() -> None:
+    """DR7.GD: the next MOV DRn raises a #DB fault (return IP: the MOV itself)
+    with DR6.BD set, and GD is cleared so the handler and the retried MOV run."""
+    machine, count, ip, dr6 = run("""
+    mov word [0x70C], access
+    mov eax, 0x2000     ; GD
+    mov dr7, eax
+access:
+    mov ebx, dr0
+    mov ecx, dr7
+    hlt
+""")
+    assert count == 1
+    assert dr6 & 0x2000
+    assert ip == int.from_bytes(machine.bus.memory[0x70C:0x70E], "little")   # fault: the MOV
+    assert machine.cpu.get_reg("ecx") & 0x2000 == 0
+
+
+def test_dr4_raises_ud_with_cr4_de() -> None:
+    machine = make_machine("pentium")
+    load_code(machine, assemble(ENABLE_DE + """
+    xor ax, ax
+    mov ds, ax
+    mov word [6 * 4], ud_handler
+    mov word [6 * 4 + 2], 0
+    mov eax, dr4
+    hlt
+ud_handler:
+    mov bx, 0x6666
+    hlt"""))
+    run_until_stopped(machine)
+    assert machine.cpu.get_reg("bx") == 0x6666

@@ -72,13 +72,13 @@ double_fault_task:              ; entered through a task gate: error code on its
 
 
 def run_protected(source: str, idt_limit: int = 0x3FF, absent_gates: Tuple[int, ...] = (),
-                  setup: Optional[Callable[[Any, Dict[int, int]], None]] = None
-                  ) -> Tuple[Any, Optional[Tuple[int, int]]]:
+                  setup: Optional[Callable[[Any, Dict[int, int]], None]] = None,
+                  fpu: bool = False) -> Tuple[Any, Optional[Tuple[int, int]]]:
     """Run `source` (32-bit, CPL 0, flat DS/ES/SS) to its HLT; returns the machine
     and (vector, error code) of the exception taken, or None."""
     code = assemble(source + "\n    hlt\n" + HANDLERS, bits=32, org=CODE)
     labels = handler_offsets(source)
-    machine = make_machine("80486")
+    machine = make_machine("80486", fpu=fpu)
     memory = machine.bus.memory
     memory[CODE:CODE + len(code)] = code
     gdt = bytearray(8 * GDT_ENTRIES)
@@ -575,6 +575,19 @@ def test_protection_faults(source: str) -> None:
 def test_allowed_accesses(source: str) -> None:
     _, taken = run_protected(source)
     assert taken is None
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("fstp dword [ebx]", (13, 0)),
+    ("fnstsw [ebx]", (13, 0)),
+    ("fnstcw [ebx]", (13, 0)),
+    ("fnsave [ebx]", (13, 0)),
+    ("fnstenv [ebx]", (13, 0)),
+    ("fld dword [ebx]\n fnstcw [ss:0x200]", None),     # a load; a store through SS
+])
+def test_x87_stores_check_the_segment(source: str, expected) -> None:
+    _, taken = run_protected(READ_ONLY_DS + "fninit\n" + source, fpu=True)
+    assert taken == expected
 
 
 def test_read_only_write_leaves_memory_and_registers() -> None:

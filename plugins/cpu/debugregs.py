@@ -1,29 +1,47 @@
 """Debug registers and single-stepping (SDM vol. 3B chapter 17): DR0-DR3 linear
 breakpoints on execution, data writes or data reads/writes (lengths 1, 2, 4),
-DR6 status, DR7 control, EFLAGS.TF single-step traps and EFLAGS.RF.
+I/O breakpoints on port accesses (R/W = 10b with CR4.DE, Pentium and later),
+DR6 status, DR7 control with general detect (GD: a MOV DRn raises #DB with DR6.BD),
+EFLAGS.TF single-step traps and EFLAGS.RF.
 
 The fast loops know nothing of this.  While TF is set or DR7 enables a
 breakpoint, `CPU.run` uses `run_debug`, which executes one instruction at a
 time: an execution breakpoint at CS:EIP raises a #DB fault before the instruction
 (RF suppresses it once, so the handler's IRET can resume); data breakpoints are
-noted by accessor wrappers installed at `rebuild()` and, like TF, raise a #DB
+noted by accessor wrappers installed at `rebuild()` (I/O breakpoints by a wrapper
+of `io_read`/`io_write`, which port instructions call) and, like TF, raise a #DB
 trap after the instruction.  DR6 reads with its reserved bits set (0xFFFF0FF0)
-and DR7 with bit 10 set, as on the 486; DR4/DR5 alias DR6/DR7.
+and DR7 with bit 10 set, as on the 486; DR4/DR5 alias DR6/DR7 unless CR4.DE is set
+(then they raise #UD).  GD is cleared when the #DB it causes is raised, so the
+handler can use the debug registers.
 """
 
 from typing import List, Tuple
 
-from .state import CPUFault, DB, RF, TF
+from .state import CPUFault, CR4_DE, DB, RF, TF, UD
 
 DR6_FIXED = 0xFFFF0FF0
+DR6_ACCESS = 0x2000         # BD: a debug-register access with DR7.GD set
 DR6_SINGLE_STEP = 0x4000
 DR7_FIXED = 0x400
+DR7_GD = 0x2000
 LENGTHS = (1, 2, 8, 4)
-EXECUTE, WRITE, READ_WRITE = 0, 1, 3
+EXECUTE, WRITE, IO, READ_WRITE = 0, 1, 2, 3
 
 
 def active(cpu) -> bool:
     return bool(cpu.flags & TF) or bool(cpu.dr[7] & 0xFF)
+
+
+def check_access(cpu, index: int) -> None:
+    """Before MOV to/from DRn (after the CPL check): DR4/DR5 with CR4.DE raise
+    #UD; with DR7.GD set the access raises a #DB fault with DR6.BD and clears GD."""
+    if index in (4, 5) and cpu.cr[4] & CR4_DE:
+        raise CPUFault(UD)
+    if cpu.dr[7] & DR7_GD:
+        cpu.dr[6] |= DR6_ACCESS
+        cpu.dr[7] &= ~DR7_GD
+        raise CPUFault(DB)
 
 
 def read_dr(cpu, index: int) -> int:
@@ -64,8 +82,10 @@ def breakpoints(cpu, kinds: Tuple[int, ...]) -> List[Tuple[int, int, int, int]]:
 
 
 def install(cpu) -> None:
-    """Wrap the memory accessors so data accesses matching DR0-DR3 set `dr_hits`."""
+    """Wrap the memory accessors so data accesses matching DR0-DR3 set `dr_hits`,
+    and the port accessors for I/O breakpoints."""
     cpu.dr_hits = 0
+    install_io(cpu)
     watches = breakpoints(cpu, (WRITE, READ_WRITE))
     if not watches:
         return
@@ -103,6 +123,33 @@ def install(cpu) -> None:
 
     cpu.rd8, cpu.rd16, cpu.rd32 = watched_rd8, watched_rd16, watched_rd32
     cpu.wr8, cpu.wr16, cpu.wr32 = watched_wr8, watched_wr16, watched_wr32
+
+
+def install_io(cpu) -> None:
+    """I/O breakpoints (CR4.DE): wrap `cpu.io_read`/`io_write` while one is enabled,
+    otherwise use the class's methods (no cost)."""
+    cpu.__dict__.pop("io_read", None)
+    cpu.__dict__.pop("io_write", None)
+    watches = breakpoints(cpu, (IO,)) if cpu.cr[4] & CR4_DE else []
+    if not watches:
+        return
+    io_read, io_write = cpu.io_read, cpu.io_write
+
+    def note(port: int, size: int) -> None:
+        for index, start, end, _ in watches:
+            if port < end and port + size > start:
+                cpu.dr_hits |= 1 << index
+
+    def watched_io_read(port: int, size: int) -> int:
+        value = io_read(port, size)
+        note(port, size)
+        return value
+
+    def watched_io_write(port: int, size: int, value: int) -> None:
+        io_write(port, size, value)
+        note(port, size)
+
+    cpu.io_read, cpu.io_write = watched_io_read, watched_io_write
 
 
 def run_debug(cpu) -> None:

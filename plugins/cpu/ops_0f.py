@@ -141,6 +141,8 @@ def build_mov_control(d: Decoder) -> Closure:
 
     def mov_control() -> None:
         require_cpl0(cpu)
+        if debug:
+            debugregs.check_access(cpu, index)
         if store:
             if debug:
                 debugregs.write_dr(cpu, index, regs[reg])

@@ -18,7 +18,7 @@ Decoded code stays keyed by physical address, so none of this flushes it.
 import struct
 from typing import Callable, Tuple
 
-from .state import CPUFault, CR0_WP, CS, PF_VECTOR
+from .state import CPUFault, CR0_WP, CR4_DE, CS, PF_VECTOR
 
 CR0_AM = 0x40000
 
@@ -115,9 +115,10 @@ def invlpg(cpu, linear: int) -> None:
 
 def control_register_written(cpu, index: int, old: int, new: int) -> None:
     """CR3/CR4 writes and CR0.WP changes invalidate the TLB; a CR0.AM change
-    rebuilds the memory accessors (alignment checking, `faults.py`)."""
-    if index == 0 and (old ^ new) & CR0_AM:
-        cpu.rebuild()
+    rebuilds the memory accessors (alignment checking, `faults.py`), a CR4.DE
+    change the I/O breakpoint watches (`debugregs.py`)."""
+    if (index == 0 and (old ^ new) & CR0_AM) or (index == 4 and (old ^ new) & CR4_DE):
+        cpu.rebuild()       # alignment-check accessors; I/O breakpoint watches
         return
     if not cpu.paging:
         return

@@ -85,7 +85,7 @@ def _reader(d: Decoder, size: int) -> Callable[[], int]:
 
 def _writer(d: Decoder, size: int) -> Callable[[int], None]:
     cpu = d.cpu
-    address = d.address(size)
+    address = d.address(size, write=True)      # read-only segments: #GP(0)
 
     def write(value: int) -> None:
         linear = address()
@@ -284,6 +284,7 @@ def _environment(d: Decoder, op: int, reg: int) -> Callable[[X87], None]:
     env_size = 28 if wide else 14
     total = env_size + (80 if op == 0xDD else 0)
     address = d.address(total)
+    store_address = d.address(total, write=True)
     unit = 4 if wide else 2
 
     def read_word(linear: int) -> int:
@@ -300,7 +301,7 @@ def _environment(d: Decoder, op: int, reg: int) -> Callable[[X87], None]:
 
     def store(fpu: X87) -> None:
         s = fpu.state
-        linear = address()
+        linear = store_address()
         cpu.translate(linear + total - 1, write=True)
         words = [s.cw | (0xFFFF0000 if wide else 0), fpu.status_word() | (0xFFFF0000 if wide else 0),
                  fpu.tag_word() | (0xFFFF0000 if wide else 0)]
