@@ -50,6 +50,9 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-from", type=int, metavar="N", help="first instruction count traced")
     parser.add_argument("--trace-to", type=int, metavar="N", help="instruction count where tracing ends (not traced)")
     parser.add_argument("--trace-format", choices=("text", "jsonl"), help="line format (default text)")
+    parser.add_argument("--trace-max-size", metavar="SIZE",
+                        help="stop tracing before the file passes SIZE bytes (such as 500M or 2G); "
+                             "the run goes on")
 
 
 def kernel_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
@@ -69,7 +72,7 @@ def kernel_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
 def trace_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     """The trace component entry the --trace* flags ask for (none without --trace)."""
     traced = [flag for flag in ("trace_events", "trace_range", "trace_ports", "trace_from",
-                                "trace_to", "trace_format") if getattr(args, flag) is not None]
+                                "trace_to", "trace_format", "trace_max_size") if getattr(args, flag) is not None]
     if args.trace is None:
         if traced:
             raise UserError(f"--{traced[0].replace('_', '-')} needs --trace FILE")

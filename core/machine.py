@@ -449,16 +449,33 @@ class Machine:
         if missing:
             raise UserError(f"the snapshot holds state for component {missing[0]!r}, "
                             "which this machine does not have")
-        self.clock.restore(state["clock"])
-        self.bus.memory[:] = state["ram"]
-        for source, enabled in state["a20"].items():
-            self.bus.set_a20(source, enabled)
-        self.bus.irq_levels = list(state["irq_levels"])
         for name, entry in state["components"].items():
-            if name in self.components:
-                self.components[name].restore(entry["state"])
-        for name, sectors in state.get("overlays", {}).items():
-            self.media[name].load_overlay_state(sectors)
+            component = self.components.get(name)
+            version = getattr(component, "STATE_VERSION", 1)
+            if component is not None and entry.get("version") != version:
+                raise UserError(f"the snapshot holds state version {entry.get('version')} of component "
+                                f"{name!r}; this pcmachine has version {version}")
+        if len(state["ram"]) != len(self.bus.memory):
+            raise UserError(f"the snapshot holds {len(state['ram'])} bytes of RAM; this machine has "
+                            f"{len(self.bus.memory)}")
+        where = "clock"
+        try:
+            self.clock.restore(state["clock"])
+            self.bus.memory[:] = state["ram"]
+            for source, enabled in state["a20"].items():
+                self.bus.set_a20(source, enabled)
+            self.bus.irq_levels = list(state["irq_levels"])
+            for name, entry in state["components"].items():
+                if name in self.components:
+                    where = f"component {name!r}"
+                    self.components[name].restore(entry["state"])
+            where = "overlays"
+            for name, sectors in state.get("overlays", {}).items():
+                self.media[name].load_overlay_state(sectors)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            # a state of another shape (written by another build of a component)
+            raise UserError(f"the snapshot's {where} state does not fit this machine "
+                            f"({type(error).__name__}: {error})") from None
 
     # ------------------------------------------------------------------ teardown
     def flush_media(self) -> None:

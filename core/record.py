@@ -35,7 +35,7 @@ from . import statefile
 
 RECORDING_FORMAT = "pcmachine-recording"
 SNAPSHOT_FORMAT = "pcmachine-snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DEFAULT_CHECKPOINT_INTERVAL = 5_000_000
 
 
@@ -80,10 +80,10 @@ class SectorJournal:
                     originals[sector] = disk.read(sector, 1)
         return keep_originals
 
-    def dump(self, handle: Any) -> None:
+    def dump(self, writer: statefile.RecordWriter) -> None:
         for name, sectors in self.sectors.items():
             if sectors:
-                statefile.dump_record(handle, {"type": "journal", "medium": name, "sectors": dict(sectors)})
+                writer.dump({"type": "journal", "medium": name, "sectors": dict(sectors)})
 
 
 class Recorder:
@@ -96,10 +96,10 @@ class Recorder:
         self.path = path
         self.interval = interval
         try:
-            self.handle = statefile.open_writer(path)
+            self.writer = statefile.RecordWriter(path)
         except OSError as error:
             raise UserError(f"cannot write recording {path}: {error.strerror}") from None
-        statefile.dump_record(self.handle, {
+        self.writer.dump({
             "type": "header", "format": RECORDING_FORMAT, "version": FORMAT_VERSION,
             "profile": machine.machine_profile(),
             "profile_source": machine.profile.path if machine.profile else None,
@@ -112,26 +112,26 @@ class Recorder:
     def checkpoint(self) -> None:
         machine = self.machine
         flat = machine_digest(machine)
-        statefile.dump_record(self.handle, {
+        self.writer.dump({
             "type": "checkpoint", "icount": machine.clock.icount, "time_ns": machine.clock.now(),
             "hash": statefile.digest_hash(flat), "digest": flat})
         machine.at_icount(machine.clock.icount + self.interval, self.checkpoint)
 
     @hookimpl
     def machine_input(self, kind: str, data: Any, icount: int, time_ns: int) -> None:
-        statefile.dump_record(self.handle, {"type": "input", "icount": icount, "time_ns": time_ns,
+        self.writer.dump({"type": "input", "icount": icount, "time_ns": time_ns,
                                             "kind": kind, "data": data})
 
     @hookimpl
     def machine_stop(self, machine: Machine, reason: str) -> None:
-        self.journal.dump(self.handle)
+        self.journal.dump(self.writer)
         flat = machine_digest(machine)
-        statefile.dump_record(self.handle, {
+        self.writer.dump({
             "type": "end", "reason": reason, "icount": machine.clock.icount,
             "time_ns": machine.clock.now(), "hash": statefile.digest_hash(flat), "digest": flat,
             "screen": _screen(machine),
             "media": {name: disk.content_hash() for name, disk in machine.media.items()}})
-        self.handle.close()
+        self.writer.close()
 
 
 # ---------------------------------------------------------------------- reading
@@ -316,27 +316,28 @@ def save_snapshot(machine: Machine, path: str) -> None:
               "profile": machine.machine_profile(),
               "media": media_header(machine)}
     try:
-        with statefile.open_writer(path) as handle:
-            statefile.dump_record(handle, header)
-            statefile.dump_record(handle, {"type": "state", "state": machine.snapshot()})
+        with statefile.RecordWriter(path) as writer:
+            writer.dump(header)
+            writer.dump({"type": "state", "state": machine.snapshot()})
     except OSError as error:
         raise UserError(f"cannot write snapshot {path}: {error.strerror}") from None
-    machine.add_plugin(SnapshotJournal(machine, path))
+    machine.add_plugin(SnapshotJournal(machine, path, writer.last_sum))
 
 
 class SnapshotJournal:
     """Plugin added by `save_snapshot`: appends the snapshot-time contents of the
     sectors the run overwrites after the snapshot to the snapshot file at stop."""
 
-    def __init__(self, machine: Machine, path: str) -> None:
+    def __init__(self, machine: Machine, path: str, last_sum: str) -> None:
         self.path = path
+        self.last_sum = last_sum
         self.journal = SectorJournal(machine)
 
     @hookimpl
     def machine_stop(self) -> None:
         if any(self.journal.sectors.values()):
-            with statefile.open_writer(self.path, append=True) as handle:
-                self.journal.dump(handle)
+            with statefile.RecordWriter(self.path, append=True, last_sum=self.last_sum) as writer:
+                self.journal.dump(writer)
 
 
 def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Dict[int, bytes]]]:

@@ -190,17 +190,21 @@ def _restored_machine(options: RunOptions) -> Machine:
     header, state, journal = load_snapshot(options.restore)
     data = dict(header["profile"])
     overlays = prepare_media(data, header["media"], journal, options.restore, always_overlay=False)
+    data.update(options.components)
+    profile = Profile.from_data(data, source=options.restore)
+    machine = Machine.from_profile(profile, extra_plugins=options.plugins)
+    try:
+        machine.restore(state)
+        for name, sectors in overlays.items():
+            machine.media[name].load_overlay_state(sectors)
+        _attach_recording_tools(machine, options)
+    except BaseException:
+        machine.close()
+        raise
     for name in overlays:
         print(f"machine: {name}: the image has changed since the snapshot; this run uses a "
               "copy-on-write overlay of its contents at the snapshot and leaves the image as it is",
               file=sys.stderr)
-    data.update(options.components)
-    profile = Profile.from_data(data, source=options.restore)
-    machine = Machine.from_profile(profile, extra_plugins=options.plugins)
-    machine.restore(state)
-    for name, sectors in overlays.items():
-        machine.media[name].load_overlay_state(sectors)
-    _attach_recording_tools(machine, options)
     return machine
 
 

@@ -5,6 +5,13 @@ gzip-compressed JSON where bytes become ``{"$b": base64}`` and integer dict keys
 become ``{"$i": [[key, value], ...]}``, so nothing executable is ever loaded
 (unlike pickle) and the format is readable with standard tools.
 
+Every record line carries a checksum, ``"sum"``: the SHA-256 (first 32 hex digits)
+of the previous record's sum followed by the record's canonical JSON, so a record
+that was edited, dropped or moved after it was written is found and named by its
+number.  A file cut off in the middle of a record, or whose compressed data is
+damaged, is reported with the number of the last good record.  (The chain is a
+check against accidents and hand edits, not a signature: it has no key.)
+
 A *digest* flattens a snapshot into ``{"cpu.eax": 5, "ram[0x00000000]": "ab12..."}``:
 scalars are kept as they are (so a mismatch can show both values), long bytes are
 checksummed per 64 KiB block, so a replay can name the component and fields that differ.
@@ -44,26 +51,85 @@ def decode(value: Any) -> Any:
     return value
 
 
-def open_writer(path: str, append: bool = False) -> IO[str]:
-    """A text handle for records; `append` adds a gzip member that readers see as
-    the continuation of the file."""
-    return gzip.open(path, "at" if append else "wt", encoding="utf-8", compresslevel=6)
+SUM_KEY = "sum"
 
 
-def dump_record(handle: IO[str], record: Dict[str, Any]) -> None:
-    handle.write(json.dumps(encode(record), separators=(",", ":"), sort_keys=True))
-    handle.write("\n")
+class StateFileError(ValueError):
+    """A state file that cannot be read as written: the message names the file and
+    the record."""
+
+
+def _canonical(encoded: Any) -> str:
+    return json.dumps(encoded, separators=(",", ":"), sort_keys=True)
+
+
+def _chain(previous: str, text: str) -> str:
+    return hashlib.sha256((previous + text).encode("utf-8")).hexdigest()[:32]
+
+
+class RecordWriter:
+    """Writes checksummed records; `append` adds a gzip member that readers see as
+    the continuation of the file, chained on from `last_sum` (the `last_sum` of
+    the writer that wrote the file so far)."""
+
+    def __init__(self, path: str, append: bool = False, last_sum: str = "") -> None:
+        self.handle: IO[str] = gzip.open(path, "at" if append else "wt", encoding="utf-8", compresslevel=6)
+        self.last_sum = last_sum
+
+    def dump(self, record: Dict[str, Any]) -> None:
+        text = _canonical(encode(record))
+        self.last_sum = _chain(self.last_sum, text)
+        separator = "," if text != "{}" else ""
+        self.handle.write(f'{text[:-1]}{separator}"{SUM_KEY}":"{self.last_sum}"}}\n')
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def read_records(path: str) -> Iterator[Dict[str, Any]]:
-    """Yield the records of a file written by `write_records` (ValueError if it is not one)."""
+    """Yield the records of a file written by `RecordWriter`, each checked against
+    its checksum; StateFileError (one line: file, record number, problem) otherwise."""
+    number = 0
+    previous = ""
     try:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             for line in handle:
-                if line.strip():
-                    yield decode(json.loads(line))
-    except (OSError, EOFError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a pcmachine state file ({error})") from None
+                if not line.strip():
+                    continue
+                number += 1
+                if not line.endswith("\n"):
+                    raise StateFileError(f"{path}: the file ends in the middle of record {number} (cut off?)")
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError:
+                    raise StateFileError(f"{path}: record {number} is not valid JSON "
+                                         "(the file was edited or damaged)") from None
+                if not isinstance(raw, dict):
+                    raise StateFileError(f"{path}: record {number} is not a record")
+                stated = raw.pop(SUM_KEY, None)
+                if stated is None:
+                    version = raw.get("version") if number == 1 else None
+                    hint = f" (format version {version}, written by an older pcmachine)" if version else ""
+                    raise StateFileError(f"{path}: record {number} has no checksum{hint}")
+                expected = _chain(previous, _canonical(raw))
+                if stated != expected:
+                    what = raw.get("type") if isinstance(raw.get("type"), str) else "?"
+                    raise StateFileError(f"{path}: record {number} ({what}) does not match its checksum: "
+                                         "the file was edited, or records were removed or reordered")
+                previous = stated
+                yield decode(raw)
+    except EOFError:
+        raise StateFileError(f"{path}: the file is cut off after record {number}") from None
+    except (OSError, zlib.error, UnicodeDecodeError) as error:
+        if number == 0:
+            raise StateFileError(f"{path}: not a pcmachine state file ({error})") from None
+        raise StateFileError(f"{path}: damaged after record {number} ({error})") from None
 
 
 def digest(state: Any, prefix: str = "") -> Dict[str, Any]:

@@ -58,9 +58,9 @@ def test_tampered_input_is_reported_with_component_and_field(profile, tmp_path, 
     for record in records:
         if record["type"] == "input":
             record["data"]["value"] = 8
-    with statefile.open_writer(rec) as handle:
+    with statefile.RecordWriter(rec) as writer:
         for record in records:
-            statefile.dump_record(handle, record)
+            writer.dump(record)
     assert replay(rec, []) == 1
     err = capsys.readouterr().err
     assert "replay diverged between instruction" in err
@@ -72,7 +72,7 @@ def test_recording_is_compressed_versioned_json_lines(profile, tmp_path):
     record_run(profile, rec, [])
     with gzip.open(rec, "rt") as handle:
         header = json.loads(handle.readline())
-    assert header["format"] == "pcmachine-recording" and header["version"] == 1
+    assert header["format"] == "pcmachine-recording" and header["version"] == 2
     assert header["profile"]["poker"]["period_ns"] == 3000
 
 
@@ -119,11 +119,11 @@ def test_other_format_version_is_refused(profile, tmp_path):
     rec = str(tmp_path / "run.rec")
     record_run(profile, rec, [])
     records = list(statefile.read_records(rec))
-    records[0]["version"] = 2
-    with statefile.open_writer(rec) as handle:
+    records[0]["version"] = 99
+    with statefile.RecordWriter(rec) as writer:
         for record in records:
-            statefile.dump_record(handle, record)
-    with pytest.raises(UserError, match="format version 2 is not supported"):
+            writer.dump(record)
+    with pytest.raises(UserError, match="format version 99 is not supported"):
         replay(rec, [])
 
 

@@ -2,9 +2,15 @@
 
 Drive numbers: 00h/01h are `fda`/`fdb`, 80h/81h... are `hda`..`hdd` in order of
 presence, E0h is the `cdrom` (2048-byte sectors, extensions only, read-only).  CHS requests use the drive's BIOS geometry: the standard geometry of the
-floppy format, and for hard disks the LBA-assisted translation (63 sectors per
-track, 16/32/64/128/255 heads, at most 1024 cylinders), as Bochs and SeaBIOS
-report it through AH=08h; the extensions (AH=41h-48h) address sectors by LBA.
+floppy format, and for hard disks the LBA-assisted translation of the EDD
+specification's table (63 sectors per track; 16 heads up to 1024 x 16 x 63
+sectors, then 32, 64, 128 and 255; at most 1024 cylinders, so sectors past
+1024 x 255 x 63 are reached through the extensions only), reported through
+AH=08h with cylinder bits 8-9 in CL bits 6-7.  (SeaBIOS and Bochs' LBA mode pick
+the head count from sectors / 63 / 1024 rounded down, which differs from the
+table only in the last 1/17 of each size band; both may also choose the "large"
+bit-shift translation.)  The extensions (AH=41h-48h) address sectors by LBA;
+AH=48h reports the physical (ATA default) geometry.
 
 Transfers are copied straight between the image and guest memory, so a buffer that
 crosses a 64 KiB boundary works (no AH=09h "DMA boundary" error, unlike an ISA DMA
@@ -42,6 +48,7 @@ FLOPPY_CMOS_TYPES = {1: 0x01, 2: 0x02, 3: 0x03, 4: 0x04, 5: 0x05}
 EDD_VERSION = 0x30
 EDD_SUPPORT = 0x0005          # fixed-disk access (42h-44h, 47h, 48h) and EDD (48h)
 EBDA_FDPT0, EBDA_FDPT1 = 0x3D, 0x4D
+ATA_MAX_CYLINDERS = 16383
 
 
 def fixed_disk_table(cylinders: int, heads: int, spt: int) -> bytes:
@@ -65,6 +72,12 @@ def translated_geometry(disk: Any) -> Tuple[int, int, int]:
             break
     cylinders = max(1, min(1024, total // (heads * spt)))
     return cylinders, heads, spt
+
+
+def physical_geometry(disk: Any) -> Tuple[int, int, int]:
+    """The drive's default (ATA IDENTIFY) geometry: 16 heads, 63 sectors per track,
+    at most 16383 cylinders."""
+    return min(ATA_MAX_CYLINDERS, max(1, disk.sectors // (16 * 63))), 16, 63
 
 
 class DiskServices:
@@ -225,6 +238,9 @@ class DiskServices:
                 self.finish(cpu, number, SECTOR_NOT_FOUND)
                 return
             lba = disk.chs_to_lba(cylinder, head, sector)
+            if lba >= disk.sectors:                   # past the end of a short image
+                self.finish(cpu, number, SECTOR_NOT_FOUND)
+                return
             disk.write(lba, fill)
             hooks = self.bios.machine.hooks
             if hooks.disk_transfer:
@@ -350,7 +366,9 @@ class DiskServices:
 
     def extended_parameters(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=48h: the result buffer at DS:SI (1Ah bytes, or 1Eh with a DPTE pointer
-        of FFFF:FFFF meaning none)."""
+        of FFFF:FFFF meaning none).  Its cylinders, heads and sectors are the drive's
+        physical geometry (EDD: "use AH=08h for the logical one"), as SeaBIOS and
+        Bochs report the ATA default geometry there."""
         if number < 0x80:
             self.finish(cpu, number, BAD_COMMAND)
             return
@@ -367,7 +385,7 @@ class DiskServices:
             data[16:24] = (disk.sectors // 4).to_bytes(8, "little")
             data[24:26] = CD_SECTOR.to_bytes(2, "little")
         else:
-            cylinders, heads, spt = translated_geometry(disk)
+            cylinders, heads, spt = physical_geometry(disk)
             data[2:4] = (0x0002).to_bytes(2, "little")   # CHS information valid
             data[4:8] = cylinders.to_bytes(4, "little")
             data[8:12] = heads.to_bytes(4, "little")

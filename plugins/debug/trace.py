@@ -207,7 +207,8 @@ def tracer_options_from_cli(args: Any) -> Dict[str, Any]:
     entry: Dict[str, Any] = {"plugin": "trace", "file": args.trace}
     for flag, option in (("trace_events", "events"), ("trace_range", "range"),
                          ("trace_ports", "ports"), ("trace_from", "from"),
-                         ("trace_to", "to"), ("trace_format", "format")):
+                         ("trace_to", "to"), ("trace_format", "format"),
+                         ("trace_max_size", "max_size")):
         value = getattr(args, flag, None)
         if value is not None:
             entry[option] = value
@@ -441,6 +442,10 @@ KIND_PLUGINS: Dict[str, Any] = {
 # The component
 # ---------------------------------------------------------------------------
 
+#: room kept under `max_size` for the closing `trace.stopped` line
+STOP_NOTE_RESERVE = 512
+
+
 class Tracer(Component):
     """Writes the selected machine events to a file, one per line."""
 
@@ -457,6 +462,8 @@ class Tracer(Component):
         "ports": Option("str", None, "LO-HI: I/O ports traced by io (inclusive)"),
         "from": Option("int", 0, "first instruction count traced"),
         "to": Option("int", None, "instruction count where tracing ends (not included)"),
+        "max_size": Option("size", 0, "stop tracing before the file passes this size (0: no limit); "
+                           "a full disk stops it too", minimum=0),
     }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
@@ -475,6 +482,10 @@ class Tracer(Component):
         self.render = render_jsonl if options["format"] == "jsonl" else render_text
         self.plugins = {kind: KIND_PLUGINS[kind](self) for kind in self.kinds}
         self.registered = False
+        self.max_size = options["max_size"]
+        self.written = 0
+        self.stopped = False
+        self.path = options["file"]
         self.stream, self.owns_stream = self._open(options["file"])
         self._update_window()
 
@@ -523,7 +534,7 @@ class Tracer(Component):
         # slice that reaches `from` already carry icount == from.
         opens_at = max(self.first_icount - 1, 0)
         is_open = opens_at <= icount and (self.end_icount is None or icount < self.end_icount)
-        self._set_registered(self.stream is not None and is_open)
+        self._set_registered(self.stream is not None and not self.stopped and is_open)
         if icount < opens_at:
             self.machine.at_icount(opens_at, self._update_window)
         elif self.end_icount is not None and icount < self.end_icount:
@@ -563,17 +574,48 @@ class Tracer(Component):
     def emit(self, kind: str, fields: Dict[str, Any],
              where: Optional[Tuple[Optional[int], Optional[int], Optional[int]]] = None) -> None:
         """Write one event line (events outside the count window are dropped)."""
-        if self.stream is None or not self.icount_selected():
+        if self.stream is None or self.stopped or not self.icount_selected():
             return
         cs, eip, linear = where if where is not None else self.location()
         record = {"icount": self.clock.icount, "time_ns": self.clock.now(),
                   "cs": cs, "eip": eip, "linear": linear, "kind": kind}
         record.update(fields)
-        self.stream.write(self.render(record) + "\n")
+        line = self.render(record) + "\n"
+        if self.max_size:
+            size = len(line.encode("utf-8"))
+            if self.written + size + STOP_NOTE_RESERVE > self.max_size:
+                self._stop(f"the trace reached its maximum size ({self.max_size} bytes, --trace-max-size)")
+                return
+            self.written += size
+        try:
+            self.stream.write(line)
+        except OSError as error:
+            self._stop(f"cannot write {self.path}: {error.strerror}")
+
+    def _stop(self, why: str) -> None:
+        """Tracing ends for the rest of the run (the machine goes on): one line on
+        standard error, and as the trace's last line when it still fits."""
+        self.stopped = True
+        self._set_registered(False)
+        message = f"trace stopped at instruction {self.clock.icount}: {why}"
+        note = self.render({"icount": self.clock.icount, "time_ns": self.clock.now(), "cs": None,
+                            "eip": None, "linear": None, "kind": "trace.stopped", "reason": why}) + "\n"
+        try:
+            if not self.max_size or self.written + len(note.encode("utf-8")) <= self.max_size:
+                self.stream.write(note)
+            self.stream.flush()
+        except OSError:
+            pass
+        if self.stream is not sys.stderr:
+            print(f"machine: {message}", file=sys.stderr)
 
     def flush(self) -> None:
         if self.stream is not None:
-            self.stream.flush()
+            try:
+                self.stream.flush()
+            except OSError as error:
+                if not self.stopped:
+                    self._stop(f"cannot write {self.path}: {error.strerror}")
 
     @hookimpl
     def machine_stop(self, machine: Any, reason: str) -> None:
@@ -593,7 +635,10 @@ class Tracer(Component):
         self._set_registered(False)
         if self.stream is None:
             return
-        self.stream.flush()
+        self.flush()
         if self.owns_stream:
-            self.stream.close()
+            try:
+                self.stream.close()
+            except OSError:
+                pass                  # the disk is full: what was written stays
         self.stream = None

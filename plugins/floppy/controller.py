@@ -374,6 +374,9 @@ class FloppyController(Component):
                 st1 = ST1_END_OF_CYLINDER
                 break
             lba = disk.chs_to_lba(cylinder, head, sector)
+            if lba >= disk.sectors:                        # past the end of a short image
+                st1 = ST1_NO_DATA
+                break
             if write:
                 data = dma.from_memory(DMA_CHANNEL, 512)
                 if len(data) < 512:
@@ -424,6 +427,7 @@ class FloppyController(Component):
             if len(ident) < 4:
                 break
             c, h, r = ident[0], ident[1], ident[2]
-            if c < disk.cylinders and h < disk.heads and 1 <= r <= disk.spt:
+            if (c < disk.cylinders and h < disk.heads and 1 <= r <= disk.spt
+                    and disk.chs_to_lba(c, h, r) < disk.sectors):
                 disk.write(disk.chs_to_lba(c, h, r), bytes([filler]) * 512)
         self._result_chs(st0, 0, 0, cylinder, head, sectors, size_code)
