@@ -138,3 +138,20 @@ def test_a_second_run_cannot_open_an_image_in_use(tmp_path):
     again = subprocess.run(MACHINE + ["run", "pc.yaml", "--hda", image, "--headless", "--quiet",
                                       "--max-instructions", "1000"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
+
+
+def test_debugcon_reaches_a_pipe_as_it_is_written(tmp_path):
+    """Port 0xE9 to standard output on a pipe: each report arrives while the
+    emulator runs (no buffering held back until exit)."""
+    image = stream_image(tmp_path)
+    process = subprocess.Popen(MACHINE + ["run", "pc.yaml", "--hda", image, "--headless", "--quiet",
+                                          "--debugcon", "stdio"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines == [b"1 1\n", b"1 9\n", b"1 17\n"]
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
