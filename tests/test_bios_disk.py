@@ -155,3 +155,17 @@ def test_hard_disks_of_real_sizes(tmp_path, megabytes, bios, physical):
         handle.seek((total - 2) * SECTOR)
         assert handle.read(4) == b"EXTW"
     assert os.path.getsize(hard_disk) == total * SECTOR
+
+
+def test_a_host_write_error_is_a_controller_failure_not_a_crash(tmp_path):
+    """A write the host refuses (a full disk under a sparse image) gives AH=20h."""
+    hard_disk = numbered_image(str(tmp_path / "hd.img"), 4096)
+    machine = make_machine({"hda": hard_disk})
+
+    def full(lba, data):
+        raise OSError(28, "No space left on device")
+    machine.media["hda"].write = full
+    services = machine.components["bios"].disk
+    assert services.transfer(0x80, machine.media["hda"], "write", 5, 2, 0x7000) == (0, 0x20)
+    assert services.transfer(0x80, machine.media["hda"], "read", 5, 1, 0x7000) == (1, 0)
+    machine.close()

@@ -260,3 +260,15 @@ def test_short_image_answers_no_data_past_its_end(tmp_path):
     assert results(machine)[0] & 0xC0 == 0
     machine.close()
     assert path.stat().st_size == 20 * 512
+
+
+def test_a_host_write_error_is_an_equipment_check(machine):
+    def full(lba, data):
+        raise OSError(28, "No space left on device")
+    machine.media["fda"].write = full
+    reset_controller(machine)
+    program_dma(machine, 0x48, BUFFER, 512)
+    command(machine, 0xC5, 0x00, 0, 0, 1, 2, 18, 0x1B, 0xFF)   # WRITE DATA C0 H0 R1
+    settle(machine)
+    st0, st1 = results(machine)[:2]
+    assert st0 & 0xD0 == 0x50 and st1 == 0x04                   # abnormal end, equipment check

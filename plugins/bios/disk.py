@@ -37,6 +37,7 @@ ADDRESS_MARK_NOT_FOUND = 0x02
 WRITE_PROTECTED = 0x03
 SECTOR_NOT_FOUND = 0x04
 MEDIA_TYPE_NOT_FOUND = 0x0C
+CONTROLLER_FAILURE = 0x20
 NOT_READY = 0xAA
 TIMEOUT = 0x80
 
@@ -241,7 +242,11 @@ class DiskServices:
             if lba >= disk.sectors:                   # past the end of a short image
                 self.finish(cpu, number, SECTOR_NOT_FOUND)
                 return
-            disk.write(lba, fill)
+            try:
+                disk.write(lba, fill)
+            except OSError:
+                self.finish(cpu, number, CONTROLLER_FAILURE)
+                return
             hooks = self.bios.machine.hooks
             if hooks.disk_transfer:
                 hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name,
@@ -258,10 +263,13 @@ class DiskServices:
             return 0, WRITE_PROTECTED
         if available:
             first, sectors = lba * scale, available * scale
-            if operation == "read":
-                self.ctx.bus.write_bytes(buffer, disk.read(first, sectors))
-            elif operation == "write":
-                disk.write(first, self.ctx.bus.read_bytes(buffer, sectors * SECTOR))
+            try:
+                if operation == "read":
+                    self.ctx.bus.write_bytes(buffer, disk.read(first, sectors))
+                elif operation == "write":
+                    disk.write(first, self.ctx.bus.read_bytes(buffer, sectors * SECTOR))
+            except OSError:
+                return 0, CONTROLLER_FAILURE      # the host cannot read or write the image (full disk)
             hooks = self.bios.machine.hooks
             if hooks.disk_transfer:
                 hooks.call.disk_transfer(machine=self.bios.machine, drive=disk.name,

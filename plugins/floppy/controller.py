@@ -32,6 +32,7 @@ DOR, MSR_DSR, FIFO, DIR_CCR = 2, 4, 5, 7
 DOR_RESET, DOR_DMA = 0x04, 0x08
 MSR_RQM, MSR_DIO, MSR_NDMA, MSR_CB = 0x80, 0x40, 0x20, 0x10
 ST0_SEEK_END, ST0_ABNORMAL, ST0_INVALID, ST0_READY_CHANGED = 0x20, 0x40, 0x80, 0xC0
+ST0_EQUIPMENT_CHECK = 0x10
 ST1_END_OF_CYLINDER, ST1_NO_DATA, ST1_NOT_WRITABLE, ST1_MISSING_ADDRESS = 0x80, 0x04, 0x02, 0x01
 ST3_WRITE_PROTECT, ST3_READY, ST3_TRACK0, ST3_TWO_SIDE = 0x40, 0x20, 0x10, 0x08
 DMA_CHANNEL = 2
@@ -381,7 +382,12 @@ class FloppyController(Component):
                 data = dma.from_memory(DMA_CHANNEL, 512)
                 if len(data) < 512:
                     break
-                disk.write(lba, data)
+                try:
+                    disk.write(lba, data)
+                except OSError:                            # the host cannot write the image
+                    st0 |= ST0_EQUIPMENT_CHECK
+                    st1 = ST1_NO_DATA
+                    break
                 if self.machine.hooks.disk_transfer:
                     self.machine.hooks.call.disk_transfer(machine=self.machine, drive=self.drive_media[drive],
                                                   operation="write", lba=lba, count=1)
