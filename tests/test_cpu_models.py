@@ -109,3 +109,43 @@ def code_offset(code: str, label: str) -> int:
     binary = assemble(code + "dw fault, after")
     fault, after = binary[-4:-2], binary[-2:]
     return int.from_bytes(after if label == "after" else fault, "little") - 0x7C00
+
+
+WORD_AT_FFFF = """
+    mov ax, 0x1000
+    mov ds, ax
+    mov es, ax
+    mov ax, 0x1234
+    mov [0xFFFF], ax            ; A3 moffs: 34 at 1000:FFFF, 12 at 1000:0000
+    mov bx, 0xFFFF
+    mov word [bx + 0x10], 0x5678  ; no wrap: 1000:000F
+    mov cx, [bx]                ; 1234
+    inc word [bx]               ; read-modify-write: 1235
+    mov si, bx
+    lodsw                       ; 1235, SI = 0001
+    mov dx, ax
+    mov byte [0xFFFE], 0x11
+    les di, [0xFFFE]            ; offset 3511, selector from 1000:0000-0001 = 0x??12
+    mov ax, 0x2000
+    mov ss, ax
+    mov sp, 1
+    mov ax, 0xABCD
+    push ax                     ; SP = FFFF: CD at 2000:FFFF, AB at 2000:0000
+    pop bp
+    hlt
+"""
+
+
+@pytest.mark.parametrize("model", ["8086", "80186"])
+def test_word_at_offset_ffff_wraps_inside_the_segment(model: str) -> None:
+    """The 8086/80186 have no segment limit: the second byte of a word at offset
+    FFFF (of a far pointer at FFFE, of a push at SP=FFFF) is at offset 0000."""
+    machine = run_code(WORD_AT_FFFF, model)
+    cpu = machine.cpu
+    memory = machine.bus.memory
+    assert (memory[0x1FFFF], memory[0x10000]) == (0x35, 0x12)
+    assert memory[0x1000F] == 0x78 and memory[0x20000] == 0xAB and memory[0x2FFFF] == 0xCD
+    assert (cpu.get_reg("cx"), cpu.get_reg("dx"), cpu.get_reg("si")) == (0x1234, 0x1235, 0x0001)
+    assert (cpu.get_reg("di"), cpu.get_reg("es")) == (0x3511, 0x0012 | (memory[0x10001] << 8))
+    assert (cpu.get_reg("bp"), cpu.get_reg("sp")) == (0xABCD, 1)
+

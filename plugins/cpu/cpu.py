@@ -628,35 +628,40 @@ class CPU(Component):
         if index == SS:
             self.inhibit_icount = self.clock.icount
 
-    def segment_fault(self, index: int, offset: Optional[int] = None, span: int = 0) -> None:
+    def segment_fault(self, index: int, offset: Optional[int] = None, span: int = 0) -> int:
         """A limit violation: #SS for the stack segment, #GP otherwise.  A real-mode
         80286 raises #GP for every segment, SS included (SingleStepTests data).
         Protected-mode expand-down segments keep their limit encoded below zero, so
-        every access through them comes here and is accepted above the limit."""
+        every access through them comes here and is accepted above the limit.
+        Returns the linear address of an accepted access; on the 8086/80186, which
+        have no limit, one that wraps at offset FFFF (`memory.wrapping_accessors`)."""
+        if offset is not None and self.generation < 2:
+            base = self.seg_base[index]
+            return ((base + 0xFFFF) << 32) | (base + offset)
         if offset is not None and self.seg_limit[index] < 0 and \
                 protected.expand_down_allows(self, index, offset, span):
-            return
+            return self.seg_base[index] + offset
         raise CPUFault(SS_VECTOR if index == SS and self.generation != 2 else GP, 0)
 
-    def segment_write_fault(self, index: int, offset: int, span: int) -> None:
+    def segment_write_fault(self, index: int, offset: int, span: int) -> int:
         """A write beyond the write limit: through a segment that may not be written
         (read-only data, code) #GP(0), #SS(0) for SS; otherwise a limit check."""
         if self.seg_wlimit[index] == protected.NO_ACCESS:
             raise CPUFault(SS_VECTOR if index == SS else GP, 0)
-        self.segment_fault(index, offset, span)
+        return self.segment_fault(index, offset, span)
 
-    def segment_read_fault(self, index: int, offset: int, span: int) -> None:
+    def segment_read_fault(self, index: int, offset: int, span: int) -> int:
         """A read beyond the read limit: through execute-only code #GP(0)."""
         if self.seg_rlimit[index] == protected.NO_ACCESS:
             raise CPUFault(GP, 0)
-        self.segment_fault(index, offset, span)
+        return self.segment_fault(index, offset, span)
 
-    def stack_fault(self, sp: int, span: int) -> None:
+    def stack_fault(self, sp: int, span: int) -> int:
         """A stack access at SS:sp..sp+span outside the stack segment: #SS (an 80286
         in real mode: #GP); an expand-down stack accepts offsets above its limit.  The
-        8086/80186 have no limit check."""
-        if self.generation >= 2:
-            self.segment_fault(SS, sp, span)
+        8086/80186 have no limit check: a word at SP=FFFF wraps inside the segment.
+        Returns the linear address to use (`segment_fault`)."""
+        return self.segment_fault(SS, sp, span)
 
     def push16(self, value: int) -> None:
         regs = self.regs
@@ -664,9 +669,10 @@ class CPU(Component):
             sp = (regs[ESP] - 2) & 0xFFFFFFFF
         else:
             sp = (regs[ESP] - 2) & 0xFFFF
+        linear = self.seg_base[SS] + sp
         if sp + 1 > self.seg_limit[SS]:
-            self.stack_fault(sp, 1)
-        self.wr16(self.seg_base[SS] + sp, value & 0xFFFF)
+            linear = self.stack_fault(sp, 1)
+        self.wr16(linear, value & 0xFFFF)
         regs[ESP] = sp if self.stack32 else (regs[ESP] & 0xFFFF0000) | sp
 
     def push32(self, value: int) -> None:
@@ -683,9 +689,10 @@ class CPU(Component):
     def pop16(self) -> int:
         regs = self.regs
         sp = regs[ESP] if self.stack32 else regs[ESP] & 0xFFFF
+        linear = self.seg_base[SS] + sp
         if sp + 1 > self.seg_limit[SS]:
-            self.stack_fault(sp, 1)
-        value = self.rd16(self.seg_base[SS] + sp)
+            linear = self.stack_fault(sp, 1)
+        value = self.rd16(linear)
         if self.stack32:
             regs[ESP] = (sp + 2) & 0xFFFFFFFF
         else:

@@ -174,6 +174,8 @@ class Decoder:
         """Closure giving the linear address of the ModRM memory operand, after the
         segment limit and access-rights check for an access of `size` bytes
         (`write`: the operand is written, or read and written)."""
+        if self.cpu.generation < 2:
+            return self._wrapping_address(size)
         base_regs, disp, scale, default_seg = self._effective_address()
         seg = self.seg if self.seg is not None else default_seg
         cpu = self.cpu
@@ -216,6 +218,25 @@ class Decoder:
                 fault(seg, offset, span)
             return seg_base[seg] + offset
         return address_two
+
+    def _wrapping_address(self, size: int) -> Callable[[], int]:
+        """8086/80186: no limit check; an operand that runs past offset FFFF (a word
+        at FFFF, a far pointer at FFFD-FFFF) wraps inside the segment.  Its
+        address carries the segment's last linear byte above bit 32, which the
+        accessors of these models split on (`memory.wrapping_accessors`)."""
+        _, _, _, default_seg = self._effective_address()
+        seg = self.seg if self.seg is not None else default_seg
+        offset_of = self.offset_only()
+        seg_base = self.cpu.seg_base
+        span = size - 1
+
+        def address_wrapping() -> int:
+            offset = offset_of()
+            base = seg_base[seg]
+            if offset + span > 0xFFFF:
+                return ((base + 0xFFFF) << 32) | (base + offset)
+            return base + offset
+        return address_wrapping
 
     def offset_only(self) -> Callable[[], int]:
         """LEA: the effective address without segment."""
@@ -301,7 +322,7 @@ class Decoder:
         def put(value: int) -> None:
             write(address(), value)
         base_regs, disp, _, default_seg = self._ea
-        if len(base_regs) == 1 and base_regs[0][1] == 0:
+        if len(base_regs) == 1 and base_regs[0][1] == 0 and cpu.generation >= 2:
             # The most common form (register + displacement) with the address
             # computation fused into the access: one call fewer per operand.
             r1 = base_regs[0][0]

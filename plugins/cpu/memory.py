@@ -17,6 +17,45 @@ def build_accessors(cpu) -> Tuple[Callable, ...]:
     if cpu.paging:
         from .paging import build_paged_accessors
         return build_paged_accessors(cpu)
+    if cpu.generation < 2:
+        return wrapping_accessors(*plain_accessors(cpu))
+    return plain_accessors(cpu)
+
+
+def wrapping_accessors(rd8: Callable, rd16: Callable, rd32: Callable, wr8: Callable,
+                       wr16: Callable, wr32: Callable) -> Tuple[Callable, ...]:
+    """The 8086/80186 accessors: an address with bits above 32 set (the segment's
+    last linear byte, `Decoder._wrapping_address`, `CPU.segment_fault`) is a word
+    that runs past offset FFFF; its bytes beyond that end wrap to the segment's
+    start, as these processors have no segment limit.  Only the word accessors
+    can see one (a byte never runs past FFFF; these models have no dword access),
+    so byte accesses keep their speed."""
+    def split(lin: int) -> Tuple[int, int]:
+        """The linear addresses of the two bytes of a tagged word address (the
+        second word of a far pointer at FFFE lies wholly past the end)."""
+        end = lin >> 32
+        low = lin & 0xFFFFFFFF
+        high = low + 1
+        return (low - 0x10000 if low > end else low), (high - 0x10000 if high > end else high)
+
+    def w_rd16(lin: int) -> int:
+        if lin >> 32:
+            low, high = split(lin)
+            return rd8(low) | (rd8(high) << 8)
+        return rd16(lin)
+
+    def w_wr16(lin: int, value: int) -> None:
+        if lin >> 32:
+            low, high = split(lin)
+            wr8(low, value & 0xFF)
+            wr8(high, value >> 8)
+        else:
+            wr16(lin, value)
+    return rd8, w_rd16, rd32, wr8, w_wr16, wr32
+
+
+def plain_accessors(cpu) -> Tuple[Callable, ...]:
+    """The accessors with paging off: linear & A20 mask is the physical address."""
     bus = cpu.bus
     mem = bus.memory
     read_fast = bus.read_fast

@@ -545,12 +545,13 @@ def build_mov_moffs(d: Decoder) -> Closure:
     span = size - 1
 
     def mov_moffs(eip: int) -> int:
+        linear = seg_base[seg] + offset
         if offset + span > seg_limit[seg]:
-            fault(seg, offset, span)
+            linear = fault(seg, offset, span)
         if load:
-            setter(read(seg_base[seg] + offset))
+            setter(read(linear))
         else:
-            write(seg_base[seg] + offset, get())
+            write(linear, get())
         return (eip + n) & m
     return mov_moffs
 

@@ -91,9 +91,10 @@ def build_near_rel(d: Decoder) -> Closure:
                     push((eip + n) & m)
                 else:
                     sp = (regs[ESP] - 2) & 0xFFFF
+                    linear = seg_base[SS] + sp
                     if sp + 1 > seg_limit[SS]:
-                        cpu.stack_fault(sp, 1)
-                    write(seg_base[SS] + sp, (eip + n) & m)
+                        linear = cpu.stack_fault(sp, 1)
+                    write(linear, (eip + n) & m)
                     regs[ESP] = (regs[ESP] & 0xFFFF0000) | sp
                 return (eip + n + rel) & 0xFFFF
             return call_rel16
@@ -231,9 +232,10 @@ def build_ret(d: Decoder) -> Closure:
             if cpu.stack32:
                 return pop()
             sp = regs[ESP] & 0xFFFF
+            linear = seg_base[SS] + sp
             if sp + 1 > seg_limit[SS]:
-                cpu.stack_fault(sp, 1)
-            target = read(seg_base[SS] + sp)
+                linear = cpu.stack_fault(sp, 1)
+            target = read(linear)
             regs[ESP] = (regs[ESP] & 0xFFFF0000) | ((sp + 2) & 0xFFFF)
             return target
         return ret_near16

@@ -50,14 +50,14 @@ def build_string(d: Decoder) -> Closure:
         offset = regs[ESI] & amask
         if offset + span > src_limit[src_seg]:
             faulting[0] = ESI
-            src_fault(src_seg, offset, span)
+            return src_fault(src_seg, offset, span)
         return seg_base[src_seg] + offset
 
     def dst_address() -> int:
         offset = regs[EDI] & amask
         if offset + span > dst_limit[ES]:
             faulting[0] = EDI
-            dst_fault(ES, offset, span)
+            return dst_fault(ES, offset, span)
         return seg_base[ES] + offset
 
     def step_si(delta: int) -> None:
