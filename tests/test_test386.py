@@ -5,7 +5,7 @@ the text on port 0xE9 byte-identical to the reference output in the shared folde
 
 The ROM is third-party: build it yourself (docs/cpu.md, "test386.asm") and point
 PCMACHINE_TEST386_ROM at the binary; without it the test is skipped.  A run takes
-about three minutes on CPython."""
+about three minutes of CPU time on CPython."""
 
 import os
 
@@ -15,7 +15,7 @@ from pcmachine import compat
 from pcmachine.machine import Machine
 
 ROM_VARIABLE = "PCMACHINE_TEST386_ROM"
-#: Executes the whole ROM with margin (about 98 M instructions on our 80386).
+#: The whole ROM with margin (it halts after 79.7 M instructions on our 80386).
 INSTRUCTION_LIMIT = 200_000_000
 
 
