@@ -187,16 +187,18 @@ def _encode(fmt: Format, sign: int, biased: int, mant: int) -> int:
 
 
 # ------------------------------------------------------------------ memory formats
-def from_ieee(raw: int, fmt: Format) -> Tuple[int, int]:
+def from_ieee(raw: int, fmt: Format, keep_snan: bool = False) -> Tuple[int, int]:
     """A single/double from memory as an 80-bit value (exact); flags: DE for a
-    denormal, IE for a signalling NaN (which loads quieted)."""
+    denormal, IE for a signalling NaN (which loads quieted).  `keep_snan`: the
+    operand of an arithmetic or compare instruction, which applies the NaN
+    rules itself (an SNaN there loses to a QNaN, SDM table 4-7)."""
     p = fmt.precision - 1
     sign = raw >> (p + fmt.exp_bits)
     biased = (raw >> p) & ((1 << fmt.exp_bits) - 1)
     fraction = raw & ((1 << p) - 1)
     if biased == (1 << fmt.exp_bits) - 1:
         mant = INTEGER_BIT | (fraction << (63 - p))
-        if fraction and not fraction >> (p - 1):
+        if fraction and not fraction >> (p - 1) and not keep_snan:
             return make(sign, EXP_MAX, mant | QUIET_BIT), IE
         return make(sign, EXP_MAX, mant), 0
     if biased == 0:
@@ -266,15 +268,18 @@ def to_int(raw: int, bits: int, rc: int) -> Result:
 # ------------------------------------------------------------------ arithmetic
 def nan_result(a: int, b: Optional[int] = None) -> Result:
     """The x87 NaN rules (SDM vol. 1, table 4-7): an SNaN raises IE and is
-    quieted; of two NaNs the one with the larger significand wins (the sign
-    breaking ties towards the positive)."""
+    quieted; of an SNaN and a QNaN the QNaN wins; of two NaNs of the same kind
+    the one with the larger significand (the sign breaking ties towards the
+    positive)."""
     nans = [x for x in (a, b) if x is not None and is_nan(x)]
     flags = IE if any(classify(x) == SNAN for x in nans) else 0
     if any(classify(x) == UNSUPPORTED for x in (a, b) if x is not None):
         return Result(INDEFINITE, IE)
     if len(nans) == 2:
         x, y = nans
-        mx, my = x & MANT_MASK | QUIET_BIT, y & MANT_MASK | QUIET_BIT
+        if classify(x) != classify(y):          # an SNaN and a QNaN: the QNaN
+            return Result(x if classify(x) == QNAN else y, flags)
+        mx, my = x & MANT_MASK, y & MANT_MASK
         winner = x if mx > my or (mx == my and not x >> 79) else y
         return Result(quiet(winner), flags)
     return Result(quiet(nans[0]), flags)

@@ -103,14 +103,16 @@ def _writer(d: Decoder, size: int) -> Callable[[int], None]:
 REAL_FORMATS = {4: f.SINGLE, 8: f.DOUBLE}
 
 
-def _load_real(read: Callable[[], int], size: int) -> Callable[[X87], Optional[int]]:
-    """A memory real as an 80-bit value, or None when an unmasked exception stops."""
+def _load_real(read: Callable[[], int], size: int,
+               operand: bool = False) -> Callable[[X87], Optional[int]]:
+    """A memory real as an 80-bit value, or None when an unmasked exception stops.
+    `operand`: an arithmetic/compare source, whose SNaN the operation judges."""
     if size == 10:
         return lambda fpu: read()
     fmt = REAL_FORMATS[size]
 
     def load(fpu: X87) -> Optional[int]:
-        value, flags = f.from_ieee(read(), fmt)
+        value, flags = f.from_ieee(read(), fmt, operand)
         if flags and fpu.signal(flags):
             return None
         return value
@@ -167,7 +169,7 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
     if op in (0xD8, 0xDC, 0xDA, 0xDE):
         size = {0xD8: 4, 0xDC: 8, 0xDA: 4, 0xDE: 2}[op]
         read = _reader(d, size)
-        load = _load_real(read, size) if op in (0xD8, 0xDC) else _load_int(read, size * 8)
+        load = _load_real(read, size, True) if op in (0xD8, 0xDC) else _load_int(read, size * 8)
         if reg in (2, 3):
             pop = reg == 3
 
@@ -481,8 +483,9 @@ def _d9_register(d: Decoder, reg: int, rm: int) -> Tuple[Callable[[X87], None], 
     if byte in CONSTANTS:
         return _constant(byte), True, False
     simple: Dict[int, Callable[[X87], None]] = {
-        0xE0: _unary(lambda v: (v ^ f.SIGN_BIT, 0) if not f.classify(v) == f.UNSUPPORTED else (f.INDEFINITE, f.IE)),
-        0xE1: _unary(lambda v: (v & ~f.SIGN_BIT, 0) if not f.classify(v) == f.UNSUPPORTED else (f.INDEFINITE, f.IE)),
+        # FCHS/FABS only change the sign bit, of any operand (SDM: no #IA)
+        0xE0: _unary(lambda v: (v ^ f.SIGN_BIT, 0)),
+        0xE1: _unary(lambda v: (v & ~f.SIGN_BIT, 0)),
         0xE4: _ftst, 0xE5: _fxam,
         0xF6: lambda fpu: _rotate(fpu, -1), 0xF7: lambda fpu: _rotate(fpu, 1),
         0xFA: _rounding(f.sqrt), 0xFC: _frndint,

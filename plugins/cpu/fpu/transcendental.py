@@ -38,12 +38,13 @@ def fscale(fpu: X87) -> None:
     if ka in (f.ZERO, f.INFINITY):
         _store(fpu, 0, f.Result(a, 0))
         return
-    n = f.to_int(b, 80, f.CHOP).value
-    if n >> 79:
-        n -= 1 << 80
-    n = max(-(1 << 20), min(1 << 20, n))
+    # trunc(ST1), limited to what still overflows/underflows every operand
+    b_sign, b_m, b_e = f.exact(b)
+    n = 0 if kb == f.ZERO else min(b_m >> -b_e if b_e < 0 else b_m << min(b_e, 32), 1 << 20)
+    n = -n if b_sign else n
     sign, m, e = f.exact(a)
-    result = f.round_value(sign, m, e + n, fpu.rc, fpu.precision, f.EXTENDED, fpu.masked)
+    # the precision control does not apply to FSCALE (SDM vol. 1, 8.1.5.2)
+    result = f.round_value(sign, m, e + n, fpu.rc, 64, f.EXTENDED, fpu.masked)
     _store(fpu, 0, f.Result(result.value, result.flags | (f.DE if ka == f.DENORMAL else 0)))
 
 
