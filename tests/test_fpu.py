@@ -125,8 +125,10 @@ def test_unary_and_scaling_match_unicorn(seed):
         memory = {CW: struct.pack("<H", control_words(rng)), A: operand(rng).to_bytes(10, "little"),
                   B: operand(rng).to_bytes(10, "little")}
         if name in ("fscale",):
-            # keep the scale small: ST1 in -100..100
+            # keep the scale small: ST1 in -100..100; unicorn rounds FSCALE to the
+            # precision control, which the SDM (8.1.5.2) says does not apply to it
             memory[B] = float80.from_int(rng.randrange(-100, 100)).to_bytes(10, "little")
+            memory[CW] = struct.pack("<H", control_words(rng) | 0x300)
         compare(name, program(UNARY[name]), memory)
 
 
@@ -384,3 +386,32 @@ def test_a_gcc_m32_kernel_with_cmov_and_x87_gives_qemus_bytes(tmp_path):
                  "--quiet", "--debugcon", f"file:{log}", "--max-instructions", "20000000"]) == 0
     with open(os.path.join(folder, "expected_qemu.txt"), "rb") as handle:
         assert log.read_bytes() == handle.read()
+
+
+def test_trigonometry_reduces_with_the_x87s_66_bit_pi_and_ignores_precision_control():
+    """FSIN of the extended value nearest pi is -2**-64 on the hardware, because
+    it reduces with the 66-bit pi C90FDAA22168C234C (SDM vol. 1, 8.3.10); the
+    true sine would be -5.0165576e-20.  A 24-bit precision control does not
+    shorten it (SDM 8.1.5.2); FCOS of 0 is exactly 1 (no PE)."""
+    pi_ext = (0x4000 << 64) | 0xC90FDAA22168C235
+    machine, data, _ = run_source(f"""
+        fninit
+        mov word [0x600], 0x007F
+        fldcw [0x600]
+        mov dword [0x610], {pi_ext & 0xFFFFFFFF:#x}
+        mov dword [0x614], {(pi_ext >> 32) & 0xFFFFFFFF:#x}
+        mov word [0x618], {pi_ext >> 64:#x}
+        fld tword [0x610]
+        fsin
+        fstp tword [0x620]
+        fnclex
+        fldz
+        fcos
+        fnstsw [0x630]
+        fstp tword [0x640]
+        hlt
+    """)
+    memory = machine.bus.memory
+    assert int.from_bytes(memory[0x620:0x62A], "little") == (1 << 79) | ((16383 - 64) << 64) | (1 << 63)
+    assert int.from_bytes(memory[0x640:0x64A], "little") == 0x3FFF8000000000000000
+    assert int.from_bytes(memory[0x630:0x632], "little") & 0x20 == 0

@@ -4,12 +4,14 @@ FSCALE, FXTRACT, FPREM and FPREM1 are exact (integers).  The transcendental
 functions are evaluated with mpmath at 160 bits and then rounded once in the
 current rounding mode and precision, so results are correctly rounded but for
 ties closer than 2**-160 (the hardware guarantees about one unit in the last
-place; its FSIN/FCOS/FPTAN reduce with a 66-bit pi, which is not modelled: for
-huge arguments the results are the mathematically right ones).  Arguments
-beyond 2**63 set C2 and leave the register as it was, as the SDM says.
+place).  FSIN/FCOS/FSINCOS/FPTAN reduce their argument with the x87's 66-bit pi
+as the hardware does (SDM vol. 1, 8.3.10), so for large arguments they give the
+hardware's results, not the mathematically exact ones.  Arguments beyond 2**63
+set C2 and leave the register as it was, as the SDM says.  The precision
+control does not apply to these instructions (SDM vol. 1, 8.1.5.2).
 """
 
-from typing import Callable, Optional
+from typing import Optional
 
 import mpmath
 
@@ -18,6 +20,8 @@ from .unit import X87
 
 WORKING_PRECISION = 160
 TRIG_LIMIT_EXPONENT = 63            # |x| >= 2**63: C2=1, nothing changes
+#: pi/2 as the x87 holds it: 66 bits of pi, C90FDAA2 2168C234 C * 2**-66 (SDM 8.3.10)
+PI66_HALF = (0xC90FDAA22168C234C >> 2, -65)
 
 
 # ------------------------------------------------------------------ exact ones
@@ -135,7 +139,7 @@ def _rounded(fpu: X87, value: mpmath.mpf) -> f.Result:
     sign, man, exp, _ = value._mpf_
     if man == 0:
         return f.Result(sign << 79, 0)
-    result = f.round_value(sign, int(man), exp, fpu.rc, fpu.precision, f.EXTENDED, fpu.masked)
+    result = f.round_value(sign, int(man), exp, fpu.rc, 64, f.EXTENDED, fpu.masked)
     return f.Result(result.value, result.flags | f.PE)
 
 
@@ -157,7 +161,30 @@ def _nan_or_unsupported(fpu: X87, index: int, *values: int) -> bool:
     return False
 
 
-def _trig(fpu: X87, function: Callable[[mpmath.mpf], mpmath.mpf], zero_keeps: bool) -> Optional[f.Result]:
+def _reduced(raw: int, function: str) -> mpmath.mpf:
+    """sin, cos or tan of a finite |x| < 2**63 after the hardware's reduction:
+    x = r + k * pi66/2 exactly, then the function of r shifted by k quadrants."""
+    sign, m, e = f.exact(raw)
+    p_man, p_exp = PI66_HALF
+    if e >= p_exp:
+        k, rest = divmod(m << (e - p_exp), p_man)
+        k += 2 * rest >= p_man
+    else:
+        k = 0                                  # |x| < 2**-1 < pi/4
+    k = -k if sign else k
+    with mpmath.workprec(400):                 # exact: x and k * pi66/2 need < 200 bits
+        r = _mpf(raw) - k * mpmath.mpf(PI66_HALF)
+    with mpmath.workprec(WORKING_PRECISION):
+        sine, cosine = mpmath.sin(r), mpmath.cos(r)
+        quadrant = k & 3
+        if function == "tan":
+            return sine / cosine if quadrant in (0, 2) else -cosine / sine
+        if function == "cos":
+            sine, cosine, quadrant = cosine, -sine, quadrant
+        return (sine, cosine, -sine, -cosine)[quadrant]
+
+
+def _trig(fpu: X87, function: str, zero_keeps: bool) -> Optional[f.Result]:
     """Common checks of FSIN/FCOS/FPTAN/FSINCOS: None when the instruction is done."""
     a = fpu.get(0)
     if _nan_or_unsupported(fpu, 0, a):
@@ -170,37 +197,35 @@ def _trig(fpu: X87, function: Callable[[mpmath.mpf], mpmath.mpf], zero_keeps: bo
         fpu.state.sw |= 0x400                  # C2: out of range, ST0 unchanged
         return None
     fpu.state.sw &= ~0x400
-    if kind == f.ZERO and zero_keeps:
-        return f.Result(a, 0)
-    with mpmath.workprec(WORKING_PRECISION):
-        return _rounded(fpu, function(_mpf(a)))
+    if kind == f.ZERO:
+        return f.Result(a if zero_keeps else 0x3FFF8000000000000000, 0)   # cos(0) = 1 exactly
+    return _rounded(fpu, _reduced(a, function))
 
 
 def fsin(fpu: X87) -> None:
-    result = _trig(fpu, mpmath.sin, True)
+    result = _trig(fpu, "sin", True)
     if result is not None:
         _store(fpu, 0, result)
 
 
 def fcos(fpu: X87) -> None:
-    result = _trig(fpu, mpmath.cos, False)
+    result = _trig(fpu, "cos", False)
     if result is not None:
         _store(fpu, 0, result)
 
 
 def fptan(fpu: X87) -> None:
-    result = _trig(fpu, mpmath.tan, True)
+    result = _trig(fpu, "tan", True)
     if result is not None and _store(fpu, 0, result):
         fpu.push(0x3FFF8000000000000000)
 
 
 def fsincos(fpu: X87) -> None:
     a = fpu.get(0)
-    sine = _trig(fpu, mpmath.sin, True)
+    sine = _trig(fpu, "sin", True)
     if sine is None:
         return
-    with mpmath.workprec(WORKING_PRECISION):
-        cosine = _rounded(fpu, mpmath.cos(_mpf(a)))
+    cosine = _rounded(fpu, _reduced(a, "cos")) if f.classify(a) != f.ZERO else f.Result(0x3FFF8000000000000000, 0)
     if fpu.signal(sine.flags | cosine.flags):
         return
     fpu.set(0, sine.value)
