@@ -415,3 +415,30 @@ def test_trigonometry_reduces_with_the_x87s_66_bit_pi_and_ignores_precision_cont
     assert int.from_bytes(memory[0x620:0x62A], "little") == (1 << 79) | ((16383 - 64) << 64) | (1 << 63)
     assert int.from_bytes(memory[0x640:0x64A], "little") == 0x3FFF8000000000000000
     assert int.from_bytes(memory[0x630:0x632], "little") & 0x20 == 0
+
+
+def test_fstenv_32_bit_real_mode_layout():
+    """o32 FNSTENV in real mode (SDM vol. 1 figure 8-10): 32-bit slots holding
+    CW, SW, TW, FIP[15:0], FIP[31:16]<<12 | opcode, FDP[15:0], FDP[31:16]<<12,
+    the pointers as linear addresses (CS*16+IP, DS*16+offset)."""
+    machine, _, _ = run_source("""
+        mov ax, 0x50
+        mov ds, ax
+        fninit
+        fld1
+    there:
+        fstp qword [0x700]
+        xor ax, ax
+        mov ds, ax
+        o32 fnstenv [0x800]
+        hlt
+    """)
+    memory = machine.bus.memory
+    fields = struct.unpack("<7I", memory[0x800:0x81C])
+    there = 0x7C00 + 9          # after mov ax (3), mov ds (2), fninit (2), fld1 (2)
+    assert fields[0] & 0xFFFF == 0x037F and fields[2] & 0xFFFF == 0xFFFF
+    assert fields[4] & 0x7FF == 0x51E                           # DD 1E: FSTP m64 [disp16]
+    linear_ip = (fields[3] & 0xFFFF) | ((fields[4] >> 12) & 0xFFFF) << 16
+    assert linear_ip == there
+    linear_dp = (fields[5] & 0xFFFF) | ((fields[6] >> 12) & 0xFFFF) << 16
+    assert linear_dp == 0x500 + 0x700

@@ -48,6 +48,9 @@ def _wrap(d: Decoder, action: Callable[[X87], None], waits: bool, data: bool) ->
     n, m = d.length, d.ipmask
     opcode = ((d.opcode & 7) << 8) | d.modrm_byte
     address = d.address(1) if data else None
+    # the operand's segment (override, or SS for BP/ESP bases): FDS and the
+    # offset FDP are of that segment (SDM vol. 1, 8.1.8)
+    seg = d.seg_for(d._effective_address()[3]) if data else DS
 
     def run(eip: int) -> int:
         if cpu.cr[0] & (CR0_EM | CR0_TS):
@@ -58,7 +61,8 @@ def _wrap(d: Decoder, action: Callable[[X87], None], waits: bool, data: bool) ->
             state = fpu.state
             state.fip, state.fcs, state.fop = eip, cpu.seg_sel[CS], opcode
             if address is not None:
-                state.fdp, state.fds = address(), cpu.seg_sel[DS]
+                state.fdp = (address() - cpu.seg_base[seg]) & 0xFFFFFFFF
+                state.fds = cpu.seg_sel[seg]
         try:
             action(fpu)
         except StackFault:
