@@ -36,9 +36,7 @@ PAGE = os.path.join(REPOSITORY, "docs", "compatibility.md")
 #: manifest key names -> our key names where they differ
 KEY_NAMES = {"{bs}": "{backspace}"}
 #: hardware a guest needs that is not built yet: the cause shown while it fails
-MISSING: Dict[str, str] = {
-    "kolibri": "needs a VESA BIOS with an 800x600x32 linear framebuffer (issue 13)",
-}
+MISSING: Dict[str, str] = {}
 #: QEMU flags of a manifest command line -> our BIOS kernel options
 KERNEL_FLAGS = {"-kernel": "kernel", "-initrd": "initrd", "-append": "append"}
 

@@ -110,6 +110,12 @@ class BiosContext:
     def outb(self, port: int, value: int) -> None:
         self.bus.io_write(port, 1, value & 0xFF)
 
+    def inw(self, port: int) -> int:
+        return self.bus.io_read(port, 2)
+
+    def outw(self, port: int, value: int) -> None:
+        self.bus.io_write(port, 2, value & 0xFFFF)
+
     def port_present(self, port: int) -> bool:
         """A device claims the port (an absent one reads 0xFF and is unclaimed)."""
         return self.bus.port_name(port) != "unclaimed"

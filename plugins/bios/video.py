@@ -17,6 +17,7 @@ from pcmachine.plugins.vga.fonts import load_font
 
 from . import common as c
 from .rom import IRET, OFFSET_FONT8X8, RomBuilder
+from .vbe import VbeServices
 from .vgatables import MODES, VideoMode, ega_palette, vga256_palette
 from .videoservices import VideoFunctions
 
@@ -42,6 +43,7 @@ class VideoServices(VideoFunctions):
         self.font16 = load_font("font8x16.bin")
         self.font8 = load_font("font8x8.bin")
         self._speaker_event = None
+        self.vbe = VbeServices(self)
 
     # ------------------------------------------------------------ ROM
     def install(self, rom: RomBuilder) -> Dict[int, int]:
@@ -49,6 +51,7 @@ class VideoServices(VideoFunctions):
         font8 = rom.emit(self.font8, "font8x8")
         rom.emit(self.font16, "font8x16")
         rom.emit(self.static_functionality(), "video_static")
+        self.vbe.install(rom)
         entry = rom.hostcall(self.int10, IRET, "int10")
         # int 1Fh: the upper half of the 8x8 font; int 43h: the graphics font.
         return {0x10: entry, 0x1F: font8 + 1024, 0x43: font8}
@@ -152,6 +155,7 @@ class VideoServices(VideoFunctions):
         if mode is None:
             return False
         ctx = self.ctx
+        self.vbe.disable()
         ctx.outb(MISC_WRITE, mode.misc)
         ctx.set_bda16(c.BDA_CRTC_BASE, mode.crtc_base)
         self.seq_write(0, 0x01)                      # synchronous reset

@@ -18,6 +18,7 @@ class VideoFunctions:
 
     bios: Any
     ctx: Any
+    vbe: Any
 
     def int10(self, cpu: Any) -> None:
         function = cpu.get_reg("ah")
@@ -302,11 +303,16 @@ class VideoFunctions:
         ctx.bus.write_bytes(c.linear(cpu.get_reg("es"), cpu.get_reg("di")), bytes(state))
         cpu.set_reg("al", 0x1B)
 
+    # ------------------------------------------------------------ 4Fh
+    def fn_vbe(self, cpu: Any) -> None:
+        """The VESA BIOS Extension (`vbe.py`)."""
+        self.vbe.int10(cpu)
+
     FUNCTIONS: Dict[int, Callable[[Any, Any], None]] = {
         0x00: fn_set_mode, 0x01: fn_cursor_shape, 0x02: fn_set_cursor, 0x03: fn_get_cursor,
         0x04: fn_light_pen, 0x05: fn_active_page, 0x06: fn_scroll_up, 0x07: fn_scroll_down,
         0x08: fn_read_char, 0x09: fn_write_char_attr, 0x0A: fn_write_char, 0x0B: fn_cga_palette,
         0x0C: fn_write_pixel, 0x0D: fn_read_pixel, 0x0E: fn_teletype, 0x0F: fn_get_mode,
         0x10: fn_palette, 0x11: fn_font, 0x12: fn_alternate_select, 0x13: fn_write_string,
-        0x1A: fn_display_combination, 0x1B: fn_state,
+        0x1A: fn_display_combination, 0x1B: fn_state, 0x4F: fn_vbe,
     }

@@ -27,9 +27,11 @@ per frame, from a clock event that exists only while a change awaits reporting.
 """
 
 import dataclasses
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from pcmachine.component import Component, dict_to_state, state_to_dict
+from pcmachine.component import Component, Option, dict_to_state, state_to_dict
+from pcmachine.errors import ProfileError
+from pcmachine.plugins.vga import dispi
 from pcmachine.plugins.vga import registers as regs
 from pcmachine.plugins.vga.registers import PLANE_SIZE
 from pcmachine.plugins.vga.fonts import load_font
@@ -75,6 +77,9 @@ class VGAState:
     plane2: bytearray = dataclasses.field(default_factory=_planes)
     plane3: bytearray = dataclasses.field(default_factory=_planes)
     frame_check_at: int = 0         # virtual ns of the pending screen_change check; 0: none
+    vbe_index: int = 0              # Bochs VBE (DISPI) index register
+    vbe_regs: List[int] = dataclasses.field(default_factory=dispi.power_on_registers)
+    vram: bytearray = dataclasses.field(default_factory=bytearray)   # VBE video memory
 
 
 def power_on_state() -> VGAState:
@@ -94,7 +99,15 @@ def power_on_state() -> VGAState:
 class VGA(Component):
     """The VGA adapter and the machine's screen (`machine.screen`)."""
 
-    OPTIONS: Dict[str, Any] = {}
+    OPTIONS: Dict[str, Any] = {
+        "vbe": Option("bool", True, "Bochs VBE extensions (DISPI ports 0x1CE/0x1CF, linear "
+                      "framebuffer) and the VESA BIOS functions that use them"),
+        "vram": Option("size", "16M", "VBE video memory (a multiple of 64K)",
+                       minimum=dispi.BANK_SIZE, maximum=256 << 20),
+        "lfb_address": Option("int", dispi.DEFAULT_LFB_ADDRESS,
+                              "physical address of the VBE linear framebuffer",
+                              minimum=0x100000, maximum=0xFFFFFFFF),
+    }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
@@ -104,8 +117,13 @@ class VGA(Component):
         self._reported_generation = -1
         self._frame_event: Any = None
         self._hooks = machine.hooks
+        self.dispi: Optional[dispi.Dispi] = None
+        if self.options["vbe"]:
+            self.dispi = self._build_dispi()
         self._install_state(power_on_state())
         self.bus.map_mmio(WINDOW_BASE, WINDOW_SIZE, name, self._mmio_read, self._mmio_write)
+        if self.dispi is not None:
+            self.dispi.attach(self.bus, name)
         self._port_readers = {}
         self._port_writers = {}
         for port, label, reader, writer in self._port_table():
@@ -115,6 +133,22 @@ class VGA(Component):
                                  sizes=(1, 2))
         if machine.screen is None:
             machine.screen = self
+
+    def _build_dispi(self) -> dispi.Dispi:
+        size, address = self.options["vram"], self.options["lfb_address"]
+        if size % dispi.BANK_SIZE:
+            raise ProfileError("component", f"{self.name}.vram", f"expected a multiple of 64K, got {size}")
+        if address % 0x1000 or address + size > 1 << 32:
+            raise ProfileError("component", f"{self.name}.lfb_address",
+                               f"{address:#x} must be page aligned, with the "
+                               f"{size >> 10} KiB framebuffer below 4 GiB")
+        return dispi.Dispi(self, size, address)
+
+    @property
+    def vbe_lfb_address(self) -> Optional[int]:
+        """Physical address of the linear framebuffer (None without VBE): the VESA
+        BIOS reports it in the mode information."""
+        return self.dispi.lfb_address if self.dispi is not None else None
 
     def _port_table(self) -> Tuple[Tuple[int, str, Any, Any], ...]:
         """Port, name, reader, writer: a handler, the name of a plain state field, or
@@ -159,6 +193,8 @@ class VGA(Component):
 
     def _install_state(self, state: VGAState) -> None:
         self.state = state
+        if self.dispi is not None:
+            self.dispi.install(state)
         self._planes = (state.plane0, state.plane1, state.plane2, state.plane3)
         self._decode_registers()
 
@@ -224,6 +260,12 @@ class VGA(Component):
         if high > PLANE_SIZE:           # wraps around: treat every offset as visible
             low, high = 0, PLANE_SIZE
         self._visible_low, self._visible_high = low, high
+        self._banked = False
+        if self.dispi is not None:
+            self.dispi.decode()
+            self._banked = self.dispi.enabled and st.vbe_regs[dispi.BPP] != 4
+            if self._banked:            # the bank window is A0000-AFFFF whatever GC 6 says (Bochs)
+                self._window_base, self._window_size = WINDOW_BASE, dispi.BANK_SIZE
 
     def address_shift(self) -> int:
         """CRTC address counter -> plane offset: doubleword, byte or word mode."""
@@ -250,6 +292,10 @@ class VGA(Component):
     def mode_info(self) -> Dict[str, Any]:
         """Kind and size of the displayed screen, decoded from the registers."""
         st = self.state
+        if self.dispi is not None and self.dispi.enabled:
+            width, height, bpp, _, _ = dispi.geometry(st.vbe_regs)
+            return {"kind": "graphics", "cols": width // 8, "rows": height // 16,
+                    "width": width, "height": height, "bpp": bpp}
         crtc = st.crtc
         columns = crtc[regs.CRTC_H_DISPLAY_END] + 1
         scanlines = self._vertical(regs.CRTC_V_DISPLAY_END, 1, 6) + 1
@@ -533,7 +579,8 @@ class VGA(Component):
     def _write_dac_data(self, port: int, value: int) -> None:
         """Components are buffered; the third one writes the entry and moves on."""
         st = self.state
-        st.dac_write_buffer[st.dac_write_component] = value & regs.DAC_COMPONENT_MASK
+        wide = self.dispi is not None and self.dispi.dac_8bit()
+        st.dac_write_buffer[st.dac_write_component] = value if wide else value & regs.DAC_COMPONENT_MASK
         st.dac_write_component += 1
         if st.dac_write_component == 3:
             base = st.dac_write_index * 3
@@ -545,6 +592,10 @@ class VGA(Component):
     # ------------------------------------------------------------------ video memory
     def _mmio_write(self, address: int, size: int, value: int) -> None:
         offset = address - self._window_base
+        if self._banked:
+            if 0 <= offset and offset + size <= dispi.BANK_SIZE:
+                self.dispi.window_write(offset, size, value)
+            return
         if self._text_fast and 0 <= offset and offset + size <= self._window_size:
             # Standard text configuration: odd/even straight into planes 0 and 1.
             plane0, plane1 = self._planes[0], self._planes[1]
@@ -562,6 +613,11 @@ class VGA(Component):
             self._write_byte(address + i, (value >> (8 * i)) & 0xFF)
 
     def _mmio_read(self, address: int, size: int) -> int:
+        if self._banked:
+            offset = address - self._window_base
+            if 0 <= offset and offset + size <= dispi.BANK_SIZE:
+                return self.dispi.window_read(offset, size)
+            return dispi.SIZE_MASKS[size]
         value = 0
         for i in range(size):
             value |= self._read_byte(address + i) << (8 * i)

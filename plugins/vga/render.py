@@ -7,10 +7,16 @@ scan lines); 256-colour modes take one byte per pixel from the four planes in tu
 Colours go through the attribute palette (16-colour paths), the PEL mask and the
 DAC, whose 6-bit components are widened to 8 bits.  A screen blanked by the
 attribute controller (PAS clear) or the sequencer (screen off) renders black.
+
+While the Bochs VBE interface is enabled the picture comes from its video memory
+instead: 8 bpp through the DAC (8-bit components when the DAC is switched to 8
+bits), 15/16 bpp as 5:5:5 / 5:6:5, 24/32 bpp as blue, green, red (and a byte
+that is not shown), little-endian as the VBE mode information describes them.
 """
 
 from typing import Any, Dict, List, Tuple
 
+from pcmachine.plugins.vga import dispi
 from pcmachine.plugins.vga import registers as regs
 from pcmachine.plugins.vga.registers import PLANE_SIZE
 
@@ -23,9 +29,12 @@ def _widen(component: int) -> int:
     return (component << 2) | (component >> 4)
 
 
-def dac_colors(state: Any) -> List[bytes]:
-    """RGB bytes of each of the 256 pixel values, after the PEL mask."""
+def dac_colors(state: Any, wide: bool = False) -> List[bytes]:
+    """RGB bytes of each of the 256 pixel values, after the PEL mask; `wide`: the
+    DAC holds 8-bit components (VBE 8-bit DAC mode)."""
     dac, mask = state.dac, state.pel_mask
+    if wide:
+        return [bytes(dac[(value & mask) * 3:(value & mask) * 3 + 3]) for value in range(256)]
     return [bytes(_widen(dac[(value & mask) * 3 + i]) for i in range(3)) for value in range(256)]
 
 
@@ -47,6 +56,8 @@ def attribute_colors(state: Any) -> List[bytes]:
 def render(vga: Any) -> Tuple[int, int, bytes]:
     """(width, height, RGB bytes) of what the monitor shows."""
     state = vga.state
+    if vga.dispi is not None and vga.dispi.enabled:
+        return _render_vbe(vga)
     info = vga.mode_info()
     width, height = info["width"], info["height"]
     blanked = (not state.attr_index & regs.ATTR_PAS
@@ -145,3 +156,54 @@ def _render_planar16(vga: Any, width: int, height: int) -> bytes:
                 span = spans[key] = b"".join(pixels)
             out.append(span)
     return b"".join(out)
+
+
+_HIGH_COLOR_TABLES: Dict[int, List[bytes]] = {}
+
+
+def _high_color_table(bpp: int) -> List[bytes]:
+    """RGB bytes of every 15-bit (x:5:5:5) or 16-bit (5:6:5) pixel value, built once."""
+    table = _HIGH_COLOR_TABLES.get(bpp)
+    if table is None:
+        green_bits = 6 if bpp == 16 else 5
+        red_shift = 5 + green_bits
+        table = []
+        for value in range(0x10000):
+            red = (value >> red_shift) & 0x1F
+            green = (value >> 5) & ((1 << green_bits) - 1)
+            blue = value & 0x1F
+            table.append(bytes(((red << 3) | (red >> 2),
+                                (green << (8 - green_bits)) | (green >> (2 * green_bits - 8)),
+                                (blue << 3) | (blue >> 2))))
+        _HIGH_COLOR_TABLES[bpp] = table
+    return table
+
+
+def _render_vbe(vga: Any) -> Tuple[int, int, bytes]:
+    """The displayed part of VBE video memory as RGB."""
+    state = vga.state
+    width, height, bpp, stride, start = dispi.geometry(state.vbe_regs)
+    if not state.attr_index & regs.ATTR_PAS or bpp == 4:
+        return width, height, bytes(width * height * 3)
+    row_bytes = width * dispi.storage_bits(bpp) // 8
+    vram = state.vram
+    if stride == row_bytes:
+        block = bytes(vram[start:start + height * row_bytes])
+    else:
+        block = b"".join(vram[start + y * stride:start + y * stride + row_bytes] for y in range(height))
+    block = block.ljust(height * row_bytes, b"\0")
+    out = bytearray(width * height * 3)
+    if bpp in (24, 32):
+        step = bpp // 8
+        out[0::3] = block[2::step]
+        out[1::3] = block[1::step]
+        out[2::3] = block[0::step]
+    elif bpp == 8:
+        colors = dac_colors(state, wide=vga.dispi.dac_8bit())
+        for component in range(3):
+            out[component::3] = block.translate(bytes(color[component] for color in colors))
+    else:
+        table = _high_color_table(bpp)
+        pixels = memoryview(block).cast("H")
+        out[:] = b"".join([table[value] for value in pixels])
+    return width, height, bytes(out)
