@@ -30,6 +30,10 @@ log = logging.getLogger("pcmachine.bus")
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
 PAGE_COUNT = 1 << (32 - PAGE_SHIFT)
+#: The one page that stands for all physical memory from 4 GiB up (PAE and PSE-36
+#: addresses): nothing is mapped there, so it is never fast, reads as all ones and
+#: drops writes.  The page tables have PAGE_COUNT + 1 entries for it.
+BEYOND_4G = 1 << 32
 A20_ENABLED_MASK = 0xFFFFFFFF
 A20_DISABLED_MASK = 0xFFEFFFFF
 SIZE_MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF}
@@ -124,10 +128,10 @@ class Bus:
         self.hooks = hooks if hooks is not None else HookFlags()
         self.memory = bytearray(0)
         self.ram_size = 0
-        self.read_fast = bytearray(PAGE_COUNT)
-        self.write_fast = bytearray(PAGE_COUNT)
+        self.read_fast = bytearray(PAGE_COUNT + 1)
+        self.write_fast = bytearray(PAGE_COUNT + 1)
         self.page_region: Dict[int, Region] = {}
-        self.code_pages = bytearray(PAGE_COUNT)
+        self.code_pages = bytearray(PAGE_COUNT + 1)
         #: per watched page, one byte per address: 1 where decoded code lives
         self.code_marks: Dict[int, bytearray] = {}
         self.code_write_listeners: List[Callable[[int, int, int], None]] = []
@@ -268,7 +272,8 @@ class Bus:
         return value
 
     def read_byte(self, address: int) -> int:
-        address &= 0xFFFFFFFF
+        if address >= BEYOND_4G:
+            return 0xFF
         region = self.page_region.get(address >> PAGE_SHIFT)
         if region is not None:
             return self.read(address, 1)
@@ -303,7 +308,8 @@ class Bus:
             self.write_byte(address + i, (value >> (8 * i)) & 0xFF)
 
     def write_byte(self, address: int, value: int) -> None:
-        address &= 0xFFFFFFFF
+        if address >= BEYOND_4G:
+            return
         page = address >> PAGE_SHIFT
         if page in self.page_region:
             self.write(address, 1, value)

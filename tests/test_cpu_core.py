@@ -187,7 +187,7 @@ def test_triple_fault_requests_reset() -> None:
 
 def test_component_options_are_validated() -> None:
     assert CPU.OPTIONS["model"].choices == ("8086", "80186", "80286", "80386", "80486",
-                                            "pentium", "pentiumpro")
+                                            "pentium", "pentiumpro", "pentium2")
     from pcmachine.errors import ProfileError
     with pytest.raises(ProfileError):
         make_machine("z80")

@@ -21,9 +21,10 @@ def test_cpuid_leaves():
                        "mov ebp, eax\nmov eax, 2\ncpuid\nhlt", P6)
     highest, features, signature = regs(machine, "esi", "edi", "ebp")
     assert highest == 2 and signature == 0x0619                 # family 6, model 1, stepping 9
-    cmov, sep, mtrr, pge, mca, mce, pse, tsc, msr, cx8 = (1 << b for b in (15, 11, 12, 13, 14, 7, 3, 4, 5, 8))
-    assert features == cmov | sep | mtrr | pge | mca | mce | pse | tsc | msr | cx8
-    assert not features & (1 | 1 << 6 | 1 << 9)               # no FPU (none fitted), PAE, APIC
+    cmov, sep, mtrr, pge, mca, mce, pse, tsc, msr, cx8, pae = (
+        1 << b for b in (15, 11, 12, 13, 14, 7, 3, 4, 5, 8, 6))
+    assert features == cmov | sep | mtrr | pge | mca | mce | pse | tsc | msr | cx8 | pae
+    assert not features & (1 | 1 << 9)                         # no FPU (none fitted), APIC
     assert regs(machine, "eax", "ebx", "ecx", "edx") == (0x03020101, 0, 0, 0x06040A43)
 
 
@@ -69,7 +70,9 @@ def test_rdpmc_reads_the_counters():
 
 
 def test_cr4_rejects_features_the_model_lacks():
-    assert fault_vector_of("mov eax, 0x20\nmov cr4, eax", P6) == 13       # PAE: not implemented
+    assert fault_vector_of("mov eax, 0x200\nmov cr4, eax", P6) == 13      # OSFXSR: no FXSAVE
+    assert fault_vector_of("mov eax, 0x20\nmov cr4, eax", P6) == 0xEEEE   # PAE
+    assert fault_vector_of("mov eax, 0x20\nmov cr4, eax", "pentium") == 13
     assert fault_vector_of("mov eax, 0x80\nmov cr4, eax", P6) == 0xEEEE   # PGE
     assert fault_vector_of("mov eax, 0x80\nmov cr4, eax", "pentium") == 13
 

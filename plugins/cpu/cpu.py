@@ -35,7 +35,8 @@ class CPU(Component):
 
     OPTIONS = {
         "model": Option("str", "80486", "CPU generation and its documented differences",
-                        choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro")),
+                        choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro",
+                                 "pentium2")),
         "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
                       "true on an 80286/80386 adds a 287/387)"),
     }
@@ -105,6 +106,9 @@ class CPU(Component):
         self.cpl = 0
         self.tlb_read: Dict[int, int] = {}
         self.tlb_write: Dict[int, int] = {}
+        self.tlb_global: Set[int] = set()
+        #: PAE: the four PDPTE registers, loaded by MOV CR0/CR3/CR4 (`paging.load_pdptes`)
+        self.pdpte = [0, 0, 0, 0]
         self.halted = False
         self.intr_line = False
         self.nmi_pending = False
@@ -113,8 +117,10 @@ class CPU(Component):
         self.tsc_offset = 0
         self.msrs = MSRFile(self.generation)
         #: CR4 bits this model implements (others raise #GP on MOV CR4):
-        #: VME PVI TSD DE PSE MCE (Pentium), PGE PCE (P6); PAE is not implemented
-        self.cr4_writable = 0x5F if self.generation == 5 else 0x1DF if self.generation >= 6 else 0
+        #: VME PVI TSD DE PSE MCE (Pentium), PAE PGE PCE (P6), OSFXSR OSXMMEXCPT (FXSR)
+        self.cr4_writable = 0x5F if self.generation == 5 else 0x1FF if self.generation >= 6 else 0
+        if self.model.fxsr:
+            self.cr4_writable |= 0x600
         self.paging = False
         self.code32 = False
         self.stack32 = False
@@ -151,7 +157,7 @@ class CPU(Component):
             tr_base=self.tr_base, tr_limit=self.tr_limit, tr_flags=self.tr_flags, cpl=self.cpl,
             halted=self.halted, intr_line=self.intr_line,
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
-            tsc_offset=self.tsc_offset, msrs=self.msrs.snapshot(),
+            tsc_offset=self.tsc_offset, pdpte=list(self.pdpte), msrs=self.msrs.snapshot(),
             fpu=state_to_dict(self.fpu.state) if self.fpu is not None else {})
         return state_to_dict(state)
 
@@ -180,6 +186,7 @@ class CPU(Component):
         self.nmi_pending = state.nmi_pending
         self.inhibit_icount = state.inhibit_icount
         self.tsc_offset = state.tsc_offset
+        self.pdpte = list(state.pdpte) or [0, 0, 0, 0]
         self.msrs.restore(state.msrs)
         if self.fpu is not None:
             self.fpu.state = dict_to_state(X87State, state.fpu)
@@ -718,6 +725,9 @@ class CPU(Component):
         if index == 0:
             value = (value | CR0_ET) if self.generation == 3 and self.has_fpu else value
             value |= 0x10 if self.generation >= 4 else 0
+        if self.generation >= 6 and paging.pdptes_reload(self, index, old, value):
+            # #GP(0) for a reserved bit, before anything changes
+            self.pdpte = paging.load_pdptes(self, value if index == 3 else self.cr[3])
         self.cr[index] = value & 0xFFFFFFFF
         if index == 0 and (old ^ value) & (CR0_PE | CR0_PG):
             if self.hooks.cpu_mode_change:

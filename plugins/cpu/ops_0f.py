@@ -178,9 +178,13 @@ def build_rdtsc(d: Decoder) -> Closure:
 
 #: CPUID leaf 1 EDX bits, each set only where the feature is implemented
 FEATURE_FPU, FEATURE_PSE, FEATURE_TSC, FEATURE_MSR, FEATURE_MCE, FEATURE_CX8 = 0x1, 0x8, 0x10, 0x20, 0x80, 0x100
-FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = 0x800, 0x1000, 0x2000, 0x4000, 0x8000
-#: CPUID leaf 2 of the Pentium Pro: TLBs and caches (SDM vol. 2, table 3-12)
+FEATURE_PAE, FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = (
+    0x40, 0x800, 0x1000, 0x2000, 0x4000, 0x8000)
+FEATURE_PAT, FEATURE_PSE36 = 0x10000, 0x20000
+#: CPUID leaf 2: TLBs and caches (SDM vol. 2, table 3-12).  Pentium Pro: 8 KiB L1
+#: caches, 256 KiB L2; Pentium II model 5: 16 KiB L1 caches, 512 KiB L2.
 P6_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x06040A43)
+PENTIUM2_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x0C040843)
 
 
 def cpuid_features(cpu) -> int:
@@ -188,7 +192,10 @@ def cpuid_features(cpu) -> int:
     if cpu.generation >= 5:
         features |= FEATURE_PSE | FEATURE_TSC | FEATURE_MSR | FEATURE_CX8
     if cpu.generation >= 6:
-        features |= FEATURE_SEP | FEATURE_MTRR | FEATURE_PGE | FEATURE_MCE | FEATURE_MCA | FEATURE_CMOV
+        features |= (FEATURE_PAE | FEATURE_SEP | FEATURE_MTRR | FEATURE_PGE | FEATURE_MCE |
+                     FEATURE_MCA | FEATURE_CMOV)
+    model = cpu.model
+    features |= (FEATURE_PAT if model.pat else 0) | (FEATURE_PSE36 if model.pse36 else 0)
     return features
 
 
@@ -200,6 +207,7 @@ def build_cpuid(d: Decoder) -> Closure:
     regs = cpu.regs
     features = cpuid_features(cpu)
     highest = 2 if cpu.generation >= 6 else 1
+    descriptors = PENTIUM2_CACHE_DESCRIPTORS if cpu.model.mmx else P6_CACHE_DESCRIPTORS
 
     def cpuid() -> None:
         leaf = regs[EAX]
@@ -213,7 +221,7 @@ def build_cpuid(d: Decoder) -> Closure:
             regs[EBX] = regs[ECX] = 0
             regs[EDX] = features
         elif leaf == 2 and highest >= 2:
-            regs[EAX], regs[EBX], regs[ECX], regs[EDX] = P6_CACHE_DESCRIPTORS
+            regs[EAX], regs[EBX], regs[ECX], regs[EDX] = descriptors
         else:
             regs[EAX] = regs[EBX] = regs[ECX] = regs[EDX] = 0
     return plain(d, cpuid)

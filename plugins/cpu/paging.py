@@ -1,29 +1,64 @@
-"""Paging: the two-level i386 page walk, 4 MiB pages (CR4.PSE), U/S and R/W with
-CR0.WP, accessed and dirty bits, #PF with CR2 and the error code, and a TLB.
+"""Paging: the two-level i386 page walk with 4 MiB pages (CR4.PSE, PSE-36 where the
+model reports it), the three-level PAE walk (CR4.PAE: 64-bit entries, 2 MiB pages,
+36-bit physical addresses, the four PDPTE registers), global pages (CR4.PGE), U/S
+and R/W with CR0.WP, accessed and dirty bits, reserved-bit checks, #PF with CR2 and
+the error code, and a TLB.
 
-Follows the Intel SDM vol. 3A section 4.3 (32-bit paging) and 4.6 (access rights,
-486 and later semantics: supervisor writes to read-only pages fault only with
-CR0.WP).  The error code has P (bit 0: protection violation, not "not present"),
-W/R (bit 1) and U/S (bit 2: the access came from CPL 3).
+Follows the Intel SDM vol. 3A sections 4.3 (32-bit paging), 4.4 (PAE paging and
+4.4.1, the PDPTE registers), 4.6 (access rights, 486 and later semantics:
+supervisor writes to read-only pages fault only with CR0.WP), 4.7 (the error
+code: P, W/R, U/S and RSVD) and 4.10 (TLBs and global pages).
+
+Reserved bits are checked on the P6 only (the processor that introduced the RSVD
+error-code bit): with 32-bit paging in 4 MiB PDEs (CR4.PSE), with PAE in every
+PDE and PTE (bits 63:36, MAXPHYADDR being 36; no NX, as the P6 has no EFER) and in
+2 MiB PDEs bits 20:13; bit 7 of a PAE PTE and bit 12 of a large-page PDE are the
+PAT bit where CPUID reports the PAT and reserved otherwise.  A reserved bit gives
+#PF with P and RSVD set.  Reserved bits of a PDPTE raise #GP(0) when the PDPTEs
+are loaded (MOV CR0/CR3/CR4, task switch), never during a walk.
+
+Physical addresses from 4 GiB up (PAE, PSE-36) reach nothing: no RAM or device is
+mapped there, so the walk maps every such page to the bus's one page beyond 4 GiB
+(`bus.BEYOND_4G`), which reads as all ones and drops writes.
 
 The TLB is two dicts keyed by linear page number, `tlb_read` and `tlb_write`, whose
 values are physical page addresses, valid for the current privilege (user at CPL 3,
 supervisor otherwise): a hit costs one dict look-up.  An entry exists only once the
 walk has set the accessed bit (and, for `tlb_write`, the dirty bit), so a hit never
-needs to write the page tables.  Both are emptied on CR3 and CR4 writes, on CR0.WP
-or PG changes and when the CPL crosses between 3 and 0-2; INVLPG drops one page.
-Decoded code stays keyed by physical address, so none of this flushes it.
+needs to write the page tables.  `tlb_global` holds the pages whose translation is
+global (G set, CR4.PGE on): a MOV CR3 or task switch drops every other entry and
+keeps these; INVLPG drops one page, global or not; CR4 writes, CR0.PG/WP changes
+and CPL changes between 3 and 0-2 drop everything, global entries too (the SDM
+never promises that a TLB keeps an entry; our entries hold the rights of one
+privilege).  Decoded code stays keyed by physical address, so none of this
+flushes it.
 """
 
 import struct
-from typing import Callable, Tuple
+from typing import Callable, List, Tuple
 
-from .state import CPUFault, CR0_WP, CR4_DE, CS, PF_VECTOR
+from pcmachine.bus import BEYOND_4G
+
+from .state import CPUFault, CR0_WP, CR4_DE, CS, GP, PF_VECTOR
 
 CR0_AM = 0x40000
+CR0_PG = 0x80000000
+CR0_CD_NW = 0x60000000
 
-PRESENT, WRITABLE, USER, ACCESSED, DIRTY, LARGE = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80
-CR4_PSE = 0x10
+PRESENT, WRITABLE, USER, ACCESSED, DIRTY, LARGE, GLOBAL = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80, 0x100
+CR4_PSE, CR4_PAE, CR4_PGE = 0x10, 0x20, 0x80
+#: the error-code bits: protection (a present entry), write, user, reserved bit
+ERROR_P, ERROR_RSVD = 0x1, 0x8
+
+#: MAXPHYADDR of the P6 (CPUID leaf 0x80000008 does not exist there: 36 with PAE)
+PHYS_BITS = 36
+ABOVE_MAXPHYADDR = ((1 << 64) - 1) & ~((1 << PHYS_BITS) - 1)
+PAE_FRAME = ((1 << PHYS_BITS) - 1) & ~0xFFF
+PAE_LARGE_FRAME = ((1 << PHYS_BITS) - 1) & ~0x1FFFFF
+#: PDPTE bits that must be 0 when present (SDM table 4-8): 2:1, 8:5, 63:MAXPHYADDR
+PDPTE_RESERVED = ABOVE_MAXPHYADDR | 0x1E6
+#: bits of the physical address above bit 31 kept when the A20 mask is applied
+HIGH_ADDRESS = ((1 << PHYS_BITS) - 1) & ~0xFFFFFFFF
 
 
 def read_phys32(cpu, address: int) -> int:
@@ -41,6 +76,14 @@ def write_phys32(cpu, address: int, value: int) -> None:
         bus.write(address, 4, value)
 
 
+def read_phys64(cpu, address: int) -> int:
+    """A PAE entry (8-byte aligned, so never across a page); nothing answers
+    beyond 4 GiB."""
+    if address >> 32:
+        return (1 << 64) - 1
+    return read_phys32(cpu, address) | (read_phys32(cpu, address + 4) << 32)
+
+
 def page_fault(cpu, linear: int, error: int) -> None:
     cpu.cr[2] = linear
     raise CPUFault(PF_VECTOR, error)
@@ -49,27 +92,52 @@ def page_fault(cpu, linear: int, error: int) -> None:
 def check_rights(cpu, bits: int, linear: int, write: bool, user: bool, error: int) -> None:
     if user:
         if not bits & USER or (write and not bits & WRITABLE):
-            page_fault(cpu, linear, error | 1)
+            page_fault(cpu, linear, error | ERROR_P)
     elif write and not bits & WRITABLE and cpu.cr[0] & CR0_WP:
-        page_fault(cpu, linear, error | 1)
+        page_fault(cpu, linear, error | ERROR_P)
 
 
-def walk(cpu, linear: int, write: bool, user: bool) -> int:
+def large_page_reserved(cpu) -> int:
+    """Reserved bits of a 32-bit PDE mapping 4 MiB (CR4.PSE, P6 only): 21:13 with
+    bit 12 unless the PAT is reported; 21:17 with PSE-36 (bits 16:13 are physical
+    address bits 35:32)."""
+    if cpu.generation < 6:
+        return 0
+    reserved = 0x3E0000 if cpu.model.pse36 else 0x3FE000
+    return reserved if cpu.model.pat else reserved | 0x1000
+
+
+def walk(cpu, linear: int, write: bool, user: bool) -> Tuple[int, bool]:
     """Translate with the rights of a user (CPL 3) or supervisor access; sets the
-    accessed/dirty bits and raises #PF.  Returns the physical address."""
+    accessed/dirty bits and raises #PF.  Returns the physical address (a page
+    beyond 4 GiB as `BEYOND_4G`) and whether the translation is global."""
     linear &= 0xFFFFFFFF
-    mask = cpu.bus.a20_mask
     error = (2 if write else 0) | (4 if user else 0)
+    if cpu.cr[4] & CR4_PAE:
+        phys, entry = walk_pae(cpu, linear, write, user, error)
+    else:
+        phys, entry = walk_32(cpu, linear, write, user, error)
+    if phys >> 32:
+        phys = BEYOND_4G | (phys & 0xFFF)
+    return phys, bool(entry & GLOBAL and cpu.cr[4] & CR4_PGE)
+
+
+def walk_32(cpu, linear: int, write: bool, user: bool, error: int) -> Tuple[int, int]:
+    """32-bit paging (SDM 4.3): (physical address, the entry that maps the page)."""
+    mask = cpu.bus.a20_mask
     pde_address = ((cpu.cr[3] & 0xFFFFF000) | ((linear >> 20) & 0xFFC)) & mask
     pde = read_phys32(cpu, pde_address)
     if not pde & PRESENT:
         page_fault(cpu, linear, error)
     if pde & LARGE and cpu.cr[4] & CR4_PSE:
+        if pde & large_page_reserved(cpu):
+            page_fault(cpu, linear, error | ERROR_P | ERROR_RSVD)
         check_rights(cpu, pde, linear, write, user, error)
         updated = pde | ACCESSED | (DIRTY if write else 0)
         if updated != pde:
             write_phys32(cpu, pde_address, updated)
-        return ((pde & 0xFFC00000) | (linear & 0x3FFFFF)) & mask
+        high = (pde & 0x1E000) << 19 if cpu.model.pse36 else 0
+        return (high | (pde & 0xFFC00000) | (linear & 0x3FFFFF)) & (mask | HIGH_ADDRESS), pde
     pte_address = ((pde & 0xFFFFF000) | ((linear >> 10) & 0xFFC)) & mask
     pte = read_phys32(cpu, pte_address)
     if not pte & PRESENT:
@@ -80,12 +148,77 @@ def walk(cpu, linear: int, write: bool, user: bool) -> int:
     updated = pte | ACCESSED | (DIRTY if write else 0)
     if updated != pte:
         write_phys32(cpu, pte_address, updated)
-    return ((pte & 0xFFFFF000) | (linear & 0xFFF)) & mask
+    return ((pte & 0xFFFFF000) | (linear & 0xFFF)) & mask, pte
+
+
+def walk_pae(cpu, linear: int, write: bool, user: bool, error: int) -> Tuple[int, int]:
+    """PAE paging (SDM 4.4): the PDPTE register chosen by bits 31:30, then a PDE
+    (bits 29:21; PS maps 2 MiB) and a PTE (bits 20:12), 64-bit entries.  Rights
+    come from the PDE and PTE (a PDPTE has none)."""
+    mask = cpu.bus.a20_mask | HIGH_ADDRESS
+    pdpte = cpu.pdpte[linear >> 30]
+    if not pdpte & PRESENT:
+        page_fault(cpu, linear, error)
+    pat = cpu.model.pat
+    pde_address = ((pdpte & PAE_FRAME) | ((linear >> 18) & 0xFF8)) & mask
+    pde = read_phys64(cpu, pde_address)
+    if not pde & PRESENT:
+        page_fault(cpu, linear, error)
+    if pde & LARGE:
+        if pde & (ABOVE_MAXPHYADDR | (0x1FE000 if pat else 0x1FF000)):
+            page_fault(cpu, linear, error | ERROR_P | ERROR_RSVD)
+        check_rights(cpu, pde, linear, write, user, error)
+        updated = pde | ACCESSED | (DIRTY if write else 0)
+        if updated != pde:
+            write_phys32(cpu, pde_address, updated & 0xFFFFFFFF)
+        return ((pde & PAE_LARGE_FRAME) | (linear & 0x1FFFFF)) & mask, pde
+    if pde & ABOVE_MAXPHYADDR:
+        page_fault(cpu, linear, error | ERROR_P | ERROR_RSVD)
+    pte_address = ((pde & PAE_FRAME) | ((linear >> 9) & 0xFF8)) & mask
+    pte = read_phys64(cpu, pte_address)
+    if not pte & PRESENT:
+        page_fault(cpu, linear, error)
+    if pte & (ABOVE_MAXPHYADDR if pat else ABOVE_MAXPHYADDR | LARGE):
+        page_fault(cpu, linear, error | ERROR_P | ERROR_RSVD)
+    check_rights(cpu, pde & pte, linear, write, user, error)
+    if not pde & ACCESSED:
+        write_phys32(cpu, pde_address, (pde | ACCESSED) & 0xFFFFFFFF)
+    updated = pte | ACCESSED | (DIRTY if write else 0)
+    if updated != pte:
+        write_phys32(cpu, pte_address, updated & 0xFFFFFFFF)
+    return ((pte & PAE_FRAME) | (linear & 0xFFF)) & mask, pte
+
+
+def load_pdptes(cpu, cr3: int) -> List[int]:
+    """The four PDPTEs at CR3 bits 31:5 (SDM 4.4.1), as MOV CR0/CR3/CR4 and task
+    switches load them: #GP(0), and nothing loaded, when a present one sets a
+    reserved bit."""
+    base = cr3 & 0xFFFFFFE0
+    entries = [read_phys64(cpu, (base + 8 * i) & cpu.bus.a20_mask) for i in range(4)]
+    for entry in entries:
+        if entry & PRESENT and entry & PDPTE_RESERVED:
+            raise CPUFault(GP, 0)
+    return entries
+
+
+def pdptes_reload(cpu, index: int, old: int, new: int) -> bool:
+    """Whether this control-register write loads the PDPTEs (SDM 4.4.1): PAE
+    paging is on afterwards and the write is to CR3, changes CR0.PG/CD/NW or
+    CR4.PAE/PGE/PSE."""
+    cr0 = new if index == 0 else cpu.cr[0]
+    cr4 = new if index == 4 else cpu.cr[4]
+    if not (cr0 & CR0_PG and cr4 & CR4_PAE):
+        return False
+    if index == 3:
+        return True
+    changed = old ^ new
+    return bool(changed & (CR0_PG | CR0_CD_NW) if index == 0 else
+                changed & (CR4_PAE | CR4_PGE | CR4_PSE) if index == 4 else False)
 
 
 def translate_as(cpu, linear: int, write: bool, user: bool) -> int:
     """A walk that bypasses the TLB (supervisor accesses to system structures)."""
-    return walk(cpu, linear, write, user)
+    return walk(cpu, linear, write, user)[0]
 
 
 def translate(cpu, linear: int, write: bool) -> int:
@@ -94,16 +227,29 @@ def translate(cpu, linear: int, write: bool) -> int:
     base = (cpu.tlb_write if write else cpu.tlb_read).get(page)
     if base is not None:
         return base | (linear & 0xFFF)
-    phys = walk(cpu, linear, write, cpu.cpl == 3)
+    phys, is_global = walk(cpu, linear, write, cpu.cpl == 3)
     cpu.tlb_read[page] = phys & ~0xFFF
     if write:
         cpu.tlb_write[page] = phys & ~0xFFF
+    if is_global:
+        cpu.tlb_global.add(page)
     return phys
 
 
-def flush_tlb(cpu) -> None:
+def flush_tlb(cpu, keep_global: bool = False) -> None:
+    """Empty the TLB; `keep_global` (MOV CR3, task switch) keeps global pages."""
+    kept = cpu.tlb_global
+    if keep_global and kept:
+        reads = {page: cpu.tlb_read[page] for page in kept if page in cpu.tlb_read}
+        writes = {page: cpu.tlb_write[page] for page in kept if page in cpu.tlb_write}
+        cpu.tlb_read.clear()
+        cpu.tlb_write.clear()
+        cpu.tlb_read.update(reads)      # in place: the accessors hold these dicts
+        cpu.tlb_write.update(writes)
+        return
     cpu.tlb_read.clear()
     cpu.tlb_write.clear()
+    kept.clear()
 
 
 def invlpg(cpu, linear: int) -> None:
@@ -111,18 +257,23 @@ def invlpg(cpu, linear: int) -> None:
     for table in (cpu.tlb_read, cpu.tlb_write):
         table.pop(page, None)
         table.pop(page | 0x100000, None)    # the same page reached past 4 GiB wrap
+    cpu.tlb_global.discard(page)
+    cpu.tlb_global.discard(page | 0x100000)
 
 
 def control_register_written(cpu, index: int, old: int, new: int) -> None:
-    """CR3/CR4 writes and CR0.WP changes invalidate the TLB; a CR0.AM change
-    rebuilds the memory accessors (alignment checking, `faults.py`), a CR4.DE
-    change the I/O breakpoint watches (`debugregs.py`)."""
+    """CR3 writes drop the non-global TLB entries, CR4 writes and CR0.WP changes
+    all of them; a CR0.AM change rebuilds the memory accessors (alignment
+    checking, `faults.py`), a CR4.DE change the I/O breakpoint watches
+    (`debugregs.py`)."""
     if (index == 0 and (old ^ new) & CR0_AM) or (index == 4 and (old ^ new) & CR4_DE):
         cpu.rebuild()       # alignment-check accessors; I/O breakpoint watches
         return
     if not cpu.paging:
         return
-    if index in (3, 4) or (index == 0 and (old ^ new) & CR0_WP):
+    if index == 3:
+        flush_tlb(cpu, keep_global=True)
+    elif index == 4 or (index == 0 and (old ^ new) & CR0_WP):
         flush_tlb(cpu)
 
 

@@ -60,6 +60,11 @@ class Model:
     max_length: int            # instruction length limit (0: none)
     signature: int             # EDX at reset (family/model/stepping)
     cpuid: bool
+    # The P6 extensions a part has beyond the Pentium Pro (CPUID leaf 1 EDX):
+    mmx: bool = False          # MMX instructions on the x87 registers
+    fxsr: bool = False         # FXSAVE/FXRSTOR, CR4.OSFXSR
+    pat: bool = False          # the page attribute table (PAT bit in page entries)
+    pse36: bool = False        # 4 MiB pages above 4 GiB (PDE bits 16:13)
 
 
 MODELS = {
@@ -71,6 +76,9 @@ MODELS = {
     "pentium": Model("pentium", 5, 0x0000, 0x277FD5, 15, 0x0543, True),
     # Pentium Pro: family 6, model 1, stepping 9
     "pentiumpro": Model("pentiumpro", 6, 0x0000, 0x277FD5, 15, 0x0619, True),
+    # Pentium II "Deschutes": family 6, model 5, stepping 2 (CPUID EDX 0183FBFF)
+    "pentium2": Model("pentium2", 6, 0x0000, 0x277FD5, 15, 0x0652, True,
+                      mmx=True, fxsr=True, pat=True, pse36=True),
 }
 
 
@@ -107,6 +115,7 @@ class CPUState:
     nmi_pending: bool = False
     inhibit_icount: int = -1
     tsc_offset: int = 0
+    pdpte: List[int] = dataclasses.field(default_factory=list)      # PAE: the 4 PDPTE registers
     msrs: List[List[int]] = dataclasses.field(default_factory=list)
     fpu: Dict[str, Any] = dataclasses.field(default_factory=dict)    # the x87's X87State
 
