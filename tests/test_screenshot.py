@@ -72,6 +72,30 @@ def test_mode_13h_pixels_go_through_the_guests_palette(tmp_path, floppy_from):
     assert rgb == expected
 
 
+def test_mode_12h_planar_pixels_and_text(tmp_path, floppy_from, capsys):
+    """Write mode 2 bytes, int 10h pixels and teletype text in the 16-colour planar
+    mode, through the attribute palette and the default DAC."""
+    path = str(tmp_path / "mode12.png")
+    image = floppy_from(tmp_path, "display/mode12.bin")
+    assert main(["run", "pc.yaml", "--fda", image, "--headless", "--max-instructions", "20000000",
+                 "--debugcon", "stdio", "--screenshot", path]) == 0
+    assert capsys.readouterr().out.startswith("PASS")
+    width, height, rgb = read_png(path)
+    assert (width, height) == (640, 480)
+    colors = [bytes(color) for color in TEXT_COLORS]
+    pixels = [[((x >> 3) + (y >> 4)) & 15 for x in range(640)] for y in range(480)]
+    for i in range(100):
+        pixels[i][i] = 15
+    with open(FONT, "rb") as handle:
+        font = handle.read()
+    for column, char in enumerate(b"VGA"):
+        for line in range(16):
+            bits = font[char * 16 + line]
+            for dot in range(8):
+                pixels[29 * 16 + line][column * 8 + dot] = 14 if bits & (0x80 >> dot) else 0
+    assert rgb == b"".join(colors[value] for row in pixels for value in row)
+
+
 def test_screenshot_step_takes_the_picture_between_steps(tmp_path, floppy_from):
     """A step shot after "Hello" shows the text; the final shot too."""
     image = floppy_from(tmp_path, "boot/hello_int10.bin")

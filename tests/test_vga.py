@@ -163,6 +163,56 @@ def test_start_address_scrolls_the_display(machine: Machine, vga: VGA) -> None:
     assert vga.cursor() == (1, 0, True)                     # relative to the start address
 
 
+def set_line_compare(machine: Machine, line: int) -> None:
+    """Line compare bits 0-7 in 18h, bit 8 in 07h bit 4, bit 9 in 09h bit 6."""
+    crtc(machine, 0x11, 0x0E)                                # unprotect 0-7
+    base = 0x3D4
+    out(machine, base, 0x07)
+    overflow = machine.bus.io_read(base + 1, 1)
+    crtc(machine, 0x07, (overflow & ~0x10) | ((line >> 4) & 0x10))
+    out(machine, base, 0x09)
+    max_scan = machine.bus.io_read(base + 1, 1)
+    crtc(machine, 0x09, (max_scan & ~0x40) | ((line >> 3) & 0x40))
+    crtc(machine, 0x18, line & 0xFF)
+
+
+def test_line_compare_splits_the_text_screen(machine: Machine, vga: VGA) -> None:
+    """Scan lines after line compare show memory from address 0: a status area under
+    a scrolled screen (rows 20-24 are memory rows 0-4)."""
+    for row in range(40):
+        put_text(machine, row, 0, b"row %02d" % row, 0x07 + row)
+    set_start_address(machine, 80 * 10)
+    _, _, scrolled = vga.framebuffer_rgb()
+    set_line_compare(machine, 20 * 16 - 1)
+    lines = vga.text_lines()
+    assert lines[0].startswith("row 10") and lines[19].startswith("row 29")
+    assert lines[20].startswith("row 00") and lines[24].startswith("row 04")
+    _, _, split = vga.framebuffer_rgb()
+    set_start_address(machine, 0)
+    set_line_compare(machine, 0x3FF)
+    _, _, top = vga.framebuffer_rgb()
+    line = 720 * 3
+    assert split[:320 * line] == scrolled[:320 * line]
+    assert split[320 * line:] == top[:80 * line]
+
+
+def test_line_compare_in_mode_13h(machine: Machine, vga: VGA) -> None:
+    """Line compare counts scan lines: 199 splits the doubled 200-row picture at row 100."""
+    vga.set_standard_mode(0x13)
+    for y in range(200):
+        machine.bus.write_bytes(GRAPHICS + y * 320, bytes((y,)) * 320)
+    set_start_address(machine, 80 * 20)                      # 20 rows on (doubleword addressing)
+    set_line_compare(machine, 199)
+    _, _, rgb = vga.framebuffer_rgb()
+    colors = [rgb[y * 320 * 3:y * 320 * 3 + 3] for y in range(200)]
+    set_line_compare(machine, 0x3FF)
+    set_start_address(machine, 0)
+    _, _, plain = vga.framebuffer_rgb()
+    row_color = [plain[y * 320 * 3:y * 320 * 3 + 3] for y in range(200)]
+    assert colors[:100] == row_color[20:120]
+    assert colors[100:] == row_color[:100]
+
+
 def test_mode_01_is_forty_columns(machine: Machine, vga: VGA) -> None:
     vga.set_standard_mode(0x01)
     assert vga.mode_info() == {"kind": "text", "cols": 40, "rows": 25, "width": 360, "height": 400}

@@ -28,6 +28,12 @@ class VideoMode:
     width: int = 0          # pixels, graphics modes
     height: int = 0
     colors: int = 16
+    palette: str = "ega"    # DAC contents: "ega" (64 EGA colours), "cga" (CGA colours), "vga256"
+
+    @property
+    def planar(self) -> bool:
+        """A 16- or 2-colour graphics mode: one bit per pixel in each plane."""
+        return not self.text and self.colors != 256
 
 
 TEXT_GRAPHICS = (0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0E, 0x00, 0xFF)
@@ -52,6 +58,31 @@ def _text80(number: int) -> VideoMode:
                      CRTC_80, TEXT_GRAPHICS, TEXT_ATTRIBUTE)
 
 
+PLANAR_GRAPHICS = (0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0F, 0xFF)
+PLANAR_SEQUENCER_40 = (0x03, 0x09, 0x0F, 0x00, 0x06)
+PLANAR_SEQUENCER = (0x03, 0x01, 0x0F, 0x00, 0x06)
+#: 0Dh/0Eh: colours 8-15 are the bright CGA colours of the "cga" palette
+PLANAR_ATTRIBUTE_CGA = tuple(range(8)) + tuple(range(0x10, 0x18)) + (0x01, 0x00, 0x0F, 0x00, 0x00)
+PLANAR_ATTRIBUTE_EGA = TEXT_ATTRIBUTE[:16] + (0x01, 0x00, 0x0F, 0x00, 0x00)
+PLANAR_ATTRIBUTE_MONO = (0x00, 0x3F) * 8 + (0x01, 0x00, 0x0F, 0x00, 0x00)
+CRTC_200_40 = (0x2D, 0x27, 0x28, 0x90, 0x2B, 0x80, 0xBF, 0x1F, 0x00, 0xC0, 0x00, 0x00,
+               0x00, 0x00, 0x00, 0x00, 0x9C, 0x8E, 0x8F, 0x14, 0x00, 0x96, 0xB9, 0xE3, 0xFF)
+CRTC_200_80 = (0x5F, 0x4F, 0x50, 0x82, 0x54, 0x80, 0xBF, 0x1F, 0x00, 0xC0, 0x00, 0x00,
+               0x00, 0x00, 0x00, 0x00, 0x9C, 0x8E, 0x8F, 0x28, 0x00, 0x96, 0xB9, 0xE3, 0xFF)
+CRTC_350 = (0x5F, 0x4F, 0x50, 0x82, 0x54, 0x80, 0xBF, 0x1F, 0x00, 0x40, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x83, 0x85, 0x5D, 0x28, 0x0F, 0x63, 0xBA, 0xE3, 0xFF)
+CRTC_480 = (0x5F, 0x4F, 0x50, 0x82, 0x54, 0x80, 0x0B, 0x3E, 0x00, 0x40, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0xEA, 0x8C, 0xDF, 0x28, 0x00, 0xE7, 0x04, 0xE3, 0xFF)
+
+
+def _planar(number: int, columns: int, rows: int, char_height: int, page_size: int, pages: int,
+            misc: int, sequencer: Tuple[int, ...], crtc: Tuple[int, ...], attribute: Tuple[int, ...],
+            width: int, height: int, colors: int, palette: str) -> VideoMode:
+    return VideoMode(number, False, columns, rows, char_height, 0xA0000, page_size, pages, 0x3D4,
+                     0x29, misc, sequencer, crtc, PLANAR_GRAPHICS, attribute,
+                     width=width, height=height, colors=colors, palette=palette)
+
+
 MODES: Dict[int, VideoMode] = {
     0x00: _text40(0x00),
     0x01: _text40(0x01),
@@ -72,7 +103,17 @@ MODES: Dict[int, VideoMode] = {
          0x00, 0x00, 0x00, 0x00, 0x9C, 0x8E, 0x8F, 0x28, 0x40, 0x96, 0xB9, 0xA3, 0xFF),
         (0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0F, 0xFF),
         tuple(range(16)) + (0x41, 0x00, 0x0F, 0x00, 0x00),
-        width=320, height=200, colors=256),
+        width=320, height=200, colors=256, palette="vga256"),
+    0x0D: _planar(0x0D, 40, 25, 8, 0x2000, 8, 0x63, PLANAR_SEQUENCER_40, CRTC_200_40,
+                  PLANAR_ATTRIBUTE_CGA, 320, 200, 16, "cga"),
+    0x0E: _planar(0x0E, 80, 25, 8, 0x4000, 4, 0x63, PLANAR_SEQUENCER, CRTC_200_80,
+                  PLANAR_ATTRIBUTE_CGA, 640, 200, 16, "cga"),
+    0x10: _planar(0x10, 80, 25, 14, 0x8000, 2, 0xA3, PLANAR_SEQUENCER, CRTC_350,
+                  PLANAR_ATTRIBUTE_EGA, 640, 350, 16, "ega"),
+    0x11: _planar(0x11, 80, 30, 16, 0xA000, 1, 0xE3, PLANAR_SEQUENCER, CRTC_480,
+                  PLANAR_ATTRIBUTE_MONO, 640, 480, 2, "ega"),
+    0x12: _planar(0x12, 80, 30, 16, 0xA000, 1, 0xE3, PLANAR_SEQUENCER, CRTC_480,
+                  PLANAR_ATTRIBUTE_EGA, 640, 480, 16, "ega"),
 }
 
 
@@ -85,6 +126,12 @@ def ega_palette() -> List[Tuple[int, int, int]]:
             return 42 * ((index >> primary_bit) & 1) + 21 * ((index >> secondary_bit) & 1)
         entries.append((level(2, 5), level(1, 4), level(0, 3)))
     return entries
+
+
+def cga_palette() -> List[Tuple[int, int, int]]:
+    """The 64-entry palette of modes 0Dh/0Eh: entry i is CGA colour i & 7, bright
+    when bit 4 is set (the attribute registers send colours 8-15 to 10h-17h)."""
+    return [CGA_COLORS[(index & 7) | (8 if index & 0x10 else 0)] for index in range(64)]
 
 
 CGA_COLORS = ((0, 0, 0), (0, 0, 42), (0, 42, 0), (0, 42, 42), (42, 0, 0), (42, 0, 42),

@@ -7,8 +7,12 @@ to video memory through the bus (the VGA's memory-mapped window), the cursor to
 CRTC registers 0Eh/0Fh.  The BDA video fields (40:49-40:66, 40:84-40:8A) are kept
 as a real VGA BIOS keeps them, since DOS programs read them directly.
 
-Modes: 00h-03h and 07h (text), 13h (320x200x256).  Planar graphics modes are not
-set by this BIOS (AH=00h reports them unsupported by leaving the mode unchanged).
+Modes: 00h-03h and 07h (text), 0Dh, 0Eh, 10h, 12h (16-colour planar), 11h (2-colour
+planar), 13h (320x200x256).  In the planar modes pixels and characters are drawn
+through the graphics controller as a VGA BIOS does (write mode 2 under the bit
+mask, write mode 1 to copy with the latches when scrolling, the read map to read a
+pixel); 8x14 characters (mode 10h) are lines 1-14 of the 8x16 glyphs.  The CGA
+modes 04h-06h are not set (AH=00h leaves the mode unchanged).
 """
 
 from typing import Any, Dict, List, Tuple
@@ -18,7 +22,7 @@ from pcmachine.plugins.vga.fonts import load_font
 from . import common as c
 from .rom import IRET, OFFSET_FONT8X8, RomBuilder
 from .vbe import VbeServices
-from .vgatables import MODES, VideoMode, ega_palette, vga256_palette
+from .vgatables import MODES, VideoMode, cga_palette, ega_palette, vga256_palette
 from .videoservices import VideoFunctions
 
 SEQ_INDEX, SEQ_DATA = 0x3C4, 0x3C5
@@ -28,6 +32,9 @@ MISC_WRITE = 0x3C2
 DAC_MASK, DAC_READ_INDEX, DAC_WRITE_INDEX, DAC_DATA = 0x3C6, 0x3C7, 0x3C8, 0x3C9
 AC_PALETTE_ENABLE = 0x20      # index bit 5: display on, palette locked
 CRTC_PROTECT = 0x11           # bit 7 write-protects CRTC 0-7
+GC_SET_RESET, GC_ENABLE_SET_RESET, GC_ROTATE, GC_READ_MAP, GC_MODE, GC_BIT_MASK = 0, 1, 3, 4, 5, 8
+FUNCTION_XOR = 0x18           # data rotate register: XOR with the latches
+PALETTES = {"ega": ega_palette, "cga": cga_palette, "vga256": vga256_palette}
 BELL_HZ = 896
 BELL_NS = 125_000_000
 PIT_HZ = 1193182
@@ -58,12 +65,14 @@ class VideoServices(VideoFunctions):
 
     @staticmethod
     def static_functionality() -> bytes:
-        """The table int 10h AH=1Bh points to: modes 00h-03h, 07h, 13h; 200/400
-        scan lines; 8 font blocks; palette, font and cursor-emulation support."""
+        """The table int 10h AH=1Bh points to: modes 00h-03h, 07h, 0Dh, 0Eh,
+        10h-13h; 200/350/400 scan lines; 8 font blocks; palette, font and
+        cursor-emulation support."""
         table = bytearray(16)
         table[0] = 0x8F
-        table[2] = 0x08
-        table[7] = 0x05
+        table[1] = 0x60
+        table[2] = 0x0F
+        table[7] = 0x07
         table[8] = 8
         table[9] = 2
         table[10] = 0x7F
@@ -172,7 +181,7 @@ class VideoServices(VideoFunctions):
             ctx.outb(AC_INDEX, index)
             ctx.outb(AC_INDEX, value)
         ctx.outb(DAC_MASK, 0xFF)
-        self.dac_write(0, vga256_palette() if mode.colors == 256 else ega_palette())
+        self.dac_write(0, PALETTES[mode.palette]())
         if mode.text:
             self.load_font(self.font16, 16, 0, 256, 0)
         ctx.inb(mode.crtc_base + 6)
@@ -188,7 +197,7 @@ class VideoServices(VideoFunctions):
         ctx = self.ctx
         ctx.set_bda8(c.BDA_VIDEO_MODE, mode.number)
         ctx.set_bda16(c.BDA_VIDEO_COLUMNS, mode.columns)
-        ctx.set_bda16(c.BDA_VIDEO_PAGE_SIZE, mode.page_size if mode.text else 0xFA00)
+        ctx.set_bda16(c.BDA_VIDEO_PAGE_SIZE, 0xFA00 if mode.colors == 256 else mode.page_size)
         ctx.set_bda16(c.BDA_VIDEO_PAGE_START, 0)
         for page in range(8):
             ctx.set_bda16(c.BDA_CURSOR_POS + 2 * page, 0)
@@ -202,8 +211,12 @@ class VideoServices(VideoFunctions):
         ctx.set_bda8(c.BDA_VGA_FLAGS, 0x51)
 
     def clear_memory(self, mode: VideoMode) -> None:
+        """Text: blanks on every page; planar: every page's bytes in all four planes
+        (the mode's map mask and write mode 0 are in effect); 256 colours: the screen."""
         if mode.text:
             self.ctx.bus.write_bytes(mode.memory_base, b"\x20\x07" * (mode.page_size * mode.pages // 2))
+        elif mode.planar:
+            self.ctx.bus.write_bytes(mode.memory_base, bytes(min(mode.page_size * mode.pages, 0x10000)))
         else:
             self.ctx.bus.write_bytes(mode.memory_base, bytes(mode.width * mode.height))
 
@@ -267,6 +280,60 @@ class VideoServices(VideoFunctions):
         row, column = self.cursor(page)
         self.set_cursor(page, row, column)
 
+    # ------------------------------------------------------------ planar pixels
+    def planar_write(self, address: int, mask: int, color: int, xor: bool = False) -> None:
+        """Write mode 2: the colour's bit p into plane p for the pixels of `mask`
+        in the byte at `address` (XOR with what is there when `xor`)."""
+        self.gc_write(GC_MODE, 0x02)
+        self.gc_write(GC_BIT_MASK, mask)
+        if xor:
+            self.gc_write(GC_ROTATE, FUNCTION_XOR)
+        self.ctx.read8(address)                      # load the latches
+        self.ctx.write8(address, color & 0x0F)
+        self.gc_write(GC_ROTATE, 0x00)
+        self.gc_write(GC_BIT_MASK, 0xFF)
+        self.gc_write(GC_MODE, 0x00)
+
+    def planar_fill(self, address: int, count: int, color: int) -> None:
+        """`count` bytes (8 pixels each) of one colour, in write mode 2."""
+        self.gc_write(GC_MODE, 0x02)
+        self.ctx.bus.write_bytes(address, bytes((color & 0x0F,)) * count)
+        self.gc_write(GC_MODE, 0x00)
+
+    def planar_copy(self, source: int, target: int, count: int) -> None:
+        """Copy `count` bytes of all four planes through the latches (write mode 1)."""
+        self.gc_write(GC_MODE, 0x01)
+        read8, write8 = self.ctx.read8, self.ctx.write8
+        for offset in range(count):
+            read8(source + offset)
+            write8(target + offset, 0)
+        self.gc_write(GC_MODE, 0x00)
+
+    def planar_read(self, address: int, mask: int) -> int:
+        """The colour of the pixel `mask` selects: one bit from each plane."""
+        color = 0
+        for plane in range(4):
+            self.gc_write(GC_READ_MAP, plane)
+            if self.ctx.read8(address) & mask:
+                color |= 1 << plane
+        self.gc_write(GC_READ_MAP, 0)
+        return color
+
+    def pixel_address(self, mode: VideoMode, x: int, y: int) -> Tuple[int, int]:
+        """(address, bit mask) of pixel (x, y): one byte per pixel in 256 colours,
+        eight pixels per byte in the planar modes."""
+        if mode.planar:
+            return mode.memory_base + y * (mode.width // 8) + x // 8, 0x80 >> (x & 7)
+        return mode.memory_base + y * mode.width + x, 0xFF
+
+    def glyph(self, char: int, height: int) -> bytes:
+        """The font lines of a character cell `height` lines high."""
+        char &= 0xFF
+        if height == 8:
+            return self.font8[char * 8:char * 8 + 8]
+        lines = self.font16[char * 16:char * 16 + 16]
+        return lines[1:15] if height == 14 else lines
+
     # ------------------------------------------------------------ characters
     def put_char(self, page: int, row: int, column: int, char: int, attribute: int,
                  with_attribute: bool) -> None:
@@ -281,12 +348,26 @@ class VideoServices(VideoFunctions):
             self.draw_glyph(row, column, char, attribute)
 
     def draw_glyph(self, row: int, column: int, char: int, color: int) -> None:
-        """Mode 13h: an 8x8 glyph in colour `color` (bit 7: XOR with the screen)."""
-        glyph = self.font8[(char & 0xFF) * 8:(char & 0xFF) * 8 + 8]
+        """Graphics modes: a glyph in colour `color` on black (bit 7: XOR with the
+        screen instead)."""
+        mode = self.mode()
+        glyph = self.glyph(char, mode.char_height)
         bus = self.ctx.bus
+        if mode.planar:
+            pitch = mode.width // 8
+            for line, bits in enumerate(glyph):
+                address = mode.memory_base + (row * len(glyph) + line) * pitch + column
+                if color & 0x80:
+                    if bits:
+                        self.planar_write(address, bits, color, xor=True)
+                    continue
+                self.planar_write(address, 0xFF, 0)
+                if bits:
+                    self.planar_write(address, bits, color)
+            return
         for line in range(8):
-            address = 0xA0000 + (row * 8 + line) * 320 + column * 8
             bits = glyph[line]
+            address = mode.memory_base + (row * 8 + line) * mode.width + column * 8
             if color & 0x80:
                 old = bus.read_bytes(address, 8)
                 pixels = bytes(old[x] ^ (color & 0x7F) if bits & (0x80 >> x) else old[x]
@@ -321,10 +402,14 @@ class VideoServices(VideoFunctions):
             data = bus.read_bytes(self.cell_address(page, source, left), width)
             bus.write_bytes(self.cell_address(page, target, left), data)
             return
-        for line in range(8):
-            src = 0xA0000 + (source * 8 + line) * 320 + left * 8
-            dst = 0xA0000 + (target * 8 + line) * 320 + left * 8
-            bus.write_bytes(dst, bus.read_bytes(src, (right - left + 1) * 8))
+        mode = self.mode()
+        for line in range(mode.char_height):
+            src, _ = self.pixel_address(mode, left * 8, source * mode.char_height + line)
+            dst, _ = self.pixel_address(mode, left * 8, target * mode.char_height + line)
+            if mode.planar:
+                self.planar_copy(src, dst, right - left + 1)
+            else:
+                bus.write_bytes(dst, bus.read_bytes(src, (right - left + 1) * 8))
 
     def fill_row(self, page: int, row: int, left: int, right: int, attribute: int) -> None:
         bus = self.ctx.bus
@@ -332,9 +417,14 @@ class VideoServices(VideoFunctions):
         if self.mode().text:
             bus.write_bytes(self.cell_address(page, row, left), bytes((0x20, attribute & 0xFF)) * width)
             return
+        mode = self.mode()
         pixels = bytes((attribute & 0xFF,)) * (width * 8)
-        for line in range(8):
-            bus.write_bytes(0xA0000 + (row * 8 + line) * 320 + left * 8, pixels)
+        for line in range(mode.char_height):
+            address, _ = self.pixel_address(mode, left * 8, row * mode.char_height + line)
+            if mode.planar:
+                self.planar_fill(address, width, attribute)
+            else:
+                bus.write_bytes(address, pixels)
 
     def teletype(self, char: int, page: int, color: int) -> None:
         """AH=0Eh: BEL, BS, LF, CR interpreted; other characters written with the

@@ -105,11 +105,15 @@ class VideoFunctions:
             self.ctx.set_bda8(c.BDA_PALETTE, (self.ctx.bda8(c.BDA_PALETTE) & 0xE0) | color)
 
     def fn_write_pixel(self, cpu: Any) -> None:
+        """AL = colour (bit 7: XOR with the pixel), CX = x, DX = y."""
         mode = self.mode()
         x, y, color = cpu.get_reg("cx"), cpu.get_reg("dx"), cpu.get_reg("al")
         if mode.text or x >= mode.width or y >= mode.height:
             return
-        address = mode.memory_base + y * mode.width + x
+        address, mask = self.pixel_address(mode, x, y)
+        if mode.planar:
+            self.planar_write(address, mask, color, xor=bool(color & 0x80))
+            return
         if color & 0x80:
             color = (self.ctx.read8(address) ^ color) & 0x7F
         self.ctx.write8(address, color)
@@ -120,7 +124,8 @@ class VideoFunctions:
         if mode.text or x >= mode.width or y >= mode.height:
             cpu.set_reg("al", 0)
             return
-        cpu.set_reg("al", self.ctx.read8(mode.memory_base + y * mode.width + x))
+        address, mask = self.pixel_address(mode, x, y)
+        cpu.set_reg("al", self.planar_read(address, mask) if mode.planar else self.ctx.read8(address))
 
     def fn_teletype(self, cpu: Any) -> None:
         self.teletype(cpu.get_reg("al"), self.ctx.bda8(c.BDA_ACTIVE_PAGE), cpu.get_reg("bl"))
@@ -297,7 +302,7 @@ class VideoFunctions:
         state[0x25] = DCC_VGA_COLOR
         state[0x27:0x29] = mode.colors.to_bytes(2, "little")
         state[0x29] = mode.pages
-        state[0x2A] = 0x02 if mode.text else 0x00          # 400 / 200 scan lines
+        state[0x2A] = 2 if mode.text else {350: 1, 480: 3}.get(mode.height, 0)   # 200/350/400/480 lines
         state[0x2D] = 0x20 if mode.text else 0x00          # blink enabled in text modes
         state[0x31] = 0x03                                 # 256K
         ctx.bus.write_bytes(c.linear(cpu.get_reg("es"), cpu.get_reg("di")), bytes(state))

@@ -252,13 +252,22 @@ class VGA(Component):
                            and st.gc[regs.GC_ENABLE_SET_RESET] & 0x03 == 0
                            and st.gc[regs.GC_DATA_ROTATE] == 0
                            and st.gc[regs.GC_BIT_MASK] == 0xFF)
+        gc = st.gc
+        #: planes a write stores the host byte into unchanged (sequential planar
+        #: addressing, write mode 0 without set/reset, rotation, function or bit mask)
+        self._plain_planes: Optional[Tuple[bytearray, ...]] = None
+        if (mode & (regs.MEMORY_CHAIN4 | regs.MEMORY_ODD_EVEN_OFF)) == regs.MEMORY_ODD_EVEN_OFF \
+                and gc[regs.GC_MODE] & regs.MODE_WRITE_MASK == 0 and gc[regs.GC_ENABLE_SET_RESET] & 0x0F == 0 \
+                and gc[regs.GC_DATA_ROTATE] == 0 and gc[regs.GC_BIT_MASK] == 0xFF:
+            self._plain_planes = tuple(plane for index, plane in enumerate(self._planes)
+                                       if st.seq[regs.SEQ_MAP_MASK] & (1 << index))
         shift = self.address_shift()
         info = self.mode_info()
         rows = info["rows"] if info["kind"] == "text" else info["height"]
         low = (self.start_address() << shift) & PLANE_MASK
         high = low + ((rows * self.row_stride()) << shift)
-        if high > PLANE_SIZE:           # wraps around: treat every offset as visible
-            low, high = 0, PLANE_SIZE
+        if high > PLANE_SIZE or self.split_line() is not None:
+            low, high = 0, PLANE_SIZE   # wraps around or split: treat every offset as visible
         self._visible_low, self._visible_high = low, high
         self._banked = False
         if self.dispi is not None:
@@ -323,11 +332,36 @@ class VGA(Component):
         return [list(zip(chars, attrs)) for chars, attrs in self.text_rows(info)]
 
     def text_rows(self, info: Dict[str, Any]) -> List[Tuple[bytes, bytes]]:
-        """(characters, attributes) of each displayed row."""
+        """(characters, attributes) of each displayed row: from the start address,
+        and from address 0 for the rows below the line-compare split."""
+        rows = self.rows_from(info, self.start_address())
+        split = self.split_line()
+        if split is None:
+            return rows
+        cell_height = info["height"] // info["rows"]
+        lower = self.rows_from(info, 0)
+        return [rows[row] if row * cell_height < split else lower[(row * cell_height - split) // cell_height]
+                for row in range(len(rows))]
+
+    def split_line(self) -> Optional[int]:
+        """The first displayed scan line that shows memory from address 0 (the line
+        after CRTC line compare: 18h, bit 8 in 07h bit 4, bit 9 in 09h bit 6), or
+        None when line compare is past the displayed lines."""
+        crtc = self.state.crtc
+        compare = (crtc[regs.CRTC_LINE_COMPARE] | ((crtc[regs.CRTC_OVERFLOW] >> 4) & 1) << 8
+                   | ((crtc[regs.CRTC_MAX_SCAN] >> 6) & 1) << 9)
+        return compare + 1 if compare + 1 < self.displayed_lines() else None
+
+    def displayed_lines(self) -> int:
+        """Scan lines per frame with picture (CRTC 12h, bits 8-9 in 07h)."""
+        return self._vertical(regs.CRTC_V_DISPLAY_END, 1, 6) + 1
+
+    def rows_from(self, info: Dict[str, Any], start: int) -> List[Tuple[bytes, bytes]]:
+        """(characters, attributes) of `info["rows"]` text rows from CRTC address `start`."""
         plane0, plane1 = self.state.plane0, self.state.plane1
         shift = self.address_shift()
         step = 1 << shift
-        start, stride, columns = self.start_address(), self.row_stride(), info["cols"]
+        stride, columns = self.row_stride(), info["cols"]
         rows = []
         for row in range(info["rows"]):
             first = ((start + row * stride) << shift) & PLANE_MASK
@@ -626,6 +660,14 @@ class VGA(Component):
     def _write_byte(self, address: int, value: int) -> None:
         offset = address - self._window_base
         if not 0 <= offset < self._window_size:
+            return
+        plain = self._plain_planes
+        if plain is not None:
+            at = offset & PLANE_MASK
+            for plane in plain:
+                plane[at] = value
+            if self._visible_low <= at < self._visible_high:
+                self._changed()
             return
         st = self.state
         mode = st.seq[regs.SEQ_MEMORY_MODE]

@@ -45,6 +45,7 @@ CRTC_V_DISPLAY_END = 0x12
 CRTC_OFFSET = 0x13
 CRTC_UNDERLINE = 0x14
 CRTC_MODE_CONTROL = 0x17
+CRTC_LINE_COMPARE = 0x18
 PROTECT = 0x80                  # in CRTC 11h: registers 0-7 are read-only
 LINE_COMPARE_BIT8 = 0x10        # the one bit of CRTC 07h that PROTECT leaves writable
 CURSOR_DISABLE = 0x20           # in CRTC 0Ah

@@ -95,27 +95,56 @@ def _render_text(vga: Any, info: Dict[str, Any]) -> bytes:
     cursor_last = crtc[regs.CRTC_CURSOR_END] & regs.SCAN_LINES_MASK
     spans: Dict[Tuple[int, int, int, bool], bytes] = {}
     out = []
-    for row, (chars, attrs) in enumerate(vga.text_rows(info)):
-        for line in range(cell_height):
-            in_cursor = cursor_visible and row == cursor_row and cursor_first <= line <= cursor_last
-            for col in range(columns):
-                char, attribute = chars[col], attrs[col]
-                base = map_a if attribute & 0x08 else map_b
-                bits = plane2[base + char * regs.FONT_BYTES_PER_GLYPH + line] if line < 32 else 0
-                if in_cursor and col == cursor_col:
-                    bits = 0xFF
-                extend = line_graphics and LINE_GRAPHICS_FIRST <= char <= LINE_GRAPHICS_LAST
-                background = (attribute >> 4) & (0x07 if blink else 0x0F)
-                key = (bits, attribute & 0x0F, background, bool(extend and bits & 1))
-                span = spans.get(key)
-                if span is None:
-                    fg, bg = colors[attribute & 0x0F], colors[background]
-                    pixels = [fg if (bits << x) & 0x80 else bg for x in range(8)]
-                    if char_width == 9:
-                        pixels.append(fg if key[3] else bg)
-                    span = spans[key] = b"".join(pixels)
-                out.append(span)
+    upper = vga.rows_from(info, vga.start_address())
+    upper_cursor = (cursor_row, cursor_col) if cursor_visible else None
+    split = vga.split_line()
+    if split is not None:
+        # below the line-compare split memory starts again at address 0; the cursor
+        # shows where the address counter meets its location
+        lower = vga.rows_from(info, 0)
+        location = (crtc[regs.CRTC_CURSOR_HIGH] << 8) | crtc[regs.CRTC_CURSOR_LOW]
+        shown = not crtc[regs.CRTC_CURSOR_START] & regs.CURSOR_DISABLE and cursor_first <= cursor_last
+        lower_cursor = divmod(location, vga.row_stride() or columns) if shown else None
+    for scan in range(rows * cell_height):
+        row, line = divmod(scan, cell_height)
+        chars, attrs = upper[row]
+        cursor = upper_cursor
+        if split is not None and scan >= split:
+            row, line = divmod(scan - split, cell_height)
+            chars, attrs = lower[row]
+            cursor = lower_cursor
+        in_cursor = cursor is not None and cursor[0] == row and cursor_first <= line <= cursor_last
+        cursor_col = cursor[1] if in_cursor else -1
+        for col in range(columns):
+            char, attribute = chars[col], attrs[col]
+            base = map_a if attribute & 0x08 else map_b
+            bits = plane2[base + char * regs.FONT_BYTES_PER_GLYPH + line] if line < 32 else 0
+            if col == cursor_col:
+                bits = 0xFF
+            extend = line_graphics and LINE_GRAPHICS_FIRST <= char <= LINE_GRAPHICS_LAST
+            background = (attribute >> 4) & (0x07 if blink else 0x0F)
+            key = (bits, attribute & 0x0F, background, bool(extend and bits & 1))
+            span = spans.get(key)
+            if span is None:
+                fg, bg = colors[attribute & 0x0F], colors[background]
+                pixels = [fg if (bits << x) & 0x80 else bg for x in range(8)]
+                if char_width == 9:
+                    pixels.append(fg if key[3] else bg)
+                span = spans[key] = b"".join(pixels)
+            out.append(span)
     return b"".join(out)
+
+
+def _row_addresses(vga: Any, height: int) -> List[int]:
+    """The CRTC address of each displayed pixel row: from the start address, and
+    from 0 again for the rows whose scan lines are below the line-compare split."""
+    start, stride = vga.start_address(), vga.row_stride()
+    split = vga.split_line()
+    if split is None:
+        return [start + y * stride for y in range(height)]
+    lines_per_row = max(1, vga.displayed_lines() // height)
+    return [start + y * stride if y * lines_per_row < split
+            else (y * lines_per_row - split) // lines_per_row * stride for y in range(height)]
 
 
 def _render_256(vga: Any, width: int, height: int) -> bytes:
@@ -123,10 +152,9 @@ def _render_256(vga: Any, width: int, height: int) -> bytes:
     state = vga.state
     planes = (state.plane0, state.plane1, state.plane2, state.plane3)
     colors = dac_colors(state)
-    shift, start, stride = vga.address_shift(), vga.start_address(), vga.row_stride()
+    shift, stride = vga.address_shift(), vga.row_stride()
     out = []
-    for y in range(height):
-        counter = start + y * stride
+    for counter in _row_addresses(vga, height):
         for step in range(width // 4):
             at = ((counter + step) << shift) & PLANE_MASK
             out.extend(colors[plane[at]] for plane in planes)
@@ -139,11 +167,10 @@ def _render_planar16(vga: Any, width: int, height: int) -> bytes:
     planes = (state.plane0, state.plane1, state.plane2, state.plane3)
     colors = attribute_colors(state)
     enable = state.attr[regs.ATTR_PLANE_ENABLE] & 0x0F
-    shift, start, stride = vga.address_shift(), vga.start_address(), vga.row_stride()
+    shift, stride = vga.address_shift(), vga.row_stride()
     spans: Dict[Tuple[int, ...], bytes] = {}
     out = []
-    for y in range(height):
-        counter = start + y * stride
+    for counter in _row_addresses(vga, height):
         for step in range(width // 8):
             at = ((counter + step) << shift) & PLANE_MASK
             key = tuple(plane[at] for plane in planes)
