@@ -1,6 +1,6 @@
 """The VNC server (`--vnc`), checked with a real viewer library (vncdotool) in
 separate processes: the picture a viewer receives equals the machine's own
-screenshot, in text mode and in mode 13h; keys a viewer types reach the guest;
+screenshot, in text mode, in mode 13h and in a VBE mode; keys a viewer types reach the guest;
 several viewers at once; a port in use is a one-line error."""
 
 import os
@@ -83,6 +83,27 @@ def test_mode_13h_picture_equals_the_screenshot(tmp_path, floppy_from):
     viewer(port, "pause", "2", "capture", str(tmp_path / "seen.png"))
     finish(process)
     assert_same_picture(str(tmp_path / "seen.png"), str(tmp_path / "ours.png"))
+
+
+@needs_viewer
+def test_vbe_mode_picture_equals_the_screenshot(tmp_path, floppy_from):
+    """A 640x480x32 Bochs VBE mode with the linear framebuffer, programmed through
+    the DISPI ports by the guest."""
+    port = free_port()
+    image = floppy_from(tmp_path, "display/dispi_idle.bin")
+    process = start(tmp_path, image, port, "--screenshot", str(tmp_path / "ours.png"))
+    expected = b"".join(bytes((x & 0xFF, y & 0xFF, ((x + y) >> 1) & 0xFF))
+                        for y in range(480) for x in range(640))
+    seen = str(tmp_path / "seen.png")
+    deadline = time.monotonic() + 80
+    while True:                     # the guest draws for a few host seconds
+        viewer(port, "capture", seen)
+        if read_png(seen)[2] == expected or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    finish(process)
+    assert read_png(seen)[:2] == (640, 480) and read_png(seen)[2] == expected
+    assert_same_picture(seen, str(tmp_path / "ours.png"))
 
 
 @needs_viewer
