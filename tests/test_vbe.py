@@ -183,6 +183,7 @@ def test_save_restore_round_trip(machine: Machine) -> None:
     assert other.components["vga"].framebuffer_rgb() == vga.framebuffer_rgb()
     vga.reset()
     assert read(machine, dispi.ENABLE) == 0 and machine.bus.read(LFB + 100, 4) == 0
+    assert vga.snapshot()["vram"] == b""            # no 16 MiB of zeros in every snapshot
 
 
 def test_vbe_can_be_left_out() -> None:

@@ -182,7 +182,11 @@ class VGA(Component):
         self._changed()
 
     def snapshot(self) -> Dict[str, Any]:
-        return state_to_dict(self.state)
+        """The state; VBE video memory without its all-zero tail (restore pads it),
+        so a machine that never used VBE saves no 16 MiB of zeros."""
+        state = state_to_dict(self.state)
+        state["vram"] = state["vram"].rstrip(b"\0")
+        return state
 
     def restore(self, state: Dict[str, Any]) -> None:
         self._cancel_frame_check()

@@ -136,8 +136,8 @@ class Dispi:
 
     def install(self, state: Any) -> None:
         """A new state (power-on, restore): video memory of the configured size."""
-        if len(state.vram) != self.vram_size:
-            state.vram = bytearray(self.vram_size)
+        if len(state.vram) != self.vram_size:     # power-on, or saved without its zero tail
+            state.vram = state.vram[:self.vram_size].ljust(self.vram_size, b"\0")
         if len(state.vbe_regs) != REGISTER_COUNT:
             state.vbe_regs = power_on_registers()
         self.region.vram = state.vram
