@@ -5,6 +5,7 @@
     machine plugins
     machine cputest PATH...
     machine bench
+    machine fuzz [--seed S] [--count N] [--mode real|pm16|pm32|paged]
 
 Bad input (profile, options, images, plugins) ends with a one-line error and exit
 status 2; a guest that cannot go on is reported readably with status 3; Ctrl+C ends
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("replay", help="replay a recording and verify it", add_help=False)
     commands.add_parser("compat", help="boot the public guest corpus; write docs/compatibility.md", add_help=False)
     commands.add_parser("trace", help="trace tools: machine trace diff A B", add_help=False)
+    commands.add_parser("fuzz", help="differential CPU fuzzing against Unicorn", add_help=False)
     return parser
 
 
@@ -239,7 +241,7 @@ def _cmd_replay(argv: List[str]) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    own_parsers = {"cputest": "cputest", "bench": "bench", "compat": "compat"}
+    own_parsers = {"cputest": "cputest", "bench": "bench", "compat": "compat", "fuzz": "fuzz"}
     if argv[:2] == ["trace", "diff"]:
         from .tracediff import main as trace_diff
         return _guarded(lambda: trace_diff(argv[2:]))

@@ -12,6 +12,7 @@ decoding never fails and the decoded result can be cached.
 
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .paging import probe_write
 from .state import CPUFault, CS, DS, EBP, ESP, GP, SS, UD
 
 Builder = Callable[["Decoder"], Callable[[int], int]]
@@ -345,7 +346,21 @@ class Decoder:
                 if offset + span > seg_limit[seg]:
                     fault(seg, offset, span)
                 write(seg_base[seg] + offset, value)
+        if writes and cpu.paging:
+            get = self._write_probed(get, size)
         return get, set_after_get, put
+
+    def _write_probed(self, get: Callable[[], int], size: int) -> Callable[[], int]:
+        """A read-modify-write under paging checks its store's pages right after
+        the read (`paging.probe_write`)."""
+        cpu = self.cpu
+        span = size - 1
+
+        def get_probed() -> int:
+            value = get()
+            probe_write(cpu, cpu.mlin, span)
+            return value
+        return get_probed
 
     def seg_for(self, default: int) -> int:
         return self.seg if self.seg is not None else default

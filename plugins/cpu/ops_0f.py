@@ -376,10 +376,14 @@ def build_bit_test(d: Decoder) -> Closure:
         read = cpu.rd32 if size == 4 else cpu.rd16
         write = cpu.wr32 if size == 4 else cpu.wr16
         # A register bit offset reaches outside the operand (signed, in operand units).
+        probe = cpu.paging and kind != 0
+
         def bit_mem() -> None:
             offset = signed(offset_get(), bits)
             linear = base_address() + (offset >> (3 + (size >> 1))) * size
             value = read(linear)
+            if probe:
+                paging.probe_write(cpu, linear, size - 1)
             apply_bit(value, offset & (bits - 1), lambda v: write(linear, v))
         action = bit_mem
 

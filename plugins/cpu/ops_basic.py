@@ -1123,7 +1123,13 @@ def push_pop_segment(d: Decoder, index: int, pop: bool) -> Closure:
     pop_fn = cpu.pop32 if d.opsize == 4 else cpu.pop16
 
     def pop_seg(eip: int) -> int:
-        cpu.load_segment(index, pop_fn() & 0xFFFF)
+        # A selector the load refuses leaves ESP as it was (the fault is restartable).
+        esp = regs[ESP]
+        try:
+            cpu.load_segment(index, pop_fn() & 0xFFFF)
+        except CPUFault:
+            regs[ESP] = esp
+            raise
         return (eip + n) & m
     return pop_seg
 

@@ -216,6 +216,15 @@ def pdptes_reload(cpu, index: int, old: int, new: int) -> bool:
                 changed & (CR4_PAE | CR4_PGE | CR4_PSE) if index == 4 else False)
 
 
+def probe_write(cpu, linear: int, span: int) -> None:
+    """Check that the bytes linear..linear+span may be written (#PF if not), before
+    a read-modify-write computes anything: a fault on its store must leave the
+    flags and registers as they were (SDM vol. 3A 6.5, faults are restartable)."""
+    cpu.translate(linear, True)
+    if (linear & 0xFFF) + span > 0xFFF:
+        cpu.translate((linear + span) & 0xFFFFF000, True)
+
+
 def translate_as(cpu, linear: int, write: bool, user: bool) -> int:
     """A walk that bypasses the TLB (supervisor accesses to system structures)."""
     return walk(cpu, linear, write, user)[0]

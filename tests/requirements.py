@@ -1,0 +1,45 @@
+"""What the test suite needs, and what a missing piece does.
+
+`tests/run.sh` (and so CI) sets PCMACHINE_STRICT=1: there a missing required tool
+(nasm, Unicorn on CPython, the CPU vectors, the shared guest corpus) fails the run
+instead of turning tests into skips that pass.  On a developer machine without it
+the tests skip and say what is missing and how to get it.  Optional inputs named by
+an environment variable (PCMACHINE_TEST386_ROM ...) always skip with a reason.
+"""
+
+import os
+import platform
+import shutil
+
+import pytest
+
+STRICT = os.environ.get("PCMACHINE_STRICT") == "1"
+
+
+def missing(what: str, how: str) -> None:
+    """Fail under PCMACHINE_STRICT, skip (with the reason) otherwise; a module-level
+    call skips or fails the whole module."""
+    message = f"{what} is missing: {how}"
+    if STRICT:
+        pytest.fail(f"{message} (PCMACHINE_STRICT=1: required)", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+def unicorn_available() -> bool:
+    try:
+        import unicorn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_unicorn() -> None:
+    """Unicorn is the reference CPU.  It installs on CPython and on PyPy (a ctypes
+    binding); tests/run.sh installs it for both."""
+    if not unicorn_available():
+        missing(f"Unicorn for {platform.python_implementation()}", "python3 -m pip install unicorn")
+
+
+def require_nasm() -> None:
+    if shutil.which("nasm") is None:
+        missing("nasm", "apt-get install nasm")
