@@ -178,3 +178,52 @@ def test_a_code_write_drops_only_the_blocks_decoded_from_the_written_bytes() -> 
     assert bytes(recorder.data) == bytes([5, 4, 3, 2, 1])
     assert decoded.count(0x7C80) == 5
     assert decoded.count(0x7C0E) == 1       # `loop again`: decoded once
+
+
+def test_rep_movs_copies_runs_at_once_with_the_element_loops_result(monkeypatch) -> None:
+    """REP MOVSD forward over pages (fast_movs) ends with the registers and memory of
+    the element loop, including a forward overlap (which replicates the pattern)."""
+    from pcmachine.plugins.cpu import ops_string
+    copied = []
+    fast_movs = ops_string.fast_movs
+
+    def counting(cpu, regs, size, *rest):
+        before = regs[1] & 0xFFFF
+        fast_movs(cpu, regs, size, *rest)
+        copied.append(before - (regs[1] & 0xFFFF))
+    monkeypatch.setattr(ops_string, "fast_movs", counting)
+    machine = make_machine()
+    load_code(machine, assemble("""
+        xor ax, ax
+        mov ds, ax
+        mov es, ax
+        cld
+        mov ax, 0x2000          ; from 20004h to 40FF0h: runs cross pages on both sides
+        mov ds, ax
+        mov si, 0x0004
+        mov ax, 0x4000
+        mov es, ax
+        mov di, 0x0FF0
+        mov cx, 5000            ; 20000 bytes
+        rep movsd
+        xor ax, ax
+        mov ds, ax
+        mov es, ax
+        mov si, 0x9000          ; overlap: copy 9000h.. to 9004h.., 16 dwords
+        mov di, 0x9004
+        mov cx, 16
+        rep movsd
+        hlt
+    """))
+    memory = machine.bus.memory
+    pattern = bytes((i * 7) & 0xFF for i in range(20000))
+    memory[0x20004:0x20004 + 20000] = pattern
+    memory[0x9000:0x9004] = b"ABCD"
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(memory[0x40FF0:0x40FF0 + 20000]) == pattern
+    assert bytes(memory[0x9000:0x9044]) == b"ABCD" * 17       # replicated, as element by element
+    cpu = machine.cpu
+    assert (cpu.regs[1] & 0xFFFF, cpu.regs[6] & 0xFFFF, cpu.regs[7] & 0xFFFF) == (0, 0x9040, 0x9044)
+    assert copied == [5000, 0]          # the whole first copy at once; the overlap by elements

@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import alu
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
+from .faults import CR0_AM
 from .state import CPUFault, DF, EAX, ECX, EDI, EDX, ES, ESI
 
 Closure = Callable[[int], int]
@@ -137,6 +138,8 @@ def build_string(d: Decoder) -> Closure:
         delta = -size if cpu.flags & DF else size
         if kind == STOS and size == 1 and delta == 1 and cpu.paging is False:
             fast_stosb(cpu, regs, amask, keep)
+        elif kind == MOVS and delta > 0 and not cpu.cr[0] & CR0_AM:
+            fast_movs(cpu, regs, size, amask, keep, src_seg)
         try:
             while regs[ECX] & amask:
                 result = once(delta)
@@ -166,3 +169,39 @@ def fast_stosb(cpu, regs, amask: int, keep: int) -> None:
     bus.memory[start:end] = bytes([regs[EAX] & 0xFF]) * count
     regs[EDI] = (regs[EDI] & keep) | ((offset + count) & amask)
     regs[ECX] = regs[ECX] & keep
+
+
+def fast_movs(cpu, regs, size: int, amask: int, keep: int, src_seg: int) -> None:
+    """REP MOVS forward between fast RAM pages: copy the run that stays inside the
+    current source and destination pages at once, page after page, each run
+    checked as the element loop would check it (segment limits, both
+    translations, no forward overlap, which the element loop would replicate);
+    whatever does not qualify is left to the element loop, which also raises any
+    fault.  (Linux's decompressor moves megabytes this way.)"""
+    bus = cpu.bus
+    memory = bus.memory
+    seg_base, seg_limit, seg_wlimit = cpu.seg_base, cpu.seg_limit, cpu.seg_wlimit
+    while True:
+        count = regs[ECX] & amask
+        src_off, dst_off = regs[ESI] & amask, regs[EDI] & amask
+        src_lin, dst_lin = seg_base[src_seg] + src_off, seg_base[ES] + dst_off
+        elements = min(count, (0x1000 - (src_lin & 0xFFF)) // size, (0x1000 - (dst_lin & 0xFFF)) // size)
+        if elements == 0:
+            return
+        length = elements * size
+        if src_off + length - 1 > min(seg_limit[src_seg], amask) or \
+                dst_off + length - 1 > min(seg_wlimit[ES], amask):
+            return
+        if cpu.paging:
+            try:
+                src, dst = cpu.translate(src_lin), cpu.translate(dst_lin, write=True)
+            except CPUFault:
+                return
+        else:
+            src, dst = src_lin & cpu.fetch_mask, dst_lin & cpu.fetch_mask
+        if not (bus.read_fast[src >> 12] and bus.write_fast[dst >> 12]) or src < dst < src + length:
+            return
+        memory[dst:dst + length] = memory[src:src + length]
+        regs[ESI] = (regs[ESI] & keep) | ((src_off + length) & amask)
+        regs[EDI] = (regs[EDI] & keep) | ((dst_off + length) & amask)
+        regs[ECX] = (regs[ECX] & keep) | (count - elements)
