@@ -246,9 +246,11 @@ class Machine:
     def at_icount(self, icount: int, callback: Callable[[], None]) -> None:
         """Call `callback()` at the first slice boundary where `clock.icount >= icount`;
         slices are cut so that the boundary falls exactly on `icount` (checkpoints,
-        snapshots)."""
+        snapshots), also when it is asked for by a hook in the middle of a slice."""
         self._watch_seq += 1
         heapq.heappush(self._icount_watches, (icount, self._watch_seq, callback))
+        if icount < self.clock.stop_icount:       # asked for from inside a running slice
+            self.clock.stop_icount = max(icount, self.clock.icount)
 
     def _run_icount_watches(self) -> None:
         while self._icount_watches and self._icount_watches[0][0] <= self.clock.icount:

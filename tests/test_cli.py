@@ -25,15 +25,20 @@ def test_ctrl_c_ends_a_run_cleanly_with_status_130(tmp_path, floppy_from):
     marker = tmp_path / "waiting"
     plugin = tmp_path / "ready.py"
     plugin.write_text(READY_PLUGIN.format(marker=str(marker)))
+    # SIGINT as a terminal delivers it (a shell's background job inherits it ignored).
     process = subprocess.Popen(MACHINE + ["run", "pc.yaml", "--fda", image, "--headless",
                                           "--plugin", f"{plugin}:Ready"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not marker.exists():
-        time.sleep(0.1)
-    assert marker.exists()
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not marker.exists():
+            time.sleep(0.1)
+        assert marker.exists()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
 

@@ -138,8 +138,11 @@ def test_gdb_watchpoint_hits_at_the_line_and_reverse_execution_returns_exactly(t
 @needs_gdb
 def test_gdb_breakpoint_registers_memory_and_monitor(tmp_path):
     out = run_gdb(tmp_path, "break kmain\ncontinue\ninfo registers eip cs cr0\nx/2i $pc\n"
-                  "monitor info gdt\nset var counter = 41\nprint counter\n")
+                  "monitor info gdt\nset var counter = 41\nprint counter\n"
+                  "maintenance packet qqemu.sstepbits\nmaintenance packet Qqemu.sstep=0x3\n"
+                  "monitor step-interrupts\n")
     assert re.search(r"Breakpoint 1, kmain \(\) at .*kmain\.c:13", out), out[-2000:]
+    assert "ENABLE=1,NOIRQ=2,NOTIMER=4" in out and "steps go over hardware interrupts" in out
     assert re.search(r"cs\s+0x8\s", out) and re.search(r"cr0\s+0xe0000011", out)
     assert "0008: code 32-bit, execute/read" in out
     assert "$1 = 41" in out
@@ -153,3 +156,77 @@ def test_gdb_reads_and_writes_the_x87_registers(tmp_path):
     # the BIOS left the x87 initialised: control word 037Fh, every register empty
     assert re.search(r"fctrl\s+0x37f", out) and re.search(r"ftag\s+0xffff", out), out[-2000:]
     assert "$1 = 2.5" in out and re.search(r"fctrl\s+0x27f", out)
+
+
+def test_going_backwards_puts_the_disk_back_and_forwards_writes_it_again(tmp_path):
+    """Reverse execution over ATA writes (tests/guests/disk/ata_stream.asm rewrites
+    its sectors generation after generation): the image file holds at the earlier
+    count exactly what it held when the forward run passed there, and running on
+    writes the same sectors again."""
+    from pcmachine.debugger.control import Debugger
+    from pcmachine.machine import Machine
+    from pcmachine.profile import Profile
+    from test_disk_safety import stream_image
+
+    image = stream_image(tmp_path)
+    profile = Profile.load("pc.yaml", [], {"hda": image})
+    machine = Machine.from_profile(profile)
+    try:
+        debugger = Debugger(machine, interval=100_000)
+
+        def run_to(count):
+            while machine.clock.icount < count:
+                assert machine.run_slice(count) in (None, "instruction-limit")
+
+        def contents():
+            with open(image, "rb") as handle:
+                return handle.read()
+
+        def registers():
+            return list(machine.cpu.regs), machine.cpu.eip
+
+        run_to(300_000)
+        earlier = contents(), registers()
+        run_to(700_000)
+        later = contents(), registers()
+        assert later[0] != earlier[0]             # the guest wrote in between
+        assert debugger.reverse_step(700_000 - 300_000)
+        assert machine.clock.icount == 300_000
+        assert (contents(), registers()) == earlier
+        run_to(700_000)
+        assert (contents(), registers()) == later
+    finally:
+        machine.close()
+
+
+IRQ_LOOP = os.path.join(os.path.dirname(__file__), "guests", "debug", "irqloop.bin")
+
+
+def irq_loop_floppy(tmp_path) -> str:
+    image = tmp_path / "irqloop.img"
+    with open(IRQ_LOOP, "rb") as guest:
+        image.write_bytes(guest.read().ljust(FLOPPY_144, b"\0"))
+    return str(image)
+
+
+@pytest.mark.parametrize("mode", ["into", "over"])
+def test_single_steps_go_into_or_over_hardware_interrupts(tmp_path, mode):
+    """tests/guests/debug/irqloop.asm takes IRQ 0 every few hundred instructions
+    while it spins at 0000:7C40: 600 single steps from there stop in its handler
+    (0000:7C50) at least once by default; with `step-interrupts over` every stop is
+    in the loop, yet the handler ran (its counter at 0000:0600 moved) and the steps
+    took more instructions than 600."""
+    setting = "step-interrupts over\n" if mode == "over" else ""
+    out = monitor(irq_loop_floppy(tmp_path), setting + "b 0x7c40\nc\nd all\n" + "s\n" * 600 + "xp /1h 0x600\nq\n")
+    stops = [(int(count), int(ip, 16)) for count, ip in
+             re.findall(r"\((\d+) instructions\) 0000:([0-9a-f]{4}) ", out)]
+    after = [ip for _, ip in stops[1:]]
+    assert len(after) == 600, out[-2000:]
+    ticks = int(re.search(r"00000600: ([0-9a-f]{4})", out).group(1), 16)
+    in_loop = {0x7C40, 0x7C41}
+    if mode == "into":
+        assert set(after) - in_loop, (set(after), ticks)
+        assert stops[-1][0] - stops[0][0] == 600
+    else:
+        assert set(after) <= in_loop and ticks >= 1
+        assert stops[-1][0] - stops[0][0] > 600

@@ -12,8 +12,9 @@ so that a stop lands right after the accessing instruction).
 Going backwards rests on determinism: the debugger keeps a snapshot every
 `interval` instructions and a log of the host inputs; to reach instruction count
 N it restores the last snapshot before N and re-executes, inputs re-applied at
-their recorded counts, to exactly N.  `reverse_continue` searches the intervals
-from the newest back for the last breakpoint or watchpoint hit.
+their recorded counts, to exactly N, with the disk images put back to what they
+held at that snapshot (`SectorJournal`).  `reverse_continue` searches the
+intervals from the newest back for the last breakpoint or watchpoint hit.
 """
 
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
@@ -21,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 from pcmachine.hookspecs import hookimpl
 
 from .inspect import translate
+from .sectorjournal import SectorJournal
 
 #: stop reasons that end the run rather than pause it
 FINAL_REASONS = ("quit", "killed", "terminated", "interrupted")
@@ -39,6 +41,25 @@ class InstructionBreaker:
     @hookimpl
     def instruction(self, machine: Any, cs: int, eip: int, linear: int, cpu: Any) -> None:
         self.debugger.check_address(linear)
+        if self.debugger.interrupted_at is not None:
+            self.debugger.check_return(cpu, cs, eip)
+
+
+class InterruptStepper:
+    """Registered only during a step with `step_interrupts == "over"`: notes the
+    return point of a hardware interrupt (or NMI) taken before the stepped
+    instruction, so the step runs the handler through to its return."""
+
+    def __init__(self, debugger: "Debugger") -> None:
+        self.debugger = debugger
+
+    @hookimpl
+    def interrupt(self, machine: Any, vector: int, kind: str, cs: int, eip: int) -> None:
+        debugger = self.debugger
+        if kind in ("hardware", "nmi") and debugger.interrupted_at is None \
+                and debugger.recording_hits is None:
+            cpu = machine.cpu
+            debugger.interrupted_at = (cs, eip, cpu.get_reg("ss"), cpu.get_reg("esp"))
 
 
 class EventBreaker:
@@ -117,10 +138,19 @@ class Debugger:
         self.last_hit: Optional[Dict[str, Any]] = None
         self.recording_hits: Optional[List[Tuple[int, str, Dict[str, Any]]]] = None
         self._resume_icount: Optional[int] = None      # do not stop again before this insn
+        #: "into": a step may stop inside an interrupt handler (gdb's and Bochs's
+        #: default); "over": a hardware interrupt taken on the way runs to its return
+        self.step_interrupts = "into"
+        #: (cs, eip, ss, esp) a stepped-over interrupt returns to
+        self.interrupted_at: Optional[Tuple[int, int, int, int]] = None
+        self._interrupt_stepper: Optional[InterruptStepper] = None
+        self._steps_left = 0
         self._instruction_breaker: Optional[InstructionBreaker] = None
         self._event_breaker: Optional[EventBreaker] = None
         self.interval = interval
         self.snapshots: List[Tuple[int, Dict[str, Any]]] = []
+        self.sector_journal = SectorJournal(machine)
+        self._journal_marks: Dict[int, int] = {}      # snapshot icount -> journal length
         self.input_log = InputLog()
         self.command_handler: Optional[Callable[[str], Awaitable[Optional[str]]]] = None
         self.on_triple_fault = ""
@@ -137,7 +167,8 @@ class Debugger:
         """Register exactly the hook objects the current breakpoints need."""
         # Watchpoints step too, so that a stop lands right after the accessing
         # instruction rather than at the end of its decoded block.
-        want_insn = bool(self.breakpoints or self.physical_breakpoints or self.linear_watches)
+        want_insn = bool(self.breakpoints or self.physical_breakpoints or self.linear_watches
+                         or self.interrupted_at is not None)
         if want_insn and self._instruction_breaker is None:
             self._instruction_breaker = InstructionBreaker(self)
             self.machine.add_plugin(self._instruction_breaker, name="debugger-insn")
@@ -268,17 +299,45 @@ class Debugger:
         return result
 
     def step(self, count: int = 1) -> None:
-        """Before resuming: stop again after `count` instructions."""
+        """Before resuming: stop again after `count` instructions (with
+        `step_interrupts == "over"`, not counting hardware interrupt handlers)."""
+        if self.step_interrupts == "over":
+            if self._interrupt_stepper is None:
+                self._interrupt_stepper = InterruptStepper(self)
+                self.machine.add_plugin(self._interrupt_stepper, name="debugger-interrupt-step")
+            self._steps_left, count = count - 1, 1
+        self._schedule_step(count)
+
+    def _schedule_step(self, count: int) -> None:
         target = self.machine.clock.icount + count
         self.machine.at_icount(target, lambda: self._step_done(target))
 
     def _step_done(self, target: int) -> None:
         if self.recording_hits is not None:
             return
+        if self.interrupted_at is not None:
+            self._sync_hooks()            # run on to the handler's return (check_return)
+            return
         if self.machine.clock.icount == target and not self.stop_message:
+            if self._steps_left:
+                self._steps_left -= 1
+                self._schedule_step(1)
+                return
+            if self._interrupt_stepper is not None:
+                self.machine.remove_plugin(self._interrupt_stepper)
+                self._interrupt_stepper = None
             self.stop_message = "step"
             self.last_hit = {"step": True}
             self.machine.request_stop("debug")
+
+    def check_return(self, cpu: Any, cs: int, eip: int) -> None:
+        """Per instruction while an interrupt is stepped over: back at the
+        interrupted instruction with its stack, step that instruction."""
+        if self.recording_hits is None and self.interrupted_at == \
+                (cs, eip, cpu.get_reg("ss"), cpu.get_reg("esp")):
+            self.interrupted_at = None
+            self._sync_hooks()
+            self._schedule_step(1)
 
     # ------------------------------------------------------------------ history
     def _snapshot_now(self) -> None:
@@ -287,8 +346,10 @@ class Debugger:
             return                        # re-executing: the snapshots exist already
         if not self.snapshots or icount > self.snapshots[-1][0]:
             self.snapshots.append((icount, self.machine.snapshot()))
+            self._journal_marks[icount] = self.sector_journal.mark()
             if len(self.snapshots) > self.max_snapshots:
-                del self.snapshots[1]     # the first one marks where history begins
+                dropped, _ = self.snapshots.pop(1)    # the first one marks where history begins
+                del self._journal_marks[dropped]
         self.machine.at_icount(icount + self.interval, self._snapshot_now)
 
     def history_start(self) -> int:
@@ -300,6 +361,7 @@ class Debugger:
         (as instruction counts to stop at)."""
         machine = self.machine
         state = dict(self.snapshots)[start]
+        self.sector_journal.undo_to(self._journal_marks[start])
         machine.restore(state)
         machine.replace_scheduled_inputs(self.input_log.rewind(start))
         self.recording_hits = []

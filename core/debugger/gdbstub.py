@@ -211,6 +211,15 @@ class GDBStub:
             offset, length = (int(part, 16) for part in text.rsplit(":", 1)[1].split(","))
             chunk = self.xml[offset:offset + length]
             await self.send((b"l" if offset + length >= len(self.xml) else b"m") + chunk)
+        elif text.startswith("Qqemu.sstep="):
+            # QEMU's single-step bits (gdb: maintenance packet Qqemu.sstep=0x3): NOIRQ
+            # (2) is stepping over interrupts; NOTIMER has no separate meaning here.
+            self.debugger.step_interrupts = "over" if int(text[12:], 16) & 2 else "into"
+            await self.send(b"OK")
+        elif text == "qqemu.sstepbits":
+            await self.send(b"ENABLE=1,NOIRQ=2,NOTIMER=4")
+        elif text == "qqemu.sstep":
+            await self.send(b"0x3" if self.debugger.step_interrupts == "over" else b"0x1")
         elif text == "qAttached":
             await self.send(b"1")
         elif text == "qC":

@@ -22,6 +22,8 @@ SIZES = {"b": 1, "h": 2, "w": 4, "g": 8}
 HELP = """\
 c | continue                  run until a breakpoint, a watchpoint or Ctrl+C
 s | step [N]                  execute N instructions (default 1)
+step-interrupts into|over     whether a step may stop inside a hardware interrupt
+                              handler (into, the default) or runs it to its return
 b ADDR | break ADDR           breakpoint at a linear address (or seg:off)
 pb ADDR                       breakpoint at a physical address
 break int N | exc N | mode | io PORT   stop on an event
@@ -72,7 +74,7 @@ class Monitor:
         self.step_count = 1
         self.commands: Dict[str, Callable[[List[str]], Tuple[str, Action]]] = {
             "c": self._continue, "continue": self._continue, "s": self._step, "step": self._step,
-            "si": self._step, "b": self._break, "break": self._break, "pb": self._physical_break,
+            "si": self._step, "step-interrupts": self._step_interrupts, "b": self._break, "break": self._break, "pb": self._physical_break,
             "watch": self._watch, "bl": self._list_breaks, "delete": self._delete, "d": self._delete,
             "r": self._registers, "sreg": self._sreg, "creg": self._creg, "info": self._info,
             "page": self._page, "x": self._examine, "xp": self._examine_physical, "u": self._disassemble,
@@ -137,6 +139,13 @@ class Monitor:
     def _step(self, args: List[str]) -> Tuple[str, Action]:
         self.step_count = parse_number(args[0]) if args else 1
         return "", "step"
+
+    def _step_interrupts(self, args: List[str]) -> Tuple[str, Action]:
+        if args:
+            if args[0] not in ("into", "over"):
+                raise UserError("step-interrupts takes into or over")
+            self.debugger.step_interrupts = args[0]
+        return f"steps go {self.debugger.step_interrupts} hardware interrupts", None
 
     def _quit(self, args: List[str]) -> Tuple[str, Action]:
         return "", "quit"

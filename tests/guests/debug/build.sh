@@ -9,3 +9,5 @@ gcc -m32 -g -O0 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-async
 ld -m elf_i386 -N -e _start -Ttext 0xC0100000 --build-id=none --no-warn-rwx-segments \
     -o kernel_debug.elf entry.o kmain.o
 rm -f entry.o kmain.o
+# The real-mode boot sector for stepping across interrupts.
+nasm -f bin -o irqloop.bin irqloop.asm
