@@ -14,6 +14,8 @@ import tempfile
 import time
 from typing import List, Optional, Tuple
 
+from .progress import StatusLine
+
 LOAD_ADDRESS = 0x7C00
 #: (name, data file, CPU model, description)
 LOOPS = (
@@ -30,7 +32,7 @@ def data_path(filename: str) -> str:
 
 
 def run_loop(filename: str, model: str, repeat: int = 1,
-             record_to: Optional[str] = None) -> Tuple[int, float]:
+             record_to: Optional[str] = None, status: Optional[StatusLine] = None) -> Tuple[int, float]:
     """(instructions, host seconds) of running the loop to its HLT `repeat` times
     through the machine's run loop; with `record_to`, while recording (inputs,
     checkpoint digests every DEFAULT_CHECKPOINT_INTERVAL instructions) to that file."""
@@ -57,7 +59,8 @@ def run_loop(filename: str, model: str, repeat: int = 1,
         start_icount = clock.icount
         start = time.process_time()
         while machine.run_slice() is None:
-            pass
+            if status is not None:
+                status.tick(lambda: f"{filename}: {clock.icount - start_icount:,} instructions")
         elapsed += time.process_time() - start
         total += clock.icount - start_icount
     if recorder is not None:
@@ -75,6 +78,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="run each loop N times")
     parser.add_argument("--record", action="store_true",
                         help="also run each loop while recording, and print the overhead")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no status line")
     parser.add_argument("loops", nargs="*", help="loop names (default: all)")
     args = parser.parse_args(argv)
     names = [loop[0] for loop in LOOPS]
@@ -84,19 +88,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     implementation = f"{sys.implementation.name} {sys.version.split()[0]}"
     print(f"runtime: {implementation}")
+    status = StatusLine(quiet=args.quiet)
     print(f"{'loop':<10} {'instructions':>13} {'seconds':>9} {'MIPS':>7}"
           + (f" {'recording':>10} {'overhead':>9}" if args.record else ""))
     for name, filename, model, _ in LOOPS:
         if args.loops and name not in args.loops:
             continue
-        instructions, seconds = run_loop(filename, model, args.repeat)
+        instructions, seconds = run_loop(filename, model, args.repeat, status=status)
         line = f"{name:<10} {instructions:>13,} {seconds:>9.2f} {mips(instructions, seconds):>7.2f}"
         if args.record:
             with tempfile.TemporaryDirectory() as folder:
                 recorded, recorded_seconds = run_loop(filename, model, args.repeat,
-                                                      os.path.join(folder, "bench.rec"))
+                                                      os.path.join(folder, "bench.rec"), status)
             overhead = (recorded_seconds / seconds - 1) * 100 if seconds > 0 else 0.0
             line += f" {mips(recorded, recorded_seconds):>10.2f} {overhead:>8.1f}%"
+        status.clear()
         print(line)
     return 0
 

@@ -14,6 +14,8 @@ import re
 import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from .progress import StatusLine
+
 REGS16 = ("ax", "bx", "cx", "dx", "sp", "bp", "si", "di")
 SEG_NAMES = ("cs", "ss", "ds", "es")
 REGS32 = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp")
@@ -188,6 +190,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show each failure: disassembly, expected and actual values")
     parser.add_argument("--limit", type=int, default=0, help="run at most N tests per file")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no status line")
     args = parser.parse_args(argv)
     files = find_files(args.paths)
     if not files:
@@ -195,7 +198,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     runners: Dict[str, Runner] = {}
     total_passed = total_failed = 0
-    for path in files:
+    status = StatusLine(quiet=args.quiet)
+    for file_number, path in enumerate(files, 1):
         metadata, revoked = find_metadata(path)
         model = args.model or guess_model(path, metadata)
         runner = runners.get(model) or runners.setdefault(model, Runner(model))
@@ -213,6 +217,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         for number, test in enumerate(iter_tests(path, revoked)):
             if args.limit and number >= args.limit:
                 break
+            status.tick(lambda: f"file {file_number}/{len(files)} {stem}: test {number + 1} | "
+                                f"{total_passed + passed:,} passed, {total_failed + failed:,} failed")
             try:
                 differences = runner.run(test, base_mask, recorded_on_286)
             except Exception as error:  # a crash is a failure of this vector, not of the run
@@ -221,6 +227,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if differences:
                 failed += 1
                 if args.verbose:
+                    status.clear()
                     code = bytes(test["bytes"])
                     print(f"  FAIL {stem} #{test.get('idx')} {test.get('name', '')} "
                           f"[{disassemble(code)}] bytes {code.hex()}")
@@ -228,6 +235,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         print(f"      {line}")
             else:
                 passed += 1
+        status.clear()
         print(f"{stem}: {passed} passed, {failed} failed")
         total_passed += passed
         total_failed += failed

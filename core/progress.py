@@ -1,7 +1,9 @@
 """A status line for long runs on a terminal: instructions, virtual time, MIPS and
 the current step, redrawn twice per host second on standard error.  Quiet with
 `--quiet`, and whenever standard error is not a terminal (logs and CI stay clean).
-It reads the clock from a host task, so the guest pays nothing for it."""
+Machine runs read the clock from a host task, so the guest pays nothing for it;
+loops of their own (`machine cputest`, `machine bench`) call `tick()`, which
+costs a clock read and draws at most twice a second."""
 
 import sys
 import time
@@ -20,6 +22,15 @@ class StatusLine:
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = not quiet and self.stream.isatty()
         self.shown = False
+        self._next = 0.0
+
+    def tick(self, text: Callable[[], str]) -> None:
+        """Redraw with `text()` if the last redraw is half a second old."""
+        if self.enabled:
+            now = time.monotonic()
+            if now >= self._next:
+                self._next = now + INTERVAL
+                self.show(text())
 
     def show(self, text: str) -> None:
         if self.enabled:

@@ -36,3 +36,22 @@ def test_quiet_and_non_terminals_get_no_status_line(tmp_path, floppy_from, capsy
     assert b" instr | " not in run_in_terminal(image, "--quiet")
     main(["run", "pc.yaml", "--fda", image, "--headless", "--timeout", "1.5", "--wait", "never shown"])
     assert " instr | " not in capsys.readouterr().err
+
+
+def test_cputest_and_bench_show_their_progress_on_a_terminal():
+    """`machine cputest` names the file and counts on the status line; `machine
+    bench` shows the loop's instructions (the test stops it once they show)."""
+    vectors = os.path.join(os.environ.get("PCMACHINE_SHARED", "/work/shared"), "cputests", "80286",
+                           "v1_real_mode")
+    if not os.path.isdir(vectors):
+        pytest.skip(f"test vectors not present: {vectors} (set PCMACHINE_SHARED)")
+    child = pexpect.spawn(MACHINE, ["cputest", vectors, "--limit", "2"], dimensions=(30, 160))
+    child.expect(pexpect.EOF, timeout=300)
+    assert b"\rfile 1/" in child.before and b" passed, 0 failed\x1b[K" in child.before
+    assert child.before.rstrip().endswith(b" passed, 0 failed")
+    quiet = pexpect.spawn(MACHINE, ["cputest", vectors, "--limit", "1", "--quiet"], dimensions=(30, 160))
+    quiet.expect(pexpect.EOF, timeout=300)
+    assert b"\rfile 1/" not in quiet.before
+    bench = pexpect.spawn(MACHINE, ["bench", "realmode"], dimensions=(30, 160))
+    bench.expect(rb"bench_realmode_loop\.bin: [\d,]+ instructions", timeout=120)
+    bench.terminate(force=True)
