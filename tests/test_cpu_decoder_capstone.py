@@ -41,9 +41,9 @@ def mandatory_prefix_form(code: bytes) -> bool:
 
 
 class Checker:
-    def __init__(self, bits: int) -> None:
+    def __init__(self, bits: int, model: str = "pentiumpro") -> None:
         self.bits = bits
-        self.machine = make_machine("pentiumpro")
+        self.machine = make_machine(model, fpu=model == "pentium2")
         cpu = self.machine.cpu
         cpu.load_segment(1, CODE >> 4)
         if bits == 32:
@@ -110,3 +110,16 @@ def test_checker_compares_real_instructions() -> None:
     """The property is not vacuous: ordinary instructions are compared."""
     assert checker(16).check(bytes.fromhex("0340fe") + bytes(12))
     assert checker(32).check(bytes.fromhex("0fb6c1") + bytes(12))
+
+
+@pytest.mark.parametrize("bits", [16, 32])
+def test_mmx_and_fxsave_match_capstone(bits: int) -> None:
+    """pentium2: every MMX opcode and 0F AE with every ModRM byte, no prefixes."""
+    mmx = Checker(bits, "pentium2")
+    from pcmachine.plugins.cpu.ops_mmx import BINARY, IMMEDIATE_SHIFTS
+    opcodes = sorted(BINARY) + sorted(IMMEDIATE_SHIFTS) + [0x6E, 0x6F, 0x77, 0x7E, 0x7F, 0xAE]
+    compared = 0
+    for opcode in opcodes:
+        for modrm in range(256):
+            compared += mmx.check(bytes([0x0F, opcode, modrm]) + bytes(range(1, 13)))
+    assert compared > 40 * 256

@@ -56,6 +56,10 @@ def test_pae_guest_matches_bochs_on_the_pentium_pro(tmp_path: Any) -> None:
     assert lines == [PENTIUMPRO_LINES.get(line, line) for line in expected("expected_bochs.txt")]
 
 
+def test_pae_guest_matches_bochs_on_the_pentium2(tmp_path: Any) -> None:
+    assert guest_lines(tmp_path, "pentium2") == expected("expected_bochs.txt")
+
+
 def test_qemu_departures_are_the_documented_ones() -> None:
     """QEMU 7.2 leaves P clear in a reserved-bit #PF's error code, reads the PDPTEs
     from memory on every walk (no #GP on MOV CR3, no PDPTE registers) and flushes

@@ -119,7 +119,7 @@ class CPU(Component):
         #: CR4 bits this model implements (others raise #GP on MOV CR4):
         #: VME PVI TSD DE PSE MCE (Pentium), PAE PGE PCE (P6), OSFXSR OSXMMEXCPT (FXSR)
         self.cr4_writable = 0x5F if self.generation == 5 else 0x1FF if self.generation >= 6 else 0
-        if self.model.fxsr:
+        if self.model.fxsr and self.has_fpu:
             self.cr4_writable |= 0x600
         self.paging = False
         self.code32 = False

@@ -44,7 +44,22 @@ FIXED = {
     0x1B0: "cmpxchg", 0x1B1: "cmpxchg", 0x1B2: "lss", 0x1B4: "lfs", 0x1B5: "lgs",
     0x1B6: "movzx", 0x1B7: "movzx", 0x1BC: "bsf", 0x1BD: "bsr", 0x1BE: "movsx",
     0x1BF: "movsx", 0x1C0: "xadd", 0x1C1: "xadd", 0x1C7: "cmpxchg8b",
+    # MMX (pentium2)
+    0x160: "punpcklbw", 0x161: "punpcklwd", 0x162: "punpckldq", 0x163: "packsswb",
+    0x164: "pcmpgtb", 0x165: "pcmpgtw", 0x166: "pcmpgtd", 0x167: "packuswb",
+    0x168: "punpckhbw", 0x169: "punpckhwd", 0x16A: "punpckhdq", 0x16B: "packssdw",
+    0x16E: "movd", 0x16F: "movq", 0x174: "pcmpeqb", 0x175: "pcmpeqw", 0x176: "pcmpeqd",
+    0x177: "emms", 0x17E: "movd", 0x17F: "movq", 0x1D1: "psrlw", 0x1D2: "psrld",
+    0x1D3: "psrlq", 0x1D5: "pmullw", 0x1D8: "psubusb", 0x1D9: "psubusw", 0x1DB: "pand",
+    0x1DC: "paddusb", 0x1DD: "paddusw", 0x1DF: "pandn", 0x1E1: "psraw", 0x1E2: "psrad",
+    0x1E5: "pmulhw", 0x1E8: "psubsb", 0x1E9: "psubsw", 0x1EB: "por", 0x1EC: "paddsb",
+    0x1ED: "paddsw", 0x1EF: "pxor", 0x1F1: "psllw", 0x1F2: "pslld", 0x1F3: "psllq",
+    0x1F5: "pmaddwd", 0x1F8: "psubb", 0x1F9: "psubw", 0x1FA: "psubd", 0x1FC: "paddb",
+    0x1FD: "paddw", 0x1FE: "paddd",
 }
+#: 0F 71/72/73 ib by ModRM reg
+MMX_SHIFTS = {(0x171, 2): "psrlw", (0x171, 4): "psraw", (0x171, 6): "psllw", (0x172, 2): "psrld",
+              (0x172, 4): "psrad", (0x172, 6): "pslld", (0x173, 2): "psrlq", (0x173, 6): "psllq"}
 
 
 def mnemonic_of(d: Decoder) -> str:
@@ -101,6 +116,10 @@ def mnemonic_of(d: Decoder) -> str:
         return ("bt", "bts", "btr", "btc")[reg - 4]
     if 0x1C8 <= op < 0x1D0:
         return "bswap"
+    if op in (0x171, 0x172, 0x173):
+        return MMX_SHIFTS.get((op, reg), "(bad)")
+    if op == 0x1AE:
+        return ("fxsave", "fxrstor")[reg] if reg < 2 else "(bad)"
     return FIXED.get(op, "(bad)")
 
 

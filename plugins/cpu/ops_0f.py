@@ -180,7 +180,7 @@ def build_rdtsc(d: Decoder) -> Closure:
 FEATURE_FPU, FEATURE_PSE, FEATURE_TSC, FEATURE_MSR, FEATURE_MCE, FEATURE_CX8 = 0x1, 0x8, 0x10, 0x20, 0x80, 0x100
 FEATURE_PAE, FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = (
     0x40, 0x800, 0x1000, 0x2000, 0x4000, 0x8000)
-FEATURE_PAT, FEATURE_PSE36 = 0x10000, 0x20000
+FEATURE_PAT, FEATURE_PSE36, FEATURE_MMX, FEATURE_FXSR = 0x10000, 0x20000, 0x800000, 0x1000000
 #: CPUID leaf 2: TLBs and caches (SDM vol. 2, table 3-12).  Pentium Pro: 8 KiB L1
 #: caches, 256 KiB L2; Pentium II model 5: 16 KiB L1 caches, 512 KiB L2.
 P6_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x06040A43)
@@ -196,6 +196,8 @@ def cpuid_features(cpu) -> int:
                      FEATURE_MCA | FEATURE_CMOV)
     model = cpu.model
     features |= (FEATURE_PAT if model.pat else 0) | (FEATURE_PSE36 if model.pse36 else 0)
+    if cpu.fpu is not None:     # MMX and FXSAVE live in the x87 registers
+        features |= (FEATURE_MMX if model.mmx else 0) | (FEATURE_FXSR if model.fxsr else 0)
     return features
 
 

@@ -72,7 +72,7 @@ def _wrap(d: Decoder, action: Callable[[X87], None], waits: bool, data: bool) ->
 
 
 # ------------------------------------------------------------------ memory operands
-def _reader(d: Decoder, size: int) -> Callable[[], int]:
+def memory_reader(d: Decoder, size: int) -> Callable[[], int]:
     cpu = d.cpu
     address = d.address(size)
 
@@ -87,7 +87,7 @@ def _reader(d: Decoder, size: int) -> Callable[[], int]:
     return read
 
 
-def _writer(d: Decoder, size: int) -> Callable[[int], None]:
+def memory_writer(d: Decoder, size: int) -> Callable[[int], None]:
     cpu = d.cpu
     address = d.address(size, write=True)      # read-only segments: #GP(0)
 
@@ -172,7 +172,7 @@ def _compare(fpu: X87, a: int, b: int, quiet: bool, to_eflags: bool = False) -> 
 def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], bool, bool]:
     if op in (0xD8, 0xDC, 0xDA, 0xDE):
         size = {0xD8: 4, 0xDC: 8, 0xDA: 4, 0xDE: 2}[op]
-        read = _reader(d, size)
+        read = memory_reader(d, size)
         load = _load_real(read, size, True) if op in (0xD8, 0xDC) else _load_int(read, size * 8)
         if reg in (2, 3):
             pop = reg == 3
@@ -198,7 +198,7 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
     key = (op, reg)
     if key in ((0xD9, 0), (0xDD, 0), (0xDB, 5)):                 # FLD m32/m64/m80
         size = {0xD9: 4, 0xDD: 8, 0xDB: 10}[op]
-        load = _load_real(_reader(d, size), size)
+        load = _load_real(memory_reader(d, size), size)
 
         def fld(fpu: X87) -> None:
             value = load(fpu)
@@ -207,11 +207,11 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
         return fld, True, True
     if key in ((0xDB, 0), (0xDF, 0), (0xDF, 5)):                 # FILD m32/m16/m64
         bits = {0xDB: 32, 0xDF: 16 if reg == 0 else 64}[op]
-        load = _load_int(_reader(d, bits // 8), bits)
+        load = _load_int(memory_reader(d, bits // 8), bits)
         return (lambda fpu: fpu.push(load(fpu))), True, True
     if key in ((0xD9, 2), (0xD9, 3), (0xDD, 2), (0xDD, 3), (0xDB, 7)):   # FST/FSTP m32/m64, FSTP m80
         size = {0xD9: 4, 0xDD: 8, 0xDB: 10}[op]
-        write = _writer(d, size)
+        write = memory_writer(d, size)
         pop = reg in (3, 7)
 
         def fst(fpu: X87) -> None:
@@ -228,7 +228,7 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
         return fst, True, True
     if key in ((0xDB, 2), (0xDB, 3), (0xDF, 2), (0xDF, 3), (0xDF, 7)):   # FIST/FISTP
         bits = {0xDB: 32, 0xDF: 64 if reg == 7 else 16}[op]
-        write = _writer(d, bits // 8)
+        write = memory_writer(d, bits // 8)
         pop = reg != 2
 
         def fist(fpu: X87) -> None:
@@ -240,13 +240,13 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
                 fpu.pop()
         return fist, True, True
     if key == (0xDF, 4):                                           # FBLD
-        read = _reader(d, 10)
+        read = memory_reader(d, 10)
 
         def fbld(fpu: X87) -> None:
             fpu.push(from_bcd(read()))
         return fbld, True, True
     if key == (0xDF, 6):                                           # FBSTP
-        write = _writer(d, 10)
+        write = memory_writer(d, 10)
 
         def fbstp(fpu: X87) -> None:
             result = to_bcd(fpu.get(0), fpu.rc)
@@ -256,14 +256,14 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
             fpu.pop()
         return fbstp, True, True
     if key == (0xD9, 5):                                           # FLDCW
-        read = _reader(d, 2)
+        read = memory_reader(d, 2)
 
         def fldcw(fpu: X87) -> None:
             fpu.state.cw = read() | 0x40
-            _recheck(fpu)
+            recheck(fpu)
         return fldcw, False, False
     if key in ((0xD9, 7), (0xDD, 7)):                              # FNSTCW, FNSTSW m16
-        write = _writer(d, 2)
+        write = memory_writer(d, 2)
         if reg == 7 and op == 0xD9:
             return (lambda fpu: write(fpu.state.cw)), False, False
         return (lambda fpu: write(fpu.status_word())), False, False
@@ -272,7 +272,7 @@ def _memory_form(d: Decoder, op: int, reg: int) -> Tuple[Callable[[X87], None], 
     raise DecodeFault()
 
 
-def _recheck(fpu: X87) -> None:
+def recheck(fpu: X87) -> None:
     """FLDCW/FLDENV/FRSTOR: unmasking a flagged exception makes it pending."""
     s = fpu.state
     if s.sw & 0x3F & ~s.cw:
@@ -353,7 +353,7 @@ def _environment(d: Decoder, op: int, reg: int) -> Callable[[X87], None]:
                 base = linear + env_size + 10 * i
                 value = cpu.rd32(base) | (cpu.rd32(base + 4) << 32) | (cpu.rd16(base + 8) << 64)
                 s.regs[fpu.physical(i)] = value
-        _recheck(fpu)
+        recheck(fpu)
 
     return store if reg == 6 else load
 
