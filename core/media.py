@@ -19,8 +19,13 @@ POSIX record locks, held per process: one process (a test) may open an image twi
 
 Images in another format (qcow2, VMDK, VDI, VHD) are refused with a hint to
 convert them; a floppy image whose size is no standard format gets the 1.44M
-geometry when it is smaller (QEMU's choice; sectors past its end are not found)
-and the 2.88M geometry up to that size; anything larger is refused.
+geometry when it is smaller (QEMU's choice) and the 2.88M geometry up to that
+size; anything larger is refused.  A short floppy image is the start of a whole
+medium: sectors past its end (and the rest of a last partial sector) read as
+zeros, as in QEMU (hw/block/fdc.c, "image size is too small") and Bochs
+(floppy.cc, "partial read() on floppy image"), so boot loaders that read whole
+tracks past an unpadded kernel image (Linux 0.11's bootsect) work; writes there
+are refused, since nothing is written past the end of an image.
 """
 
 import fcntl
@@ -102,6 +107,11 @@ class Disk:
         self._lock(writable)
         self.sectors = self.size // SECTOR_SIZE
         self.cylinders, self.heads, self.spt = geometry or self._default_geometry()
+        #: sectors a read may address: a floppy's whole medium (module docstring),
+        #: otherwise the image's whole sectors
+        self.readable_sectors = self.sectors
+        if kind == "floppy":
+            self.readable_sectors = max(self.sectors, self.cylinders * self.heads * self.spt)
         self.floppy_type = FLOPPY_GEOMETRIES[self._floppy_format()][3]
 
     def _check_contents(self) -> None:
@@ -154,10 +164,12 @@ class Disk:
         return (cylinder * self.heads + head) * self.spt + (sector - 1)
 
     def read(self, lba: int, count: int) -> bytes:
-        """Read `count` sectors from `lba`; raises ValueError when out of range."""
-        if lba < 0 or count < 0 or lba + count > self.sectors:
+        """Read `count` sectors from `lba` (zeros past the end of a short floppy
+        image); raises ValueError when out of range."""
+        if lba < 0 or count < 0 or lba + count > self.readable_sectors:
             raise ValueError(f"sectors {lba}+{count} beyond end of {self.name}")
         data = bytearray(os.pread(self._fd, count * SECTOR_SIZE, lba * SECTOR_SIZE))
+        data.extend(bytes(count * SECTOR_SIZE - len(data)))
         for index in range(count):
             sector = self._overlay_sectors.get(lba + index)
             if sector is not None:

@@ -169,3 +169,18 @@ def test_a_host_write_error_is_a_controller_failure_not_a_crash(tmp_path):
     assert services.transfer(0x80, machine.media["hda"], "write", 5, 2, 0x7000) == (0, 0x20)
     assert services.transfer(0x80, machine.media["hda"], "read", 5, 1, 0x7000) == (1, 0)
     machine.close()
+
+
+def test_a_short_floppy_image_reads_as_zeros_past_its_end(tmp_path, cpu_kind):
+    """tests/guests/bios/shortfloppy.asm: reads past the end of an unpadded floppy
+    image (and the tail of its partial last sector) give zeros and no error, as in
+    QEMU and Bochs; a write there fails and the file keeps its size."""
+    image = str(tmp_path / "short.img")
+    contents = build_guest("shortfloppy").ljust(2 * SECTOR, b"\0") + b"\xA5" * SECTOR + b"\x5A" * 100
+    with open(image, "wb") as handle:
+        handle.write(contents)
+    machine = make_machine({"fda": image}, cpu=cpu_kind)
+    assert run_guest(machine).text == "PASS\n"
+    machine.close()
+    with open(image, "rb") as handle:
+        assert handle.read() == contents

@@ -234,10 +234,11 @@ def test_dma_registers_read_back_and_page_registers(machine):
     assert inp(machine, 0x0F) & 0x0F == 0x0F
 
 
-def test_short_image_answers_no_data_past_its_end(tmp_path):
-    """A floppy image shorter than its format (1.44M geometry, 20 sectors here):
-    a read that runs past the file's end stops with ST1 no data, and FORMAT TRACK
-    leaves what is not in the file alone; nothing raises."""
+def test_short_image_reads_zeros_past_its_end(tmp_path):
+    """A floppy image shorter than its format (1.44M geometry, 20 sectors here) is
+    the start of a whole medium: a read that runs past the file's end gets zeros
+    and ends normally (QEMU's fdc.c and Bochs' floppy.cc zero-fill), a write there
+    ends with ST1 no data, and FORMAT TRACK leaves what is not in the file alone."""
     path = tmp_path / "short.img"
     path.write_bytes(b"".join(pattern(lba) for lba in range(20)))
     machine = Machine.bare()
@@ -246,12 +247,18 @@ def test_short_image_answers_no_data_past_its_end(tmp_path):
     machine.add_component(DMAController, "dma", {})
     machine.add_component(FloppyController, "fdc", {"dma": "dma"})
     reset_controller(machine)
+    machine.bus.write_bytes(BUFFER + 1024, b"\xFF" * 1024)
     program_dma(machine, 0x44, BUFFER, 4 * 512)
-    command(machine, 0xE6, 0x04, 0, 1, 1, 2, 18, 0x1B, 0xFF)   # H1 R1, R2, R3: LBA 18, 19, 20
+    command(machine, 0xE6, 0x04, 0, 1, 1, 2, 18, 0x1B, 0xFF)   # H1 R1..R4: LBA 18..21
+    settle(machine)
+    st0, st1 = results(machine)[:2]
+    assert st0 & 0xC0 == 0 and st1 == 0                # normal end at terminal count
+    assert machine.bus.read_bytes(BUFFER, 2048) == pattern(18) + pattern(19) + bytes(1024)
+    program_dma(machine, 0x48, BUFFER, 512)
+    command(machine, 0xC5, 0x04, 0, 1, 3, 2, 18, 0x1B, 0xFF)   # WRITE DATA H1 R3: LBA 20
     settle(machine)
     st0, st1 = results(machine)[:2]
     assert st0 & 0xC0 == 0x40 and st1 == 0x04          # abnormal end, no data
-    assert machine.bus.read_bytes(BUFFER, 1024) == pattern(18) + pattern(19)
     seek(machine, 1)
     machine.bus.write_bytes(BUFFER, b"".join(bytes((1, 0, sector, 2)) for sector in range(1, 19)))
     program_dma(machine, 0x48, BUFFER, 18 * 4)
@@ -259,7 +266,7 @@ def test_short_image_answers_no_data_past_its_end(tmp_path):
     settle(machine)
     assert results(machine)[0] & 0xC0 == 0
     machine.close()
-    assert path.stat().st_size == 20 * 512
+    assert path.read_bytes() == b"".join(pattern(lba) for lba in range(20))
 
 
 def test_a_host_write_error_is_an_equipment_check(machine):

@@ -257,7 +257,8 @@ class DiskServices:
                  buffer: int) -> Tuple[int, int]:
         """Move blocks (512 bytes, 2048 on the CD-ROM); returns (blocks done, status)."""
         scale = CD_SECTOR // SECTOR if number == CDROM_DRIVE else 1
-        available = max(0, min(count, disk.sectors // scale - lba))
+        end = disk.sectors if operation == "write" else disk.readable_sectors
+        available = max(0, min(count, end // scale - lba))
         status = OK if available == count else SECTOR_NOT_FOUND
         if operation == "write" and disk.readonly:
             return 0, WRITE_PROTECTED

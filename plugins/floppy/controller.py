@@ -375,7 +375,7 @@ class FloppyController(Component):
                 st1 = ST1_END_OF_CYLINDER
                 break
             lba = disk.chs_to_lba(cylinder, head, sector)
-            if lba >= disk.sectors:                        # past the end of a short image
+            if lba >= (disk.sectors if write else disk.readable_sectors):   # past the end of the image
                 st1 = ST1_NO_DATA
                 break
             if write:
