@@ -22,6 +22,7 @@ from cpu_support import make_machine
 GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests", "pae")
 FLOPPY_144 = 1474560
 FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
+PDPT_GUEST = 0x20000            # where pae.asm puts its PDPT
 
 
 def guest_lines(tmp_path: Any, model: str) -> List[str]:
@@ -271,3 +272,41 @@ def test_cpuid_reports_pae_and_the_pentium_cannot_set_it() -> None:
     assert machine.cpu.get_reg("edx") & 0x40
     machine = run_code("mov eax, 1\ncpuid\nhlt", "pentium")
     assert not machine.cpu.get_reg("edx") & 0x40
+
+
+def test_snapshots_with_stale_pdptes_resume_identically(tmp_path: Any) -> None:
+    """Save at each instruction while the guest's PDPTE 1 is cleared in memory but
+    still loaded in the register, load into a new machine: the rest of the output is
+    the same (the register, not memory, translates there)."""
+    with open(os.path.join(GUEST, "pae.bin"), "rb") as handle:
+        image = handle.read().ljust(FLOPPY_144, b"\0")
+    path = os.path.join(str(tmp_path), "pae.img")
+    with open(path, "wb") as handle:
+        handle.write(image)
+    settings = [FIXED_RTC, "cpu.model=pentiumpro"]
+    first = Machine.from_profile("pc.yaml", settings, {"fda": path})
+    states = []
+    try:
+        text = first.components["debugcon"]
+        while "CR3 after" not in text.text:
+            assert first.run_headless(first.clock.icount + 50) == "instruction-limit"
+        memory = first.bus.memory
+        while memory[PDPT_GUEST + 8]:
+            first.run_headless(first.clock.icount + 1)
+        while "after MOV CR3" not in text.text:
+            if memory[PDPT_GUEST + 8] == 0 and first.cpu.pdpte[1]:
+                states.append(first.snapshot())
+            first.run_headless(first.clock.icount + 1 if len(states) < 4 else first.clock.icount + 40)
+        first.run_headless(2_000_000)
+        expected = text.text
+    finally:
+        first.close()
+    assert len(states) > 4 and expected.endswith("done\n")
+    for state in states[:2] + states[-2:]:
+        second = Machine.from_profile("pc.yaml", settings, {"fda": path})
+        try:
+            second.restore(state)
+            second.run_headless(2_000_000)
+            assert second.components["debugcon"].text == expected
+        finally:
+            second.close()
