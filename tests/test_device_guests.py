@@ -333,11 +333,23 @@ RTC_PERIOD_NS = 1_000_000_000 / 1024        # status A rate 6
 SERIAL_CHARACTER_NS = 10 * 1_000_000_000 / 115200   # start, 8 data, stop bits at divisor 1
 
 
-def test_rtc_and_serial_guest(tmp_path, floppy_from):
+def test_serial_bytes_leave_at_once_by_default(tmp_path, floppy_from):
+    """pc.yaml's UARTs transmit as QEMU's do (tx_timing: instant): the guest's
+    polled bytes leave a few instructions apart, not one character time apart."""
     serial = tmp_path / "com1.txt"
     timeline = Timeline()
     _, reason = boot(tmp_path, floppy_from, "devices/rtcserial.bin", timeline,
                      (f"com1.output=file:{serial}",))
+    assert reason == "halted" and serial.read_bytes() == b"hello from COM1\r\n"
+    times = [time for time, _ in timeline.serial_sent]
+    assert len(times) == 17 and times[-1] - times[0] < SERIAL_CHARACTER_NS
+
+
+def test_rtc_and_serial_guest(tmp_path, floppy_from):
+    serial = tmp_path / "com1.txt"
+    timeline = Timeline()
+    _, reason = boot(tmp_path, floppy_from, "devices/rtcserial.bin", timeline,
+                     (f"com1.output=file:{serial}", "com1.tx_timing=line"))
     assert reason == "halted"
     assert timeline.texts() == [
         "rtcserial: start",

@@ -26,6 +26,8 @@ class SerialProbe:
 
 
 def build(**options) -> Tuple[Machine, SerialProbe]:
+    """A UART at the chip's line rate unless `tx_timing` says otherwise."""
+    options.setdefault("tx_timing", "line")
     machine = Machine.bare()
     probe = machine.add_plugin(SerialProbe())
     machine.add_component(UART16550, "com1", options)
@@ -140,6 +142,19 @@ def test_temt_follows_the_character_time(lcr, bits, divisor):
     advance_to(machine, start + 2 * one)
     assert inp(machine, LSR) == 0x60
     assert len(probe.events) == 2
+
+
+def test_instant_transmission_empties_the_transmitter_without_a_character_time():
+    """tx_timing: instant (pc.yaml's default, QEMU's behaviour): each byte leaves
+    as soon as the clock serves the current time; THRE and TEMT follow at once."""
+    machine, probe = build(tx_timing="instant")
+    set_divisor(machine, 12)                # 9600 baud: ~1 ms a character on a line
+    start = machine.clock.now()
+    for value in (0x41, 0x42):
+        out(machine, THR, value)
+        advance_to(machine, start)
+        assert inp(machine, LSR) == 0x60
+    assert [event[2] for event in probe.events] == [0x41, 0x42]
 
 
 def test_fifo_mode_takes_sixteen_bytes_and_drains_at_line_rate():

@@ -13,7 +13,13 @@ Timing is virtual: a character takes `bits * divisor / 115200` s (start bit, dat
 bits, parity, stop bits).  A byte written to THR moves to the transmitter shift
 register when it is idle (THRE interrupt), and leaves the chip when the shift
 completes: then it goes to the output sink and fires `serial_byte` ("tx"); TEMT
-sets when the FIFO and the shift register are both empty.
+sets when the FIFO and the shift register are both empty.  With `tx_timing:
+instant` (the default, as QEMU) the shift completes at once instead: a kernel
+console that polls LSR for every character at 9600 baud (Linux's) then costs no
+millisecond per character with interrupts off, which on a real line loses
+timer ticks; `tx_timing: line` keeps the line rate (as Bochs and the chip).
+Reception (host bytes one character time apart, the FIFO timeout) keeps the
+line rate in both.
 
 Loopback (MCR bit 4) is immediate, as in Bochs and QEMU: the transmitted byte is
 in the receiver as soon as THR is written (OSDev's serial init reads it back with
@@ -162,6 +168,9 @@ class UART16550(Component):
         "irq": Option("int", 4, "IRQ line (COM1 4, COM2 3)", minimum=0, maximum=15),
         "port_name": Option("str", "com1", "name in serial inputs and serial_byte events"),
         "output": Option("str", "null", "where transmitted bytes go: " + SINK_SPEC_HELP),
+        "tx_timing": Option("str", "instant", "`instant`: a transmitted byte leaves at once "
+                            "(QEMU); `line`: it takes one character time at the divisor's rate "
+                            "(the chip, Bochs)", choices=("instant", "line")),
     }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
@@ -169,6 +178,7 @@ class UART16550(Component):
         self.base = options["base"]
         self.irq = options["irq"]
         self.port_name = options["port_name"]
+        self.tx_at_line_rate = options["tx_timing"] == "line"
         self.sink = open_sink(options["output"], f"{name}.output")
         #: transmitting bytes already written to the sink when a run stopped early
         self._sent_early = 0
@@ -423,7 +433,7 @@ class UART16550(Component):
             return
         state.tsr = state.tx_fifo.pop(0)
         start = self.clock.now() if at_ns is None else at_ns
-        state.tx_done_ns = start + self.character_time_ns()
+        state.tx_done_ns = start + (self.character_time_ns() if self.tx_at_line_rate else 0)
         self._tx_event = self.clock.schedule(state.tx_done_ns, self._transmit_done)
         if not state.tx_fifo:
             state.thre_pending = True
