@@ -8,6 +8,11 @@ an environment variable and skips, saying which, when it is not set.
   root file system).
 * PCMACHINE_MICHALOS_DIR: `michalos.flp` (MichalOS's `make noboot`, never booted:
   the first boot runs its setup).
+* PCMACHINE_CLYOS_DIR: `hd60M.img` (MBR, loader at LBA 2, ELF kernel at LBA 9 of
+  a 121/16/63 disk) and `hd80M.img` (a 162/16/63 disk with one empty primary
+  partition, which the kernel formats on its first boot).
+* PCMACHINE_OSTUTORIAL_DIR: `os-image.bin` (cfenollosa/os-tutorial lesson 23,
+  unpadded).
 """
 
 import os
@@ -52,3 +57,31 @@ def test_michalos_sets_up_and_reaches_its_desktop(pc):
     m.wait_text("MichalOS Desktop", timeout=300)
     m.type(" ")
     m.wait_text("Power off", timeout=120)
+
+
+def test_clyos_formats_its_disk_and_runs_shell_commands(pc):
+    """A 《操作系统真象还原》 kernel: the MBR reads 4 sectors after one DRQ wait
+    (Bochs' ATA behaviour), protected mode, paging, an ELF kernel, threads, user
+    processes, IDE, its own file system and shell.  Its shell prints a prompt before
+    the kernel has formatted and mounted sdb1 (then clears the screen and prints
+    it again): the test waits for that before typing, the guest's own race."""
+    system, data = built("PCMACHINE_CLYOS_DIR", "hd60M.img", "hd80M.img")
+    m = pc.boot("pc.yaml", hda=system, hdb=data)
+    m.wait_text("[cly@localhost /]$", timeout=600)
+    m.run_for(2)
+    m.type("ls -l\n")
+    m.wait_text("total:", timeout=120, after_input=True)
+    m.type("ps\n")
+    m.wait_text("init_fork", timeout=120, after_input=True)
+
+
+def test_os_tutorial_kernel_answers_its_commands(pc):
+    """A boot sector that reads 31 sectors past the end of its unpadded image, a
+    32-bit kernel with IRQs, a keyboard driver and a two-command shell."""
+    image, = built("PCMACHINE_OSTUTORIAL_DIR", "os-image.bin")
+    m = pc.boot("pc.yaml", fda=image)
+    m.wait_text("Type END", timeout=120)
+    m.type("page\n")
+    m.wait_text("physical address: 0x11000", timeout=60, after_input=True)
+    m.type("end\n")
+    m.wait_text("Stopping the CPU", timeout=60, after_input=True)
