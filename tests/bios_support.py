@@ -248,7 +248,8 @@ CPU_KINDS = ("cpu", "unicorn")
 @pytest.fixture(params=CPU_KINDS)
 def cpu_kind(request: Any) -> str:
     if request.param == "unicorn" and unicorn is None:
-        pytest.skip("Unicorn is not installed for this Python (PyPy has no wheel)")
+        from requirements import require_unicorn
+        require_unicorn()
     return request.param
 
 

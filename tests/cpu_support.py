@@ -76,13 +76,12 @@ def run_until_stopped(machine: Machine, limit: int = 2_000_000) -> Optional[str]
 
 
 def assemble(source: str, bits: int = 16, org: int = LOAD_ADDRESS) -> bytes:
-    """Assemble with nasm (the tests that use this skip when nasm is missing)."""
-    import shutil
+    """Assemble with nasm (tests/requirements.py: missing nasm skips, or fails
+    under PCMACHINE_STRICT)."""
     import subprocess
     import tempfile
-    import pytest
-    if shutil.which("nasm") is None:
-        pytest.skip("nasm is not installed")
+    from requirements import require_nasm
+    require_nasm()
     with tempfile.TemporaryDirectory() as folder:
         src = os.path.join(folder, "code.asm")
         out = os.path.join(folder, "code.bin")

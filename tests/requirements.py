@@ -7,9 +7,11 @@ the tests skip and say what is missing and how to get it.  Optional inputs named
 an environment variable (PCMACHINE_TEST386_ROM ...) always skip with a reason.
 """
 
+import importlib
 import os
 import platform
 import shutil
+from typing import Any
 
 import pytest
 
@@ -43,3 +45,25 @@ def require_unicorn() -> None:
 def require_nasm() -> None:
     if shutil.which("nasm") is None:
         missing("nasm", "apt-get install nasm")
+
+
+def require_module(name: str) -> Any:
+    """A test dependency (`pip install -e '.[test]'`), imported."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(f"the Python module {name}", "python3 -m pip install -e '.[test]'")
+
+
+def shared_path(*parts: str) -> str:
+    """A path in the shared folder (guest corpus, CPU vectors): $PCMACHINE_SHARED or
+    ../shared beside the repository."""
+    from pcmachine.compat import shared_root
+    return os.path.join(shared_root(), *parts)
+
+
+def require_shared(*parts: str) -> str:
+    path = shared_path(*parts)
+    if not os.path.exists(path):
+        missing(f"{path}", "set PCMACHINE_SHARED to the shared folder (CPU vectors, guest corpus)")
+    return path

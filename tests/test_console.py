@@ -8,10 +8,10 @@ import os
 import sys
 import time
 
-import pytest
+from requirements import require_module
 
-pexpect = pytest.importorskip("pexpect", reason="pexpect is a test dependency (pip install -e '.[test]')")
-pyte = pytest.importorskip("pyte", reason="pyte is a test dependency (pip install -e '.[test]')")
+pexpect = require_module("pexpect")
+pyte = require_module("pyte")
 
 from pcmachine.plugins.i8042.keymap import codes_for, parse_type  # noqa: E402
 

@@ -1,13 +1,11 @@
 """Debug registers and single-stepping (plugins/cpu/debugregs.py), driven by small
 real-mode guests whose #DB handler (IVT entry 1) records what it saw."""
 
-import shutil
-
-import pytest
 
 from cpu_support import assemble, load_code, make_machine, run_until_stopped
+from requirements import require_nasm
 
-pytestmark = pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm is not installed")
+require_nasm()
 
 #: The #DB handler: counts traps, keeps the last DR6 and return IP, then clears
 #: DR6 (and DR7 when [0x708] says so: real mode cannot resume with RF).

@@ -7,8 +7,10 @@ CPU decodes them only for their length."""
 
 import pytest
 
-capstone = pytest.importorskip("capstone")
-hypothesis = pytest.importorskip("hypothesis")
+from requirements import require_module
+
+capstone = require_module("capstone")
+hypothesis = require_module("hypothesis")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from cpu_support import make_machine  # noqa: E402

@@ -7,6 +7,7 @@ skipped.  Directed cases pin the bugs a mutation check found unguarded, and ever
 documented Unicorn difference is checked to still exist.
 """
 
+import platform
 import subprocess
 import sys
 from typing import Dict, Tuple
@@ -22,8 +23,10 @@ from pcmachine.fuzz import (Case, Item, PAGED_DATA, PAGED_PAGES, STACK, Fuzzer, 
                             KNOWN_DIFFERENCES, describe, instruction)
 
 MACHINE = [sys.executable, "-c", "import sys; from pcmachine.cli import main; sys.exit(main())"]
-#: cases per mode in the default run (each ~5 instructions; ~25 ms a case on CPython)
-DEFAULT_COUNT = 100
+#: cases per mode in the default run (each ~5 instructions; ~25 ms a case on CPython,
+#: ~100 ms on PyPy, where Unicorn's ctypes calls are slow: fewer there, the directed
+#: cases below guard the known bugs on both)
+DEFAULT_COUNT = 30 if platform.python_implementation() == "PyPy" else 100
 _FUZZERS: Dict[str, Fuzzer] = {}
 
 

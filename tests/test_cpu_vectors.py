@@ -6,28 +6,25 @@ import pytest
 
 from pcmachine import cputest
 
-VECTORS = "/work/shared/cputests"
-V286 = os.path.join(VECTORS, "80286", "v1_real_mode")
-V386 = os.path.join(VECTORS, "80386-sample", "v1_ex_real_mode")
+from requirements import require_shared
 
-needs_vectors = pytest.mark.skipif(not os.path.isdir(V286), reason="test vectors not present")
+VECTORS = require_shared("cputests")
+V286 = require_shared("cputests", "80286", "v1_real_mode")
+V386 = require_shared("cputests", "80386-sample", "v1_ex_real_mode")
 
 
-@needs_vectors
 def test_all_80286_vectors_pass(capsys: pytest.CaptureFixture) -> None:
     assert cputest.main([V286]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == "8125 passed, 0 failed"
 
 
-@needs_vectors
 def test_80386ex_sample_passes(capsys: pytest.CaptureFixture) -> None:
     assert cputest.main([V386]) == 0
     assert capsys.readouterr().out.strip().endswith("25 passed, 0 failed")
 
 
 @pytest.mark.slow
-@needs_vectors
 def test_286_vectors_on_a_386_differ_only_where_documented(capsys: pytest.CaptureFixture) -> None:
     """A 386 rejects LOCK on non-lockable forms (#UD) and faults the same way
     otherwise; POPF/IRET compare only bits 0-11.  The README lists these."""
@@ -37,7 +34,6 @@ def test_286_vectors_on_a_386_differ_only_where_documented(capsys: pytest.Captur
     assert 0 < failed < 0.03 * 8125
 
 
-@needs_vectors
 def test_failures_are_reported_with_disassembly(tmp_path, capsys: pytest.CaptureFixture) -> None:
     """A corrupted expectation must fail, name the instruction and the difference."""
     import gzip

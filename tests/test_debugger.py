@@ -14,12 +14,14 @@ import time
 
 import pytest
 
+from requirements import STRICT
+
 from test_cpu_protected import FLOPPY_144, KERNEL_LBA, kernel_floppy
 
 MACHINE = os.path.join(os.path.dirname(sys.executable), "machine")
 GDB = shutil.which("gdb")
 DEBUG_KERNEL = os.path.join(os.path.dirname(__file__), "guests", "debug", "kernel_debug.elf")
-needs_gdb = pytest.mark.skipif(GDB is None and not os.environ.get("CI"),
+needs_gdb = pytest.mark.skipif(GDB is None and not (os.environ.get("CI") or STRICT),
                                reason="gdb is not installed (apt-get install gdb)")
 
 

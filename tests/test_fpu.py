@@ -16,6 +16,7 @@ import pytest
 
 from cpu_support import load_code, make_machine, run_until_stopped
 from pcmachine.plugins.cpu.fpu import float80
+from requirements import require_unicorn
 
 CW, B, A, R, SW = 0x500, 0x510, 0x520, 0x530, 0x540
 HLT = b"\xF4"
@@ -40,7 +41,8 @@ def run_ours(code: bytes, memory: dict) -> bytes:
 
 
 def run_unicorn(code: bytes, memory: dict) -> bytes:
-    unicorn = pytest.importorskip("unicorn")
+    require_unicorn()
+    import unicorn
     uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_16)
     uc.mem_map(0, 0x10000)
     for address, data in memory.items():

@@ -22,7 +22,10 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-unicorn = pytest.importorskip("unicorn")
+from requirements import require_unicorn  # noqa: E402
+
+require_unicorn()
+import unicorn  # noqa: E402
 from unicorn import x86_const as ucx  # noqa: E402
 
 from cpu_support import make_machine  # noqa: E402

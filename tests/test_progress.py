@@ -4,11 +4,11 @@ MIPS, current step), absent with --quiet and when standard error is not a termin
 import os
 import sys
 
-import pytest
+from requirements import require_module
 
 from pcmachine.cli import main
 
-pexpect = pytest.importorskip("pexpect", reason="pexpect is a test dependency (pip install -e '.[test]')")
+pexpect = require_module("pexpect")
 MACHINE = os.path.join(os.path.dirname(sys.executable), "machine")
 
 

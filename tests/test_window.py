@@ -8,6 +8,8 @@ import subprocess
 import time
 
 import pytest
+
+from requirements import STRICT, require_module
 import trio
 
 from pcmachine.display import find_screen, screen_text
@@ -16,9 +18,9 @@ from pcmachine.profile import Profile
 from pcmachine.screenshot import screen_image
 
 XVFB = shutil.which("Xvfb")
-pytestmark = pytest.mark.skipif(XVFB is None and not os.environ.get("CI"),
+pytestmark = pytest.mark.skipif(XVFB is None and not (os.environ.get("CI") or STRICT),
                                 reason="Xvfb is not installed (apt-get install xvfb)")
-sdl2 = pytest.importorskip("sdl2", reason="PySDL2 is a test dependency (pip install -e '.[test]')")
+sdl2 = require_module("sdl2")
 
 from pcmachine.window import SDLWindow  # noqa: E402
 
