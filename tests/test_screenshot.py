@@ -96,6 +96,30 @@ def test_mode_12h_planar_pixels_and_text(tmp_path, floppy_from, capsys):
     assert rgb == b"".join(colors[value] for row in pixels for value in row)
 
 
+def test_mode_04h_cga_banks_pixels_and_text(tmp_path, floppy_from, capsys):
+    """The CGA 4-colour mode: even and odd lines in their 8 KiB banks, 2-bit pixels
+    through the attribute palette (black, bright cyan, bright magenta, white)."""
+    path = str(tmp_path / "cga.png")
+    image = floppy_from(tmp_path, "display/cga4.bin")
+    assert main(["run", "pc.yaml", "--fda", image, "--headless", "--max-instructions", "20000000",
+                 "--debugcon", "stdio", "--screenshot", path]) == 0
+    assert capsys.readouterr().out.startswith("PASS")
+    width, height, rgb = read_png(path)
+    assert (width, height) == (320, 200)
+    colors = [b"\x00\x00\x00", b"\x55\xff\xff", b"\xff\x55\xff", b"\xff\xff\xff"]
+    pixels = [[(((x >> 2) + y) & 0xFF) >> (6 - 2 * (x & 3)) & 3 for x in range(320)] for y in range(200)]
+    for i in range(50):
+        pixels[i][i] = 3
+    with open(os.path.join(os.path.dirname(FONT), "font8x8.bin"), "rb") as handle:
+        font = handle.read()
+    for column, char in enumerate(b"CGA"):
+        for line in range(8):
+            bits = font[char * 8 + line]
+            for dot in range(8):
+                pixels[24 * 8 + line][column * 8 + dot] = 2 if bits & (0x80 >> dot) else 0
+    assert rgb == b"".join(colors[value] for row in pixels for value in row)
+
+
 def test_screenshot_step_takes_the_picture_between_steps(tmp_path, floppy_from):
     """A step shot after "Hello" shows the text; the final shot too."""
     image = floppy_from(tmp_path, "boot/hello_int10.bin")

@@ -12,7 +12,8 @@ planar), 13h (320x200x256).  In the planar modes pixels and characters are drawn
 through the graphics controller as a VGA BIOS does (write mode 2 under the bit
 mask, write mode 1 to copy with the latches when scrolling, the read map to read a
 pixel); 8x14 characters (mode 10h) are lines 1-14 of the 8x16 glyphs.  The CGA
-modes 04h-06h are not set (AH=00h leaves the mode unchanged).
+modes 04h-06h (320x200x4, 640x200x2) keep packed pixels at B8000 with odd lines
+8 KiB on, written as bytes through the VGA's odd/even window.
 """
 
 from typing import Any, Dict, List, Tuple
@@ -32,6 +33,8 @@ MISC_WRITE = 0x3C2
 DAC_MASK, DAC_READ_INDEX, DAC_WRITE_INDEX, DAC_DATA = 0x3C6, 0x3C7, 0x3C8, 0x3C9
 AC_PALETTE_ENABLE = 0x20      # index bit 5: display on, palette locked
 CRTC_PROTECT = 0x11           # bit 7 write-protects CRTC 0-7
+CGA_BANK = 0x2000             # odd lines of the CGA modes
+CGA_LINE = 80                 # bytes per line in the CGA modes
 GC_SET_RESET, GC_ENABLE_SET_RESET, GC_ROTATE, GC_READ_MAP, GC_MODE, GC_BIT_MASK = 0, 1, 3, 4, 5, 8
 FUNCTION_XOR = 0x18           # data rotate register: XOR with the latches
 PALETTES = {"ega": ega_palette, "cga": cga_palette, "vga256": vga256_palette}
@@ -65,11 +68,11 @@ class VideoServices(VideoFunctions):
 
     @staticmethod
     def static_functionality() -> bytes:
-        """The table int 10h AH=1Bh points to: modes 00h-03h, 07h, 0Dh, 0Eh,
+        """The table int 10h AH=1Bh points to: modes 00h-07h, 0Dh, 0Eh,
         10h-13h; 200/350/400 scan lines; 8 font blocks; palette, font and
         cursor-emulation support."""
         table = bytearray(16)
-        table[0] = 0x8F
+        table[0] = 0xFF
         table[1] = 0x60
         table[2] = 0x0F
         table[7] = 0x07
@@ -215,7 +218,7 @@ class VideoServices(VideoFunctions):
         (the mode's map mask and write mode 0 are in effect); 256 colours: the screen."""
         if mode.text:
             self.ctx.bus.write_bytes(mode.memory_base, b"\x20\x07" * (mode.page_size * mode.pages // 2))
-        elif mode.planar:
+        elif mode.planar or mode.cga:
             self.ctx.bus.write_bytes(mode.memory_base, bytes(min(mode.page_size * mode.pages, 0x10000)))
         else:
             self.ctx.bus.write_bytes(mode.memory_base, bytes(mode.width * mode.height))
@@ -321,10 +324,29 @@ class VideoServices(VideoFunctions):
 
     def pixel_address(self, mode: VideoMode, x: int, y: int) -> Tuple[int, int]:
         """(address, bit mask) of pixel (x, y): one byte per pixel in 256 colours,
-        eight pixels per byte in the planar modes."""
+        eight pixels per byte in the planar modes, four or eight in the CGA modes
+        (odd lines in the second 8 KiB bank)."""
         if mode.planar:
             return mode.memory_base + y * (mode.width // 8) + x // 8, 0x80 >> (x & 7)
+        if mode.cga:
+            bits = mode.bits_per_pixel
+            shift = 8 - bits - (x * bits) % 8
+            address = mode.memory_base + (y & 1) * CGA_BANK + (y >> 1) * CGA_LINE + x * bits // 8
+            return address, ((1 << bits) - 1) << shift
         return mode.memory_base + y * mode.width + x, 0xFF
+
+    def cga_write(self, address: int, mask: int, color: int) -> None:
+        """Set the pixels of `mask` to `color` (bit 7: XOR) in a CGA-mode byte."""
+        old = self.ctx.read8(address)
+        value = (color & 0x7F) * (mask & -mask) & mask
+        self.ctx.write8(address, old ^ value if color & 0x80 else (old & ~mask) | value)
+
+    @staticmethod
+    def cell_bytes(mode: VideoMode) -> int:
+        """Bytes one 8-pixel character column takes on one line."""
+        if mode.planar:
+            return 1
+        return mode.bits_per_pixel if mode.cga else 8
 
     def glyph(self, char: int, height: int) -> bytes:
         """The font lines of a character cell `height` lines high."""
@@ -364,6 +386,15 @@ class VideoServices(VideoFunctions):
                 self.planar_write(address, 0xFF, 0)
                 if bits:
                     self.planar_write(address, bits, color)
+            return
+        if mode.cga:
+            for line, bits in enumerate(glyph):
+                for x in range(8):
+                    address, mask = self.pixel_address(mode, column * 8 + x, row * 8 + line)
+                    if bits & (0x80 >> x):
+                        self.cga_write(address, mask, color)
+                    elif not color & 0x80:
+                        self.cga_write(address, mask, 0)
             return
         for line in range(8):
             bits = glyph[line]
@@ -409,7 +440,7 @@ class VideoServices(VideoFunctions):
             if mode.planar:
                 self.planar_copy(src, dst, right - left + 1)
             else:
-                bus.write_bytes(dst, bus.read_bytes(src, (right - left + 1) * 8))
+                bus.write_bytes(dst, bus.read_bytes(src, (right - left + 1) * self.cell_bytes(mode)))
 
     def fill_row(self, page: int, row: int, left: int, right: int, attribute: int) -> None:
         bus = self.ctx.bus
@@ -419,6 +450,10 @@ class VideoServices(VideoFunctions):
             return
         mode = self.mode()
         pixels = bytes((attribute & 0xFF,)) * (width * 8)
+        if mode.cga:                # the colour in every pixel of the byte
+            bits = mode.bits_per_pixel
+            pattern = (attribute & ((1 << bits) - 1)) * (0xFF // ((1 << bits) - 1))
+            pixels = bytes((pattern,)) * (width * bits)
         for line in range(mode.char_height):
             address, _ = self.pixel_address(mode, left * 8, row * mode.char_height + line)
             if mode.planar:

@@ -114,6 +114,9 @@ class VideoFunctions:
         if mode.planar:
             self.planar_write(address, mask, color, xor=bool(color & 0x80))
             return
+        if mode.cga:
+            self.cga_write(address, mask, color)
+            return
         if color & 0x80:
             color = (self.ctx.read8(address) ^ color) & 0x7F
         self.ctx.write8(address, color)
@@ -125,7 +128,10 @@ class VideoFunctions:
             cpu.set_reg("al", 0)
             return
         address, mask = self.pixel_address(mode, x, y)
-        cpu.set_reg("al", self.planar_read(address, mask) if mode.planar else self.ctx.read8(address))
+        if mode.planar:
+            cpu.set_reg("al", self.planar_read(address, mask))
+        else:
+            cpu.set_reg("al", (self.ctx.read8(address) & mask) // (mask & -mask))
 
     def fn_teletype(self, cpu: Any) -> None:
         self.teletype(cpu.get_reg("al"), self.ctx.bda8(c.BDA_ACTIVE_PAGE), cpu.get_reg("bl"))

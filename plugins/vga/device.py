@@ -287,6 +287,16 @@ class VGA(Component):
             return 2
         return 0 if crtc[regs.CRTC_MODE_CONTROL] & regs.MODE_BYTE else 1
 
+    def bank_substitution(self) -> int:
+        """Address bits (13: 2000h, 14: 4000h) the row scan counter replaces: CRTC
+        17h bits 0-1 clear (CGA and Hercules compatible addressing)."""
+        control = self.state.crtc[regs.CRTC_MODE_CONTROL]
+        return (0 if control & regs.MODE_MAP13 else 0x2000) | (0 if control & regs.MODE_MAP14 else 0x4000)
+
+    def cell_height(self) -> int:
+        """Scan lines per character row (CRTC 09h bits 0-4, plus one)."""
+        return (self.state.crtc[regs.CRTC_MAX_SCAN] & regs.SCAN_LINES_MASK) + 1
+
     def start_address(self) -> int:
         crtc = self.state.crtc
         return (crtc[regs.CRTC_START_HIGH] << 8) | crtc[regs.CRTC_START_LOW]
@@ -323,7 +333,9 @@ class VGA(Component):
         width = columns * 8
         if st.gc[regs.GC_MODE] & regs.MODE_SHIFT_256:
             width //= 2
-        height = scanlines // cell_height
+        # every scan line is its own pixel row while the row scan counter selects
+        # banks (CGA modes); otherwise a character row repeats its one pixel row
+        height = scanlines if self.bank_substitution() else scanlines // cell_height
         return {"kind": "graphics", "cols": width // 8, "rows": height // 8,
                 "width": width, "height": height}
 

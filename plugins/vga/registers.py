@@ -53,6 +53,8 @@ SCAN_DOUBLE = 0x80              # in CRTC 09h
 SCAN_LINES_MASK = 0x1F
 UNDERLINE_DWORD = 0x40          # in CRTC 14h
 MODE_BYTE = 0x40                # in CRTC 17h: byte mode (word mode when clear)
+MODE_MAP13 = 0x01               # in CRTC 17h: clear: row scan bit 0 is address bit 13
+MODE_MAP14 = 0x02               # in CRTC 17h: clear: row scan bit 1 is address bit 14
 #: registers whose writes change only the cursor: no re-decoding of the mode needed
 CURSOR_REGISTERS = frozenset((CRTC_CURSOR_START, CRTC_CURSOR_END, CRTC_CURSOR_HIGH, CRTC_CURSOR_LOW))
 
@@ -62,6 +64,7 @@ GC_SET_RESET, GC_ENABLE_SET_RESET, GC_COLOR_COMPARE, GC_DATA_ROTATE, GC_READ_MAP
 MODE_WRITE_MASK = 0x03
 MODE_READ_COMPARE = 0x08
 MODE_ODD_EVEN = 0x10            # host reads use odd/even addressing
+MODE_SHIFT_INTERLEAVE = 0x20   # CGA 4-colour: 2-bit pixels from planes 0/1 in turn
 MODE_SHIFT_256 = 0x40
 MISC_GRAPHICS = 0x01
 MISC_MAP_SHIFT = 2

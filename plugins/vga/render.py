@@ -3,7 +3,10 @@
 Text modes draw each cell's glyph from plane 2 (character maps A/B per sequencer
 register 3, 9th column per the line-graphics bit, the cursor as a block of its
 scan lines); 256-colour modes take one byte per pixel from the four planes in turn
-(chained or unchained); 16-colour planar modes combine one bit from each plane.
+(chained or unchained); 16-colour planar modes combine one bit from each plane;
+the CGA 4-colour mode (shift register interleave) takes 2-bit pixels from planes
+0 and 1 in turn.  CRTC 17h bits 0-1 put the row scan counter into address bits
+13-14 (the interleaved banks of the CGA modes).
 Colours go through the attribute palette (16-colour paths), the PEL mask and the
 DAC, whose 6-bit components are widened to 8 bits.  A screen blanked by the
 attribute controller (PAS clear) or the sequencer (screen off) renders black.
@@ -68,6 +71,8 @@ def render(vga: Any) -> Tuple[int, int, bytes]:
         return width, height, _render_text(vga, info)
     if state.gc[regs.GC_MODE] & regs.MODE_SHIFT_256:
         return width, height, _render_256(vga, width, height)
+    if state.gc[regs.GC_MODE] & regs.MODE_SHIFT_INTERLEAVE:
+        return width, height, _render_interleaved(vga, width, height)
     return width, height, _render_planar16(vga, width, height)
 
 
@@ -135,16 +140,26 @@ def _render_text(vga: Any, info: Dict[str, Any]) -> bytes:
     return b"".join(out)
 
 
-def _row_addresses(vga: Any, height: int) -> List[int]:
-    """The CRTC address of each displayed pixel row: from the start address, and
-    from 0 again for the rows whose scan lines are below the line-compare split."""
+def _row_addresses(vga: Any, height: int) -> List[Tuple[int, int, int]]:
+    """(CRTC address, AND mask, OR mask) of each displayed pixel row: plane offset
+    of step `n` is ((address + n) << shift) & AND | OR.  Rows start at the start
+    address, and at 0 again below the line-compare split; with CRTC 17h bit 0 (or
+    bit 1) clear the row scan counter's bit 0 (1) replaces address bit 13 (14), the
+    CGA-compatible banks of modes 04h-06h."""
     start, stride = vga.start_address(), vga.row_stride()
     split = vga.split_line()
-    if split is None:
-        return [start + y * stride for y in range(height)]
     lines_per_row = max(1, vga.displayed_lines() // height)
-    return [start + y * stride if y * lines_per_row < split
-            else (y * lines_per_row - split) // lines_per_row * stride for y in range(height)]
+    substitute = vga.bank_substitution()
+    cell = vga.cell_height() if substitute else 1
+    rows = []
+    for y in range(height):
+        first = start
+        if split is not None and y * lines_per_row >= split:
+            y, first = (y * lines_per_row - split) // lines_per_row, 0
+        line, scan = divmod(y, cell)
+        bank = ((scan & 1) << 13 | (scan & 2) << 13) & substitute
+        rows.append((first + line * stride, PLANE_MASK & ~substitute, bank))
+    return rows
 
 
 def _render_256(vga: Any, width: int, height: int) -> bytes:
@@ -152,12 +167,39 @@ def _render_256(vga: Any, width: int, height: int) -> bytes:
     state = vga.state
     planes = (state.plane0, state.plane1, state.plane2, state.plane3)
     colors = dac_colors(state)
-    shift, stride = vga.address_shift(), vga.row_stride()
+    shift = vga.address_shift()
     out = []
-    for counter in _row_addresses(vga, height):
+    for counter, keep, bank in _row_addresses(vga, height):
         for step in range(width // 4):
-            at = ((counter + step) << shift) & PLANE_MASK
+            at = (((counter + step) << shift) & keep) | bank
             out.extend(colors[plane[at]] for plane in planes)
+    return b"".join(out)
+
+
+def _render_interleaved(vga: Any, width: int, height: int) -> bytes:
+    """CGA 4-colour (shift register interleave, modes 04h/05h): each address step
+    shows the byte of plane 0 then that of plane 1, four 2-bit pixels each, high
+    bits first; planes 2 and 3 give bits 2-3 the same way.  Through the palette."""
+    state = vga.state
+    planes = (state.plane0, state.plane1, state.plane2, state.plane3)
+    colors = attribute_colors(state)
+    enable = state.attr[regs.ATTR_PLANE_ENABLE] & 0x0F
+    shift = vga.address_shift()
+    spans: Dict[Tuple[int, int], bytes] = {}
+    out = []
+    for counter, keep, bank in _row_addresses(vga, height):
+        for step in range(width // 8):
+            at = (((counter + step) << shift) & keep) | bank
+            for low, high in ((planes[0][at], planes[2][at]), (planes[1][at], planes[3][at])):
+                span = spans.get((low, high))
+                if span is None:
+                    pixels = []
+                    for pixel in range(4):
+                        bits = 6 - 2 * pixel
+                        value = ((low >> bits) & 3) | (((high >> bits) & 3) << 2)
+                        pixels.append(colors[value & enable])
+                    span = spans[(low, high)] = b"".join(pixels)
+                out.append(span)
     return b"".join(out)
 
 
@@ -167,12 +209,12 @@ def _render_planar16(vga: Any, width: int, height: int) -> bytes:
     planes = (state.plane0, state.plane1, state.plane2, state.plane3)
     colors = attribute_colors(state)
     enable = state.attr[regs.ATTR_PLANE_ENABLE] & 0x0F
-    shift, stride = vga.address_shift(), vga.row_stride()
+    shift = vga.address_shift()
     spans: Dict[Tuple[int, ...], bytes] = {}
     out = []
-    for counter in _row_addresses(vga, height):
+    for counter, keep, bank in _row_addresses(vga, height):
         for step in range(width // 8):
-            at = ((counter + step) << shift) & PLANE_MASK
+            at = (((counter + step) << shift) & keep) | bank
             key = tuple(plane[at] for plane in planes)
             span = spans.get(key)
             if span is None:
