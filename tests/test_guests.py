@@ -59,7 +59,7 @@ def test_compatibility_page_is_generated():
 def test_debian_kernel_shows_the_cpu_we_claim_in_proc_cpuinfo(pc):
     """Debian 12's 686 kernel with the busybox initramfs, booted as QEMU would
     (-kernel/-initrd/-append console=ttyS0, 128 MiB): /proc/cpuinfo shows the
-    Pentium Pro with its x87 and CMOV."""
+    Pentium Pro with its x87, CMOV, PAE and global pages."""
     entry = next(e for e in compat.load_manifest(SHARED) if e["name"] == "linux-busybox")
     overrides = compat.kernel_overrides(entry, compat.build_guest(entry, SHARED))
     m = pc.boot("pc.yaml", overrides=overrides, copy_media=False)
@@ -72,4 +72,4 @@ def test_debian_kernel_shows_the_cpu_we_claim_in_proc_cpuinfo(pc):
     assert "model name\t: Pentium Pro" in info, info[-2000:]
     assert "fpu\t\t: yes" in info and "cpu family\t: 6" in info
     flags = info[info.index("flags\t"):].splitlines()[0].split()
-    assert {"fpu", "tsc", "cx8", "cmov"} <= set(flags) and "pae" not in flags
+    assert {"fpu", "tsc", "cx8", "cmov", "pae", "pge"} <= set(flags)
