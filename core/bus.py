@@ -138,7 +138,7 @@ class Bus:
         self.io_table: List[Optional[IoHandler]] = [None] * 0x10000
         self._unclaimed_logged = set()
         self.irq_levels = [0] * 16
-        self.irq_listeners: Dict[int, Callable[[int], None]] = {}
+        self.irq_listeners: Dict[int, List[Callable[[int], None]]] = {}
         self.intr_listener: Callable[[bool], None] = lambda level: None
         self.interrupt_controller = None  # object with acknowledge() -> vector
         self.a20_sources: Dict[str, bool] = {}
@@ -415,8 +415,9 @@ class Bus:
 
     # ------------------------------------------------------------------ IRQ lines
     def connect_irq(self, line: int, listener: Callable[[int], None]) -> None:
-        """The interrupt controller input wired to `line` (called with the new level)."""
-        self.irq_listeners[line] = listener
+        """Wire an interrupt controller input to `line` (called with the new level).
+        A line may drive several inputs: the 8259A's and an I/O APIC's."""
+        self.irq_listeners.setdefault(line, []).append(listener)
 
     def set_irq(self, line: int, level: int) -> None:
         """A device drives IRQ `line` to `level` (0 or 1); hooks fire on edges."""
@@ -428,8 +429,7 @@ class Bus:
             self.hooks.call.irq_raised(machine=self.machine, line=line)
         elif not level and self.hooks.irq_lowered:
             self.hooks.call.irq_lowered(machine=self.machine, line=line)
-        listener = self.irq_listeners.get(line)
-        if listener is not None:
+        for listener in self.irq_listeners.get(line, ()):
             listener(level)
 
     def pulse_irq(self, line: int) -> None:

@@ -17,6 +17,8 @@ from .boot import BootServices
 from .common import BiosContext, registers
 from .disk import DiskServices
 from .keyboard import KeyboardServices
+from .mptable import build as build_mp_tables
+
 from .post import PowerOnSelfTest
 from .rom import (CLI, HLT, IRET, OFFSET_DUMMY_IRET, ROM_BASE, ROM_HIGH_ALIAS, ROM_SEGMENT, STI,
                   RomBuilder)
@@ -25,6 +27,8 @@ from .timer import TimerServices
 from .video import VideoServices
 
 BOOT_DEVICES = ("floppy", "hdd", "cdrom")
+#: ROM bytes kept for the tables built from the machine at configure time (MP)
+TABLE_AREA_SIZE = 0x800
 IDLE_POLLS = 3          # polls in a row before virtual time skips ahead
 IDLE_POLL_GAP = 2000    # at most this many instructions between polls "in a row"
 
@@ -84,6 +88,7 @@ class BIOS(Component):
         for group in (self.post, self.video, self.disk, self.keyboard, self.timer,
                       self.system, self.boot):
             self.vectors.update(group.install(rom))
+        rom.emit(bytes(TABLE_AREA_SIZE + 15), "tables")
         rom.checksum_fix()
         return rom
 
@@ -140,6 +145,27 @@ class BIOS(Component):
     def machine_configure(self, machine: Any) -> None:
         self._register_hostcalls()
         self.boot.check_kernel()
+        self._install_tables()
+
+    def _install_tables(self) -> None:
+        """Put the MP tables, which describe the assembled machine, into the ROM's
+        table area (16-byte aligned, as the MP floating pointer must be)."""
+        offset = (self.label["tables"] + 15) & ~15
+        data = build_mp_tables(self.machine, ROM_BASE + offset)
+        if not data:
+            return
+        if len(data) > TABLE_AREA_SIZE:
+            raise ValueError(f"the MP tables need {len(data)} bytes, the ROM keeps {TABLE_AREA_SIZE}")
+        image = self.rom.image
+        image[offset:offset + len(data)] = data
+        image[-1] = 0
+        image[-1] = (-sum(image)) & 0xFF
+        claimant, self.bus.claimant = self.bus.claimant, self.name
+        try:
+            self.bus.map_rom(ROM_BASE, self.rom.bytes(), self.name)
+            self.bus.map_rom(ROM_HIGH_ALIAS, self.rom.bytes(), self.name + "-alias")
+        finally:
+            self.bus.claimant = claimant
 
     def _register_hostcalls(self) -> None:
         cpu = self.machine.cpu

@@ -53,6 +53,8 @@ class CPU(Component):
             self.bus.register_io(0xF0, 0xF0, None, lambda port, size, value: self.fpu.lower_ferr(),
                                  name + ".ferr")
         machine.cpu = self
+        #: the local APIC component (set by it at configure time), or None
+        self.lapic: Any = None
         self.bus.intr_listener = self.set_intr
         self.bus.a20_listeners.append(self._a20_changed)
         self.bus.code_write_listeners.append(self._code_written)

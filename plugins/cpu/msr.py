@@ -37,7 +37,7 @@ def model_msrs(generation: int) -> Dict[int, Tuple[int, int]]:
                       0x11: (0, 0x03FF03FF), 0x12: (0, 0xFFFFFFFFFF), 0x13: (0, 0xFFFFFFFFFF)})
         return table
     table.update({
-        APIC_BASE: (0xFEE00100, READ_ONLY),   # BSP, APIC disabled: this machine has no local APIC
+        APIC_BASE: (0xFEE00100, READ_ONLY),   # BSP, APIC disabled, unless a local APIC component serves it
         0x2A: (0, READ_ONLY),         # EBL_CR_POWERON (power-on configuration)
         SYSENTER_CS: (0, 0xFFFF), SYSENTER_ESP: (0, 0xFFFFFFFF), SYSENTER_EIP: (0, 0xFFFFFFFF),
         MCG_CAP: (0x100 | MC_BANKS, READ_ONLY), MCG_STATUS: (0, 0), MCG_CTL: (0, FULL),
@@ -76,6 +76,8 @@ class MSRFile:
             raise CPUFault(GP, 0)
         if index == TSC:
             return (cpu.clock.icount + cpu.tsc_offset) & FULL
+        if index == APIC_BASE and cpu.lapic is not None:
+            return cpu.lapic.read_base_msr()
         return self.values[index]
 
     def write(self, cpu, index: int, value: int) -> None:
@@ -84,6 +86,10 @@ class MSRFile:
         _, writable = self.layout[index]
         if index == TSC:
             cpu.tsc_offset = (value - cpu.clock.icount) & FULL
+            return
+        if index == APIC_BASE and cpu.lapic is not None:
+            if not cpu.lapic.write_base_msr(value):
+                raise CPUFault(GP, 0)
             return
         if writable == READ_ONLY or value & ~writable:
             raise CPUFault(GP, 0)

@@ -181,6 +181,7 @@ FEATURE_FPU, FEATURE_PSE, FEATURE_TSC, FEATURE_MSR, FEATURE_MCE, FEATURE_CX8 = 0
 FEATURE_PAE, FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = (
     0x40, 0x800, 0x1000, 0x2000, 0x4000, 0x8000)
 FEATURE_PAT, FEATURE_PSE36, FEATURE_MMX, FEATURE_FXSR = 0x10000, 0x20000, 0x800000, 0x1000000
+FEATURE_APIC = 0x200    # a local APIC component is present and enabled in IA32_APIC_BASE
 #: CPUID leaf 2: TLBs and caches (SDM vol. 2, table 3-12).  Pentium Pro: 8 KiB L1
 #: caches, 256 KiB L2; Pentium II model 5: 16 KiB L1 caches, 512 KiB L2.
 P6_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x06040A43)
@@ -222,6 +223,11 @@ def build_cpuid(d: Decoder) -> Closure:
                 cpu.model.signature & 0xFF)
             regs[EBX] = regs[ECX] = 0
             regs[EDX] = features
+            lapic = cpu.lapic
+            if lapic is not None:
+                regs[EBX] = lapic.apic_id << 24        # initial APIC ID
+                if lapic.hw_enabled:
+                    regs[EDX] = features | FEATURE_APIC
         elif leaf == 2 and highest >= 2:
             regs[EAX], regs[EBX], regs[ECX], regs[EDX] = descriptors
         else:
