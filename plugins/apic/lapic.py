@@ -278,7 +278,7 @@ class LocalAPIC(Component):
         level = self._deliverable() >= 0 or (state.lint0_level and self._pic_passes()) or (
             state.extint_level and self.enabled)
         state.intr_output = level
-        if self.cpu is not None and self.cpu.intr_line != level:
+        if self.cpu is not None and getattr(self.cpu, "intr_line", None) != level:
             self.cpu.set_intr(level)
 
     # ------------------------------------------------------------------ the CPU side

@@ -84,8 +84,10 @@ def machine_description(machine: Any) -> Optional[Tuple[int, list, list, list]]:
     processors = []
     for lapic in lapics:
         cpu = lapic.cpu or machine.cpu
-        processors.append((lapic.options["id"], lapic.is_bsp, cpu.model.signature,
-                           cpuid_features(cpu) | FEATURE_APIC))
+        model = getattr(cpu, "model", None)      # a foreign CPU plugin may have none
+        signature = model.signature if model is not None else 0
+        features = cpuid_features(cpu) if model is not None else 0
+        processors.append((lapic.options["id"], lapic.is_bsp, signature, features | FEATURE_APIC))
     ioapics, routes = [], []
     for ioapic in (c for c in machine.components.values() if isinstance(c, IOAPIC)):
         ioapics.append((ioapic.default_id, ioapic.base))
