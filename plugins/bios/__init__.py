@@ -160,10 +160,12 @@ class BIOS(Component):
         image[offset:offset + len(data)] = data
         image[-1] = 0
         image[-1] = (-sum(image)) & 0xFF
-        claimant, self.bus.claimant = self.bus.claimant, self.name
+        claimant = self.bus.claimant
         try:
-            self.bus.map_rom(ROM_BASE, self.rom.bytes(), self.name)
-            self.bus.map_rom(ROM_HIGH_ALIAS, self.rom.bytes(), self.name + "-alias")
+            for base, name in ((ROM_BASE, self.name), (ROM_HIGH_ALIAS, self.name + "-alias")):
+                # the pages' recorded owner (RAM re-maps ROMs it finds, in its name)
+                self.bus.claimant = self.bus.region_owner.get(base >> 12, self.name)
+                self.bus.map_rom(base, self.rom.bytes(), name)
         finally:
             self.bus.claimant = claimant
 
