@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README.md; .ci/run calls it): installs what the tests
-# need, then runs the default test suite on CPython and on PyPy.
+# need, then runs the default test suite on CPython and on PyPy, side by side.
 # Extra arguments go to pytest on both runtimes, e.g. `tests/run.sh -m slow`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +44,18 @@ else
   echo "== PyPy: Unicorn cannot be imported: the Unicorn comparisons fail on PyPy (PCMACHINE_STRICT)" >&2
 fi
 
+# The two runtimes run side by side (each suite is one process; CI machines have two
+# cores): PyPy's output goes to a log that is printed after CPython's.
+pypy_log=$(mktemp)
+trap 'rm -f "$pypy_log"' EXIT
+.venv-pypy/bin/python -m pytest -rs -p no:cacheprovider "$@" >"$pypy_log" 2>&1 &
+pypy_pid=$!
 echo "== CPython: $(python3 --version)"
-python3 -m pytest -rs "$@"
+cpython_status=0
+python3 -m pytest -rs "$@" || cpython_status=$?
+pypy_status=0
+wait "$pypy_pid" || pypy_status=$?
 echo "== PyPy: $(.venv-pypy/bin/python --version 2>&1 | tr '\n' ' ')"
-.venv-pypy/bin/python -m pytest -rs "$@"
+cat "$pypy_log"
+echo "== exit status: CPython $cpython_status, PyPy $pypy_status"
+[ "$cpython_status" = 0 ] && [ "$pypy_status" = 0 ]

@@ -341,16 +341,28 @@ def test_pop_past_the_stack_limit_raises_ss(source: str) -> None:
     assert taken == (12, 0)
 
 
+@pytest.mark.parametrize("paged", [False, True], ids=["flat", "paged"])
 @pytest.mark.parametrize("eflags, cr0_am, expected", [
     (0x40002, True, (17, 0)),       # CPL 3, EFLAGS.AC, CR0.AM: #AC(0)
     (0x00002, True, None),          # AC clear: no check
     (0x40002, False, None),         # AM clear: no check
 ])
-def test_alignment_check_in_ring3(eflags: int, cr0_am: bool, expected) -> None:
+def test_alignment_check_in_ring3(eflags: int, cr0_am: bool, expected, paged: bool) -> None:
+    """SDM 6.15 interrupt 17, with paging off and on (the paged accessors test
+    alignment themselves); without #AC a word read across a page boundary still
+    reads both pages."""
     def ring3(machine: Any, labels: Dict[int, int]) -> None:
-        machine.bus.memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        memory = machine.bus.memory
+        memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        memory[0x1FFF:0x2001] = b"\x34\x12"
         cpu = machine.cpu
         cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+        if paged:       # the first 4 MiB identity-mapped, user-accessible, writable
+            memory[0x70000:0x70004] = struct.pack("<I", 0x71000 | 7)
+            for page in range(1024):
+                memory[0x71000 + 4 * page:0x71004 + 4 * page] = struct.pack("<I", page << 12 | 7)
+            cpu.write_cr(3, 0x70000)
+            cpu.write_cr(0, cpu.cr[0] | 0x80000000)
         if cr0_am:
             cpu.write_cr(0, cpu.cr[0] | 0x40000)
 
@@ -364,10 +376,13 @@ def test_alignment_check_in_ring3(eflags: int, cr0_am: bool, expected) -> None:
 user:
     mov eax, [ss:0x1000]        ; aligned
     mov eax, [ss:0x1001]        ; misaligned dword
+    mov bx, [ss:0x1FFF]         ; a word across a page boundary
     int3                        ; (a DPL 0 gate: #GP from ring 3 ends the run)
 """
     machine, taken = run_protected(source, setup=ring3)
     assert taken == (expected or (13, 3 * 8 + 2))
+    if expected is None:
+        assert machine.cpu.get_reg("bx") == 0x1234
 
 
 def test_code_past_the_cs_limit_raises_gp() -> None:

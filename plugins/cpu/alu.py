@@ -73,8 +73,15 @@ def materialize(cpu) -> int:
 
 
 def set_arith_flags(cpu, value: int, which: int = ARITH_FLAGS) -> None:
-    """Set the flags in `which` to the bits of `value` (eager flag producers)."""
-    flags = materialize(cpu)
+    """Set the flags in `which` to the bits of `value` (eager flag producers).
+    Setting all six arithmetic flags drops the lazy state instead of computing
+    flags that are overwritten at once (MUL, IMUL, shifts: hot in Linux's bignum
+    code)."""
+    if which == ARITH_FLAGS:
+        cpu.lf_op = L_NONE
+        flags = cpu.flags
+    else:
+        flags = materialize(cpu)
     cpu.flags = (flags & ~which) | (value & which)
 
 

@@ -13,10 +13,7 @@ exceptions).
 import collections
 from typing import Deque, Optional, Tuple
 
-from .state import AC, CPUFault, CS, DF_VECTOR, PF_VECTOR
-
-AC_VECTOR = 17
-CR0_AM = 0x40000
+from .state import AC, AC_VECTOR, CPUFault, CR0_AM, CS, DF_VECTOR, PF_VECTOR
 
 CONTRIBUTORY = frozenset((0, 10, 11, 12, 13))
 NAMES = {0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM",
@@ -81,10 +78,12 @@ def disassemble(cpu) -> str:
 
 
 def install_alignment_check(cpu) -> None:
-    """With CR0.AM set (486 and later), wrap the word and dword accessors: at CPL 3
-    with EFLAGS.AC set, a misaligned access raises #AC(0) (SDM 6.15, interrupt 17).
-    Without CR0.AM nothing is wrapped, so the check costs nothing."""
-    if not cpu.cr[0] & CR0_AM or cpu.generation < 4:
+    """With CR0.AM set (486 and later) and paging off, wrap the word and dword
+    accessors: at CPL 3 with EFLAGS.AC set, a misaligned access raises #AC(0) (SDM
+    6.15, interrupt 17).  Without CR0.AM nothing is wrapped, so the check costs
+    nothing; the paged accessors test alignment themselves (`paging.py`), because
+    Linux runs with CR0.AM set and a wrapper there costs every kernel access."""
+    if not cpu.cr[0] & CR0_AM or cpu.generation < 4 or cpu.paging:
         return
     rd16, rd32, wr16, wr32 = cpu.rd16, cpu.rd32, cpu.wr16, cpu.wr32
 

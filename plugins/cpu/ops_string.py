@@ -11,8 +11,7 @@ from typing import Callable
 
 from . import alu
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
-from .faults import CR0_AM
-from .state import CPUFault, DF, EAX, ECX, EDI, EDX, ES, ESI
+from .state import CPUFault, CR0_AM, DF, EAX, ECX, EDI, EDX, ES, ESI
 
 Closure = Callable[[int], int]
 MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS = range(7)

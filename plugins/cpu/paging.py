@@ -39,9 +39,8 @@ from typing import Callable, List, Tuple
 
 from pcmachine.bus import BEYOND_4G
 
-from .state import CPUFault, CR0_WP, CR4_DE, CS, GP, PF_VECTOR
+from .state import AC, AC_VECTOR, CPUFault, CR0_AM, CR0_WP, CR4_DE, CS, GP, PF_VECTOR
 
-CR0_AM = 0x40000
 CR0_PG = 0x80000000
 CR0_CD_NW = 0x60000000
 
@@ -289,7 +288,10 @@ def control_register_written(cpu, index: int, old: int, new: int) -> None:
 def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     """(rd8, rd16, rd32, wr8, wr16, wr32) for paging on: a TLB hit is one dict
     look-up plus the part-1 fast-page test; accesses crossing a page go byte by
-    byte after both pages are translated (a fault leaves memory unchanged)."""
+    byte after both pages are translated (a fault leaves memory unchanged).
+    Alignment is tested first: an aligned access can neither cross a page nor
+    raise #AC, so the page-crossing and alignment-check tests (CR0.AM, read when
+    the accessors are built) run only for misaligned addresses."""
     bus = cpu.bus
     mem = bus.memory
     read_fast = bus.read_fast
@@ -317,6 +319,15 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         bus.write(a, size, value)
         cpu.sync_after_bus()
 
+    alignment_check = bool(cpu.cr[0] & CR0_AM) and cpu.generation >= 4
+
+    def misaligned(lin: int, size: int) -> bool:
+        """For a misaligned access: #AC(0) at CPL 3 with EFLAGS.AC (SDM 6.15),
+        else whether it crosses a page."""
+        if alignment_check and cpu.cpl == 3 and cpu.flags & AC:
+            raise CPUFault(AC_VECTOR, 0)
+        return lin & 0xFFF > 0x1000 - size
+
     def split_read(lin: int, size: int) -> int:
         addresses = [translate(cpu, lin + i, False) for i in range(size)]
         value = 0
@@ -343,7 +354,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         return bus_read(a, 1)
 
     def rd16(lin: int) -> int:
-        if lin & 0xFFF == 0xFFF:
+        if lin & 1 and misaligned(lin, 2):
             return split_read(lin, 2)
         base = tlb_read.get(lin >> 12)
         if base is None:
@@ -354,7 +365,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         return bus_read(a, 2)
 
     def rd32(lin: int) -> int:
-        if lin & 0xFFF > 0xFFC:
+        if lin & 3 and misaligned(lin, 4):
             return split_read(lin, 4)
         base = tlb_read.get(lin >> 12)
         if base is None:
@@ -375,7 +386,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
             bus_write(a, 1, value)
 
     def wr16(lin: int, value: int) -> None:
-        if lin & 0xFFF == 0xFFF:
+        if lin & 1 and misaligned(lin, 2):
             split_write(lin, 2, value)
             return
         base = tlb_write.get(lin >> 12)
@@ -389,7 +400,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
             bus_write(a, 2, value)
 
     def wr32(lin: int, value: int) -> None:
-        if lin & 0xFFF > 0xFFC:
+        if lin & 3 and misaligned(lin, 4):
             split_write(lin, 4, value)
             return
         base = tlb_write.get(lin >> 12)

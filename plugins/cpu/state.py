@@ -27,12 +27,14 @@ FLAG_BITS = {"cf": CF, "pf": PF, "af": AF, "zf": ZF, "sf": SF, "tf": TF, "if": I
 # CR0 bits.
 CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_PG = (
     0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x10000, 0x80000000)
+CR0_AM = 0x40000            # alignment mask: #AC at CPL 3 with EFLAGS.AC (486+)
 CR4_DE = 0x8                # debugging extensions: I/O breakpoints, DR4/DR5 #UD
 
 # Exception vectors.
 DE, DB, NMI_VECTOR, BP, OF_VECTOR, BR, UD, NM, DF_VECTOR = 0, 1, 2, 3, 4, 5, 6, 7, 8
 TS, NP, SS_VECTOR, GP, PF_VECTOR = 10, 11, 12, 13, 14
 MF = 16
+AC_VECTOR = 17
 
 
 class CPUFault(Exception):
