@@ -357,12 +357,8 @@ def test_alignment_check_in_ring3(eflags: int, cr0_am: bool, expected, paged: bo
         memory[0x1FFF:0x2001] = b"\x34\x12"
         cpu = machine.cpu
         cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
-        if paged:       # the first 4 MiB identity-mapped, user-accessible, writable
-            memory[0x70000:0x70004] = struct.pack("<I", 0x71000 | 7)
-            for page in range(1024):
-                memory[0x71000 + 4 * page:0x71004 + 4 * page] = struct.pack("<I", page << 12 | 7)
-            cpu.write_cr(3, 0x70000)
-            cpu.write_cr(0, cpu.cr[0] | 0x80000000)
+        if paged:
+            identity_paging(machine)
         if cr0_am:
             cpu.write_cr(0, cpu.cr[0] | 0x40000)
 
@@ -383,6 +379,46 @@ user:
     assert taken == (expected or (13, 3 * 8 + 2))
     if expected is None:
         assert machine.cpu.get_reg("bx") == 0x1234
+
+
+def identity_paging(machine: Any, present_pages: int = 1024) -> None:
+    """Page directory at 0x70000, one page table at 0x71000 mapping the first
+    `present_pages` pages of the first 4 MiB to themselves (user, writable)."""
+    memory = machine.bus.memory
+    memory[0x70000:0x70004] = struct.pack("<I", 0x71000 | 7)
+    for page in range(1024):
+        entry = page << 12 | 7 if page < present_pages else 0
+        memory[0x71000 + 4 * page:0x71004 + 4 * page] = struct.pack("<I", entry)
+    machine.cpu.write_cr(3, 0x70000)
+    machine.cpu.write_cr(0, machine.cpu.cr[0] | 0x80000000)
+
+
+def test_paged_register_displacement_loads() -> None:
+    """Dword loads from [reg+disp] under paging (the form the decoder writes out
+    with the TLB hit inlined): an aligned load (a TLB miss, then a hit), a
+    misaligned one, one across a page boundary, and one from a page that is not
+    present (#PF with CR2 = the address, nothing loaded)."""
+    def paged(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        memory[0x1FFC:0x2004] = bytes(range(1, 9))
+        identity_paging(machine, present_pages=0x300)
+
+    source = """
+    mov ebx, 0x1000
+    mov ebp, [ebx + 0xFFC]      ; aligned: TLB miss, filled
+    mov ecx, [ebx + 0xFFC]      ; aligned: TLB hit
+    mov edx, [ebx + 0xFFD]      ; misaligned, same page
+    mov esi, [ebx + 0xFFE]      ; across the page boundary
+    mov edi, 0x12345678
+    mov ebx, 0x300000
+    mov edi, [ebx + 0x10]       ; page not present: #PF
+"""
+    machine, taken = run_protected(source, setup=paged)
+    cpu = machine.cpu
+    assert taken == (14, 0)
+    assert cpu.cr[2] == 0x300010
+    assert [cpu.get_reg(r) for r in ("ebp", "ecx", "edx", "esi", "edi")] == [
+        0x04030201, 0x04030201, 0x05040302, 0x06050403, 0x12345678]
 
 
 def test_code_past_the_cs_limit_raises_gp() -> None:

@@ -229,7 +229,13 @@ def shift(cpu, kind: int, a: int, count: int, mask: int, bits: int) -> int:
     if count == 0:
         return a
     sign = 1 << (bits - 1)
-    flags = materialize(cpu)
+    if kind >= 4:
+        # SHL/SHR/SAR by a non-zero count set all six arithmetic flags: the lazy
+        # record is dropped, not computed.
+        cpu.lf_op = L_NONE
+        flags = cpu.flags
+    else:
+        flags = materialize(cpu)
     cf = flags & CF
     if kind == 0:      # ROL
         n = count % bits

@@ -346,9 +346,35 @@ class Decoder:
                 if offset + span > seg_limit[seg]:
                     fault(seg, offset, span)
                 write(seg_base[seg] + offset, value)
+            fast_path = getattr(read, "tlb_fast_path", None)
+            if fast_path is not None:
+                get = self._inlined_paged_load(get, r1, disp, seg, writes, fast_path)
         if writes and cpu.paging:
             get = self._write_probed(get, size)
         return get, set_after_get, put
+
+    def _inlined_paged_load(self, get: Callable[[], int], r1: int, disp: int, seg: int,
+                            writes: bool, fast_path: tuple) -> Callable[[], int]:
+        """A dword load from [reg+disp] under paging with the TLB hit on an aligned
+        RAM address written out (one call fewer per load: Linux's hot loops are
+        mostly such loads); everything else goes through `get`, the paged rd32."""
+        tlb_read, read_fast, mem, unpack32 = fast_path
+        regs, seg_base = self.cpu.regs, self.cpu.seg_base
+        seg_limit, fault = self.limits(seg, writes)
+        amask = MASKS[self.adsize]
+        cpu = self.cpu
+
+        def get_inlined() -> int:
+            offset = (regs[r1] + disp) & amask
+            if offset + 3 <= seg_limit[seg]:
+                linear = seg_base[seg] + offset
+                if not linear & 3:
+                    base = tlb_read.get(linear >> 12)
+                    if base is not None and read_fast[base >> 12]:
+                        cpu.mlin = linear
+                        return unpack32(mem, base | (linear & 0xFFF))[0]
+            return get()
+        return get_inlined
 
     def _write_probed(self, get: Callable[[], int], size: int) -> Callable[[], int]:
         """A read-modify-write under paging checks its store's pages right after

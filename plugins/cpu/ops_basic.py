@@ -887,9 +887,10 @@ def build_group3(d: Decoder) -> Closure:
                 low = full & mask
                 overflow = (full >> bits) != 0
             write_pair(low, (full >> bits) & mask)
-            flags = (CF | OF) if overflow else 0
-            flags |= alu.logic_flags(low, mask)
-            set_arith_flags(cpu, flags)
+            if overflow:
+                set_arith_flags(cpu, CF | OF | alu.logic_flags(low, mask))
+            else:       # CF = OF = 0 and SF ZF PF of the low half: a logic record
+                cpu.lf_op = L_LOGIC; cpu.lf_res = low; cpu.lf_mask = mask
             return (eip + n) & m
         return multiply
 
@@ -950,8 +951,10 @@ def build_imul_common(d: Decoder, size: int, with_imm: bool) -> Closure:
         low = product & mask
         overflow = product != signed(low, bits)
         setter(low)
-        flags = (CF | OF) if overflow else 0
-        set_arith_flags(cpu, flags | alu.logic_flags(low, mask))
+        if overflow:
+            set_arith_flags(cpu, CF | OF | alu.logic_flags(low, mask))
+        else:           # CF = OF = 0 and SF ZF PF of the result: a logic record
+            cpu.lf_op = L_LOGIC; cpu.lf_res = low; cpu.lf_mask = mask
         return (eip + n) & m
     return imul
 

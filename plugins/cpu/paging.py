@@ -412,6 +412,9 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         else:
             bus_write(a, 4, value)
 
+    # What a decoded load may inline (`Decoder.rm_access`): a wrapper put around
+    # rd32 (debug-register watches) lacks this attribute, so it is never bypassed.
+    rd32.tlb_fast_path = (tlb_read, read_fast, mem, unpack32)
     return rd8, rd16, rd32, wr8, wr16, wr32
 
 
