@@ -397,7 +397,7 @@ def test_paged_register_displacement_loads() -> None:
     """Dword loads from [reg+disp] under paging (the form the decoder writes out
     with the TLB hit inlined): an aligned load (a TLB miss, then a hit), a
     misaligned one, one across a page boundary, and one from a page that is not
-    present (#PF with CR2 = the address, nothing loaded)."""
+    present (#PF with CR2 = the address, nothing loaded); stores of the same form."""
     def paged(machine: Any, labels: Dict[int, int]) -> None:
         memory = machine.bus.memory
         memory[0x1FFC:0x2004] = bytes(range(1, 9))
@@ -409,6 +409,11 @@ def test_paged_register_displacement_loads() -> None:
     mov ecx, [ebx + 0xFFC]      ; aligned: TLB hit
     mov edx, [ebx + 0xFFD]      ; misaligned, same page
     mov esi, [ebx + 0xFFE]      ; across the page boundary
+    mov ebx, 0x6000
+    mov [ebx + 0x100], ecx      ; aligned store: TLB miss, then a hit
+    mov [ebx + 0x104], edx
+    mov [ebx + 0x109], esi      ; misaligned store
+    mov [ebx + 0xAFF0], ecx     ; the code page this runs from: slow path, still stored
     mov edi, 0x12345678
     mov ebx, 0x300000
     mov edi, [ebx + 0x10]       ; page not present: #PF
@@ -419,6 +424,9 @@ def test_paged_register_displacement_loads() -> None:
     assert cpu.cr[2] == 0x300010
     assert [cpu.get_reg(r) for r in ("ebp", "ecx", "edx", "esi", "edi")] == [
         0x04030201, 0x04030201, 0x05040302, 0x06050403, 0x12345678]
+    memory = machine.bus.memory
+    assert bytes(memory[0x6100:0x610D]) == bytes.fromhex("01020304 02030405 00 03040506")
+    assert memory[0x10FF0:0x10FF4] == bytes.fromhex("01020304")
 
 
 def test_code_past_the_cs_limit_raises_gp() -> None:

@@ -349,6 +349,9 @@ class Decoder:
             fast_path = getattr(read, "tlb_fast_path", None)
             if fast_path is not None:
                 get = self._inlined_paged_load(get, r1, disp, seg, writes, fast_path)
+            fast_path = getattr(write, "tlb_fast_path", None)
+            if fast_path is not None:
+                put = self._inlined_paged_store(put, r1, disp, seg, writes, fast_path)
         if writes and cpu.paging:
             get = self._write_probed(get, size)
         return get, set_after_get, put
@@ -375,6 +378,28 @@ class Decoder:
                         return unpack32(mem, base | (linear & 0xFFF))[0]
             return get()
         return get_inlined
+
+    def _inlined_paged_store(self, put: Callable[[int], None], r1: int, disp: int, seg: int,
+                             writes: bool, fast_path: tuple) -> Callable[[int], None]:
+        """The store side of `_inlined_paged_load`: an aligned dword to a RAM page
+        whose TLB entry allows writing (pages holding decoded code are not
+        write-fast, so self-modifying code still goes through `put`)."""
+        tlb_write, write_fast, mem, pack32 = fast_path
+        regs, seg_base = self.cpu.regs, self.cpu.seg_base
+        seg_limit, _ = self.limits(seg, writes)
+        amask = MASKS[self.adsize]
+
+        def put_inlined(value: int) -> None:
+            offset = (regs[r1] + disp) & amask
+            if offset + 3 <= seg_limit[seg]:
+                linear = seg_base[seg] + offset
+                if not linear & 3:
+                    base = tlb_write.get(linear >> 12)
+                    if base is not None and write_fast[base >> 12]:
+                        pack32(mem, base | (linear & 0xFFF), value)
+                        return
+            put(value)
+        return put_inlined
 
     def _write_probed(self, get: Callable[[], int], size: int) -> Callable[[], int]:
         """A read-modify-write under paging checks its store's pages right after

@@ -412,9 +412,11 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         else:
             bus_write(a, 4, value)
 
-    # What a decoded load may inline (`Decoder.rm_access`): a wrapper put around
-    # rd32 (debug-register watches) lacks this attribute, so it is never bypassed.
+    # What a decoded load or store may inline (`Decoder.rm_access`): a wrapper put
+    # around rd32/wr32 (debug-register watches) lacks this attribute, so it is
+    # never bypassed.
     rd32.tlb_fast_path = (tlb_read, read_fast, mem, unpack32)
+    wr32.tlb_fast_path = (tlb_write, write_fast, mem, pack32)
     return rd8, rd16, rd32, wr8, wr16, wr32
 
 
