@@ -363,7 +363,7 @@ class Decoder:
         mostly such loads); everything else goes through `get`, the paged rd32."""
         tlb_read, read_fast, mem, unpack32 = fast_path
         regs, seg_base = self.cpu.regs, self.cpu.seg_base
-        seg_limit, fault = self.limits(seg, writes)
+        seg_limit, _ = self.limits(seg, writes)     # over the limit: `get` faults
         amask = MASKS[self.adsize]
         cpu = self.cpu
 
