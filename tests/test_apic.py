@@ -448,3 +448,24 @@ def test_cpu_takes_apic_timer_interrupt_in_real_mode():
     run_until_stopped(machine, 10_000)
     assert machine.cpu.get_reg("bx") == 1
     assert machine.clock.now() >= 50_000
+
+
+@pytest.mark.parametrize("profile, has_apic", [("pc.yaml", True), ("isapc.yaml", False)])
+def test_isa_only_profile_has_no_apic_and_no_mp_table(tmp_path, profile, has_apic):
+    """machines/isapc.yaml (QEMU's `isapc`): a boot sector runs CPUID after POST;
+    the APIC feature bit, an MP floating pointer in the BIOS areas and a local
+    APIC answering at 0xFEE00000 are all there on pc.yaml and all absent here."""
+    code = assemble("cli\nmov eax, 1\ncpuid\nmov esi, edx\nhlt\n", org=0x7C00)
+    sector = code.ljust(510, b"\0") + b"\x55\xAA"
+    floppy = tmp_path / "boot.img"
+    floppy.write_bytes(sector.ljust(1474560, b"\0"))
+    machine = Machine.from_profile(profile, ["cmos.start=2026-01-01T00:00:00"],
+                                   {"fda": str(floppy)})
+    machine.run_headless(20_000_000)
+    assert machine.cpu.get_reg("eip") == 0x7C00 + len(code)              # after its HLT
+    assert bool(machine.cpu.get_reg("esi") & 0x200) == has_apic
+    memory = machine.bus.memory
+    ebda = int.from_bytes(memory[0x40E:0x410], "little") << 4
+    areas = bytes(memory[ebda:ebda + 1024]) + bytes(memory[0xF0000:0x100000])
+    assert (b"_MP_" in areas) == has_apic
+    assert (machine.bus.read(0xFEE00030, 4) & 0xFF == 0x14) == has_apic   # APIC version
