@@ -85,6 +85,17 @@ def set_arith_flags(cpu, value: int, which: int = ARITH_FLAGS) -> None:
     cpu.flags = (flags & ~which) | (value & which)
 
 
+def set_product_flags(cpu, low: int, mask: int, overflow: bool) -> None:
+    """MUL/IMUL: CF = OF = overflow, SF ZF PF of the (low) result.  Without
+    overflow that is exactly a logic record, so the flags stay lazy."""
+    if overflow:
+        set_arith_flags(cpu, CF | OF | logic_flags(low, mask))
+    else:
+        cpu.lf_op = L_LOGIC
+        cpu.lf_res = low
+        cpu.lf_mask = mask
+
+
 def get_cf(cpu) -> int:
     op = cpu.lf_op
     if not op:

@@ -7,7 +7,8 @@ Every builder reads its operands from the Decoder and returns `fn(eip) -> next_e
 from typing import Callable
 
 from . import alu
-from .alu import ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, set_arith_flags
+from .alu import (ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, set_arith_flags,
+                  set_product_flags)
 from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .ops_control import build_indirect_transfer
@@ -887,10 +888,7 @@ def build_group3(d: Decoder) -> Closure:
                 low = full & mask
                 overflow = (full >> bits) != 0
             write_pair(low, (full >> bits) & mask)
-            if overflow:
-                set_arith_flags(cpu, CF | OF | alu.logic_flags(low, mask))
-            else:       # CF = OF = 0 and SF ZF PF of the low half: a logic record
-                cpu.lf_op = L_LOGIC; cpu.lf_res = low; cpu.lf_mask = mask
+            set_product_flags(cpu, low, mask, overflow)
             return (eip + n) & m
         return multiply
 
@@ -951,10 +949,7 @@ def build_imul_common(d: Decoder, size: int, with_imm: bool) -> Closure:
         low = product & mask
         overflow = product != signed(low, bits)
         setter(low)
-        if overflow:
-            set_arith_flags(cpu, CF | OF | alu.logic_flags(low, mask))
-        else:           # CF = OF = 0 and SF ZF PF of the result: a logic record
-            cpu.lf_op = L_LOGIC; cpu.lf_res = low; cpu.lf_mask = mask
+        set_product_flags(cpu, low, mask, overflow)
         return (eip + n) & m
     return imul
 
