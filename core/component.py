@@ -9,7 +9,7 @@ profile options in `OPTIONS`, so the profile loader validates them and the docs 
 
 import dataclasses
 import re
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
@@ -131,6 +131,15 @@ class Component:
         self.options = options
         self.bus = machine.bus
         self.clock = machine.clock
+
+    @classmethod
+    def instances(cls, name: str, options: Dict[str, Any],
+                  entries: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
+        """The components one profile entry builds, as (name, options): one, unless
+        the entry stands for several alike parts (`cpu: {count: 2}` builds the
+        processors `cpu` and `cpu1`, and its local APIC entry one APIC for each).
+        `entries` are the profile's entries by name, with converted options."""
+        return [(name, options)]
 
     def reset(self) -> None:
         """Return to the power-on state (called at start and on every machine reset)."""

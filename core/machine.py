@@ -22,6 +22,7 @@ from .hookflags import HookFlags
 from .media import Disk
 from .pluginmanager import PluginManager, resolve_plugin
 from .profile import Profile
+from .smp import Processors
 
 #: Instructions a slice may run before the loop looks at inputs and host time.
 SLICE_INSTRUCTIONS = 200_000
@@ -75,7 +76,10 @@ class Machine:
         self.realtime = False
         self.components: Dict[str, Component] = {}
         self.media: Dict[str, Disk] = {}
+        #: the processor running now (the bootstrap processor between runs)
         self.cpu: Any = None
+        #: every processor, in turn order (core/smp.py)
+        self.processors = Processors()
         self.keyboard: Any = None
         self.screen: Any = None
         self._input_handlers: Dict[str, InputHandler] = {}
@@ -117,8 +121,10 @@ class Machine:
         machine = cls(profile)
         try:
             machine._open_media()
-            for name, entry in profile.components().items():
-                machine.add_component(entry["class"], name, entry["options"])
+            entries = profile.components()
+            for name, entry in entries.items():
+                for part, options in entry["class"].instances(name, entry["options"], entries):
+                    machine.add_component(entry["class"], part, options)
             for reference in list(profile.plugins()) + list(extra_plugins or []):
                 machine.add_plugin(reference)
             if setup is not None:
@@ -205,6 +211,9 @@ class Machine:
 
     # ------------------------------------------------------------------ control
     def reset(self, cause: str = "power-on") -> None:
+        if self.processors.cpus:
+            self.processors.reset()
+            self.cpu = self.processors.current
         for component in self.components.values():
             component.reset()
         self.plugin_manager.hook.machine_reset(machine=self, cause=cause)
@@ -219,6 +228,10 @@ class Machine:
             return
         self._reset_cause = cause
         self._end_batch()
+
+    def stop_pending(self) -> bool:
+        """A stop or reset was asked for; the slice must end."""
+        return self._stop_reason is not None or self._reset_cause is not None
 
     def request_stop(self, reason: str = "stopped") -> None:
         self._stop_reason = reason
@@ -326,7 +339,13 @@ class Machine:
         if self.stop_at is not None:
             limit = min(limit, self.stop_at[0])
         clock.plan_stop(limit)
-        if cpu is not None:
+        if len(self.processors.cpus) > 1:
+            self.processors.run(self, limit)
+            if self.processors.all_halted():
+                reason = self._idle_halted()
+                if reason:
+                    return reason
+        elif cpu is not None:
             cpu.stop_requested = False
             cpu.run()
             if cpu.halted:
@@ -339,8 +358,8 @@ class Machine:
         return None
 
     def _idle_halted(self) -> Optional[str]:
-        """The CPU is in HLT: skip virtual time to the next event or input."""
-        if not self.cpu.can_wake():
+        """Every CPU is in HLT: skip virtual time to the next event or input."""
+        if not any(cpu.can_wake() for cpu in self._all_cpus()):
             return "halted"
         self._skip_to_next_wake()
         return None
@@ -373,9 +392,16 @@ class Machine:
     def waiting_for_host(self) -> bool:
         """Halted with interrupts enabled and nothing scheduled: only a host input can
         wake the CPU, so the loop may sleep."""
-        cpu = self.cpu
-        return (cpu is not None and cpu.halted and cpu.can_wake() and not cpu.check_irq
+        cpus = self._all_cpus()
+        return (bool(cpus) and all(cpu.halted and not cpu.check_irq for cpu in cpus)
+                and any(cpu.can_wake() for cpu in cpus)
                 and self.clock.next_deadline() is None and not self.inputs_pending)
+
+    def _all_cpus(self) -> List[Any]:
+        """The processors (a test's stand-in CPU set as `machine.cpu` counts too)."""
+        if self.processors.cpus:
+            return self.processors.cpus
+        return [self.cpu] if self.cpu is not None else []
 
     async def run(self, max_instructions: Optional[int] = None,
                   on_slice: Optional[Callable[[], Optional[str]]] = None) -> str:
@@ -429,6 +455,7 @@ class Machine:
             "ram": bytes(self.bus.memory),
             "a20": dict(self.bus.a20_sources),
             "irq_levels": list(self.bus.irq_levels),
+            "cpu_turn": self.processors.turn,
             "components": {name: {"version": getattr(c, "STATE_VERSION", 1), "state": c.snapshot()}
                            for name, c in self.components.items()},
             "overlays": {name: disk.overlay_state() for name, disk in self.media.items() if disk.overlay},
@@ -467,6 +494,9 @@ class Machine:
             for source, enabled in state["a20"].items():
                 self.bus.set_a20(source, enabled)
             self.bus.irq_levels = list(state["irq_levels"])
+            if self.processors.cpus:
+                self.processors.turn = state.get("cpu_turn", 0)
+                self.cpu = self.processors.current
             for name, entry in state["components"].items():
                 if name in self.components:
                     where = f"component {name!r}"

@@ -33,15 +33,17 @@ Modelling choices and open questions:
 * Relocating the registers through IA32_APIC_BASE is not modelled: the base field
   is stored, the registers stay at the profile's `base`.  Clearing bit 11
   disables the APIC until the next reset (P6: it cannot be re-enabled).
-* An INIT or start-up IPI to a processor is handed to its CPU's `apic_init()` /
-  `apic_startup(vector)` when the CPU has them (application processors); the
-  bootstrap processor ignores them.  SMI is ignored.
+* An INIT IPI resets the processor (`apic_init()`): an application processor then
+  waits for a start-up IPI (`apic_startup(vector)`), the bootstrap processor runs
+  from the reset vector.  SMI is ignored.
+* Each processor's APIC answers at the same address: the first APIC built maps
+  the page and passes every access to the APIC of the processor running now.
 * Writes narrower than 32 bits store the bytes into the register they hit;
   reads of unimplemented offsets return 0.
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pcmachine.clock import NS_PER_SECOND
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
@@ -145,6 +147,18 @@ class LocalAPIC(Component):
         "cpu": Option("str", "cpu", "the CPU component this APIC belongs to"),
     }
 
+    @classmethod
+    def instances(cls, name: str, options: Dict[str, Any],
+                  entries: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
+        """One APIC per processor of the CPU entry (`cpu: {count: N}`): name1... for
+        cpu1..., with consecutive IDs."""
+        cpu_entry = entries.get(options["cpu"]) or {}
+        count = (cpu_entry.get("options") or {}).get("count", 1)
+        return [(name, options)] + [
+            (f"{name}{index}", dict(options, id=options["id"] + index, bsp=False,
+                                    cpu=f"{options['cpu']}{index}"))
+            for index in range(1, count)]
+
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
         self.base = options["base"]
@@ -158,7 +172,11 @@ class LocalAPIC(Component):
         self.pic_sink: Optional[Callable[[bool], None]] = None
         self._timer_event = None
         self.state = LAPICState()
-        self.bus.map_mmio(self.base, 0x1000, name, self.mmio_read, self.mmio_write)
+        # Every processor sees its own APIC at the same address: the first APIC maps
+        # the page and hands each access to the APIC of the processor running now.
+        if not any(isinstance(c, LocalAPIC) and c.base == self.base
+                   for c in machine.components.values()):
+            self.bus.map_mmio(self.base, 0x1000, name, self._current_read, self._current_write)
 
     @hookimpl
     def machine_configure(self, machine: Any) -> None:
@@ -492,6 +510,16 @@ class LocalAPIC(Component):
             self._schedule_timer()
 
     # ------------------------------------------------------------------ registers
+    def _running_apic(self) -> "LocalAPIC":
+        apic = getattr(self.machine.cpu, "lapic", None)
+        return apic if apic is not None else self
+
+    def _current_read(self, address: int, size: int) -> int:
+        return self._running_apic().mmio_read(address, size)
+
+    def _current_write(self, address: int, size: int, value: int) -> None:
+        self._running_apic().mmio_write(address, size, value)
+
     def mmio_read(self, address: int, size: int) -> int:
         offset = address - self.base
         value = self.read_register(offset & 0xFF0)

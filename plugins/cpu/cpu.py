@@ -37,30 +37,52 @@ class CPU(Component):
         "model": Option("str", "80486", "CPU generation and its documented differences",
                         choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro",
                                  "pentium2")),
+        "count": Option("int", 1, "processors: the first is the bootstrap processor, the others "
+                        "(named cpu1, cpu2, ...) wait for INIT and start-up IPIs", minimum=1,
+                        maximum=16),
+        "bsp": Option("bool", True, "the bootstrap processor (false: an application processor, "
+                      "halted until a start-up IPI)"),
         "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
                       "true on an 80286/80386 adds a 287/387)"),
     }
     STATE_VERSION = 1
 
+    @classmethod
+    def instances(cls, name: str, options: Dict[str, Any],
+                  entries: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Dict[str, Any]]]:
+        """`count: N`: this processor and N-1 application processors named name1...
+        (each with count 1, so a profile lists them once)."""
+        count = options["count"]
+        return [(name if index == 0 else f"{name}{index}",
+                 dict(options, count=1, bsp=options["bsp"] and index == 0))
+                for index in range(count)]
+
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
+        self.is_bsp = options["bsp"]
         self.model = MODELS[options["model"]]
         self.generation = self.model.generation
         self.has_fpu = options["fpu"] if options["fpu"] is not None else self.generation >= 4
         self.fpu = X87(self) if self.has_fpu else None
-        if self.fpu is not None:
-            # FERR# acknowledge: a write to port F0h lowers IRQ 13 (PC/AT convention).
-            self.bus.register_io(0xF0, 0xF0, None, lambda port, size, value: self.fpu.lower_ferr(),
-                                 name + ".ferr")
-        machine.cpu = self
         #: the local APIC component (set by it at configure time), or None
         self.lapic: Any = None
-        self.bus.intr_listener = self.set_intr
+        # the processors share host calls (BIOS entry points) and watch code pages together
+        self.hostcalls: Dict[int, Callable[["CPU"], None]] = {}
+        if self.is_bsp:
+            if self.fpu is not None:
+                # FERR# acknowledge: a write to port F0h lowers IRQ 13 (PC/AT convention).
+                self.bus.register_io(0xF0, 0xF0, None,
+                                     lambda port, size, value: self.fpu.lower_ferr(), name + ".ferr")
+            machine.cpu = self
+            self.bus.intr_listener = self.set_intr
+        elif machine.cpu is not None:
+            self.hostcalls = machine.cpu.hostcalls
+        machine.processors.add(self)
+        self.peers: List["CPU"] = machine.processors.cpus
         self.bus.a20_listeners.append(self._a20_changed)
         self.bus.code_write_listeners.append(self._code_written)
         machine.hooks.listeners.append(self._hooks_changed)
         self.hooks = machine.hooks
-        self.hostcalls: Dict[int, Callable[["CPU"], None]] = {}
         self.code_cache16: Dict[int, Callable[[int], int]] = {}
         self.code_cache32: Dict[int, Callable[[int], int]] = {}
         self.code_cache = self.code_cache16
@@ -112,6 +134,7 @@ class CPU(Component):
         #: PAE: the four PDPTE registers, loaded by MOV CR0/CR3/CR4 (`paging.load_pdptes`)
         self.pdpte = [0, 0, 0, 0]
         self.halted = False
+        self.waiting_sipi = False
         self.intr_line = False
         self.nmi_pending = False
         self.check_irq = False
@@ -145,7 +168,25 @@ class CPU(Component):
             self.cr[0] = 0x60000000
         if self.fpu is not None:
             self.fpu.reset()
+        if not self.is_bsp:
+            self.halted = self.waiting_sipi = True
         self.rebuild()
+
+    def apic_init(self) -> None:
+        """An INIT IPI (SDM 8.4.1): the processor resets; an application processor
+        then waits for a start-up IPI, the bootstrap processor runs the BIOS again."""
+        self.reset()
+
+    def apic_startup(self, vector: int) -> None:
+        """A start-up IPI: a processor waiting for one starts in real mode at
+        vector * 4096 (CS = vector << 8, IP = 0); at any other time it is ignored."""
+        if not self.waiting_sipi:
+            return
+        self.waiting_sipi = self.halted = False
+        self.seg_sel[CS] = vector << 8
+        self.seg_base[CS] = vector << 12
+        self.eip = 0
+        self.select_code_cache()
 
     def snapshot(self) -> Dict[str, Any]:
         state = CPUState(
@@ -157,7 +198,7 @@ class CPU(Component):
             gdtr_limit=self.gdtr_limit, idtr_base=self.idtr_base, idtr_limit=self.idtr_limit,
             ldtr=self.ldtr, tr=self.tr, ldtr_base=self.ldtr_base, ldtr_limit=self.ldtr_limit,
             tr_base=self.tr_base, tr_limit=self.tr_limit, tr_flags=self.tr_flags, cpl=self.cpl,
-            halted=self.halted, intr_line=self.intr_line,
+            halted=self.halted, waiting_sipi=self.waiting_sipi, intr_line=self.intr_line,
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
             tsc_offset=self.tsc_offset, pdpte=list(self.pdpte), msrs=self.msrs.snapshot(),
             fpu=state_to_dict(self.fpu.state) if self.fpu is not None else {})
@@ -184,6 +225,7 @@ class CPU(Component):
         self.tr_base, self.tr_limit, self.tr_flags = state.tr_base, state.tr_limit, state.tr_flags
         self.cpl = state.cpl
         self.halted = state.halted
+        self.waiting_sipi = state.waiting_sipi
         self.intr_line = state.intr_line
         self.nmi_pending = state.nmi_pending
         self.inhibit_icount = state.inhibit_icount
@@ -227,9 +269,10 @@ class CPU(Component):
             for alive in flags:
                 alive[0] = False
         self.block_alive.clear()
-        for page in self.code_pages:
-            self.bus.unwatch_code_page(page)
+        pages = list(self.code_pages)
         self.code_pages.clear()
+        for page in pages:
+            self._release_code_page(page)
         self.block_buckets.clear()
         self.block_pages.clear()
         self.limited_caches.clear()
@@ -271,7 +314,15 @@ class CPU(Component):
                 blocks.discard(address)
                 if not blocks:
                     del self.code_pages[page]
-                    self.bus.unwatch_code_page(page)
+                    self._release_code_page(page)
+
+    def _release_code_page(self, page: int) -> None:
+        """No block of this processor comes from `page` any more: writes to it may
+        take the bus's fast path again, unless another processor runs code from it."""
+        for cpu in self.peers:
+            if page in cpu.code_pages:
+                return
+        self.bus.unwatch_code_page(page)
 
     def _remember_block(self, phys: int, pages: List[int], runs: List[Tuple[int, int]]) -> None:
         """Index a cached block by the pages and buckets its bytes came from and
@@ -510,17 +561,23 @@ class CPU(Component):
         self.check_irq = True
 
     def can_wake(self) -> bool:
-        return bool(self.flags & IF) or self.nmi_pending
+        """An interrupt can end this HLT (not a wait for a start-up IPI)."""
+        return (bool(self.flags & IF) or self.nmi_pending) and not self.waiting_sipi
+
+    def runnable(self) -> bool:
+        """Running, or halted with an interrupt that will wake it on its next turn."""
+        return not self.halted or (self.check_irq and self.can_wake())
 
     def _service_interrupts(self) -> None:
-        if self.clock.icount <= self.inhibit_icount:
+        if self.clock.icount <= self.inhibit_icount or self.waiting_sipi:
             return
         if self.nmi_pending:
             self.nmi_pending = False
             self.halted = False
             self.interrupt(NMI_VECTOR, self.eip, "nmi")
         elif self.intr_line and self.flags & IF:
-            vector = self.bus.interrupt_acknowledge()
+            lapic = self.lapic
+            vector = self.bus.interrupt_acknowledge() if lapic is None else lapic.acknowledge()
             self.halted = False
             self.interrupt(vector, self.eip, "hardware")
         self.check_irq = self.intr_line or self.nmi_pending

@@ -113,6 +113,8 @@ class CPUState:
     tr_flags: int = 0x8B
     cpl: int = 0
     halted: bool = False
+    #: an application processor after reset or INIT: only a start-up IPI runs it
+    waiting_sipi: bool = False
     intr_line: bool = False
     nmi_pending: bool = False
     inhibit_icount: int = -1

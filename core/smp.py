@@ -1,0 +1,60 @@
+"""Several processors on one bus: they take turns in fixed instruction quanta.
+
+One host thread runs every processor.  The machine's instruction count is shared:
+processor k runs from the current count up to the next multiple of `QUANTUM` (or
+until it halts), then the next one that can run takes over.  Where the turns change
+is therefore a function of the instruction count alone, not of where a slice of
+the run loop happened to end, so a run, its recording's replay and a run restored
+from a snapshot interleave the processors identically.  An instruction never
+straddles a turn, so LOCKed and XCHG read-modify-writes are atomic.
+
+Virtual time follows the shared count (as QEMU's icount mode with one TCG
+thread): with two busy processors each one advances at half the profile's `ips`.
+"""
+
+from typing import Any, List
+
+#: instructions a processor runs before the next one takes its turn
+QUANTUM = 10_000
+
+
+class Processors:
+    """The processors of a machine and whose turn it is."""
+
+    def __init__(self) -> None:
+        self.cpus: List[Any] = []
+        self.turn = 0
+
+    def add(self, cpu: Any) -> None:
+        self.cpus.append(cpu)
+
+    @property
+    def current(self) -> Any:
+        return self.cpus[self.turn]
+
+    def all_halted(self) -> bool:
+        return all(cpu.halted for cpu in self.cpus)
+
+    def run(self, machine: Any, limit: int) -> None:
+        """Run the processors in turn until the instruction count reaches `limit`,
+        the machine is asked to stop or reset, or every processor is halted with
+        no interrupt to wake one.  Due clock events fire between turns and
+        whenever a device ended a batch early, exactly where they fire with one
+        processor."""
+        clock = machine.clock
+        cpus = self.cpus
+        while clock.icount < limit and not machine.stop_pending():
+            cpu = cpus[self.turn]
+            machine.cpu = cpu
+            quantum_end = (clock.icount // QUANTUM + 1) * QUANTUM
+            clock.plan_stop(min(limit, quantum_end))
+            cpu.stop_requested = False
+            cpu.run()
+            if cpu.halted or clock.icount >= quantum_end:
+                self.turn = (self.turn + 1) % len(cpus)
+            clock.run_due()
+            if not any(cpu.runnable() for cpu in cpus):
+                return
+
+    def reset(self) -> None:
+        self.turn = 0
