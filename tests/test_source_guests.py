@@ -13,6 +13,8 @@ an environment variable and skips, saying which, when it is not set.
   partition, which the kernel formats on its first boot).
 * PCMACHINE_OSTUTORIAL_DIR: `os-image.bin` (cfenollosa/os-tutorial lesson 23,
   unpadded).
+* PCMACHINE_XV6_DIR: `xv6.img` and `fs.img` (mit-pdos/xv6-public, `make xv6.img
+  fs.img`).
 """
 
 import os
@@ -85,3 +87,21 @@ def test_os_tutorial_kernel_answers_its_commands(pc):
     m.wait_text("physical address: 0x11000", timeout=60, after_input=True)
     m.type("end\n")
     m.wait_text("Stopping the CPU", timeout=60, after_input=True)
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_xv6_runs_its_shell_commands(pc, cpus):
+    """xv6 reads the MP table, starts the other processors with INIT-SIPI-SIPI,
+    routes IRQs through the I/O APIC and runs its scheduler on every CPU; it
+    frees pages up to 224 MiB (PHYSTOP), so the machine needs 512 MiB as in its
+    Makefile.  Commands are typed on the keyboard; xv6 prints to the CGA screen
+    and to COM1."""
+    boot, root = built("PCMACHINE_XV6_DIR", "xv6.img", "fs.img")
+    m = pc.boot("pc.yaml", overrides=["ram.size=512M", f"cpu.count={cpus}"], hda=boot, hdb=root)
+    m.serial.wait("init: starting sh", timeout=300)
+    if cpus == 2:
+        assert "cpu1: starting 1" in m.serial.text()
+    for command, answer in (("echo hi > f\n", "$ "), ("cat f\n", "hi"),
+                            ("forktest\n", "fork test OK"), ("ls\n", "usertests")):
+        m.type(command)
+        m.wait_text(answer, timeout=300, after_input=True)
