@@ -191,6 +191,20 @@ def test_bad_output_spec_is_a_user_error():
 
 
 # ---------------------------------------------------------------------- interrupts
+@pytest.mark.parametrize("gate, raised", [("out2", 0), ("none", 1)])
+def test_received_byte_interrupt_with_out2_clear(gate, raised):
+    """xv6's uartinit: MCR = 0, IER = received data; a byte arrives."""
+    machine, _ = build(irq_gate=gate)
+    set_divisor(machine, 12)
+    out(machine, MCR, 0x00)
+    out(machine, IER, 0x01)
+    post(machine, "com1", b"x")
+    assert inp(machine, LSR) & 0x01
+    assert machine.bus.irq_levels[4] == raised
+    assert inp(machine, RBR) == ord("x")
+    assert machine.bus.irq_levels[4] == 0
+
+
 def test_thre_interrupt_enable_read_iir_and_out2_gating():
     machine, _ = build()
     set_divisor(machine, 1)

@@ -7,7 +7,8 @@ bits in IIR), LCR with the divisor latch (DLAB), MCR with loopback and OUT2, LSR
 (DR, OE, THRE, TEMT), MSR with delta bits, SCR.  Interrupt sources in the
 datasheet's priority order: line status, received data available, character
 timeout (FIFO mode, 4 character times), THR empty, modem status.  As on every PC
-(and in Bochs), OUT2 gates the interrupt onto the IRQ line.
+(and in Bochs), OUT2 gates the interrupt onto the IRQ line; `irq_gate: none` drops
+the gate as QEMU does (xv6 never sets OUT2 and still takes serial input there).
 
 Timing is virtual: a character takes `bits * divisor / 115200` s (start bit, data
 bits, parity, stop bits).  A byte written to THR moves to the transmitter shift
@@ -171,6 +172,9 @@ class UART16550(Component):
         "tx_timing": Option("str", "instant", "`instant`: a transmitted byte leaves at once "
                             "(QEMU); `line`: it takes one character time at the divisor's rate "
                             "(the chip, Bochs)", choices=("instant", "line")),
+        "irq_gate": Option("str", "out2", "`out2`: the interrupt reaches the IRQ line only while "
+                           "MCR OUT2 is set (PC wiring); `none`: always (QEMU, which xv6's "
+                           "serial input relies on)", choices=("out2", "none")),
     }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
@@ -179,6 +183,7 @@ class UART16550(Component):
         self.irq = options["irq"]
         self.port_name = options["port_name"]
         self.tx_at_line_rate = options["tx_timing"] == "line"
+        self.irq_needs_out2 = options["irq_gate"] == "out2"
         self.sink = open_sink(options["output"], f"{name}.output")
         #: transmitting bytes already written to the sink when a run stopped early
         self._sent_early = 0
@@ -525,8 +530,10 @@ class UART16550(Component):
         return self._interrupt_identity() != IIR_NONE
 
     def _update_irq(self) -> None:
-        """The INTR output reaches the IRQ line only through OUT2 (PC wiring)."""
-        level = self.state.mcr & MCR_OUT2 and self.interrupt_pending()
+        """The INTR output reaches the IRQ line only through OUT2 (PC wiring), unless
+        `irq_gate: none`."""
+        gate_open = self.state.mcr & MCR_OUT2 or not self.irq_needs_out2
+        level = gate_open and self.interrupt_pending()
         self.bus.set_irq(self.irq, 1 if level else 0)
 
     # ------------------------------------------------------------------ state
