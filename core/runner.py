@@ -341,6 +341,7 @@ def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, optio
         "timeout": f"timeout after {options.timeout:g} s" if options.timeout else "timeout",
         "instruction-limit": f"instruction limit reached ({machine.clock.icount} instructions)",
         "terminated": "terminated by SIGTERM; media flushed",
+        "poweroff": "the guest powered the machine off (ACPI S5)",
     }
     if reason == "halted":
         cpu = machine.cpu

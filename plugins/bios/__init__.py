@@ -17,6 +17,7 @@ from .boot import BootServices
 from .common import BiosContext, registers
 from .disk import DiskServices
 from .keyboard import KeyboardServices
+from .acpitables import build as build_acpi_tables
 from .mptable import build as build_mp_tables
 
 from .post import PowerOnSelfTest
@@ -148,16 +149,20 @@ class BIOS(Component):
         self._install_tables()
 
     def _install_tables(self) -> None:
-        """Put the MP tables, which describe the assembled machine, into the ROM's
-        table area (16-byte aligned, as the MP floating pointer must be)."""
-        offset = (self.label["tables"] + 15) & ~15
-        data = build_mp_tables(self.machine, ROM_BASE + offset)
-        if not data:
-            return
-        if len(data) > TABLE_AREA_SIZE:
-            raise ValueError(f"the MP tables need {len(data)} bytes, the ROM keeps {TABLE_AREA_SIZE}")
+        """Put the MP and ACPI tables, which describe the assembled machine, into
+        the ROM's table area (each 16-byte aligned, as the MP floating pointer and
+        the RSDP must be)."""
+        start = offset = (self.label["tables"] + 15) & ~15
         image = self.rom.image
-        image[offset:offset + len(data)] = data
+        for build in (build_mp_tables, build_acpi_tables):
+            data = build(self.machine, ROM_BASE + offset)
+            if offset + len(data) > start + TABLE_AREA_SIZE:
+                raise ValueError(f"the MP and ACPI tables need {offset + len(data) - start} bytes, "
+                                 f"the ROM keeps {TABLE_AREA_SIZE}")
+            image[offset:offset + len(data)] = data
+            offset = (offset + len(data) + 15) & ~15
+        if offset == start:
+            return
         image[-1] = 0
         image[-1] = (-sum(image)) & 0xFF
         claimant = self.bus.claimant
