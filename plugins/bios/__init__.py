@@ -18,6 +18,7 @@ from .common import BiosContext, registers
 from .disk import DiskServices
 from .keyboard import KeyboardServices
 from .acpitables import build as build_acpi_tables
+from .mouse import MouseServices
 from .mptable import build as build_mp_tables
 
 from .post import PowerOnSelfTest
@@ -74,6 +75,7 @@ class BIOS(Component):
         self.keyboard = KeyboardServices(self)
         self.timer = TimerServices(self)
         self.system = SystemServices(self)
+        self.mouse = MouseServices(self)
         self.boot = BootServices(self)
         self.post = PowerOnSelfTest(self)
         self.vectors: Dict[int, int] = {}
@@ -87,7 +89,7 @@ class BIOS(Component):
         rom = RomBuilder()
         rom.place(OFFSET_DUMMY_IRET, IRET, "iret")
         for group in (self.post, self.video, self.disk, self.keyboard, self.timer,
-                      self.system, self.boot):
+                      self.system, self.mouse, self.boot):
             self.vectors.update(group.install(rom))
         rom.emit(bytes(TABLE_AREA_SIZE + 15), "tables")
         rom.checksum_fix()

@@ -11,8 +11,10 @@ common shortcut `outw(0x604, 0x2000)` powers the machine off as it does in QEMU.
 Implemented:
 
 * PM1_STS (base+0, write 1 to clear): TMR_STS (bit 0) set at every change of the
-  timer's bit 23, WAK_STS (15); PM1_EN (base+2): TMR_EN (0).  The SCI (a level
-  on `sci_irq`) is asserted while SCI_EN is set and an enabled status bit is set.
+  timer's bit 23; PM1_EN (base+2): TMR_EN (0), and GBL_EN, PWRBTN_EN, SLPBTN_EN,
+  RTC_EN, PCIEXP_WAKE_DIS kept as written (ACPICA reads its enables back; no
+  other event source exists here).  The SCI (a level on `sci_irq`) is asserted
+  while SCI_EN is set and an enabled status bit is set.
 * PM1_CNT (base+4): SCI_EN (bit 0) always reads 1: the board is in ACPI mode from
   reset (the FADT's SMI_CMD is 0, so there is no mode switch); BM_RLD (1) is
   kept; GBL_RLS (2) reads 0.  SLP_EN (13) with SLP_TYP (10-12) = 0 enters S5:
@@ -37,6 +39,9 @@ STATUS_PERIOD_SHIFT = 23                 # TMR_STS: every change of timer bit 23
 BLOCK_SIZE = 12
 TMR_STS, WAK_STS = 0x0001, 0x8000
 TMR_EN = 0x0001
+#: PM1_EN bits an OS may set (TMR, GBL, PWRBTN, SLPBTN, RTC, PCIEXP_WAKE_DIS): kept
+#: and read back, though only the timer ever raises its status bit here
+ENABLE_BITS = 0x4721
 SCI_EN, BM_RLD = 0x0001, 0x0002
 SLP_TYP_SHIFT, SLP_EN = 10, 0x2000
 SLEEP_TYPE_S5 = 0
@@ -151,7 +156,7 @@ class ACPIPowerManagement(Component):
         elif offset in (2, 3):                             # PM1_EN
             shift = 8 * (offset - 2)
             state.enable = (state.enable & ~(0xFF << shift)) | (value << shift)
-            state.enable &= TMR_EN
+            state.enable &= ENABLE_BITS
             if state.enable & TMR_EN:
                 self._schedule_timer_event()
             else:

@@ -30,7 +30,7 @@ HLE BIOS does no 8042 set-up.
 
 import dataclasses
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.plugins.i8042 import keymap
@@ -270,6 +270,27 @@ class KeyboardController(Component):
                 self.machine.request_reset("reset-line")
         else:
             log.info("i8042: unsupported command %#04x ignored", value)
+
+    # ------------------------------------------------------------------ the BIOS's side
+    def aux_command(self, *data: int) -> Optional[List[int]]:
+        """Send bytes to the mouse and take its whole reply at once (None: no mouse).
+        The BIOS's PS/2 mouse services (int 15h C2h) use this where a real BIOS
+        polls the controller with interrupts off: the reply never reaches the
+        output buffer, so no IRQ 12 is raised for it."""
+        if self.mouse is None:
+            return None
+        reply: List[int] = []
+        for value in data:
+            self.mouse.receive(value)
+            while self.mouse.has_data():
+                reply.append(self.mouse.pop())
+        return reply
+
+    def set_aux_enabled(self, enabled: bool) -> None:
+        """Command byte: the aux port's clock and its interrupt on (or both off), as
+        the BIOS sets them when the mouse is enabled (disabled)."""
+        value = self.command_byte & ~(CB_AUX_INT | CB_AUX_DISABLE)
+        self._set_command_byte(value | (CB_AUX_INT if enabled else CB_AUX_DISABLE))
 
     # ------------------------------------------------------------------ registers
     def _set_command_byte(self, value: int) -> None:
