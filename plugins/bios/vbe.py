@@ -20,6 +20,7 @@ has no code a guest could copy and run in protected mode.
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import common as c
+from .videostate import save_restore
 from .rom import ROM_SEGMENT, RomBuilder
 from .vgatables import vga256_palette
 
@@ -434,7 +435,10 @@ class VbeServices:
         cpu.set_reg("ax", OK)
 
     def save_restore_state(self, cpu: Any) -> None:
-        cpu.set_reg("ax", FAILED)
+        """DL=00h size, 01h save, 02h restore (`videostate.py`); CX bits 0-3, bit 3
+        the Bochs VBE registers."""
+        done = save_restore(self.ctx, cpu, cpu.get_reg("dl"), cpu.get_reg("cx") & 0xF)
+        cpu.set_reg("ax", OK if done else FAILED)
 
     FUNCTIONS: Dict[int, Callable[[Any, Any], None]] = {
         0x00: controller_info, 0x01: mode_info, 0x02: set_mode, 0x03: get_mode,

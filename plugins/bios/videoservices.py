@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict
 
 from . import common as c
 from .rom import ROM_SEGMENT
+from .videostate import save_restore
 
 DCC_VGA_COLOR = 0x08
 STATE_BUFFER_SIZE = 64
@@ -314,6 +315,11 @@ class VideoFunctions:
         ctx.bus.write_bytes(c.linear(cpu.get_reg("es"), cpu.get_reg("di")), bytes(state))
         cpu.set_reg("al", 0x1B)
 
+    def fn_save_restore_state(self, cpu: Any) -> None:
+        """AH=1Ch: AL=00h size, 01h save, 02h restore (`videostate.py`); CX bits 0-2."""
+        if save_restore(self.ctx, cpu, cpu.get_reg("al"), cpu.get_reg("cx") & 0x7):
+            cpu.set_reg("al", 0x1C)
+
     # ------------------------------------------------------------ 4Fh
     def fn_vbe(self, cpu: Any) -> None:
         """The VESA BIOS Extension (`vbe.py`)."""
@@ -325,5 +331,5 @@ class VideoFunctions:
         0x08: fn_read_char, 0x09: fn_write_char_attr, 0x0A: fn_write_char, 0x0B: fn_cga_palette,
         0x0C: fn_write_pixel, 0x0D: fn_read_pixel, 0x0E: fn_teletype, 0x0F: fn_get_mode,
         0x10: fn_palette, 0x11: fn_font, 0x12: fn_alternate_select, 0x13: fn_write_string,
-        0x1A: fn_display_combination, 0x1B: fn_state, 0x4F: fn_vbe,
+        0x1A: fn_display_combination, 0x1B: fn_state, 0x1C: fn_save_restore_state, 0x4F: fn_vbe,
     }
