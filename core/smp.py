@@ -2,7 +2,7 @@
 
 One host thread runs every processor.  The machine's instruction count is shared:
 processor k runs from the current count up to the next multiple of `QUANTUM` (or
-until it halts), then the next one that can run takes over.  Where the turns change
+until it halts, or sends another processor an IPI), then the next one takes over.  Where the turns change
 is therefore a function of the instruction count alone, not of where a slice of
 the run loop happened to end, so a run, its recording's replay and a run restored
 from a snapshot interleave the processors identically.  An instruction never
@@ -24,6 +24,7 @@ class Processors:
     def __init__(self) -> None:
         self.cpus: List[Any] = []
         self.turn = 0
+        self._yielded = False
 
     def add(self, cpu: Any) -> None:
         self.cpus.append(cpu)
@@ -31,6 +32,16 @@ class Processors:
     @property
     def current(self) -> Any:
         return self.cpus[self.turn]
+
+    def yield_turn(self, clock: Any) -> None:
+        """The running processor sent an interrupt to another one (an IPI): end its
+        turn after this instruction, so that the other one answers now rather than
+        after the sender has spun out its quantum waiting for the answer (Linux
+        waits so for every cross-CPU call).  The sender's instruction decides it,
+        so runs and replays still agree."""
+        if len(self.cpus) > 1:
+            self._yielded = True
+            clock.stop_icount = clock.icount
 
     def all_halted(self) -> bool:
         return all(cpu.halted for cpu in self.cpus)
@@ -49,8 +60,9 @@ class Processors:
             quantum_end = (clock.icount // QUANTUM + 1) * QUANTUM
             clock.plan_stop(min(limit, quantum_end))
             cpu.stop_requested = False
+            self._yielded = False
             cpu.run()
-            if cpu.halted or clock.icount >= quantum_end:
+            if cpu.halted or clock.icount >= quantum_end or self._yielded:
                 self.turn = (self.turn + 1) % len(cpus)
             clock.run_due()
             if not any(cpu.runnable() for cpu in cpus):

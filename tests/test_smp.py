@@ -172,3 +172,25 @@ def test_recording_of_a_two_processor_run_replays(tmp_path, floppy_from, capsys)
     machine.close()
     assert replay(recording, []) == 0
     assert "replay matched" in capsys.readouterr().out
+
+
+def test_an_ipi_is_answered_before_the_sender_spins_out_its_quantum(tmp_path, floppy_from):
+    """The AP's fixed IPI to the BSP (ICR low write with vector 40h) ends the AP's
+    turn: the BSP takes vector 40h within a few instructions, not up to a quantum
+    later (Linux spins so in every cross-CPU call)."""
+    events = {}
+
+    class Watch:
+        @hookimpl
+        def mmio_write(self, machine: Any, address: int, size: int, value: int) -> None:
+            if address == 0xFEE00300 and value == 0x40 and machine.cpu.name == "cpu1":
+                events["sent"] = machine.clock.icount
+
+        @hookimpl
+        def interrupt(self, machine: Any, vector: int, kind: str, cs: int, eip: int) -> None:
+            if vector == 0x40:
+                events["taken"] = machine.clock.icount
+
+    _, console = boot(floppy_from(tmp_path, "devices/smp.bin"), 2, Watch())
+    assert "ipi=1" in console.lines()
+    assert 0 <= events["taken"] - events["sent"] < 10

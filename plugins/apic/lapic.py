@@ -440,6 +440,8 @@ class LocalAPIC(Component):
             targets = [lowest_priority(targets)]
         for apic in targets:
             apic.deliver(mode, vector, bool(low & ICR_LEVEL) and mode == FIXED)
+        if any(apic is not self for apic in targets):
+            self.machine.processors.yield_turn(self.clock)
 
     # ------------------------------------------------------------------ timer
     def _timer_ticks_ns(self, ticks: int) -> int:
