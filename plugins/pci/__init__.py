@@ -1,0 +1,10 @@
+"""PCI: configuration mechanism #1 and the host bridge (`host.py`), the base class
+of a PCI function (`function.py`), the PIIX3 ISA bridge and IDE functions
+(`piix.py`) and the VGA's PCI function (`vga.py`)."""
+
+from .function import Bar, PCIFunction
+from .host import PCIHost
+from .piix import PIIX3IDE, PIIX3ISABridge
+from .vga import PCIVGA
+
+__all__ = ["Bar", "PCIFunction", "PCIHost", "PIIX3IDE", "PIIX3ISABridge", "PCIVGA"]

@@ -1,0 +1,190 @@
+"""A PCI function: its 256-byte configuration space as guest software sees it.
+
+PCI Local Bus Specification 2.1/3.0, chapter 6 ("Configuration Space"): the
+type 0 header (vendor and device ID, command, status, revision, class code,
+header type, six base address registers, subsystem IDs, interrupt line and pin)
+and the device-specific bytes 0x40-0xFF.
+
+Every byte has a write mask, as QEMU's `pci.c` keeps one: a write changes only
+the bits the mask allows, and status bits 8 and 11-15 are write-one-to-clear.
+Base address registers (6.2.5.1) follow from the mask too: the address bits
+below the region's size are read-only zero, so writing all ones and reading back
+gives the size mask, as an OS probing the BAR expects.
+
+`PCIFunction` is a component; a device plugin becomes a PCI function by deriving
+from it, setting the identity constants and `bars()`, and naming the host bridge
+component in its `host` option (docs/writing-a-device.md).  Its configuration
+space is plain data in the snapshot.
+"""
+
+import dataclasses
+from typing import Any, Dict, List, Optional
+
+from pcmachine.component import Component, Option, dict_to_state, state_to_dict
+from pcmachine.errors import ProfileError
+from pcmachine.hookspecs import hookimpl
+
+CONFIG_SIZE = 256
+# type 0 header offsets (PCI 3.0 figure 6-1)
+VENDOR_ID, DEVICE_ID, COMMAND, STATUS = 0x00, 0x02, 0x04, 0x06
+REVISION_ID, CLASS_PROG, CACHE_LINE_SIZE, LATENCY_TIMER = 0x08, 0x09, 0x0C, 0x0D
+HEADER_TYPE, BAR0, SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID = 0x0E, 0x10, 0x2C, 0x2E
+INTERRUPT_LINE, INTERRUPT_PIN = 0x3C, 0x3D
+BAR_COUNT = 6
+HEADER_MULTI_FUNCTION = 0x80
+# command register bits (6.2.2)
+COMMAND_IO, COMMAND_MEMORY, COMMAND_MASTER = 0x0001, 0x0002, 0x0004
+COMMAND_PARITY, COMMAND_SERR, COMMAND_INTX_DISABLE = 0x0040, 0x0100, 0x0400
+COMMAND_WMASK = (COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_PARITY | COMMAND_SERR
+                 | COMMAND_INTX_DISABLE)
+#: status bits that software clears by writing a one (6.2.3)
+STATUS_W1C = 0xF900
+# BAR type bits (6.2.5.1)
+BAR_IO = 0x01
+BAR_PREFETCHABLE = 0x08
+
+
+@dataclasses.dataclass(frozen=True)
+class Bar:
+    """One base address register: a power-of-two `size`, I/O or memory, and the
+    address it holds after reset (where the firmware placed the region)."""
+
+    size: int
+    io: bool = False
+    prefetchable: bool = False
+    address: int = 0
+
+    def type_bits(self) -> int:
+        if self.io:
+            return BAR_IO
+        return BAR_PREFETCHABLE if self.prefetchable else 0
+
+    def write_mask(self) -> int:
+        low = 0x3 if self.io else 0xF
+        return ~(self.size - 1) & ~low & 0xFFFFFFFF
+
+
+def function_options(device: int = 0, function: int = 0) -> Dict[str, Option]:
+    """The options of every PCI function, defaulting to its usual device and function
+    numbers."""
+    return {
+        "host": Option("str", "pci", "the PCI host bridge component this function sits behind"),
+        "device": Option("int", device, "device number on bus 0 (0-31)", minimum=0, maximum=31),
+        "function": Option("int", function, "function number (0-7)", minimum=0, maximum=7),
+    }
+
+
+@dataclasses.dataclass
+class PCIFunctionState:
+    config: bytearray = dataclasses.field(default_factory=lambda: bytearray(CONFIG_SIZE))
+
+
+class PCIFunction(Component):
+    """A PCI function with a type 0 header on bus 0 of the host bridge `host`.
+
+    Subclasses set the identity constants, return their regions from `bars()`,
+    widen `write_mask()` for their device-specific registers and may override
+    `config_write` to act on a write (calling the base first)."""
+
+    OPTIONS = function_options()
+    VENDOR: int = 0xFFFF
+    DEVICE: int = 0xFFFF
+    REVISION: int = 0
+    #: base class << 16 | subclass << 8 | programming interface
+    CLASS_CODE: int = 0
+    #: header type bit 7: function 0 of a device that has more functions
+    MULTI_FUNCTION: bool = False
+    #: command register after reset: what the firmware enabled (the HLE BIOS runs no
+    #: PCI resource allocator, so a function starts as the firmware would leave it)
+    COMMAND_RESET: int = 0
+    STATUS_RESET: int = 0
+    #: INTA# = 1 ... INTD# = 4; 0 when the function uses no PCI interrupt
+    INTERRUPT_PIN: int = 0
+    INTERRUPT_LINE_RESET: int = 0
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        self.state = PCIFunctionState()
+        self.wmask = bytearray(CONFIG_SIZE)
+        self.w1cmask = bytearray(CONFIG_SIZE)
+
+    # ------------------------------------------------------------ declaration
+    def bars(self) -> List[Optional[Bar]]:
+        """The function's base address registers, BAR0 first (None: unused)."""
+        return []
+
+    def write_mask(self) -> bytearray:
+        """The writable bits of each configuration byte: the header's by default."""
+        mask = bytearray(CONFIG_SIZE)
+        put(mask, COMMAND, 2, COMMAND_WMASK)
+        mask[CACHE_LINE_SIZE] = 0xFF
+        mask[LATENCY_TIMER] = 0xFF
+        mask[INTERRUPT_LINE] = 0xFF
+        for index, bar in enumerate(self.bars()):
+            if bar is not None:
+                put(mask, BAR0 + 4 * index, 4, bar.write_mask())
+        return mask
+
+    def power_on_config(self) -> bytearray:
+        """The configuration space after reset."""
+        config = bytearray(CONFIG_SIZE)
+        put(config, VENDOR_ID, 2, self.VENDOR)
+        put(config, DEVICE_ID, 2, self.DEVICE)
+        put(config, COMMAND, 2, self.COMMAND_RESET)
+        put(config, STATUS, 2, self.STATUS_RESET)
+        put(config, REVISION_ID, 4, (self.CLASS_CODE << 8) | self.REVISION)
+        config[HEADER_TYPE] = HEADER_MULTI_FUNCTION if self.MULTI_FUNCTION else 0
+        for index, bar in enumerate(self.bars()):
+            if bar is not None:
+                put(config, BAR0 + 4 * index, 4, (bar.address & bar.write_mask()) | bar.type_bits())
+        config[INTERRUPT_LINE] = self.INTERRUPT_LINE_RESET
+        config[INTERRUPT_PIN] = self.INTERRUPT_PIN
+        return config
+
+    # ------------------------------------------------------------ configuration access
+    @property
+    def config(self) -> bytearray:
+        return self.state.config
+
+    def config_read(self, offset: int, size: int) -> int:
+        """`size` bytes at `offset` (within one dword), little-endian."""
+        return int.from_bytes(self.state.config[offset:offset + size], "little")
+
+    def config_write(self, offset: int, size: int, value: int) -> None:
+        """Store `size` bytes at `offset` through the write and write-one-to-clear masks."""
+        config, wmask, w1c = self.state.config, self.wmask, self.w1cmask
+        for i in range(size):
+            at = offset + i
+            byte = (value >> (8 * i)) & 0xFF
+            config[at] = ((config[at] & ~wmask[at]) | (byte & wmask[at])) & ~(byte & w1c[at]) & 0xFF
+
+    def bar_address(self, index: int) -> int:
+        """The address BAR `index` holds, without its type bits."""
+        value = self.config_read(BAR0 + 4 * index, 4)
+        return value & ~(0x3 if value & BAR_IO else 0xF) & 0xFFFFFFFF
+
+    # ------------------------------------------------------------ lifecycle
+    @hookimpl
+    def machine_configure(self, machine: Any) -> None:
+        host = machine.components.get(self.options["host"])
+        if not callable(getattr(host, "attach", None)):
+            raise ProfileError("component", f"{self.name}.host",
+                               f"{self.options['host']!r} is not a PCI host bridge component")
+        host.attach(self)
+
+    def reset(self) -> None:
+        self.wmask = self.write_mask()
+        self.w1cmask = bytearray(CONFIG_SIZE)
+        put(self.w1cmask, STATUS, 2, STATUS_W1C)
+        self.state = PCIFunctionState(self.power_on_config())
+
+    def snapshot(self) -> Dict[str, Any]:
+        return state_to_dict(self.state)
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        self.state = dict_to_state(PCIFunctionState, state)
+
+
+def put(buffer: bytearray, offset: int, size: int, value: int) -> None:
+    """Store `value` little-endian in `size` bytes at `offset`."""
+    buffer[offset:offset + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")

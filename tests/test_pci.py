@@ -1,0 +1,238 @@
+"""PCI configuration mechanism #1 driven through 0xCF8/0xCFC as a guest's PCI
+driver does (OSDev "PCI"; PCI Local Bus Specification 2.1, 3.2.2.3.2 and
+chapter 6): bus 0 enumeration of pc.yaml (QEMU pc's i440FX/PIIX3 IDs and the
+Bochs/QEMU standard VGA), BAR sizing, byte and word accesses inside the data
+dword, master aborts, masks, snapshots, and isapc.yaml without PCI."""
+
+import pytest
+
+from pcmachine import Machine
+
+CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
+ENABLE = 0x80000000
+#: (device, function) -> (vendor, device, class code << 8 | revision, header type)
+EXPECTED = {
+    (0, 0): (0x8086, 0x1237, 0x06000002, 0x00),   # 82441FX host bridge
+    (1, 0): (0x8086, 0x7000, 0x06010000, 0x80),   # PIIX3 ISA bridge, multi-function
+    (1, 1): (0x8086, 0x7010, 0x01018000, 0x00),   # PIIX3 IDE, compatibility mode
+    (2, 0): (0x1234, 0x1111, 0x03000002, 0x00),   # standard VGA
+}
+
+
+def pc(*overrides, profile="pc.yaml"):
+    return Machine.from_profile(profile, list(overrides), {})
+
+
+def address(bus, device, function, register):
+    return ENABLE | bus << 16 | device << 11 | function << 8 | (register & 0xFC)
+
+
+def read(machine, device, function, register, size=4, bus=0):
+    machine.bus.io_write(CONFIG_ADDRESS, 4, address(bus, device, function, register))
+    return machine.bus.io_read(CONFIG_DATA + (register & 3), size)
+
+
+def write(machine, device, function, register, value, size=4, bus=0):
+    machine.bus.io_write(CONFIG_ADDRESS, 4, address(bus, device, function, register))
+    machine.bus.io_write(CONFIG_DATA + (register & 3), size, value)
+
+
+def enumerate_bus(machine):
+    """Brute-force scan of bus 0, with the multi-function rule of the spec (6.2.1)."""
+    found = {}
+    for device in range(32):
+        for function in range(8):
+            ids = read(machine, device, function, 0)
+            if ids == 0xFFFFFFFF:
+                if function == 0:
+                    break
+                continue
+            header = read(machine, device, function, 0x0E, 1)
+            found[(device, function)] = (ids & 0xFFFF, ids >> 16, read(machine, device, function, 8),
+                                         header)
+            if function == 0 and not header & 0x80:
+                break
+    return found
+
+
+@pytest.fixture(scope="module")
+def machine():
+    return pc()
+
+
+def test_bus_0_has_exactly_the_pc_functions(machine):
+    assert enumerate_bus(machine) == EXPECTED
+
+
+def test_every_function_decodes_only_its_own_number(machine):
+    present = {(d, f) for d in range(32) for f in range(8) if read(machine, d, f, 0) != 0xFFFFFFFF}
+    assert present == set(EXPECTED)
+
+
+def test_absent_functions_other_buses_and_disabled_cycles_read_all_ones(machine):
+    assert read(machine, 5, 0, 0) == 0xFFFFFFFF
+    assert read(machine, 1, 2, 0) == 0xFFFFFFFF
+    assert read(machine, 0, 0, 0, bus=1) == 0xFFFFFFFF
+    assert read(machine, 5, 0, 0x3C, 1) == 0xFF
+    assert read(machine, 5, 0, 0x3E, 2) == 0xFFFF
+    machine.bus.io_write(CONFIG_ADDRESS, 4, 0x00000000)        # enable bit clear: 00:00.0 reg 0
+    assert machine.bus.io_read(CONFIG_DATA, 4) == 0xFFFFFFFF
+    machine.bus.io_write(CONFIG_DATA, 4, 0)
+    assert read(machine, 0, 0, 0) == 0x12378086
+    write(machine, 5, 0, 0x3C, 0x12, 1)                          # dropped, no error
+
+
+def test_config_address_reads_back_without_reserved_bits(machine):
+    machine.bus.io_write(CONFIG_ADDRESS, 4, 0xFFFFFFFF)
+    assert machine.bus.io_read(CONFIG_ADDRESS, 4) == 0x80FFFFFC
+    assert machine.bus.io_read(CONFIG_ADDRESS + 2, 2) == 0x80FF
+    assert machine.bus.io_read(CONFIG_ADDRESS + 3, 1) == 0x80
+    machine.bus.io_write(CONFIG_ADDRESS, 1, 0x00)                # byte writes do not load it
+    machine.bus.io_write(CONFIG_ADDRESS + 2, 2, 0x0000)
+    assert machine.bus.io_read(CONFIG_ADDRESS, 4) == 0x80FFFFFC
+
+
+@pytest.mark.parametrize("device, function", sorted(EXPECTED))
+def test_byte_and_word_reads_at_every_offset_match_the_dword(machine, device, function):
+    for register in range(0, 0x40, 4):
+        dword = read(machine, device, function, register)
+        for offset in range(4):
+            assert read(machine, device, function, register + offset, 1) == (dword >> 8 * offset) & 0xFF
+        for offset in (0, 2):
+            assert read(machine, device, function, register + offset, 2) == (dword >> 8 * offset) & 0xFFFF
+        # a word at offset 1 or 3 stays inside the dword (byte enables); 3 gets FF above it
+        assert read(machine, device, function, register + 1, 2) == (dword >> 8) & 0xFFFF
+        assert read(machine, device, function, register + 3, 2) == 0xFF00 | dword >> 24
+
+
+def test_byte_and_word_writes_at_offsets_reach_their_bytes():
+    machine = pc()
+    write(machine, 2, 0, 0x0D, 0x40, 1)                          # latency timer: byte 1 of dword 0x0C
+    write(machine, 2, 0, 0x3C, 0x0B, 1)                          # interrupt line: byte 0 of 0x3C
+    assert read(machine, 2, 0, 0x0C) & 0xFF00 == 0x4000
+    assert read(machine, 2, 0, 0x3C, 1) == 0x0B
+    write(machine, 1, 0, 0x62, 0x0B0A, 2)                        # PIRQC/PIRQD: word at offset 2
+    write(machine, 1, 0, 0x61, 0x09, 1)                          # PIRQB: byte at offset 1
+    assert read(machine, 1, 0, 0x60) == 0x0B0A0980
+
+
+def test_read_only_fields_ignore_writes():
+    machine = pc()
+    for device, function in EXPECTED:
+        before = [read(machine, device, function, r) for r in (0x00, 0x08, 0x2C)]
+        write(machine, device, function, 0x00, 0)
+        write(machine, device, function, 0x08, 0)
+        write(machine, device, function, 0x0E, 0x7F, 1)
+        write(machine, device, function, 0x2C, 0)
+        assert [read(machine, device, function, r) for r in (0x00, 0x08, 0x2C)] == before
+        assert read(machine, device, function, 0x0E, 1) == EXPECTED[(device, function)][3]
+
+
+def test_command_bits_are_writable_and_status_errors_clear_by_writing_one():
+    machine = pc()
+    write(machine, 1, 1, 0x04, 0x0005, 2)                        # IDE: I/O + bus master
+    assert read(machine, 1, 1, 0x04, 2) == 0x0005
+    write(machine, 1, 1, 0x04, 0xFFFF, 2)
+    assert read(machine, 1, 1, 0x04, 2) == 0x0547               # IO MEM MASTER PARITY SERR INTX
+    machine.component("ide_pci").config[0x07] = 0x20             # received master abort
+    write(machine, 1, 1, 0x06, 0x0000, 2)
+    assert read(machine, 1, 1, 0x06, 2) == 0x2000
+    write(machine, 1, 1, 0x06, 0x2000, 2)
+    assert read(machine, 1, 1, 0x06, 2) == 0x0000
+
+
+def size_bar(machine, device, function, index):
+    """The OS's BAR sizing: save, write all ones, read the mask, restore."""
+    register = 0x10 + 4 * index
+    saved = read(machine, device, function, register)
+    write(machine, device, function, register, 0xFFFFFFFF)
+    mask = read(machine, device, function, register)
+    write(machine, device, function, register, saved)
+    return saved, mask
+
+
+@pytest.mark.parametrize("vram, size", [("16M", 16 << 20), ("8M", 8 << 20), ("12M", 16 << 20),
+                                        ("64K", 64 << 10)])
+def test_vga_bar0_is_the_framebuffer_sized_to_a_power_of_two(vram, size):
+    machine = pc(f"vga.vram={vram}")
+    saved, mask = size_bar(machine, 2, 0, 0)
+    assert saved == 0xE0000000 | 0x08                            # memory, 32-bit, prefetchable
+    assert mask & 0xF == 0x08
+    assert (~(mask & ~0xF) + 1) & 0xFFFFFFFF == size
+    assert read(machine, 2, 0, 0x10) == saved
+    for index in range(1, 6):
+        assert size_bar(machine, 2, 0, index) == (0, 0)
+
+
+def test_vga_bar0_stays_at_the_framebuffer():
+    machine = pc("vga.lfb_address=0xD0000000")
+    assert read(machine, 2, 0, 0x10) == 0xD0000008
+    write(machine, 2, 0, 0x10, 0xC0000000)
+    assert read(machine, 2, 0, 0x10) == 0xD0000008
+    write(machine, 2, 0, 0x13, 0xFF, 1)                          # sizing byte by byte
+    assert read(machine, 2, 0, 0x10) == 0xFF000008
+
+
+def test_vga_framebuffer_must_be_aligned_to_its_bar():
+    from pcmachine.errors import ProfileError
+    with pytest.raises(ProfileError, match="aligned"):
+        pc("vga.lfb_address=0xE0800000")
+
+
+def test_ide_bar4_is_a_programmable_16_byte_io_bar():
+    machine = pc()
+    saved, mask = size_bar(machine, 1, 1, 4)
+    assert saved == 0xC001
+    assert mask == 0xFFFFFFF1
+    write(machine, 1, 1, 0x20, 0xD000)
+    assert read(machine, 1, 1, 0x20) == 0xD001
+    write(machine, 1, 1, 0x20, 0xD00F)                           # bits 3-1 are the size: read 0
+    assert read(machine, 1, 1, 0x20) == 0xD001
+    for index in range(4):                                       # legacy channels: no BARs
+        assert size_bar(machine, 1, 1, index) == (0, 0)
+
+
+def test_pirq_route_registers_reset_to_disabled():
+    machine = pc()
+    assert read(machine, 1, 0, 0x60) == 0x80808080
+    write(machine, 1, 0, 0x60, 0xFFFFFFFF)
+    assert read(machine, 1, 0, 0x60) == 0x8F8F8F8F
+    write(machine, 1, 0, 0x60, 0x0B0A0B0A)
+    bridge = machine.component("isa_bridge")
+    assert [bridge.pirq_route(n) for n in range(4)] == [10, 11, 10, 11]
+    machine.reset()
+    assert read(machine, 1, 0, 0x60) == 0x80808080
+    assert bridge.pirq_route(0) is None
+
+
+def test_snapshot_keeps_config_address_and_written_registers():
+    machine = pc()
+    write(machine, 1, 0, 0x60, 0x8009800B)
+    write(machine, 1, 1, 0x20, 0xD000)
+    write(machine, 2, 0, 0x3C, 0x0A, 1)
+    machine.bus.io_write(CONFIG_ADDRESS, 4, address(0, 1, 0, 0x60))
+    state = machine.snapshot()
+    restored = pc()
+    restored.restore(state)
+    assert restored.snapshot() == state
+    assert restored.bus.io_read(CONFIG_ADDRESS, 4) == address(0, 1, 0, 0x60)
+    assert restored.bus.io_read(CONFIG_DATA, 4) == 0x8009800B
+    assert read(restored, 1, 1, 0x20) == 0xD001
+    assert read(restored, 2, 0, 0x3C, 1) == 0x0A
+    assert enumerate_bus(restored) == EXPECTED
+
+
+def test_two_functions_at_one_number_are_a_profile_error():
+    from pcmachine.errors import ProfileError
+    with pytest.raises(ProfileError, match="already taken"):
+        pc("vga_pci.device=1", "vga_pci.function=1")
+
+
+def test_isapc_has_no_pci():
+    machine = pc(profile="isapc.yaml")
+    assert machine.bus.port_name(CONFIG_ADDRESS) == "unclaimed"
+    assert machine.bus.port_name(CONFIG_DATA) == "unclaimed"
+    machine.bus.io_write(CONFIG_ADDRESS, 4, address(0, 0, 0, 0))
+    assert machine.bus.io_read(CONFIG_ADDRESS, 4) == 0xFFFFFFFF  # unclaimed: all ones
+    assert machine.bus.io_read(CONFIG_DATA, 4) == 0xFFFFFFFF
+    assert not any(name in machine.components for name in ("pci", "isa_bridge", "ide_pci", "vga_pci"))
