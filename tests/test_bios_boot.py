@@ -179,10 +179,12 @@ def test_cli_trace_lists_the_services_a_boot_used(tmp_path, capsys):
 
 
 def test_boots_with_absent_devices(tmp_path):
-    """Without VGA, CMOS, 8042, port 92h and UARTs the BIOS skips what is missing
-    (their ports read FFh) and still boots; text goes to plain memory at B8000h."""
+    """Without VGA (and its PCI function), CMOS, 8042, port 92h and UARTs the BIOS
+    skips what is missing (their ports read FFh) and still boots; text goes to plain
+    memory at B8000h."""
     image = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
-    absent = ["vga=null", "cmos=null", "kbc=null", "port92=null", "com1=null", "com2=null"]
+    absent = ["vga=null", "vga_pci=null", "cmos=null", "kbc=null", "port92=null", "com1=null",
+              "com2=null"]
     machine = make_machine({"hda": image}, overrides=absent)
     assert run_guest(machine).text == "PASS\n"
     assert screen_text(machine, 0).startswith("pcmachine HLE BIOS")

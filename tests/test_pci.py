@@ -6,7 +6,7 @@ dword, master aborts, masks, snapshots, and isapc.yaml without PCI."""
 
 import pytest
 
-from pcmachine import Machine
+from pcmachine import Machine, hookimpl
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
 ENABLE = 0x80000000
@@ -236,3 +236,49 @@ def test_isapc_has_no_pci():
     assert machine.bus.io_read(CONFIG_ADDRESS, 4) == 0xFFFFFFFF  # unclaimed: all ones
     assert machine.bus.io_read(CONFIG_DATA, 4) == 0xFFFFFFFF
     assert not any(name in machine.components for name in ("pci", "isa_bridge", "ide_pci", "vga_pci"))
+
+
+# ---------------------------------------------------------------- guest: ports and PCI BIOS
+GUEST_PC = """pci: start
+00:00.0 8086:1237 class 060000 rev 02
+00:01.0 8086:7000 class 060100 rev 00
+00:01.1 8086:7010 class 010180 rev 00
+00:02.0 1234:1111 class 030000 rev 02
+b101 ah=00 al=01 bx=0210 cl=00 edx=20494350
+b102 8086:7010 #0: ah=00 bx=0009
+b102 8086:1237 #1: ah=86 cf=1
+b102 ffff:ffff #0: ah=83 cf=1
+b103 030000 #0: ah=00 bx=0010
+b10a 00:02.0 reg 10: ah=00 ecx=E0000008
+b109 00:01.0 reg 60: ah=00 cx=8080
+b10a reg 02: ah=87 cf=1
+b10b 00:01.0 reg 61 <- 0B; b108: cl=0B
+pci: done
+"""
+GUEST_ISAPC = """pci: start
+b101 ah=81 cf=1
+pci: done
+"""
+
+
+class DebugConsole:
+    def __init__(self):
+        self.text = bytearray()
+
+    @hookimpl
+    def debugcon_byte(self, machine, value):
+        self.text.append(value)
+
+
+@pytest.mark.parametrize("profile, expected", [("pc.yaml", GUEST_PC), ("isapc.yaml", GUEST_ISAPC)])
+def test_guest_enumerates_through_the_ports_and_the_pci_bios(tmp_path, floppy_from, profile,
+                                                             expected):
+    console = DebugConsole()
+    media = {"fda": floppy_from(tmp_path, "pci/pci.bin")}
+    machine = Machine.from_profile(profile, ["cmos.start=2026-01-01T00:00:00"], media,
+                                   setup=lambda machine: machine.add_plugin(console))
+    try:
+        machine.run_headless(5_000_000)
+    finally:
+        machine.close()
+    assert console.text.decode("latin-1") == expected

@@ -4,7 +4,8 @@ See docs/bios.md.  `BIOS` builds the ROM image at F000:0000 (`rom.py`), register
 CPU host call for each entry point, and serves POST and the software interrupts
 through the service groups in this package: `post.py`, `video.py` (int 10h),
 `disk.py` (int 13h), `system.py` (int 11h, 12h, 14h, 15h, 17h), `keyboard.py`
-(int 09h, 16h), `timer.py` (int 08h, 1Ch, 1Ah, 70h), `boot.py` (int 18h, 19h).
+(int 09h, 16h), `timer.py` (int 08h, 1Ch, 1Ah, 70h), `pcibios.py` (int 1Ah AH=B1h),
+`boot.py` (int 18h, 19h).
 """
 
 import dataclasses
@@ -20,6 +21,7 @@ from .keyboard import KeyboardServices
 from .acpitables import build as build_acpi_tables
 from .mouse import MouseServices
 from .mptable import build as build_mp_tables
+from .pcibios import PCIBiosServices
 
 from .post import PowerOnSelfTest
 from .rom import (CLI, HLT, IRET, OFFSET_DUMMY_IRET, ROM_BASE, ROM_HIGH_ALIAS, ROM_SEGMENT, STI,
@@ -74,6 +76,7 @@ class BIOS(Component):
         self.disk = DiskServices(self)
         self.keyboard = KeyboardServices(self)
         self.timer = TimerServices(self)
+        self.pci = PCIBiosServices(self)
         self.system = SystemServices(self)
         self.mouse = MouseServices(self)
         self.boot = BootServices(self)

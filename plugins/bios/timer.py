@@ -6,11 +6,13 @@ motor timeout (40:40), calls the user hook int 1Ch and acknowledges the PIC.
 Int 1Ah reads and sets that count, and the RTC time and date through CMOS ports
 70h/71h (BCD, as the RTC keeps them); with no RTC it returns CF=1.  Int 70h
 acknowledges RTC interrupts (register C), which wake int 15h AH=86h waits.
+Int 1Ah AH=B1h, the PCI BIOS, is `pcibios.py`.
 """
 
 from typing import Any, Dict
 
 from . import common as c
+from .pcibios import PCI_FUNCTION
 from .rom import (CLI, IRET, MOV_AL_20, OUT_20_AL, OUT_A0_AL, POP_AX, PUSH_AX, RomBuilder, int_n)
 
 CMOS_INDEX, CMOS_DATA = 0x70, 0x71
@@ -98,6 +100,9 @@ class TimerServices:
             ctx.set_bda16(c.BDA_TICKS, cpu.get_reg("dx"))
             ctx.set_bda8(c.BDA_MIDNIGHT, 0)
             c.set_return_flags(cpu, cf=False)
+            return
+        if function == PCI_FUNCTION:
+            self.bios.pci.int1a(cpu)
             return
         handler = self.RTC_FUNCTIONS.get(function)
         if handler is None:
