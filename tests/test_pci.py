@@ -282,3 +282,32 @@ def test_guest_enumerates_through_the_ports_and_the_pci_bios(tmp_path, floppy_fr
     finally:
         machine.close()
     assert console.text.decode("latin-1") == expected
+
+
+# ---------------------------------------------------------------- $PIR routing table
+def find_pir(machine):
+    """The 16-byte aligned "$PIR" in F0000-FFFFF, as an OS searches for it."""
+    rom = machine.bus.read_bytes(0xF0000, 0x10000)
+    for offset in range(0, len(rom), 16):
+        if rom[offset:offset + 4] == b"$PIR":
+            size = int.from_bytes(rom[offset + 6:offset + 8], "little")
+            return rom[offset:offset + size]
+    return None
+
+
+def test_pir_table_describes_the_router_and_the_devices():
+    table = find_pir(pc())
+    assert table is not None and sum(table) % 256 == 0
+    assert table[4:6] == b"\x00\x01" and len(table) == 32 + 16 * 2
+    assert table[8] == 0 and table[9] == 1 << 3                  # router: PIIX3 at 00:01.0
+    assert table[12:16] == bytes((0x86, 0x80, 0x00, 0x70))       # compatible router 8086:7000
+    entries = [table[32 + 16 * n:48 + 16 * n] for n in range(2)]
+    for entry, device, first_link in zip(entries, (1, 2), (0x60, 0x61)):
+        assert entry[0] == 0 and entry[1] == device << 3
+        links = [entry[2 + 3 * pin] for pin in range(4)]
+        assert links == [0x60 + (first_link - 0x60 + pin) % 4 for pin in range(4)]
+        assert all(entry[3 + 3 * pin:5 + 3 * pin] == b"\xf8\xde" for pin in range(4))
+
+
+def test_isapc_has_no_pir_table():
+    assert find_pir(pc(profile="isapc.yaml")) is None

@@ -22,6 +22,7 @@ from .acpitables import build as build_acpi_tables
 from .mouse import MouseServices
 from .mptable import build as build_mp_tables
 from .pcibios import PCIBiosServices
+from .pirtable import build as build_pir_table
 
 from .post import PowerOnSelfTest
 from .rom import (CLI, HLT, IRET, OFFSET_DUMMY_IRET, ROM_BASE, ROM_HIGH_ALIAS, ROM_SEGMENT, STI,
@@ -154,15 +155,15 @@ class BIOS(Component):
         self._install_tables()
 
     def _install_tables(self) -> None:
-        """Put the MP and ACPI tables, which describe the assembled machine, into
-        the ROM's table area (each 16-byte aligned, as the MP floating pointer and
-        the RSDP must be)."""
+        """Put the MP, ACPI and $PIR tables, which describe the assembled machine,
+        into the ROM's table area (each 16-byte aligned, as the MP floating pointer,
+        the RSDP and $PIR must be)."""
         start = offset = (self.label["tables"] + 15) & ~15
         image = self.rom.image
-        for build in (build_mp_tables, build_acpi_tables):
+        for build in (build_mp_tables, build_acpi_tables, build_pir_table):
             data = build(self.machine, ROM_BASE + offset)
             if offset + len(data) > start + TABLE_AREA_SIZE:
-                raise ValueError(f"the MP and ACPI tables need {offset + len(data) - start} bytes, "
+                raise ValueError(f"the MP, ACPI and $PIR tables need {offset + len(data) - start} bytes, "
                                  f"the ROM keeps {TABLE_AREA_SIZE}")
             image[offset:offset + len(data)] = data
             offset = (offset + len(data) + 15) & ~15

@@ -2,9 +2,9 @@
 of a PCI function (`function.py`), the PIIX3 ISA bridge and IDE functions
 (`piix.py`) and the VGA's PCI function (`vga.py`)."""
 
-from .function import Bar, PCIFunction
+from .function import Bar, PCIFunction, function_options
 from .host import PCIHost
 from .piix import PIIX3IDE, PIIX3ISABridge
 from .vga import PCIVGA
 
-__all__ = ["Bar", "PCIFunction", "PCIHost", "PIIX3IDE", "PIIX3ISABridge", "PCIVGA"]
+__all__ = ["Bar", "PCIFunction", "function_options", "PCIHost", "PIIX3IDE", "PIIX3ISABridge", "PCIVGA"]

@@ -158,11 +158,6 @@ class PCIFunction(Component):
             byte = (value >> (8 * i)) & 0xFF
             config[at] = ((config[at] & ~wmask[at]) | (byte & wmask[at])) & ~(byte & w1c[at]) & 0xFF
 
-    def bar_address(self, index: int) -> int:
-        """The address BAR `index` holds, without its type bits."""
-        value = self.config_read(BAR0 + 4 * index, 4)
-        return value & ~(0x3 if value & BAR_IO else 0xF) & 0xFFFFFFFF
-
     # ------------------------------------------------------------ lifecycle
     @hookimpl
     def machine_configure(self, machine: Any) -> None:
