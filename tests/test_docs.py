@@ -45,7 +45,7 @@ def python_blocks(name: str):
 
 def test_writing_a_device_example_runs(tmp_path, capsys):
     """The custom-device page's module and test work as printed, also from a profile."""
-    module, test = python_blocks("writing-a-device.md")
+    module, test = python_blocks("writing-a-device.md")[:2]
     namespace = {"__name__": "postcard"}
     exec(compile(module + test, "writing-a-device.md", "exec"), namespace)
     namespace["test_postcard_latches_codes"]()
@@ -59,3 +59,11 @@ def test_writing_a_device_example_runs(tmp_path, capsys):
     machine.bus.io_write(0x80, 1, 0x42)
     machine.run_headless(max_instructions=100)
     assert "last POST code: 42" in capsys.readouterr().out
+
+
+def test_writing_a_pci_function_example_runs():
+    """The page's PCI function and its test work as printed."""
+    module, test = python_blocks("writing-a-device.md")[2:]
+    namespace = {"__name__": "scratch"}
+    exec(compile(module + test, "writing-a-device.md", "exec"), namespace)
+    namespace["test_scratch_card_is_on_the_bus"]()
