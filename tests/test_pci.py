@@ -311,3 +311,9 @@ def test_pir_table_describes_the_router_and_the_devices():
 
 def test_isapc_has_no_pir_table():
     assert find_pir(pc(profile="isapc.yaml")) is None
+
+
+def test_vga_without_vbe_has_no_framebuffer_bar():
+    machine = pc("vga.vbe=false")
+    assert read(machine, 2, 0, 0) == 0x11111234
+    assert size_bar(machine, 2, 0, 0) == (0, 0)
