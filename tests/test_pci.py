@@ -15,7 +15,7 @@ EXPECTED = {
     (0, 0): (0x8086, 0x1237, 0x06000002, 0x00),   # 82441FX host bridge
     (1, 0): (0x8086, 0x7000, 0x06010000, 0x80),   # PIIX3 ISA bridge, multi-function
     (1, 1): (0x8086, 0x7010, 0x01018000, 0x00),   # PIIX3 IDE, compatibility mode
-    (2, 0): (0x1234, 0x1111, 0x03000002, 0x00),   # standard VGA
+    (2, 0): (0x1234, 0x1111, 0x03000000, 0x00),   # standard VGA
 }
 
 
@@ -243,7 +243,7 @@ GUEST_PC = """pci: start
 00:00.0 8086:1237 class 060000 rev 02
 00:01.0 8086:7000 class 060100 rev 00
 00:01.1 8086:7010 class 010180 rev 00
-00:02.0 1234:1111 class 030000 rev 02
+00:02.0 1234:1111 class 030000 rev 00
 b101 ah=00 al=01 bx=0210 cl=00 edx=20494350
 b102 8086:7010 #0: ah=00 bx=0009
 b102 8086:1237 #1: ah=86 cf=1

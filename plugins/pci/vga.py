@@ -1,5 +1,5 @@
 """The VGA adapter as PCI function 00:02.0: the Bochs/QEMU standard VGA identity
-(1234:1111, revision 2, class 0300) that drivers for the Bochs VBE interface
+(1234:1111, class 0300) that drivers for the Bochs VBE interface
 (Linux `bochs-drm`, `vesafb` probes) look for, with BAR0 describing the VBE linear
 framebuffer of the profile's `vga` component.
 
@@ -10,7 +10,8 @@ back), but the framebuffer cannot be moved: any other value written to BAR0
 puts `lfb_address` back, so an OS that reassigns BARs keeps the firmware's
 placement.  The legacy VGA ports and the A0000 window decode whatever the command
 register says, as a VGA's do.  QEMU's BAR2 (DISPI registers as MMIO) and the
-option ROM are not provided: the DISPI ports 0x1CE/0x1CF and the HLE BIOS's VBE
+option ROM are not provided (hence revision 0, as QEMU's
+`qemu-extended-regs=off`): the DISPI ports 0x1CE/0x1CF and the HLE BIOS's VBE
 services serve the same purpose.
 """
 
@@ -33,7 +34,8 @@ class PCIVGA(PCIFunction):
     OPTIONS: Dict[str, Option] = dict(
         function_options(device=2),
         vga=Option("str", "vga", "the VGA component whose framebuffer BAR0 describes"))
-    VENDOR, DEVICE, REVISION = 0x1234, 0x1111, 0x02
+    #: revision 0: QEMU's revision 2 announces its extended registers in BAR2
+    VENDOR, DEVICE, REVISION = 0x1234, 0x1111, 0x00
     CLASS_CODE = 0x030000          # display, VGA compatible
     COMMAND_RESET = COMMAND_IO | COMMAND_MEMORY
 
