@@ -7,6 +7,7 @@ dword, master aborts, masks, snapshots, and isapc.yaml without PCI."""
 import pytest
 
 from pcmachine import Machine, hookimpl
+from pcmachine.errors import ProfileError
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
 ENABLE = 0x80000000
@@ -174,7 +175,6 @@ def test_vga_bar0_stays_at_the_framebuffer():
 
 
 def test_vga_framebuffer_must_be_aligned_to_its_bar():
-    from pcmachine.errors import ProfileError
     with pytest.raises(ProfileError, match="aligned"):
         pc("vga.lfb_address=0xE0800000")
 
@@ -223,7 +223,6 @@ def test_snapshot_keeps_config_address_and_written_registers():
 
 
 def test_two_functions_at_one_number_are_a_profile_error():
-    from pcmachine.errors import ProfileError
     with pytest.raises(ProfileError, match="already taken"):
         pc("vga_pci.device=1", "vga_pci.function=1")
 
@@ -317,3 +316,14 @@ def test_vga_without_vbe_has_no_framebuffer_bar():
     machine = pc("vga.vbe=false")
     assert read(machine, 2, 0, 0) == 0x11111234
     assert size_bar(machine, 2, 0, 0) == (0, 0)
+
+
+@pytest.mark.parametrize("removed, message", [
+    ("vga=null", "vga_pci.vga: there is no component 'vga'"),
+    ("pci=null", "host: there is no component 'pci'"),
+    ("vga_pci.vga=kbc", "vga_pci.vga: 'kbc' is not a VGA component"),
+    ("ide_pci.host=vga", "ide_pci.host: 'vga' is not a PCI host bridge component"),
+])
+def test_functions_without_their_components_are_profile_errors(removed, message):
+    with pytest.raises(ProfileError, match=message):
+        pc(removed)

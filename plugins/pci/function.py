@@ -162,6 +162,10 @@ class PCIFunction(Component):
     @hookimpl
     def machine_configure(self, machine: Any) -> None:
         host = machine.components.get(self.options["host"])
+        if host is None:
+            raise ProfileError("component", f"{self.name}.host",
+                               f"there is no component {self.options['host']!r} "
+                               f"(without a PCI host, remove this function too: {self.name}=null)")
         if not callable(getattr(host, "attach", None)):
             raise ProfileError("component", f"{self.name}.host",
                                f"{self.options['host']!r} is not a PCI host bridge component")

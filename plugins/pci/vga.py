@@ -43,7 +43,11 @@ class PCIVGA(PCIFunction):
     def machine_configure(self, machine: Any) -> None:
         super().machine_configure(machine)
         vga = machine.components.get(self.options["vga"])
-        if vga is None or not hasattr(vga, "vbe_lfb_address"):
+        if vga is None:
+            raise ProfileError("component", f"{self.name}.vga",
+                               f"there is no component {self.options['vga']!r} "
+                               f"(without a VGA, remove this one too: {self.name}=null)")
+        if not hasattr(vga, "vbe_lfb_address"):
             raise ProfileError("component", f"{self.name}.vga",
                                f"{self.options['vga']!r} is not a VGA component")
         bar = self._framebuffer(vga)
