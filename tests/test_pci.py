@@ -4,6 +4,8 @@ chapter 6): bus 0 enumeration of pc.yaml (QEMU pc's i440FX/PIIX3 IDs and the
 Bochs/QEMU standard VGA), BAR sizing, byte and word accesses inside the data
 dword, master aborts, masks, snapshots, and isapc.yaml without PCI."""
 
+import random
+
 import pytest
 
 from pcmachine import Machine, hookimpl
@@ -327,3 +329,24 @@ def test_vga_without_vbe_has_no_framebuffer_bar():
 def test_functions_without_their_components_are_profile_errors(removed, message):
     with pytest.raises(ProfileError, match=message):
         pc(removed)
+
+
+def test_random_configuration_cycles_leave_the_identities_alone():
+    """Random addresses, widths and values through both ports: nothing raises, and
+    every function still answers with its read-only IDs, class and header type."""
+    machine = pc()
+    rng = random.Random(13)
+    for _ in range(3000):
+        if rng.random() < 0.3:
+            machine.bus.io_write(CONFIG_ADDRESS + rng.randrange(4), rng.choice((1, 2, 4)),
+                                 rng.getrandbits(32))
+        bus = rng.getrandbits(8) if rng.random() < 0.1 else 0
+        device, function = rng.choice(sorted(EXPECTED)) if rng.random() < 0.8 else (
+            rng.randrange(32), rng.randrange(8))
+        machine.bus.io_write(CONFIG_ADDRESS, 4, address(bus, device, function, rng.randrange(256)))
+        port = CONFIG_DATA + rng.randrange(4)
+        if rng.random() < 0.5:
+            machine.bus.io_write(port, rng.choice((1, 2, 4)), rng.getrandbits(32))
+        else:
+            machine.bus.io_read(port, rng.choice((1, 2, 4)))
+    assert enumerate_bus(machine) == EXPECTED
