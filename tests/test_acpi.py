@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from pcmachine import hookimpl
+from bios_support import PortE9Capture
 from pcmachine.cli import main
 from pcmachine.machine import Machine
 from pcmachine.plugins.chipset.acpipm import ACPIPowerManagement
@@ -18,15 +18,6 @@ PM_BASE = 0x600
 PM1_STS, PM1_EN, PM1_CNT, PM_TMR = PM_BASE, PM_BASE + 2, PM_BASE + 4, PM_BASE + 8
 PM_TIMER_HZ = 3_579_545
 SCI = 9
-
-
-class DebugConsole:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    @hookimpl
-    def debugcon_byte(self, machine: Any, value: int) -> None:
-        self.data.append(value)
 
 
 def pm_machine() -> Machine:
@@ -182,12 +173,12 @@ def test_tables_describe_three_processors_the_ioapic_and_the_pm_block():
 
 # ---------------------------------------------------------------- the guest
 def boot_guest(floppy: str, profile: str, count: int = 1) -> Tuple[str, List[str]]:
-    console = DebugConsole()
+    console = PortE9Capture()
     machine = Machine.from_profile(profile, [FIXED_RTC, f"cpu.count={count}"], {"fda": floppy},
                                    setup=lambda m: m.add_plugin(console))
     reason = machine.run_headless(20_000_000)
     machine.close()
-    return reason, console.data.decode("latin-1").splitlines()
+    return reason, console.text.splitlines()
 
 
 def test_guest_walks_the_tables_and_powers_off(tmp_path, floppy_from):

@@ -5,24 +5,15 @@ guest's device handler as IBM's stack frame (status, X, Y, 0)."""
 
 from typing import Any, List, Tuple
 
-from pcmachine import hookimpl
+from bios_support import PortE9Capture
 from pcmachine.machine import Machine
 
 FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
 
 
-class DebugConsole:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    @hookimpl
-    def debugcon_byte(self, machine: Any, value: int) -> None:
-        self.data.append(value)
-
-
 def run_guest(floppy: str, overrides: Tuple[str, ...] = (), moves: Tuple[dict, ...] = ()) -> Tuple[str, List[str]]:
     """Boot the guest; once it has enabled the mouse, move it (`moves`)."""
-    console = DebugConsole()
+    console = PortE9Capture()
     machine = Machine.from_profile("pc.yaml", [FIXED_RTC, *overrides], {"fda": floppy},
                                    setup=lambda m: m.add_plugin(console))
     for _ in range(200):
@@ -32,7 +23,7 @@ def run_guest(floppy: str, overrides: Tuple[str, ...] = (), moves: Tuple[dict, .
         machine.post_input("mouse", move)
     reason = machine.run_headless(20_000_000)
     machine.close()
-    return reason, console.data.decode("latin-1").splitlines()
+    return reason, console.text.splitlines()
 
 
 def test_driver_calls_and_packets_reach_the_handler(tmp_path, floppy_from):

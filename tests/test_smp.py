@@ -13,26 +13,13 @@ from typing import Any, List, Tuple
 import pytest
 import trio
 
+from bios_support import PortE9Capture
 from pcmachine import hookimpl
 from pcmachine.machine import Machine
 from pcmachine.record import Recorder, replay
 
 FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
 MAX_INSTRUCTIONS = 5_000_000
-
-
-class DebugConsole:
-    """What the guest writes to port 0xE9."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    @hookimpl
-    def debugcon_byte(self, machine: Any, value: int) -> None:
-        self.data.append(value)
-
-    def lines(self) -> List[str]:
-        return self.data.decode("latin-1").splitlines()
 
 
 class InstructionTrace:
@@ -56,8 +43,8 @@ def smp_machine(floppy: str, count: int, *plugins: Any) -> Machine:
                                 setup=setup)
 
 
-def boot(floppy: str, count: int, *plugins: Any) -> Tuple[Machine, DebugConsole]:
-    console = DebugConsole()
+def boot(floppy: str, count: int, *plugins: Any) -> Tuple[Machine, PortE9Capture]:
+    console = PortE9Capture()
     machine = smp_machine(floppy, count, console, *plugins)
     assert machine.run_headless(MAX_INSTRUCTIONS) == "halted"
     machine.close()
@@ -66,13 +53,13 @@ def boot(floppy: str, count: int, *plugins: Any) -> Tuple[Machine, DebugConsole]
 
 def test_the_application_processor_starts_at_the_sipi_vector(tmp_path, floppy_from):
     _, console = boot(floppy_from(tmp_path, "devices/smp.bin"), 2)
-    assert console.lines() == ["bsp: apic=00 cpuid=00", "ap: apic=01 cpuid=01 cs=0900", "ipi=1",
+    assert console.text.splitlines() == ["bsp: apic=00 cpuid=00", "ap: apic=01 cpuid=01 cs=0900", "ipi=1",
                                "counter=60000", "patched=2", "done"]
 
 
 def test_with_one_processor_the_start_up_ipi_reaches_nobody(tmp_path, floppy_from):
     machine, console = boot(floppy_from(tmp_path, "devices/smp.bin"), 1)
-    assert console.lines() == ["bsp: apic=00 cpuid=00", "ap: none", "counter=30000",
+    assert console.text.splitlines() == ["bsp: apic=00 cpuid=00", "ap: none", "counter=30000",
                                "patched=2", "done"]
     assert list(machine.components).count("cpu1") == 0
 
@@ -142,7 +129,7 @@ def test_snapshot_while_both_run_resumes_identically(tmp_path, floppy_from, icou
     interrupted.close()
     assert state["cpu_turn"] == turn
 
-    console = DebugConsole()
+    console = PortE9Capture()
     resumed = smp_machine(floppy, 2, console)
     resumed.restore(state)
     resumed.run_headless(MAX_INSTRUCTIONS)
@@ -192,5 +179,5 @@ def test_an_ipi_is_answered_before_the_sender_spins_out_its_quantum(tmp_path, fl
                 events["taken"] = machine.clock.icount
 
     _, console = boot(floppy_from(tmp_path, "devices/smp.bin"), 2, Watch())
-    assert "ipi=1" in console.lines()
+    assert "ipi=1" in console.text.splitlines()
     assert 0 <= events["taken"] - events["sent"] < 10
