@@ -229,14 +229,6 @@ madt:   push di
         pop di
         ret
 
-; put_hex32: EAX as eight hex digits
-put_hex32:
-        ror eax, 16
-        call put_hex16
-        ror eax, 16
-        call put_hex16
-        ret
-
 %include "lib.inc"
 
 absolute VARIABLES

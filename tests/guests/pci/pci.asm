@@ -237,11 +237,4 @@ show_result_bx:
         print " cf=1", 10
         ret
 
-; put_hex32: EAX as eight hex digits
-put_hex32:
-        ror eax, 16
-        call put_hex16
-        ror eax, 16
-        jmp put_hex16
-
 %include "lib.inc"
