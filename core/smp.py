@@ -2,10 +2,11 @@
 
 One host thread runs every processor.  The machine's instruction count is shared:
 processor k runs from the current count up to the next multiple of `QUANTUM` (or
-until it halts, or sends another processor an IPI), then the next one takes over.  Where the turns change
-is therefore a function of the instruction count alone, not of where a slice of
-the run loop happened to end, so a run, its recording's replay and a run restored
-from a snapshot interleave the processors identically.  An instruction never
+until it halts, or sends another processor an IPI), then the next one takes over.
+Where the turns change is therefore a function of the instruction count and the
+guest's own instructions, not of where a slice of the run loop happened to end,
+so a run, its recording's replay and a run restored from a snapshot interleave
+the processors identically.  An instruction never
 straddles a turn, so LOCKed and XCHG read-modify-writes are atomic.
 
 Virtual time follows the shared count (as QEMU's icount mode with one TCG

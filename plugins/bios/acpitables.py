@@ -96,40 +96,31 @@ def build_madt(lapic_base: int, apic_ids: List[int], ioapics: List[Tuple[int, in
     return table(b"APIC", 1, b"".join(entries))
 
 
-def _align(value: int, alignment: int) -> int:
-    return (value + alignment - 1) // alignment * alignment
-
-
 def build(machine: Any, address: int) -> bytes:
     """The tables, to be placed at `address` (16-byte aligned) with the RSDP first;
     empty when the machine has no `acpi` component."""
-    pm = next((c for c in machine.components.values() if isinstance(c, ACPIPowerManagement)), None)
+    pm = machine.find(ACPIPowerManagement)
     if pm is None:
         return b""
     lapics = [c for c in machine.components.values() if isinstance(c, LocalAPIC)]
     ioapics = [c for c in machine.components.values() if isinstance(c, IOAPIC)]
-    layout: List[Tuple[int, bytes]] = []
-    cursor = address + RSDP_SIZE
+    image = bytearray(RSDP_SIZE)            # the RSDP goes in last, once the RSDT is placed
 
-    def place(data_of: Any, alignment: int = 16) -> int:
-        nonlocal cursor
-        start = _align(cursor, alignment)
-        data = data_of(start)
-        layout.append((start, data))
-        cursor = start + len(data)
+    def place(data: bytes, alignment: int = 16) -> int:
+        """Append `data` at the next `alignment` boundary; returns its address."""
+        image.extend(bytes(-(address + len(image)) % alignment))
+        start = address + len(image)
+        image.extend(data)
         return start
 
-    facs = place(lambda start: build_facs(), 64)
-    dsdt = place(lambda start: table(b"DSDT", 1, DSDT_AML))
-    pointers = [place(lambda start: build_fadt(facs, dsdt, pm.base, pm.sci_irq))]
+    facs = place(build_facs(), 64)
+    dsdt = place(table(b"DSDT", 1, DSDT_AML))
+    pointers = [place(build_fadt(facs, dsdt, pm.base, pm.sci_irq))]
     madt = _madt(lapics, ioapics, pm.sci_irq)
     if madt is not None:
-        pointers.append(place(lambda start: madt))
-    rsdt = place(lambda start: table(b"RSDT", 1, struct.pack(f"<{len(pointers)}I", *pointers)))
-    image = bytearray(cursor - address)
+        pointers.append(place(madt))
+    rsdt = place(table(b"RSDT", 1, struct.pack(f"<{len(pointers)}I", *pointers)))
     image[:RSDP_SIZE] = build_rsdp(rsdt)
-    for start, data in layout:
-        image[start - address:start - address + len(data)] = data
     return bytes(image)
 
 

@@ -23,6 +23,8 @@ the mouse turns on the aux port's clock and interrupt in the command byte.
 
 from typing import Any, Dict, List, Optional
 
+from pcmachine.plugins.i8042.controller import KeyboardController
+
 from . import common as c
 from .rom import IRET, ROM_SEGMENT, RomBuilder
 
@@ -58,8 +60,7 @@ class MouseServices:
     def _ebda(self, offset: int) -> int:
         return (self.ctx.bda16(c.BDA_EBDA_SEGMENT) << 4) + offset
 
-    def _controller(self) -> Optional[Any]:
-        from pcmachine.plugins.i8042.controller import KeyboardController
+    def _controller(self) -> Optional[KeyboardController]:
         return self.bios.machine.find(KeyboardController)
 
     def _command(self, *data: int, reply: int = 0) -> Optional[List[int]]:

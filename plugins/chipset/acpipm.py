@@ -129,17 +129,17 @@ class ACPIPowerManagement(Component):
         level = bool(state.control & SCI_EN and state.status & state.enable & EVENT_BITS)
         self.bus.set_irq(self.sci_irq, 1 if level else 0)
 
-    def _block(self) -> bytes:
-        """The 12 bytes as the guest reads them."""
-        self._sync_timer_status()
-        state = self.state
-        return (state.status.to_bytes(2, "little") + state.enable.to_bytes(2, "little")
-                + state.control.to_bytes(2, "little") + bytes(2)
-                + self.timer_value().to_bytes(4, "little"))
-
     def _read(self, port: int, size: int) -> int:
         offset = port - self.base
-        return int.from_bytes(self._block()[offset:offset + size].ljust(size, b"\xff"), "little")
+        timer = self.timer_value().to_bytes(4, "little")
+        if offset >= 8:          # PM_TMR alone: an OS that keeps time with it reads it constantly
+            data = timer[offset - 8:]
+        else:
+            self._sync_timer_status()
+            state = self.state
+            data = (state.status.to_bytes(2, "little") + state.enable.to_bytes(2, "little")
+                    + state.control.to_bytes(2, "little") + bytes(2) + timer)[offset:]
+        return int.from_bytes(data[:size].ljust(size, b"\xff"), "little")
 
     def _write(self, port: int, size: int, value: int) -> None:
         offset = port - self.base
