@@ -47,6 +47,14 @@ def require_nasm() -> None:
         missing("nasm", "apt-get install nasm")
 
 
+def require_iasl() -> str:
+    """The ACPI compiler, the reference for the BIOS's AML."""
+    path = shutil.which("iasl")
+    if path is None:
+        missing("iasl", "apt-get install acpica-tools")
+    return path
+
+
 def require_module(name: str) -> Any:
     """A test dependency (`pip install -e '.[test]'`), imported."""
     try:

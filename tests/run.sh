@@ -12,7 +12,8 @@ python3 -m pip install -q -e '.[test]'
 export PCMACHINE_STRICT=1
 
 # Debian packages the tests need: PyPy, Xvfb for the window tests, gdb for the stub
-# tests, nasm for the tests that assemble guest code.
+# tests, nasm for the tests that assemble guest code, iasl to check the BIOS's ACPI
+# machine language.
 need=()
 if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(pypy3 pypy3-venv)
@@ -20,6 +21,7 @@ fi
 command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
 command -v gdb >/dev/null 2>&1 || need+=(gdb)
 command -v nasm >/dev/null 2>&1 || need+=(nasm)
+command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

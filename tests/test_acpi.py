@@ -4,11 +4,13 @@ own (tests/guests/devices/acpi.asm), and power-off through \\_S5."""
 
 import re
 import struct
+import subprocess
 from typing import Any, Dict, List, Tuple
 
 import pytest
 
 from bios_support import PortE9Capture
+from requirements import require_iasl
 from pcmachine.cli import main
 from pcmachine.machine import Machine
 from pcmachine.plugins.chipset.acpipm import ACPIPowerManagement
@@ -169,6 +171,104 @@ def test_tables_describe_three_processors_the_ioapic_and_the_pm_block():
     assert overrides == [(0, 0, 2, 0), (0, SCI, SCI, 0x000D)]
     assert [body for kind, body in entries if kind == 4] == [bytes([0xFF, 0, 0, 1])]
     assert b"_S5_\x12\x06\x04\x00" in tables[b"DSDT"]
+
+
+#: What the DSDT of machines/pc.yaml (16 MiB) must say, in ACPI source language;
+#: iasl compiles it into the reference bytes.
+PC_DSDT_SOURCE = """
+DefinitionBlock ("", "DSDT", 1, "PCMACH", "PCMACHIN", 1)
+{
+    Name (\\_S5, Package () { 0, 0, 0, 0 })
+    Scope (\\_SB)
+    {
+        Device (PCI0)
+        {
+            Name (_HID, EisaId ("PNP0A03"))
+            Name (_ADR, 0)
+            Name (_UID, 0)
+            Name (_CRS, ResourceTemplate ()
+            {
+                WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xFF, 0, 0x100)
+                IO (Decode16, 0xCF8, 0xCF8, 1, 8)
+                WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+                        0, 0, 0xCF7, 0, 0xCF8)
+                WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,
+                        0, 0xD00, 0xFFFF, 0, 0xF300)
+                DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,
+                             0, 0xA0000, 0xBFFFF, 0, 0x20000)
+                DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
+                             0, 0x1000000, 0xFEBFFFFF, 0, 0xFDC00000)
+            })
+            Device (ISA)
+            {
+                Name (_ADR, 0x00010000)
+                Device (KBD)
+                {
+                    Name (_HID, EisaId ("PNP0303"))
+                    Name (_CRS, ResourceTemplate () {
+                        IO (Decode16, 0x60, 0x60, 1, 1)
+                        IO (Decode16, 0x64, 0x64, 1, 1)
+                        IRQNoFlags () {1} })
+                }
+                Device (MOU)
+                {
+                    Name (_HID, EisaId ("PNP0F13"))
+                    Name (_CRS, ResourceTemplate () { IRQNoFlags () {12} })
+                }
+                Device (FDC)
+                {
+                    Name (_HID, EisaId ("PNP0700"))
+                    Name (_CRS, ResourceTemplate () {
+                        IO (Decode16, 0x3F0, 0x3F0, 1, 6)
+                        IO (Decode16, 0x3F7, 0x3F7, 1, 1)
+                        IRQNoFlags () {6}
+                        DMA (Compatibility, NotBusMaster, Transfer8) {2} })
+                }
+                Device (COM1)
+                {
+                    Name (_HID, EisaId ("PNP0501"))
+                    Name (_UID, 1)
+                    Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} })
+                }
+                Device (COM2)
+                {
+                    Name (_HID, EisaId ("PNP0501"))
+                    Name (_UID, 2)
+                    Name (_CRS, ResourceTemplate () { IO (Decode16, 0x2F8, 0x2F8, 1, 8) IRQNoFlags () {3} })
+                }
+                Device (RTC)
+                {
+                    Name (_HID, EisaId ("PNP0B00"))
+                    Name (_CRS, ResourceTemplate () { IO (Decode16, 0x70, 0x70, 1, 2) IRQNoFlags () {8} })
+                }
+            }
+        }
+    }
+}
+"""
+
+
+def test_dsdt_is_what_iasl_compiles_from_the_reference_source(tmp_path):
+    """The AML names the PCI root bridge (Linux finds PCI devices only below a PNP0A03
+    when ACPI is on) and the ISA devices, byte for byte as the ACPI compiler would."""
+    iasl = require_iasl()
+    (tmp_path / "dsdt.asl").write_text(PC_DSDT_SOURCE)
+    subprocess.run([iasl, "-p", str(tmp_path / "reference"), str(tmp_path / "dsdt.asl")],
+                   check=True, capture_output=True)
+    reference = (tmp_path / "reference.aml").read_bytes()
+    machine = Machine.from_profile("pc.yaml", [FIXED_RTC])
+    dsdt = find_tables(machine.bus.memory)[b"DSDT"]
+    machine.close()
+    assert dsdt[36:] == reference[36:]
+    assert dsdt[:9] + dsdt[10:24] == reference[:9] + reference[10:24]   # iasl names itself the creator
+
+
+def test_pci_memory_window_starts_at_the_top_of_ram():
+    machine = Machine.from_profile("pc.yaml", [FIXED_RTC, "ram.size=512M"])
+    dsdt = find_tables(machine.bus.memory)[b"DSDT"]
+    machine.close()
+    window = struct.pack("<IIIII", 0, 0x20000000, 0xFEBFFFFF, 0, 0xDEC00000)
+    assert dsdt.count(window) == 1
 
 
 # ---------------------------------------------------------------- the guest

@@ -11,8 +11,16 @@ boundary in E0000-FFFFF, 5.2.5.1; the area is reserved in the E820 map):
   no SMI command port (the board is always in ACPI mode), no C2/C3, no fixed
   power or sleep button;
 * FACS (64-byte aligned);
-* DSDT: only `Name (\\_S5, Package () {0, 0, 0, 0})`, the sleep type the `acpi`
-  component powers off on;
+* DSDT: `Name (\\_S5, Package () {0, 0, 0, 0})`, the sleep type the `acpi`
+  component powers off on; the PCI root bridge `\\_SB.PCI0` (PNP0A03, bus 0)
+  when the board has a PCI host, with its windows in `_CRS` (bus numbers 0-255,
+  the configuration ports, all other I/O ports, the VGA window and the memory
+  from the top of RAM to the I/O APIC), and below it, under the ISA bridge, the
+  ISA devices an ACPI OS only uses when the DSDT names them: the 8042 keyboard
+  (PNP0303) and mouse (PNP0F13) (Linux's i8042 driver ignores an 8042 the DSDT
+  does not list), the floppy controller (PNP0700), the serial ports (PNP0501)
+  and the RTC (PNP0B00), each with its ports, IRQ and DMA channel.  No `_PRT`:
+  no PCI function raises INTx (the IDE channels use IRQ 14 and 15);
 * MADT: one Processor Local APIC entry per local APIC (UIDs 0, 1, ...), each I/O
   APIC (GSI base 0), an interrupt source override for every ISA IRQ that is not
   on the pin of its number (IRQ 0 on pin 2) and for the SCI (level, active
@@ -28,7 +36,13 @@ from typing import Any, List, Optional, Tuple
 
 from pcmachine.plugins.apic import IOAPIC, LocalAPIC
 from pcmachine.plugins.chipset.acpipm import ACPIPowerManagement
+from pcmachine.plugins.chipset.cmos import CMOS
+from pcmachine.plugins.floppy.controller import FloppyController
+from pcmachine.plugins.i8042 import KeyboardController
+from pcmachine.plugins.pci import PCIHost, PIIX3ISABridge
+from pcmachine.plugins.serial.uart import UART16550
 
+from . import aml
 from .mptable import checksum_byte
 
 OEM_ID = b"PCMACH"
@@ -46,8 +60,14 @@ MADT_PCAT_COMPAT = 0x1
 MADT_LAPIC, MADT_IOAPIC, MADT_OVERRIDE, MADT_LAPIC_NMI = 0, 1, 2, 4
 LEVEL_ACTIVE_HIGH = 0x000D
 ALL_PROCESSORS = 0xFF
-#: Name (_S5_, Package (4) {Zero, Zero, Zero, Zero})
-DSDT_AML = bytes([0x08]) + b"_S5_" + bytes([0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00])
+#: the PCI root bridge's memory window ends below the I/O APIC
+PCI_MEMORY_END = 0xFEBFFFFF
+PCI_CONFIG_PORTS, PCI_CONFIG_PORT_COUNT = 0xCF8, 8
+VGA_WINDOW = (0xA0000, 0xBFFFF)
+RTC_PORT = 0x70
+KEYBOARD_DATA, KEYBOARD_COMMAND = 0x60, 0x64
+KEYBOARD_IRQ, MOUSE_IRQ = 1, 12
+FLOPPY_DMA = 2
 
 
 def table(signature: bytes, revision: int, body: bytes) -> bytes:
@@ -114,7 +134,7 @@ def build(machine: Any, address: int) -> bytes:
         return start
 
     facs = place(build_facs(), 64)
-    dsdt = place(table(b"DSDT", 1, DSDT_AML))
+    dsdt = place(build_dsdt(machine))
     pointers = [place(build_fadt(facs, dsdt, pm.base, pm.sci_irq))]
     madt = _madt(lapics, ioapics, pm.sci_irq)
     if madt is not None:
@@ -122,6 +142,68 @@ def build(machine: Any, address: int) -> bytes:
     rsdt = place(table(b"RSDT", 1, struct.pack(f"<{len(pointers)}I", *pointers)))
     image[:RSDP_SIZE] = build_rsdp(rsdt)
     return bytes(image)
+
+
+def build_dsdt(machine: Any) -> bytes:
+    """The DSDT: \\_S5 and the devices of \\_SB (see the module docstring); the
+    definition block is the root scope, so its names need no root prefix."""
+    system_bus = _isa_devices(machine)
+    if machine.find(PCIHost) is not None:
+        bridge = machine.find(PIIX3ISABridge)
+        if bridge is not None:
+            address = (bridge.options["device"] << 16) | bridge.options["function"]
+            system_bus = [aml.device("ISA", aml.name("_ADR", aml.integer(address)), *system_bus)]
+        system_bus = [aml.device("PCI0", aml.name("_HID", aml.eisa_id("PNP0A03")),
+                                 aml.name("_ADR", aml.integer(0)), aml.name("_UID", aml.integer(0)),
+                                 aml.name("_CRS", _pci_root_windows(machine.bus.ram_size)),
+                                 *system_bus)]
+    terms = [aml.name("_S5", aml.package([aml.integer(0)] * 4))]
+    if system_bus:
+        terms.append(aml.scope("_SB", *system_bus))
+    return table(b"DSDT", 1, b"".join(terms))
+
+
+def _pci_root_windows(ram_size: int) -> bytes:
+    """The root bridge's `_CRS`: what it decodes for the devices behind it."""
+    config_end = PCI_CONFIG_PORTS + PCI_CONFIG_PORT_COUNT
+    windows = [aml.word_bus_numbers(0, 0xFF), aml.io_ports(PCI_CONFIG_PORTS, PCI_CONFIG_PORT_COUNT),
+               aml.word_io(0, PCI_CONFIG_PORTS - 1), aml.word_io(config_end, 0xFFFF),
+               aml.dword_memory(*VGA_WINDOW, cacheable=True)]
+    if ram_size <= PCI_MEMORY_END:
+        windows.append(aml.dword_memory(max(ram_size, 0x100000), PCI_MEMORY_END, cacheable=False))
+    return aml.resource_template(*windows)
+
+
+def _isa_devices(machine: Any) -> List[bytes]:
+    """The ISA devices an ACPI OS enumerates through the DSDT."""
+    devices = []
+    controller = machine.find(KeyboardController)
+    if controller is not None:
+        devices.append(_isa_device("KBD", "PNP0303", aml.io_ports(KEYBOARD_DATA, 1),
+                                   aml.io_ports(KEYBOARD_COMMAND, 1), aml.irq(KEYBOARD_IRQ)))
+        if controller.mouse is not None:
+            devices.append(_isa_device("MOU", "PNP0F13", aml.irq(MOUSE_IRQ)))
+    floppy = machine.find(FloppyController)
+    if floppy is not None:
+        devices.append(_isa_device("FDC", "PNP0700", aml.io_ports(floppy.base, 6),
+                                   aml.io_ports(floppy.base + 7, 1), aml.irq(floppy.irq),
+                                   aml.dma_channel(FLOPPY_DMA)))
+    uarts = [c for c in machine.components.values() if isinstance(c, UART16550)]
+    for number, uart in enumerate(uarts, 1):
+        devices.append(_isa_device(f"COM{number}", "PNP0501", aml.io_ports(uart.base, 8),
+                                   aml.irq(uart.irq), uid=number))
+    cmos = machine.find(CMOS)
+    if cmos is not None:
+        devices.append(_isa_device("RTC", "PNP0B00", aml.io_ports(RTC_PORT, 2), aml.irq(cmos.irq)))
+    return devices
+
+
+def _isa_device(name: str, hardware_id: str, *resources: bytes, uid: Optional[int] = None) -> bytes:
+    terms = [aml.name("_HID", aml.eisa_id(hardware_id))]
+    if uid is not None:
+        terms.append(aml.name("_UID", aml.integer(uid)))
+    terms.append(aml.name("_CRS", aml.resource_template(*resources)))
+    return aml.device(name, *terms)
 
 
 def _madt(lapics: List[Any], ioapics: List[Any], sci_irq: int) -> Optional[bytes]:
