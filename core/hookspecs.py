@@ -216,6 +216,19 @@ def disk_transfer(machine: Any, drive: str, operation: str, lba: int, count: int
 
 
 @hookspec
+def medium_change(machine: Any, drive: str, path: Optional[str]) -> None:
+    """A removable medium was inserted, swapped or ejected while the machine runs.
+
+    Called at the slice boundary where the host input took effect, after
+    `machine.media` holds the new medium (or lacks the drive when it was
+    ejected).  The floppy controller raises the drive's disk-change line.
+
+    :param drive: medium name, ``"fda"`` or ``"fdb"``.
+    :param path: the new image's absolute path, or None when the drive is now empty.
+    """
+
+
+@hookspec
 def screen_change(machine: Any, screen: Any) -> None:
     """The displayed screen changed since the last time this hook fired.
 

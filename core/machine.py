@@ -22,6 +22,7 @@ from .hookflags import HookFlags
 from .media import Disk
 from .pluginmanager import PluginManager, resolve_plugin
 from .profile import Profile
+from .removable import RemovableDrives
 from .smp import Processors
 
 #: Instructions a slice may run before the loop looks at inputs and host time.
@@ -97,6 +98,8 @@ class Machine:
         self._held_reset: Optional[str] = None
         self.stop_reason: Optional[str] = None
         self._configured = False
+        #: the floppy drives and their medium changes (core/removable.py)
+        self.drives = RemovableDrives(self)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -458,6 +461,7 @@ class Machine:
             "cpu_turn": self.processors.turn,
             "components": {name: {"version": getattr(c, "STATE_VERSION", 1), "state": c.snapshot()}
                            for name, c in self.components.items()},
+            "drives": self.drives.snapshot(),
             "overlays": {name: disk.overlay_state() for name, disk in self.media.items() if disk.overlay},
         }
 
@@ -501,6 +505,8 @@ class Machine:
                 if name in self.components:
                     where = f"component {name!r}"
                     self.components[name].restore(entry["state"])
+            where = "drives"
+            self.drives.restore(state.get("drives", {}))
             where = "overlays"
             for name, sectors in state.get("overlays", {}).items():
                 self.media[name].load_overlay_state(sectors)

@@ -15,7 +15,9 @@ guest's FLUSH CACHE (and stop, close) makes it durable with `fsync`.
 A writable image is locked (`lockf`, exclusive) while it is open, read-only and
 overlay images share a lock: a second run that would write an image another run
 uses stops with one line, as QEMU's "Failed to get write lock" does.  The locks are
-POSIX record locks, held per process: one process (a test) may open an image twice.
+POSIX record locks, held per process: one process (a test) may open an image twice,
+and closing any descriptor of a file drops the process's locks on it, so a medium
+swapped for another descriptor of the same file takes its lock again (`relock`).
 
 Images in another format (qcow2, VMDK, VDI, VHD) are refused with a hint to
 convert them; a floppy image whose size is no standard format gets the 1.44M
@@ -52,6 +54,17 @@ FLOPPY_GEOMETRIES = {
     2949120: (80, 2, 36, 5),     # 2.88M
 }
 FLOPPY_144M, FLOPPY_288M = 1474560, 2949120
+#: names a user may give a floppy drive (QEMU's monitor says floppy0, DOS says A:)
+FLOPPY_DRIVE_NAMES = {"a": "fda", "b": "fdb", "fda": "fda", "fdb": "fdb",
+                      "floppy0": "fda", "floppy1": "fdb"}
+
+
+def floppy_drive(text: str) -> str:
+    """`A`, `a:`, `fda` or `floppy0` -> the medium name `fda`; MediaError otherwise."""
+    name = FLOPPY_DRIVE_NAMES.get(text.strip().rstrip(":").lower())
+    if name is None:
+        raise MediaError(f"{text!r} is not a floppy drive (use A, B, fda or fdb)")
+    return name
 
 #: (offset, magic, format name, qemu-img format name); a negative offset counts from the end
 FOREIGN_FORMATS = (
@@ -129,6 +142,16 @@ class Disk:
         if self.kind == "floppy" and self.size > FLOPPY_288M:
             raise MediaError(f"{self.name}: {self.path} is {self.size} bytes, larger than any floppy "
                              f"format (2.88M is {FLOPPY_288M}); give it as a hard disk (--hda)")
+
+    @property
+    def writable(self) -> bool:
+        """The image file itself is written (neither read-only nor an overlay)."""
+        return not (self.readonly or self.overlay)
+
+    def relock(self) -> None:
+        """Take the lock again after another descriptor of this file was closed."""
+        if self._fd >= 0:
+            self._lock(self.writable)
 
     def _lock(self, writable: bool) -> None:
         """An exclusive lock for a writer, a shared one for readers (see the module

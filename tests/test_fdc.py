@@ -114,8 +114,9 @@ def test_reset_specify_recalibrate_seek(machine):
     settle(machine)
     command(machine, 0x08)
     assert results(machine) == [0x20, 0]
-    assert not inp(machine, DIR) & 0x80               # a step with a disk in clears it
+    assert inp(machine, DIR) & 0x80                   # already on track 0: no step, still set
     seek(machine, 40)
+    assert not inp(machine, DIR) & 0x80               # a step with a disk in clears it
     command(machine, 0x04, 0x00)                      # SENSE DRIVE STATUS: ready, two sides
     assert results(machine) == [0x28]
 
@@ -197,12 +198,32 @@ def test_read_id_format_and_identity_commands(machine, image):
     assert results(machine) == [0x80]                 # no interrupt pending
 
 
-def test_medium_change_raises_the_disk_change_line(machine):
+def test_medium_change_raises_the_disk_change_line(machine, tmp_path):
+    """A swap raises DIR bit 7; a seek to the same cylinder leaves it, one to
+    another clears it; an empty drive keeps it set and its reads fail."""
     reset_controller(machine)
     seek(machine, 1)
     assert not inp(machine, DIR) & 0x80
-    machine.components["fdc"].medium_changed(0)
+    other = tmp_path / "720k.img"
+    other.write_bytes(b"\x5a" * 737280)
+    machine.drives.request("A", str(other))
+    assert not inp(machine, DIR) & 0x80               # a host input: applied at the slice boundary
+    machine.run_slice()
     assert inp(machine, DIR) & 0x80
+    assert machine.media["fda"].spt == 9
+    seek(machine, 1)
+    assert inp(machine, DIR) & 0x80                   # no step pulse
+    seek(machine, 2)
+    assert not inp(machine, DIR) & 0x80
+    machine.drives.request("fda", None)
+    machine.run_slice()
+    assert "fda" not in machine.media and inp(machine, DIR) & 0x80
+    seek(machine, 5)
+    assert inp(machine, DIR) & 0x80                   # no medium: the line stays active
+    program_dma(machine, 0x46, 0x1000, 512)
+    command(machine, 0x46, 0x00, 5, 0, 1, 2, 18, 0x1B, 0xFF)
+    settle(machine)
+    assert results(machine)[:2] == [0x40, 0x01]       # abnormal end, no address mark
 
 
 def test_snapshot_in_the_middle_of_a_read(machine, image, tmp_path):

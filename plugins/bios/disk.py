@@ -12,6 +12,19 @@ table only in the last 1/17 of each size band; both may also choose the "large"
 bit-shift translation.)  The extensions (AH=41h-48h) address sectors by LBA;
 AH=48h reports the physical (ATA default) geometry.
 
+Disk change (RBIL int 13h AH=16h; the IBM AT BIOS): the floppy controller's
+disk-change line (DIR bit 7) is the one truth, read as a BIOS reads DIR.  AH=16h
+answers 06h when the line is active and resets it (a step out and back, as the
+BIOS's seek does), so a change is reported once; with the drive empty the line
+cannot be reset and the answer is 80h (not ready).  A read, write, verify or
+format with the line active fails once with 06h (media changed) and resets it,
+so DOS-style callers re-read their view of the disk; the next call sees the new
+medium and its geometry.  POST steps every floppy drive with a disk in, as the
+AT's drive seek test does, so a freshly booted guest sees no change.  A drive
+that no controller serves has no line: AH=16h answers 06h always, as SeaBIOS
+and Bochs do.  An ejected drive still exists (AH=15h 02h, AH=08h counts it);
+its transfers time out (80h).
+
 Transfers are copied straight between the image and guest memory, so a buffer that
 crosses a 64 KiB boundary works (no AH=09h "DMA boundary" error, unlike an ISA DMA
 floppy controller); a transfer that would run past the end of the 1 MiB + 64 KiB
@@ -19,6 +32,8 @@ real-mode space with CHS wraps within the segment as the offset does.
 """
 
 from typing import Any, Dict, Optional, Tuple
+
+from pcmachine.plugins.floppy.controller import FloppyController
 
 from . import common as c
 from .rom import OFFSET_DISKETTE_TABLE, IRET, RomBuilder
@@ -36,6 +51,7 @@ BAD_COMMAND = 0x01
 ADDRESS_MARK_NOT_FOUND = 0x02
 WRITE_PROTECTED = 0x03
 SECTOR_NOT_FOUND = 0x04
+MEDIA_CHANGED = 0x06
 MEDIA_TYPE_NOT_FOUND = 0x0C
 CONTROLLER_FAILURE = 0x20
 NOT_READY = 0xAA
@@ -102,7 +118,25 @@ class DiskServices:
         return [name for name in HARD_DRIVES if name in self.media()]
 
     def floppy_count(self) -> int:
-        return sum(1 for name in FLOPPY_DRIVES if name in self.media())
+        """Floppy drives, with or without a medium."""
+        drives = self.bios.machine.drives.names()
+        return sum(1 for name in FLOPPY_DRIVES if name in drives)
+
+    def floppy_controller(self, name: str) -> Optional[FloppyController]:
+        """The controller serving floppy drive `name`, if any (the change line's owner)."""
+        for component in self.bios.machine.components.values():
+            if isinstance(component, FloppyController) and component.change_line(name) is not None:
+                return component
+        return None
+
+    def media_change(self, number: int) -> int:
+        """The change line of floppy `number`: OK when inactive; otherwise reset it
+        and answer MEDIA_CHANGED, or TIMEOUT when it stays active (no medium)."""
+        name = FLOPPY_DRIVES[number]
+        fdc = self.floppy_controller(name)
+        if fdc is None or not fdc.change_line(name):
+            return OK
+        return TIMEOUT if fdc.step_out_and_back(name) else MEDIA_CHANGED
 
     def floppy_cmos_type(self, name: str) -> int:
         disk = self.media().get(name)
@@ -128,6 +162,10 @@ class DiskServices:
         int 41h and 46h."""
         ctx = self.ctx
         ctx.set_bda8(c.BDA_HD_COUNT, len(self.hard_disks()))
+        for name in FLOPPY_DRIVES:
+            fdc = self.floppy_controller(name)
+            if fdc is not None:
+                fdc.step_out_and_back(name)          # the drive seek test
         for index, name in enumerate(FLOPPY_DRIVES):
             # media established (bit 4), 500 kbit/s, 1.44M in 1.44M drive.
             ctx.set_bda8(c.BDA_FLOPPY_MEDIA + index, 0x17 if name in self.media() else 0)
@@ -177,6 +215,12 @@ class DiskServices:
         if handler is None:
             self.finish(cpu, number, BAD_COMMAND)
             return
+        if number < 2 and function in MEDIUM_FUNCTIONS:
+            status = self.media_change(number)
+            if status != OK:
+                cpu.set_reg("al", 0)
+                self.finish(cpu, number, status)
+                return
         handler(self, cpu, number, disk)
 
     # ------------------------------------------------------------ functions
@@ -309,6 +353,11 @@ class DiskServices:
     def drive_type(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=15h: AH = 00h none, 01h floppy without change line, 02h floppy with
         change line, 03h hard disk with CX:DX sectors."""
+        if number < 2 and FLOPPY_DRIVES[number] in self.bios.machine.drives.empty:
+            cpu.set_reg("ah", 0x02)                # an empty drive still has its change line
+            self.set_status(number, OK)
+            c.set_return_flags(cpu, cf=False)
+            return
         if disk is None:
             cpu.set_reg("ah", 0)
             c.set_return_flags(cpu, cf=number >= 0x80)
@@ -326,11 +375,14 @@ class DiskServices:
         c.set_return_flags(cpu, cf=False)
 
     def change_line(self, cpu: Any, number: int, disk: Any) -> None:
-        """AH=16h: the medium never changes behind the guest's back here."""
+        """AH=16h: 00h no change, 06h changed (reported once), 80h no medium; a
+        drive without a controller's change line always reports 06h."""
         if number >= 0x80:
             self.finish(cpu, number, BAD_COMMAND)
+        elif self.floppy_controller(FLOPPY_DRIVES[number]) is None:
+            self.finish(cpu, number, MEDIA_CHANGED)
         else:
-            self.finish(cpu, number, OK)
+            self.finish(cpu, number, self.media_change(number))
 
     def extensions_check(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=41h BX=55AAh: BX=AA55h, AH = EDD version, CX = supported subsets."""
@@ -432,5 +484,7 @@ class DiskServices:
     }
 
 
+#: floppy functions that touch the medium, and so report a change first
+MEDIUM_FUNCTIONS = (0x02, 0x03, 0x04, 0x05)
 #: what int 13h offers on the CD-ROM drive
 CD_FUNCTIONS = (0x00, 0x01, 0x0D, 0x10, 0x11, 0x41, 0x42, 0x44, 0x47, 0x48, 0x4B)

@@ -17,8 +17,13 @@ drives through four SENSE INTERRUPT STATUS commands, as the datasheet's reset
 section says and drivers expect.  Seeks and transfers take virtual time (a step
 per track, a little per sector) and end with IRQ 6.  The medium of drive N is the
 machine's `fda`/`fdb` Disk, the same object the BIOS's int 13h reads, so both see
-one medium.  DIR bit 7 (disk change) is set at power-on and when a medium is
-swapped, and cleared by a step of the heads (SEEK/RECALIBRATE), as on real drives.
+one medium.  DIR bit 7 (disk change, the selected drive's DSKCHG line) is set at
+power-on and when a medium is inserted, swapped or ejected (the `medium_change`
+hook), and cleared only by a step pulse with a medium in the drive: a SEEK or
+RECALIBRATE that moves the heads to another cylinder (82077AA datasheet, DIR;
+QEMU's fd_seek).  With the drive empty it stays set, and transfers find no
+medium.  The HLE BIOS reads the same line for int 13h AH=16h (`change_line`,
+`step_out_and_back`), as a BIOS reads DIR.
 """
 
 import dataclasses
@@ -27,6 +32,7 @@ from typing import Any, Dict, List, Optional
 from pcmachine.clock import Event
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
+from pcmachine.hookspecs import hookimpl
 
 DOR, MSR_DSR, FIFO, DIR_CCR = 2, 4, 5, 7
 DOR_RESET, DOR_DMA = 0x04, 0x08
@@ -112,9 +118,26 @@ class FloppyController(Component):
             return None
         return self.machine.media.get(self.drive_media[drive])
 
-    def medium_changed(self, drive: int) -> None:
-        """A floppy was swapped: raise the drive's disk-change line."""
-        self.state.disk_changed[drive] = True
+    @hookimpl
+    def medium_change(self, drive: str) -> None:
+        """A floppy was inserted, swapped or ejected: raise the drive's disk-change line."""
+        if drive in self.drive_media:
+            self.state.disk_changed[self.drive_media.index(drive)] = True
+
+    def change_line(self, medium: str) -> Optional[bool]:
+        """The disk-change line of the drive holding `medium` (None: not one of ours)."""
+        if medium not in self.drive_media:
+            return None
+        return self.state.disk_changed[self.drive_media.index(medium)]
+
+    def step_out_and_back(self, medium: str) -> bool:
+        """What a BIOS does to reset the change line: a step to the next cylinder and
+        back (the heads end where they were); the line stays active when the drive
+        is empty.  Returns whether it is still active."""
+        drive = self.drive_media.index(medium)
+        if self.disk(drive) is not None:
+            self.state.disk_changed[drive] = False
+        return self.state.disk_changed[drive]
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:
@@ -319,10 +342,11 @@ class FloppyController(Component):
         code = command[0] & 0x1F
         if code in (0x07, 0x0F):
             drive = command[1] & 3
-            state.cylinders[drive] = 0 if code == 0x07 else command[2]
-            state.busy_drives &= ~(1 << drive)
-            if self.disk(drive) is not None:
+            target = 0 if code == 0x07 else command[2]
+            if target != state.cylinders[drive] and self.disk(drive) is not None:
                 state.disk_changed[drive] = False         # the heads stepped with a disk in
+            state.cylinders[drive] = target
+            state.busy_drives &= ~(1 << drive)
             state.sense_queue.append([ST0_SEEK_END | drive, state.cylinders[drive]])
             state.phase = "command"
             self._interrupt()

@@ -1,0 +1,146 @@
+"""Removable media: inserting, swapping and ejecting a floppy while the machine runs.
+
+What QEMU's monitor does with `change floppy0 FILE` and `eject floppy0`.  A change
+is a host input (kind ``"medium"``): it takes effect at a slice boundary, stamped
+with the instruction count, and recording stores it like a key press.  Its data is
+plain: the drive, the image's absolute path and SHA-256 and the read-only / overlay
+options, so a replay opens the same image at the same instruction and refuses a
+file whose contents differ (`check_recorded`).
+
+The drive keeps existing while it is empty: `machine.media` then lacks it (the
+BIOS's int 13h answers "timeout", the controller finds no medium) and `empty`
+holds its name.  Components learn of a change through the `medium_change` hook;
+the floppy controller raises the drive's disk-change line (DIR bit 7), which the
+BIOS's int 13h AH=16h reads, as on a real PC.
+
+The swapped-in image is locked like any medium (media.py); the old one is closed,
+which releases its lock.  Which image is in which drive is part of a snapshot.
+"""
+
+import os
+from typing import Any, Dict, List, Optional, Set
+
+from .errors import MediaError
+from .media import Disk, floppy_drive
+
+
+class RemovableDrives:
+    """The machine's floppy drives and the host input that changes their media."""
+
+    def __init__(self, machine: Any) -> None:
+        self.machine = machine
+        #: drives whose medium was ejected
+        self.empty: Set[str] = set()
+        #: replays open every medium copy-on-write, so a replay never writes an image
+        self.copy_on_write = False
+        machine.register_input("medium", self._apply)
+
+    def names(self) -> List[str]:
+        """The floppy drives: those with a medium and the emptied ones."""
+        media = self.machine.media
+        return sorted({name for name, disk in media.items() if disk.kind == "floppy"} | self.empty)
+
+    # ------------------------------------------------------------------ requests
+    def request(self, drive: str, path: Optional[str], readonly: Optional[bool] = None,
+                overlay: Optional[bool] = None) -> Dict[str, Any]:
+        """Check a change now (MediaError, one line) and queue it as a host input;
+        `path` None ejects.  Read-only and overlay default to the drive's profile
+        options.  Returns the input's data."""
+        name = floppy_drive(drive)
+        if name not in self.names():
+            raise MediaError(f"this machine has no floppy drive {name} (give it one with --{name} IMAGE)")
+        data: Dict[str, Any] = {"drive": name, "path": None, "sha256": None, "readonly": False, "overlay": False}
+        if path is not None:
+            defaults = self._profile_options(name)
+            data["readonly"] = defaults["readonly"] if readonly is None else bool(readonly)
+            data["overlay"] = defaults["overlay"] if overlay is None else bool(overlay)
+            data["path"] = os.path.abspath(path)
+            data["sha256"] = self._check(name, data["path"], data["readonly"], data["overlay"])
+        self.machine.post_input("medium", data)
+        return data
+
+    def _profile_options(self, name: str) -> Dict[str, bool]:
+        profile = self.machine.profile
+        spec = profile.media().get(name, {}) if profile is not None else {}
+        return {"readonly": bool(spec.get("readonly")), "overlay": bool(spec.get("overlay"))}
+
+    def _check(self, name: str, path: str, readonly: bool, overlay: bool) -> str:
+        """Open the image as the drive will (size, format, lock) and return its SHA-256."""
+        for other, disk in self.machine.media.items():
+            if other != name and os.path.isfile(path) and os.path.samefile(disk.path, path):
+                raise MediaError(f"{name}: {path} is already the image of {other}; "
+                                 "one image file cannot be two drives")
+        disk = Disk(name, path, "floppy", readonly=readonly, overlay=overlay)
+        try:
+            return disk.content_hash()
+        finally:
+            disk.close()
+            self._relock(path)
+
+    def _relock(self, path: str) -> None:
+        """Closing a descriptor dropped this process's locks on `path`: take them again."""
+        for disk in self.machine.media.values():
+            if os.path.isfile(disk.path) and os.path.samefile(disk.path, path):
+                disk.relock()
+
+    # ------------------------------------------------------------------ changes
+    def _apply(self, data: Dict[str, Any]) -> bool:
+        """The input handler: swap the medium, then tell the components."""
+        name = data["drive"]
+        self.swap(name, data["path"], data["readonly"], data["overlay"])
+        self.machine.plugin_manager.hook.medium_change(machine=self.machine, drive=name, path=data["path"])
+        return True
+
+    def swap(self, name: str, path: Optional[str], readonly: bool, overlay: bool) -> None:
+        """Put the image at `path` (None: nothing) in drive `name`."""
+        if self.copy_on_write:
+            readonly, overlay = False, True
+        new = Disk(name, path, "floppy", readonly=readonly, overlay=overlay) if path is not None else None
+        old = self.machine.media.pop(name, None)
+        if old is not None:
+            old.close()
+        if new is None:
+            self.empty.add(name)
+            return
+        new.relock()
+        self.machine.media[name] = new
+        self.empty.discard(name)
+
+    # ------------------------------------------------------------------ state
+    def snapshot(self) -> Dict[str, Any]:
+        """Which image is in each floppy drive (None: empty)."""
+        media = self.machine.media
+        return {name: None if name in self.empty else
+                {"path": media[name].path, "readonly": media[name].readonly, "overlay": media[name].overlay}
+                for name in self.names()}
+
+    def restore(self, drives: Dict[str, Any]) -> None:
+        """Put back the media a snapshot had (no disk-change: the components' own
+        state holds their change lines)."""
+        for name, info in drives.items():
+            current = self.machine.media.get(name)
+            if info is None:
+                if current is not None or name not in self.empty:
+                    self.swap(name, None, False, False)
+            elif current is None or current.path != info["path"]:
+                self.swap(name, info["path"], info["readonly"], info["overlay"])
+
+
+def check_recorded(inputs: List[Dict[str, Any]], what: str) -> None:
+    """Every image a recording swapped in is there with the recorded contents;
+    MediaError (one line) otherwise."""
+    for record in inputs:
+        data = record["data"]
+        if record["kind"] != "medium" or data["path"] is None:
+            continue
+        try:
+            disk = Disk(data["drive"], data["path"], "floppy", overlay=True)
+        except MediaError as error:
+            raise MediaError(f"{what}: {error}") from None
+        try:
+            if disk.content_hash() != data["sha256"]:
+                raise MediaError(f"{what}: {data['path']}, put in {data['drive']} at instruction "
+                                 f"{record['icount']}, has changed since it was recorded; "
+                                 "refusing to run on different media")
+        finally:
+            disk.close()
