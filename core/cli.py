@@ -139,6 +139,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="step: wait until COM1 has sent TEXT (after the last --type-serial, if any)")
     parser.add_argument("--type-serial", action=_StepAction, const="type-serial", dest="steps", metavar="KEYS",
                         help=r"step: send KEYS to COM1 (\n is Enter, sent as CR; {ctrl+c}, {up} ...)")
+    parser.add_argument("--change-floppy", action=_StepAction, const="change-floppy", dest="steps",
+                        metavar="A:FILE", help="step: put FILE in floppy drive A (or B), raising its disk-change line")
+    parser.add_argument("--eject-floppy", action=_StepAction, const="eject-floppy", dest="steps",
+                        metavar="A", help="step: take the floppy out of drive A (or B)")
     parser.add_argument("--screenshot-step", action=_StepAction, const="screenshot", dest="steps",
                         metavar="FILE.png", help="step: write a PNG of the screen at this point of the steps")
 

@@ -6,7 +6,8 @@ A recording (`machine run ... --record FILE.rec`) is a gzip-compressed JSON-line
 1. a header: format name and version, the resolved profile, every medium's path and
    SHA-256, the checkpoint interval;
 2. `input` records: each host input with the instruction count and virtual time at
-   which it took effect (from the `machine_input` hook);
+   which it took effect (from the `machine_input` hook); a floppy swap's names the
+   image and its SHA-256, and a replay refuses an image whose contents differ;
 3. `checkpoint` records every N instructions: a state digest (see statefile.py);
 4. `journal` records: the original contents of disk sectors the guest overwrote, so a
    replay can rebuild the image the recording started from;
@@ -31,6 +32,7 @@ from .hookspecs import hookimpl
 from .machine import Machine
 from .profile import Profile
 from .progress import StatusLine, run_with_status
+from .removable import check_recorded
 from . import statefile
 
 RECORDING_FORMAT = "pcmachine-recording"
@@ -272,6 +274,7 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
            quiet: bool = False) -> int:
     """Replay a recording; returns the exit status (0 when everything matched)."""
     recording = Recording(path)
+    check_recorded(recording.inputs, path)
     data = dict(recording.header["profile"])
     overlays = prepare_media(data, recording.header["media"], recording.journal, path)
     for name, entry in (extra_components or {}).items():
@@ -279,6 +282,7 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
     profile = Profile.from_data(data, source=path)
     machine = Machine.from_profile(profile, extra_plugins=plugins)
     try:
+        machine.drives.copy_on_write = True
         for name, sectors in overlays.items():
             machine.media[name].load_overlay_state(sectors)
         for record in recording.inputs:

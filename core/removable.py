@@ -18,7 +18,7 @@ which releases its lock.  Which image is in which drive is part of a snapshot.
 """
 
 import os
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .errors import MediaError
 from .media import Disk, floppy_drive
@@ -46,6 +46,13 @@ class RemovableDrives:
         """Check a change now (MediaError, one line) and queue it as a host input;
         `path` None ejects.  Read-only and overlay default to the drive's profile
         options.  Returns the input's data."""
+        data = self.check(drive, path, readonly, overlay)
+        self.machine.post_input("medium", data)
+        return data
+
+    def check(self, drive: str, path: Optional[str], readonly: Optional[bool] = None,
+              overlay: Optional[bool] = None) -> Dict[str, Any]:
+        """The input's data for a change, after checking the drive and the image."""
         name = floppy_drive(drive)
         if name not in self.names():
             raise MediaError(f"this machine has no floppy drive {name} (give it one with --{name} IMAGE)")
@@ -56,7 +63,6 @@ class RemovableDrives:
             data["overlay"] = defaults["overlay"] if overlay is None else bool(overlay)
             data["path"] = os.path.abspath(path)
             data["sha256"] = self._check(name, data["path"], data["readonly"], data["overlay"])
-        self.machine.post_input("medium", data)
         return data
 
     def _profile_options(self, name: str) -> Dict[str, bool]:
@@ -124,6 +130,14 @@ class RemovableDrives:
                     self.swap(name, None, False, False)
             elif current is None or current.path != info["path"]:
                 self.swap(name, info["path"], info["readonly"], info["overlay"])
+
+
+def drive_and_path(text: str) -> Tuple[str, str]:
+    """`A:disk.img` (or `fdb:disk.img`) -> ("A", "disk.img"); MediaError otherwise."""
+    drive, sep, path = text.partition(":")
+    if not sep or not path:
+        raise MediaError(f"{text!r}: give a drive and an image, as in A:disk.img")
+    return drive, path
 
 
 def check_recorded(inputs: List[Dict[str, Any]], what: str) -> None:

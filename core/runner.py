@@ -1,6 +1,7 @@
 """`machine run`: build a machine, run it with scripted steps, report how it ended.
 
-Steps (`--wait TEXT`, `--type KEYS`) run in command-line order at slice boundaries.
+Steps (`--wait TEXT`, `--type KEYS`, `--change-floppy A:FILE` ...) run in
+command-line order at slice boundaries.
 Exit status: 0 when every step completed (or, with no steps, when the run ended by
 itself); 1 when the timeout or the instruction limit came first, or the CPU halted
 for good with steps left; the final screen is printed in headless mode and
@@ -24,6 +25,7 @@ from .errors import UserError
 from .machine import Machine
 from .profile import Profile
 from .progress import StatusLine, step_label, watch
+from .removable import drive_and_path
 from .screenshot import save_screenshot
 from .steps import ScreenWatcher, add_serial_capture, post_serial, serial_bytes
 from .vnc import VNCServer
@@ -88,6 +90,10 @@ class StepRunner:
         for kind, value in self.steps:
             if kind == "type-serial":
                 serial_bytes(value)
+            elif kind == "change-floppy":
+                machine.drives.check(*drive_and_path(value))
+            elif kind == "eject-floppy":
+                machine.drives.check(value, None)
 
     @property
     def all_done(self) -> bool:
@@ -111,6 +117,10 @@ class StepRunner:
                     break
             elif kind == "screenshot":
                 save_screenshot(self.machine, value)
+            elif kind == "change-floppy":
+                self.machine.drives.request(*drive_and_path(value))
+            elif kind == "eject-floppy":
+                self.machine.drives.request(value, None)
             elif kind == "type-serial":
                 assert self.serial is not None
                 self.serial.mark = len(self.serial.data)
@@ -144,6 +154,8 @@ class StepRunner:
                 continue
             if kind in ("wait", "wait-anywhere", "wait-serial"):
                 done = self._satisfied(kind, value, changed_only=False)
+            elif kind in ("change-floppy", "eject-floppy"):
+                done = False               # the run ended before the change was made
             elif kind == "type-serial":
                 done = not self.machine.inputs_pending_for("serial")
             else:

@@ -11,6 +11,7 @@ gets the `pc` fixture::
         assert "cat" in m.screen_text()
         m.serial.wait("login:")                   # COM1 output
         m.screenshot("shell.png")
+        m.change_floppy("A", "disk2.img")          # or m.eject_floppy("A"): disk change
 
 The waits and the typing are those of the CLI steps (`pcmachine.steps`).  A wait
 that times out fails the test with the final screen, the serial tail and the last
@@ -25,7 +26,7 @@ import hashlib
 import os
 import shutil
 import time
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 import pytest
 
@@ -108,6 +109,8 @@ class RunningMachine:
         self.events.clock = machine.clock
         machine.add_plugin(self.events, name="pcmachine-testing-events")
         self.serial = Serial(self, add_serial_capture(machine)) if machine.accepts_input("serial") else None
+        #: copies an image into the test's folder (set by `pc.boot` unless copy_media=False)
+        self.copy_media: Optional[Callable[[str], str]] = None
         self.machine.plugin_manager.hook.machine_start(machine=machine)
 
     # ------------------------------------------------------------------ running
@@ -164,6 +167,20 @@ class RunningMachine:
         self.run_until(keyboard.idle, timeout, False, "the guest reading the typed keys",
                        done_if_halted=lambda: not self.machine.inputs_pending_for("key"))
 
+    def change_floppy(self, drive: str, path: str, readonly: Optional[bool] = None,
+                      overlay: Optional[bool] = None) -> None:
+        """Put the image at `path` in floppy drive `drive` ("A", "B", "fda", "fdb"),
+        as `--change-floppy` does: the drive's disk-change line goes up.  Takes
+        effect when the machine runs on (the next wait); the image is copied into
+        the test's folder first, as `pc.boot` copies media."""
+        if self.copy_media is not None:
+            path = self.copy_media(str(path))
+        self.machine.drives.request(drive, str(path), readonly, overlay)
+
+    def eject_floppy(self, drive: str) -> None:
+        """Take the floppy out of `drive` (`--eject-floppy`)."""
+        self.machine.drives.request(drive, None)
+
     def screenshot(self, path: str) -> str:
         save_screenshot(self.machine, str(path))
         return str(path)
@@ -202,6 +219,8 @@ class PC:
                 from .record import save_snapshot
                 os.makedirs(snapshot_cache, exist_ok=True)
                 save_snapshot(running.machine, snapshot)
+        if copy_media:
+            running.copy_media = self._copy
         self.machines.append(running)
         return running
 
@@ -209,6 +228,10 @@ class PC:
         if not os.path.exists(path):
             raise UserError(f"boot(): no such image: {path}")
         copy = os.path.join(self.folder, f"{len(self.machines)}-{os.path.basename(path)}")
+        number = 1
+        while os.path.exists(copy):                    # a second image of that name (a swap)
+            copy = os.path.join(self.folder, f"{len(self.machines)}.{number}-{os.path.basename(path)}")
+            number += 1
         shutil.copyfile(path, copy)
         os.chmod(copy, 0o644)
         return copy
@@ -230,6 +253,9 @@ class PC:
         media = {name: dict(info, path=paths.get(name, info["path"])) for name, info in header["media"].items()}
         overlays = prepare_media(data, media, journal, snapshot, always_overlay=False)
         machine = Machine.from_profile(Profile.from_data(data, source=snapshot))
+        for name, info in state.get("drives", {}).items():
+            if info is not None and name in data["media"]:
+                info["path"] = data["media"][name]["image"]    # this test's copy
         machine.restore(state)
         for name, sectors in overlays.items():
             machine.media[name].load_overlay_state(sectors)

@@ -41,6 +41,8 @@ trace on FILE [KINDS] | trace off    event trace (KINDS as --trace-events)
 snapshot FILE | restore FILE  save / load the machine state
 screenshot FILE               PNG of the screen
 sendkey KEYS                  type KEYS (--type syntax)
+change DRIVE FILE [readonly|overlay]   put FILE in floppy drive DRIVE (fda, fdb, A, B)
+eject DRIVE                   take the floppy out of DRIVE
 rs | reverse-step [N]         go back N instructions
 rc | reverse-continue         go back to the previous breakpoint or watchpoint hit
 quit | q                      end the run"""
@@ -79,7 +81,8 @@ class Monitor:
             "r": self._registers, "sreg": self._sreg, "creg": self._creg, "info": self._info,
             "page": self._page, "x": self._examine, "xp": self._examine_physical, "u": self._disassemble,
             "trace": self._trace, "snapshot": self._snapshot, "restore": self._restore,
-            "screenshot": self._screenshot, "sendkey": self._sendkey, "quit": self._quit, "q": self._quit,
+            "screenshot": self._screenshot, "sendkey": self._sendkey,
+            "change": self._change_medium, "eject": self._eject_medium, "quit": self._quit, "q": self._quit,
             "help": self._help, "rs": self._reverse_step, "reverse-step": self._reverse_step,
             "rc": self._reverse_continue, "reverse-continue": self._reverse_continue,
         }
@@ -414,6 +417,21 @@ class Monitor:
         text = " ".join(args)
         keyboard.type(text)
         return f"typed {text!r}", None
+
+
+    def _change_medium(self, args: List[str]) -> Tuple[str, Action]:
+        """As QEMU's `change floppy0 FILE`: a host input, applied when the machine runs on."""
+        if len(args) < 2 or any(option not in ("readonly", "overlay") for option in args[2:]):
+            raise UserError("usage: change DRIVE FILE [readonly|overlay]")
+        data = self.machine.drives.request(args[0], args[1], readonly="readonly" in args[2:] or None,
+                                           overlay="overlay" in args[2:] or None)
+        return f"{data['drive']}: {data['path']} goes in when the machine runs on", None
+
+    def _eject_medium(self, args: List[str]) -> Tuple[str, Action]:
+        if len(args) != 1:
+            raise UserError("usage: eject DRIVE")
+        data = self.machine.drives.request(args[0], None)
+        return f"{data['drive']}: ejected when the machine runs on", None
 
 
 def _short(value: Any) -> str:
