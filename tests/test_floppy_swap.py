@@ -1,0 +1,249 @@
+"""Floppy swaps at run time: the `--change-floppy` / `--eject-floppy` steps, the
+monitor's `change` / `eject`, the pytest plugin's `change_floppy` / `eject_floppy`,
+recording and replay, snapshots, and bad input.
+
+The guest (tests/guests/devices/floppyswap.asm) reads cylinder 1, head 0, sector 1
+through int 13h and through the 82077AA by DMA, waits for a change by polling DIR
+bit 7, then for an ejection with int 13h AH=16h, then for a new disk with int 13h
+reads, and reports each step on port 0xE9.  Every sector of the test's disks
+starts with "diskN:LBA ", so the reports show which disk and which sector was
+read, and the geometry follows each disk (a 720K after a 1.44M).
+"""
+
+import os
+from typing import List
+
+import pytest
+
+from bios_support import PortE9Capture
+from conftest import guest_path
+from pcmachine.cli import main
+from pcmachine.debugger.control import Debugger
+from pcmachine.debugger.monitor import Monitor
+from pcmachine.machine import Machine
+from pcmachine.record import load_snapshot, save_snapshot
+from pcmachine.runner import RunOptions, build_machine
+from pcmachine.steps import ScreenWatcher
+
+FIXED_RTC = "cmos.start=2026-01-01T00:00:00"
+FLOPPY_144, FLOPPY_720 = 1474560, 737280
+MAX_INSTRUCTIONS = "60000000"
+
+BEFORE = ["floppyswap: start", "geometry 80/2/18", "bios disk1:0036", "fdc disk1:0036 st0=00", "dir=00",
+          "READY-1"]
+SWAPPED = ["changed dir=80", "ah16=06", "ah16=00",      # a change is reported once
+           "geometry 80/2/9", "bios disk2:0018", "fdc disk2:0018 st0=00", "dir=00", "READY-2"]
+EJECTED = ["ah16=80", "geometry 1/1/0", "bios ah=80",     # no medium: not ready
+           "dir=80",                                       # a seek to another cylinder leaves it set
+           "fdc st0=40 st1=01", "READY-3"]
+INSERTED = ["read ah=06",                                  # the first read after the change
+            "geometry 80/2/18", "bios disk3:0036", "fdc disk3:0036 st0=00", "dir=00", "DONE"]
+EXPECTED = BEFORE + SWAPPED + EJECTED + INSERTED
+
+
+def disk(path, label: str, size: int, boot: bytes = b"") -> str:
+    data = bytearray(b"".join(f"{label}:{lba:04d} ".encode().ljust(512, b".") for lba in range(size // 512)))
+    data[:len(boot)] = boot
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+@pytest.fixture
+def disks(tmp_path) -> List[str]:
+    with open(guest_path("devices", "floppyswap.bin"), "rb") as handle:
+        boot = handle.read()
+    return [disk(tmp_path / "disk1.img", "disk1", FLOPPY_144, boot),
+            disk(tmp_path / "disk2.img", "disk2", FLOPPY_720),
+            disk(tmp_path / "disk3.img", "disk3", FLOPPY_144)]
+
+
+def lines(path) -> List[str]:
+    with open(path, encoding="latin-1") as handle:
+        return handle.read().splitlines()
+
+
+def run_cli(capsys, *args: str):
+    status = main(["run", "pc.yaml", "--headless", "--quiet", "--set", FIXED_RTC,
+                   "--max-instructions", MAX_INSTRUCTIONS, *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def swap_steps(disks: List[str]) -> List[str]:
+    return ["--wait", "READY-1", "--change-floppy", f"A:{disks[1]}", "--wait", "READY-2",
+            "--eject-floppy", "A", "--wait", "READY-3", "--change-floppy", f"A:{disks[2]}", "--wait", "DONE"]
+
+
+def test_steps_swap_eject_and_insert(disks, tmp_path, capsys):
+    log = tmp_path / "e9.txt"
+    status, out, err = run_cli(capsys, "--fda", disks[0], "--debugcon", f"file:{log}", *swap_steps(disks))
+    assert status == 0, err
+    assert lines(log) == EXPECTED
+
+
+def test_a_step_that_the_run_does_not_reach_fails(disks, tmp_path, capsys):
+    status, out, err = run_cli(capsys, "--fda", disks[0], "--max-instructions", "3000000",
+                               "--wait", "NEVER", "--eject-floppy", "A")
+    assert status == 1 and "step not reached: --wait 'NEVER'" in err
+
+
+@pytest.mark.parametrize("step, problem", [
+    ("--change-floppy=A:{missing}", "image not found"),
+    ("--change-floppy=B:{disk2}", "no floppy drive fdb"),
+    ("--change-floppy=A:{big}", "larger than any floppy format"),
+    ("--change-floppy=A", "give a drive and an image"),
+    ("--eject-floppy=C", "not a floppy drive"),
+])
+def test_bad_changes_stop_with_one_line(disks, tmp_path, capsys, step, problem):
+    big = tmp_path / "big.img"
+    big.write_bytes(bytes(3 * 1024 * 1024))
+    step = step.format(missing=tmp_path / "missing.img", disk2=disks[1], big=big)
+    status, out, err = run_cli(capsys, "--fda", disks[0], step)
+    assert status == 2
+    assert problem in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_pytest_plugin_swaps_floppies(pc, disks, tmp_path):
+    log = tmp_path / "e9.txt"
+    m = pc.boot("pc.yaml", fda=disks[0], overrides=[FIXED_RTC, f"debugcon.output=file:{log}"])
+    m.wait_text("READY-1")
+    m.change_floppy("A", disks[1])
+    m.wait_text("READY-2")
+    m.eject_floppy("A")
+    m.wait_text("READY-3")
+    m.change_floppy("fda", disks[2], readonly=True)
+    m.wait_text("DONE")
+    m.machine.flush_media()
+    assert lines(log) == EXPECTED
+    assert m.machine.media["fda"].readonly
+    assert m.machine.media["fda"].path != disks[2]                # a copy in the test folder
+
+
+class Booted:
+    """The guest booted in-process, port 0xE9 captured, run slice by slice."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.e9 = PortE9Capture()
+        machine.add_plugin(self.e9)
+        self.watcher = ScreenWatcher(machine)
+
+    def run_until(self, text: str) -> None:
+        for _ in range(500):
+            if self.watcher.shows(text):
+                return
+            assert self.machine.run_slice() in (None, "halted")
+        raise AssertionError(f"{text!r} never appeared; port 0xE9: {self.e9.text!r}")
+
+
+def booted(disks: List[str]) -> Booted:
+    return Booted(Machine.from_profile("pc.yaml", [FIXED_RTC], {"fda": disks[0]}))
+
+
+def test_monitor_change_and_eject(disks, tmp_path):
+    run = booted(disks)
+    try:
+        monitor = Monitor(run.machine, Debugger(run.machine, history=False))
+        run.run_until("READY-1")
+        text, action = monitor.execute(f"change fdb {disks[1]}")
+        assert text.startswith("error: this machine has no floppy drive fdb") and action is None
+        assert monitor.execute(f"change A {tmp_path / 'missing.img'}")[0].startswith("error: fda: image not found")
+        assert monitor.execute("change A")[0] == "error: usage: change DRIVE FILE [readonly|overlay]"
+        assert "goes in when the machine runs on" in monitor.execute(f"change floppy0 {disks[1]}")[0]
+        run.run_until("READY-2")
+        assert monitor.execute("eject A")[0] == "fda: ejected when the machine runs on"
+        run.run_until("READY-3")
+        monitor.execute(f"change a: {disks[2]} overlay")
+        run.run_until("DONE")
+        assert run.e9.text.splitlines() == EXPECTED
+        assert run.machine.media["fda"].overlay
+        assert "change DRIVE FILE" in monitor.execute("help")[0]
+    finally:
+        run.machine.close()
+
+
+def test_snapshots_keep_the_disk_in_the_drive_or_its_absence(disks, tmp_path):
+    run = booted(disks)
+    swapped, empty = str(tmp_path / "swapped.snap"), str(tmp_path / "empty.snap")
+    try:
+        run.run_until("READY-1")
+        run.machine.drives.request("A", disks[1])
+        run.run_until("READY-2")
+        save_snapshot(run.machine, swapped)
+        run.machine.drives.request("A", None)
+        run.run_until("READY-3")
+        save_snapshot(run.machine, empty)
+    finally:
+        run.machine.close()
+    assert load_snapshot(swapped)[1]["drives"] == {"fda": {"path": disks[1], "readonly": False, "overlay": False}}
+    assert load_snapshot(empty)[1]["drives"] == {"fda": None}
+
+    restored = Booted(build_machine(RunOptions(profile=None, restore=swapped)))
+    try:
+        assert restored.machine.media["fda"].path == disks[1]
+        assert restored.machine.media["fda"].spt == 9
+        restored.machine.drives.request("A", None)
+        restored.run_until("READY-3")
+        assert restored.e9.text.splitlines() == EJECTED
+    finally:
+        restored.machine.close()
+
+    restored = Booted(build_machine(RunOptions(profile=None, restore=empty)))
+    try:
+        assert "fda" not in restored.machine.media and restored.machine.drives.empty == {"fda"}
+        restored.machine.drives.request("A", disks[2])
+        restored.run_until("DONE")
+        assert restored.e9.text.splitlines() == INSERTED
+        # an in-process restore puts the medium back too
+        restored.machine.restore(load_snapshot(swapped)[1])
+        assert restored.machine.media["fda"].path == disks[1]
+    finally:
+        restored.machine.close()
+
+
+def test_a_recording_replays_the_swaps_and_refuses_a_changed_image(disks, tmp_path, capsys):
+    recording = str(tmp_path / "swap.rec")
+    status, out, err = run_cli(capsys, "--fda", disks[0], "--record", recording, *swap_steps(disks))
+    assert status == 0, err
+    assert main(["replay", "--quiet", recording]) == 0
+    out, err = capsys.readouterr()
+    assert "replay matched" in out
+    with open(disks[1], "r+b") as handle:
+        handle.seek(18 * 512)
+        handle.write(b"other")
+    assert main(["replay", "--quiet", recording]) == 2
+    out, err = capsys.readouterr()
+    assert f"{disks[1]}, put in fda at instruction" in err and "has changed since it was recorded" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_swap_releases_the_old_lock_and_takes_the_new(disks, tmp_path):
+    """Writable images are locked while in the drive: after the swap another
+    process can lock the old image, not the new one."""
+    import fcntl
+
+    def lockable(path: str) -> bool:
+        pid = os.fork()
+        if pid == 0:
+            with open(path, "r+b") as handle:
+                try:
+                    fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os._exit(1)
+                os._exit(0)
+        return os.waitpid(pid, 0)[1] == 0
+
+    run = booted(disks)
+    try:
+        assert not lockable(disks[0]) and lockable(disks[1])
+        run.machine.drives.request("A", disks[1])
+        run.machine.run_slice()
+        assert lockable(disks[0]) and not lockable(disks[1])
+        run.machine.drives.request("A", disks[1])        # the same image again: still locked
+        run.machine.run_slice()
+        assert not lockable(disks[1])
+        run.machine.drives.request("A", None)
+        run.machine.run_slice()
+        assert lockable(disks[1])
+    finally:
+        run.machine.close()
