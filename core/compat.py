@@ -13,7 +13,9 @@ guests in docs/compat/manual.md; tests/test_guests.py checks that the page is wh
 A guest with a `build` script and no image (linux-busybox) is built into a cache
 folder first ($PCMACHINE_GUEST_CACHE/<name>, default ~/.cache/pcmachine/guests),
 then booted the way its manifest's QEMU command line says (`-kernel`, `-initrd`,
-`-append`, `-m`); a `display: serial` guest is driven on COM1.
+`-append`, `-m`); a `display: serial` guest is driven on COM1.  Besides `wait` and
+`type`, a guest's steps may swap floppies: `{change_floppy: "A:disk2.img"}` (an
+image in the guest's folder) and `{eject_floppy: A}`.
 """
 
 import argparse
@@ -29,6 +31,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from .errors import UserError
+from .removable import drive_and_path
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPOSITORY, "docs", "compat")
@@ -92,6 +95,14 @@ def boot_guest(pc: Any, entry: Dict[str, Any], shared: str, timeout: float) -> D
         typed = False
         for step in entry["steps"]:
             kind, value = next(iter(step.items()))
+            if kind in ("change_floppy", "eject_floppy"):
+                # {change_floppy: "A:disk2.img"} (an image in the guest's folder), {eject_floppy: A}
+                if kind == "change_floppy":
+                    drive, name = drive_and_path(str(value))
+                    m.change_floppy(drive, os.path.join(folder, name))
+                else:
+                    m.eject_floppy(str(value))
+                continue
             if kind == "type":
                 if serial:
                     m.serial.type(guest_keys(value))

@@ -17,6 +17,7 @@ import pytest
 
 from bios_support import PortE9Capture
 from conftest import guest_path
+from pcmachine import compat
 from pcmachine.cli import main
 from pcmachine.debugger.control import Debugger
 from pcmachine.debugger.monitor import Monitor
@@ -247,3 +248,18 @@ def test_a_swap_releases_the_old_lock_and_takes_the_new(disks, tmp_path):
         assert lockable(disks[1])
     finally:
         run.machine.close()
+
+
+def test_manifest_steps_swap_floppies(pc, disks, tmp_path):
+    """`machine compat`'s manifest steps change_floppy / eject_floppy."""
+    folder = tmp_path / "shared" / "guests" / "swapper"
+    folder.mkdir(parents=True)
+    for path in disks:
+        os.rename(path, folder / os.path.basename(path))
+    entry = {"name": "swapper", "media": {"fda": "disk1.img"},
+             "steps": [{"wait": "READY-1"}, {"change_floppy": "A:disk2.img"}, {"wait": "READY-2"},
+                       {"eject_floppy": "A"}, {"wait": "READY-3"}, {"change_floppy": "A:disk3.img"},
+                       {"wait": "DONE"}]}
+    result = compat.boot_guest(pc, entry, str(tmp_path / "shared"), timeout=60)
+    assert result["status"] == "pass", result.get("cause")
+    assert list(result["markers"]) == ["READY-1", "READY-2", "READY-3", "DONE"]
