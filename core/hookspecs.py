@@ -62,13 +62,13 @@ def machine_stop(machine: Any, reason: str) -> None:
 
 @hookspec
 def machine_input(machine: Any, kind: str, data: Any, icount: int, time_ns: int) -> None:
-    """A host-originated input took effect (key, serial byte, RTC start time ...).
+    """A host-originated input took effect (key, serial byte, RTC start time, floppy swap ...).
 
     Fired by the machine when it applies an input from its input queue, stamped with
     the instruction count and virtual time at which it took effect.  Recording
     plugins store these; replay re-applies them at the same stamps.
 
-    :param kind: input kind, e.g. ``"key"``, ``"serial"``, ``"rtc-start"``.
+    :param kind: input kind, e.g. ``"key"``, ``"serial"``, ``"rtc-start"``, ``"medium"``.
     :param data: plain data (ints, strings, lists) describing the input.
     :param icount: instructions executed when the input was applied.
     :param time_ns: virtual time in nanoseconds when the input was applied.
