@@ -168,13 +168,15 @@ def test_tables_describe_three_processors_the_ioapic_and_the_pm_block():
         bytes([uid, uid, 1, 0, 0, 0]) for uid in range(3)]
     assert [body for kind, body in entries if kind == 1] == [struct.pack("<BBII", 3, 0, 0xFEC00000, 0)]
     overrides = [struct.unpack("<BBIH", body) for kind, body in entries if kind == 2]
-    assert overrides == [(0, 0, 2, 0), (0, SCI, SCI, 0x000D)]
+    assert overrides == [(0, 0, 2, 0), (0, SCI, SCI, 0x000D),        # and the PCI IRQs, as QEMU says
+                         (0, 10, 10, 0x000D), (0, 11, 11, 0x000D)]
     assert [body for kind, body in entries if kind == 4] == [bytes([0xFF, 0, 0, 1])]
     assert b"_S5_\x12\x06\x04\x00" in tables[b"DSDT"]
 
 
 #: What the DSDT of machines/pc.yaml (16 MiB) must say, in ACPI source language;
-#: iasl compiles it into the reference bytes.
+#: iasl compiles it into the reference bytes.  PIRQ A-D are routed to IRQ 10, 10,
+#: 11, 11 by the BIOS; INTA# of device d is on PIRQ (d - 1) mod 4.
 PC_DSDT_SOURCE = """
 DefinitionBlock ("", "DSDT", 1, "PCMACH", "PCMACHIN", 1)
 {
@@ -198,6 +200,12 @@ DefinitionBlock ("", "DSDT", 1, "PCMACH", "PCMACHIN", 1)
                              0, 0xA0000, 0xBFFFF, 0, 0x20000)
                 DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
                              0, 0x1000000, 0xFEBFFFFF, 0, 0xFDC00000)
+            })
+            Name (_PRT, Package () {
+                Package () { 0x0001FFFF, 0, LNKA, 0 }, Package () { 0x0001FFFF, 1, LNKB, 0 },
+                Package () { 0x0001FFFF, 2, LNKC, 0 }, Package () { 0x0001FFFF, 3, LNKD, 0 },
+                Package () { 0x0002FFFF, 0, LNKB, 0 }, Package () { 0x0002FFFF, 1, LNKC, 0 },
+                Package () { 0x0002FFFF, 2, LNKD, 0 }, Package () { 0x0002FFFF, 3, LNKA, 0 },
             })
             Device (ISA)
             {
@@ -243,6 +251,38 @@ DefinitionBlock ("", "DSDT", 1, "PCMACH", "PCMACHIN", 1)
                 }
             }
         }
+        Device (LNKA)
+        {
+            Name (_HID, EisaId ("PNP0C0F"))
+            Name (_UID, 0)
+            Name (_PRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 10 } })
+            Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 10 } })
+            Method (_SRS, 1) { }
+        }
+        Device (LNKB)
+        {
+            Name (_HID, EisaId ("PNP0C0F"))
+            Name (_UID, 1)
+            Name (_PRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 10 } })
+            Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 10 } })
+            Method (_SRS, 1) { }
+        }
+        Device (LNKC)
+        {
+            Name (_HID, EisaId ("PNP0C0F"))
+            Name (_UID, 2)
+            Name (_PRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 11 } })
+            Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 11 } })
+            Method (_SRS, 1) { }
+        }
+        Device (LNKD)
+        {
+            Name (_HID, EisaId ("PNP0C0F"))
+            Name (_UID, 3)
+            Name (_PRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 11 } })
+            Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) { 11 } })
+            Method (_SRS, 1) { }
+        }
     }
 }
 """
@@ -287,7 +327,7 @@ def test_guest_walks_the_tables_and_powers_off(tmp_path, floppy_from):
     assert re.fullmatch(r"rsdp=000F[0-9A-F]{3}0  rev=00", lines[1])
     assert lines[:1] + lines[2:] == [
         "acpi: start", "table RSDT", "table FACP", "fadt: pm1a_cnt=0604 pm_tmr=0608 sci=0009",
-        "table DSDT", "s5: slp_typ=0000", "table APIC", "madt: cpus=2 ioapic=FEC00000 overrides=2",
+        "table DSDT", "s5: slp_typ=0000", "table APIC", "madt: cpus=2 ioapic=FEC00000 overrides=4",
         "pm timer +3580", "s5"]                 # 20,002 instructions at 20 MIPS: 1.0001 ms
 
 

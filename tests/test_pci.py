@@ -251,7 +251,7 @@ b102 8086:1237 #1: ah=86 cf=1
 b102 ffff:ffff #0: ah=83 cf=1
 b103 030000 #0: ah=00 bx=0010
 b10a 00:02.0 reg 10: ah=00 ecx=E0000008
-b109 00:01.0 reg 60: ah=00 cx=8080
+b109 00:01.0 reg 60: ah=00 cx=0A0A
 b10a reg 02: ah=87 cf=1
 b10b 00:01.0 reg 61 <- 0B; b108: cl=0B
 pci: done

@@ -19,12 +19,17 @@ boundary in E0000-FFFFF, 5.2.5.1; the area is reserved in the E820 map):
   ISA devices an ACPI OS only uses when the DSDT names them: the 8042 keyboard
   (PNP0303) and mouse (PNP0F13) (Linux's i8042 driver ignores an 8042 the DSDT
   does not list), the floppy controller (PNP0700), the serial ports (PNP0501)
-  and the RTC (PNP0B00), each with its ports, IRQ and DMA channel.  No `_PRT`:
-  no PCI function raises INTx (the IDE channels use IRQ 14 and 15);
+  and the RTC (PNP0B00), each with its ports, IRQ and DMA channel.  With a
+  PIIX3 interrupt router, `\\_SB.PCI0._PRT` sends INTA#-INTD# of every PCI
+  device to the link devices `\\_SB.LNKA`-`LNKD` (PNP0C0F, one per PIRQ line),
+  whose `_PRS` and `_CRS` name the IRQ the BIOS routed the line to (level, active
+  high, shared, as QEMU describes them); the routing is fixed, so `_SRS` accepts
+  that IRQ and changes nothing;
 * MADT: one Processor Local APIC entry per local APIC (UIDs 0, 1, ...), each I/O
   APIC (GSI base 0), an interrupt source override for every ISA IRQ that is not
-  on the pin of its number (IRQ 0 on pin 2) and for the SCI (level, active
-  high), and LINT1 as NMI on every processor; PCAT_COMPAT (the 8259As exist).
+  on the pin of its number (IRQ 0 on pin 2) and for the SCI and the PCI IRQs
+  (level, active high), and LINT1 as NMI on every processor; PCAT_COMPAT (the
+  8259As exist).
 
 No tables without an `acpi` component (the FADT would have no registers to name):
 machines/isapc.yaml has none.  The tables are read-only ROM: an OS that writes
@@ -32,18 +37,20 @@ the FACS (the S3 waking vector, the global lock) writes nothing.
 """
 
 import struct
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Set, Tuple
 
 from pcmachine.plugins.apic import IOAPIC, LocalAPIC
 from pcmachine.plugins.chipset.acpipm import ACPIPowerManagement
 from pcmachine.plugins.chipset.cmos import CMOS
 from pcmachine.plugins.floppy.controller import FloppyController
 from pcmachine.plugins.i8042 import KeyboardController
-from pcmachine.plugins.pci import PCIHost, PIIX3ISABridge
+from pcmachine.plugins.pci import PCIFunction, PCIHost, PIIX3ISABridge
+from pcmachine.plugins.pci.function import PIRQ_COUNT, pirq_of
 from pcmachine.plugins.serial.uart import UART16550
 
 from . import aml
 from .mptable import checksum_byte
+from .pcibios import PIRQ_IRQS
 
 OEM_ID = b"PCMACH"
 OEM_TABLE_ID = b"PCMACHIN"
@@ -68,6 +75,9 @@ RTC_PORT = 0x70
 KEYBOARD_DATA, KEYBOARD_COMMAND = 0x60, 0x64
 KEYBOARD_IRQ, MOUSE_IRQ = 1, 12
 FLOPPY_DMA = 2
+LINKS = ("LNKA", "LNKB", "LNKC", "LNKD")
+#: a _PRT address: the device in bits 31-16, any function
+ALL_FUNCTIONS = 0xFFFF
 
 
 def table(signature: bytes, revision: int, body: bytes) -> bytes:
@@ -136,7 +146,8 @@ def build(machine: Any, address: int) -> bytes:
     facs = place(build_facs(), 64)
     dsdt = place(build_dsdt(machine))
     pointers = [place(build_fadt(facs, dsdt, pm.base, pm.sci_irq))]
-    madt = _madt(lapics, ioapics, pm.sci_irq)
+    level_irqs = {pm.sci_irq} | (set(PIRQ_IRQS) if machine.find(PIIX3ISABridge) else set())
+    madt = _madt(lapics, ioapics, level_irqs)
     if madt is not None:
         pointers.append(place(madt))
     rsdt = place(table(b"RSDT", 1, struct.pack(f"<{len(pointers)}I", *pointers)))
@@ -148,15 +159,19 @@ def build_dsdt(machine: Any) -> bytes:
     """The DSDT: \\_S5 and the devices of \\_SB (see the module docstring); the
     definition block is the root scope, so its names need no root prefix."""
     system_bus = _isa_devices(machine)
-    if machine.find(PCIHost) is not None:
-        bridge = machine.find(PIIX3ISABridge)
-        if bridge is not None:
-            address = (bridge.options["device"] << 16) | bridge.options["function"]
+    host = machine.find(PCIHost)
+    if host is not None:
+        root = [aml.name("_HID", aml.eisa_id("PNP0A03")), aml.name("_ADR", aml.integer(0)),
+                aml.name("_UID", aml.integer(0)),
+                aml.name("_CRS", _pci_root_windows(machine.bus.ram_size))]
+        router = machine.find(PIIX3ISABridge)
+        links = []
+        if router is not None:
+            root.append(aml.name("_PRT", _routing_table(machine, host)))
+            address = (router.options["device"] << 16) | router.options["function"]
             system_bus = [aml.device("ISA", aml.name("_ADR", aml.integer(address)), *system_bus)]
-        system_bus = [aml.device("PCI0", aml.name("_HID", aml.eisa_id("PNP0A03")),
-                                 aml.name("_ADR", aml.integer(0)), aml.name("_UID", aml.integer(0)),
-                                 aml.name("_CRS", _pci_root_windows(machine.bus.ram_size)),
-                                 *system_bus)]
+            links = [_link_device(pirq) for pirq in range(PIRQ_COUNT)]
+        system_bus = [aml.device("PCI0", *root, *system_bus), *links]
     terms = [aml.name("_S5", aml.package([aml.integer(0)] * 4))]
     if system_bus:
         terms.append(aml.scope("_SB", *system_bus))
@@ -172,6 +187,24 @@ def _pci_root_windows(ram_size: int) -> bytes:
     if ram_size <= PCI_MEMORY_END:
         windows.append(aml.dword_memory(max(ram_size, 0x100000), PCI_MEMORY_END, cacheable=False))
     return aml.resource_template(*windows)
+
+
+def _routing_table(machine: Any, host: Any) -> bytes:
+    """`_PRT`: INTA#-INTD# of every device on bus 0 but the host bridge to its link."""
+    devices = sorted({c.options["device"] for c in machine.components.values()
+                      if isinstance(c, PCIFunction) and c.options.get("host") == host.name
+                      and c.options["device"] != host.options["device"]})
+    return aml.package(aml.package([aml.integer(device << 16 | ALL_FUNCTIONS), aml.integer(pin - 1),
+                                    aml.name_seg(LINKS[pirq_of(device, pin)]), aml.integer(0)])
+                       for device in devices for pin in range(1, PIRQ_COUNT + 1))
+
+
+def _link_device(pirq: int) -> bytes:
+    """An interrupt link (PNP0C0F) for PIRQ A-D, fixed at the IRQ the BIOS routes it to."""
+    irq = aml.resource_template(aml.shared_level_interrupt(PIRQ_IRQS[pirq]))
+    return aml.device(LINKS[pirq], aml.name("_HID", aml.eisa_id("PNP0C0F")),
+                      aml.name("_UID", aml.integer(pirq)), aml.name("_PRS", irq),
+                      aml.name("_CRS", irq), aml.method("_SRS", 1))
 
 
 def _isa_devices(machine: Any) -> List[bytes]:
@@ -206,14 +239,14 @@ def _isa_device(name: str, hardware_id: str, *resources: bytes, uid: Optional[in
     return aml.device(name, *terms)
 
 
-def _madt(lapics: List[Any], ioapics: List[Any], sci_irq: int) -> Optional[bytes]:
+def _madt(lapics: List[Any], ioapics: List[Any], level_irqs: Set[int]) -> Optional[bytes]:
     if not lapics:
         return None
     overrides = []
     for ioapic in ioapics[:1]:                  # the ISA IRQs reach the first I/O APIC
         for irq in range(16):
             pin = ioapic.pin_of_irq(irq)
-            if irq == sci_irq:
+            if irq in level_irqs:
                 overrides.append((irq, irq if pin is None else pin, LEVEL_ACTIVE_HIGH))
             elif pin is not None and pin != irq:
                 overrides.append((irq, pin, 0))

@@ -11,12 +11,12 @@ import struct
 from typing import Iterable
 
 ZERO_OP, ONE_OP, BYTE_PREFIX, WORD_PREFIX, DWORD_PREFIX = 0x00, 0x01, 0x0A, 0x0B, 0x0C
-NAME_OP, SCOPE_OP, BUFFER_OP, PACKAGE_OP = 0x08, 0x10, 0x11, 0x12
+NAME_OP, SCOPE_OP, BUFFER_OP, PACKAGE_OP, METHOD_OP = 0x08, 0x10, 0x11, 0x12, 0x14
 EXT_OP_PREFIX, DEVICE_OP = 0x5B, 0x82
 
 # resource descriptors (6.4)
 IRQ_NO_FLAGS, DMA_DESCRIPTOR, IO_DESCRIPTOR, END_TAG = 0x22, 0x2A, 0x47, 0x79
-DWORD_ADDRESS, WORD_ADDRESS = 0x87, 0x88
+DWORD_ADDRESS, WORD_ADDRESS, EXTENDED_INTERRUPT = 0x87, 0x88, 0x89
 IO_DECODE_16 = 0x01
 ADDRESS_MEMORY, ADDRESS_IO, ADDRESS_BUS = 0, 1, 2
 #: general flags of an address space descriptor: producer, positive decode,
@@ -24,6 +24,8 @@ ADDRESS_MEMORY, ADDRESS_IO, ADDRESS_BUS = 0, 1, 2
 PRODUCER_FIXED = 0x0C
 IO_ENTIRE_RANGE = 0x03
 MEMORY_READ_WRITE, MEMORY_CACHEABLE = 0x01, 0x02
+#: extended interrupt flags: consumer, level-triggered, active high, shared
+INTERRUPT_CONSUMER_LEVEL_HIGH_SHARED = 0x09
 
 
 def pkg_length(body_length: int) -> bytes:
@@ -83,6 +85,12 @@ def scope(seg: str, *terms: bytes) -> bytes:
     return bytes([SCOPE_OP]) + pkg_length(len(body)) + body
 
 
+def method(seg: str, argument_count: int, *terms: bytes) -> bytes:
+    """`Method (seg, argument_count, NotSerialized) {terms}`."""
+    body = name_seg(seg) + bytes([argument_count]) + b"".join(terms)
+    return bytes([METHOD_OP]) + pkg_length(len(body)) + body
+
+
 def device(seg: str, *terms: bytes) -> bytes:
     body = name_seg(seg) + b"".join(terms)
     return bytes([EXT_OP_PREFIX, DEVICE_OP]) + pkg_length(len(body)) + body
@@ -103,6 +111,12 @@ def io_ports(base: int, count: int) -> bytes:
 def irq(number: int) -> bytes:
     """`IRQNoFlags () {number}`: edge-triggered, active high, exclusive."""
     return struct.pack("<BH", IRQ_NO_FLAGS, 1 << number)
+
+
+def shared_level_interrupt(number: int) -> bytes:
+    """`Interrupt (ResourceConsumer, Level, ActiveHigh, Shared) {number}`."""
+    return struct.pack("<BHBBI", EXTENDED_INTERRUPT, 6, INTERRUPT_CONSUMER_LEVEL_HIGH_SHARED, 1,
+                       number)
 
 
 def dma_channel(channel: int) -> bytes:

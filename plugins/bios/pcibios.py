@@ -19,9 +19,17 @@ Success clears CF with AH=0; failures set CF with AH = 81h (function not
 supported, also B106h special cycles, B10Eh/B10Fh interrupt routing), 83h (bad
 vendor ID FFFFh), 86h (device not found), 87h (register number not aligned to the
 access or above FFh).  The 32-bit BIOS32 service directory is not provided.
+
+At POST (`post`), as SeaBIOS does on QEMU's `pc` board: the PIIX3's PIRQ A-D are
+routed to IRQ 10, 10, 11, 11, those IRQs set to level mode in the ELCR, and every
+function with an interrupt pin gets the IRQ of its PIRQ in its INTERRUPT_LINE
+register.  The MP, ACPI and $PIR tables describe this routing.
 """
 
 from typing import Any, Iterator, Tuple
+
+from pcmachine.plugins.pci.function import INTERRUPT_LINE, INTERRUPT_PIN, PIRQ_COUNT, pirq_of
+from pcmachine.plugins.pci.piix import PIRQ_ROUTE, PIIX3ISABridge
 
 from . import common as c
 
@@ -38,6 +46,10 @@ ABSENT_VENDOR = 0xFFFF
 #: AL of the configuration accesses -> (size, register of the value)
 READS = {0x08: (1, "cl"), 0x09: (2, "cx"), 0x0A: (4, "ecx")}
 WRITES = {0x0B: (1, "cl"), 0x0C: (2, "cx"), 0x0D: (4, "ecx")}
+#: the ISA IRQs of PIRQ A-D after POST
+PIRQ_IRQS = (10, 10, 11, 11)
+ELCR_PORTS = (0x4D0, 0x4D1)
+ROUTER_IDS = PIIX3ISABridge.DEVICE << 16 | PIIX3ISABridge.VENDOR
 
 
 class PCIBiosServices:
@@ -82,6 +94,27 @@ class PCIBiosServices:
                     yield bus_number, devfn
                     if function == 0 and not self.read(bus_number, devfn, 0x0E, 1) & 0x80:
                         break
+
+    # ------------------------------------------------------------ POST
+    def post(self) -> None:
+        """Route the PCI interrupts (see the module docstring)."""
+        if not self.present():
+            return
+        functions = list(self.functions())
+        router = next((where for where in functions if self.read(*where, 0, 4) == ROUTER_IDS), None)
+        if router is None:
+            return
+        for pirq, irq in enumerate(PIRQ_IRQS):
+            self.write(*router, PIRQ_ROUTE + pirq, 1, irq)
+        bus = self.ctx.bus
+        if self.ctx.port_present(ELCR_PORTS[0]):
+            level_irqs = sum(1 << irq for irq in set(PIRQ_IRQS))
+            for index, port in enumerate(ELCR_PORTS):
+                bus.io_write(port, 1, bus.io_read(port, 1) | (level_irqs >> (8 * index)) & 0xFF)
+        for bus_number, devfn in functions:
+            pin = self.read(bus_number, devfn, INTERRUPT_PIN, 1)
+            if 1 <= pin <= PIRQ_COUNT:
+                self.write(bus_number, devfn, INTERRUPT_LINE, 1, PIRQ_IRQS[pirq_of(devfn >> 3, pin)])
 
     # ------------------------------------------------------------ int 1Ah AH=B1h
     def int1a(self, cpu: Any) -> None:

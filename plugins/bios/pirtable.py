@@ -16,19 +16,19 @@ import struct
 from typing import Any, List
 
 from pcmachine.plugins.pci import PCIFunction, PCIHost, PIIX3ISABridge
+from pcmachine.plugins.pci.function import PIRQ_COUNT, pirq_of
+from pcmachine.plugins.pci.piix import ROUTABLE_IRQ_MASK
 
 from .mptable import checksum_byte
 
 VERSION = 0x0100
 HEADER_SIZE = 32
 LINK_BASE = 0x60               # PIIX3 PIRQRC[A]
-IRQ_BITMAP = 0xDEF8
-PINS = 4
 
 
 def links(device: int) -> List[int]:
     """The link values of INTA#-INTD# of `device` (QEMU pc's swizzle)."""
-    return [LINK_BASE + ((pin + device - 1) % PINS) for pin in range(PINS)]
+    return [LINK_BASE + pirq_of(device, pin) for pin in range(1, PIRQ_COUNT + 1)]
 
 
 def build(machine: Any, address: int) -> bytes:
@@ -47,7 +47,7 @@ def build(machine: Any, address: int) -> bytes:
                       and function.options["device"] != host.options["device"]})
     entries = []
     for device in devices:
-        pins = b"".join(struct.pack("<BH", link, IRQ_BITMAP) for link in links(device))
+        pins = b"".join(struct.pack("<BH", link, ROUTABLE_IRQ_MASK) for link in links(device))
         entries.append(struct.pack("<BB", 0, device << 3) + pins + bytes((0, 0)))
     size = HEADER_SIZE + 16 * len(entries)
     router_devfn = router.options["device"] << 3 | router.options["function"]

@@ -74,6 +74,7 @@ class PowerOnSelfTest:
         self.init_pit()
         self.init_kbc()
         self.init_serial_parallel()
+        self.bios.pci.post()
         self.bios.disk.post()
         self.bios.keyboard.post()
         self.init_cmos()

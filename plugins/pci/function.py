@@ -11,6 +11,13 @@ Base address registers (6.2.5.1) follow from the mask too: the address bits
 below the region's size are read-only zero, so writing all ones and reading back
 gives the size mask, as an OS probing the BAR expects.
 
+Interrupts (PCI 3.0, 2.2.6 and 6.2.2-6.2.3): a function whose INTERRUPT_PIN is
+INTA#-INTD# asserts its pin with `set_interrupt(True)`; the request shows in
+status bit 3 (Interrupt Status) and reaches the pin unless command bit 10
+(Interrupt Disable) is set.  The pins are level-triggered and shared: the host
+bridge ORs them into the four PIRQ lines of the board (`pirq_of`), which the
+interrupt router sends to ISA IRQs.
+
 `PCIFunction` is a component; a device plugin becomes a PCI function by deriving
 from it, setting the identity constants and `bars()`, and naming the host bridge
 component in its `host` option (docs/writing-a-device.md).  Its configuration
@@ -39,6 +46,8 @@ COMMAND_WMASK = (COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_PARITY |
                  | COMMAND_INTX_DISABLE)
 #: status bits that software clears by writing a one (6.2.3)
 STATUS_W1C = 0xF900
+STATUS_INTERRUPT = 0x0008
+PIRQ_COUNT = 4
 # BAR type bits (6.2.5.1)
 BAR_IO = 0x01
 BAR_PREFETCHABLE = 0x08
@@ -74,6 +83,12 @@ def function_options(device: int = 0, function: int = 0) -> Dict[str, Option]:
     }
 
 
+def pirq_of(device: int, pin: int) -> int:
+    """The board's PIRQ line (0-3 for A-D) that INTx# `pin` (1-4) of `device` on bus
+    0 is wired to: QEMU's `pc` swizzle, INTA# of device d on PIRQ (d - 1) mod 4."""
+    return (device + pin - 2) % PIRQ_COUNT
+
+
 @dataclasses.dataclass
 class PCIFunctionState:
     config: bytearray = dataclasses.field(default_factory=lambda: bytearray(CONFIG_SIZE))
@@ -107,6 +122,7 @@ class PCIFunction(Component):
         self.state = PCIFunctionState()
         self.wmask = bytearray(CONFIG_SIZE)
         self.w1cmask = bytearray(CONFIG_SIZE)
+        self.host: Any = None
 
     # ------------------------------------------------------------ declaration
     def bars(self) -> List[Optional[Bar]]:
@@ -157,6 +173,25 @@ class PCIFunction(Component):
             at = offset + i
             byte = (value >> (8 * i)) & 0xFF
             config[at] = ((config[at] & ~wmask[at]) | (byte & wmask[at])) & ~(byte & w1c[at]) & 0xFF
+        if self.INTERRUPT_PIN and offset <= COMMAND + 1 < offset + size:
+            self._interrupt_changed()        # Interrupt Disable may have changed
+
+    # ------------------------------------------------------------ INTx#
+    def set_interrupt(self, asserted: bool) -> None:
+        """Request (True) or withdraw (False) the function's interrupt."""
+        status = self.config_read(STATUS, 2)
+        status = status | STATUS_INTERRUPT if asserted else status & ~STATUS_INTERRUPT
+        put(self.state.config, STATUS, 2, status)
+        self._interrupt_changed()
+
+    def interrupt_asserted(self) -> bool:
+        """Whether the function drives its INTx# pin now."""
+        return bool(self.INTERRUPT_PIN and self.config_read(STATUS, 2) & STATUS_INTERRUPT
+                    and not self.config_read(COMMAND, 2) & COMMAND_INTX_DISABLE)
+
+    def _interrupt_changed(self) -> None:
+        if self.host is not None:
+            self.host.interrupt_pins_changed()
 
     # ------------------------------------------------------------ lifecycle
     @hookimpl
@@ -170,6 +205,7 @@ class PCIFunction(Component):
             raise ProfileError("component", f"{self.name}.host",
                                f"{self.options['host']!r} is not a PCI host bridge component")
         host.attach(self)
+        self.host = host
 
     def reset(self) -> None:
         self.wmask = self.write_mask()

@@ -18,6 +18,10 @@ The host bridge is itself function 00:00.0, the 82441FX PMC of the 440FX chipset
 (8086:1237, revision 02, class 0600), as on QEMU's `pc` machine.  Its PAM and
 SMRAM registers are not modelled (read-only zero): the HLE BIOS needs no
 shadowing.  Only bus 0 exists; there are no PCI-to-PCI bridges.
+
+The bridge also collects the functions' INTx# pins into the board's four PIRQ
+lines (a wired-OR, `pirq_of` says which pin reaches which line) and reports them
+to the interrupt router, the PIIX3 ISA bridge, when the profile has one.
 """
 
 import dataclasses
@@ -27,7 +31,7 @@ from pcmachine.component import dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 from pcmachine.hookspecs import hookimpl
 
-from .function import PCIFunction
+from .function import PIRQ_COUNT, PCIFunction, pirq_of
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
 ENABLE = 0x80000000
@@ -57,6 +61,8 @@ class PCIHost(PCIFunction):
         super().__init__(machine, name, options)
         self.host_state = HostState()
         self.functions: Dict[Tuple[int, int], PCIFunction] = {}
+        #: the interrupt router (the PIIX3 ISA bridge sets itself here)
+        self.router: Any = None
         self.bus.register_io(CONFIG_ADDRESS, CONFIG_ADDRESS + 3, self._read_address,
                              self._write_address, f"{name} CONFIG_ADDRESS", sizes=(1, 2, 4))
         self.bus.register_io(CONFIG_DATA, CONFIG_DATA + 3, self._read_data, self._write_data,
@@ -80,6 +86,16 @@ class PCIHost(PCIFunction):
         if bus != 0:
             return None
         return self.functions.get((device, function))
+
+    def interrupt_pins_changed(self) -> None:
+        """A function's INTx# changed: hand the router the PIRQ levels."""
+        if self.router is None:
+            return
+        levels = [False] * PIRQ_COUNT
+        for (device, _), function in self.functions.items():
+            if function.interrupt_asserted():
+                levels[pirq_of(device, function.INTERRUPT_PIN)] = True
+        self.router.set_pirq_levels(levels)
 
     # ------------------------------------------------------------ ports
     def _read_address(self, port: int, size: int) -> int:

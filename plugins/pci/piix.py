@@ -2,12 +2,16 @@
 and the IDE controller 00:01.1 (Intel 82371FB/SB datasheet, 290550; QEMU's
 `hw/isa/piix.c` and `hw/ide/piix.c` for the IDs and reset values).
 
-ISA bridge (8086:7000, class 0601, multi-function): the PIRQ route control
-registers PIRQRC[A:D] at 0x60-0x63 reset to 0x80 (routing disabled); bit 7
-disables the route, bits 3-0 name the ISA IRQ, bits 6-4 are reserved (read 0).
-The values are kept and read back; no function here raises a PCI interrupt, so
-nothing is routed through them yet.  The ISA devices themselves (PIC, PIT, DMA,
-RTC, the ELCR at 0x4D0/0x4D1) are the chipset components of the profile.
+ISA bridge (8086:7000, class 0601, multi-function), the board's interrupt
+router: the PIRQ route control registers PIRQRC[A:D] at 0x60-0x63 reset to 0x80
+(routing disabled); bit 7 disables the route, bits 3-0 name the ISA IRQ (3-7,
+9-12, 14, 15; the other values are reserved and route nowhere), bits 6-4 are
+reserved (read 0).  A PIRQ line that some function's INTx# holds asserted keeps
+its routed IRQ line high (level-triggered: the OS sets the IRQ to level mode in
+the ELCR or the I/O APIC; the BIOS routes PIRQ A-D to IRQ 10, 10, 11, 11).  Only
+the router drives a routed line: route PIRQs to IRQs no ISA device uses.  The
+ISA devices themselves (PIC, PIT, DMA, RTC, the ELCR at 0x4D0/0x4D1) are the
+chipset components of the profile.
 
 IDE (8086:7010, class 0101, programming interface 0x80): both channels in
 compatibility mode at their fixed ISA addresses (0x1F0-0x1F7/0x3F6 on IRQ 14,
@@ -17,14 +21,19 @@ compatibility-mode channel has no BAR (the PIIX3 has only BAR4).  BAR4 (BMIBA,
 behind it and IDE DMA are not implemented: transfers are PIO only.
 """
 
-from typing import List, Optional
+import dataclasses
+from typing import Any, Dict, List, Optional
 
-from .function import (COMMAND_IO, COMMAND_MASTER, COMMAND_MEMORY, Bar, PCIFunction,
+from pcmachine.component import dict_to_state, state_to_dict
+from pcmachine.hookspecs import hookimpl
+
+from .function import (COMMAND_IO, COMMAND_MASTER, COMMAND_MEMORY, PIRQ_COUNT, Bar, PCIFunction,
                        function_options)
 
 PIRQ_ROUTE = 0x60              # PIRQRC[A:D], 0x60-0x63
-PIRQ_COUNT = 4
 PIRQ_DISABLED = 0x80
+#: the ISA IRQs a PIRQ can be routed to (3-7, 9-12, 14, 15), as a bit mask
+ROUTABLE_IRQ_MASK = 0xDEF8
 PIRQ_WMASK = 0x8F
 BUS_MASTER_BAR = 4
 BUS_MASTER_SIZE = 16
@@ -51,10 +60,64 @@ class PIIX3ISABridge(PCIFunction):
         config[PIRQ_ROUTE:PIRQ_ROUTE + PIRQ_COUNT] = bytes([PIRQ_DISABLED] * PIRQ_COUNT)
         return config
 
+    STATE_VERSION = 2
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        self.router_state = RouterState()
+
+    @hookimpl
+    def machine_configure(self, machine: Any) -> None:
+        super().machine_configure(machine)
+        self.host.router = self
+
     def pirq_route(self, pirq: int) -> Optional[int]:
-        """The ISA IRQ PIRQ A-D (0-3) is routed to, or None while disabled."""
+        """The ISA IRQ PIRQ A-D (0-3) is routed to, or None while disabled or reserved."""
         value = self.config[PIRQ_ROUTE + pirq]
-        return None if value & PIRQ_DISABLED else value & 0x0F
+        irq = value & 0x0F
+        return None if value & PIRQ_DISABLED or not ROUTABLE_IRQ_MASK >> irq & 1 else irq
+
+    def set_pirq_levels(self, levels: List[bool]) -> None:
+        """The host bridge's wired-OR of the INTx# pins on PIRQ A-D."""
+        self.router_state.pirq_levels = [int(level) for level in levels]
+        self._drive_irqs()
+
+    def config_write(self, offset: int, size: int, value: int) -> None:
+        super().config_write(offset, size, value)
+        if offset < PIRQ_ROUTE + PIRQ_COUNT and offset + size > PIRQ_ROUTE:
+            self._drive_irqs()
+
+    def _drive_irqs(self) -> None:
+        state = self.router_state
+        routes = (self.pirq_route(pirq) for pirq in range(PIRQ_COUNT) if state.pirq_levels[pirq])
+        raised = sorted({irq for irq in routes if irq is not None})
+        for irq in state.raised_irqs:
+            if irq not in raised:
+                self.bus.set_irq(irq, 0)
+        for irq in raised:
+            self.bus.set_irq(irq, 1)
+        state.raised_irqs = raised
+
+    def reset(self) -> None:
+        super().reset()
+        for irq in self.router_state.raised_irqs:
+            self.bus.set_irq(irq, 0)
+        self.router_state = RouterState()
+
+    def snapshot(self) -> Dict[str, Any]:
+        return {"function": super().snapshot(), "router": state_to_dict(self.router_state)}
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        super().restore(state["function"])
+        self.router_state = dict_to_state(RouterState, state["router"])
+
+
+@dataclasses.dataclass
+class RouterState:
+    #: PIRQ A-D asserted (0/1), as the host bridge last reported
+    pirq_levels: List[int] = dataclasses.field(default_factory=lambda: [0] * PIRQ_COUNT)
+    #: the ISA IRQ lines the router holds high
+    raised_irqs: List[int] = dataclasses.field(default_factory=list)
 
 
 class PIIX3IDE(PCIFunction):

@@ -12,7 +12,7 @@
 ;   "b102 ffff:ffff #0: ah=83 cf=1"           bad vendor ID
 ;   "b103 030000 #0: ah=00 bx=0010"           find class code
 ;   "b10a 00:02.0 reg 10: ah=00 ecx=E0000008" read dword (the VGA's BAR0)
-;   "b109 00:01.0 reg 60: ah=00 cx=8080"      read word (PIIX3 PIRQA/B routes)
+;   "b109 00:01.0 reg 60: ah=00 cx=0A0A"      read word (PIIX3 PIRQA/B routes, set at POST)
 ;   "b10a reg 02: ah=87 cf=1"                 misaligned register
 ;   "b10b 00:01.0 reg 61 <- 0B; b108: cl=0B"  write a byte, read it back
 
