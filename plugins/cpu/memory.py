@@ -69,6 +69,14 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
         return lin & mask
 
     def slow_read(lin: int, size: int) -> int:
+        first = phys(lin, False)
+        if (first & 0xFFF) + size <= 0x1000:
+            # one access of the operand's size, as the CPU's bus cycle: a device
+            # register that answers dword reads only sees a dword read
+            cpu.sync_before_bus()
+            value = bus.read(first, size)
+            cpu.sync_after_bus()
+            return value
         value = 0
         for i in range(size):
             a = phys(lin + i, False)

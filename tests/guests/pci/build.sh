@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Rebuild the PCI guest used by tests/test_pci.py: pci.asm becomes pci.bin beside
-# it; it shares the boot sector and helpers of tests/guests/devices.
+# Rebuild the PCI guests: pci.asm (tests/test_pci.py) and edu.asm
+# (tests/test_pci_interrupts.py) become .bin files beside them; they share the boot
+# sector and helpers of tests/guests/devices.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-nasm -f bin -I "$here/../devices/" -o "$here/pci.bin" "$here/pci.asm"
+for guest in pci edu; do
+  nasm -f bin -I "$here/../devices/" -o "$here/$guest.bin" "$here/$guest.asm"
+done
