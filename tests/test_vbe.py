@@ -5,10 +5,12 @@ pixel (tests/guests/vbe/vbe.asm)."""
 
 import os
 import random
+import subprocess
 
 import pytest
 
 from bios_support import floppy_image, make_machine, run_guest
+from requirements import require_nasm
 from pcmachine.errors import UserError
 from pcmachine.machine import Machine
 from pcmachine.plugins.ram import RAM
@@ -18,6 +20,7 @@ from pcmachine.screenshot import read_png, save_screenshot
 
 LFB = 0xE0000000
 GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests", "vbe", "vbe.bin")
+PMI_GUEST = os.path.join(os.path.dirname(GUEST), "vbepmi.bin")
 
 
 def build(**options) -> Machine:
@@ -229,3 +232,22 @@ def test_vesa_bios_guest_draws_in_the_lfb(tmp_path) -> None:
     assert save_screenshot(machine, path) == (640, 480)
     width, height, rgb = read_png(path)
     assert rgb == expected_picture(640, 480)
+
+
+def test_protected_mode_interface_called_from_32_bit_code(tmp_path) -> None:
+    """4F0Ah's table and its code, called as Linux's vesafb calls them
+    (tests/guests/vbe/vbepmi.asm): window, display start now and at retrace, palette."""
+    with open(PMI_GUEST, "rb") as handle:
+        image = floppy_image(tmp_path, handle.read())
+    machine = make_machine({"fda": image})
+    assert run_guest(machine, max_instructions=20_000_000).text == "PASS\n"
+
+
+def test_protected_mode_code_is_assembled_from_its_source(tmp_path) -> None:
+    """plugins/data/vbe_pmi.bin is what plugins/bios/vbe_pmi.asm assembles to."""
+    require_nasm()
+    from pcmachine.plugins.bios.vbe import PMI_FILE
+    source = os.path.join(os.path.dirname(os.path.dirname(PMI_FILE)), "bios", "vbe_pmi.asm")
+    subprocess.run(["nasm", "-f", "bin", "-o", str(tmp_path / "pmi.bin"), source], check=True)
+    with open(PMI_FILE, "rb") as shipped:
+        assert (tmp_path / "pmi.bin").read_bytes() == shipped.read()

@@ -10,13 +10,16 @@ comes from the display component (`vbe_lfb_address`), as SeaBIOS takes it from t
 PCI BAR or the Bochs default.
 
 Functions: 00h controller information, 01h mode information, 02h set mode
-(standard VGA modes below 100h go to AH=00h), 03h current mode, 05h window control
-(also as the far routine WinFuncPtr points to), 06h logical scan line length, 07h
-display start, 08h DAC width, 09h palette data.  04h (save/restore state) and 0Ah
-(protected-mode interface) return AX=014Fh / 0100h (not supported): the HLE BIOS
-has no code a guest could copy and run in protected mode.
+(standard VGA modes below 100h go to AH=00h), 03h current mode, 04h save/restore
+state, 05h window control (also as the far routine WinFuncPtr points to), 06h
+logical scan line length, 07h display start, 08h DAC width, 09h palette data, 0Ah
+the protected-mode interface: real x86 code in the ROM (`vbe_pmi.asm`, assembled
+into plugins/data/vbe_pmi.bin), since an OS calls it from its own 32-bit code
+segment where no host call can reach (the LGPL Bochs VGA BIOS has one; SeaBIOS's,
+QEMU's default, does not).
 """
 
+import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import common as c
@@ -25,6 +28,9 @@ from .rom import ROM_SEGMENT, RomBuilder
 from .vgatables import vga256_palette
 
 INDEX_PORT, DATA_PORT = 0x1CE, 0x1CF
+#: the protected-mode interface of function 0Ah, assembled from vbe_pmi.asm
+PMI_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
+                        "vbe_pmi.bin")
 DISPI_ID, DISPI_XRES, DISPI_YRES, DISPI_BPP, DISPI_ENABLE, DISPI_BANK, DISPI_VIRT_WIDTH, \
     DISPI_VIRT_HEIGHT, DISPI_X_OFFSET, DISPI_Y_OFFSET, DISPI_VIDEO_MEMORY_64K = range(11)
 DISPI_ID0, DISPI_ID5 = 0xB0C0, 0xB0C5
@@ -113,6 +119,9 @@ class VbeServices:
                             ("vbe_product", PRODUCT_STRING), ("vbe_revision", REVISION_STRING)):
             self.labels[label] = rom.emit(text, label)
         self.labels["vbe_window"] = rom.hostcall(self.window_far_call, RETF, "vbe_window")
+        with open(PMI_FILE, "rb") as handle:
+            self.pmi = handle.read()
+        self.labels["vbe_pmi"] = rom.emit(self.pmi, "vbe_pmi")
 
     # ------------------------------------------------------------ DISPI access
     def dispi_read(self, index: int) -> int:
@@ -440,8 +449,20 @@ class VbeServices:
         done = save_restore(self.ctx, cpu, cpu.get_reg("dl"), cpu.get_reg("cx") & 0xF)
         cpu.set_reg("ax", OK if done else FAILED)
 
+    def protected_mode_interface(self, cpu: Any) -> None:
+        """BL=00h: ES:DI -> the protected-mode table in the ROM, CX = its length with
+        the code (`vbe_pmi.asm`: 32-bit set window, set display start, set palette)."""
+        if cpu.get_reg("bl") != 0:
+            cpu.set_reg("ax", FAILED)
+            return
+        cpu.set_reg("es", ROM_SEGMENT)
+        cpu.set_reg("di", self.labels["vbe_pmi"])
+        cpu.set_reg("cx", len(self.pmi))
+        cpu.set_reg("ax", OK)
+
     FUNCTIONS: Dict[int, Callable[[Any, Any], None]] = {
         0x00: controller_info, 0x01: mode_info, 0x02: set_mode, 0x03: get_mode,
         0x04: save_restore_state, 0x05: window_control, 0x06: scan_line_length,
         0x07: display_start, 0x08: dac_width, 0x09: palette_data,
+        0x0A: protected_mode_interface,
     }
