@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from requirements import STRICT
+from requirements import STRICT, require_nasm
 
 from test_cpu_protected import FLOPPY_144, KERNEL_LBA, kernel_floppy
 
@@ -96,16 +96,19 @@ def listening(port: int) -> bool:
                    for fields in (line.split() for line in handle.readlines()[1:]))
 
 
-def run_gdb(tmp_path, script: str) -> str:
+def run_gdb(tmp_path, script: str, floppy: str = "", extra: tuple = (), symbols: str = DEBUG_KERNEL) -> str:
+    """gdb's output for `script`, run against a machine that waits for it (the debug
+    kernel unless `floppy` is given; `symbols` is gdb's file, or "" for none)."""
     port = free_port()
-    machine = subprocess.Popen([MACHINE, "run", "pc.yaml", "--fda", debug_floppy(tmp_path), "--headless",
-                                "--quiet", "--gdb", f"tcp:127.0.0.1:{port}", "--gdb-wait"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    machine = subprocess.Popen([MACHINE, "run", "pc.yaml", "--fda", floppy or debug_floppy(tmp_path),
+                                "--headless", "--quiet", "--gdb", f"tcp:127.0.0.1:{port}", "--gdb-wait",
+                                *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not listening(port):
         time.sleep(0.2)
     commands = tmp_path / "commands.gdb"
-    commands.write_text(f"file {DEBUG_KERNEL}\ntarget remote 127.0.0.1:{port}\n" + script + "kill\n")
+    load = f"file {symbols}\n" if symbols else ""
+    commands.write_text(load + f"target remote 127.0.0.1:{port}\n" + script + "kill\n")
     try:
         result = subprocess.run([GDB, "-batch", "-nx", "-x", str(commands)], capture_output=True, timeout=300)
     finally:
@@ -232,3 +235,35 @@ def test_single_steps_go_into_or_over_hardware_interrupts(tmp_path, mode):
     else:
         assert set(after) <= in_loop and ticks >= 1
         assert stops[-1][0] - stops[0][0] > 600
+
+
+def nasm_symbols(tmp_path, source: str, include: str) -> dict:
+    """Label -> address of a flat-binary guest, from nasm's map file."""
+    require_nasm()
+    wrapper = tmp_path / "wrapper.asm"
+    wrapper.write_text(f'[map symbols {tmp_path / "guest.map"}]\n%include "{source}"\n')
+    subprocess.run(["nasm", "-f", "bin", "-I", include + "/", "-o", str(tmp_path / "guest.bin"),
+                    str(wrapper)], check=True, capture_output=True)
+    text = (tmp_path / "guest.map").read_text()
+    return {name: int(value, 16) for value, name in
+            re.findall(r"^\s*([0-9A-F]+)\s+(?:[0-9A-F]+\s+)?([A-Za-z_.][\w.@]*)$", text, re.M)}
+
+
+@needs_gdb
+def test_gdb_shows_each_processor_as_a_thread(tmp_path, floppy_from):
+    """Two CPUs (tests/guests/devices/smp.asm): the AP stops at a breakpoint in its
+    own code as thread 2, `info threads` lists both, each thread has its own EIP."""
+    guests = os.path.join(os.path.dirname(__file__), "guests", "devices")
+    labels = nasm_symbols(tmp_path, os.path.join(guests, "smp.asm"), guests)
+    ap_main = labels["ap_main"]
+    out = run_gdb(tmp_path, f"break *{ap_main:#x}\ncontinue\ninfo threads\n"
+                            "thread 1\nprintf \"T1 eip=%x\\n\", $eip\n"
+                            "thread 2\nprintf \"T2 eip=%x\\n\", $eip\n",
+                  floppy=floppy_from(tmp_path, "devices/smp.bin"), extra=("--set", "cpu.count=2"),
+                  symbols="")
+    assert re.search(r"Thread 2 .*hit Breakpoint 1", out), out[-3000:]
+    assert re.search(r"Thread 1 .*CPU#0 \[(running|halted)\]", out), out[-3000:]
+    assert re.search(r"\* 2\s+Thread 2 .*CPU#1 \[running\]", out), out[-3000:]
+    assert f"T2 eip={ap_main:x}" in out
+    bsp_eip = int(re.search(r"T1 eip=([0-9a-f]+)", out).group(1), 16)
+    assert bsp_eip != ap_main

@@ -9,6 +9,13 @@ breakpoints kept by the debugger, never written into guest memory (Z0, Z1);
 watchpoints on the bus (Z2 write, Z3 read, Z4 access); `s`, `c`, `vCont`, Ctrl+C;
 reverse execution (`bs`, `bc`) from the debugger's snapshots; `monitor CMD`
 (qRcmd) runs a command of the built-in monitor.  One gdb at a time.
+
+Each processor is a thread, as QEMU shows them (thread N is `cpu.count` CPU N-1;
+`info threads`, `thread N`): a stop names the processor that was running, `Hg`
+picks whose registers and page tables `g`/`G`/`p`/`P`/`m`/`M` use, and
+`qThreadExtraInfo` says whether it runs, halts or waits for a start-up IPI.
+Stepping and continuing move the whole machine (all processors in their turns),
+so `Hc` is accepted and changes nothing.
 """
 
 import struct
@@ -162,16 +169,50 @@ class GDBStub:
     # ------------------------------------------------------------------ stops
     def stop_reply(self) -> bytes:
         hit = self.debugger.last_hit or {}
+        thread = b"thread:%x;" % self.running_thread()
         if self.history_begin:
-            return b"T05replaylog:begin;thread:1;"
+            return b"T05replaylog:begin;" + thread
         if hit.get("interrupt"):
-            return b"T%02xthread:1;" % SIGINT
+            return b"T%02x" % SIGINT + thread
         if "watch" in hit:
             kind = {"w": "watch", "r": "rwatch", "a": "awatch"}[hit["watch"]]
-            return b"T05%s:%x;thread:1;" % (kind.encode(), hit["address"])
+            return b"T05%s:%x;" % (kind.encode(), hit["address"]) + thread
         if "breakpoint" in hit:
-            return b"T05swbreak:;thread:1;"
-        return b"T05thread:1;"
+            return b"T05swbreak:;" + thread
+        return b"T05" + thread
+
+    # ------------------------------------------------------------------ threads
+    def processors(self) -> List[Any]:
+        return self.machine.processors.cpus or [self.machine.cpu]
+
+    def running_thread(self) -> int:
+        """The thread ID (1, 2, ...) of the processor whose turn it is."""
+        cpus = self.processors()
+        return cpus.index(self.machine.cpu) + 1 if self.machine.cpu in cpus else 1
+
+    def selected_cpu(self) -> Any:
+        """The processor `Hg` chose, or the running one."""
+        cpus = self.processors()
+        if self.register_thread is not None and 0 < self.register_thread <= len(cpus):
+            return cpus[self.register_thread - 1]
+        return self.machine.cpu
+
+    def select_thread(self, text: str) -> bytes:
+        """`Hg<id>` / `Hc<id>`: 0 or -1 mean any or all."""
+        thread = int(text[2:], 16) if text[2:] not in ("", "-1") else 0
+        if thread > len(self.processors()):
+            return b"E01"
+        if text[1] == "g":
+            self.register_thread = thread or None
+        return b"OK"
+
+    def thread_info(self, thread: int) -> str:
+        cpu = self.processors()[thread - 1]
+        state = ("waiting for INIT/SIPI" if getattr(cpu, "waiting_sipi", False)
+                 else "halted" if cpu.halted else "running")
+        return f"CPU#{thread - 1} [{state}]"
+
+    register_thread: Optional[int] = None
 
     async def on_stop(self, reason: str) -> Optional[str]:
         """The machine stopped: report it to gdb (if it is waiting) and serve packets
@@ -189,6 +230,7 @@ class GDBStub:
                 return None
             action = await self.handle(payload)
             if action is not None:
+                self.register_thread = None          # the next stop names its own
                 self.resumed = action != "quit"
                 return "killed" if action == "quit" else None
 
@@ -223,13 +265,19 @@ class GDBStub:
         elif text == "qAttached":
             await self.send(b"1")
         elif text == "qC":
-            await self.send(b"QC1")
+            await self.send(b"QC%x" % self.running_thread())
         elif text == "qfThreadInfo":
-            await self.send(b"m1")
+            await self.send(b"m" + b",".join(b"%x" % (n + 1) for n in range(len(self.processors()))))
         elif text == "qsThreadInfo":
             await self.send(b"l")
-        elif text.startswith("H") or text.startswith("T"):
-            await self.send(b"OK")
+        elif text.startswith("qThreadExtraInfo,"):
+            thread = int(text[17:], 16)
+            known = 0 < thread <= len(self.processors())
+            await self.send(self.thread_info(thread).encode().hex().encode() if known else b"E01")
+        elif text[:2] in ("Hg", "Hc"):
+            await self.send(self.select_thread(text))
+        elif text.startswith("T"):
+            await self.send(b"OK" if 0 < int(text[1:], 16) <= len(self.processors()) else b"E01")
         elif text == "g":
             await self.send(b"".join(self.register_bytes(n).hex().encode() for n in range(REGISTER_COUNT)))
         elif text.startswith("G"):
@@ -250,7 +298,7 @@ class GDBStub:
             await self.send(b"OK")
         elif text.startswith("m"):
             address, length = (int(part, 16) for part in text[1:].split(","))
-            data = inspect.read_linear(self.machine, address, length)
+            data = inspect.read_linear(self.machine, address, length, self.selected_cpu())
             await self.send(data.hex().encode() if data is not None else b"E14")
         elif text.startswith("M"):
             where, data = text[1:].split(":")
@@ -278,7 +326,7 @@ class GDBStub:
         elif text == "bs":
             full = self.debugger.reverse_step(1)
             self.history_begin = not full
-            await self.send(self.stop_reply() if full else b"T05replaylog:begin;thread:1;")
+            await self.send(self.stop_reply() if full else b"T05replaylog:begin;thread:%x;" % self.running_thread())
         elif text == "bc":
             found = self.debugger.reverse_continue()
             self.history_begin = not found
@@ -321,7 +369,7 @@ class GDBStub:
 
     # ------------------------------------------------------------------ registers
     def register_bytes(self, number: int) -> bytes:
-        cpu = self.machine.cpu
+        cpu = self.selected_cpu()
         if number < len(GENERAL):
             return struct.pack("<I", cpu.get_reg(GENERAL[number]) & 0xFFFFFFFF)
         if number < 24:
@@ -331,7 +379,7 @@ class GDBStub:
         return struct.pack("<I", cpu.cr[int(SYSTEM[number - 32][2:])] if int(SYSTEM[number - 32][2:]) < len(cpu.cr) else 0)
 
     def set_register(self, number: int, data: bytes) -> None:
-        cpu = self.machine.cpu
+        cpu = self.selected_cpu()
         if number < len(GENERAL):
             name = GENERAL[number]
             value = struct.unpack("<I", data[:4])[0]
@@ -345,7 +393,7 @@ class GDBStub:
 
     def write_linear(self, address: int, data: bytes) -> bool:
         for offset, byte in enumerate(data):
-            mapped = inspect.translate(self.machine, address + offset)
+            mapped = inspect.translate(self.machine, address + offset, self.selected_cpu())
             if mapped is None:
                 return False
             self.machine.bus.write_byte(mapped[0], byte)

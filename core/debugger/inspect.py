@@ -32,16 +32,16 @@ def _u64(machine: Any, address: int) -> int:
     return struct.unpack("<Q", read_physical(machine, address, 8))[0]
 
 
-def translate(machine: Any, linear: int) -> Optional[Tuple[int, int]]:
-    """(physical address, effective flags) of a linear address, or None when the
-    walk finds a non-present entry.  Without paging the address is the physical one
-    (with the A20 mask)."""
-    cpu = machine.cpu
+def translate(machine: Any, linear: int, cpu: Any = None) -> Optional[Tuple[int, int]]:
+    """(physical address, effective flags) of a linear address as `cpu` (default: the
+    running processor) sees it, or None when the walk finds a non-present entry.
+    Without paging the address is the physical one (with the A20 mask)."""
+    cpu = cpu or machine.cpu
     linear &= 0xFFFFFFFF
     if not cpu.cr[0] & CR0_PG:
         return linear & machine.bus.a20_mask, PRESENT | WRITABLE | USER
     if cpu.cr[4] & CR4_PAE:
-        return _translate_pae(machine, linear)
+        return _translate_pae(machine, cpu, linear)
     pde = _u32(machine, (cpu.cr[3] & 0xFFFFF000) + ((linear >> 22) << 2))
     if not pde & PRESENT:
         return None
@@ -54,8 +54,7 @@ def translate(machine: Any, linear: int) -> Optional[Tuple[int, int]]:
     return (pte & 0xFFFFF000) + (linear & 0xFFF), (pte & 0x1FF & ~(WRITABLE | USER)) | (pde & pte & (WRITABLE | USER))
 
 
-def _translate_pae(machine: Any, linear: int) -> Optional[Tuple[int, int]]:
-    cpu = machine.cpu
+def _translate_pae(machine: Any, cpu: Any, linear: int) -> Optional[Tuple[int, int]]:
     pdpte = _u64(machine, (cpu.cr[3] & 0xFFFFFFE0) + ((linear >> 30) << 3))
     if not pdpte & PRESENT:
         return None
@@ -70,11 +69,11 @@ def _translate_pae(machine: Any, linear: int) -> Optional[Tuple[int, int]]:
     return (pte & 0xFFFFFF000) + (linear & 0xFFF), (pte & 0x1FF & ~(WRITABLE | USER)) | (pde & pte & (WRITABLE | USER))
 
 
-def read_linear(machine: Any, linear: int, length: int) -> Optional[bytes]:
-    """Bytes at a linear address through the page tables; None if a page is absent."""
+def read_linear(machine: Any, linear: int, length: int, cpu: Any = None) -> Optional[bytes]:
+    """Bytes at a linear address through `cpu`'s page tables; None if a page is absent."""
     out = bytearray()
     while length > 0:
-        mapped = translate(machine, linear)
+        mapped = translate(machine, linear, cpu)
         if mapped is None:
             return None
         chunk = min(length, 0x1000 - (linear & 0xFFF))
