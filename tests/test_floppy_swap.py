@@ -263,3 +263,26 @@ def test_manifest_steps_swap_floppies(pc, disks, tmp_path):
     result = compat.boot_guest(pc, entry, str(tmp_path / "shared"), timeout=60)
     assert result["status"] == "pass", result.get("cause")
     assert list(result["markers"]) == ["READY-1", "READY-2", "READY-3", "DONE"]
+
+
+def test_going_backwards_over_a_swap_puts_the_first_disk_back(disks):
+    """Reverse execution restores the medium that was in the drive then, and
+    running forward again swaps at the same instruction."""
+    machine = Machine.from_profile("pc.yaml", [FIXED_RTC], {"fda": disks[0]})
+    try:
+        debugger = Debugger(machine, interval=100_000)
+        run = Booted(machine)
+        run.run_until("READY-1")
+        swapped_at = machine.clock.icount
+        machine.drives.request("A", disks[1])
+        run.run_until("READY-2")
+        later = machine.clock.icount
+        assert debugger.reverse_step(later - (swapped_at - 1000))
+        assert machine.media["fda"].path == disks[0]
+        assert not machine.components["fdc"].state.disk_changed[0]
+        while machine.clock.icount < later:
+            assert machine.run_slice(later) in (None, "instruction-limit")
+        assert machine.media["fda"].path == disks[1]
+        assert run.e9.text.endswith("\n".join(SWAPPED) + "\n")
+    finally:
+        machine.close()
