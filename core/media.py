@@ -144,6 +144,10 @@ class Disk:
                              f"format (2.88M is {FLOPPY_288M}); give it as a hard disk (--hda)")
 
     @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    @property
     def writable(self) -> bool:
         """The image file itself is written (neither read-only nor an overlay)."""
         return not (self.readonly or self.overlay)

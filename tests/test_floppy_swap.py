@@ -286,3 +286,34 @@ def test_going_backwards_over_a_swap_puts_the_first_disk_back(disks):
         assert run.e9.text.endswith("\n".join(SWAPPED) + "\n")
     finally:
         machine.close()
+
+
+def test_going_backwards_undoes_writes_to_a_disk_swapped_out_since(disks):
+    """The debugger's sector journal follows swaps: sectors written to a disk that
+    has left the drive since are put back into its image."""
+    with open(disks[1], "rb") as handle:
+        original = handle.read()
+    machine = Machine.from_profile("pc.yaml", [FIXED_RTC], {"fda": disks[0]})
+    try:
+        debugger = Debugger(machine, interval=10_000)
+        run = Booted(machine)
+        run.run_until("READY-1")
+        start = machine.clock.icount
+
+        def run_to(count):
+            while machine.clock.icount < count:
+                assert machine.run_slice(count) in (None, "instruction-limit")
+
+        machine.drives.request("A", disks[1])
+        run_to(start + 1000)
+        machine.media["fda"].write(18, b"written!" * 64)
+        machine.drives.request("A", disks[2])
+        run_to(start + 2000)
+        with open(disks[1], "rb") as handle:
+            assert handle.read() != original
+        assert debugger.reverse_step(machine.clock.icount - (start - 500))
+        with open(disks[1], "rb") as handle:
+            assert handle.read() == original
+        assert machine.media["fda"].path == disks[0]
+    finally:
+        machine.close()

@@ -157,6 +157,7 @@ class Debugger:
         ram = max(1, machine.bus.ram_size)
         self.max_snapshots = max(4, min(MAX_SNAPSHOTS, SNAPSHOT_MEMORY // ram))
         machine.add_plugin(self.input_log, name="debugger-inputs")
+        machine.add_plugin(self.sector_journal, name="debugger-sectors")
         machine.add_plugin(self, name="debugger")
         machine.debugger = self
         if history:
