@@ -65,13 +65,23 @@ def media_header(machine: Machine) -> Dict[str, Dict[str, Any]]:
 class SectorJournal:
     """From now on, keeps the current contents of every sector the guest overwrites
     on a writable medium (the first time it is overwritten), so the media as they are
-    now can be rebuilt later from the images and this journal."""
+    now can be rebuilt later from the images and this journal.  A medium is named
+    by its drive; an image a floppy swap brings in later (`swapped_in`), by its
+    absolute path, unless it is one of the first ones."""
 
     def __init__(self, machine: Machine) -> None:
         self.sectors: Dict[str, Dict[int, bytes]] = {}
+        #: real path of each image -> its journal's name
+        self.names: Dict[str, str] = {}
         for name, disk in machine.media.items():
-            if not (disk.readonly or disk.overlay):
+            if disk.writable:
+                self.names[os.path.realpath(disk.path)] = name
                 disk.before_write.append(self._keeper(name, disk))
+
+    def swapped_in(self, disk: Any) -> None:
+        if disk is not None and disk.writable:
+            name = self.names.setdefault(os.path.realpath(disk.path), os.path.abspath(disk.path))
+            disk.before_write.append(self._keeper(name, disk))
 
     def _keeper(self, name: str, disk: Any) -> Any:
         originals = self.sectors.setdefault(name, {})
@@ -118,6 +128,10 @@ class Recorder:
             "type": "checkpoint", "icount": machine.clock.icount, "time_ns": machine.clock.now(),
             "hash": statefile.digest_hash(flat), "digest": flat})
         machine.at_icount(machine.clock.icount + self.interval, self.checkpoint)
+
+    @hookimpl
+    def medium_change(self, machine: Machine, drive: str) -> None:
+        self.journal.swapped_in(machine.media.get(drive))
 
     @hookimpl
     def machine_input(self, kind: str, data: Any, icount: int, time_ns: int) -> None:
@@ -274,7 +288,7 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
            quiet: bool = False) -> int:
     """Replay a recording; returns the exit status (0 when everything matched)."""
     recording = Recording(path)
-    check_recorded(recording.inputs, path)
+    check_recorded(recording.inputs, recording.journal, recording.header["media"], path)
     data = dict(recording.header["profile"])
     overlays = prepare_media(data, recording.header["media"], recording.journal, path)
     for name, entry in (extra_components or {}).items():
@@ -283,6 +297,9 @@ def replay(path: str, plugins: List[str], extra_components: Optional[Dict[str, D
     machine = Machine.from_profile(profile, extra_plugins=plugins)
     try:
         machine.drives.copy_on_write = True
+        for name, sectors in recording.journal.items():
+            if name not in recording.header["media"]:     # an image swapped in later
+                machine.drives.keep(name, sectors)
         for name, sectors in overlays.items():
             machine.media[name].load_overlay_state(sectors)
         for record in recording.inputs:
@@ -336,6 +353,10 @@ class SnapshotJournal:
         self.path = path
         self.last_sum = last_sum
         self.journal = SectorJournal(machine)
+
+    @hookimpl
+    def medium_change(self, machine: Machine, drive: str) -> None:
+        self.journal.swapped_in(machine.media.get(drive))
 
     @hookimpl
     def machine_stop(self) -> None:

@@ -5,7 +5,10 @@ is a host input (kind ``"medium"``): it takes effect at a slice boundary, stampe
 with the instruction count, and recording stores it like a key press.  Its data is
 plain: the drive, the image's absolute path and SHA-256 and the read-only / overlay
 options, so a replay opens the same image at the same instruction and refuses a
-file whose contents differ (`check_recorded`).
+file whose contents differ (`check_recorded`).  Recording journals the sectors the
+guest overwrites on a swapped-in writable image, as on the first media, and a
+replay, which runs every image copy-on-write, puts them back when the image goes
+in and keeps its own writes with the image across swaps.
 
 The drive keeps existing while it is empty: `machine.media` then lacks it (the
 BIOS's int 13h answers "timeout", the controller finds no medium) and `empty`
@@ -31,8 +34,11 @@ class RemovableDrives:
         self.machine = machine
         #: drives whose medium was ejected
         self.empty: Set[str] = set()
-        #: replays open every medium copy-on-write, so a replay never writes an image
+        #: replays open every medium copy-on-write, so a replay never writes an image;
+        #: the sectors written to an image then stay with it across swaps (real path
+        #: -> overlay sectors)
         self.copy_on_write = False
+        self.kept: Dict[str, Dict[int, bytes]] = {}
         machine.register_input("medium", self._apply)
 
     def names(self) -> List[str]:
@@ -97,13 +103,21 @@ class RemovableDrives:
         self.machine.plugin_manager.hook.medium_change(machine=self.machine, drive=name, path=data["path"])
         return True
 
+    def keep(self, path: str, sectors: Dict[int, bytes]) -> None:
+        """Copy-on-write: the image at `path` holds these sectors when it goes in."""
+        self.kept[os.path.realpath(path)] = dict(sectors)
+
     def swap(self, name: str, path: Optional[str], readonly: bool, overlay: bool) -> None:
         """Put the image at `path` (None: nothing) in drive `name`."""
         if self.copy_on_write:
             readonly, overlay = False, True
         new = Disk(name, path, "floppy", readonly=readonly, overlay=overlay) if path is not None else None
+        if new is not None and self.copy_on_write:
+            new.load_overlay_state(self.kept.get(os.path.realpath(path), {}))
         old = self.machine.media.pop(name, None)
         if old is not None:
+            if self.copy_on_write:
+                self.keep(old.path, old.overlay_state())
             old.close()
         if new is None:
             self.empty.add(name)
@@ -140,18 +154,24 @@ def drive_and_path(text: str) -> Tuple[str, str]:
     return drive, path
 
 
-def check_recorded(inputs: List[Dict[str, Any]], what: str) -> None:
-    """Every image a recording swapped in is there with the recorded contents;
-    MediaError (one line) otherwise."""
+def check_recorded(inputs: List[Dict[str, Any]], journal: Dict[str, Dict[int, bytes]],
+                   media: Dict[str, Dict[str, Any]], what: str) -> None:
+    """Every image a recording swapped in is there with the contents it had when it
+    first went in (its file, with the sectors the run overwrote put back from the
+    journal); MediaError (one line) otherwise.  The first media, and later
+    insertions of an image, hold what the replay itself makes of them."""
+    seen = {os.path.realpath(info["path"]) for info in media.values()}
     for record in inputs:
         data = record["data"]
-        if record["kind"] != "medium" or data["path"] is None:
+        if record["kind"] != "medium" or data["path"] is None or os.path.realpath(data["path"]) in seen:
             continue
+        seen.add(os.path.realpath(data["path"]))
         try:
             disk = Disk(data["drive"], data["path"], "floppy", overlay=True)
         except MediaError as error:
             raise MediaError(f"{what}: {error}") from None
         try:
+            disk.load_overlay_state(journal.get(data["path"], {}))
             if disk.content_hash() != data["sha256"]:
                 raise MediaError(f"{what}: {data['path']}, put in {data['drive']} at instruction "
                                  f"{record['icount']}, has changed since it was recorded; "

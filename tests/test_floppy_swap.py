@@ -33,7 +33,8 @@ MAX_INSTRUCTIONS = "60000000"
 BEFORE = ["floppyswap: start", "geometry 80/2/18", "bios disk1:0036", "fdc disk1:0036 st0=00", "dir=00",
           "READY-1"]
 SWAPPED = ["changed dir=80", "ah16=06", "ah16=00",      # a change is reported once
-           "geometry 80/2/9", "bios disk2:0018", "fdc disk2:0018 st0=00", "dir=00", "READY-2"]
+           "geometry 80/2/9", "bios disk2:0018", "fdc disk2:0018 st0=00", "dir=00",
+           "bios write ah=00", "READY-2"]
 EJECTED = ["ah16=80", "geometry 1/1/0", "bios ah=80",     # no medium: not ready
            "dir=80",                                       # a seek to another cylinder leaves it set
            "fdc st0=40 st1=01", "READY-3"]
@@ -80,6 +81,8 @@ def test_steps_swap_eject_and_insert(disks, tmp_path, capsys):
     status, out, err = run_cli(capsys, "--fda", disks[0], "--debugcon", f"file:{log}", *swap_steps(disks))
     assert status == 0, err
     assert lines(log) == EXPECTED
+    with open(disks[1], "rb") as handle:
+        assert handle.read()[19 * 512:][:11] == b"guest:0019 "     # the guest wrote the swapped-in disk
 
 
 def test_a_step_that_the_run_does_not_reach_fails(disks, tmp_path, capsys):
@@ -206,9 +209,16 @@ def test_a_recording_replays_the_swaps_and_refuses_a_changed_image(disks, tmp_pa
     recording = str(tmp_path / "swap.rec")
     status, out, err = run_cli(capsys, "--fda", disks[0], "--record", recording, *swap_steps(disks))
     assert status == 0, err
+    # the guest wrote to disk 2 while it was in the drive: the recording's journal
+    # holds the sector as it was, so the replay still finds the disk it swapped in
+    with open(disks[1], "rb") as handle:
+        written = handle.read()
+    assert written[19 * 512:][:11] == b"guest:0019 "
     assert main(["replay", "--quiet", recording]) == 0
     out, err = capsys.readouterr()
     assert "replay matched" in out
+    with open(disks[1], "rb") as handle:
+        assert handle.read() == written                    # a replay writes no image
     with open(disks[1], "r+b") as handle:
         handle.seek(18 * 512)
         handle.write(b"other")

@@ -10,7 +10,8 @@
 ;   fdc TEXT st0=XX     SEEK to cylinder 1, READ DATA by DMA into 1000h
 ;   dir=XX              the digital input register (bit 7: disk change)
 ; READY-1: waits for DIR bit 7 (the host swaps in a 720K disk), reports the change
-; through AH=16h twice (06h, then 00h: a change is reported once), reads again.
+; through AH=16h twice (06h, then 00h: a change is reported once), reads again and
+; writes "guest:0019 " into the next sector (int 13h AH=03h).
 ; READY-2: polls AH=16h until it reports something (the host ejects the disk:
 ; 80h), then a read (80h), a seek to another cylinder (DIR bit 7 stays set) and a
 ; controller read (abnormal end).  READY-3: polls AH=16h until the 80h ends (the
@@ -40,6 +41,7 @@ main:   print "floppyswap: start", 10
         call change_status
         call change_status
         call read_all
+        call bios_write
         mov si, ready2
         call show
 .wait2: mov ah, 0x16
@@ -161,6 +163,24 @@ bios_read:
         mov al, ah
         call put_hex8
         jmp put_nl
+
+; bios_write: "guest:0019 " into cylinder 1, head 0, sector 2 through int 13h
+; AH=03h (LBA 19 of a 720K disk), "bios write ah=XX"
+bios_write:
+        mov si, .label
+        mov di, BIOS_BUFFER
+        mov cx, 11
+        rep movsb
+        mov ax, 0x0301
+        mov cx, 0x0102
+        xor dx, dx
+        mov bx, BIOS_BUFFER
+        int 0x13
+        print "bios write ah="
+        mov al, ah
+        call put_hex8
+        jmp put_nl
+.label  db "guest:0019 "
 
 ; put_text: the 10 bytes at SI, then a newline
 put_text:
