@@ -113,6 +113,25 @@ def test_adc_sbb_with_carry_and_an_all_ones_operand(adc: bytes, reader: bytes) -
                      (7,) * PAGED_PAGES, True, None))
 
 
+#: (code, EAX, ECX, EDX, faults): quotients at both ends of the signed range
+IDIV_EDGES = [(b"\xF7\xF9", 0x80000000, 1, 0, True),                   # +2^31
+              (b"\xF7\xF9", 0x80000000, 0xFFFFFFFF, 0xFFFFFFFF, True),  # -2^31 / -1
+              (b"\xF7\xF9", 0x80000000, 1, 0xFFFFFFFF, False),          # -2^31 fits
+              (b"\x66\xF7\xF9", 0x8000, 1, 0, True),                    # +2^15
+              (b"\xF6\xF9", 0x0080, 1, 0, True),                        # +2^7
+              (b"\xF6\xF9", 0xFF80, 1, 0, False)]                       # -2^7 fits
+
+
+@pytest.mark.parametrize("code, eax, ecx, edx, faults", IDIV_EDGES,
+                         ids=[f"{code.hex()}-{eax:x}-{ecx:x}-{edx:x}" for code, eax, ecx, edx, _ in IDIV_EDGES])
+def test_idiv_quotients_at_the_ends_of_the_signed_range(code: bytes, eax: int, ecx: int, edx: int,
+                                                         faults: bool) -> None:
+    """SDM IDIV: #DE when the quotient does not fit the destination; -2^(n-1)
+    fits, +2^(n-1) does not."""
+    result = compare(case("pm32", code, regs=(eax, ecx, edx, 0, 0, 0, 0, 0)))
+    assert result.vector == (0 if faults else None)
+
+
 def split(code: bytes) -> Tuple[Item, ...]:
     """One Item per instruction (capstone finds the boundaries)."""
     import capstone

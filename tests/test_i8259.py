@@ -544,3 +544,21 @@ def test_random_register_writes_never_raise():
                                 rng.random() < 0.5)
         else:
             assert 0 <= ack(machine) <= 0xFF
+
+
+# ---------------------------------------------------------------------- snapshots
+
+def test_a_restored_pair_drives_intr_as_saved():
+    """Snapshot with a request pending: the restored master drives the CPU's INTR
+    again (a fresh machine's pin is low) and answers INTA with that request."""
+    machine, cpu = build()
+    init_pair(machine)
+    out(machine, 0x21, 0xF7)                       # only IR3 open
+    machine.bus.set_irq(3, 1)
+    assert cpu.intr
+    state = machine.snapshot()
+    restored, restored_cpu = build()
+    restored.restore(state)
+    assert restored_cpu.intr
+    assert ack(restored) == 0x0B
+    assert read_isr(restored) == 0x08

@@ -380,6 +380,11 @@ def test_planar_write_modes_and_read_modes(machine: Machine, vga: VGA) -> None:
     machine.bus.read(GRAPHICS, 1)
     machine.bus.write(GRAPHICS, 1, 0x01)
     assert vga.state.plane0[0] == 0xFF and vga.state.plane1[0] == 0xF0
+    # XOR with colour 3 flips planes 0 and 1 against the latches, and back (OR would not).
+    for plane0, plane1 in ((0x00, 0x0F), (0xFF, 0xF0)):
+        machine.bus.read(GRAPHICS, 1)
+        machine.bus.write(GRAPHICS, 1, 0x03)
+        assert (vga.state.plane0[0], vga.state.plane1[0]) == (plane0, plane1)
     # Read mode 0 with read map select, read mode 1 colour compare.
     out(machine, 0x3CE, 0x0003, size=2)
     out(machine, 0x3CE, 0x0304, size=2)
