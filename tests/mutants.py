@@ -168,6 +168,17 @@ MUTANTS: List[Mutant] = [
            "            if quotient >= sign or quotient < -sign:\n",
            "            if quotient > sign or quotient < -sign:\n",
            "tests/test_cpu_fuzz.py", "tests/test_cpu_vectors.py"),
+    mutant("segment-limit-first-byte", "CPU", "a memory operand's segment limit check covers its "
+           "first byte only",
+           "plugins/cpu/decoder.py",
+           "        span = size - 1\n        if not base_regs:\n",
+           "        span = 0\n        if not base_regs:\n",
+           "tests/test_cpu_segments.py", "tests/test_cpu_fuzz.py"),
+    mutant("data-segment-rpl", "CPU", "loading a data segment ignores the selector's RPL",
+           "plugins/cpu/protected.py",
+           "(rpl > dpl_of(hi) or cpl > dpl_of(hi)):\n",
+           "(cpl > dpl_of(hi)):\n",
+           "tests/test_cpu_segments.py"),
     # ---- devices
     mutant("pic-rotate-on-eoi", "PIC", "rotate on non-specific EOI leaves the priority unchanged",
            "plugins/chipset/i8259.py",
@@ -206,12 +217,17 @@ MUTANTS: List[Mutant] = [
            "plugins/chipset/i8237.py",
            "        controller.status |= 1 << (number % 4)\n",
            "",
-           "tests/test_fdc.py"),
+           "tests/test_i8237.py", "tests/test_fdc.py"),
     mutant("vga-color-compare", "VGA", "read mode 1 returns the differing pixels, not the matching ones",
            "plugins/vga/registers.py",
            "    return ~differs & 0xFF\n",
            "    return differs\n",
            "tests/test_vga.py"),
+    mutant("dma-autoinit", "DMA", "auto-initialise does not reload the base address and count",
+           "plugins/chipset/i8237.py",
+           "            channel.address, channel.count = channel.base_address, channel.base_count\n",
+           "            channel.masked = True\n",
+           "tests/test_i8237.py"),
     mutant("vga-logic-xor", "VGA", "the graphics controller's XOR function ORs",
            "plugins/vga/registers.py",
            "            source ^= latch\n",
@@ -382,7 +398,7 @@ def pytest(folder: str, env: Dict[str, str], tests: Sequence[str], deadline: flo
         return True, ""
     if run.returncode == 5:                   # no test collected: a wrong `first` entry
         raise Failure(f"pytest collected no test from {' '.join(tests)}")
-    found = re.search(r"^(?:FAILED|ERROR) (\S+)", output, re.MULTILINE)
+    found = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.MULTILINE)
     return False, found.group(1) if found else output.strip().splitlines()[-1]
 
 

@@ -132,9 +132,15 @@ def handler_offsets(source: str):
     ("mov ax, 0x28\n mov ds, ax", (13, 0x28)),                 # execute-only code
     ("mov ax, 0x30\n mov es, ax", (13, 0x30)),                 # a TSS is not a data segment
     ("mov ax, 0x2B\n mov fs, ax", (13, 0x28)),                 # error code drops the RPL
+    ("mov ax, 0x13\n mov ds, ax", (13, 0x10)),                 # RPL 3 above the data's DPL 0
+    ("mov ax, 0x23\n mov gs, ax", None),                       # RPL 3, DPL 3: allowed at CPL 0
     ("xor eax, eax\n mov ds, ax\n mov eax, [0x100]", (13, 0)),  # null DS used
     ("mov ax, 0x38\n mov ds, ax\n mov eax, [0xFFD]", (13, 0)),  # limit 0xFFF, 4 bytes
     ("mov ax, 0x38\n mov ds, ax\n mov eax, [0xFFC]", None),
+    ("mov ax, 0x38\n mov ds, ax\n mov ebx, 0xFFE\n mov ax, [ebx]", None),     # ModRM forms
+    ("mov ax, 0x38\n mov ds, ax\n mov ebx, 0xFFF\n mov ax, [ebx]", (13, 0)),
+    ("mov ax, 0x38\n mov ds, ax\n mov ebx, 0xFF0\n mov esi, 0xD\n add [ebx + esi], eax", (13, 0)),
+    ("mov ax, 0x38\n mov ds, ax\n mov esi, 0x3FF\n mov eax, [esi * 4 + 2]", (13, 0)),
     ("mov ax, 0x58\n mov ds, ax\n mov eax, [0x1000]\n mov eax, [0xFFFFFFFC]", None),
     ("mov ax, 0x58\n mov ds, ax\n mov eax, [0xFFE]", (13, 0)),    # expand-down: at/below limit
     ("mov ax, 0x58\n mov ds, ax\n mov eax, [0xFFFFFFFE]", (13, 0)),
