@@ -39,7 +39,15 @@ class RemovableDrives:
         #: -> overlay sectors)
         self.copy_on_write = False
         self.kept: Dict[str, Dict[int, bytes]] = {}
+        #: each drive's type (FLOPPY_GEOMETRIES' BIOS type), fixed by its first medium
+        self.types: Dict[str, int] = {}
         machine.register_input("medium", self._apply)
+
+    def drive_type(self, name: str) -> int:
+        """The drive's BIOS/CMOS type (0: no such drive): a drive keeps the type of
+        the medium it was built with, whatever is in it now."""
+        disk = self.machine.media.get(name)
+        return self.types.get(name) or (disk.floppy_type if disk is not None and disk.kind == "floppy" else 0)
 
     def names(self) -> List[str]:
         """The floppy drives: those with a medium and the emptied ones."""
@@ -116,6 +124,7 @@ class RemovableDrives:
             new.load_overlay_state(self.kept.get(os.path.realpath(path), {}))
         old = self.machine.media.pop(name, None)
         if old is not None:
+            self.types.setdefault(name, old.floppy_type)
             if self.copy_on_write:
                 self.keep(old.path, old.overlay_state())
             old.close()

@@ -327,3 +327,26 @@ def test_going_backwards_undoes_writes_to_a_disk_swapped_out_since(disks):
         assert machine.media["fda"].path == disks[0]
     finally:
         machine.close()
+
+
+def test_a_drive_keeps_its_type_after_a_swap_and_a_reboot(disks):
+    """CMOS 10h and the equipment word describe the drive, not the disk in it:
+    after an eject and a reset, drive A is still a 1.44M drive."""
+    run = booted(disks)
+    machine = run.machine
+    try:
+        run.run_until("READY-1")
+        machine.drives.request("A", disks[1])
+        machine.run_slice()
+        machine.drives.request("A", None)
+        machine.run_slice()
+        machine.reset("reset-line")
+        for _ in range(5):
+            machine.run_slice()
+        machine.bus.io_write(0x70, 1, 0x10)
+        assert machine.bus.io_read(0x71, 1) == 0x40                 # 1.44M drive A, no drive B
+        machine.bus.io_write(0x70, 1, 0x14)
+        assert machine.bus.io_read(0x71, 1) & 0xC1 == 0x01           # one floppy drive
+        assert machine.drives.drive_type("fda") == 4 and machine.drives.drive_type("fdb") == 0
+    finally:
+        machine.close()

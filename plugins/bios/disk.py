@@ -139,8 +139,8 @@ class DiskServices:
         return TIMEOUT if fdc.step_out_and_back(name) else MEDIA_CHANGED
 
     def floppy_cmos_type(self, name: str) -> int:
-        disk = self.media().get(name)
-        return FLOPPY_CMOS_TYPES.get(disk.floppy_type, 4) if disk is not None else 0
+        drive_type = self.bios.machine.drives.drive_type(name)
+        return FLOPPY_CMOS_TYPES.get(drive_type, 4) if drive_type else 0
 
     def drive(self, number: int) -> Optional[Any]:
         if number == CDROM_DRIVE:

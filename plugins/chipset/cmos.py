@@ -277,8 +277,8 @@ class CMOS(Component):
         """The fields a PC BIOS and operating systems read, as Bochs fills them."""
         ram = self.state.ram
         media = self.machine.media
-        floppy_types = [media[name].floppy_type if name in media and media[name].kind == "floppy"
-                        else 0 for name in ("fda", "fdb")]
+        # a drive keeps its type while it is empty or holds another format (core/removable.py)
+        floppy_types = [self.machine.drives.drive_type(name) for name in ("fda", "fdb")]
         floppies = sum(1 for floppy_type in floppy_types if floppy_type)
         ram[REG_FLOPPY_TYPES] = (floppy_types[0] << 4) | floppy_types[1]
         equipment = 0
