@@ -76,7 +76,7 @@ class RemovableDrives:
             data["readonly"] = defaults["readonly"] if readonly is None else bool(readonly)
             data["overlay"] = defaults["overlay"] if overlay is None else bool(overlay)
             data["path"] = os.path.abspath(path)
-            data["sha256"] = self._check(name, data["path"], data["readonly"], data["overlay"])
+            data["sha256"] = self._image_digest(name, data["path"], data["readonly"], data["overlay"])
         return data
 
     def _profile_options(self, name: str) -> Dict[str, bool]:
@@ -84,7 +84,7 @@ class RemovableDrives:
         spec = profile.media().get(name, {}) if profile is not None else {}
         return {"readonly": bool(spec.get("readonly")), "overlay": bool(spec.get("overlay"))}
 
-    def _check(self, name: str, path: str, readonly: bool, overlay: bool) -> str:
+    def _image_digest(self, name: str, path: str, readonly: bool, overlay: bool) -> str:
         """Open the image as the drive will (size, format, lock) and return its SHA-256."""
         for other, disk in self.machine.media.items():
             if other != name and os.path.isfile(path) and os.path.samefile(disk.path, path):
