@@ -227,3 +227,54 @@ def test_rep_movs_copies_runs_at_once_with_the_element_loops_result(monkeypatch)
     cpu = machine.cpu
     assert (cpu.regs[1] & 0xFFFF, cpu.regs[6] & 0xFFFF, cpu.regs[7] & 0xFFFF) == (0, 0x9040, 0x9044)
     assert copied == [5000, 0]          # the whole first copy at once; the overlap by elements
+
+
+def test_a_dword_store_through_reg_plus_disp_into_code_redecodes_it() -> None:
+    # [reg+disp] dword accesses to RAM are written into the operand closure
+    # (decoder.py `_inlined_unpaged_store`); a store into decoded code must still
+    # take the path that drops the decoded block.
+    recorder = run_with_port("""
+        xor ax, ax
+        mov ds, ax
+        mov bx, patch - 2
+        mov cx, 2
+    patch:
+        mov al, 1                ; B0 01: the second pass runs MOV AL, 2
+        nop
+        nop
+        dec cx
+        jz done
+        mov eax, 0x909002B0
+        mov [bx + 2], eax
+        jmp short patch
+    done:
+        out 0xE9, al
+        hlt
+    """)
+    assert bytes(recorder.data) == b"\x02"
+
+
+def test_dword_loads_through_reg_plus_disp_at_a_page_end_and_a_segment_limit() -> None:
+    recorder = run_with_port("""
+        xor ax, ax
+        mov ds, ax
+        mov dword [0x1FFC], 0x44332211
+        mov dword [0x2000], 0x88776655
+        mov bx, 0x1FF0
+        mov eax, [bx + 0x0D]     ; bytes 1FFD-2000: across the page end
+        out 0xE9, al
+        shr eax, 8
+        out 0xE9, al
+        shr eax, 16
+        out 0xE9, al
+        mov word [0x0D * 4], limit_fault
+        mov word [0x0D * 4 + 2], 0
+        mov bx, 0xFFF0
+        mov eax, [bx + 0x0D]     ; offset FFFD-10000: past the real-mode limit, #GP
+        hlt
+    limit_fault:
+        mov al, 0xEE
+        out 0xE9, al
+        hlt
+    """)
+    assert bytes(recorder.data) == b"\x22\x33\x55\xEE"

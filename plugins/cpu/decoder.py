@@ -352,6 +352,12 @@ class Decoder:
             fast_path = getattr(write, "tlb_fast_path", None)
             if fast_path is not None:
                 put = self._inlined_paged_store(put, r1, disp, seg, writes, fast_path)
+            fast_path = getattr(read, "unpaged_fast_path", None)
+            if fast_path is not None:
+                get = self._inlined_unpaged_load(get, r1, disp, seg, writes, fast_path)
+            fast_path = getattr(write, "unpaged_fast_path", None)
+            if fast_path is not None:
+                put = self._inlined_unpaged_store(put, r1, disp, seg, writes, fast_path)
         if writes and cpu.paging:
             get = self._write_probed(get, size)
         return get, set_after_get, put
@@ -398,6 +404,48 @@ class Decoder:
                     if base is not None and write_fast[base >> 12]:
                         pack32(mem, base | (linear & 0xFFF), value)
                         return
+            put(value)
+        return put_inlined
+
+    def _inlined_unpaged_load(self, get: Callable[[], int], r1: int, disp: int, seg: int,
+                              writes: bool, fast_path: tuple) -> Callable[[], int]:
+        """`_inlined_paged_load` with paging off (flat 32-bit code such as Linux's
+        decompressor and tutorial kernels): a dword of a RAM page within the segment
+        limit is read here; the A20 mask is a constant (a change of the gate
+        rebuilds the accessors and drops decoded code)."""
+        read_fast, mem, unpack32, a20_mask = fast_path
+        regs, seg_base = self.cpu.regs, self.cpu.seg_base
+        seg_limit, _ = self.limits(seg, writes)
+        amask = MASKS[self.adsize]
+        cpu = self.cpu
+
+        def get_inlined() -> int:
+            offset = (regs[r1] + disp) & amask
+            if offset + 3 <= seg_limit[seg]:
+                linear = seg_base[seg] + offset
+                address = linear & a20_mask
+                if address & 0xFFF < 0xFFD and read_fast[address >> 12]:
+                    cpu.mlin = linear
+                    return unpack32(mem, address)[0]
+            return get()
+        return get_inlined
+
+    def _inlined_unpaged_store(self, put: Callable[[int], None], r1: int, disp: int, seg: int,
+                               writes: bool, fast_path: tuple) -> Callable[[int], None]:
+        """The store side: a write-fast RAM page (pages holding decoded code are
+        not, so self-modifying code still goes through `put`)."""
+        write_fast, mem, pack32, a20_mask = fast_path
+        regs, seg_base = self.cpu.regs, self.cpu.seg_base
+        seg_limit, _ = self.limits(seg, writes)
+        amask = MASKS[self.adsize]
+
+        def put_inlined(value: int) -> None:
+            offset = (regs[r1] + disp) & amask
+            if offset + 3 <= seg_limit[seg]:
+                address = (seg_base[seg] + offset) & a20_mask
+                if address & 0xFFF < 0xFFD and write_fast[address >> 12]:
+                    pack32(mem, address, value)
+                    return
             put(value)
         return put_inlined
 

@@ -146,4 +146,7 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
         else:
             slow_write(lin, 4, value)
 
+    # what the decoder needs to write a dword access to RAM into an operand closure
+    rd32.unpaged_fast_path = (read_fast, mem, unpack32, mask)
+    wr32.unpaged_fast_path = (write_fast, mem, pack32, mask)
     return rd8, rd16, rd32, wr8, wr16, wr32
