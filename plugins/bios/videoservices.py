@@ -106,7 +106,9 @@ class VideoFunctions:
             self.ctx.set_bda8(c.BDA_PALETTE, (self.ctx.bda8(c.BDA_PALETTE) & 0xE0) | color)
 
     def fn_write_pixel(self, cpu: Any) -> None:
-        """AL = colour (bit 7: XOR with the pixel), CX = x, DX = y."""
+        """AL = colour, CX = x, DX = y.  Bit 7 of AL XORs the colour onto the pixel
+        in the CGA and planar modes; in 256 colours AL is the whole colour (RBIL
+        INT 10h/AH=0Ch; SeaBIOS's VGA BIOS likewise)."""
         mode = self.mode()
         x, y, color = cpu.get_reg("cx"), cpu.get_reg("dx"), cpu.get_reg("al")
         if mode.text or x >= mode.width or y >= mode.height:
@@ -118,8 +120,6 @@ class VideoFunctions:
         if mode.cga:
             self.cga_write(address, mask, color)
             return
-        if color & 0x80:
-            color = (self.ctx.read8(address) ^ color) & 0x7F
         self.ctx.write8(address, color)
 
     def fn_read_pixel(self, cpu: Any) -> None:

@@ -185,6 +185,11 @@ main:
     mov ax, 0xA000
     mov es, ax
     expect byte [es:20*320+10], 5
+    mov ax, 0x0C88                  ; in 256 colours bit 7 is part of the colour,
+    mov cx, 11                      ; not the XOR flag of the other graphics modes
+    int 0x10
+    int 0x10
+    expect byte [es:20*320+11], 0x88
 
     mov ah, 0x02                    ; teletype 'A' in colour 0Fh at row 0, col 1:
     xor bh, bh                      ; the pixels match the int 43h font
