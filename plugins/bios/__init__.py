@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.hookspecs import hookimpl
 
+from .apm import ApmServices
 from .boot import BootServices
 from .common import BiosContext, registers
 from .disk import DiskServices
@@ -50,6 +51,7 @@ class BiosState:
     cd_boot: List[int] = dataclasses.field(default_factory=list)  # El Torito: LBA, segment, count
     idle_polls: int = 0                # empty key / tick polls in a row (see `polled`)
     last_poll_icount: int = 0          # instruction count of the last such poll
+    apm_connected: bool = False        # int 15h/53h: the real-mode APM interface is connected
 
 
 class BIOS(Component):
@@ -80,6 +82,7 @@ class BIOS(Component):
         self.pci = PCIBiosServices(self)
         self.system = SystemServices(self)
         self.mouse = MouseServices(self)
+        self.apm = ApmServices(self)
         self.boot = BootServices(self)
         self.post = PowerOnSelfTest(self)
         self.vectors: Dict[int, int] = {}

@@ -5,7 +5,7 @@ Int 15h: E820h memory map (SMAP), E801h, 88h, 87h block move, C0h configuration
 table, C1h EBDA segment, 86h wait (on the virtual clock, woken by the RTC periodic
 interrupt when an RTC exists and by the timer tick otherwise), 2400h-2403h A20
 gate (port 92h when present, else the 8042 output port), 4Fh keyboard intercept,
-90h/91h device busy/post, C2h PS/2 mouse (`mouse.py`).  Unsupported functions
+90h/91h device busy/post, C2h PS/2 mouse (`mouse.py`), 53h APM (`apm.py`).  Unsupported functions
 return AH=86h, CF=1.
 """
 
@@ -123,7 +123,7 @@ class SystemServices:
     def int15(self, cpu: Any) -> None:
         function = cpu.get_reg("ah")
         ax = cpu.get_reg("ax")
-        self.bios.call_hook(cpu, 0x15, ax if function in (0xE8, 0x24, 0xC2) else function)
+        self.bios.call_hook(cpu, 0x15, ax if function in (0xE8, 0x24, 0xC2, 0x53) else function)
         if function == 0x4F:
             c.set_return_flags(cpu, cf=True)
         elif function in (0x90, 0x91):
@@ -151,6 +151,8 @@ class SystemServices:
             self.a20(cpu, ax & 0xFF)
         elif function == 0xC2:
             self.bios.mouse.int15(cpu)
+        elif function == 0x53:
+            self.bios.apm.int15(cpu)
         else:
             c.fail(cpu, UNSUPPORTED)
 
