@@ -581,4 +581,4 @@ def test_cli_instruction_trace_of_the_boot_sector(tmp_path, floppy_from):
     assert body[1].startswith("insn       8ED8             mov ds, ax ")
     assert all("(00007C" in line or "(00007D" in line for line in lines)
     assert sum(1 for line in body if line.split()[2:4] == ["int", "0x10"]) == 28
-    assert body[-1].startswith("insn       F4               hlt") and "0000:7C36" in lines[-1]
+    assert body[-1].startswith("insn       F4               hlt") and "0000:7C37" in lines[-1]

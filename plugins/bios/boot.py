@@ -2,8 +2,10 @@
 
 Int 19h tries the devices of the profile's boot order (`bios.boot`): it reads
 sector 0 of the first floppy (`fda`) or hard disk (`hda`) to 0000:7C00 and jumps
-there with DL = the BIOS drive number and interrupts disabled (the `INT 19h` that
-got here cleared IF, and the boot sector inherits that, as with Bochs' BIOS).  A
+there with DL = the BIOS drive number and interrupts enabled, as IBM's BIOS does
+(its int 19h begins with STI: the diskette read waits for IRQ 6) and SeaBIOS
+(QEMU) does; Bochs' BIOS leaves IF clear, and a boot sector whose first HLT
+waits for the timer tick would stop there for ever.  A
 hard disk must end its sector with 55h AAh; a floppy boots without the signature,
 as IBM's BIOS and Bochs (with its signature check off) do.  A CD-ROM (`cdrom`)
 boots by El Torito in no-emulation mode: the boot record volume descriptor at
@@ -159,7 +161,7 @@ class BootServices:
         for name in ("ax", "bx", "cx", "si", "di", "bp", "ds", "es"):
             cpu.set_reg(name, 0)
         cpu.set_reg("dx", image.drive)
-        cpu.set_flag("if", False)
+        cpu.set_flag("if", True)
         cpu.set_reg("cs", image.segment)
         cpu.set_reg("ip", image.offset)
         return True

@@ -30,6 +30,7 @@ start:  xor ax, ax
 .done:  mov ah, 0x02                    ; park the cursor on the next line
         mov dx, 0x0d00
         int 0x10
+        cli                             ; the BIOS started us with interrupts on
 .halt:  hlt
         jmp .halt
 

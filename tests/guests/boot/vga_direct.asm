@@ -1,5 +1,6 @@
 ; The classic first OS program: a boot sector that writes a string with colour
-; attributes straight into VGA text memory at 0xB8000, then halts in a loop.
+; attributes straight into VGA text memory at 0xB8000, then halts in a loop with
+; interrupts off (the BIOS starts a boot sector with them on).
         bits 16
         org 0x7c00
 
@@ -19,6 +20,7 @@ start:  xor ax, ax
         jmp .next
 .done:  mov word [es:0], 0x2f4f         ; 'O' white on green in the corner
         mov word [es:2], 0x2f4b         ; 'K'
+        cli
 .halt:  hlt
         jmp .halt
 
