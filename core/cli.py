@@ -147,6 +147,18 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="FILE.png", help="step: write a PNG of the screen at this point of the steps")
 
 
+def command_parser(prog: str, description: str = "") -> argparse.ArgumentParser:
+    """A parser for a command that owns its arguments: one-line errors, exit 2."""
+    return _ArgumentParser(prog=prog, description=description)
+
+
+def run_argument_parser(prog: str) -> argparse.ArgumentParser:
+    """The `machine run` arguments on their own (`machine bench --guest`)."""
+    parser = command_parser(prog)
+    _add_run_arguments(parser)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(prog="machine", description="pcmachine: a PC emulator framework")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
@@ -159,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = commands.add_parser("plugins", help="list the plugins found, with their source")
     plugins.add_argument("name", nargs="?", help="show this plugin's profile options")
     commands.add_parser("cputest", help="run SingleStepTests CPU test vectors", add_help=False)
-    commands.add_parser("bench", help="measure CPU speed (MIPS) on bundled guest loops", add_help=False)
+    commands.add_parser("bench", help="measure CPU speed (MIPS): bundled guest loops, or a boot to a marker",
+                        add_help=False)
     commands.add_parser("replay", help="replay a recording and verify it", add_help=False)
     commands.add_parser("compat", help="boot the public guest corpus; write docs/compatibility.md", add_help=False)
     commands.add_parser("trace", help="trace tools: machine trace diff A B", add_help=False)
@@ -195,9 +208,11 @@ def _cmd_plugins(name: Optional[str]) -> int:
     return EXIT_OK
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from .runner import RunOptions, run_machine
-    options = RunOptions(
+def run_options(args: argparse.Namespace) -> Any:
+    """The runner's RunOptions for parsed `machine run` arguments (also `machine
+    bench --guest`)."""
+    from .runner import RunOptions
+    return RunOptions(
         profile=args.profile,
         plugins=args.plugin,
         media={drive: getattr(args, drive) for drive in ("fda", "fdb", "hda", "hdb", "hdc", "hdd", "cdrom")
@@ -225,7 +240,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         restore=args.restore,
         components={**trace_components(args), **kernel_components(args)},
     )
-    return run_machine(options)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_machine
+    return run_machine(run_options(args))
 
 
 def _cmd_replay(argv: List[str]) -> int:
