@@ -36,6 +36,7 @@ fill:
     mov eax, cr0
     or eax, 0x80000000
     mov cr0, eax
+restart:                      ; `machine bench` goes on here after the HLT (offset 5Ah)
     mov edi, 0x0500           ; the work buffer is 0500-05FF
     xor ebx, ebx
     xor ebp, ebp
