@@ -50,8 +50,11 @@ DEFAULT_WINDOW = 2_000_000
 DEFAULT_REPEAT = 5
 #: The last line the bundled demo disk prints before it halts.
 DEMO_MARKER = "Halting with interrupts disabled."
-#: `machine run` options that need a person or a host connection: no bench.
-INTERACTIVE = ("monitor", "gdb", "vnc", "display")
+#: `machine run` options a bench refuses: they need a person or a host
+#: connection, or act on the run's end, which a bench does not report.
+REFUSED = {"monitor": "needs a person", "gdb": "needs a debugger", "vnc": "needs a viewer",
+           "display": "needs a person", "screen_dump": "acts on the run's end",
+           "screenshot": "acts on the run's end"}
 
 
 def data_path(filename: str) -> str:
@@ -324,9 +327,9 @@ def guest_options(text: str) -> Any:
     except ValueError as error:
         raise UserError(f"--guest {text!r}: {error}") from None
     args = run_argument_parser("machine bench --guest").parse_args(words)
-    for name in INTERACTIVE:
+    for name, why in REFUSED.items():
         if getattr(args, name):
-            raise UserError(f"--guest: --{name} needs a person or a host connection; a bench runs alone")
+            raise UserError(f"--guest: --{name.replace('_', '-')} {why}; a bench runs alone to its marker")
     if args.serial == "stdio" or args.debugcon == "stdio":
         raise UserError("--guest: stdio output would mix with the figures; use file:PATH")
     if args.profile is None and args.restore is None:

@@ -59,6 +59,7 @@ def test_bad_options_are_one_line_errors(capsys, argv, message):
     ("--no-such-option", "unrecognized arguments"),
     ("--fda 'unclosed", "No closing quotation"),
     ("--monitor stdio", "--monitor"),
+    ("--screen-dump s.txt", "--screen-dump"),
     ("--serial stdio", "stdio"),
     ("--fda /nonexistent/disk.img", "/nonexistent/disk.img"),
     ("no-such-profile.yaml", "no-such-profile.yaml"),
