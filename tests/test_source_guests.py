@@ -18,6 +18,9 @@ an environment variable and skips, saying which, when it is not set.
 """
 
 import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -105,3 +108,30 @@ def test_xv6_runs_its_shell_commands(pc, cpus):
                             ("forktest\n", "fork test OK"), ("ls\n", "usertests")):
         m.type(command)
         m.wait_text(answer, timeout=300, after_input=True)
+
+
+def test_xv6_on_two_cpus_runs_the_same_twice_and_replays(tmp_path):
+    """Issue 13's check: two identical runs of a 2-CPU xv6 session (boot, typed
+    commands that write a file and read it back: the keys are typed before the
+    shell prompts, so "hi" follows its second prompt) give identical event traces,
+    and the recording of one replays with every state hash equal."""
+    boot, root = built("PCMACHINE_XV6_DIR", "xv6.img", "fs.img")
+    machine = os.path.join(os.path.dirname(sys.executable), "machine")
+    traces = []
+    for run in range(2):
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        disks = [shutil.copy(path, folder) for path in (boot, root)]
+        trace, recording = folder / "trace.txt", folder / "session.pcrec"
+        result = subprocess.run(
+            [machine, "run", "pc.yaml", "--hda", disks[0], "--hdb", disks[1], "--set", "ram.size=512M",
+             "--set", "cpu.count=2", "--headless", "--quiet", "--wait-serial", "init: starting sh",
+             "--type", "echo hi > f\\ncat f\\n", "--wait-serial", "$ hi", "--trace", str(trace),
+             "--trace-events", "irq,io,int", "--trace-ports", "0x1f0-0x1f7", "--record", str(recording)],
+            capture_output=True, timeout=1800)
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        traces.append(trace.read_bytes())
+    assert traces[0] == traces[1] and b"irq.raise" in traces[0]
+    replay = subprocess.run([machine, "replay", "--quiet", str(tmp_path / "run0" / "session.pcrec")],
+                            capture_output=True, timeout=1800)
+    assert replay.returncode == 0, replay.stderr.decode()[-2000:]
