@@ -226,21 +226,6 @@ put_dec32:
         pop eax
         ret
 
-; unreal: load FS with a flat 4 GiB data segment and return to real mode
-unreal: lgdt [gdt_descriptor]
-        mov eax, cr0
-        or al, 1
-        mov cr0, eax
-        jmp .pm                         ; a jump after setting PE, as the SDM asks
-.pm:    mov ax, 8
-        mov fs, ax
-        mov eax, cr0
-        and al, 0xfe
-        mov cr0, eax
-        xor ax, ax
-        mov fs, ax                      ; the flat limit stays cached
-        ret
-
 ; patched: AX = 1 (the BSP rewrites the immediate); on the page after
 ; its callers, so that their blocks do not take in its bytes
 patched:
@@ -251,12 +236,6 @@ ap_prefix:  db "ap: apic=", 0
 ap_cpuid:   db " cpuid=", 0
 ap_cs:      db " cs=", 0
 
-        align 8
-gdt:    dq 0
-        dq 0x00cf92000000ffff           ; flat data, 4 GiB, writable
-gdt_descriptor:
-        dw gdt_descriptor - gdt - 1
-        dd gdt
 
 %include "lib.inc"
 

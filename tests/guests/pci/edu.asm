@@ -235,27 +235,6 @@ handler:
         pop eax
         iret
 
-unreal: lgdt [gdt_descriptor]
-        mov eax, cr0
-        or al, 1
-        mov cr0, eax
-        jmp .pm
-.pm:    mov ax, 8
-        mov fs, ax
-        mov eax, cr0
-        and al, 0xfe
-        mov cr0, eax
-        xor ax, ax
-        mov fs, ax                      ; the flat limit stays cached
-        ret
-
-        align 8
-gdt:    dq 0
-        dq 0x00cf92000000ffff           ; flat data, 4 GiB, writable
-gdt_descriptor:
-        dw gdt_descriptor - gdt - 1
-        dd gdt
-
 %include "lib.inc"
 
 absolute VARIABLES
