@@ -37,7 +37,7 @@ class _StepAction(argparse.Action):
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Optional[str] = None) -> None:
         steps = getattr(namespace, "steps", None) or []
-        steps.append((self.const, values))
+        steps.append((self.const, "" if self.nargs == 0 else values))
         namespace.steps = steps
 
 
@@ -143,6 +143,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="A:FILE", help="step: put FILE in floppy drive A (or B), raising its disk-change line")
     parser.add_argument("--eject-floppy", action=_StepAction, const="eject-floppy", dest="steps",
                         metavar="A", help="step: take the floppy out of drive A (or B)")
+    parser.add_argument("--powerdown", action=_StepAction, const="powerdown", dest="steps", nargs=0,
+                        help="step: press the ACPI power button (QEMU's system_powerdown); "
+                             "done when the guest has powered the machine off")
     parser.add_argument("--screenshot-step", action=_StepAction, const="screenshot", dest="steps",
                         metavar="FILE.png", help="step: write a PNG of the screen at this point of the steps")
 

@@ -11,6 +11,8 @@ from typing import Any, Callable, Optional, TextIO
 
 import trio
 
+from .steps import describe_step
+
 INTERVAL = 0.5
 
 
@@ -74,7 +76,7 @@ def step_label(steps: Optional[Any]) -> Callable[[], str]:
         if steps is None or not steps.steps or steps.all_done:
             return ""
         kind, value = steps.steps[steps.completed]
-        return f"step {steps.completed + 1}/{len(steps.steps)}: --{kind} {value!r}"
+        return f"step {steps.completed + 1}/{len(steps.steps)}: {describe_step(kind, value)}"
     return label
 
 

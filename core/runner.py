@@ -1,7 +1,8 @@
 """`machine run`: build a machine, run it with scripted steps, report how it ended.
 
-Steps (`--wait TEXT`, `--type KEYS`, `--change-floppy A:FILE` ...) run in
-command-line order at slice boundaries.
+Steps (`--wait TEXT`, `--type KEYS`, `--change-floppy A:FILE`, `--powerdown` ...)
+run in command-line order at slice boundaries; `--powerdown` completes when the
+guest powers the machine off.
 Exit status: 0 when every step completed (or, with no steps, when the run ended by
 itself); 1 when the timeout or the instruction limit came first, or the CPU halted
 for good with steps left; the final screen is printed in headless mode and
@@ -27,7 +28,8 @@ from .profile import Profile
 from .progress import StatusLine, step_label, watch
 from .removable import drive_and_path
 from .screenshot import save_screenshot
-from .steps import ScreenWatcher, add_serial_capture, post_serial, serial_bytes
+from .steps import (ScreenWatcher, add_serial_capture, check_power_button, describe_step, post_serial,
+                    press_power_button, serial_bytes)
 from .vnc import VNCServer
 from .window import SDLWindow, open_window
 
@@ -79,6 +81,7 @@ class StepRunner:
         self.display = display
         self.completed = 0
         self.typing = False
+        self.pressed = False            # the current --powerdown step pressed the button
         self.watcher = ScreenWatcher(machine)
         self.serial = add_serial_capture(machine) if any(kind.endswith("-serial") for kind, _ in steps) else None
         self.typed_keys = self.typed_serial = False
@@ -94,6 +97,8 @@ class StepRunner:
                 machine.drives.check(*drive_and_path(value))
             elif kind == "eject-floppy":
                 machine.drives.check(value, None)
+            elif kind == "powerdown":
+                check_power_button(machine)
 
     @property
     def all_done(self) -> bool:
@@ -121,6 +126,11 @@ class StepRunner:
                 self.machine.drives.request(*drive_and_path(value))
             elif kind == "eject-floppy":
                 self.machine.drives.request(value, None)
+            elif kind == "powerdown":
+                if not self.pressed:            # done when the machine powers off (final_check)
+                    press_power_button(self.machine)
+                    self.pressed = True
+                break
             elif kind == "type-serial":
                 assert self.serial is not None
                 self.serial.mark = len(self.serial.data)
@@ -156,6 +166,8 @@ class StepRunner:
                 done = self._satisfied(kind, value, changed_only=False)
             elif kind in ("change-floppy", "eject-floppy"):
                 done = False               # the run ended before the change was made
+            elif kind == "powerdown":
+                done = self.pressed and self.machine.stop_reason == "poweroff"
             elif kind == "type-serial":
                 done = not self.machine.inputs_pending_for("serial")
             else:
@@ -368,7 +380,7 @@ def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, optio
     if options.steps and not completed:
         pending = steps.steps[steps.completed]
         status = 1
-        message = (message or reason) + f"; step not reached: --{pending[0]} {pending[1]!r}"
+        message = (message or reason) + f"; step not reached: {describe_step(*pending)}"
     else:
         status = 0
     if screen is not None and (options.headless or status):

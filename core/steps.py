@@ -1,6 +1,7 @@
-"""Waiting for text and typing keys: the one implementation behind the CLI steps
-(`--wait`, `--type`, `--wait-serial`, `--type-serial`, `--screenshot-step`) and the
-pytest plugin (`pcmachine.testing`).
+"""Waiting for text, typing keys and pressing the power button: the one
+implementation behind the CLI steps (`--wait`, `--type`, `--wait-serial`,
+`--type-serial`, `--powerdown`, `--screenshot-step`) and the pytest plugin
+(`pcmachine.testing`).
 
 A wait that follows typed keys matches only text that appeared after them: on the
 screen, text at or after the place where the cursor was when the typing began
@@ -14,6 +15,9 @@ from typing import Any, List, Optional, Tuple
 
 from .display import find_screen
 from .errors import UserError
+
+#: the host input that presses the ACPI power button (taken by the `acpi` component)
+POWER_BUTTON_INPUT = "power-button"
 
 #: serial key names -> the bytes a terminal sends for them
 SERIAL_KEYS = {"enter": b"\r", "tab": b"\t", "esc": b"\x1b", "bs": b"\x7f", "backspace": b"\x7f",
@@ -171,3 +175,22 @@ def add_serial_capture(machine: Any, port: str = "com1") -> SerialCapture:
 
 def post_serial(machine: Any, keys: str, port: str = "com1") -> None:
     machine.post_input("serial", {"port": port, "bytes": list(serial_bytes(keys))})
+
+
+def describe_step(kind: str, value: str) -> str:
+    """A step as it was given on the command line (`--powerdown` takes no value)."""
+    return f"--{kind} {value!r}" if kind != "powerdown" else "--powerdown"
+
+
+def check_power_button(machine: Any) -> None:
+    """UserError (one line) unless the machine has an ACPI power button."""
+    if not machine.accepts_input(POWER_BUTTON_INPUT):
+        raise UserError("this machine has no ACPI power button (its profile has no acpi component)")
+
+
+def press_power_button(machine: Any) -> None:
+    """Press the ACPI fixed power button, as QEMU's `system_powerdown` does: a host
+    input, taken at the next slice boundary (and recorded); an ACPI OS answers it
+    by shutting down."""
+    check_power_button(machine)
+    machine.post_input(POWER_BUTTON_INPUT, {})

@@ -12,6 +12,7 @@ gets the `pc` fixture::
         m.serial.wait("login:")                   # COM1 output
         m.screenshot("shell.png")
         m.change_floppy("A", "disk2.img")          # or m.eject_floppy("A"): disk change
+        m.powerdown()                             # ACPI power button; runs until the guest powers off
 
 The waits and the typing are those of the CLI steps (`pcmachine.steps`).  A wait
 that times out fails the test with the final screen, the serial tail and the last
@@ -36,7 +37,7 @@ from .hookspecs import hookimpl
 from .machine import Machine
 from .profile import Profile
 from .screenshot import save_screenshot
-from .steps import ScreenWatcher, SerialCapture, add_serial_capture, post_serial
+from .steps import ScreenWatcher, SerialCapture, add_serial_capture, post_serial, press_power_button
 
 DRIVES = ("fda", "fdb", "hda", "hdb", "hdc", "hdd", "cdrom")
 SLICE_CHECK = 0.02          # host seconds between condition checks
@@ -111,6 +112,8 @@ class RunningMachine:
         self.serial = Serial(self, add_serial_capture(machine)) if machine.accepts_input("serial") else None
         #: copies an image into the test's folder (set by `pc.boot` unless copy_media=False)
         self.copy_media: Optional[Callable[[str], str]] = None
+        #: the guest powered the machine off (ACPI S5)
+        self.powered_off = False
         self.machine.plugin_manager.hook.machine_start(machine=machine)
 
     # ------------------------------------------------------------------ running
@@ -123,6 +126,7 @@ class RunningMachine:
         start_host, start_virtual = time.monotonic(), clock.now()
         while not done():
             reason = self.machine.run_slice()
+            self.powered_off = self.powered_off or reason == "poweroff"
             if reason == "halted" and not done():
                 if done_if_halted is not None and done_if_halted():
                     return
@@ -180,6 +184,15 @@ class RunningMachine:
     def eject_floppy(self, drive: str) -> None:
         """Take the floppy out of `drive` (`--eject-floppy`)."""
         self.machine.drives.request(drive, None)
+
+    def powerdown(self, timeout: float = 30.0, virtual: bool = False, wait: bool = True) -> None:
+        """Press the ACPI power button (`--powerdown`, QEMU's `system_powerdown`) and
+        run until the guest powers the machine off (ACPI S5); a failure if it stops
+        otherwise or the timeout comes first.  `wait=False` only presses it: the
+        guest sees the press when the machine runs on (the next wait)."""
+        press_power_button(self.machine)
+        if wait:
+            self.run_until(lambda: self.powered_off, timeout, virtual, "the guest to power the machine off")
 
     def screenshot(self, path: str) -> str:
         save_screenshot(self.machine, str(path))

@@ -161,6 +161,9 @@ def test_tables_describe_three_processors_the_ioapic_and_the_pm_block():
     assert struct.unpack_from("<I", fadt, 76)[0] == PM_BASE + 8
     assert fadt[88:92] == bytes([4, 2, 0, 4])
     assert struct.unpack_from("<I", fadt, 48)[0] == 0            # no SMI_CMD: always ACPI mode
+    # WBINVD, PROC_C1 and SLP_BUTTON (no sleep button); PWR_BUTTON (bit 4) clear: the
+    # power button is the fixed feature of the PM1 block (tests/test_powerbtn.py)
+    assert struct.unpack_from("<I", fadt, 112)[0] == 0x0025
     madt = tables[b"APIC"]
     assert struct.unpack_from("<II", madt, 36) == (0xFEE00000, 1)
     entries = madt_entries(madt)

@@ -13,6 +13,7 @@ import struct
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pcmachine.errors import UserError
+from pcmachine.steps import press_power_button
 
 from . import inspect
 from .control import Debugger
@@ -43,6 +44,7 @@ screenshot FILE               PNG of the screen
 sendkey KEYS                  type KEYS (--type syntax)
 change DRIVE FILE [readonly|overlay]   put FILE in floppy drive DRIVE (fda, fdb, A, B)
 eject DRIVE                   take the floppy out of DRIVE
+system_powerdown | powerdown  press the ACPI power button (the guest may shut down)
 rs | reverse-step [N]         go back N instructions
 rc | reverse-continue         go back to the previous breakpoint or watchpoint hit
 quit | q                      end the run"""
@@ -82,7 +84,8 @@ class Monitor:
             "page": self._page, "x": self._examine, "xp": self._examine_physical, "u": self._disassemble,
             "trace": self._trace, "snapshot": self._snapshot, "restore": self._restore,
             "screenshot": self._screenshot, "sendkey": self._sendkey,
-            "change": self._change_medium, "eject": self._eject_medium, "quit": self._quit, "q": self._quit,
+            "change": self._change_medium, "eject": self._eject_medium,
+            "system_powerdown": self._powerdown, "powerdown": self._powerdown, "quit": self._quit, "q": self._quit,
             "help": self._help, "rs": self._reverse_step, "reverse-step": self._reverse_step,
             "rc": self._reverse_continue, "reverse-continue": self._reverse_continue,
         }
@@ -432,6 +435,13 @@ class Monitor:
             raise UserError("usage: eject DRIVE")
         data = self.machine.drives.request(args[0], None)
         return f"{data['drive']}: ejected when the machine runs on", None
+
+    def _powerdown(self, args: List[str]) -> Tuple[str, Action]:
+        """As QEMU's `system_powerdown`: a host input, applied when the machine runs on."""
+        if args:
+            raise UserError("usage: system_powerdown")
+        press_power_button(self.machine)
+        return "power button pressed: the guest sees it when the machine runs on", None
 
 
 def _short(value: Any) -> str:

@@ -8,8 +8,9 @@ boundary in E0000-FFFFF, 5.2.5.1; the area is reserved in the E820 map):
   APICs, the MADT;
 * FADT revision 1 (116 bytes): the PM1a event/control and PM timer ports of the
   `acpi` component, its SCI IRQ, the FACS, the DSDT, the CMOS century index;
-  no SMI command port (the board is always in ACPI mode), no C2/C3, no fixed
-  power or sleep button;
+  no SMI command port (the board is always in ACPI mode), no C2/C3; the power
+  button is the fixed-feature one of the `acpi` component (PWR_BUTTON clear),
+  there is no sleep button (SLP_BUTTON set, and no control-method one either);
 * FACS (64-byte aligned);
 * DSDT: `Name (\\_S5, Package () {0, 0, 0, 0})`, the sleep type the `acpi`
   component powers off on; the PCI root bridge `\\_SB.PCI0` (PNP0A03, bus 0)
@@ -59,9 +60,10 @@ RSDP_SIZE = 20
 FACS_SIZE = 64
 FADT_REVISION_1_SIZE = 116
 CMOS_CENTURY = 0x32
-#: FADT flags: WBINVD works, C1 on all processors, power and sleep buttons are
-#: control methods (there are none)
-FADT_FLAGS = 0x0001 | 0x0004 | 0x0010 | 0x0020
+#: FADT flags: WBINVD works, C1 on all processors, the power button is the fixed
+#: feature (PWR_BUTTON, bit 4, clear), the sleep button is a control method (there
+#: is none: SLP_BUTTON, bit 5, set)
+FADT_FLAGS = 0x0001 | 0x0004 | 0x0020
 LATENCY_UNSUPPORTED_C2, LATENCY_UNSUPPORTED_C3 = 101, 1001
 MADT_PCAT_COMPAT = 0x1
 MADT_LAPIC, MADT_IOAPIC, MADT_OVERRIDE, MADT_LAPIC_NMI = 0, 1, 2, 4

@@ -1,7 +1,8 @@
 """ACPI fixed hardware: the PM1 event and control registers, the PM timer and the SCI.
 
 Followed: the ACPI specification 6.5, 4.8.3 "Fixed Hardware Registers" (PM1_STS,
-PM1_EN, PM1_CNT, PM_TMR) and 16.1 "Sleeping States"; the register block of the
+PM1_EN, PM1_CNT, PM_TMR), 4.8.2.2.1 "Power Button" (the fixed-feature button) and
+16.1 "Sleeping States"; the register block of the
 PIIX4's power-management function as QEMU's i440FX PC places it (`hw/acpi/core.c`,
 `hw/acpi/piix4.c`): PM1a_EVT_BLK at `base` (0x600), PM1a_CNT_BLK at base+4,
 PM_TMR_BLK at base+8.  The BIOS's FADT (`plugins/bios/acpitables.py`) points at
@@ -11,10 +12,18 @@ common shortcut `outw(0x604, 0x2000)` powers the machine off as it does in QEMU.
 Implemented:
 
 * PM1_STS (base+0, write 1 to clear): TMR_STS (bit 0) set at every change of the
-  timer's bit 23; PM1_EN (base+2): TMR_EN (0), and GBL_EN, PWRBTN_EN, SLPBTN_EN,
-  RTC_EN, PCIEXP_WAKE_DIS kept as written (ACPICA reads its enables back; no
-  other event source exists here).  The SCI (a level on `sci_irq`) is asserted
-  while SCI_EN is set and an enabled status bit is set.
+  timer's bit 23; PWRBTN_STS (bit 8) set when the power button is pressed.
+  PM1_EN (base+2): TMR_EN (0) and PWRBTN_EN (8), and GBL_EN, SLPBTN_EN, RTC_EN,
+  PCIEXP_WAKE_DIS kept as written (ACPICA reads its enables back; no other event
+  source exists here).  The SCI (a level on `sci_irq`) is asserted while SCI_EN
+  is set and a status bit and its enable bit are both set.
+* The fixed power button (QEMU's `system_powerdown`): a host input of kind
+  "power-button" (`--powerdown`, the monitor's `system_powerdown`, the pytest
+  plugin's `powerdown()`), so recordings replay it at the same instruction.  A
+  press sets PWRBTN_STS whether or not PWRBTN_EN is set, as 4.8.2.2.1 says (the
+  bit is set when the button is pressed; the enable only gates the interrupt);
+  QEMU's `acpi_pm1_evt_power_down` sets it only while the OS has it enabled.
+  The FADT says the button is a fixed feature (its PWR_BUTTON flag is clear).
 * PM1_CNT (base+4): SCI_EN (bit 0) always reads 1: the board is in ACPI mode from
   reset (the FADT's SMI_CMD is 0, so there is no mode switch); BM_RLD (1) is
   kept; GBL_RLS (2) reads 0.  SLP_EN (13) with SLP_TYP (10-12) = 0 enters S5:
@@ -23,8 +32,9 @@ Implemented:
 * PM_TMR (base+8, 32-bit read): a 24-bit counter at 3.579545 MHz worked out from
   the virtual clock when read.
 
-Not modelled: the power and sleep buttons (the FADT says there are no fixed
-ones), GPE blocks, the global lock's BIOS side, S1-S4.
+Not modelled: the sleep button (the FADT says there is no fixed one), the
+power button override (held for four seconds), GPE blocks, the global lock's
+BIOS side, S1-S4 and wake events.
 """
 
 import dataclasses
@@ -37,15 +47,17 @@ PM_TIMER_HZ = 3_579_545
 TIMER_BITS = 24
 STATUS_PERIOD_SHIFT = 23                 # TMR_STS: every change of timer bit 23
 BLOCK_SIZE = 12
-TMR_STS, WAK_STS = 0x0001, 0x8000
-TMR_EN = 0x0001
+TMR_STS, PWRBTN_STS, WAK_STS = 0x0001, 0x0100, 0x8000
+TMR_EN, PWRBTN_EN = 0x0001, 0x0100
 #: PM1_EN bits an OS may set (TMR, GBL, PWRBTN, SLPBTN, RTC, PCIEXP_WAKE_DIS): kept
-#: and read back, though only the timer ever raises its status bit here
+#: and read back, though only the timer and the power button raise status bits here
 ENABLE_BITS = 0x4721
 SCI_EN, BM_RLD = 0x0001, 0x0002
 SLP_TYP_SHIFT, SLP_EN = 10, 0x2000
 SLEEP_TYPE_S5 = 0
-EVENT_BITS = TMR_STS                     # status bits that have an enable bit here
+EVENT_BITS = TMR_STS | PWRBTN_STS       # status bits that have an enable bit here
+#: the host input that presses the power button
+INPUT_KIND = "power-button"
 
 
 @dataclasses.dataclass
@@ -75,6 +87,7 @@ class ACPIPowerManagement(Component):
         self._timer_event: Optional[Event] = None
         self.bus.register_io(self.base, self.base + BLOCK_SIZE - 1, self._read, self._write,
                              name, sizes=(1, 2, 4))
+        machine.register_input(INPUT_KIND, self._press_power_button)
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:
@@ -122,6 +135,13 @@ class ACPIPowerManagement(Component):
         self._sync_timer_status()
         self._update_sci()
         self._schedule_timer_event()
+
+    # ------------------------------------------------------------------ the button
+    def _press_power_button(self, data: Any) -> bool:
+        """A host press: PWRBTN_STS goes up; the SCI follows if the OS enabled it."""
+        self.state.status |= PWRBTN_STS
+        self._update_sci()
+        return True
 
     # ------------------------------------------------------------------ registers
     def _update_sci(self) -> None:
