@@ -392,16 +392,55 @@ def test_save_restore_resumes_identically():
     assert len(restored_probe.events) > 10
 
 
-def test_random_register_traffic_never_raises():
+def check_uart_invariants(machine: Machine, fifo_control: int, out2_gates: bool) -> None:
+    """What the datasheet ties together, seen through the ports: the IRQ line is
+    "IIR bit 0 clear" (through OUT2 on a PC), IIR names the highest-priority enabled
+    pending source, and LSR agrees with it.  `fifo_control` is the last FCR write."""
+    level = machine.bus.irq_levels[4]
+    lcr = inp(machine, LCR)
+    out(machine, LCR, lcr & 0x7F)
+    ier, iir, lsr, msr, mcr = (inp(machine, offset) for offset in (IER, IIR, LSR, MSR, MCR))
+    out(machine, LCR, lcr)
+    pending = not iir & 0x01
+    assert level == (pending and (bool(mcr & 0x08) or not out2_gates))
+    fifo_on = bool(fifo_control & 0x01)
+    assert iir & 0xF0 == (0xC0 if fifo_on else 0x00)
+    identity = iir & 0x0F
+    assert identity in ((0x01, 0x06, 0x04, 0x02, 0x00) + ((0x0C,) if fifo_on else ()))
+    assert ier & 0xF0 == 0
+    line_status = bool(ier & 0x04 and lsr & 0x1E)
+    assert (identity == 0x06) == line_status
+    if identity in (0x04, 0x0C):
+        assert ier & 0x01 and lsr & 0x01
+    trigger = (1, 4, 8, 14)[fifo_control >> 6] if fifo_on else 1
+    if ier & 0x01 and lsr & 0x01 and trigger == 1 and not line_status:
+        assert identity == 0x04
+    if identity == 0x02:
+        assert ier & 0x02 and lsr & 0x20
+    if identity == 0x00:
+        assert ier & 0x08 and msr & 0x0F
+    if ier & 0x08 and msr & 0x0F:
+        assert pending
+    if lsr & 0x40:                                  # TEMT: holding and shift register empty
+        assert lsr & 0x20
+
+
+@pytest.mark.parametrize("irq_gate", ["out2", "none"])
+def test_random_register_traffic_keeps_irq_iir_and_lsr_consistent(irq_gate):
     generator = random.Random(16550)
-    machine, _ = build()
+    machine, _ = build(irq_gate=irq_gate)
+    fifo_control = 0
     for _ in range(3000):
         offset = generator.randrange(8)
         if generator.random() < 0.5:
-            out(machine, offset, generator.randrange(256))
+            value = generator.randrange(256)
+            out(machine, offset, value)
+            if offset == FCR:
+                fifo_control = value if value & 0x01 else 0
         else:
             inp(machine, offset)
         advance(machine, generator.randrange(200_000))
+        check_uart_invariants(machine, fifo_control, irq_gate == "out2")
 
 
 def test_bytes_still_transmitting_reach_the_host_when_the_run_stops(tmp_path):

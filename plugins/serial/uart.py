@@ -297,7 +297,9 @@ class UART16550(Component):
         state.thre_pending = False
         if state.mcr & MCR_LOOP:
             self._receive(value, self.clock.now())     # straight back, no delay
-            state.thre_pending = True   # the holding register emptied at once
+            # the holding register emptied at once, unless bytes written before
+            # loopback still wait in the FIFO (THRE interrupt only with LSR THRE)
+            state.thre_pending = not state.tx_fifo
         elif len(state.tx_fifo) < self._fifo_capacity():
             state.tx_fifo.append(value)
             self._start_transmitter()
