@@ -3,6 +3,7 @@ ELCR ports 0x4D0/0x4D1 exactly as a guest does; devices drive bus IRQ lines and
 the CPU side is an INTR probe plus `bus.interrupt_acknowledge()`."""
 
 import random
+from typing import Dict, List
 
 import pytest
 
@@ -529,21 +530,71 @@ def test_save_restore_resumes_identically():
     assert other.snapshot() == final
 
 
-def test_random_register_writes_never_raise():
-    machine, _ = build()
+class PairModel:
+    """What the test programmed and the chips cannot report: initialisation words
+    still expected, ICW1 LTIM and the ICW2 vector bases."""
+
+    def __init__(self) -> None:
+        self.expected: Dict[int, List[str]] = {0x20: [], 0xA0: []}
+        self.level_triggered = {0x20: False, 0xA0: False}
+        self.bases = {0x20: 0x08, 0xA0: 0x70}
+
+    def wrote(self, port: int, value: int) -> None:
+        command = port & ~1
+        if command not in self.expected:
+            return
+        if port == command and value & 0x10:            # ICW1
+            self.expected[command] = (["ICW2"] + ([] if value & 0x02 else ["ICW3"])
+                                      + (["ICW4"] if value & 0x01 else []))
+            self.level_triggered[command] = bool(value & 0x08)
+        elif port != command and self.expected[command]:
+            if self.expected[command].pop(0) == "ICW2":
+                self.bases[command] = value & 0xF8
+
+    def initialising(self) -> bool:
+        return any(self.expected.values())
+
+
+def check_pair_invariants(machine: Machine, cpu: Cpu, model: PairModel) -> None:
+    """Datasheet relations seen through the ports (OCW3 IRR/ISR reads, OCW1, ELCR):
+    IRR holds only requests whose line is high, and follows the line exactly for a
+    level-triggered input; INT (the CPU's INTR) is up whenever an unmasked request
+    waits and nothing is in service; the PIIX ELCR keeps IRQ 0-2, 8 and 13 edge."""
+    intr = cpu.intr                                     # before the reads below
+    elcr = {0x20: inb(machine, 0x4D0), 0xA0: inb(machine, 0x4D1)}
+    assert elcr[0x20] & 0x07 == 0 and elcr[0xA0] & 0x21 == 0
+    for command, irq_base in ((0x20, 0), (0xA0, 8)):
+        irr, isr, imr = read_irr(machine, command), read_isr(machine, command), inb(machine, command + 1)
+        lines = sum(1 << i for i in range(8) if machine.bus.irq_levels[irq_base + i])
+        inputs = 0xFB if command == 0x20 else 0xFF       # master IR2 is the slave's INT
+        level = 0xFF if model.level_triggered[command] else elcr[command]
+        assert irr & inputs & ~lines == 0
+        assert irr & inputs & level == lines & inputs & level
+        if command == 0x20 and not model.initialising() and not isr and irr & ~imr:
+            assert intr
+
+
+def test_random_traffic_keeps_irr_lines_intr_and_vectors_consistent():
+    machine, cpu = build()
+    init_pair(machine)
+    model = PairModel()
     rng = random.Random(8259)
     for _ in range(5000):
         port = rng.choice([0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1])
         action = rng.random()
         if action < 0.4:
-            out(machine, port, rng.randrange(256))
+            value = rng.randrange(256)
+            out(machine, port, value)
+            model.wrote(port, value)
         elif action < 0.6:
             inb(machine, port)
         elif action < 0.8:
             machine.bus.set_irq(rng.choice([0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]),
                                 rng.random() < 0.5)
-        else:
-            assert 0 <= ack(machine) <= 0xFF
+        elif not model.initialising():
+            vector = ack(machine)                        # a programmed base, or a floating bus
+            assert vector == 0xFF or vector & 0xF8 in model.bases.values()
+        check_pair_invariants(machine, cpu, model)
 
 
 # ---------------------------------------------------------------------- snapshots
