@@ -5,6 +5,7 @@ during clock k is loaded at clock k+1 (datasheet: mode 0 OUT rises N+1 clocks
 after the write)."""
 
 import random
+from typing import List
 
 import pytest
 
@@ -456,18 +457,36 @@ def test_snapshot_is_plain_data_and_round_trips(machine):
     assert all(isinstance(value, (int, bool, list)) for value in first.values())
 
 
-def test_random_register_writes_never_raise():
+def check_pit_invariants(machine: Machine, controls: List[int]) -> None:
+    """Read-back status of each counter (datasheet "Read-Back Command"): the
+    programmed RW/mode/BCD bits come back as written, counter 0's OUT is the IRQ 0
+    line and counter 2's OUT is port 0x61 bit 5."""
+    out(CONTROL, 0xEE, machine)                      # status only, counters 0-2
+    statuses = [inb(0x40 + channel, machine) for channel in range(3)]
+    for status, control in zip(statuses, controls):
+        assert status & 0x3F == control
+    assert bool(statuses[0] & 0x80) == bool(machine.bus.irq_levels[0])
+    assert bool(statuses[2] & 0x80) == bool(inb(0x61, machine) & 0x20)
+
+
+def test_random_traffic_keeps_status_irq0_and_port_b_consistent():
     machine, _ = make_machine()
     rng = random.Random(8254)
     tick = START
+    controls = [0x18] * 3                            # power-on: LSB only, mode 4, binary
     for _ in range(3000):
         port = rng.choice([0x40, 0x41, 0x42, 0x43, 0x61])
         if rng.random() < 0.5:
-            out(port, rng.randrange(256), machine)
+            value = rng.randrange(256)
+            out(port, value, machine)
+            if port == CONTROL and value >> 6 != 3 and value & 0x30:
+                controls[value >> 6] = value & 0x3F
         else:
             inb(port, machine)
+        check_pit_invariants(machine, controls)
         tick += rng.randrange(1, 50)
         goto(machine, tick)
+        check_pit_invariants(machine, controls)
 
 
 # ---------------------------------------------------------------------- reference model
