@@ -512,13 +512,49 @@ def test_save_load_save_is_identical(machine):
     assert other.bus.irq_levels[1] == 1
 
 
-def test_random_port_writes_never_raise():
+DATA_COMMANDS = set(range(0x60, 0x80)) | {0xD1, 0xD2, 0xD3, 0xD4}   # a data byte follows
+
+
+def check_kbc_invariants(m: Machine, command_byte: Optional[int], awaiting_data: bool) -> Optional[int]:
+    """IRQ 1 is the output buffer holding keyboard (or controller) data with command
+    byte bit 0 set, IRQ 12 the buffer holding mouse data with bit 1 set; status bit 2
+    is command byte bit 2.  `command_byte` is the last one read back (None once a
+    write may have changed it); with the buffer empty and no command waiting for its
+    data the check reads it back (0x20) as a guest would.  Returns what it knows."""
+    st = status(m)
+    irq1, irq12 = bool(m.bus.irq_levels[1]), bool(m.bus.irq_levels[12])
+    full, aux = bool(st & 0x01), bool(st & 0x20)
+    if command_byte is not None:
+        assert irq1 == (full and not aux and bool(command_byte & 0x01))
+        assert irq12 == (full and aux and bool(command_byte & 0x02))
+        assert bool(st & 0x04) == bool(command_byte & 0x04)
+    assert not irq1 or (full and not aux)
+    assert not irq12 or (full and aux)
+    if full or awaiting_data:
+        return command_byte
+    command(m, 0x20)
+    st = status(m)
+    irq1, irq12 = bool(m.bus.irq_levels[1]), bool(m.bus.irq_levels[12])
+    command_byte = m.bus.io_read(DATA, 1)
+    assert st & 0x21 == 0x01                        # the controller's own byte
+    assert irq1 == bool(command_byte & 0x01) and not irq12
+    assert bool(st & 0x04) == bool(command_byte & 0x04)
+    assert status(m) & 0x01 == 0 and not m.bus.irq_levels[1]
+    return command_byte
+
+
+def test_random_port_traffic_keeps_irq_lines_on_the_output_buffer():
     rng = random.Random(8042)
     m = build()
+    command_byte: Optional[int] = None
+    awaiting_data = False
     for _ in range(3000):
         port = rng.choice((DATA, STATUS))
         if rng.random() < 0.5:
-            m.bus.io_write(port, 1, rng.randrange(256))
+            value = rng.randrange(256)
+            m.bus.io_write(port, 1, value)
+            command_byte = None
+            awaiting_data = port == STATUS and value in DATA_COMMANDS
         else:
             m.bus.io_read(port, 1)
         if rng.random() < 0.1:
@@ -527,6 +563,7 @@ def test_random_port_writes_never_raise():
             m.keyboard.press(rng.choice(("a", "f1", "pause", "prtsc", "up")))
             m.post_input("mouse", {"dx": rng.randrange(-400, 400), "dy": 3, "buttons": 1})
             apply_inputs(m)
+        command_byte = check_kbc_invariants(m, command_byte, awaiting_data)
 
 
 # ---------------------------------------------------------------- with a CPU and a PIC
