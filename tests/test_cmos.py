@@ -395,7 +395,22 @@ def test_save_restore_resumes_identically():
     assert _observe(restored, 30) == expected
 
 
-def test_random_register_traffic_never_raises():
+def check_rtc_invariants(machine: Machine) -> None:
+    """MC146818A status registers through the ports: IRQ 8 is IRQF (register C bit
+    7), IRQF = PF&PIE | AF&AIE | UF&UIE, register C bits 0-3 and register D bits 0-6
+    read 0, D's VRT reads 1, and reading C clears the flags and drops the line."""
+    level = bool(machine.bus.irq_levels[8])
+    status_b = cmos_read(machine, 0x0B)
+    status_c = cmos_read(machine, 0x0C)
+    assert level == bool(status_c & 0x80)
+    assert bool(status_c & 0x80) == bool(status_c & status_b & 0x70)
+    assert status_c & 0x0F == 0
+    assert cmos_read(machine, 0x0D) == 0x80
+    assert not machine.bus.irq_levels[8]
+    assert cmos_read(machine, 0x0C) & 0x80 == 0
+
+
+def test_random_register_traffic_keeps_irq8_on_register_c():
     generator = random.Random(8)
     machine = build()
     for _ in range(3000):
@@ -405,3 +420,4 @@ def test_random_register_traffic_never_raises():
         else:
             cmos_read(machine, register)
         advance(machine, generator.randrange(3 * MS))
+        check_rtc_invariants(machine)
