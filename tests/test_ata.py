@@ -785,6 +785,10 @@ def test_restore_reschedules_a_pending_completion(image):
 # ---------------------------------------------------------------------- robustness
 
 
+IMPLEMENTED_COMMANDS = (0x20, 0x24, 0x30, 0x34, 0x40, 0x70, 0x10, 0x91, 0xC4, 0xC5, 0xC6, 0xE7,
+                        0xEC, 0xEF)
+
+
 def check_channel_invariants(machine, nien):
     """ATA through the ports: BSY and DRQ never both set; INTRQ (IRQ 14) is up only
     with nIEN clear and BSY clear; reading Status (not Alternate Status) shows the
@@ -808,6 +812,8 @@ def test_random_register_traffic_keeps_busy_drq_and_intrq_consistent(machine):
         size = rng.choice((1, 2, 4)) if port == DATA else 1
         if rng.random() < 0.5:
             value = rng.getrandbits(8 * size)
+            if port == COMMAND and rng.random() < 0.5:       # a command the disk implements
+                value = rng.choice(IMPLEMENTED_COMMANDS)
             if port == CONTROL:
                 value &= ~0x04 if rng.random() < 0.8 else 0xFF
                 nien = bool(value & 0x02)
