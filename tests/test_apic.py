@@ -397,7 +397,22 @@ def test_ioapic_destination_other_cpu_is_not_us(pc):
     assert not pc.cpu.intr_line
 
 
-def test_random_register_writes_do_not_raise(pc):
+def check_lapic_invariants(machine):
+    """Intel SDM 10.8 through the registers: IRR, ISR and TMR never hold vectors
+    0-15 (reserved); PPR = TPR when TPR's class is at least the highest in-service
+    vector's, else that vector's class with subclass 0 (10.8.3.1); the timer's
+    current count never exceeds its initial count (10.5.4)."""
+    registers = {base: [lapicr(machine, base + 0x10 * i) for i in range(8)] for base in (IRR, ISR, TMR)}
+    for words in registers.values():
+        assert words[0] & 0xFFFF == 0
+    in_service = sum(word << (32 * i) for i, word in enumerate(registers[ISR]))
+    isrv = in_service.bit_length() - 1 if in_service else 0
+    tpr = lapicr(machine, TPR) & 0xFF
+    assert lapicr(machine, PPR) == (tpr if tpr >> 4 >= isrv >> 4 else isrv & 0xF0)
+    assert lapicr(machine, TCCR) <= lapicr(machine, TICR)
+
+
+def test_random_register_traffic_keeps_ppr_and_vector_registers_consistent(pc):
     rng = random.Random(13)
     for _ in range(3000):
         offset = rng.randrange(0, 0x400) & ~3
@@ -408,6 +423,7 @@ def test_random_register_writes_do_not_raise(pc):
         if pc.cpu.intr_line:
             ack(pc)
         advance(pc, rng.randrange(0, 10_000))
+        check_lapic_invariants(pc)
 
 
 # ---------------------------------------------------------------------- the real CPU
