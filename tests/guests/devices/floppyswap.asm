@@ -91,25 +91,6 @@ read_all:
         call fdc_read
         jmp show_dir
 
-; show: the string at SI on the debug console and on the screen
-show:   call puts
-        push si
-.next:  lodsb
-        test al, al
-        jz .done
-        cmp al, 10
-        je .next
-        mov ah, 0x0e
-        xor bx, bx
-        int 0x10
-        jmp .next
-.done:  mov ax, 0x0e0d
-        int 0x10
-        mov ax, 0x0e0a
-        int 0x10
-        pop si
-        ret
-
 ; change_status: int 13h AH=16h on drive A, "ah16=XX"
 change_status:
         mov ah, 0x16

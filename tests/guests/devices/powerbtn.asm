@@ -205,25 +205,6 @@ far_pointer:
         mov di, ax
         ret
 
-; show: the string at SI on the debug console and on the screen
-show:   call puts
-        push si
-.next:  lodsb
-        test al, al
-        jz .done
-        cmp al, 10
-        je .next
-        mov ah, 0x0e
-        xor bx, bx
-        int 0x10
-        jmp .next
-.done:  mov ax, 0x0e0d
-        int 0x10
-        mov ax, 0x0e0a
-        int 0x10
-        pop si
-        ret
-
 waiting db "powerbtn: waiting", 10, 0
 
 %include "lib.inc"
