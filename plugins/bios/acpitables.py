@@ -45,8 +45,9 @@ from pcmachine.plugins.chipset.acpipm import ACPIPowerManagement
 from pcmachine.plugins.chipset.cmos import CMOS
 from pcmachine.plugins.floppy.controller import FloppyController
 from pcmachine.plugins.i8042 import KeyboardController
-from pcmachine.plugins.pci import PCIFunction, PCIHost, PIIX3ISABridge
+from pcmachine.plugins.pci import PCIHost, PIIX3ISABridge
 from pcmachine.plugins.pci.function import PIRQ_COUNT, pirq_of
+from pcmachine.plugins.pci.host import device_numbers
 from pcmachine.plugins.serial.uart import UART16550
 
 from . import aml
@@ -193,9 +194,7 @@ def _pci_root_windows(ram_size: int) -> bytes:
 
 def _routing_table(machine: Any, host: Any) -> bytes:
     """`_PRT`: INTA#-INTD# of every device on bus 0 but the host bridge to its link."""
-    devices = sorted({c.options["device"] for c in machine.components.values()
-                      if isinstance(c, PCIFunction) and c.options.get("host") == host.name
-                      and c.options["device"] != host.options["device"]})
+    devices = device_numbers(machine, host)
     return aml.package(aml.package([aml.integer(device << 16 | ALL_FUNCTIONS), aml.integer(pin - 1),
                                     aml.name_seg(LINKS[pirq_of(device, pin)]), aml.integer(0)])
                        for device in devices for pin in range(1, PIRQ_COUNT + 1))

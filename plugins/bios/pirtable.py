@@ -15,8 +15,9 @@ embedded (slot number 0).  No table is built without a PIIX3 (isapc.yaml).
 import struct
 from typing import Any, List
 
-from pcmachine.plugins.pci import PCIFunction, PCIHost, PIIX3ISABridge
+from pcmachine.plugins.pci import PCIHost, PIIX3ISABridge
 from pcmachine.plugins.pci.function import PIRQ_COUNT, pirq_of
+from pcmachine.plugins.pci.host import device_numbers
 from pcmachine.plugins.pci.piix import ROUTABLE_IRQ_MASK
 
 from .mptable import checksum_byte
@@ -39,14 +40,8 @@ def build(machine: Any, address: int) -> bytes:
     host = machine.components.get(router.options["host"])
     if not isinstance(host, PCIHost):
         return b""
-    # from the components, not `host.functions`: they attach when configured, maybe
-    # after the BIOS
-    devices = sorted({function.options["device"] for function in machine.components.values()
-                      if isinstance(function, PCIFunction) and function is not host
-                      and function.options.get("host") == host.name
-                      and function.options["device"] != host.options["device"]})
     entries = []
-    for device in devices:
+    for device in device_numbers(machine, host):
         pins = b"".join(struct.pack("<BH", link, ROUTABLE_IRQ_MASK) for link in links(device))
         entries.append(struct.pack("<BB", 0, device << 3) + pins + bytes((0, 0)))
     size = HEADER_SIZE + 16 * len(entries)

@@ -97,9 +97,7 @@ class EduDevice(PCIFunction):
     def config_write(self, offset: int, size: int, value: int) -> None:
         """BAR0 stays where the firmware put it (sizing still works, as on the VGA)."""
         super().config_write(offset, size, value)
-        bar = self.config_read(0x10, 4)
-        if bar not in (self.options["address"], ~(BAR_SIZE - 1) & ALL_ONES):
-            self.state.config[0x10:0x14] = self.options["address"].to_bytes(4, "little")
+        self.keep_bar0_in_place(offset, size)
 
     # ------------------------------------------------------------ registers
     def _decoding(self) -> bool:

@@ -176,6 +176,17 @@ class PCIFunction(Component):
         if self.INTERRUPT_PIN and offset <= COMMAND + 1 < offset + size:
             self._interrupt_changed()        # Interrupt Disable may have changed
 
+    def keep_bar0_in_place(self, offset: int, size: int) -> None:
+        """After a write touching BAR0 of a function whose region cannot move: the
+        sizing pattern stays (so the size reads back), anything else puts the
+        firmware's address back."""
+        bar = self.bars()[0]
+        if bar is None or offset + size <= BAR0 or offset >= BAR0 + 4:
+            return
+        mask = bar.write_mask()
+        if self.config_read(BAR0, 4) & mask != mask:
+            put(self.config, BAR0, 4, bar.address | bar.type_bits())
+
     # ------------------------------------------------------------ INTx#
     def set_interrupt(self, asserted: bool) -> None:
         """Request (True) or withdraw (False) the function's interrupt."""

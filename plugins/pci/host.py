@@ -25,7 +25,7 @@ to the interrupt router, the PIIX3 ISA bridge, when the profile has one.
 """
 
 import dataclasses
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from pcmachine.component import dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
@@ -47,6 +47,15 @@ def decode(address: int) -> Tuple[int, int, int, int]:
 @dataclasses.dataclass
 class HostState:
     config_address: int = 0
+
+
+def device_numbers(machine: Any, host: "PCIHost") -> List[int]:
+    """The device numbers on bus 0 behind `host`, other than the host bridge's own:
+    read from the components, not `host.functions` (functions attach when
+    configured, which may come after the BIOS builds its tables)."""
+    return sorted({c.options["device"] for c in machine.components.values()
+                   if isinstance(c, PCIFunction) and c is not host and c.options.get("host") == host.name
+                   and c.options["device"] != host.options["device"]})
 
 
 class PCIHost(PCIFunction):

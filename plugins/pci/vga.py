@@ -21,7 +21,7 @@ from pcmachine.component import Option
 from pcmachine.errors import ProfileError
 from pcmachine.hookspecs import hookimpl
 
-from .function import BAR0, COMMAND_IO, COMMAND_MEMORY, Bar, PCIFunction, function_options, put
+from .function import COMMAND_IO, COMMAND_MEMORY, Bar, PCIFunction, function_options
 
 
 def power_of_two_at_least(size: int) -> int:
@@ -69,9 +69,4 @@ class PCIVGA(PCIFunction):
     def config_write(self, offset: int, size: int, value: int) -> None:
         """BAR0 takes the sizing pattern; anything else leaves it at the framebuffer."""
         super().config_write(offset, size, value)
-        bar = self.bars()[0]
-        if bar is None or offset + size <= BAR0 or offset >= BAR0 + 4:
-            return
-        mask = bar.write_mask()
-        if self.config_read(BAR0, 4) & mask != mask:
-            put(self.config, BAR0, 4, bar.address | bar.type_bits())
+        self.keep_bar0_in_place(offset, size)
