@@ -189,6 +189,19 @@ MUTANTS: List[Mutant] = [
            "                    state.lowest_priority = cleared\n",
            "",
            "tests/test_i8259.py"),
+    mutant("pic-mask-keeps-int", "PIC", "masking the request INT stands for leaves INT up",
+           "plugins/chipset/i8259.py",
+           "            if state.int_output and self._resolve() is None:\n"
+           "                self._drive_int(False)      # the request INT stood for is masked now\n",
+           "",
+           "tests/test_i8259.py"),
+    mutant("pic-unmask-no-int", "PIC", "unmasking a request that waits in IRR does not raise INT",
+           "plugins/chipset/i8259.py",
+           "                self._drive_int(False)      # the request INT stood for is masked now\n"
+           "        self.update_irq()\n",
+           "                self._drive_int(False)      # the request INT stood for is masked now\n"
+           "            return\n        self.update_irq()\n",
+           "tests/test_i8259.py"),
     mutant("pit-mode3-half-period", "PIT", "mode 3's output is high for the shorter half of an odd count",
            "plugins/chipset/i8254.py",
            "        return elapsed % count < (count + 1) // 2\n",

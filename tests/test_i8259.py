@@ -341,9 +341,62 @@ def test_spurious_irq7_when_the_level_is_masked_after_int(pc):
     machine, cpu = pc
     machine.bus.set_irq(4, 1)
     out(machine, 0x21, 0x10)
-    assert ack(machine) == 0x0F
+    assert not cpu.intr               # the mask acts on INT at once
+    assert ack(machine) == 0x0F       # an INTA already under way finds nothing
     out(machine, 0x21, 0x00)
+    assert cpu.intr
     assert ack(machine) == 0x0C       # the request itself is still there
+
+
+def test_an_imr_write_re_evaluates_int_at_once(pc):
+    """OCW1 acts on the resolver at once (Bochs, QEMU): unmasking a request that
+    waits in IRR raises INT, masking the one INT stands for drops it, and masking
+    it while another request can be granted leaves INT up for that one."""
+    machine, cpu = pc
+    out(machine, 0x21, 0xFF)
+    machine.bus.set_irq(6, 1)
+    machine.bus.set_irq(4, 1)
+    assert not cpu.intr and read_irr(machine) == 0x50
+    out(machine, 0x21, 0xBF)          # unmask IR6 only
+    assert cpu.edges == [True]
+    out(machine, 0x21, 0xFF)          # mask it again: INT falls
+    assert cpu.edges == [True, False]
+    out(machine, 0x21, 0xEF)          # IR4
+    assert cpu.edges == [True, False, True]
+    out(machine, 0x21, 0xAF)          # IR6 too: INT stays up (one edge, no new one)
+    assert cpu.edges == [True, False, True]
+    out(machine, 0x21, 0xBF)          # IR4 masked, IR6 still grantable: INT stays up
+    assert cpu.edges == [True, False, True]
+    assert ack(machine) == 0x0E
+    # a request below the level in service cannot be granted: masking the other drops INT
+    out(machine, 0x21, 0x00)
+    assert cpu.intr and ack(machine) == 0x0C
+    machine.bus.set_irq(3, 1)
+    assert cpu.intr
+    machine.bus.set_irq(7, 1)
+    out(machine, 0x21, 0x08)          # IR3 masked; IR7 waits below IR4 in service
+    assert not cpu.intr and read_irr(machine) == 0x88
+    out(machine, 0x20, EOI)           # IR4 done, IR6 still in service: IR7 waits
+    assert not cpu.intr
+    out(machine, 0x20, EOI)
+    assert cpu.intr and ack(machine) == 0x0F and read_isr(machine) == 0x80
+
+
+def test_masking_a_slave_request_drops_the_slave_int(pc):
+    machine, cpu = pc
+    out(machine, 0xA1, 0xFF)
+    machine.bus.set_irq(10, 1)
+    assert not cpu.intr
+    out(machine, 0xA1, 0xFB)          # unmask IR10: the slave's INT raises master IR2
+    assert cpu.intr and read_irr(machine) == 0x04
+    assert ack(machine) == 0x72
+    out(machine, 0x20, EOI)
+    out(machine, 0xA0, EOI)
+    machine.bus.set_irq(10, 0)
+    machine.bus.set_irq(10, 1)
+    assert cpu.intr
+    out(machine, 0xA1, 0xFF)          # masked on the slave: its INT (master IR2) falls
+    assert read_irr(machine) == 0x00
 
 
 def test_spurious_irq15_sets_only_the_master_cascade_bit(pc):

@@ -18,9 +18,12 @@ AEOI, OCW3 IRR/ISR read, poll mode and special mask mode.
 Modelling choices (Bochs where Bochs and QEMU differ):
 
 * INT is latched: once raised it stays high until an INTA cycle (or poll read, or
-  ICW1).  If the request has gone by then (line lowered, or masked), the INTA
-  cycle answers with IR7 of the chip and sets no ISR bit: the spurious IRQ7 (IRQ15
-  on a slave) of the datasheet and of Bochs.
+  ICW1).  If the request has gone by then (line lowered), the INTA cycle answers
+  with IR7 of the chip and sets no ISR bit: the spurious IRQ7 (IRQ15 on a slave)
+  of the datasheet and of Bochs.  An OCW1 (IMR) write is the exception: the mask
+  acts on the resolver at once, so masking the request INT stands for (with no
+  other request the resolver would grant) drops INT, and unmasking a pending
+  request raises it (Bochs `pic_service`, QEMU `pic_update_irq`).
 * An edge-triggered request is cleared when its line falls before INTA (the
   datasheet requires the level to be held until INTA; Bochs clears IRR on lower).
   A zero-length pulse (`bus.pulse_irq`) therefore ends as a spurious IR7.
@@ -389,6 +392,8 @@ class PIC(Component):
             state.init_step = InitStep.READY.value
         else:
             state.imr = value
+            if state.int_output and self._resolve() is None:
+                self._drive_int(False)      # the request INT stood for is masked now
         self.update_irq()
 
     def _step_after_icw2(self) -> int:
