@@ -229,6 +229,17 @@ MUTANTS: List[Mutant] = [
            "        self.bus.set_irq(MOUSE_IRQ, full and state.output_aux\n"
            "                         and bool(self.command_byte & CB_KBD_INT))\n",
            "tests/test_i8042.py", "tests/test_bios_mouse.py"),
+    mutant("i8042-aux-irq-always", "8042", "mouse bytes raise IRQ 12 whatever the command byte's bit 1",
+           "plugins/i8042/controller.py",
+           "        self.bus.set_irq(MOUSE_IRQ, full and state.output_aux\n"
+           "                         and bool(self.command_byte & CB_AUX_INT))\n",
+           "        self.bus.set_irq(MOUSE_IRQ, full and state.output_aux)\n",
+           "tests/test_i8042.py"),
+    mutant("i8042-command-byte-irq", "8042", "a command byte write does not re-evaluate IRQ 1 and IRQ 12",
+           "plugins/i8042/controller.py",
+           "        self.state.ram[0] = value & 0xFF\n        self._update_irq()\n",
+           "        self.state.ram[0] = value & 0xFF\n",
+           "tests/test_i8042.py"),
     mutant("dma-terminal-count", "DMA", "the 8237 does not report terminal count in its status",
            "plugins/chipset/i8237.py",
            "        controller.status |= 1 << (number % 4)\n",

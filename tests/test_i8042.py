@@ -448,6 +448,29 @@ def test_mouse_packets_raise_irq12(machine):
     assert machine.bus.irq_levels[12] == 0
 
 
+def test_irq12_follows_the_aux_interrupt_enable(machine):
+    """Command byte bit 1 gates IRQ12 as a level (QEMU `kbd_update_irq_lines`;
+    Bochs requests IRQ12 when the bit is set with aux data waiting): with it
+    clear a mouse packet raises no IRQ12 (and no IRQ1), setting it with a mouse
+    byte in the output buffer raises IRQ12 at once, clearing it drops IRQ12."""
+    edges = []
+    machine.bus.connect_irq(12, edges.append)
+    command(machine, 0xA8)
+    set_command_byte(machine, 0x41)          # aux clock on, IRQ12 off, IRQ1 on
+    to_mouse(machine, 0xF4)
+    machine.post_input("mouse", {"dx": 1, "dy": 2, "buttons": 2})
+    apply_inputs(machine)
+    elapse(machine)
+    assert status(machine) & (OBF | AUX) == OBF | AUX
+    assert machine.bus.irq_levels[12] == 0 and machine.bus.irq_levels[1] == 0 and edges == []
+    set_command_byte(machine, 0x43)          # enabling with a mouse byte waiting
+    assert machine.bus.irq_levels[12] == 1 and machine.bus.irq_levels[1] == 0 and edges == [1]
+    set_command_byte(machine, 0x41)
+    assert machine.bus.irq_levels[12] == 0 and edges == [1, 0]
+    assert bytes([machine.bus.io_read(DATA, 1)]) + to_mouse(machine) == bytes([0x0A, 1, 2])
+    assert edges == [1, 0] and machine.bus.irq_levels[1] == 0
+
+
 def test_mouse_stream_held_while_aux_disabled(machine):
     to_mouse(machine, 0xF4)
     machine.post_input("mouse", {"dx": 1, "dy": 1, "buttons": 0})
