@@ -171,14 +171,81 @@ def test_interrupt_withdrawn_before_inta_gives_spurious_vector(pc):
     assert ack(pc) == 0xEF and not vector_bit(pc, ISR, 0x41)
 
 
+SEND_ILLEGAL, RECEIVE_ILLEGAL = 0x20, 0x40
+
+
+def esr(machine):
+    """The ESR as a driver reads it: write, then read (SDM 10.5.3)."""
+    lapicw(machine, ESR, 0)
+    return lapicr(machine, ESR)
+
+
+def irr_bits(machine):
+    return sum(lapicr(machine, IRR + 0x10 * i) << (32 * i) for i in range(8))
+
+
 def test_illegal_vectors_set_esr_after_write(pc):
     enable(pc)
     lapicw(pc, ICRLO, SELF | 0x05)
     assert lapicr(pc, ESR) == 0                          # errors appear after an ESR write
     lapicw(pc, ESR, 0)
-    assert lapicr(pc, ESR) == 0x20                       # send illegal vector
+    assert lapicr(pc, ESR) == SEND_ILLEGAL | RECEIVE_ILLEGAL  # sent, and received by itself
     lapicw(pc, ESR, 0)
     assert lapicr(pc, ESR) == 0
+
+
+@pytest.mark.parametrize("vector", [0, 2, 15, 16])
+@pytest.mark.parametrize("icr", [SELF, 0, LEVEL | ASSERT, 1 << 8], ids=["self", "physical", "level", "lowest"])
+def test_an_ipi_with_a_vector_below_16_is_an_error_and_not_delivered(pc, vector, icr):
+    """SDM 10.5.2/10.5.3: vectors 0-15 are illegal; the sender sets "send illegal
+    vector", the receiver (here itself) "receive illegal vector" and never sets an
+    IRR bit below 16.  Vector 16 is the first legal one."""
+    enable(pc)
+    lapicw(pc, ICRHI, 0)                                 # physical destination: APIC ID 0
+    lapicw(pc, ICRLO, icr | vector)
+    if vector < 16:
+        assert esr(pc) == SEND_ILLEGAL | RECEIVE_ILLEGAL
+        assert irr_bits(pc) == 0 and not pc.cpu.intr_line
+    else:
+        assert esr(pc) == 0
+        assert irr_bits(pc) == 1 << vector and ack(pc) == vector
+
+
+def test_an_ipi_with_an_illegal_vector_for_nobody_only_sets_send_illegal(pc):
+    enable(pc)
+    lapicw(pc, ICRHI, 5 << 24)                           # no APIC has ID 5
+    lapicw(pc, ICRLO, 0x07)
+    assert esr(pc) == SEND_ILLEGAL
+    lapicw(pc, ERROR, 0x04)                              # an illegal error vector
+    lapicw(pc, ICRLO, 0x07)                              # the error interrupt is illegal too
+    assert esr(pc) == SEND_ILLEGAL | RECEIVE_ILLEGAL
+    assert irr_bits(pc) == 0 and not pc.cpu.intr_line
+
+
+def test_local_interrupts_with_illegal_vectors_set_receive_illegal(pc):
+    """Timer, LINT0 (fixed) and I/O APIC messages with a vector below 16: receive
+    illegal vector, no IRR bit; the error LVT entry then interrupts."""
+    enable(pc)
+    lapicw(pc, ERROR, 0x33)
+    lapicw(pc, TIMER, 0x0E)
+    lapicw(pc, TICR, 100)
+    advance(pc, 1000)
+    assert esr(pc) == RECEIVE_ILLEGAL
+    assert irr_bits(pc) == 1 << 0x33 and ack(pc) == 0x33
+    lapicw(pc, EOI, 0)
+    init_pic(pc)
+    lapicw(pc, LINT0, 0x03)                              # fixed, vector 3
+    pc.bus.set_irq(1, 1)
+    assert esr(pc) == RECEIVE_ILLEGAL and irr_bits(pc) == 1 << 0x33
+    assert ack(pc) == 0x33
+    lapicw(pc, EOI, 0)
+    lapicw(pc, LINT0, MASKED)
+    pc.bus.set_irq(1, 0)
+    ioapicw(pc, 0x10 + 2 * 4, 0x09)                      # IRQ4 -> vector 9, CPU 0
+    ioapicw(pc, 0x11 + 2 * 4, 0)
+    pc.bus.set_irq(4, 1)
+    assert esr(pc) == RECEIVE_ILLEGAL and irr_bits(pc) == 1 << 0x33
+    assert esr(pc) == 0
 
 
 def test_error_lvt_delivers(pc):

@@ -393,11 +393,17 @@ class LocalAPIC(Component):
         return (ldr >> 4) == (destination >> 4) and bool(ldr & destination & 0x0F)  # cluster
 
     def _error(self, bit: int) -> None:
+        """Record an ESR error and interrupt through the LVT error entry; an
+        illegal vector there is itself a receive-illegal-vector error (SDM 10.5.3),
+        delivered to nobody."""
         state = self.state
         state.esr_pending |= bit
         entry = state.lvt[4]
-        if not entry & LVT_MASKED and (entry & 0xFF) >= 16:
-            self.accept(entry & 0xFF)
+        if not entry & LVT_MASKED:
+            if (entry & 0xFF) >= 16:
+                self.accept(entry & 0xFF)
+            else:
+                state.esr_pending |= ESR_RECEIVE_ILLEGAL
 
     def _eoi(self) -> None:
         """Clear the highest in-service vector; a level-triggered one is broadcast to
@@ -424,8 +430,7 @@ class LocalAPIC(Component):
         if mode == INIT and low & ICR_LEVEL and not low & ICR_ASSERT:
             return                   # INIT level de-assert: arbitration IDs only
         if mode in (FIXED, LOWEST) and vector < 16:
-            self._error(ESR_SEND_ILLEGAL)
-            return
+            self._error(ESR_SEND_ILLEGAL)  # still sent: each receiver flags it (SDM 10.5.3)
         if shorthand == SHORTHAND_SELF:
             targets = [self]
         elif shorthand == SHORTHAND_ALL:
