@@ -287,6 +287,58 @@ def test_interrupt_priorities():
     assert machine.bus.irq_levels[4] == 0
 
 
+def irq_and_iir(machine: Machine) -> Tuple[int, int]:
+    """The IRQ line as it is now, then IIR (whose read may acknowledge THRE)."""
+    return machine.bus.irq_levels[4], inp(machine, IIR)
+
+
+def test_reading_lsr_and_rbr_updates_iir_and_the_irq_line_at_once():
+    """Datasheet table IV: the line status interrupt is reset by reading LSR, the
+    received data interrupt by reading RBR (below the trigger level in FIFO mode),
+    the timeout by reading RBR.  The IRQ line (OUT2 set) follows at once, with no
+    virtual time passing."""
+    machine, _ = build()
+    out(machine, MCR, 0x18)             # loopback, OUT2
+    out(machine, IER, 0x04)             # line status only
+    out(machine, THR, 0x11)
+    assert irq_and_iir(machine) == (0, 0x01)
+    out(machine, THR, 0x22)             # overrun
+    assert irq_and_iir(machine) == (1, 0x06)
+    assert irq_and_iir(machine) == (1, 0x06)    # reading IIR does not clear it
+    assert inp(machine, LSR) & 0x03 == 0x03
+    assert irq_and_iir(machine) == (0, 0x01)    # the LSR read did
+    out(machine, IER, 0x05)             # received data too: RBR still full
+    assert irq_and_iir(machine) == (1, 0x04)
+    out(machine, THR, 0x33)             # overrun again: line status outranks data
+    assert irq_and_iir(machine) == (1, 0x06)
+    assert inp(machine, LSR) & 0x03 == 0x03
+    assert irq_and_iir(machine) == (1, 0x04)
+    assert inp(machine, RBR) == 0x33
+    assert irq_and_iir(machine) == (0, 0x01)
+    # FIFO mode, trigger level 4: data available at 4 bytes, gone below 4
+    out(machine, FCR, 0x47)
+    for value in range(4):
+        assert irq_and_iir(machine) == (0, 0xC1)
+        out(machine, THR, value)
+    assert irq_and_iir(machine) == (1, 0xC4)
+    assert inp(machine, RBR) == 0
+    assert irq_and_iir(machine) == (0, 0xC1)
+    advance(machine, 4 * char_ns(10, 12))       # four character times: timeout
+    assert irq_and_iir(machine) == (1, 0xCC)
+    assert inp(machine, RBR) == 1               # a read ends the timeout interrupt
+    assert irq_and_iir(machine) == (0, 0xC1)
+    for value in range(20):                     # 2 left + 20: overruns at 16
+        out(machine, THR, value)
+    assert irq_and_iir(machine) == (1, 0xC6)
+    assert inp(machine, LSR) & 0x03 == 0x03
+    assert irq_and_iir(machine) == (1, 0xC4)
+    for _ in range(16 - 4):
+        inp(machine, RBR)
+        assert irq_and_iir(machine) == (1, 0xC4)
+    inp(machine, RBR)                           # 3 left, below the trigger level
+    assert irq_and_iir(machine) == (0, 0xC1)
+
+
 def test_fifo_overrun_keeps_sixteen_bytes():
     machine, _ = build()
     out(machine, FCR, 0x01)
@@ -439,6 +491,10 @@ def test_random_register_traffic_keeps_irq_iir_and_lsr_consistent(irq_gate):
                 fifo_control = value if value & 0x01 else 0
         else:
             inp(machine, offset)
+        if generator.random() < 0.5:                # at once: the IRQ line is what IIR says
+            level, iir = irq_and_iir(machine)
+            gate = bool(inp(machine, MCR) & 0x08) or irq_gate == "none"
+            assert level == (gate and not iir & 0x01)
         advance(machine, generator.randrange(200_000))
         check_uart_invariants(machine, fifo_control, irq_gate == "out2")
 
