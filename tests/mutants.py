@@ -202,6 +202,11 @@ MUTANTS: List[Mutant] = [
            "                self._drive_int(False)      # the request INT stood for is masked now\n"
            "            return\n        self.update_irq()\n",
            "tests/test_i8259.py"),
+    mutant("pit-mode2-count-to-zero", "PIT", "mode 2 counts N-1..0 instead of N..1",
+           "plugins/chipset/i8254.py",
+           "            return count - elapsed % count\n",
+           "            return count - 1 - elapsed % count\n",
+           "tests/test_i8254.py"),
     mutant("pit-mode3-half-period", "PIT", "mode 3's output is high for the shorter half of an odd count",
            "plugins/chipset/i8254.py",
            "        return elapsed % count < (count + 1) // 2\n",

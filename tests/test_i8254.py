@@ -489,6 +489,80 @@ def test_random_traffic_keeps_status_irq0_and_port_b_consistent():
         check_pit_invariants(machine, controls)
 
 
+def bcd_valid(value: int) -> bool:
+    return all((value >> shift) & 0xF <= 9 for shift in (0, 4, 8, 12))
+
+
+def check_latched_count(mode: int, bcd: bool, reload: int, status: int, count: int) -> None:
+    """A latched count against the range its mode allows (8254 datasheet, mode
+    descriptions), once the last count written is loaded (status null count 0):
+    mode 2 counts N..1 and reloads at 1; mode 3 counts N down by two and reloads
+    at 0 (an odd N is decremented by one first, so the count is even or N); mode 0
+    counts N..1 with OUT low and reaches 0 as OUT rises.  0 written as a count is
+    the maximum (65536, or 10000 in BCD); a BCD counter's digits stay decimal
+    (modes 0 and 4 wrap to 9999)."""
+    if status & 0x40:                               # null count: not loaded yet
+        return
+    value = count
+    if bcd:
+        assert bcd_valid(count), f"mode {mode} BCD count {count:#06x}"
+        value = int(f"{count:x}")
+    modulus = 10000 if bcd else 0x10000
+    top = reload or modulus
+    current = value or modulus                     # a count of 0 stands for the maximum
+    if mode == 2:
+        assert 1 <= current <= top, (mode, reload, count)
+    elif mode == 3:
+        assert value <= top and (value % 2 == 0 or value == top), (mode, reload, count)
+    elif mode == 0 and not status & 0x80:           # OUT low: terminal count still ahead
+        assert 1 <= current <= top, (mode, reload, count)
+
+
+def test_random_programming_keeps_latched_counts_in_the_modes_range():
+    """Random but complete guest sequences (control word then a full LSB/MSB
+    count, count rewrites while counting, gate 2 changes, counter latch and
+    read-back count reads) on all three counters: every count read back lies in
+    the range its mode allows for the count last written."""
+    machine, _ = make_machine()
+    rng = random.Random(82542)
+    tick = START
+    programmed = {}                                 # channel -> (mode, bcd, last count written)
+    gate2 = 0
+    for _ in range(4000):
+        channel = rng.randrange(3)
+        action = rng.random()
+        if action < 0.15 or (action < 0.5 and channel not in programmed):
+            mode = rng.choice([0, 2, 3, 4, 6, 7])
+            bcd = rng.random() < 0.3
+            out(CONTROL, (channel << 6) | 0x30 | (mode << 1) | int(bcd), machine)
+            programmed[channel] = (mode - 4 if mode >= 6 else mode, bcd, None)
+            action = 0.3                            # a count follows at once
+        mode, bcd, _ = programmed.get(channel, (None, False, None))
+        if action < 0.5 and mode is not None:
+            if rng.random() < 0.3:
+                count = rng.choice([0, 2, 3, 4, 5])
+            else:
+                count = rng.randrange(2, 10000 if bcd else 0x10000)
+            raw = int(str(count), 16) if bcd else count
+            out(0x40 + channel, raw & 0xFF, machine)
+            out(0x40 + channel, raw >> 8, machine)
+            programmed[channel] = (mode, bcd, count)
+        elif action < 0.6:
+            gate2 ^= 1
+            out(0x61, gate2, machine)
+        elif action < 0.8 and programmed.get(channel, (0, 0, None))[2] is not None:
+            if rng.random() < 0.5:
+                out(CONTROL, 0xC0 | (2 << channel), machine)        # read-back: status and count
+                status = inb(0x40 + channel, machine)
+            else:
+                status = read_status(machine, channel)
+                out(CONTROL, channel << 6, machine)                 # counter latch
+            count = inb(0x40 + channel, machine) | inb(0x40 + channel, machine) << 8
+            check_latched_count(mode, bcd, programmed[channel][2], status, count)
+        tick += rng.choice([1, 2, 3, rng.randrange(1, 3000)])
+        goto(machine, tick)
+
+
 # ---------------------------------------------------------------------- reference model
 
 class SteppedCounter:
