@@ -207,6 +207,12 @@ MUTANTS: List[Mutant] = [
            "            return count - elapsed % count\n",
            "            return count - 1 - elapsed % count\n",
            "tests/test_i8254.py"),
+    mutant("pit-null-count-early", "PIT", "a count written while mode 2/3 counts clears null "
+           "count at once, before it takes over",
+           "plugins/chipset/i8254.py",
+           "        state.pending_count = count\n        state.null_count_until = boundary\n",
+           "        state.pending_count = count\n        state.null_count_until = tick + 1\n",
+           "tests/test_i8254.py"),
     mutant("pit-mode3-half-period", "PIT", "mode 3's output is high for the shorter half of an odd count",
            "plugins/chipset/i8254.py",
            "        return elapsed % count < (count + 1) // 2\n",
