@@ -278,3 +278,43 @@ def test_dword_loads_through_reg_plus_disp_at_a_page_end_and_a_segment_limit() -
         hlt
     """)
     assert bytes(recorder.data) == b"\x22\x33\x55\xEE"
+
+
+def run_spread_code(code_cache_blocks: int):
+    """Code in 40 pages (0x10000 up), each adding its number to AX and jumping
+    to the next, run 5 times round; after each round the code of page 3 is
+    patched (its ADD immediate doubled), when its blocks may have been dropped."""
+    from pcmachine.machine import Machine
+    from pcmachine.plugins.cpu.cpu import CPU
+    from pcmachine.plugins.ram import RAM
+    machine = Machine.bare()
+    machine.add_component(RAM, "ram", {"size": 1 << 20})
+    machine.add_component(CPU, "cpu", {"model": "80486", "fpu": False,
+                                       "code_cache_blocks": code_cache_blocks})
+    pages = 40
+    lines = ["mov cx, 5", "xor ax, ax", "mov dx, 0x1300", "mov es, dx",
+             "round: jmp 0x1000:0",
+             "round_end: shl word [es:1], 1",     # page 3: add ax, imm16 (05 iw)
+             "loop round", "hlt"]
+    for page in range(pages):
+        following = "jmp 0x%x:0" % (0x1000 + (page + 1) * 0x100) if page + 1 < pages else \
+            "jmp 0:round_end"
+        lines += ["times 0x%x - ($ - $$) nop" % (0x10000 + page * 0x1000 - 0x7C00),
+                  "db 0x05", "dw %d" % (page + 1), following]     # add ax, imm16
+    load_code(machine, assemble("\n".join(lines)))
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    return machine
+
+
+def test_a_bounded_code_cache_drops_old_pages_and_runs_the_same() -> None:
+    bounded = run_spread_code(16)
+    unbounded = run_spread_code(100000)
+    cpu, reference = bounded.cpu, unbounded.cpu
+    assert len(cpu.block_pages) <= 16 < len(reference.block_pages)
+    assert len(cpu.code_cache16) <= 16
+    # Page 3 adds 4, 8, 16, 32, 64 in the five rounds: the patched bytes always ran.
+    expected = 5 * sum(range(1, 41)) - 5 * 4 + (4 + 8 + 16 + 32 + 64)
+    assert cpu.get_reg("ax") == reference.get_reg("ax") == expected
+    assert bounded.clock.icount == unbounded.clock.icount

@@ -161,6 +161,52 @@ def test_timer_guest_resumes_identically_from_a_snapshot(tmp_path, floppy_from, 
     assert resumed.snapshot() == whole.snapshot()
 
 
+# ---------------------------------------------------------------- idle loop: JMP $ with STI
+class InstructionCounter:
+    """An instruction hook: the CPU then runs instruction by instruction."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @hookimpl
+    def instruction(self, machine: Any, cs: int, eip: int, linear: int, cpu: Any) -> None:
+        self.count += 1
+
+
+def boot_idlespin(tmp_path: Any, floppy_from: Any, hooked: bool) -> Tuple[Machine, Timeline, Any]:
+    from pcmachine.bench import BlockCounter
+    timeline = Timeline()
+    counter = InstructionCounter()
+    blocks: List[Any] = []
+
+    def setup(machine: Machine) -> None:
+        machine.add_plugin(timeline)
+        if hooked:
+            machine.add_plugin(counter)
+        blocks.append(BlockCounter(machine.cpu))
+    media = {"fda": floppy_from(tmp_path, "devices/idlespin.bin")}
+    machine = Machine.from_profile(PROFILE, [FIXED_RTC], media, setup=setup)
+    try:
+        assert machine.run_headless(MAX_INSTRUCTIONS) == "halted"
+    finally:
+        machine.close()
+    return machine, timeline, (counter.count if hooked else blocks[0].run_instructions[0])
+
+
+def test_an_idle_jmp_to_itself_is_counted_at_once_with_the_same_timeline(tmp_path, floppy_from):
+    fast, fast_timeline, run_one_by_one = boot_idlespin(tmp_path, floppy_from, hooked=False)
+    slow, slow_timeline, hooked_count = boot_idlespin(tmp_path, floppy_from, hooked=True)
+    assert fast_timeline.texts() == ["idlespin: start", "ticks=20 spins=10,10"]
+    # The same instruction count and virtual times, to the instruction.
+    assert fast_timeline.lines == slow_timeline.lines
+    assert fast.clock.icount == slow.clock.icount == hooked_count
+    assert fast.cpu.get_reg("eip") == slow.cpu.get_reg("eip")
+    # 20 ms of virtual time at 20 M instructions per second: ~400,000 turns of
+    # the loops, which the hooked run executed one by one and the other did not.
+    assert fast.clock.icount > 400_000
+    assert run_one_by_one < fast.clock.icount // 10
+
+
 # ---------------------------------------------------------------- REP INS and INTR
 class InterruptOnThirdRead:
     """A port (0x300) whose reads count 1, 2, 3...; the third read raises INTR, which

@@ -26,6 +26,9 @@ from .state import (AC, CPUFault, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
 MAX_INSTRUCTION_LENGTH = 15
+#: Decoded blocks a processor keeps.  A block costs a few kilobytes of closures;
+#: a Linux boot to its shell decodes about N of them (docs/performance.md, Memory).
+DEFAULT_CODE_CACHE_BLOCKS = 32768
 CODE_BUCKET_SHIFT = 6        # code writes drop the blocks of 64-byte buckets
 CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
 
@@ -42,6 +45,10 @@ class CPU(Component):
                         maximum=16),
         "bsp": Option("bool", True, "the bootstrap processor (false: an application processor, "
                       "halted until a start-up IPI)"),
+        "code_cache_blocks": Option("int", DEFAULT_CODE_CACHE_BLOCKS,
+                                    "decoded blocks kept per processor (by physical "
+                                    "address); beyond it the blocks of the page decoded "
+                                    "into least recently are dropped", minimum=16),
         "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
                       "true on an 80286/80386 adds a 287/387)"),
     }
@@ -93,7 +100,10 @@ class CPU(Component):
         # Which cached blocks to drop when code bytes are written: the blocks
         # decoded from each physical page and from each 64-byte bucket of it
         # (so data written beside code drops only the blocks it overlaps).
+        # `code_pages` is in order of the last decode into each page: the bound
+        # (`code_cache_blocks`) drops the blocks of its first pages.
         self.code_pages: Dict[int, Set[int]] = {}
+        self.max_blocks = options["code_cache_blocks"]
         self.block_buckets: Dict[int, Set[int]] = {}
         self.block_pages: Dict[int, Set[int]] = {}
         # Blocks that follow a jump: physical address -> their "still valid" flags.
@@ -316,6 +326,19 @@ class CPU(Component):
                     del self.code_pages[page]
                     self._release_code_page(page)
 
+    def _drop_oldest_pages(self) -> None:
+        """Keep at most `max_blocks` blocks: drop every block of the page decoded
+        into least recently, then the next, until under the bound.  A page whose
+        code is still running is decoded again and becomes the most recent one;
+        what the guest sees does not change (blocks are a cache)."""
+        code_pages = self.code_pages
+        while len(self.block_pages) > self.max_blocks and len(code_pages) > 1:
+            page = next(iter(code_pages))
+            for address in list(code_pages[page]):
+                self._drop_block(address)
+            if code_pages.pop(page, None) is not None:
+                self._release_code_page(page)
+
     def _release_code_page(self, page: int) -> None:
         """No block of this processor comes from `page` any more: writes to it may
         take the bus's fast path again, unless another processor runs code from it."""
@@ -333,8 +356,11 @@ class CPU(Component):
         ranges.extend((page << 12, (page << 12) + MAX_INSTRUCTION_LENGTH)
                       for page in pages if page not in covered)
         self.block_pages.setdefault(phys, set()).update(pages, covered)
+        code_pages = self.code_pages
         for page in self.block_pages[phys]:
-            self.code_pages.setdefault(page, set()).add(phys)
+            blocks = code_pages.pop(page, None) or set()      # re-inserted: most recent
+            blocks.add(phys)
+            code_pages[page] = blocks
         buckets = self.block_buckets
         for start, end in ranges:
             for bucket in range(start >> CODE_BUCKET_SHIFT, ((end - 1) >> CODE_BUCKET_SHIFT) + 1):
@@ -390,6 +416,8 @@ class CPU(Component):
         if cacheable:
             self.code_cache[phys] = result
             self._remember_block(phys, pages, runs)
+            if len(self.block_pages) > self.max_blocks:
+                self._drop_oldest_pages()
             if len(runs) > 1:
                 self.block_alive.setdefault(phys, []).append(alive)
         else:

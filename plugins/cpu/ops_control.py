@@ -9,7 +9,7 @@ from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .fpu import ops as fpu_ops
 from .state import (CF, CPUFault, CR0_EM, CR0_PE, CR0_TS, CS, DF, EAX, EBP, ECX, EDX, ESP,
-                    GP, IF, IOPL, NM, SS, VM, exit_after)
+                    GP, IF, IOPL, NM, SS, TF, VM, LoopExit, exit_after)
 
 Closure = Callable[[int], int]
 
@@ -122,9 +122,32 @@ def build_near_rel(d: Decoder) -> Closure:
             return target
         return call_rel
 
+    if n + rel == 0:
+        d.direct_target = None      # not followed: the jump is a block of its own
+        return jump_to_itself(cpu)
+
     def jmp_rel(eip: int) -> int:
         return (eip + n + rel) & omask
     return pure(jmp_rel)
+
+
+def jump_to_itself(cpu) -> Closure:
+    """JMP $ (`for (;;);` after STI: a kernel's idle loop waiting for an interrupt).
+    Each turn changes nothing but the instruction count, and nothing else can
+    change before the next clock event, where the run loop stops anyway: so the
+    turns up to `clock.stop_icount` are counted at once.  Instruction count, EIP
+    and every other state are those of running them one by one, minus the host
+    time.  Not while single instructions are watched (instruction hook, TF, DR7)."""
+    clock = cpu.clock
+
+    def jump_to_itself(eip: int) -> int:
+        stop = clock.stop_icount
+        if stop > clock.icount and not (cpu.traced or cpu.flags & TF or cpu.dr[7] & 0xFF):
+            clock.icount = stop
+            cpu.eip = eip
+            raise LoopExit()
+        return eip
+    return jump_to_itself
 
 
 @register(ONE_BYTE, 0x9A, 0xEA)
