@@ -157,7 +157,9 @@ class Bus:
         """Create physical RAM of `size` bytes at address 0 (the first megabyte is
         always backed so that ROMs there can live in the same array)."""
         self.ram_size = size
-        self.memory = bytearray(max(size, 0x110000))
+        # Repeating one zero byte, not bytearray(n): PyPy's bytearray(n) builds
+        # the zeros twice, doubling the peak RSS of a large guest (same on CPython).
+        self.memory = bytearray(b"\x00") * max(size, 0x110000)
         pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
         for page in range(pages):
             if page not in self.page_region:
