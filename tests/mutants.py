@@ -139,6 +139,17 @@ MUTANTS: List[Mutant] = [
            "    def _a20_changed(self, mask: int) -> None:\n        self.rebuild()\n",
            "    def _a20_changed(self, mask: int) -> None:\n        self.fetch_mask = mask\n",
            "tests/test_cpu_core.py"),
+    mutant("idle-jump-overshoots", "CPU", "JMP $ counts its turns one past the next clock event",
+           "plugins/cpu/ops_control.py",
+           "            clock.icount = stop\n",
+           "            clock.icount = stop + 1\n",
+           "tests/test_device_guests.py"),
+    mutant("code-cache-bound-stale", "CPU", "the decode-cache bound forgets blocks without "
+           "dropping them (stale code runs after a write)",
+           "plugins/cpu/cpu.py",
+           "            for address in list(code_pages[page]):\n                self._drop_block(address)\n",
+           "            for address in list(code_pages[page]):\n                self.block_pages.pop(address, None)\n",
+           "tests/test_cpu_blocks.py"),
     mutant("replay-input-timing", "record/replay", "replay applies an input at its instruction "
            "count without waiting for its virtual time",
            "core/machine.py",
