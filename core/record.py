@@ -19,12 +19,15 @@ fields that differ.  Media are opened copy-on-write during a replay, so replayin
 never modifies an image.
 
 A snapshot (`--snapshot-at N --snapshot FILE`, `--restore FILE`) is the same container
-holding a header and one full machine state.
+holding a header, one full machine state without its RAM, then the RAM as `ram`
+records of 1 MiB (all-zero ones left out), so that neither writing nor reading a
+snapshot holds the whole RAM as one JSON text: a 128 MiB guest took over 1 GB to
+restore when it did.
 """
 
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .display import find_screen, screen_text
 from .errors import MediaError, UserError
@@ -38,6 +41,10 @@ from . import statefile
 RECORDING_FORMAT = "pcmachine-recording"
 SNAPSHOT_FORMAT = "pcmachine-snapshot"
 FORMAT_VERSION = 2
+#: Snapshot files: version 3 keeps the RAM in `ram` records (2 had it in the state).
+SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSIONS = (2, 3)
+RAM_RECORD_SIZE = 1 << 20
 DEFAULT_CHECKPOINT_INTERVAL = 5_000_000
 
 
@@ -151,29 +158,32 @@ class Recorder:
 
 
 # ---------------------------------------------------------------------- reading
-def read_state_file(path: str, file_format: str, what: str) -> List[Dict[str, Any]]:
-    """The records of a recording or snapshot file, checked for its format and
-    version; UserError with a one-line message otherwise."""
+def read_state_file(path: str, file_format: str, what: str,
+                    versions: Tuple[int, ...] = (FORMAT_VERSION,)) -> Iterator[Dict[str, Any]]:
+    """The records of a recording or snapshot file one by one, the header checked
+    for its format and version; UserError with a one-line message otherwise."""
     if not os.path.isfile(path):
         raise UserError(f"{what} not found: {path}")
+    records = statefile.read_records(path)
     try:
-        records = list(statefile.read_records(path))
+        header = next(records, None)
+        if header is None or header.get("format") != file_format:
+            raise UserError(f"{path}: not a pcmachine {what}")
+        version = header.get("version")
+        if version not in versions:
+            raise UserError(f"{path}: {what} format version {version} is not supported "
+                            f"(this pcmachine reads version {versions[-1]})")
+        yield header
+        yield from records
     except ValueError as error:
         raise UserError(str(error)) from None
-    if not records or records[0].get("format") != file_format:
-        raise UserError(f"{path}: not a pcmachine {what}")
-    version = records[0].get("version")
-    if version != FORMAT_VERSION:
-        raise UserError(f"{path}: {what} format version {version} is not supported "
-                        f"(this pcmachine reads version {FORMAT_VERSION})")
-    return records
 
 
 class Recording:
     """A recording file, read whole (inputs and checkpoints are small)."""
 
     def __init__(self, path: str) -> None:
-        records = read_state_file(path, RECORDING_FORMAT, "recording")
+        records = list(read_state_file(path, RECORDING_FORMAT, "recording"))
         self.path = path
         self.header = records[0]
         self.inputs = [r for r in records if r["type"] == "input"]
@@ -333,13 +343,21 @@ def save_snapshot(machine: Machine, path: str) -> None:
     the run overwrites afterwards are appended to the file when it stops, so the
     snapshot can still be restored once the images have moved on."""
     machine.flush_media()
-    header = {"type": "header", "format": SNAPSHOT_FORMAT, "version": FORMAT_VERSION,
+    header = {"type": "header", "format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
               "profile": machine.machine_profile(),
               "media": media_header(machine)}
+    state = machine.snapshot()
+    ram = state.pop("ram")
+    state["ram_size"] = len(ram)
+    zeros = bytes(RAM_RECORD_SIZE)
     try:
         with statefile.RecordWriter(path) as writer:
             writer.dump(header)
-            writer.dump({"type": "state", "state": machine.snapshot()})
+            writer.dump({"type": "state", "state": state})
+            for offset in range(0, len(ram), RAM_RECORD_SIZE):
+                data = ram[offset:offset + RAM_RECORD_SIZE]
+                if data != zeros[:len(data)]:
+                    writer.dump({"type": "ram", "offset": offset, "data": data})
     except OSError as error:
         raise UserError(f"cannot write snapshot {path}: {error.strerror}") from None
     machine.add_plugin(SnapshotJournal(machine, path, writer.last_sum))
@@ -366,9 +384,26 @@ class SnapshotJournal:
 
 
 def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Dict[int, bytes]]]:
-    """(header, state, sector journal) of a snapshot file; UserError when it is not one."""
-    records = read_state_file(path, SNAPSHOT_FORMAT, "snapshot")
-    if len(records) < 2 or records[1].get("type") != "state":
+    """(header, state, sector journal) of a snapshot file; UserError when it is not one.
+    The RAM records are copied into the state's RAM as they are read."""
+    records = read_state_file(path, SNAPSHOT_FORMAT, "snapshot", SNAPSHOT_VERSIONS)
+    header = next(records)
+    state_record = next(records, None)
+    if state_record is None or state_record.get("type") != "state":
         raise UserError(f"{path}: snapshot is incomplete")
-    return records[0], records[1]["state"], journal_records(records[2:])
+    state = state_record["state"]
+    if "ram_size" in state:
+        state["ram"] = bytearray(b"\x00") * state.pop("ram_size")
+    ram = state.get("ram")
+    journal: List[Dict[str, Any]] = []
+    for record in records:
+        if record.get("type") == "ram":
+            offset, data = record.get("offset"), record.get("data")
+            if not isinstance(ram, bytearray) or not isinstance(offset, int) or \
+                    not isinstance(data, bytes) or not 0 <= offset <= len(ram) - len(data):
+                raise UserError(f"{path}: a RAM record lies outside the snapshot's RAM")
+            ram[offset:offset + len(data)] = data
+        else:
+            journal.append(record)
+    return header, state, journal_records(journal)
 

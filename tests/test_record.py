@@ -108,6 +108,52 @@ def test_snapshot_restore_continues_identically(profile, tmp_path):
     assert statefile.digest(resumed.snapshot()) == statefile.digest(straight.snapshot())
 
 
+def test_snapshot_ram_is_stored_in_records_of_a_mebibyte_without_the_zero_ones(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(PROFILE.replace("size: 1M", "size: 4M"))
+    machine = Machine.from_profile(str(path))
+    machine.bus.memory[0x1FFFFF] = 0x5A            # the end of the second MiB
+    machine.bus.memory[0x300000:0x300004] = b"\x01\x02\x03\x04"
+    snap = str(tmp_path / "ram.snap")
+    save_snapshot(machine, snap)
+    records = list(statefile.read_records(snap))
+    assert records[0]["version"] == 3
+    assert "ram" not in records[1]["state"] and records[1]["state"]["ram_size"] == 4 << 20
+    assert [r["offset"] for r in records[2:] if r["type"] == "ram"] == [1 << 20, 3 << 20]
+    _, state, _ = load_snapshot(snap)
+    assert state["ram"] == machine.bus.memory
+    restored = Machine.from_profile(str(path))
+    restored.restore(state)
+    assert restored.bus.memory == machine.bus.memory
+
+
+def test_a_version_2_snapshot_with_the_ram_in_its_state_still_restores(profile, tmp_path):
+    machine = Machine.from_profile(profile)
+    machine.run_headless(50_000)
+    old = str(tmp_path / "v2.snap")
+    with statefile.RecordWriter(old) as writer:
+        writer.dump({"type": "header", "format": "pcmachine-snapshot", "version": 2,
+                     "profile": machine.machine_profile(), "media": {}})
+        writer.dump({"type": "state", "state": machine.snapshot()})
+    _, state, _ = load_snapshot(old)
+    restored = Machine.from_profile(profile)
+    restored.restore(state)
+    assert statefile.digest(restored.snapshot()) == statefile.digest(machine.snapshot())
+
+
+def test_a_ram_record_outside_the_ram_is_refused(profile, tmp_path):
+    machine = Machine.from_profile(profile)
+    snap = str(tmp_path / "bad.snap")
+    save_snapshot(machine, snap)
+    records = list(statefile.read_records(snap))
+    records.append({"type": "ram", "offset": len(machine.bus.memory), "data": b"x"})
+    with statefile.RecordWriter(snap) as writer:
+        for record in records:
+            writer.dump(record)
+    with pytest.raises(UserError, match="a RAM record lies outside the snapshot's RAM"):
+        load_snapshot(snap)
+
+
 def test_not_a_recording(tmp_path):
     bogus = tmp_path / "x.rec"
     bogus.write_text("hello")
