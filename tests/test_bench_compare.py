@@ -61,9 +61,15 @@ def test_missing_emulators_are_reported(compare, tmp_path, monkeypatch, capsys):
     assert all(line.endswith("not installed") for line in lines[1:])
 
 
-def test_bad_options_are_one_line_errors(compare, capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--rounds", "3,2"], "give 0 < SHORT < LONG"),
+    (["--sizes", "1,70000"], "give counts from 1 to 65535"),
+    (["--repeat", "0"], "give 1 or more"),
+    (["qemu", "vmware"], "unknown emulator 'vmware'"),
+])
+def test_bad_options_are_one_line_errors(compare, capsys, argv, message):
     with pytest.raises(SystemExit) as exit:
-        compare.main(["--rounds", "3,2"])
+        compare.main(argv)
     assert exit.value.code == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and err.strip().endswith("give 0 < SHORT < LONG")
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err

@@ -48,6 +48,7 @@ OUTER, INNER = 500, 1000
 MARK_PORT, MARK_START, MARK_END = 0xEB, 0x51, 0x5E
 #: isa-debug-exit status for the boot sector's write of 10h: (10h << 1) | 1.
 QEMU_EXIT_STATUS = 0x21
+EMULATORS = ("pcmachine", "qemu", "qemu-icount", "bochs")
 #: Small sizes for checking the instruction formula in pcmachine.
 CHECK_ROUNDS, CHECK_OUTER, CHECK_INNER = 2, 3, 10
 
@@ -358,8 +359,7 @@ class OneLineErrors(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrors(prog="compare.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("emulators", nargs="*", metavar="EMULATOR",
-                        choices=["pcmachine", "qemu", "qemu-icount", "bochs"],
-                        help="pcmachine, qemu, qemu-icount, bochs (default: all)")
+                        help=f"{', '.join(EMULATORS)} (default: all)")
     parser.add_argument("--python", action="append", metavar="PATH",
                         help="interpreter that imports pcmachine (repeat for several; default: this one)")
     parser.add_argument("--repeat", type=int, default=3, metavar="N",
@@ -372,14 +372,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.emulators) - set(EMULATORS))
+    if unknown:
+        parser.error(f"unknown emulator {unknown[0]!r} (choose from {', '.join(EMULATORS)})")
     if args.repeat < 1:
-        print("compare.py: error: --repeat: give 1 or more", file=sys.stderr)
-        return 2
+        parser.error("--repeat: give 1 or more")
     if shutil.which("nasm") is None:
         print("compare.py: error: nasm is needed to assemble the boot sectors", file=sys.stderr)
         return 2
-    wanted = set(args.emulators or ["pcmachine", "qemu", "qemu-icount", "bochs"])
+    wanted = set(args.emulators or EMULATORS)
     chosen = [e for e in emulators(args.python or [sys.executable]) if e.key in wanted]
     rows: Dict[str, List[str]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as folder:
