@@ -396,6 +396,20 @@ def bench_guest(text: str, options: Any, repeat: int) -> None:
     print("decoded blocks (counted in one more boot):")
     print(STATS_HEADER)
     print(stats_line("counted", counted.stats))
+    peak = peak_rss_mb()
+    if peak is not None:
+        print(f"peak RSS of this process (all the boots above): {peak:,.0f} MB")
+
+
+def peak_rss_mb() -> Optional[float]:
+    """The process's largest resident set so far (`getrusage`: KiB on Linux, bytes
+    on macOS), or None where the platform has no `resource` module."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
 # ---------------------------------------------------------------------- command

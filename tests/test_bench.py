@@ -134,6 +134,8 @@ def test_guest_to_marker_reports_the_exact_instruction_count(tmp_path, capsys, f
     blocks = table_row(out, "counted")
     decoded, blocks_run = int(blocks[1].replace(",", "")), int(blocks[3].replace(",", ""))
     assert 0 < decoded < blocks_run
+    peak = re.search(r"^peak RSS of this process \(all the boots above\): ([\d,]+) MB$", out, re.MULTILINE)
+    assert peak is not None and 16 < int(peak.group(1).replace(",", "")) < 100_000
 
 
 def test_guest_defaults_to_the_demo_disk(capsys):
