@@ -348,16 +348,17 @@ def save_snapshot(machine: Machine, path: str) -> None:
               "media": media_header(machine)}
     state = machine.snapshot()
     ram = state.pop("ram")
-    state["ram_size"] = len(ram)
     zeros = bytes(RAM_RECORD_SIZE)
+    offsets = [offset for offset in range(0, len(ram), RAM_RECORD_SIZE)
+               if ram[offset:offset + RAM_RECORD_SIZE] != zeros[:len(ram) - offset]]
+    state["ram_size"] = len(ram)
+    state["ram_records"] = len(offsets)     # the checksum chain cannot see records cut off at the end
     try:
         with statefile.RecordWriter(path) as writer:
             writer.dump(header)
             writer.dump({"type": "state", "state": state})
-            for offset in range(0, len(ram), RAM_RECORD_SIZE):
-                data = ram[offset:offset + RAM_RECORD_SIZE]
-                if data != zeros[:len(data)]:
-                    writer.dump({"type": "ram", "offset": offset, "data": data})
+            for offset in offsets:
+                writer.dump({"type": "ram", "offset": offset, "data": ram[offset:offset + RAM_RECORD_SIZE]})
     except OSError as error:
         raise UserError(f"cannot write snapshot {path}: {error.strerror}") from None
     machine.add_plugin(SnapshotJournal(machine, path, writer.last_sum))
@@ -392,12 +393,15 @@ def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, 
     if state_record is None or state_record.get("type") != "state":
         raise UserError(f"{path}: snapshot is incomplete")
     state = state_record["state"]
+    expected = state.pop("ram_records", 0)
     if "ram_size" in state:
         state["ram"] = bytearray(b"\x00") * state.pop("ram_size")
     ram = state.get("ram")
     journal: List[Dict[str, Any]] = []
+    found = 0
     for record in records:
         if record.get("type") == "ram":
+            found += 1
             offset, data = record.get("offset"), record.get("data")
             if not isinstance(ram, bytearray) or not isinstance(offset, int) or \
                     not isinstance(data, bytes) or not 0 <= offset <= len(ram) - len(data):
@@ -405,5 +409,7 @@ def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, 
             ram[offset:offset + len(data)] = data
         else:
             journal.append(record)
+    if found != expected:
+        raise UserError(f"{path}: the snapshot holds {found} of its {expected} RAM records (cut off?)")
     return header, state, journal_records(journal)
 

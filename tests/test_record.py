@@ -154,6 +154,21 @@ def test_a_ram_record_outside_the_ram_is_refused(profile, tmp_path):
         load_snapshot(snap)
 
 
+def test_a_snapshot_without_its_last_ram_records_is_refused(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(PROFILE.replace("size: 1M", "size: 4M"))
+    machine = Machine.from_profile(str(path))
+    machine.bus.memory[0x300000] = 1
+    snap = str(tmp_path / "cut.snap")
+    save_snapshot(machine, snap)
+    records = list(statefile.read_records(snap))
+    with statefile.RecordWriter(snap) as writer:       # a valid chain, one record short
+        for record in records[:-1]:
+            writer.dump(record)
+    with pytest.raises(UserError, match="holds 0 of its 1 RAM records"):
+        load_snapshot(snap)
+
+
 def test_not_a_recording(tmp_path):
     bogus = tmp_path / "x.rec"
     bogus.write_text("hello")
