@@ -393,7 +393,7 @@ def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, 
     if state_record is None or state_record.get("type") != "state":
         raise UserError(f"{path}: snapshot is incomplete")
     state = state_record["state"]
-    expected = state.pop("ram_records", 0)
+    expected = state.pop("ram_records", None)
     if "ram_size" in state:
         state["ram"] = bytearray(b"\x00") * state.pop("ram_size")
     ram = state.get("ram")
@@ -409,7 +409,7 @@ def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, 
             ram[offset:offset + len(data)] = data
         else:
             journal.append(record)
-    if found != expected:
+    if expected is not None and found != expected:
         raise UserError(f"{path}: the snapshot holds {found} of its {expected} RAM records (cut off?)")
     return header, state, journal_records(journal)
 
