@@ -67,14 +67,27 @@ def test_the_initrd_stays_below_initrd_addr_max(tmp_path, initrd):
 
 @pytest.mark.parametrize("kernel", ["multiboot.elf", "multiboot_aout.bin"])
 def test_a_multiboot_kernel_gets_the_machine_state_and_information(tmp_path, initrd, kernel):
-    text = boot(tmp_path, os.path.join(GUESTS, kernel), "--initrd", initrd, "--append", "debug=1")
+    path = os.path.join(GUESTS, kernel)
+    text = boot(tmp_path, path, "--initrd", initrd, "--append", "debug=1")
+    elf = kernel.endswith(".elf")
+    sections = []
+    if elf:
+        # GRUB's ELF section header table (flag 5): the guest finds .symtab by its
+        # type, its name through .shstrtab and `start` (the entry) through .strtab.
+        with open(path, "rb") as handle:
+            header = handle.read(52)
+        entry, = struct.unpack_from("<I", header, 0x18)
+        shnum, shstrndx = struct.unpack_from("<HH", header, 0x30)
+        sections = ["sections, shstrndx=", f"{shnum:08X}", f"{shstrndx:08X}",
+                    "symbol table: .symtab", f"start={entry:08X}"]
     assert text.splitlines() == [
         "eax=2BADB002",
         "cs ds ss=", "0008", "0010", "0010",          # flat segments of the loader's GDT
         "cr0.pg.pe=00000001",                          # protected mode, no paging
         "a20 byte at 112345h=0000005A",               # A20 enabled
         "bss=00000000",
-        "flags=0000024D",                              # memory, cmdline, mods, mmap, loader name
+        # memory, cmdline, mods, mmap, loader name; the ELF section headers
+        f"flags={0x26D if elf else 0x24D:08X}",
         "mem_lower=0000027F",                          # 639 KiB below the EBDA
         "mem_upper=00003C00",                          # 15 MiB above 1 MiB
         f'cmdline="{kernel} debug=1"',                 # the kernel's name, then --append
@@ -84,7 +97,7 @@ def test_a_multiboot_kernel_gets_the_machine_state_and_information(tmp_path, ini
         "mmap entries, usable bytes above 1 MiB=",
         "00000005", "00F00000",
         "boot_loader_name=pcmachine",
-    ]
+    ] + sections
 
 
 def patched(tmp_path, offset, data, name="kernel.bin"):

@@ -14,7 +14,11 @@ memory map, the video mode and the rest itself, as it does under QEMU.
 Multiboot (v1 specification): the header in the first 8 KiB, the ELF program
 headers (or the a.out-kludge addresses of flag 16) say where the kernel goes; the
 initrd becomes module 0; the information structure holds the memory sizes, the
-command line, the modules and the BIOS's E820 map.  A real-mode stub written here
+command line, the modules and the BIOS's E820 map.  An ELF kernel's section header
+table is passed too (flag 5), as GRUB does: the table and the sections no segment
+loads (.symtab, .strtab, .shstrtab: sh_addr 0) are copied after the kernel, each
+sh_addr set to where its section now lies; kernels read their own symbols there
+for stack traces.  A real-mode stub written here
 does what a boot loader does (A20 on, a flat GDT, CR0.PE, segment loads) and jumps
 to the entry with EAX=2BADB002h and EBX=the information structure.
 """
@@ -43,7 +47,9 @@ MULTIBOOT_LOADER_MAGIC = 0x2BADB002
 MULTIBOOT_SEARCH = 8192
 MB_PAGE_ALIGN, MB_MEMORY_INFO, MB_VIDEO_MODE, MB_AOUT_KLUDGE = 1, 2, 4, 0x10000
 MB_SUPPORTED_REQUIRED = MB_PAGE_ALIGN | MB_MEMORY_INFO
-INFO_MEMORY, INFO_CMDLINE, INFO_MODS, INFO_MMAP, INFO_LOADER_NAME = 0x1, 0x4, 0x8, 0x40, 0x200
+INFO_MEMORY, INFO_CMDLINE, INFO_MODS, INFO_ELF_SHDR, INFO_MMAP, INFO_LOADER_NAME = 0x1, 0x4, 0x8, 0x20, 0x40, 0x200
+SHT_NOBITS = 8
+PAGE = 0x1000
 STUB_ADDRESS = 0x8000           # the stub, its GDT and the information structures
 STUB_AREA_END = 0x10000
 LOADER_NAME = b"pcmachine\0"
@@ -199,6 +205,33 @@ def _elf_segments(path: str, data: bytes) -> Tuple[List[Tuple[int, bytes]], List
     return pieces, zeroed, entry
 
 
+def _elf_sections(data: bytes, start: int) -> Optional[Tuple[List[Tuple[int, bytes]], bytes, int]]:
+    """The section header table at START and the unloaded sections after it, as
+    GRUB lays them out: (pieces, the information structure's 16-byte syms field,
+    the end); None when the file has no table or it lies outside the file (GRUB
+    then passes no table either)."""
+    shoff = struct.unpack_from("<I", data, 0x20)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
+    if shnum == 0 or shentsize < 40 or shoff + shnum * shentsize > len(data):
+        return None
+    table = bytearray(data[shoff:shoff + shnum * shentsize])
+    pieces = []
+    address = start + len(table)
+    for index in range(shnum):
+        _, kind, _, sh_addr, offset, size, _, _, align = struct.unpack_from("<9I", table, index * shentsize)
+        if sh_addr != 0 or size == 0 or kind == SHT_NOBITS:
+            continue
+        if offset + size > len(data):
+            return None
+        if align > 1:
+            address = (address + align - 1) // align * align
+        pieces.append((address, data[offset:offset + size]))
+        struct.pack_into("<I", table, index * shentsize + 12, address)
+        address += size
+    pieces.insert(0, (start, bytes(table)))
+    return pieces, struct.pack("<4I", shnum, shentsize, start, shstrndx), address
+
+
 def _aout_segments(path: str, data: bytes, header: MultibootHeader) -> Tuple[List[Tuple[int, bytes]],
                                                                               List[Tuple[int, int]], int]:
     start = header.offset - (header.header_addr - header.load_addr)
@@ -233,6 +266,12 @@ def _multiboot(path: str, data: bytes, header: MultibootHeader, ramdisk: Optiona
     info_address = STUB_ADDRESS + 0x200
     area = _Area(info_address + 0x80)          # after the 88-byte information structure
     flags = INFO_MEMORY | INFO_CMDLINE | INFO_MMAP | INFO_LOADER_NAME
+    syms = bytes(16)
+    sections = None if header.flags & MB_AOUT_KLUDGE else _elf_sections(data, _page_up(end))
+    if sections is not None and sections[2] <= ram_size:
+        section_pieces, syms, end = sections
+        pieces += section_pieces
+        flags |= INFO_ELF_SHDR
     lower = next((length for base, length, kind in memory_map if base == 0 and kind == 1), 0)
     upper = next((length for base, length, kind in memory_map if base == 0x100000 and kind == 1), 0)
     cmdline = area.put((os.path.basename(path) + (" " + append if append else "")).encode("latin-1") + b"\0")
@@ -242,7 +281,7 @@ def _multiboot(path: str, data: bytes, header: MultibootHeader, ramdisk: Optiona
     mods_count = mods_address = 0
     if ramdisk is not None:
         module_path, module = ramdisk
-        module_start = (end + 0xFFF) & ~0xFFF
+        module_start = _page_up(end)
         if module_start + len(module) > ram_size:
             raise UserError(f"--initrd: {len(module)} bytes do not fit in RAM after the kernel")
         pieces.append((module_start, module))
@@ -252,13 +291,17 @@ def _multiboot(path: str, data: bytes, header: MultibootHeader, ramdisk: Optiona
         flags |= INFO_MODS
     info = struct.pack("<IIII", flags, lower // 1024, upper // 1024, 0) + struct.pack("<III", cmdline, mods_count,
                                                                            mods_address)
-    info += bytes(16)                           # syms
+    info += syms
     info += struct.pack("<II", len(mmap), mmap_address) + bytes(12)    # drives, config table
     info += struct.pack("<I", loader_name)
     if area.end > STUB_AREA_END:
         raise UserError("--append: the command line is too long for the multiboot loader's area")
     pieces += [(STUB_ADDRESS, _stub(entry, info_address)), (info_address, info)] + area.pieces
     return Loaded(pieces, zeroed, 0, STUB_ADDRESS, STUB_ADDRESS)
+
+
+def _page_up(address: int) -> int:
+    return (address + PAGE - 1) & ~(PAGE - 1)
 
 
 class _Area:

@@ -1,6 +1,9 @@
 ; A multiboot (v1) test kernel: checks what the loader hands over (EAX magic,
 ; flat 32-bit segments, A20, the information structure: memory sizes, command
-; line, modules, memory map, loader name) and reports it on port 0E9h.
+; line, modules, memory map, loader name; for the ELF file, the section header
+; table GRUB passes with flag 5: the symbol table's name through .shstrtab and the
+; address of the symbol `start` through .symtab and .strtab, as kernels look up
+; their own symbols for stack traces) and reports it on port 0E9h.
 ; Built twice (build.sh): as an ELF file linked at 100000h (multiboot.elf), and
 ; as a flat binary with the a.out-kludge addresses (multiboot_aout.bin, -DAOUT).
 
@@ -137,7 +140,67 @@ start:
         call str
         mov al, 10
         out 0xE9, al
-        cli
+%ifndef AOUT
+        test dword [esi], 0x20          ; the ELF section header table
+        jz .done
+        mov ebx, shdr_msg
+        call str
+        mov eax, [esi + 28]             ; num
+        call hex
+        mov eax, [esi + 40]             ; shndx
+        call hex
+        mov edi, [esi + 36]             ; the table
+        mov ecx, [esi + 28]
+.find:  dec ecx
+        js .done
+        mov ebx, ecx
+        imul ebx, [esi + 32]
+        add ebx, edi
+        cmp dword [ebx + 4], 2          ; SHT_SYMTAB
+        jne .find
+        mov eax, [esi + 40]             ; its name, from .shstrtab's sh_addr
+        imul eax, [esi + 32]
+        mov edx, [edi + eax + 12]
+        add edx, [ebx]
+        push ebx
+        mov ebx, symtab_msg
+        call str
+        mov ebx, edx
+        call str
+        mov al, 10
+        out 0xE9, al
+        pop ebx
+        mov eax, [ebx + 24]             ; sh_link: the .strtab
+        imul eax, [esi + 32]
+        mov ebp, [edi + eax + 12]
+        mov edx, [ebx + 12]             ; the symbols
+        mov ecx, [ebx + 20]
+        add ecx, edx
+.symbol:
+        add edx, 16
+        cmp edx, ecx
+        jae .done
+        mov ebx, [edx]                  ; st_name
+        add ebx, ebp
+        push edi
+        mov edi, start_name
+.cmp:   mov al, [ebx]
+        cmp al, [edi]
+        jne .next
+        inc ebx
+        inc edi
+        test al, al
+        jnz .cmp
+        pop edi
+        mov ebx, start_msg
+        call str
+        mov eax, [edx + 4]              ; st_value
+        call hex
+        jmp .done
+.next:  pop edi
+        jmp .symbol
+%endif
+.done:  cli
         hlt
 
 str:    mov al, [ebx]
@@ -179,6 +242,12 @@ mods_msg:    db "mods_count=", 0
 module_msg:  db "module page offset, length, head, string=", 10, 0
 mmap_msg:    db "mmap entries, usable bytes above 1 MiB=", 10, 0
 name_msg:    db "boot_loader_name=", 0
+%ifndef AOUT
+shdr_msg:    db "sections, shstrndx=", 10, 0
+symtab_msg:  db "symbol table: ", 0
+start_msg:   db "start=", 0
+start_name:  db "start", 0
+%endif
 magic:       dd 0
 info:        dd 0
 data_end:
