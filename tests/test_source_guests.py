@@ -15,6 +15,8 @@ an environment variable and skips, saying which, when it is not set.
   unpadded).
 * PCMACHINE_XV6_DIR: `xv6.img` and `fs.img` (mit-pdos/xv6-public, `make xv6.img
   fs.img`).
+* PCMACHINE_CSTACKOS_DIR: `kernel.elf` and `built_file_system` (cstack/osdev, a
+  littleosbook kernel, and its GRUB module).
 """
 
 import os
@@ -90,6 +92,18 @@ def test_os_tutorial_kernel_answers_its_commands(pc):
     m.wait_text("physical address: 0x11000", timeout=60, after_input=True)
     m.type("end\n")
     m.wait_text("Stopping the CPU", timeout=60, after_input=True)
+
+
+def test_cstackos_reads_its_symbols_and_runs_its_user_shell(pc):
+    """A littleosbook kernel booted as a multiboot ELF with its file system as
+    module 0: it reads its own symbols through the ELF section header table (flag
+    5) for stack traces, then runs its shell in user mode on that module."""
+    kernel, module = built("PCMACHINE_CSTACKOS_DIR", "kernel.elf", "built_file_system")
+    m = pc.boot("pc.yaml", overrides=[f"bios.kernel={kernel}", f"bios.initrd={module}"])
+    m.serial.wait("REGISTER_INPUT_HANDLER", timeout=120)
+    assert "0xc0100067 : higher_half_loader" in m.serial.text()
+    m.type("ls -l\n")
+    m.wait_text("test.txt (12 bytes)", timeout=120, after_input=True)
 
 
 @pytest.mark.parametrize("cpus", [1, 2])
