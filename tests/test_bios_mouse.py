@@ -32,6 +32,7 @@ def test_driver_calls_and_packets_reach_the_handler(tmp_path, floppy_from):
     assert reason == "halted"
     assert lines == [
         "mouse: start",
+        "pointing device: 01",              # int 11h: equipment word bit 2
         "no handler: cf=1 ah=05",           # enabling needs a handler
         "init: cf=0 bx=00AA",               # reset: BL=AAh (self-test passed), BH=00h (ID)
         "type: bh=00",
@@ -46,5 +47,5 @@ def test_driver_calls_and_packets_reach_the_handler(tmp_path, floppy_from):
 
 def test_without_a_mouse_the_calls_report_an_interface_error(tmp_path, floppy_from):
     reason, lines = run_guest(floppy_from(tmp_path, "devices/mouse.bin"), ("kbc.mouse=false",))
-    assert (reason, lines) == ("halted", ["mouse: start", "no handler: cf=1 ah=05",
+    assert (reason, lines) == ("halted", ["mouse: start", "pointing device: 00", "no handler: cf=1 ah=05",
                                           "init: cf=1 bx=0300", "no mouse"])

@@ -10,6 +10,8 @@ way except for the areas the BIOS owns.
 
 from typing import Any, Dict
 
+from pcmachine.plugins.i8042.controller import KeyboardController
+
 from . import common as c
 from .rom import (BIOS_DATE, IRET, MODEL_AT, MOV_AL_20, OFFSET_DATE, OFFSET_MODEL, OFFSET_RESET,
                   OUT_20_AL, OUT_A0_AL, POP_AX, PUSH_AX, ROM_SEGMENT, STI, RomBuilder,
@@ -124,8 +126,10 @@ class PowerOnSelfTest:
         ctx.write8(0x500, 0)                       # print-screen status
 
     def equipment_word(self) -> int:
-        """Int 11h: floppies (bits 0, 6-7), FPU (1), initial video 80x25 colour
-        (4-5 = 10b), serial ports (9-11), printers (14-15)."""
+        """Int 11h: floppies (bits 0, 6-7), FPU (1), a PS/2 pointing device (2:
+        IBM's PS/2 BIOS and SeaBIOS set it, and OSes test it before they talk to
+        the mouse), initial video 80x25 colour (4-5 = 10b), serial ports (9-11),
+        printers (14-15)."""
         ctx = self.ctx
         floppies = self.bios.disk.floppy_count()
         word = 0x0020
@@ -133,6 +137,9 @@ class PowerOnSelfTest:
             word |= 0x0001 | ((floppies - 1) << 6)
         if getattr(self.bios.machine.cpu, "has_fpu", False):
             word |= 0x0002
+        controller = self.bios.machine.find(KeyboardController)
+        if controller is not None and controller.mouse is not None:
+            word |= 0x0004
         serial = sum(1 for i in range(4) if ctx.bda16(c.BDA_COM_PORTS + 2 * i))
         parallel = sum(1 for i in range(3) if ctx.bda16(c.BDA_LPT_PORTS + 2 * i))
         return word | (serial << 9) | (parallel << 14)

@@ -1,6 +1,9 @@
 ; PS/2 mouse through the BIOS (tests/test_bios_mouse.py): int 15h C2xxh as a DOS
 ; mouse driver uses it, then packets delivered to a device handler by the BIOS's
 ; IRQ 12 handler.  Reports on the debug console (port 0xE9):
+;   "pointing device: 01"        int 11h's equipment word, bit 2 (a PS/2 mouse
+;                                is attached: IBM's PS/2 BIOS and SeaBIOS set it;
+;                                DOS-era OSes test it before touching port 64h)
 ;   "no handler: cf=1 ah=05"     C200h BH=1 before C207h
 ;   "init: cf=0 bx=00AA"         C205h BH=3 (reset: BH = ID 00, BL = AAh); when it
 ;                                fails: "no mouse" and the guest stops
@@ -17,6 +20,12 @@
 PACKETS equ 2
 
 main:   print "mouse: start", 10
+        int 0x11
+        shr al, 2
+        and al, 1
+        print "pointing device: "
+        call put_hex8
+        call put_nl
         mov word [count], 0
         mov ax, 0xc200
         mov bh, 1
