@@ -17,6 +17,7 @@ an environment variable and skips, saying which, when it is not set.
   fs.img`).
 * PCMACHINE_CSTACKOS_DIR: `kernel.elf` and `built_file_system` (cstack/osdev, a
   littleosbook kernel, and its GRUB module).
+* PCMACHINE_SNOWDROP_DIR: `snowdrop.img` (Snowdrop OS's 1.44 MB FAT12 floppy).
 """
 
 import os
@@ -104,6 +105,19 @@ def test_cstackos_reads_its_symbols_and_runs_its_user_shell(pc):
     assert "0xc0100067 : higher_half_loader" in m.serial.text()
     m.type("ls -l\n")
     m.wait_text("test.txt (12 bytes)", timeout=120, after_input=True)
+
+
+def test_snowdrop_os_loads_its_drivers_and_runs_apps(pc):
+    """A real-mode OS with its own PIT, keyboard, PS/2 mouse and serial drivers: it
+    finds the mouse through the BIOS equipment word, then its shell runs apps."""
+    image, = built("PCMACHINE_SNOWDROP_DIR", "snowdrop.img")
+    m = pc.boot("pc.yaml", fda=image)
+    m.wait_text("[Snowdrop OS snowshell]:", timeout=300)
+    assert ".PS/2 mouse driver (IRQ12)" in m.screen_text()
+    m.type("hello\n")
+    m.wait_text("Hello, world!", timeout=120, after_input=True)
+    m.type("flist\n")
+    m.wait_text("SNOWDROP MBR", timeout=120, after_input=True)
 
 
 @pytest.mark.parametrize("cpus", [1, 2])
