@@ -18,6 +18,8 @@ an environment variable and skips, saying which, when it is not set.
 * PCMACHINE_CSTACKOS_DIR: `kernel.elf` and `built_file_system` (cstack/osdev, a
   littleosbook kernel, and its GRUB module).
 * PCMACHINE_SNOWDROP_DIR: `snowdrop.img` (Snowdrop OS's 1.44 MB FAT12 floppy).
+* PCMACHINE_JAMESM_DIR: `kernel` and `initrd.img` (JamesM's kernel tutorial, the
+  user-mode chapter, and its initrd).
 """
 
 import os
@@ -118,6 +120,14 @@ def test_snowdrop_os_loads_its_drivers_and_runs_apps(pc):
     m.wait_text("Hello, world!", timeout=120, after_input=True)
     m.type("flist\n")
     m.wait_text("SNOWDROP MBR", timeout=120, after_input=True)
+
+
+def test_jamesm_tutorial_kernel_reaches_user_mode(pc):
+    """JamesM's tutorial kernel: paging, a heap, the initrd as multiboot module
+    0, task switching, then user mode printing through a system call."""
+    kernel, initrd = built("PCMACHINE_JAMESM_DIR", "kernel", "initrd.img")
+    m = pc.boot("pc.yaml", overrides=[f"bios.kernel={kernel}", f"bios.initrd={initrd}"])
+    m.wait_text("Hello, user world!", timeout=300)
 
 
 @pytest.mark.parametrize("cpus", [1, 2])
