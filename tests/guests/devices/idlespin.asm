@@ -13,19 +13,13 @@
 PIT_DIVISOR     equ 1193            ; 1193182 Hz / 1193 = 1000.2 Hz
 SWITCH_TICKS    equ 10
 END_TICKS       equ 20
-TIMER_VECTOR    equ 0x20
 
 main:   print "idlespin: start", 10
         mov word [ticks], 0
         mov word [short_spins], 0
         mov word [near_spins], 0
-        mov bx, 0x2820              ; master base 20h, slave base 28h
-        call pic_remap
-        mov al, TIMER_VECTOR
         mov dx, irq0_handler
-        call set_vector
-        mov al, 0xfe                ; unmask IRQ0 only
-        out 0x21, al
+        call irq0_only              ; at vector 20h
         mov al, 0x34                ; counter 0, LSB then MSB, mode 2, binary
         out 0x43, al
         mov al, PIT_DIVISOR & 0xff

@@ -13,16 +13,10 @@
 PIT_DIVISOR     equ 11932           ; 1193182 Hz / 11932 = 100.0 Hz
 HALT_TICKS      equ 50
 BUSY_TICKS      equ 2
-TIMER_VECTOR    equ 0x20
 
 main:   print "timer: start", 10
-        mov bx, 0x2820              ; master base 20h, slave base 28h
-        call pic_remap
-        mov al, TIMER_VECTOR
         mov dx, irq0_handler
-        call set_vector
-        mov al, 0xfe                ; unmask IRQ0 only
-        out 0x21, al
+        call irq0_only              ; at vector 20h
 
         mov al, 0x34                ; counter 0, LSB then MSB, mode 2, binary
         call pit_start
