@@ -17,27 +17,9 @@
 LOOPS equ 10000
 
 main:   print "acpi: start", 10
-        mov ax, 0xe000
-.segment:
-        mov es, ax
-        xor di, di
-.scan:  cmp dword [es:di], "RSD "
-        jne .next
-        cmp dword [es:di + 4], "PTR "
-        jne .next
-        mov cx, 20
-        call checksum
-        test al, al
-        jz .found
-.next:  add di, 16
-        jnz .scan
-        mov ax, es
-        add ax, 0x1000
-        jnz .segment
-        print "rsdp: none", 10
-        jmp stop
-
-.found: print "rsdp="
+        call find_rsdp
+        jc stop
+        print "rsdp="
         mov ax, es
         movzx eax, ax
         shl eax, 4
@@ -99,17 +81,6 @@ main:   print "acpi: start", 10
         print "still running", 10
         jmp stop
 
-; checksum: AL = the byte sum of CX bytes at ES:DI
-checksum:
-        push cx
-        push di
-        xor al, al
-.add:   add al, [es:di]
-        inc di
-        loop .add
-        pop di
-        pop cx
-        ret
 
 ; map_table: EAX (physical, below 1 MiB) -> ES:DI; prints "table SIGN" and checks
 ; the checksum over the header's length; CF set (and "bad checksum") if it fails

@@ -155,21 +155,8 @@ put_irr:
 ; find_fadt: ES:DI = the FADT, from the RSDP (on a 16-byte boundary in E0000-FFFFF)
 ; through the RSDT, as an OS finds it; CF set (and a report) when there is none
 find_fadt:
-        mov ax, 0xe000
-.segment:
-        mov es, ax
-        xor di, di
-.scan:  cmp dword [es:di], "RSD "
-        jne .next
-        cmp dword [es:di + 4], "PTR "
-        je .found
-.next:  add di, 16
-        jnz .scan
-        mov ax, es
-        add ax, 0x1000
-        jnz .segment
-        print "rsdp: none", 10
-        stc
+        call find_rsdp
+        jnc .found
         ret
 .found: mov eax, [es:di + 16]           ; the RSDT
         call far_pointer
