@@ -348,9 +348,8 @@ def save_snapshot(machine: Machine, path: str) -> None:
               "media": media_header(machine)}
     state = machine.snapshot()
     ram = state.pop("ram")
-    zeros = bytes(RAM_RECORD_SIZE)
-    offsets = [offset for offset in range(0, len(ram), RAM_RECORD_SIZE)
-               if ram[offset:offset + RAM_RECORD_SIZE] != zeros[:len(ram) - offset]]
+    offsets = [offset for offset in range(0, len(ram), RAM_RECORD_SIZE)     # counted in place
+               if ram.count(0, offset, offset + RAM_RECORD_SIZE) != min(RAM_RECORD_SIZE, len(ram) - offset)]
     state["ram_size"] = len(ram)
     state["ram_records"] = len(offsets)     # the checksum chain cannot see records cut off at the end
     try:

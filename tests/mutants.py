@@ -147,8 +147,8 @@ MUTANTS: List[Mutant] = [
     mutant("code-cache-bound-stale", "CPU", "the decode-cache bound forgets blocks without "
            "dropping them (stale code runs after a write)",
            "plugins/cpu/cpu.py",
-           "            for address in list(code_pages[page]):\n                self._drop_block(address)\n",
-           "            for address in list(code_pages[page]):\n                self.block_pages.pop(address, None)\n",
+           "            for address in list(next(iter(code_pages.values()))):\n                self._drop_block(address)\n",
+           "            for address in list(code_pages.pop(next(iter(code_pages)))):\n                self.block_pages.pop(address, None)\n",
            "tests/test_cpu_blocks.py"),
     mutant("replay-input-timing", "record/replay", "replay applies an input at its instruction "
            "count without waiting for its virtual time",
