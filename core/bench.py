@@ -330,7 +330,7 @@ def guest_options(text: str) -> Any:
     for name, why in REFUSED.items():
         if getattr(args, name):
             raise UserError(f"--guest: --{name.replace('_', '-')} {why}; a bench runs alone to its marker")
-    if args.serial == "stdio" or args.debugcon == "stdio":
+    if "stdio" in (args.serial, args.debugcon, args.parallel):
         raise UserError("--guest: stdio output would mix with the figures; use file:PATH")
     if args.profile is None and args.restore is None:
         args.profile = "pc.yaml"

@@ -45,7 +45,7 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     """The --trace* flags, shared by `run` and `replay` (see docs/tracing.md)."""
     parser.add_argument("--trace", metavar="FILE", help="write a trace of machine events to FILE (- for stderr)")
     parser.add_argument("--trace-events", metavar="KINDS",
-                        help="comma-separated: io,irq,int,exc,mode,bios,disk,key,serial,insn,mmio,debugcon,input")
+                        help="comma-separated: io,irq,int,exc,mode,bios,disk,key,serial,insn,mmio,debugcon,parallel,input")
     parser.add_argument("--trace-range", metavar="START-END", help="linear address range for insn events")
     parser.add_argument("--trace-ports", metavar="LO-HI", help="port range for io events")
     parser.add_argument("--trace-from", type=int, metavar="N", help="first instruction count traced")
@@ -119,6 +119,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve the screen to VNC viewers (127.0.0.1 unless a host is given; :1 is 5901)")
     parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
     parser.add_argument("--debugcon", metavar="SINK", help="port 0xE9 output: stdio or file:PATH")
+    parser.add_argument("--parallel", metavar="SINK", help="LPT1 printer output: stdio or file:PATH")
     parser.add_argument("--record", metavar="FILE.rec",
                         help="record inputs and state hashes for `machine replay`")
     parser.add_argument("--checkpoint-interval", type=int, metavar="N",
@@ -236,6 +237,7 @@ def run_options(args: argparse.Namespace) -> Any:
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,
         debugcon=args.debugcon,
+        parallel=args.parallel,
         record=args.record,
         checkpoint_interval=args.checkpoint_interval,
         snapshot_at=args.snapshot_at,

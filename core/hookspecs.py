@@ -262,3 +262,12 @@ def serial_byte(machine: Any, port: str, direction: str, value: int) -> None:
 @hookspec
 def debugcon_byte(machine: Any, value: int) -> None:
     """The guest wrote a byte to the debug console port (0xE9)."""
+
+
+@hookspec
+def parallel_byte(machine: Any, port: str, value: int) -> None:
+    """The printer on a parallel port took a byte (the guest's strobe).
+
+    :param port: the port's ``port_name``, ``"lpt1"`` on pc.yaml.
+    :param value: the byte, as it went to the port's output sink.
+    """

@@ -60,6 +60,7 @@ class RunOptions:
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
     debugcon: Optional[str] = None
+    parallel: Optional[str] = None
     record: Optional[str] = None
     checkpoint_interval: Optional[int] = None
     snapshot_at: Optional[int] = None
@@ -181,7 +182,8 @@ class StepRunner:
 def _overrides(options: RunOptions, profile_data: Dict[str, Any]) -> List[str]:
     overrides = list(options.overrides)
     for flag, component, value in (("--serial", "com1", options.serial),
-                                   ("--debugcon", "debugcon", options.debugcon)):
+                                   ("--debugcon", "debugcon", options.debugcon),
+                                   ("--parallel", "lpt1", options.parallel)):
         if value is None:
             continue
         if not isinstance(profile_data.get(component), dict):

@@ -339,7 +339,19 @@ MUTANTS: List[Mutant] = [
            "            ram[REG_HOURS] = encode(hour % 12 or 12) | (HOUR_PM if hour >= 12 else 0)\n",
            "            ram[REG_HOURS] = encode(hour % 12) | (HOUR_PM if hour >= 12 else 0)\n",
            "tests/test_cmos.py"),
+    mutant("lpt-strobe-level", "LPT", "the printer takes a byte on every write with STROBE set, "
+           "not on its rising edge",
+           "plugins/parallel/port.py",
+           "        strobe_rises = value & CONTROL_STROBE and not state.control & CONTROL_STROBE\n",
+           "        strobe_rises = value & CONTROL_STROBE\n",
+           "tests/test_parallel.py", "tests/test_device_guests.py"),
     # ---- BIOS
+    mutant("bios-int17-status-inversion", "BIOS", "int 17h returns the status port as read, "
+           "without inverting ACK# and ERROR#",
+           "plugins/bios/system.py",
+           "    return (port_status & PRINTER_LINES) ^ PRINTER_INVERTED\n",
+           "    return port_status & PRINTER_LINES\n",
+           "tests/test_device_guests.py"),
     mutant("bios-midnight-flag", "BIOS", "int 1Ah AH=00h does not clear the midnight flag it reports",
            "plugins/bios/timer.py",
            "            cpu.set_reg(\"al\", ctx.bda8(c.BDA_MIDNIGHT))\n            ctx.set_bda8(c.BDA_MIDNIGHT, 0)\n",

@@ -8,7 +8,9 @@ guest reports through the debug console, port 0xE9.
 * atadisk.asm: IDENTIFY, polled and IRQ14-driven sector reads and writes on a hard
   disk image, whose host file must show the written bytes after the run;
 * rtcserial.asm: the RTC in BCD and binary, its periodic interrupt on IRQ8 counted
-  against virtual time, a year rollover; "hello" through the COM1 UART.
+  against virtual time, a year rollover; "hello" through the COM1 UART;
+* parallel.asm: LPT1 in the BIOS data area, int 17h, the printer port's registers,
+  the strobe handshake and IRQ7; what it printed must reach the printer's sink.
 
 The RTC start time is fixed so that runs are repeatable.
 """
@@ -68,6 +70,7 @@ class Timeline:
         self.pit_loads: List[int] = []
         self.lines: List[Tuple[int, str]] = []
         self.serial_sent: List[Tuple[int, int]] = []
+        self.printed: List[Tuple[str, int]] = []
         self._msb_next = False
         self._line: Optional[Tuple[int, bytearray]] = None
 
@@ -94,6 +97,10 @@ class Timeline:
     def serial_byte(self, machine: Any, port: str, direction: str, value: int) -> None:
         if port == "com1" and direction == "tx":
             self.serial_sent.append((machine.clock.now(), value))
+
+    @hookimpl
+    def parallel_byte(self, port: str, value: int) -> None:
+        self.printed.append((port, value))
 
     def texts(self) -> List[str]:
         return [text for _, text in self.lines]
@@ -417,3 +424,70 @@ def test_rtc_and_serial_guest(tmp_path, floppy_from):
     times = [time for time, _ in timeline.serial_sent]
     for earlier, later in zip(times, times[1:]):      # back to back at 115200 baud
         assert later - earlier == pytest.approx(SERIAL_CHARACTER_NS, rel=0.01)
+
+
+# ---------------------------------------------------------------- LPT1 and int 17h
+PARALLEL_LINES = [
+    "parallel: start",
+    "bda lpt=0378 0000 0000 count=1 timeout=14",
+    # QEMU + SeaBIOS give AH=91h first: SeaBIOS passes on QEMU's reset bit 0 (EPP
+    # time-out) as the time-out flag, where the IBM BIOS masks bits 0-2
+    "int17 status ah=90 cf=0 init ah=90 cf=0",
+    "int17 print ah=50 any=50",                       # acknowledged, selected
+    "int17 refused ah=02 cf=1 ah=00 cf=1 ah=03 cf=1",  # printers 1 and 3, function 03h
+    "data=5A control=CC input data=FF control=EC status=D8",
+    "strobe status 58 18 D8",                         # busy; busy, ACK# low; ready
+    "deselected status D8 D8 D8 init held status D8 D8 D8",
+    "strobe twice status 58 18 D8",
+    # QEMU's 8259 keeps an edge request in IRR after the line falls (irr=80); ours
+    # drops it, as Bochs does (plugins/chipset/i8259.py)
+    "irq7 masked irr=80 status=58 irr=00",
+    "irq7 count=01 status=58 isr=80",
+    "irq7 disabled count=01 irr=00",
+    "done",
+]
+#: the guest's printer output; the lines above were checked against QEMU 7.2 with
+#: SeaBIOS (-parallel file:), which printed the same bytes
+PRINTED = b"via int 17h\r\nvia ports\r\nEIQN"
+
+
+def test_parallel_guest(tmp_path, floppy_from):
+    printer = tmp_path / "lpt1.txt"
+    timeline = Timeline()
+    _, reason = boot(tmp_path, floppy_from, "devices/parallel.bin", timeline,
+                     (f"lpt1.output=file:{printer}",))
+    assert reason == "halted"
+    assert timeline.texts() == PARALLEL_LINES
+    assert printer.read_bytes() == PRINTED
+    assert timeline.printed == [("lpt1", value) for value in PRINTED]
+
+
+def test_parallel_option_sends_the_printer_output_to_a_file(tmp_path, capsys, floppy_from):
+    printer, log = tmp_path / "printer.txt", tmp_path / "e9.txt"
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/parallel.bin"),
+                               "--parallel", f"file:{printer}", "--debugcon", f"file:{log}")
+    assert status == 0, out + err
+    assert read_text(str(log)).splitlines() == PARALLEL_LINES
+    assert printer.read_bytes() == PRINTED
+
+
+def test_parallel_option_needs_the_port(tmp_path, capsys, floppy_from):
+    status, _, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/parallel.bin"),
+                             "--set", "lpt1=null", "--parallel", "stdio")
+    assert status == 2
+    assert err.strip().splitlines() == ["machine: error: --parallel: the profile has no lpt1 component"]
+
+
+def test_parallel_guest_without_the_port(tmp_path, floppy_from):
+    """A profile without LPT1: the BDA and the equipment word count no printer, and
+    int 17h refuses printer 0 (CF=1, AH unchanged, as SeaBIOS)."""
+    timeline = Timeline()
+    _, reason = boot(tmp_path, floppy_from, "devices/parallel.bin", timeline, ("lpt1=null",))
+    assert reason == "halted"
+    assert timeline.texts()[:4] == [
+        "parallel: start",
+        "bda lpt=0000 0000 0000 count=0 timeout=00",
+        "int17 status ah=02 cf=1 init ah=01 cf=1",
+        "int17 print: CF set",
+    ]
+    assert timeline.printed == []

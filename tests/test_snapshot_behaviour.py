@@ -13,7 +13,8 @@ caught here, docs/testing.md).
 
 The N are spread over the run and include the moments the device is busy: bytes
 waiting in the UART's receive FIFO with the character timeout pending, a
-periodic RTC interrupt or an ATA command in flight, the PIT counting.
+periodic RTC interrupt or an ATA command in flight, the PIT counting, the printer
+on LPT1 between a strobe and its acknowledge with IRQ7 up.
 """
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -115,6 +116,13 @@ def ata_busy(machine: Machine) -> bool:
     return any(name.startswith("ide") or "ata" in name for _, name in pending_events(machine))
 
 
+def printer_busy(machine: Machine) -> bool:
+    """LPT1's printer is between a strobe and the end of its acknowledge, or its
+    interrupt request is up."""
+    state = component(machine, "ParallelPort").state
+    return not state.status & 0x80 or state.irq_pending
+
+
 def pit_counting(machine: Machine) -> bool:
     return any(name.startswith("pit") for _, name in pending_events(machine))
 
@@ -124,10 +132,11 @@ GUESTS = {
     "rtcserial": Guest("rtcserial", rtc_periodic_pending),
     "timer": Guest("timer", pit_counting),
     "atadisk": Guest("atadisk", ata_busy, disk=True),
+    "parallel": Guest("parallel", printer_busy),
 }
 #: snapshots per guest in the default run (each costs a machine build and the rest of
 #: the run; timer.asm runs 102 PIT ticks: slow only); `-m slow` takes 12 of each
-SNAPSHOTS = {"uartrx": 4, "rtcserial": 1, "atadisk": 2}
+SNAPSHOTS = {"uartrx": 4, "rtcserial": 1, "atadisk": 2, "parallel": 4}
 
 
 #: the probe run looks whether the device is busy at every instruction count up to

@@ -15,6 +15,7 @@ import pytest
 from pcmachine import Machine, ProfileError, UserError
 from pcmachine.plugins.cpu.cpu import CPU
 from pcmachine.plugins.debug.debugcon import DebugConsole
+from pcmachine.plugins.parallel.port import ParallelPort
 from pcmachine.plugins.ram import RAM
 from pcmachine.cli import build_parser
 from pcmachine.plugins.debug.trace import DEFAULT_KINDS, Tracer, render_text, tracer_options_from_cli
@@ -30,7 +31,7 @@ EVENT_HOOKS = {
     "mode": ("cpu_mode_change",), "bios": ("bios_call",), "disk": ("disk_transfer",),
     "key": ("key_input",), "serial": ("serial_byte",), "insn": ("instruction",),
     "mmio": ("mmio_read", "mmio_write"), "debugcon": ("debugcon_byte",),
-    "input": ("machine_input",),
+    "parallel": ("parallel_byte",), "input": ("machine_input",),
 }
 
 
@@ -139,6 +140,18 @@ def test_debug_console_bytes_through_the_real_device(tmp_path):
     lines = trace_lines(machine, str(tmp_path / "trace.txt"))
     assert [line.split(") ", 1)[1] for line in lines] == [
         "debugcon   value=0x4F", "debugcon   value=0x4B"]
+
+
+def test_printer_bytes_through_the_real_device(tmp_path):
+    machine = bare_machine(tmp_path, events=["parallel"])
+    machine.add_component(ParallelPort, "lpt1", {})
+    for value in b"OK":
+        machine.bus.io_write(0x378, 1, value)
+        machine.bus.io_write(0x37A, 1, 0x0D)        # STROBE with SELECT IN and INIT# high
+        machine.bus.io_write(0x37A, 1, 0x0C)
+    lines = trace_lines(machine, str(tmp_path / "trace.txt"))
+    assert [line.split(") ", 1)[1] for line in lines] == [
+        "parallel   port=lpt1 value=0x4F", "parallel   port=lpt1 value=0x4B"]
 
 
 def test_divide_error_traces_exception_then_interrupt(tmp_path):

@@ -205,7 +205,10 @@ class PowerOnSelfTest:
         return True
 
     def lpt_present(self, base: int) -> bool:
+        """The data latch holds what was written to it, once the direction bit
+        (control bit 5) is cleared (SeaBIOS `detect_parport`)."""
         ctx = self.ctx
+        ctx.outb(base + 2, ctx.inb(base + 2) & ~0x20)
         for pattern in (0x55, 0xAA):
             ctx.outb(base, pattern)
             if ctx.inb(base) != pattern:

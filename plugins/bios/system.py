@@ -33,6 +33,23 @@ KBC_WRITE_OUTPUT = 0xD1
 KBC_OUTPUT_A20_ON, KBC_OUTPUT_A20_OFF = 0xDF, 0xDD
 
 
+LPT_STATUS, LPT_CONTROL = 1, 2
+LPT_ACK_N = 0x40
+LPT_STROBE, LPT_INIT_N = 0x01, 0x04
+#: status reads per unit of the BDA's printer time-out (our printer answers in two)
+LPT_POLLS_PER_TIMEOUT = 16
+PRINTER_TIMEOUT = 0x01
+#: the status bits IBM's BIOS inverts: ACK# and ERROR# become "acknowledge" and "I/O error"
+PRINTER_INVERTED = 0x48
+#: bits 0-2 of the status port are not printer lines
+PRINTER_LINES = 0xF8
+
+
+def printer_status(port_status: int) -> int:
+    """Int 17h's AH from the status port (IBM: AND F8h, XOR 48h)."""
+    return (port_status & PRINTER_LINES) ^ PRINTER_INVERTED
+
+
 class SystemServices:
     """int 11h, 12h, 14h, 15h, 17h."""
 
@@ -100,24 +117,46 @@ class SystemServices:
 
     # ------------------------------------------------------------ 17h printer
     def int17(self, cpu: Any) -> None:
-        """AH=00h print AL, 01h initialise, 02h status; AH returns the status with
-        the busy and acknowledge bits in their BIOS sense."""
+        """AH=00h print AL, 01h initialise, 02h status, on printer DX (0-2).  AH
+        returns the status port as IBM's BIOS gives it: bits 0-2 masked, ACK (6)
+        and ERROR (3) inverted, so 1 means acknowledge and I/O error; bit 0 set on a
+        time-out.  Calls follow SeaBIOS: the control bits are changed one at a time,
+        CF=0 on return; a DX without a port in the BDA, or another AH, returns CF=1
+        with AH unchanged."""
         function = cpu.get_reg("ah")
         self.bios.call_hook(cpu, 0x17, function)
         index = cpu.get_reg("dx")
         base = self.ctx.bda16(c.BDA_LPT_PORTS + 2 * index) if index < 3 else 0
-        if not base or function > 2:
+        if not base or function > 0x02:
+            c.set_return_flags(cpu, cf=True)
             return
         ctx = self.ctx
+        control = ctx.inb(base + LPT_CONTROL)
         if function == 0x00:
             ctx.outb(base, cpu.get_reg("al"))
-            control = ctx.inb(base + 2)
-            ctx.outb(base + 2, control | 0x01)
-            ctx.outb(base + 2, control & ~0x01)
+            ctx.outb(base + LPT_CONTROL, control | LPT_STROBE)
+            ctx.outb(base + LPT_CONTROL, control & ~LPT_STROBE)
+            status = self.printer_acknowledge(base, ctx.bda8(c.BDA_LPT_TIMEOUT + index))
         elif function == 0x01:
-            ctx.outb(base + 2, 0x08)
-            ctx.outb(base + 2, 0x0C)
-        cpu.set_reg("ah", (ctx.inb(base + 1) & 0xF8) ^ 0x48)
+            ctx.outb(base + LPT_CONTROL, control & ~LPT_INIT_N)
+            ctx.outb(base + LPT_CONTROL, control | LPT_INIT_N)
+            status = printer_status(ctx.inb(base + LPT_STATUS))
+        else:
+            status = printer_status(ctx.inb(base + LPT_STATUS))
+        cpu.set_reg("ah", status)
+        c.set_return_flags(cpu, cf=False)
+
+    def printer_acknowledge(self, base: int, timeout: int) -> int:
+        """Poll the status port until the printer acknowledges the strobed byte
+        (ACK# low, as SeaBIOS waits); a host-call BIOS cannot let virtual time pass,
+        so the BDA time-out byte (0 counts as 256, as in IBM's loop) bounds the
+        number of reads instead of the ticks.  The BIOS status, with bit 0 set when
+        the acknowledge never came."""
+        for _ in range((timeout or 256) * LPT_POLLS_PER_TIMEOUT):
+            value = self.ctx.inb(base + LPT_STATUS)
+            if not value & LPT_ACK_N:
+                return printer_status(value)
+        return printer_status(value) | PRINTER_TIMEOUT
 
     # ------------------------------------------------------------ 15h
     def int15(self, cpu: Any) -> None:

@@ -35,7 +35,7 @@ from pcmachine.hookspecs import hookimpl
 
 #: every event kind, in the order the docs list them
 EVENT_KINDS = ("io", "irq", "int", "exc", "mode", "bios", "disk", "key", "serial",
-               "insn", "mmio", "debugcon", "input")
+               "insn", "mmio", "debugcon", "parallel", "input")
 #: the costly or very chatty kinds are opt-in
 DEFAULT_KINDS = tuple(kind for kind in EVENT_KINDS if kind not in ("insn", "mmio"))
 FORMATS = ("text", "jsonl")
@@ -310,6 +310,12 @@ class DebugconEvents(_KindPlugin):
         self.tracer.emit("debugcon", {"value": value})
 
 
+class ParallelEvents(_KindPlugin):
+    @hookimpl
+    def parallel_byte(self, port: str, value: int) -> None:
+        self.tracer.emit("parallel", {"port": port, "value": value})
+
+
 class InputEvents(_KindPlugin):
     @hookimpl
     def machine_input(self, kind: str, data: Any) -> None:
@@ -434,7 +440,7 @@ KIND_PLUGINS: Dict[str, Any] = {
     "io": IoEvents, "irq": IrqEvents, "int": InterruptEvents, "exc": ExceptionEvents,
     "mode": ModeEvents, "bios": BiosEvents, "disk": DiskEvents, "key": KeyEvents,
     "serial": SerialEvents, "insn": InstructionEvents, "mmio": MmioEvents,
-    "debugcon": DebugconEvents, "input": InputEvents,
+    "debugcon": DebugconEvents, "parallel": ParallelEvents, "input": InputEvents,
 }
 
 

@@ -1,0 +1,1 @@
+"""Parallel ports: the IBM PC printer adapter with a printer attached."""
