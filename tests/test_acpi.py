@@ -247,6 +247,12 @@ DefinitionBlock ("", "DSDT", 1, "PCMACH", "PCMACHIN", 1)
                     Name (_UID, 2)
                     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x2F8, 0x2F8, 1, 8) IRQNoFlags () {3} })
                 }
+                Device (LPT1)
+                {
+                    Name (_HID, EisaId ("PNP0400"))
+                    Name (_UID, 1)
+                    Name (_CRS, ResourceTemplate () { IO (Decode16, 0x378, 0x378, 1, 8) IRQNoFlags () {7} })
+                }
                 Device (RTC)
                 {
                     Name (_HID, EisaId ("PNP0B00"))

@@ -19,8 +19,9 @@ boundary in E0000-FFFFF, 5.2.5.1; the area is reserved in the E820 map):
   from the top of RAM to the I/O APIC), and below it, under the ISA bridge, the
   ISA devices an ACPI OS only uses when the DSDT names them: the 8042 keyboard
   (PNP0303) and mouse (PNP0F13) (Linux's i8042 driver ignores an 8042 the DSDT
-  does not list), the floppy controller (PNP0700), the serial ports (PNP0501)
-  and the RTC (PNP0B00), each with its ports, IRQ and DMA channel.  With a
+  does not list), the floppy controller (PNP0700), the serial ports (PNP0501),
+  the parallel ports (PNP0400, as QEMU lists LPT1) and the RTC (PNP0B00), each
+  with its ports, IRQ and DMA channel.  With a
   PIIX3 interrupt router, `\\_SB.PCI0._PRT` sends INTA#-INTD# of every PCI
   device to the link devices `\\_SB.LNKA`-`LNKD` (PNP0C0F, one per PIRQ line),
   whose `_PRS` and `_CRS` name the IRQ the BIOS routed the line to (level, active
@@ -48,6 +49,7 @@ from pcmachine.plugins.i8042 import KeyboardController
 from pcmachine.plugins.pci import PCIHost, PIIX3ISABridge
 from pcmachine.plugins.pci.function import PIRQ_COUNT, pirq_of
 from pcmachine.plugins.pci.host import device_numbers
+from pcmachine.plugins.parallel.port import ParallelPort
 from pcmachine.plugins.serial.uart import UART16550
 
 from . import aml
@@ -76,6 +78,7 @@ PCI_CONFIG_PORTS, PCI_CONFIG_PORT_COUNT = 0xCF8, 8
 VGA_WINDOW = (0xA0000, 0xBFFFF)
 RTC_PORT = 0x70
 KEYBOARD_DATA, KEYBOARD_COMMAND = 0x60, 0x64
+MDA_LPT_BASE = 0x3BC
 KEYBOARD_IRQ, MOUSE_IRQ = 1, 12
 FLOPPY_DMA = 2
 LINKS = ("LNKA", "LNKB", "LNKC", "LNKD")
@@ -226,10 +229,21 @@ def _isa_devices(machine: Any) -> List[bytes]:
     for number, uart in enumerate(uarts, 1):
         devices.append(_isa_device(f"COM{number}", "PNP0501", aml.io_ports(uart.base, 8),
                                    aml.irq(uart.irq), uid=number))
+    printers = [c for c in machine.components.values() if isinstance(c, ParallelPort)]
+    for number, printer in enumerate(printers, 1):
+        devices.append(_isa_device(f"LPT{number}", "PNP0400",
+                                   aml.io_ports(printer.base, lpt_decode(printer.base)),
+                                   aml.irq(printer.irq), uid=number))
     cmos = machine.find(CMOS)
     if cmos is not None:
         devices.append(_isa_device("RTC", "PNP0B00", aml.io_ports(RTC_PORT, 2), aml.irq(cmos.irq)))
     return devices
+
+
+def lpt_decode(base: int) -> int:
+    """Ports a parallel port's resources name: 8 (SPP and EPP registers, as QEMU
+    declares), 4 for the MDA card's port at 3BCh, which ends below the VGA's 3C0h."""
+    return 4 if base == MDA_LPT_BASE else 8
 
 
 def _isa_device(name: str, hardware_id: str, *resources: bytes, uid: Optional[int] = None) -> bytes:
