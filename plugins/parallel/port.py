@@ -45,10 +45,12 @@ from typing import Any, Dict
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.hostio import SINK_SPEC_HELP, open_sink
 
-# Register offsets.
+# Register offsets, and the register map: offset -> name; the handlers are
+# `_read_<name>` and `_write_<name>` (status is read-only: its writer ignores).
 DATA = 0
 STATUS = 1
 CONTROL = 2
+REGISTER_MAP = {DATA: "data", STATUS: "status", CONTROL: "control"}
 
 STATUS_BUSY_N = 0x80            # 1 = not busy
 STATUS_ACK_N = 0x40             # 0 = acknowledging
@@ -101,11 +103,12 @@ class ParallelPort(Component):
         self.port_name = options["port_name"]
         self.sink = open_sink(options["output"], f"{name}.output")
         self.state = ParallelPortState()
-        self._readers = {DATA: self._read_data, STATUS: self._read_status,
-                         CONTROL: self._read_control}
-        self._writers = {DATA: self._write_data, STATUS: self._write_status,
-                         CONTROL: self._write_control}
-        self.bus.register_io(self.base, self.base + CONTROL, self._read_port, self._write_port, name)
+        self._readers = {offset: getattr(self, "_read_" + register)
+                         for offset, register in REGISTER_MAP.items()}
+        self._writers = {offset: getattr(self, "_write_" + register)
+                         for offset, register in REGISTER_MAP.items()}
+        self.bus.register_io(self.base, self.base + max(REGISTER_MAP), self._read_port,
+                             self._write_port, name)
 
     def reset(self) -> None:
         """Power-on values (QEMU `parallel_reset`); the printer is ready."""
