@@ -506,6 +506,25 @@ def test_srst_resets_both_devices_to_the_signature(machine):
     assert wait_not_busy(machine) & STATUS_ERR
 
 
+def test_srst_leaves_the_no_device_signature_in_absent_device_1(machine):
+    """Device 1's registers read back what was written (the register file is
+    shared); a reset leaves count = LBA low = 1 and cylinder FFFFh there, as QEMU
+    signs a drive-less slot, while its status stays 0."""
+    outb(machine, DEVICE, 0xB0)
+    outb(machine, COUNT, 0x55)
+    outb(machine, LBA_LOW, 0xAA)
+    assert (inb(machine, COUNT), inb(machine, LBA_LOW)) == (0x55, 0xAA)
+    outb(machine, CONTROL, 0x04)
+    outb(machine, CONTROL, 0x00)
+    advance(machine)
+    outb(machine, DEVICE, 0xB0)
+    assert [inb(machine, port) for port in (COUNT, LBA_LOW, LBA_MID, LBA_HIGH, STATUS)] == \
+        [0x01, 0x01, 0xFF, 0xFF, 0x00]
+    outb(machine, DEVICE, 0xA0)
+    assert [inb(machine, port) for port in (COUNT, LBA_LOW, LBA_MID, LBA_HIGH, STATUS)] == \
+        [0x01, 0x01, 0x00, 0x00, IDLE]
+
+
 def test_execute_device_diagnostic_signs_and_selects_device_0(tmp_path, image):
     slave = make_image(tmp_path, "slave.img", 100)
     machine = make_machine(("hda", Disk("hda", image, "hdd")), ("hdb", Disk("hdb", slave, "hdd")))

@@ -22,7 +22,11 @@ Bochs behaviours kept because guests written on Bochs rely on them:
 * a write command sets DRQ at once (xv6 writes its data right after the command) and
   so does every following sector; only the final completion waits;
 * the status of an absent device reads 0, commands to an absent device 1 are
-  ignored, and the data port reads 0 without DRQ;
+  ignored, and the data port reads 0 without DRQ; its other registers read back
+  what was written (the register file is shared), and SRST leaves the reset
+  signature in them with cylinder FFFFh (QEMU's "no device"), so a driver that
+  waits for device 1's Sector Count and LBA Low to read 1 after a reset (Pintos)
+  goes on at once;
 * writing to a read-only medium fails with ABRT when the sector arrives; SRST clears
   the multiple-sector setting; SET MULTIPLE MODE accepts powers of two up to 16.
 
@@ -258,6 +262,8 @@ class ATAChannel(Component):
             for index in (0, 1):
                 if self._present(index):
                     self._schedule(index, "_complete_reset", RESET_DELAY_NS, STATUS_BSY)
+                else:
+                    sign(self.devices[index], present=False)
         self._update_irq()
 
     # ------------------------------------------------------------------ data port

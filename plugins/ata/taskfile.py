@@ -151,11 +151,12 @@ def drop_command(device: DeviceState) -> None:
     device.buffer_index = 0
 
 
-def sign(device: DeviceState) -> None:
-    """The ATA device signature and the diagnostic code 'passed'."""
+def sign(device: DeviceState, present: bool = True) -> None:
+    """The ATA device signature and the diagnostic code 'passed'; for an absent
+    device the registers a reset leaves (cylinder FFFFh, QEMU's "no device")."""
     device.count = 1
     device.lba_low = 1
-    device.lba_mid = device.lba_high = 0
+    device.lba_mid = device.lba_high = 0 if present else 0xFF
     device.head = 0
     device.lba_mode = False
     device.error = ERROR_DIAGNOSTIC_PASSED
