@@ -97,6 +97,8 @@ class Machine:
         self.debugger: Any = None
         self._held_reset: Optional[str] = None
         self.stop_reason: Optional[str] = None
+        #: the exit status a guest asked for (plugins/debug/debugexit.py), else None
+        self.exit_status: Optional[int] = None
         self._configured = False
         #: the floppy drives and their medium changes (core/removable.py)
         self.drives = RemovableDrives(self)
@@ -236,8 +238,13 @@ class Machine:
         """A stop or reset was asked for; the slice must end."""
         return self._stop_reason is not None or self._reset_cause is not None
 
-    def request_stop(self, reason: str = "stopped") -> None:
+    def request_stop(self, reason: str = "stopped", exit_status: Optional[int] = None) -> None:
+        """End the run at the next instruction boundary; `exit_status` is the status a
+        guest asked the host to exit with (QEMU's isa-debug-exit), kept as
+        `exit_status`."""
         self._stop_reason = reason
+        if exit_status is not None:
+            self.exit_status = exit_status
         self._end_batch()
 
     def _end_batch(self) -> None:
@@ -351,7 +358,7 @@ class Machine:
         elif cpu is not None:
             cpu.stop_requested = False
             cpu.run()
-            if cpu.halted:
+            if cpu.halted and not cpu.runnable():   # STI; HLT with an interrupt pending: no wait
                 reason = self._idle_halted()
                 if reason:
                     return reason

@@ -7,6 +7,8 @@ guest reports through the debug console, port 0xE9.
 * kbdecho.asm: an IRQ1 handler echoes keys typed with --type to the screen;
 * atadisk.asm: IDENTIFY, polled and IRQ14-driven sector reads and writes on a hard
   disk image, whose host file must show the written bytes after the run;
+* atasrst.asm: the Pintos IDE probe and soft reset with no device 1;
+* stihlt.asm: STI; HLT with IRQ0 already pending;
 * rtcserial.asm: the RTC in BCD and binary, its periodic interrupt on IRQ8 counted
   against virtual time, a year rollover; "hello" through the COM1 UART;
 * parallel.asm: LPT1 in the BIOS data area, int 17h, the printer port's registers,
@@ -379,6 +381,39 @@ def test_ata_guest_reads_and_writes_sectors_polled_and_by_irq14(tmp_path, capsys
     for lba, (label, seed) in GUEST_WRITES.items():
         expected[lba * SECTOR:(lba + 1) * SECTOR] = guest_pattern(label, seed)
     assert disk.read_bytes() == bytes(expected)
+
+
+def test_srst_signs_the_absent_device_1_as_pintos_waits_for(tmp_path, capsys, floppy_from):
+    """atasrst.asm probes as the Pintos IDE driver does: both devices "present" by
+    the register read-back test, then after SRST device 1's Sector Count and LBA
+    Low read 1 at once (Pintos polls for that 3000 times, 10 ms apart: 30 s of a
+    Pintos boot when they kept the 55h/AAh written before the reset).  QEMU 7.2
+    prints the same but e=00 for device 1 (it reads 0 from an absent device's
+    error register; Bochs and this model answer from the shared register file)."""
+    disk = tmp_path / "hd.img"
+    disk.write_bytes(bytes(HD_SECTORS * SECTOR))
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/atasrst.bin"),
+                               "--hda", str(disk), "--debugcon", f"file:{log}")
+    assert status == 0, err
+    assert read_text(log).splitlines() == [
+        "present 0=1 1=1",
+        "dev0 01 01 00 00 e=01 s=50",
+        "dev1 01 01 FF FF e=01 s=00 polls=0000",
+    ]
+
+
+def test_sti_hlt_takes_a_pending_interrupt_at_once(tmp_path, capsys, floppy_from):
+    """stihlt.asm: IRQ0 pending while interrupts are off, then STI; HLT.  The
+    interrupt is taken right after the HLT, as on the chip and in QEMU; before,
+    the machine let time skip to the PIT's next output change, where the IRQ0
+    line fell before it was acknowledged (a spurious IRQ7 instead, ticks=00), and
+    Pintos' idle loop left each IDE interrupt waiting for the next timer tick."""
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/stihlt.bin"),
+                               "--debugcon", f"file:{log}")
+    assert status == 0, err
+    assert read_text(log).splitlines() == ["irq0 pending", "ticks=01 counter FFFB -> FFFA"]
 
 
 # ---------------------------------------------------------------- CMOS/RTC and COM1
