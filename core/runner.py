@@ -369,7 +369,9 @@ def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, optio
         "terminated": "terminated by SIGTERM; media flushed",
         "poweroff": "the guest powered the machine off (ACPI S5)",
     }
-    if reason == "halted":
+    if reason == "debug-exit":
+        message = f"the guest wrote to the debug-exit port: exit status {machine.exit_status & 0xFF:#x}"
+    elif reason == "halted":
         cpu = machine.cpu
         message = (f"halted with interrupts disabled at "
                    f"{cpu.get_reg('cs'):04X}:{cpu.get_reg('eip'):08X}")
@@ -379,13 +381,16 @@ def _report(machine: Machine, screen: Any, steps: StepRunner, reason: str, optio
         screen.dump_screen(options.screen_dump)
     if options.screenshot:
         save_screenshot(machine, options.screenshot)
-    if options.steps and not completed:
+    failed = bool(options.steps) and not completed
+    if failed:
         pending = steps.steps[steps.completed]
         status = 1
         message = (message or reason) + f"; step not reached: {describe_step(*pending)}"
+    elif reason == "debug-exit":
+        status = machine.exit_status & 0xFF    # the host keeps the low byte of QEMU's exit()
     else:
         status = 0
-    if screen is not None and (options.headless or status):
+    if screen is not None and (options.headless or failed):
         print(screen_text(screen))
     if message:
         print(f"machine: {message}", file=sys.stderr)
