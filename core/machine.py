@@ -358,7 +358,7 @@ class Machine:
         elif cpu is not None:
             cpu.stop_requested = False
             cpu.run()
-            if cpu.halted and not cpu.runnable():   # STI; HLT with an interrupt pending: no wait
+            if cpu.halted and not (cpu.check_irq and cpu.can_wake()):   # STI; HLT with an IRQ pending runs on
                 reason = self._idle_halted()
                 if reason:
                     return reason
