@@ -1,7 +1,7 @@
 """What the test suite needs, and what a missing piece does.
 
 `tests/run.sh` (and so CI) sets PCMACHINE_STRICT=1: there a missing required tool
-(nasm, Unicorn on CPython, the CPU vectors, the shared guest corpus) fails the run
+(nasm, Unicorn on CPython, GRUB, the CPU vectors, the shared guest corpus) fails the run
 instead of turning tests into skips that pass.  On a developer machine without it
 the tests skip and say what is missing and how to get it.  Optional inputs named by
 an environment variable (PCMACHINE_TEST386_ROM ...) always skip with a reason.
@@ -53,6 +53,13 @@ def require_iasl() -> str:
     if path is None:
         missing("iasl", "apt-get install acpica-tools")
     return path
+
+
+def require_grub() -> None:
+    """GRUB 2 for BIOS PCs and its ISO maker, the reference boot loader."""
+    if shutil.which("grub-mkrescue") is None or shutil.which("xorriso") is None \
+            or not os.path.isdir("/usr/lib/grub/i386-pc"):
+        missing("GRUB's grub-mkrescue for BIOS PCs", "apt-get install grub-pc-bin grub-common xorriso")
 
 
 def require_module(name: str) -> Any:
