@@ -150,6 +150,8 @@ class Machine:
         for name, spec in self.profile.media().items():
             self.media[name] = Disk(name, spec["image"], spec["kind"],
                                     readonly=spec["readonly"], overlay=spec["overlay"])
+        for name in self.profile.empty_floppies():
+            self.drives.add_empty(name)
 
     def add_component(self, cls: Any, name: str, options: Optional[Dict[str, Any]] = None) -> Component:
         """Build one component (options are converted against its OPTIONS) and register

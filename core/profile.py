@@ -7,7 +7,8 @@ A profile is a mapping.  Reserved top-level keys:
   one overrides key by key (mappings merge, everything else replaces);
 * `machine`: machine-wide settings (`ips`, `on_triple_fault`);
 * `media`: disk images by drive name (`fda`, `fdb`, `hda`..`hdd`, `cdrom`), each a path
-  or a mapping `{image, readonly, overlay}`;
+  or a mapping `{image, readonly, overlay}`; `empty` (or `{empty: true}`) for a floppy
+  drive with no disk in it;
 * `plugins`: extra plugins with no options (entry-point names or `module:Class`).
 
 Every other key is a component: `name: {plugin: REF, option: value, ...}` (`plugin`
@@ -39,7 +40,11 @@ MEDIA_OPTIONS = {
     "image": Option("path", None, "path of the raw image file"),
     "readonly": Option("bool", False, "refuse guest writes"),
     "overlay": Option("bool", False, "keep guest writes in memory; the image is never modified"),
+    "empty": Option("bool", False, "fda/fdb only: a 1.44 MB drive with no disk in it, as QEMU's pc "
+                    "has (`fda: empty`, `--fda empty`); a disk goes in with --change-floppy"),
 }
+#: the word that stands for an empty floppy drive where a path is expected
+EMPTY = "empty"
 
 
 def bundled_profiles_dir() -> str:
@@ -168,9 +173,15 @@ class Profile:
             current = entry.get(drive)
             if not isinstance(current, dict):
                 current = {}
-            current["image"] = os.path.abspath(image)
+            if image == EMPTY:
+                current.pop("image", None)
+                current["empty"] = True
+                origins[f"media.{drive}.empty"] = f"--{drive}"
+            else:
+                current["image"] = os.path.abspath(image)
+                current.pop("empty", None)
+                origins[f"media.{drive}.image"] = f"--{drive}"
             entry[drive] = current
-            origins[f"media.{drive}.image"] = f"--{drive}"
         return cls(path, data, origins)
 
     @classmethod
@@ -190,7 +201,7 @@ class Profile:
         if isinstance(media, dict):
             for drive, spec in media.items():
                 image = spec.get("image") if isinstance(spec, dict) else spec
-                if isinstance(image, str) and not os.path.isabs(image):
+                if isinstance(image, str) and not os.path.isabs(image) and spec != EMPTY:
                     image = os.path.normpath(os.path.join(folder, image))
                     if isinstance(spec, dict):
                         spec["image"] = image
@@ -289,6 +300,26 @@ class Profile:
 
     def media(self) -> Dict[str, Dict[str, Any]]:
         """Drives that have an image: name -> {image, kind, readonly, overlay}."""
+        result: Dict[str, Dict[str, Any]] = {}
+        for drive, converted in self._drives().items():
+            image = converted["image"]
+            if image is None:
+                continue
+            if not os.path.isfile(image):
+                self.fail(f"media.{drive}.image", f"image not found: {image}")
+            for other, spec in result.items():
+                if os.path.samefile(spec["image"], image):
+                    self.fail(f"media.{drive}.image", f"{image} is already the image of {other}; "
+                              "one image file cannot be two drives")
+            result[drive] = converted
+        return result
+
+    def empty_floppies(self) -> List[str]:
+        """The floppy drives the profile gives without a disk (`fda: empty`)."""
+        return [drive for drive, converted in self._drives().items() if converted["empty"]]
+
+    def _drives(self) -> Dict[str, Dict[str, Any]]:
+        """Every drive given in `media`, converted: name -> {image, kind, readonly, overlay, empty}."""
         section = self.data.get("media") or {}
         if not isinstance(section, dict):
             self.fail("media", "expected a mapping of drive names")
@@ -298,19 +329,17 @@ class Profile:
                 self.fail(f"media.{drive}", "unknown drive (expected one of " + ", ".join(MEDIA_NAMES) + ")")
             if spec is None:
                 continue
-            if not isinstance(spec, dict):
+            if spec == EMPTY:
+                spec = {"empty": True}
+            elif not isinstance(spec, dict):
                 spec = {"image": spec}
             converted = self._convert(f"media.{drive}", spec, MEDIA_OPTIONS)
-            image = converted["image"]
-            if image is None:
-                continue
-            if not os.path.isfile(image):
-                self.fail(f"media.{drive}.image", f"image not found: {image}")
             converted["kind"] = MEDIA_NAMES[drive]
-            for other, spec in result.items():
-                if os.path.samefile(spec["image"], image):
-                    self.fail(f"media.{drive}.image", f"{image} is already the image of {other}; "
-                              "one image file cannot be two drives")
+            if converted["empty"]:
+                if converted["kind"] != "floppy":
+                    self.fail(f"media.{drive}.empty", "only a floppy drive (fda, fdb) can be empty")
+                if converted["image"] is not None:
+                    self.fail(f"media.{drive}.empty", "give an image or empty: true, not both")
             result[drive] = converted
         return result
 

@@ -24,7 +24,7 @@ import os
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .errors import MediaError
-from .media import Disk, floppy_drive
+from .media import FLOPPY_144M, FLOPPY_GEOMETRIES, Disk, floppy_drive
 
 
 class RemovableDrives:
@@ -42,6 +42,12 @@ class RemovableDrives:
         #: each drive's type (FLOPPY_GEOMETRIES' BIOS type), fixed by its first medium
         self.types: Dict[str, int] = {}
         machine.register_input("medium", self._apply)
+
+    def add_empty(self, name: str) -> None:
+        """A drive with no disk from the start (`fda: empty`): a 1.44 MB drive, the
+        type QEMU's pc gives its floppy drive."""
+        self.empty.add(name)
+        self.types[name] = FLOPPY_GEOMETRIES[FLOPPY_144M][3]
 
     def drive_type(self, name: str) -> int:
         """The drive's BIOS/CMOS type (0: no such drive): a drive keeps the type of
@@ -69,7 +75,8 @@ class RemovableDrives:
         """The input's data for a change, after checking the drive and the image."""
         name = floppy_drive(drive)
         if name not in self.names():
-            raise MediaError(f"this machine has no floppy drive {name} (give it one with --{name} IMAGE)")
+            raise MediaError(f"this machine has no floppy drive {name} "
+                             f"(give it one with --{name} IMAGE or --{name} empty)")
         data: Dict[str, Any] = {"drive": name, "path": None, "sha256": None, "readonly": False, "overlay": False}
         if path is not None:
             defaults = self._profile_options(name)

@@ -201,7 +201,8 @@ def build_machine(options: RunOptions) -> Machine:
         raise UserError("run: give a PROFILE (e.g. pc.yaml) or --restore FILE")
     probe = Profile.load(options.profile, options.overrides, options.media, options.components)
     media = dict(options.media)
-    if not media and not probe.media() and not (probe.data.get("bios") or {}).get("kernel"):
+    if not media and not probe.media() and not probe.empty_floppies() \
+            and not (probe.data.get("bios") or {}).get("kernel"):
         media["fda"] = demo_image()
     profile = Profile.load(options.profile, _overrides(options, probe.data), media, options.components)
     return Machine.from_profile(profile, extra_plugins=options.plugins,

@@ -107,6 +107,55 @@ def test_bad_changes_stop_with_one_line(disks, tmp_path, capsys, step, problem):
     assert problem in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_an_empty_drive_from_the_start_takes_a_disk_later(disks, tmp_path, capsys):
+    """`--fda empty` (QEMU's pc has an empty floppy drive): a guest booted from the
+    hard disk (tests/guests/devices/emptyfloppy.asm) sees drive A, 1.44 MB in CMOS,
+    with a change line and no disk (reads time out), then reads the disk the host
+    puts in.  AH=08h gives no geometry without a disk, as Bochs (SeaBIOS gives the
+    drive type's)."""
+    with open(guest_path("devices", "emptyfloppy.bin"), "rb") as handle:
+        hard_disk = tmp_path / "hd.img"
+        hard_disk.write_bytes(handle.read().ljust(1 << 20, b"\0"))
+    log = tmp_path / "e9.txt"
+    status, out, err = run_cli(capsys, "--hda", str(hard_disk), "--fda", "empty", "--debugcon", f"file:{log}",
+                               "--wait", "READY-1", "--change-floppy", f"A:{disks[2]}", "--wait", "DONE")
+    assert status == 0, err
+    assert lines(log) == ["emptyfloppy: start",
+                          "equipment=0001",          # one floppy drive
+                          "cmos10=40",               # drive A: 1.44 MB
+                          "type ah=02",              # a floppy drive with a change line
+                          "drive bl=00",
+                          "read ah=80",              # no disk: timeout
+                          "READY-1",
+                          "ah16=06",                 # the disk went in
+                          "bios disk3:0000", "DONE"]
+
+
+@pytest.mark.parametrize("media, problem", [
+    ("{hda: empty}", "media.hda.empty: only a floppy drive (fda, fdb) can be empty"),
+    ("{fda: {image: disk.img, empty: true}}", "media.fda.empty: give an image or empty: true, not both"),
+])
+def test_bad_empty_drives_stop_with_one_line(disks, tmp_path, capsys, media, problem):
+    (tmp_path / "disk.img").write_bytes(bytes(FLOPPY_144))
+    profile = tmp_path / "machine.yaml"
+    profile.write_text(f"extends: pc.yaml\nmedia: {media}\n")
+    status = main(["run", str(profile), "--headless", "--quiet", "--max-instructions", "1000"])
+    err = capsys.readouterr().err
+    assert status == 2 and problem in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_drive_in_a_profile_is_in_snapshots(tmp_path):
+    profile = tmp_path / "machine.yaml"
+    profile.write_text("extends: pc.yaml\nmedia: {fda: empty, fdb: {empty: true}}\n")
+    machine = build_machine(RunOptions(profile=str(profile), headless=True))
+    try:
+        assert machine.drives.names() == ["fda", "fdb"] and not machine.media
+        assert machine.drives.snapshot() == {"fda": None, "fdb": None}
+        assert [machine.drives.drive_type(name) for name in ("fda", "fdb")] == [4, 4]
+    finally:
+        machine.close()
+
+
 def test_the_pytest_plugin_swaps_floppies(pc, disks, tmp_path):
     log = tmp_path / "e9.txt"
     m = pc.boot("pc.yaml", fda=disks[0], overrides=[FIXED_RTC, f"debugcon.output=file:{log}"])
