@@ -35,7 +35,7 @@ from .display import find_screen, screen_text
 from .errors import UserError
 from .hookspecs import hookimpl
 from .machine import Machine
-from .profile import Profile
+from .profile import EMPTY, Profile
 from .screenshot import save_screenshot
 from .steps import ScreenWatcher, SerialCapture, add_serial_capture, post_serial, press_power_button
 
@@ -215,7 +215,8 @@ class PC:
         unknown = sorted(set(media) - set(DRIVES))
         if unknown:
             raise UserError(f"boot(): unknown drive {unknown[0]!r}; drives are {', '.join(DRIVES)}")
-        paths = {drive: self._copy(str(path)) if copy_media else str(path) for drive, path in media.items()}
+        paths = {drive: self._copy(str(path)) if copy_media and path != EMPTY else str(path)
+                 for drive, path in media.items()}
         key = self._cache_key(profile, overrides, paths, ready) if snapshot_cache else None
         snapshot = os.path.join(snapshot_cache, key + ".snap") if key else None
         running = None

@@ -144,6 +144,16 @@ def test_bad_empty_drives_stop_with_one_line(disks, tmp_path, capsys, media, pro
     assert status == 2 and problem in err and len(err.strip().splitlines()) == 1
 
 
+def test_the_pytest_plugin_boots_with_an_empty_drive(pc, disks, tmp_path):
+    with open(guest_path("devices", "emptyfloppy.bin"), "rb") as handle:
+        hard_disk = tmp_path / "hd.img"
+        hard_disk.write_bytes(handle.read().ljust(1 << 20, b"\0"))
+    m = pc.boot("pc.yaml", hda=str(hard_disk), fda="empty")
+    m.wait_text("READY-1", timeout=60)
+    m.change_floppy("A", disks[2])
+    m.wait_text("DONE", timeout=60)
+
+
 def test_an_empty_drive_in_a_profile_is_in_snapshots(tmp_path):
     profile = tmp_path / "machine.yaml"
     profile.write_text("extends: pc.yaml\nmedia: {fda: empty, fdb: {empty: true}}\n")
