@@ -125,7 +125,7 @@ def test_an_empty_drive_from_the_start_takes_a_disk_later(disks, tmp_path, capsy
                           "cmos10=40",               # drive A: 1.44 MB
                           "type ah=02",              # a floppy drive with a change line
                           "drive bl=00",
-                          "read ah=80",              # no disk: timeout
+                          "bios ah=80",              # no disk: timeout
                           "READY-1",
                           "ah16=06",                 # the disk went in
                           "bios disk3:0000", "DONE"]

@@ -6,13 +6,11 @@
 ;   cmos10=XX         CMOS register 10h: drive A's type in the high nibble (4: 1.44M)
 ;   type ah=XX        int 13h AH=15h on drive A (02h: a floppy with a change line)
 ;   drive bl=XX       int 13h AH=08h: BL, the drive's type
-;   read ah=XX        int 13h AH=02h with no disk (80h: timeout, not ready)
+;   bios ah=XX        int 13h AH=02h with no disk (80h: timeout, not ready)
 ; READY-1: polls int 13h AH=16h while it answers 80h (no disk); the host puts a
 ; disk in: "ah16=06", then the disk's first sector ("bios TEXT", 10 bytes), DONE.
 
 %include "boot.inc"
-
-BIOS_BUFFER     equ 0x2000
 
 main:   print "emptyfloppy: start", 10
         int 0x11
@@ -59,28 +57,13 @@ main:   print "emptyfloppy: start", 10
         call show
         jmp stop
 
-; bios_read: drive A, cylinder 0, head 0, sector 1 through int 13h AH=02h
+; bios_read: drive A, cylinder 0, head 0, sector 1
 bios_read:
-        mov ax, 0x0201
         mov cx, 0x0001
-        xor dx, dx
-        mov bx, BIOS_BUFFER
-        int 0x13
-        jc .failed
-        print "bios "
-        mov si, BIOS_BUFFER
-        mov cx, 10
-.next:  lodsb
-        out DEBUGCON, al
-        loop .next
-        jmp put_nl
-.failed:
-        print "read ah="
-        mov al, ah
-        call put_hex8
-        jmp put_nl
+        jmp floppy_read
 
 ready1  db "READY-1", 10, 0
 done    db "DONE", 10, 0
 
+%include "floppy.inc"
 %include "lib.inc"

@@ -24,7 +24,6 @@ FDC_MSR         equ 0x3f4
 FDC_FIFO        equ 0x3f5
 FDC_DIR         equ 0x3f7
 DMA_BUFFER      equ 0x1000
-BIOS_BUFFER     equ 0x2000
 
 main:   print "floppyswap: start", 10
         call fdc_init
@@ -64,7 +63,7 @@ main:   print "floppyswap: start", 10
 .wait3: mov ax, 0x0201
         mov cx, 0x0101
         xor dx, dx
-        mov bx, BIOS_BUFFER
+        mov bx, SECTOR_BUFFER
         int 0x13
         cmp ah, 0x80
         je .wait3
@@ -130,46 +129,26 @@ geometry:
 
 ; bios_read: cylinder 1, head 0, sector 1 through int 13h AH=02h
 bios_read:
-        mov ax, 0x0201
         mov cx, 0x0101
-        xor dx, dx
-        mov bx, BIOS_BUFFER
-        int 0x13
-        jc .failed
-        print "bios "
-        mov si, BIOS_BUFFER
-        jmp put_text
-.failed:
-        print "bios ah="
-        mov al, ah
-        call put_hex8
-        jmp put_nl
+        jmp floppy_read
 
 ; bios_write: "guest:0019 " into cylinder 1, head 0, sector 2 through int 13h
 ; AH=03h (LBA 19 of a 720K disk), "bios write ah=XX"
 bios_write:
         mov si, .label
-        mov di, BIOS_BUFFER
+        mov di, SECTOR_BUFFER
         mov cx, 11
         rep movsb
         mov ax, 0x0301
         mov cx, 0x0102
         xor dx, dx
-        mov bx, BIOS_BUFFER
+        mov bx, SECTOR_BUFFER
         int 0x13
         print "bios write ah="
         mov al, ah
         call put_hex8
         jmp put_nl
 .label  db "guest:0019 "
-
-; put_text: the 10 bytes at SI, then a newline
-put_text:
-        mov cx, 10
-.next:  lodsb
-        out DEBUGCON, al
-        loop .next
-        jmp put_nl
 
 show_dir:
         print "dir="
@@ -305,6 +284,7 @@ fdc_read:
 .command:
         db 0x46, 0x00, 1, 0, 1, 2, 18, 0x1b, 0xff   ; MFM READ DATA drive 0: C H R N EOT GPL DTL
 
+%include "floppy.inc"
 %include "lib.inc"
 
 absolute VARIABLES
