@@ -126,7 +126,7 @@ TWO_BYTE.update({0xBA: (True, 1, OF | SF | AF | PF), 0xA4: (True, 1, AF | OF), 0
                  0x0B: (False, 0, 0), 0x20: (True, 0, 0), 0x22: (True, 0, 0), 0x06: (False, 0, 0),
                  0xA0: (False, 0, 0), 0xA1: (False, 0, 0), 0xA8: (False, 0, 0), 0xA9: (False, 0, 0),
                  0xB2: (True, 0, 0), 0xB4: (True, 0, 0), 0xB5: (True, 0, 0)})
-TWO_BYTE.update({op: (False, 0, 0) for op in range(0xC8, 0xD0)})               # BSWAP
+TWO_BYTE.update({op: (False, 0, 0) for op in range(0xC8, 0xD0) if op != 0xCC})  # BSWAP (not ESP)
 STRING_OPS = frozenset((0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF))
 GROUP_UNDEFINED = {
     **{(op, r): f for op in (0xF6, 0xF7)
@@ -204,6 +204,10 @@ class Generator:
         self.mode = mode
         self.cpl = cpl
         self.bits = 16 if mode in ("real", "pm16") else 32
+        #: an instruction takes all of ESP as an address though the stack is 16-bit
+        #: (ESP-based 32-bit addressing, a load of a 32-bit SS): `make_case` then
+        #: keeps ESP's upper half clear so the address stays in memory
+        self.full_esp = False
 
     def value(self, bits: int = 32) -> int:
         rng = self.rng
@@ -271,7 +275,7 @@ class Generator:
                 disp = (target - (index_value << scale)) & 0xFFFFFFFF
                 return out + disp.to_bytes(4, "little"), setup
             if base == 4:           # ESP-based: stays near the stack
-                pass
+                self.full_esp = self.full_esp or self.bits == 16
             elif base == index:
                 setup.append(self.mov_imm(base, (target - sdisp) // (1 + (1 << scale)), wide))
             else:
@@ -338,6 +342,7 @@ class Generator:
             if one and opcode in SEGMENT_LOADS or two_byte and opcode in (0xB2, 0xB4, 0xB5):
                 if opcode == 0x8E:
                     reg = rng.choice((0, 2, 3, 4, 5))
+                    self.full_esp = self.full_esp or reg == 2 and self.mode == "pm16"
                 else:
                     mod = rng.randrange(3)
             if one and opcode == 0x8C:
@@ -454,6 +459,8 @@ def make_case(seed: int, index: int, mode: str) -> Case:
     regs = [generator.value() for _ in range(8)]
     if mode in ("real", "pm16"):
         regs[4] = (regs[4] & 0xFFFF0000) | (rng.randrange(0x1000, 0xFFF0) & ~1)
+        if generator.full_esp:      # ESP + index + displacement within the stack's 64 KiB
+            regs[4] = min(regs[4] & 0xFFFF, 0xE000)
     else:
         regs[4] = STACK + rng.randrange(0x1000, 0xE000) & ~3
     eflags = 2 | (rng.randrange(1 << 12) & (ALL | DF)) | (IF if rng.random() < 0.5 else 0)
@@ -471,7 +478,7 @@ def make_case(seed: int, index: int, mode: str) -> Case:
 def initial_memory(case: Case) -> Dict[int, bytes]:
     """Physical address -> bytes both CPUs start with (code, data, system tables)."""
     code, _ = assemble(case.items)
-    memory = {0: bytes(CODE), CODE: (code + b"\x90" * 16).ljust(0x10000, b"\0")}
+    memory = {0: bytes(CODE), CODE: (code + b"\xF4").ljust(0x10000, b"\0")}
     if case.memory_seed is None:
         memory[DATA] = bytes(0x20000)
     else:   # random data; the stack starts as zeros
