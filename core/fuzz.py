@@ -27,6 +27,7 @@ reruns it.
 """
 
 import argparse
+import ctypes
 import random
 import struct
 import sys
@@ -51,12 +52,36 @@ STACK = 0x30000
 SYSTEM = 0x100000         # GDT, IDT, page directory, page tables
 GDT, IDT, PDIR, PT0, PT1 = SYSTEM, SYSTEM + 0x1000, SYSTEM + 0x2000, SYSTEM + 0x3000, SYSTEM + 0x4000
 LAUNCH = SYSTEM + 0x5000  # the IRET that enters the case's CS and privilege level
+#: the `until` address of Unicorn's emu_start (it runs one instruction by count):
+#: Unicorn translates it at every start, which with paging walks the page tables
+#: (an unmapped one left CR2 at FFFFFFFEh): an address no case runs, in the page of
+#: the launch, which both CPUs have already used
+UNTIL = LAUNCH + 15
 PAGED_DATA = 0x400000     # linear: directory entry 1, mapped onto DATA page by page
 PAGED_PAGES = 16
 #: the physical memory both CPUs have, rewritten for every case (an access outside
 #: it stops Unicorn, which fails the case; with paging the rest is not present)
 REGIONS = ((0, 0x40000), (SYSTEM, 0x6000))
 COMPARED = ((0, CODE), (DATA, 0x20000), (SYSTEM, 0x5000))
+#: real mode: all the memory a segment can reach (FFFF:FFFF with A20), as a segment
+#: register loaded from random data points anywhere in it; it is cleared and
+#: compared only for a case that loads a segment register (no other reaches it)
+REAL_END = 0x110000
+REAL_REGIONS = ((0, REAL_END),)
+REAL_COMPARED = ((0, CODE), (DATA, REAL_END - DATA))
+#: opcodes (after prefixes) that load a data segment register
+SEGMENT_LOADING = frozenset((b"\x07", b"\x17", b"\x1F", b"\x8E", b"\xC4", b"\xC5", b"\x0F\xA1",
+                             b"\x0F\xA9", b"\x0F\xB2", b"\x0F\xB4", b"\x0F\xB5"))
+
+
+def regions(mode: str) -> Tuple[Tuple[int, int], ...]:
+    return REAL_REGIONS if mode == "real" else REGIONS
+
+
+def reaches_all_memory(case: "Case") -> bool:
+    """A real-mode case that loads a segment register."""
+    return case.mode == "real" and any(
+        _opcode(item.code)[:1] in SEGMENT_LOADING or _opcode(item.code) in SEGMENT_LOADING for item in case.items)
 
 
 SEL_CODE32, SEL_DATA32, SEL_CODE32_R3, SEL_DATA32_R3 = 0x08, 0x10, 0x1B, 0x23
@@ -248,7 +273,8 @@ class Generator:
         setup: List[Item] = []
         wide = addrsize == 32
         if addrsize == 16:
-            target &= 0xFFFF
+            # (in 32-bit modes the offset is in the low 64 KiB: not into the code above it)
+            target = min(target & 0xFFFF, 0xFFF0)
             if mod == 0 and rm == 6:
                 return target.to_bytes(2, "little"), setup
             disp = {0: 0, 1: rng.randrange(256), 2: rng.randrange(0x10000)}[mod]
@@ -361,6 +387,10 @@ class Generator:
                 body += tail
                 setup += loads
                 if two_byte and opcode in (0xA3, 0xAB, 0xB3, 0xBB):   # BT m, r: the bit offset moves the address
+                    used = {item.code[item.code[0] == 0x66] - 0xB8 for item in loads}   # MOV r, imm
+                    if reg in used:     # the offset register is not one of the address's
+                        reg = next(r for r in (0, 1, 2, 3, 5, 6, 7) if r not in used)
+                        body = body[:2] + bytes([(mod << 6) | (reg << 3) | rm]) + body[3:]
                     setup.append(self.mov_imm(reg, rng.randrange(128), opsize == 32))
             if one:
                 undefined |= GROUP_UNDEFINED.get((opcode, reg), 0)
@@ -494,6 +524,9 @@ def initial_memory(case: Case) -> Dict[int, bytes]:
         for page, flags in enumerate(case.ptes):
             struct.pack_into("<I", tables, PT1 - SYSTEM + page * 4, (DATA + page * 0x1000) | flags)
     memory[SYSTEM] = bytes(tables) + bytes(0x1000)
+    if reaches_all_memory(case):
+        memory[STACK + 0x10000] = bytes(SYSTEM - STACK - 0x10000)
+        memory[SYSTEM + 0x6000] = bytes(REAL_END - SYSTEM - 0x6000)
     cs = SEL_CODE16 if case.mode == "pm16" else SEL_CODE32_R3 if case.cpl == 3 else SEL_CODE32
     if case.cpl == 3:
         frame = struct.pack("<IIIII", 0 if case.mode == "pm16" else CODE, cs, case.eflags,
@@ -609,7 +642,7 @@ class OurCPU:
                        error, cpu.cr[2], cpu.halted)
 
     def memory(self, address: int, size: int) -> bytes:
-        return bytes(self.machine.bus.memory[address:address + size])
+        return bytes(memoryview(self.machine.bus.memory)[address:address + size])
 
 
 class Calibration(NamedTuple):
@@ -631,6 +664,11 @@ class TheirCPU:
         self.calibration = calibration
         self.event: Optional[Tuple[int, int, bytes]] = None
         self.uc: Any = None
+        #: the engines' memory, ours (mapped with mem_map_ptr): a case writes and
+        #: reads it directly, as Unicorn's mem_write/mem_read copy byte by byte on
+        #: PyPy (~4 ms for 64 KiB)
+        self.ram = {region: (ctypes.c_char * region[1])() for region in REGIONS + REAL_REGIONS}
+        self.views = {region: memoryview(buffer).cast("B") for region, buffer in self.ram.items()}
         self.engines: Dict[str, Tuple[Any, Any]] = {}
         self.mode = "real"
         u = x86_const
@@ -651,8 +689,8 @@ class TheirCPU:
         if mode not in self.engines:
             uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_16 if mode == "real" else unicorn.UC_MODE_32)
             uc.ctl_set_cpu_model(self.model)
-            for start, size in REGIONS:
-                uc.mem_map(start, size)
+            for start, size in regions(mode):
+                uc.mem_map_ptr(start, size, unicorn.UC_PROT_ALL, ctypes.addressof(self.ram[start, size]))
             uc.hook_add(unicorn.UC_HOOK_INTR, self._hook)
             self.engines[mode] = (uc, uc.context_save())
         uc, context = self.engines[mode]
@@ -664,8 +702,9 @@ class TheirCPU:
         self.mode = case.mode
         uc = self.uc = self._engine(case.mode)
         for address, data in memory.items():
-            uc.mem_write(address, data)
-        for start, size in REGIONS:        # (ctl_flush_tb would cost ~4 ms a step after it)
+            start, size = region = self._region(address)
+            self.views[region][address - start:address - start + len(data)] = data
+        for start, size in regions(case.mode):  # (ctl_flush_tb would cost ~4 ms a step after it)
             uc.ctl_remove_cache(start, start + size)
         if case.mode == "real":
             for seg in self.seg_ids:
@@ -689,7 +728,7 @@ class TheirCPU:
             uc.reg_write(seg, data)
         uc.reg_write(u.UC_X86_REG_ESP, LAUNCH + 16)
         uc.reg_write(u.UC_X86_REG_EFLAGS, 2)
-        uc.emu_start(LAUNCH, 0xFFFFFFFF, count=1)
+        uc.emu_start(LAUNCH, UNTIL, count=1)
         if case.mode == "pm16":
             uc.reg_write(u.UC_X86_REG_SS, SEL_STACK16)
         for reg, value in zip(self.reg_ids, case.regs):
@@ -737,13 +776,13 @@ class TheirCPU:
         u = self.ucx
         uc = self.uc
         self.event = None
-        self._forget_exception()
         vector = error = None
         cr2 = 0
         for _ in range(64):         # a REP string instruction runs one iteration a step
+            self._forget_exception()
             before = uc.reg_read(u.UC_X86_REG_EIP)
             try:
-                uc.emu_start(self._linear_pc() if self.mode == "real" else before, 0xFFFFFFFFFFFF, count=1)
+                uc.emu_start(self._linear_pc() if self.mode == "real" else before, UNTIL, count=1)
             except self.unicorn.UcError as failure:
                 if failure.errno == self.unicorn.UC_ERR_INSN_INVALID:
                     vector = 6
@@ -757,6 +796,8 @@ class TheirCPU:
             if self.calibration is not None and self.calibration.error_offset >= 0:
                 error = struct.unpack_from("<I", context, self.calibration.error_offset)[0]
                 cr2 = struct.unpack_from("<I", context, self.calibration.cr0_offset + 16)[0]
+                if struct.unpack_from("<i", context, self.calibration.error_offset + 4)[0]:
+                    error = None        # INT n (QEMU's exception_is_int): no error code
             if vector not in ERROR_CODE_VECTORS:
                 error = None
         regs = tuple(uc.reg_read(reg) & 0xFFFFFFFF for reg in self.reg_ids)
@@ -764,8 +805,12 @@ class TheirCPU:
         return Outcome(regs, uc.reg_read(u.UC_X86_REG_EIP), segs, uc.reg_read(u.UC_X86_REG_EFLAGS),
                        vector, error, cr2)
 
+    def _region(self, address: int) -> Tuple[int, int]:
+        return next(region for region in regions(self.mode) if region[0] <= address < region[0] + region[1])
+
     def memory(self, address: int, size: int) -> bytes:
-        return bytes(self.uc.mem_read(address, size))
+        region = self._region(address)
+        return ctypes.string_at(ctypes.addressof(self.ram[region]) + address - region[0], size)
 
 
 def calibrate(model: str) -> Calibration:
@@ -795,7 +840,7 @@ def calibrate(model: str) -> Calibration:
         raise RuntimeError("cannot find the error code or CR0 in Unicorn's saved context")
     error_offset = min(candidates)
     old = error_offset + 112        # error_code, exception_is_int, next_eip, dr[8], breakpoints[4]
-    if struct.unpack_from("<i", context, old)[0] != 13:
+    if struct.unpack_from("<i", context, old)[0] != 13 or struct.unpack_from("<i", context, error_offset + 4)[0]:
         raise RuntimeError("cannot find QEMU's old_exception in Unicorn's saved context")
     calibration = Calibration(error_offset, min(cr0_candidates), old)
     # Check CR2 and a #PF error code too.
@@ -818,6 +863,7 @@ class Difference(NamedTuple):
     ours: Optional[Outcome]
     theirs: Optional[Outcome]
     memory: Tuple[Tuple[int, int, int], ...] = ()     # (address, ours, theirs)
+    last: bytes = b""       # with `memory`: the instruction whose #PF ended the case
 
 
 class Witness(NamedTuple):
@@ -870,6 +916,11 @@ def _push_segment_high_word(difference: Difference) -> bool:
 
 
 def _cmps_operand_order(difference: Difference) -> bool:
+    """Both fault in CMPS: CR2 and the error code name different operands, or (at
+    the end) only the accessed bits of the other operand's paging entries differ."""
+    if difference.memory:
+        return _opcode(difference.last)[:1] in (b"\xA6", b"\xA7") and all(
+            PDIR <= address < PT1 + 0x1000 and mine ^ other == 0x20 for address, mine, other in difference.memory)
     ours, theirs = difference.ours, difference.theirs
     return (ours is not None and theirs is not None and _opcode(difference.code)[:1] in (b"\xA6", b"\xA7")
             and ours.vector == theirs.vector == 14 and ours.cr2 != theirs.cr2
@@ -892,6 +943,19 @@ def _null_segment_access(difference: Difference) -> bool:
     return (ours is not None and theirs is not None and difference.mode != "real"
             and (ours.vector, ours.error) == (13, 0) and theirs.vector != 13
             and any(ours.segs[index] & 0xFFFC == 0 for index in (0, 3, 4, 5)))
+
+
+#: GDT selectors (RPL clear) of segments a data access may not write: code, read-only data
+NOT_WRITABLE = frozenset((SEL_CODE32, SEL_CODE32_R3 & ~3, SEL_CODE16, 0x40))
+
+
+def _segment_not_writable(difference: Difference) -> bool:
+    """We raise #GP(0) for a write through DS/ES/FS/GS holding a code or read-only
+    data segment; Unicorn writes."""
+    ours, theirs = difference.ours, difference.theirs
+    return (ours is not None and theirs is not None and difference.mode != "real"
+            and (ours.vector, ours.error) == (13, 0) and theirs.vector != 13
+            and any(ours.segs[index] & 0xFFFC in NOT_WRITABLE for index in (0, 3, 4, 5)))
 
 
 def _cr4_on_486(difference: Difference) -> bool:
@@ -958,6 +1022,13 @@ KNOWN_DIFFERENCES: Tuple[KnownDifference, ...] = (
         _rotate_through_carry_on_faulting_store,
         Witness("paged", 3, b"\xF9\xC1\x15" + (PAGED_DATA + 0x10).to_bytes(4, "little") + b"\x13",
                 pde1=0x5)),
+    KnownDifference(
+        "segment-not-writable",
+        "SDM vol. 3A 5.4 (type checking): no instruction may write into a data segment that "
+        "is not writable or into a code segment (#GP(0)); QEMU checks the type when the "
+        "selector is loaded, not on the access",
+        _segment_not_writable,
+        Witness("pm32", 0, b"\x6A\x40\x1F\xA3" + DATA.to_bytes(4, "little"))),
     KnownDifference(
         "cr4-on-486",
         "SDM vol. 3A 2.5: CR4 came with the Pentium (and late 486 steppings); on our 80486 "
@@ -1062,14 +1133,15 @@ class Fuzzer:
             if mine.vector is not None or mine.halted:
                 break
         differing = []
-        for address, size in COMPARED:
+        for address, size in (REAL_COMPARED if reaches_all_memory(case) else COMPARED):
             a, b = ours.memory(address, size), theirs.memory(address, size)
             if a != b:
                 differing += [(address + i, a[i], b[i]) for i in range(size) if a[i] != b[i]]
         known = None
         if differing:
-            code, _ = assemble(case.items)
-            known = known_difference(Difference(case.mode, code, None, None, tuple(differing)))
+            whole, _ = assemble(case.items)
+            last = code if mine is not None and mine.vector == 14 else b""
+            known = known_difference(Difference(case.mode, whole, None, None, tuple(differing), last))
             if known is None:
                 where, x, y = differing[0]
                 text = f"memory at {where:#x}: {x:#04x} != {y:#04x} ({len(differing)} bytes differ)"

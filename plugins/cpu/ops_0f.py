@@ -379,16 +379,25 @@ def build_bit_test(d: Decoder) -> Closure:
             apply_bit(value, bit, setter)
         action = bit_reg
     else:
-        base_address = d.address(size, write=kind != 0)
+        # A register bit offset reaches outside the operand (signed, in operand units):
+        # it moves the effective address, which wraps at the address size and is then
+        # checked against the segment's limit (SDM BT; Bochs BT_EdGdM).
+        effective = d.offset_only()
+        seg = d.seg_for(d._effective_address()[3])
+        seg_base = cpu.seg_base
+        seg_limit, fault = d.limits(seg, kind != 0)
+        amask = MASKS[d.adsize]
         offset_get = d.reg_get(size, d.reg)
         read = cpu.rd32 if size == 4 else cpu.rd16
         write = cpu.wr32 if size == 4 else cpu.wr16
-        # A register bit offset reaches outside the operand (signed, in operand units).
         probe = cpu.paging and kind != 0
 
         def bit_mem() -> None:
             offset = signed(offset_get(), bits)
-            linear = base_address() + (offset >> (3 + (size >> 1))) * size
+            where = (effective() + (offset >> (3 + (size >> 1))) * size) & amask
+            if where + size - 1 > seg_limit[seg]:
+                fault(seg, where, size - 1)
+            linear = seg_base[seg] + where
             value = read(linear)
             if probe:
                 paging.probe_write(cpu, linear, size - 1)
