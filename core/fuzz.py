@@ -477,8 +477,9 @@ class Generator:
         return kept or self.sequence()      # all HLT at ring 0: a case that compares nothing
 
     def allowed(self, item: Item) -> bool:
-        """HLT is only generated where it faults (ring 3): at ring 0 both CPUs stop."""
-        return not (item.code[-1:] == b"\xF4" and self.cpl == 0)
+        """HLT is only generated where it faults (ring 3): at ring 0 both CPUs stop.
+        (Its opcode, not a last byte F4h: that dropped MOV SI, 0F4xxh before a LODS.)"""
+        return not (_opcode(item.code) == b"\xF4" and self.cpl == 0)
 
 
 def make_case(seed: int, index: int, mode: str) -> Case:
@@ -864,6 +865,8 @@ class Difference(NamedTuple):
     theirs: Optional[Outcome]
     memory: Tuple[Tuple[int, int, int], ...] = ()     # (address, ours, theirs)
     last: bytes = b""       # with `memory`: the instruction whose #PF ended the case
+    program: bytes = b""    # without `memory`: the case's code
+    opcodes: Tuple[bytes, ...] = ()     # with `memory`: each instruction's opcode bytes
 
 
 class Witness(NamedTuple):
@@ -910,9 +913,21 @@ PUSH_SEGMENT = (b"\x06", b"\x0E", b"\x16", b"\x1E", b"\x0F\xA0", b"\x0F\xA8")
 
 
 def _push_segment_high_word(difference: Difference) -> bool:
-    """Unicorn's bytes are zeros and there is a PUSH Sreg."""
-    return (bool(difference.memory) and any(op in difference.code for op in PUSH_SEGMENT)
-            and all(theirs == 0 for address, ours, theirs in difference.memory))
+    """Unicorn's bytes are zeros and there is a PUSH Sreg; or a POP (POPA, LEAVE)
+    reads such a slot back: registers differ in one half, which is zero in Unicorn."""
+    if difference.memory:
+        return (any(op in difference.code for op in PUSH_SEGMENT)
+                and all(theirs == 0 for address, ours, theirs in difference.memory))
+    ours, theirs = difference.ours, difference.theirs
+    opcode = _opcode(difference.code)[:1]
+    if ours is None or theirs is None or not any(op in difference.program for op in PUSH_SEGMENT) or \
+            not (0x58 <= opcode[0] < 0x60 or opcode in (b"\x61", b"\xC9")):
+        return False
+    for mine, other in zip(ours.regs, theirs.regs):
+        changed = mine ^ other
+        if changed and not (changed & 0xFFFF == 0 and other >> 16 == 0 or changed >> 16 == 0 and other & 0xFFFF == 0):
+            return False
+    return ours._replace(regs=()) == theirs._replace(regs=())
 
 
 def _cmps_operand_order(difference: Difference) -> bool:
@@ -938,10 +953,11 @@ def _enter_frame_pointer(difference: Difference) -> bool:
 
 
 def _null_segment_access(difference: Difference) -> bool:
-    """We raise #GP(0) for an access through a null DS/ES/FS/GS; Unicorn does not."""
+    """We raise #GP(0) for an access through a null DS/ES/FS/GS; Unicorn does not
+    (and may fault later in the instruction, as LGS loading what it read)."""
     ours, theirs = difference.ours, difference.theirs
     return (ours is not None and theirs is not None and difference.mode != "real"
-            and (ours.vector, ours.error) == (13, 0) and theirs.vector != 13
+            and (ours.vector, ours.error) == (13, 0) and (theirs.vector, theirs.error) != (13, 0)
             and any(ours.segs[index] & 0xFFFC == 0 for index in (0, 3, 4, 5)))
 
 
@@ -956,6 +972,13 @@ def _segment_not_writable(difference: Difference) -> bool:
     return (ours is not None and theirs is not None and difference.mode != "real"
             and (ours.vector, ours.error) == (13, 0) and theirs.vector != 13
             and any(ours.segs[index] & 0xFFFC in NOT_WRITABLE for index in (0, 3, 4, 5)))
+
+
+def _enter_final_stack_probe(difference: Difference) -> bool:
+    """Only we set A and D in the table entry of the page ENTER's final ESP is in."""
+    return any(op[:1] == b"\xC8" for op in difference.opcodes) and all(
+        PT0 <= address < PT0 + 0x1000 and ours ^ theirs in (0x40, 0x60) and ours & (ours ^ theirs)
+        for address, ours, theirs in difference.memory)
 
 
 def _cr4_on_486(difference: Difference) -> bool:
@@ -1022,6 +1045,14 @@ KNOWN_DIFFERENCES: Tuple[KnownDifference, ...] = (
         _rotate_through_carry_on_faulting_store,
         Witness("paged", 3, b"\xF9\xC1\x15" + (PAGED_DATA + 0x10).to_bytes(4, "little") + b"\x13",
                 pde1=0x5)),
+    KnownDifference(
+        "enter-final-stack-probe",
+        "SDM vol. 2A ENTER: #PF if a write using the final value of the stack pointer would "
+        "cause a page fault; Bochs (ENTER32_IwIb: read_RMW_virtual_dword at the new ESP) and "
+        "we check it with a write access, which sets that page's accessed and dirty bits; "
+        "QEMU does not touch the page",
+        _enter_final_stack_probe,
+        Witness("paged", 0, b"\xC8\x00\x10\x00")),
     KnownDifference(
         "segment-not-writable",
         "SDM vol. 3A 5.4 (type checking): no instruction may write into a data segment that "
@@ -1124,7 +1155,8 @@ class Fuzzer:
             done += 1
             differences = compare(mine, theirs_out, undefined_at.get(eip - start, 0))
             if differences:
-                known = known_difference(Difference(case.mode, code, mine, theirs_out))
+                known = known_difference(Difference(case.mode, code, mine, theirs_out,
+                                                    program=assemble(case.items)[0]))
                 if known is not None:
                     return Result(None, done, known, None)
                 return Result(Mismatch(step, "; ".join(differences), mine, theirs_out), done, None, None)
@@ -1141,7 +1173,8 @@ class Fuzzer:
         if differing:
             whole, _ = assemble(case.items)
             last = code if mine is not None and mine.vector == 14 else b""
-            known = known_difference(Difference(case.mode, whole, None, None, tuple(differing), last))
+            known = known_difference(Difference(case.mode, whole, None, None, tuple(differing), last,
+                                                opcodes=tuple(_opcode(item.code) for item in case.items)))
             if known is None:
                 where, x, y = differing[0]
                 text = f"memory at {where:#x}: {x:#04x} != {y:#04x} ({len(differing)} bytes differ)"
