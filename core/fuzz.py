@@ -233,6 +233,7 @@ class Generator:
         #: (ESP-based 32-bit addressing, a load of a 32-bit SS): `make_case` then
         #: keeps ESP's upper half clear so the address stays in memory
         self.full_esp = False
+        self.through_code = False   # the instruction being made has a CS: prefix
 
     def value(self, bits: int = 32) -> int:
         rng = self.rng
@@ -252,6 +253,8 @@ class Generator:
             page = rng.randrange(PAGED_PAGES + 1)
             offset = rng.choice((rng.randrange(0x1000), 0xFFC + rng.randrange(4), 0xFFE, 0xFFF))
             return PAGED_DATA + page * 0x1000 + offset
+        if self.through_code:       # real mode, CS: (above the case's code, or Unicorn
+            return 0x1000 + rng.randrange(0xEFF0)   # restarts an instruction that writes it)
         if self.bits == 16 or self.mode == "real":
             return rng.randrange(0xFFF0)
         return DATA + rng.randrange(0xFFF0)
@@ -334,6 +337,7 @@ class Generator:
         if rng.random() < 0.1:     # CS is not writable in protected mode, and Unicorn ignores that
             prefix += bytes([rng.choice((0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65) if self.mode == "real" else
                                         (0x26, 0x36, 0x3E, 0x64, 0x65))])
+        self.through_code = prefix[-1:] == b"\x2E"
         body = (b"\x0F" if two_byte else b"") + bytes([opcode])
         one = not two_byte
         if one and opcode in STRING_OPS:
@@ -921,7 +925,7 @@ def _push_segment_high_word(difference: Difference) -> bool:
     ours, theirs = difference.ours, difference.theirs
     opcode = _opcode(difference.code)[:1]
     if ours is None or theirs is None or not any(op in difference.program for op in PUSH_SEGMENT) or \
-            not (0x58 <= opcode[0] < 0x60 or opcode in (b"\x61", b"\xC9")):
+            not (b"\x58" <= opcode < b"\x60" or opcode in (b"\x61", b"\xC9")):
         return False
     for mine, other in zip(ours.regs, theirs.regs):
         changed = mine ^ other
@@ -977,7 +981,7 @@ def _segment_not_writable(difference: Difference) -> bool:
 def _enter_final_stack_probe(difference: Difference) -> bool:
     """Only we set A and D in the table entry of the page ENTER's final ESP is in."""
     return any(op[:1] == b"\xC8" for op in difference.opcodes) and all(
-        PT0 <= address < PT0 + 0x1000 and ours ^ theirs in (0x40, 0x60) and ours & (ours ^ theirs)
+        PT0 <= address < PT0 + 0x1000 and ours ^ theirs in (0x40, 0x60) and ours & 0x40
         for address, ours, theirs in difference.memory)
 
 

@@ -243,6 +243,15 @@ def test_only_hlt_is_left_out_at_ring_0() -> None:
     assert fuzzer().run_case(fuzz.make_case(1000, 48002, "real")).mismatch is None
 
 
+def test_writes_through_cs_in_real_mode_miss_the_code() -> None:
+    """AND CS:[BX+SI] wrapped to offset 12h, the case's own code: Unicorn restarts an
+    instruction that writes its translation block (seed 1006, real mode, case 9735)."""
+    generator = fuzz.Generator(random.Random(1), "real", 0)
+    generator.through_code = True
+    assert min(generator.address() for _ in range(1000)) >= 0x1000
+    assert fuzzer().run_case(fuzz.make_case(1006, 9735, "real")).mismatch is None
+
+
 def test_a_pushed_segment_read_back_is_the_known_difference() -> None:
     """PUSH FS with a 32-bit operand then POP ESI: we keep the slot's upper half
     (random stack data), Unicorn zero-extends; matched by `push-segment-dword`."""
