@@ -32,7 +32,7 @@ class RemovableDrives:
 
     def __init__(self, machine: Any) -> None:
         self.machine = machine
-        #: drives whose medium was ejected
+        #: drives with no medium: ejected, or given empty (`fda: empty`)
         self.empty: Set[str] = set()
         #: replays open every medium copy-on-write, so a replay never writes an image;
         #: the sectors written to an image then stay with it across swaps (real path
@@ -56,7 +56,7 @@ class RemovableDrives:
         return self.types.get(name) or (disk.floppy_type if disk is not None and disk.kind == "floppy" else 0)
 
     def names(self) -> List[str]:
-        """The floppy drives: those with a medium and the emptied ones."""
+        """The floppy drives: those with a medium and the empty ones."""
         media = self.machine.media
         return sorted({name for name, disk in media.items() if disk.kind == "floppy"} | self.empty)
 
