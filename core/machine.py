@@ -471,6 +471,7 @@ class Machine:
             "components": {name: {"version": getattr(c, "STATE_VERSION", 1), "state": c.snapshot()}
                            for name, c in self.components.items()},
             "drives": self.drives.snapshot(),
+            "drive_types": self.drives.type_snapshot(),
             "overlays": {name: disk.overlay_state() for name, disk in self.media.items() if disk.overlay},
         }
 
@@ -515,7 +516,7 @@ class Machine:
                     where = f"component {name!r}"
                     self.components[name].restore(entry["state"])
             where = "drives"
-            self.drives.restore(state.get("drives", {}))
+            self.drives.restore(state.get("drives", {}), state.get("drive_types", {}))
             where = "overlays"
             for name, sectors in state.get("overlays", {}).items():
                 self.media[name].load_overlay_state(sectors)

@@ -150,9 +150,14 @@ class RemovableDrives:
                 {"path": media[name].path, "readonly": media[name].readonly, "overlay": media[name].overlay}
                 for name in self.names()}
 
-    def restore(self, drives: Dict[str, Any]) -> None:
+    def type_snapshot(self) -> Dict[str, int]:
+        """Each drive's type: fixed by its first medium, so a snapshot taken after a
+        swap must carry it (the restored machine is built around the later medium)."""
+        return {name: self.drive_type(name) for name in self.names()}
+
+    def restore(self, drives: Dict[str, Any], types: Dict[str, int]) -> None:
         """Put back the media a snapshot had (no disk-change: the components' own
-        state holds their change lines)."""
+        state holds their change lines) and the drives' types."""
         for name, info in drives.items():
             current = self.machine.media.get(name)
             if info is None:
@@ -160,6 +165,7 @@ class RemovableDrives:
                     self.swap(name, None, False, False)
             elif current is None or current.path != info["path"]:
                 self.swap(name, info["path"], info["readonly"], info["overlay"])
+        self.types.update(types)
 
 
 def drive_and_path(text: str) -> Tuple[str, str]:

@@ -35,7 +35,9 @@ BEFORE = ["floppyswap: start", "geometry 80/2/18", "bios disk1:0036", "fdc disk1
 SWAPPED = ["changed dir=80", "ah16=06", "ah16=00",      # a change is reported once
            "geometry 80/2/9", "bios disk2:0018", "fdc disk2:0018 st0=00", "dir=00",
            "bios write ah=00", "READY-2"]
-EJECTED = ["ah16=80", "geometry 1/1/0", "bios ah=80",     # no medium: not ready
+EJECTED = ["ah16=80",
+           "geometry 80/2/18",                             # empty: the 1.44 MB drive's largest format
+           "bios ah=80",                                   # no medium: not ready
            "dir=80",                                       # a seek to another cylinder leaves it set
            "fdc st0=40 st1=01", "READY-3"]
 INSERTED = ["read ah=06",                                  # the first read after the change
@@ -111,8 +113,9 @@ def test_an_empty_drive_from_the_start_takes_a_disk_later(disks, tmp_path, capsy
     """`--fda empty` (QEMU's pc has an empty floppy drive): a guest booted from the
     hard disk (tests/guests/devices/emptyfloppy.asm) sees drive A, 1.44 MB in CMOS,
     with a change line and no disk (reads time out), then reads the disk the host
-    puts in.  AH=08h gives no geometry without a disk, as Bochs (SeaBIOS gives the
-    drive type's)."""
+    puts in.  AH=08h answers with the drive type's largest format without a disk,
+    as Bochs' rombios and SeaBIOS do from CMOS (QEMU's empty drive is a 2.88 MB
+    one: cx=4F24 there)."""
     with open(guest_path("devices", "emptyfloppy.bin"), "rb") as handle:
         hard_disk = tmp_path / "hd.img"
         hard_disk.write_bytes(handle.read().ljust(1 << 20, b"\0"))
@@ -124,7 +127,7 @@ def test_an_empty_drive_from_the_start_takes_a_disk_later(disks, tmp_path, capsy
                           "equipment=0001",          # one floppy drive
                           "cmos10=40",               # drive A: 1.44 MB
                           "type ah=02",              # a floppy drive with a change line
-                          "drive bl=00",
+                          "drive bl=04 cx=4F12 dh=01",   # 80 cylinders, 18 sectors, 2 heads
                           "bios ah=80",              # no disk: timeout
                           "READY-1",
                           "ah16=06",                 # the disk went in
@@ -240,6 +243,8 @@ def test_snapshots_keep_the_disk_in_the_drive_or_its_absence(disks, tmp_path):
         run.machine.close()
     assert load_snapshot(swapped)[1]["drives"] == {"fda": {"path": disks[1], "readonly": False, "overlay": False}}
     assert load_snapshot(empty)[1]["drives"] == {"fda": None}
+    # the drive stays the 1.44 MB one it was built as, with the 720K disk in it too
+    assert load_snapshot(swapped)[1]["drive_types"] == load_snapshot(empty)[1]["drive_types"] == {"fda": 4}
 
     restored = Booted(build_machine(RunOptions(profile=None, restore=swapped)))
     try:

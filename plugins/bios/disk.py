@@ -22,8 +22,9 @@ so DOS-style callers re-read their view of the disk; the next call sees the new
 medium and its geometry.  POST steps every floppy drive with a disk in, as the
 AT's drive seek test does, so a freshly booted guest sees no change.  A drive
 that no controller serves has no line: AH=16h answers 06h always, as SeaBIOS
-and Bochs do.  An ejected drive still exists (AH=15h 02h, AH=08h counts it);
-its transfers time out (80h).
+and Bochs do.  An ejected or empty drive still exists (AH=15h 02h; AH=08h counts it
+and answers with its CMOS type's largest format, as Bochs and SeaBIOS do); its
+transfers time out (80h).
 
 Transfers are copied straight between the image and guest memory, so a buffer that
 crosses a 64 KiB boundary works (no AH=09h "DMA boundary" error, unlike an ISA DMA
@@ -62,6 +63,8 @@ TIMEOUT = 0x80
 # length, format gap, fill byte, head settle, motor start.
 DISKETTE_TABLE = bytes((0xAF, 0x02, 0x25, 0x02, 0x12, 0x1B, 0xFF, 0x6C, 0xF6, 0x0F, 0x08))
 FLOPPY_CMOS_TYPES = {1: 0x01, 2: 0x02, 3: 0x03, 4: 0x04, 5: 0x05}
+#: each CMOS drive type's largest format (cylinders, heads, sectors per track)
+DRIVE_TYPE_GEOMETRY = {1: (40, 2, 9), 2: (80, 2, 15), 3: (80, 2, 9), 4: (80, 2, 18), 5: (80, 2, 36)}
 EDD_VERSION = 0x30
 EDD_SUPPORT = 0x0005          # fixed-disk access (42h-44h, 47h, 48h) and EDD (48h)
 EBDA_FDPT0, EBDA_FDPT1 = 0x3D, 0x4D
@@ -324,24 +327,30 @@ class DiskServices:
     def parameters(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=08h: geometry in CX/DH, drive count in DL; floppies also BL = type
         and ES:DI = the diskette parameter table."""
+        if disk is None and number >= 2:
+            self.finish(cpu, number, BAD_COMMAND)
+            return
         if disk is None:
-            if number < 2:
-                # A drive without a medium: no geometry, the drive count in DL (Bochs).
+            # An empty drive answers with its type's largest format, as Bochs'
+            # rombios and SeaBIOS do from CMOS; no drive at all: zeros.
+            drive_type = self.floppy_cmos_type(FLOPPY_DRIVES[number])
+            if drive_type not in DRIVE_TYPE_GEOMETRY:
                 for name in ("ax", "bx", "cx", "dx", "di", "es"):
                     cpu.set_reg(name, 0)
                 cpu.set_reg("dl", self.floppy_count())
                 self.finish(cpu, number, OK)
-            else:
-                self.finish(cpu, number, BAD_COMMAND)
-            return
-        cylinders, heads, spt = self.geometry(number, disk)
+                return
+            cylinders, heads, spt = DRIVE_TYPE_GEOMETRY[drive_type]
+        else:
+            drive_type = FLOPPY_CMOS_TYPES.get(disk.floppy_type, 4) if number < 0x80 else 0
+            cylinders, heads, spt = self.geometry(number, disk)
         max_cylinder = cylinders - 1
         cpu.set_reg("ch", max_cylinder & 0xFF)
         cpu.set_reg("cl", (spt & 0x3F) | ((max_cylinder >> 2) & 0xC0))
         cpu.set_reg("dh", heads - 1)
         if number < 0x80:
             cpu.set_reg("dl", self.floppy_count())
-            cpu.set_reg("bl", FLOPPY_CMOS_TYPES.get(disk.floppy_type, 4))
+            cpu.set_reg("bl", drive_type)
             cpu.set_reg("bh", 0)
             cpu.set_reg("es", 0xF000)
             cpu.set_reg("di", OFFSET_DISKETTE_TABLE)

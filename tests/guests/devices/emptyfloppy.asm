@@ -5,7 +5,8 @@
 ;   equipment=XXXX    int 11h, bits 0 (floppy drives present) and 6-7 (drives - 1)
 ;   cmos10=XX         CMOS register 10h: drive A's type in the high nibble (4: 1.44M)
 ;   type ah=XX        int 13h AH=15h on drive A (02h: a floppy with a change line)
-;   drive bl=XX       int 13h AH=08h: BL, the drive's type
+;   drive bl=XX cx=XXXX dh=XX  int 13h AH=08h: the drive's type and its largest
+;                     format (the BIOS answers from CMOS, a disk in or not)
 ;   bios ah=XX        int 13h AH=02h with no disk (80h: timeout, not ready)
 ; READY-1: polls int 13h AH=16h while it answers 80h (no disk); the host puts a
 ; disk in: "ah16=06", then the disk's first sector ("bios TEXT", 10 bytes), DONE.
@@ -38,6 +39,12 @@ main:   print "emptyfloppy: start", 10
         pop es
         print "drive bl="
         mov al, bl
+        call put_hex8
+        print " cx="
+        mov ax, cx
+        call put_hex16
+        print " dh="
+        mov al, dh
         call put_hex8
         call put_nl
         call bios_read

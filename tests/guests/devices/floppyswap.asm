@@ -4,7 +4,8 @@
 ; reads the new one each time.  One line per step on the debug console (port
 ; 0xE9); the "READY-n" and "DONE" markers also go to the screen (int 10h), so
 ; `--wait` steps can follow them:
-;   geometry C/H/S      int 13h AH=08h (the medium's geometry)
+;   geometry C/H/S      int 13h AH=08h (the medium's geometry; with the drive
+;                       empty, the largest format of its CMOS type)
 ;   bios TEXT           int 13h AH=02h: the first 10 bytes of the sector (the
 ;                       test writes "diskN:LBA " into every sector), or ah=XX
 ;   fdc TEXT st0=XX     SEEK to cylinder 1, READ DATA by DMA into 1000h
