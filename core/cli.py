@@ -115,6 +115,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --gdb: hold the machine before its first instruction until gdb continues")
     parser.add_argument("--monitor", metavar="stdio",
                         help="the built-in monitor on the terminal: Ctrl+C or a breakpoint stops into it")
+    parser.add_argument("--magic-break", action="store_true",
+                        help="stop into the monitor or gdb after each `xchg bx, bx` (Bochs' magic breakpoint)")
     parser.add_argument("--vnc", metavar="HOST:PORT",
                         help="serve the screen to VNC viewers (127.0.0.1 unless a host is given; :1 is 5901)")
     parser.add_argument("--serial", metavar="SINK", help="COM1 output: stdio or file:PATH")
@@ -233,6 +235,7 @@ def run_options(args: argparse.Namespace) -> Any:
         monitor=args.monitor,
         gdb=args.gdb,
         gdb_wait=args.gdb_wait,
+        magic_break=args.magic_break,
         start_stopped=getattr(args, "start_stopped", False),
         steps=list(getattr(args, "steps", None) or []),
         serial=args.serial,

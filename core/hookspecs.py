@@ -171,6 +171,18 @@ def cpu_mode_change(machine: Any, what: str, old: int, new: int) -> None:
 
 
 @hookspec
+def magic_breakpoint(machine: Any, cs: int, eip: int) -> None:
+    """The CPU executed Bochs' magic breakpoint, ``xchg bx, bx`` (87 DB with a 16-bit
+    operand size; a 66h prefix in 32-bit code), which OS tutorials put where they want
+    the debugger to stop.  The CPU decodes it as such only while some plugin
+    implements this hook; otherwise it is the no-op exchange it is on hardware.
+
+    :param cs: code segment selector of the next instruction.
+    :param eip: offset of the next instruction (the machine stops there).
+    """
+
+
+@hookspec
 def triple_fault(machine: Any, report: str) -> None:
     """The CPU triple-faulted.  `report` is the readable text printed to the user:
     registers, the faulting instruction disassembled, the last exceptions."""

@@ -56,6 +56,7 @@ class RunOptions:
     monitor: Optional[str] = None
     gdb: Optional[str] = None
     gdb_wait: bool = False
+    magic_break: bool = False
     start_stopped: bool = False
     steps: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     serial: Optional[str] = None
@@ -270,6 +271,9 @@ def _run(machine: Machine, options: RunOptions) -> int:
         raise UserError("--gdb-wait needs --gdb tcp:HOST:PORT")
     if options.gdb and options.monitor:
         raise UserError("--gdb and --monitor: use one (gdb's `monitor CMD` runs monitor commands)")
+    if options.magic_break and not (options.gdb or options.monitor):
+        raise UserError("--magic-break stops into a debugger: add --monitor stdio or --gdb tcp:HOST:PORT "
+                        "(or use machine debug)")
     gdb = GDBStub(machine, options.gdb, options.gdb_wait) if options.gdb else None
     if options.monitor is not None:
         if options.monitor != "stdio":
@@ -280,6 +284,8 @@ def _run(machine: Machine, options: RunOptions) -> int:
         console_monitor = monitor
     else:
         console_monitor = None
+    if options.magic_break:
+        (monitor or gdb).monitor.execute("break magic")
     if isinstance(console, TerminalConsole):
         console.open_monitor = _console_monitor(machine, console, shoot, console_monitor)
     vnc = VNCServer(machine, options.vnc) if options.vnc else None

@@ -205,13 +205,43 @@ def test_going_backwards_puts_the_disk_back_and_forwards_writes_it_again(tmp_pat
 
 
 IRQ_LOOP = os.path.join(os.path.dirname(__file__), "guests", "debug", "irqloop.bin")
+MAGIC_BREAK = os.path.join(os.path.dirname(__file__), "guests", "debug", "magicbreak.bin")
+
+
+def boot_sector_floppy(tmp_path, path: str) -> str:
+    image = tmp_path / (os.path.basename(path)[:-4] + ".img")
+    with open(path, "rb") as guest:
+        image.write_bytes(guest.read().ljust(FLOPPY_144, b"\0"))
+    return str(image)
 
 
 def irq_loop_floppy(tmp_path) -> str:
-    image = tmp_path / "irqloop.img"
-    with open(IRQ_LOOP, "rb") as guest:
-        image.write_bytes(guest.read().ljust(FLOPPY_144, b"\0"))
-    return str(image)
+    return boot_sector_floppy(tmp_path, IRQ_LOOP)
+
+
+def test_magic_breakpoints_stop_after_xchg_bx_bx_in_real_and_protected_mode(tmp_path):
+    """Bochs' `magic_break: enabled=1`: tests/guests/debug/magicbreak.asm stops the
+    monitor after `xchg bx, bx` in real mode (87 DB) and in 32-bit code (66 87 DB),
+    not after xchg cx, cx or xchg ebx, ebx; the exchange leaves BX as it was."""
+    out = monitor(boot_sector_floppy(tmp_path, MAGIC_BREAK), "c\nr\nc\nr\nc\nq\n", "--magic-break")
+    stops = re.findall(r"magic breakpoint \(xchg bx, bx\); next (\S+)\n\(\d+ instructions\) \S+ \(\w+\) \w+ +(.*)", out)
+    assert stops == [("0000:00007c14", "mov ax, 0x1111"), ("0008:00007c36", "mov eax, 0x2222")], out
+    assert out.count("ebx=00001234") == 2 and "halted" in out
+
+
+def test_magic_breakpoints_are_a_monitor_breakpoint_and_off_by_default(tmp_path):
+    image = boot_sector_floppy(tmp_path, MAGIC_BREAK)
+    assert "magic breakpoint" not in monitor(image, "c\nq\n")
+    out = monitor(image, "break magic\nbl\nc\nd 1\nc\nq\n")
+    assert "1: magic" in out and out.count("magic breakpoint (xchg bx, bx); next") == 1 and "halted" in out
+
+
+def test_a_magic_breakpoint_needs_a_debugger(tmp_path):
+    result = subprocess.run([MACHINE, "run", "pc.yaml", "--fda", boot_sector_floppy(tmp_path, MAGIC_BREAK),
+                             "--headless", "--magic-break"], capture_output=True, timeout=60)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "--magic-break stops into a debugger" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("mode", ["into", "over"])

@@ -97,6 +97,18 @@ class EventBreaker:
             self.debugger.hit(f"out to port {port:#x} = {value:#x}")
 
 
+class MagicBreaker:
+    """Registered only while `break magic` is set: the CPU then decodes Bochs' magic
+    breakpoint, `xchg bx, bx`, and the machine stops after it."""
+
+    def __init__(self, debugger: "Debugger") -> None:
+        self.debugger = debugger
+
+    @hookimpl
+    def magic_breakpoint(self, machine: Any, cs: int, eip: int) -> None:
+        self.debugger.hit(f"magic breakpoint (xchg bx, bx); next {cs:04x}:{eip:08x}")
+
+
 class InputLog:
     """Host inputs with their instruction counts, to re-apply them when re-executing.
     After a rewind the logged future is scheduled again; as each entry comes back it
@@ -131,6 +143,7 @@ class Debugger:
         self.exception_breaks: Set[int] = set()
         self.io_breaks: Set[int] = set()
         self.mode_break = False
+        self.magic_break = False
         #: (linear, length) -> r|w|a, as set; resolved to physical bytes in `watchpoints`
         self.linear_watches: Dict[Tuple[int, int], str] = {}
         self.watchpoints: Dict[int, Tuple[str, int]] = {}    # physical byte -> (kind, linear)
@@ -147,6 +160,7 @@ class Debugger:
         self._steps_left = 0
         self._instruction_breaker: Optional[InstructionBreaker] = None
         self._event_breaker: Optional[EventBreaker] = None
+        self._magic_breaker: Optional[MagicBreaker] = None
         self.interval = interval
         self.snapshots: List[Tuple[int, Dict[str, Any]]] = []
         self.sector_journal = SectorJournal(machine)
@@ -184,6 +198,12 @@ class Debugger:
         elif not want_events and self._event_breaker is not None:
             self.machine.remove_plugin(self._event_breaker)
             self._event_breaker = None
+        if self.magic_break and self._magic_breaker is None:
+            self._magic_breaker = MagicBreaker(self)
+            self.machine.add_plugin(self._magic_breaker, name="debugger-magic")
+        elif not self.magic_break and self._magic_breaker is not None:
+            self.machine.remove_plugin(self._magic_breaker)
+            self._magic_breaker = None
 
     def add_breakpoint(self, address: int, physical: bool = False) -> None:
         (self.physical_breakpoints if physical else self.breakpoints).add(address)
@@ -204,6 +224,8 @@ class Debugger:
             self.io_breaks.add(value)
         elif kind == "mode":
             self.mode_break = True
+        elif kind == "magic":
+            self.magic_break = True
         self._sync_hooks()
 
     def clear_all(self) -> None:
@@ -213,6 +235,7 @@ class Debugger:
         self.exception_breaks.clear()
         self.io_breaks.clear()
         self.mode_break = False
+        self.magic_break = False
         self.linear_watches.clear()
         self._resolve_watches()
 

@@ -28,6 +28,7 @@ step-interrupts into|over     whether a step may stop inside a hardware interrup
 b ADDR | break ADDR           breakpoint at a linear address (or seg:off)
 pb ADDR                       breakpoint at a physical address
 break int N | exc N | mode | io PORT   stop on an event
+break magic                   stop after Bochs' magic breakpoint, xchg bx, bx
 watch [r|w|a] ADDR [LEN]      watchpoint on linear bytes (write by default)
 info break | bl               list breakpoints; delete N | d N removes one; delete all
 r | info registers            general registers, EIP, EFLAGS
@@ -173,7 +174,7 @@ class Monitor:
     # ------------------------------------------------------------------ breakpoints
     def _break(self, args: List[str]) -> Tuple[str, Action]:
         if not args:
-            raise UserError("break ADDR, or break int N | exc N | mode | io PORT")
+            raise UserError("break ADDR, or break int N | exc N | mode | io PORT | magic")
         kind = args[0].lower()
         if kind in ("int", "exc", "io"):
             value = parse_number(args[1])
@@ -184,6 +185,10 @@ class Monitor:
             self.debugger.add_event_break("mode")
             self.breakpoint_list.append(("mode", None))
             return f"breakpoint {len(self.breakpoint_list)}: mode changes", None
+        if kind == "magic":
+            self.debugger.add_event_break("magic")
+            self.breakpoint_list.append(("magic", None))
+            return f"breakpoint {len(self.breakpoint_list)}: magic breakpoint (xchg bx, bx)", None
         address = self.address(args[0])
         self.debugger.add_breakpoint(address)
         self.breakpoint_list.append(("linear", address))
@@ -236,6 +241,8 @@ class Monitor:
             debugger.remove_watchpoint(value[0], value[1])
         elif kind == "mode":
             debugger.mode_break = False
+        elif kind == "magic":
+            debugger.magic_break = False
         else:
             {"int": debugger.int_breaks, "exc": debugger.exception_breaks, "io": debugger.io_breaks}[kind].discard(value)
         debugger._sync_hooks()

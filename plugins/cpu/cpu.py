@@ -110,6 +110,8 @@ class CPU(Component):
         self.block_alive: Dict[int, List[List[bool]]] = {}
         self.stop_requested = False
         self.traced = False
+        #: `xchg bx, bx` decodes as Bochs' magic breakpoint (a plugin hooks it)
+        self.magic_break = False
         self._init_registers()
         self.reset()
 
@@ -575,6 +577,9 @@ class CPU(Component):
         self.traced = bool(flags.instruction)
         if self.traced:
             self.clock.stop_icount = self.clock.icount
+        if bool(flags.magic_breakpoint) != self.magic_break:
+            self.magic_break = bool(flags.magic_breakpoint)
+            self.flush_code_cache()          # decoded `xchg bx, bx` changes meaning
 
     # ------------------------------------------------------------------ interrupts
     def set_intr(self, level: bool) -> None:

@@ -575,4 +575,19 @@ def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, b
         fn = _undefined(fault.vector)
         ends = True
         d.direct_target = None
+    if cpu.magic_break and d.opcode == 0x87 and d.modrm_byte == 0xDB and d.opsize == 2:
+        fn, ends = _magic_breakpoint(cpu, fn), True
     return fn, d.pages, not d.wrapped, d.pos, ends, d.direct_target
+
+
+def _magic_breakpoint(cpu, exchange: Callable[[int], int]) -> Callable[[int], int]:
+    """Bochs' magic breakpoint `xchg bx, bx`: the exchange, then the
+    `magic_breakpoint` hook; it ends its block, so a stop asked for there lands
+    on the next instruction."""
+    hooks = cpu.hooks
+
+    def magic_breakpoint(eip: int) -> int:
+        eip = exchange(eip)
+        hooks.call.magic_breakpoint(machine=cpu.machine, cs=cpu.seg_sel[CS], eip=eip)
+        return eip
+    return magic_breakpoint

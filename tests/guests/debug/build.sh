@@ -11,3 +11,5 @@ ld -m elf_i386 -N -e _start -Ttext 0xC0100000 --build-id=none --no-warn-rwx-segm
 rm -f entry.o kmain.o
 # The real-mode boot sector for stepping across interrupts.
 nasm -f bin -o irqloop.bin irqloop.asm
+# Bochs' magic breakpoint in real and protected mode.
+nasm -f bin -o magicbreak.bin magicbreak.asm
