@@ -223,10 +223,15 @@ def test_magic_breakpoints_stop_after_xchg_bx_bx_in_real_and_protected_mode(tmp_
     """Bochs' `magic_break: enabled=1`: tests/guests/debug/magicbreak.asm stops the
     monitor after `xchg bx, bx` in real mode (87 DB) and in 32-bit code (66 87 DB),
     not after xchg cx, cx or xchg ebx, ebx; the exchange leaves BX as it was."""
-    out = monitor(boot_sector_floppy(tmp_path, MAGIC_BREAK), "c\nr\nc\nr\nc\nq\n", "--magic-break")
+    out = monitor(boot_sector_floppy(tmp_path, MAGIC_BREAK), "c\nr\nprint-stack 2\nc\nr\nprint-stack 1\nc\nq\n",
+                  "--magic-break")
     stops = re.findall(r"magic breakpoint \(xchg bx, bx\); next (\S+)\n\(\d+ instructions\) \S+ \(\w+\) \w+ +(.*)", out)
     assert stops == [("0000:00007c14", "mov ax, 0x1111"), ("0008:00007c36", "mov eax, 0x2222")], out
     assert out.count("ebx=00001234") == 2 and "halted" in out
+    # Bochs' print-stack at SS:SP = 0000:7C00 (the boot sector's first bytes, FA 31 C0 8E):
+    # words in real mode, dwords with a 32-bit stack
+    assert "Stack address size 2\n | STACK 0x00007c00 [0x31fa]\n | STACK 0x00007c02 [0x8ec0]\n" in out
+    assert "Stack address size 4\n | STACK 0x00007c00 [0x8ec031fa]\n" in out
 
 
 def test_magic_breakpoints_are_a_monitor_breakpoint_and_off_by_default(tmp_path):

@@ -25,12 +25,12 @@ c | continue                  run until a breakpoint, a watchpoint or Ctrl+C
 s | step [N]                  execute N instructions (default 1)
 step-interrupts into|over     whether a step may stop inside a hardware interrupt
                               handler (into, the default) or runs it to its return
-b ADDR | break ADDR           breakpoint at a linear address (or seg:off)
+b ADDR | break ADDR           breakpoint at a linear address (or seg:off; Bochs: lb, vb)
 pb ADDR                       breakpoint at a physical address
 break int N | exc N | mode | io PORT   stop on an event
 break magic                   stop after Bochs' magic breakpoint, xchg bx, bx
 watch [r|w|a] ADDR [LEN]      watchpoint on linear bytes (write by default)
-info break | bl               list breakpoints; delete N | d N removes one; delete all
+info break | bl | blist       list breakpoints; delete N | d N removes one; delete all
 r | info registers            general registers, EIP, EFLAGS
 sreg | creg                   segment registers (with descriptor caches) | control registers
 info gdt|idt|ldt|tss          descriptor tables decoded
@@ -38,6 +38,7 @@ info tab | page ADDR          page tables as ranges | the walk for one address
 x [/NF] ADDR                  N units (F: b h w g) at a linear address
 xp [/NF] ADDR                 the same at a physical address
 u [ADDR] [N]                  disassemble N instructions (default at CS:EIP, 10)
+print-stack [N]               N entries (default 16) from SS:ESP, of the stack's size
 info DEVICE                   a component's state (pic_master, pit, ata0, ...)
 trace on FILE [KINDS] | trace off    event trace (KINDS as --trace-events)
 snapshot FILE | restore FILE  save / load the machine state
@@ -79,10 +80,12 @@ class Monitor:
         self.step_count = 1
         self.commands: Dict[str, Callable[[List[str]], Tuple[str, Action]]] = {
             "c": self._continue, "continue": self._continue, "s": self._step, "step": self._step,
-            "si": self._step, "step-interrupts": self._step_interrupts, "b": self._break, "break": self._break, "pb": self._physical_break,
-            "watch": self._watch, "bl": self._list_breaks, "delete": self._delete, "d": self._delete,
+            "si": self._step, "step-interrupts": self._step_interrupts, "b": self._break, "break": self._break,
+            "lb": self._break, "vb": self._break, "pb": self._physical_break,
+            "watch": self._watch, "bl": self._list_breaks, "blist": self._list_breaks, "delete": self._delete, "d": self._delete,
             "r": self._registers, "sreg": self._sreg, "creg": self._creg, "info": self._info,
             "page": self._page, "x": self._examine, "xp": self._examine_physical, "u": self._disassemble,
+            "print-stack": self._print_stack,
             "trace": self._trace, "snapshot": self._snapshot, "restore": self._restore,
             "screenshot": self._screenshot, "sendkey": self._sendkey,
             "change": self._change_medium, "eject": self._eject_medium,
@@ -384,6 +387,21 @@ class Monitor:
         if args:
             return self.disassemble(self.address(args[0]), count), None
         return self.disassemble(self.current_linear(), count, cpu.seg_sel[1], cpu.eip), None
+
+    def _print_stack(self, args: List[str]) -> Tuple[str, Action]:
+        """Bochs' print-stack: entries of the stack's address size from SS:ESP up."""
+        cpu = self.machine.cpu
+        count = parse_number(args[0]) if args else 16
+        size = 4 if cpu.stack32 else 2
+        mask = 0xFFFFFFFF if cpu.stack32 else 0xFFFF
+        lines = [f"Stack address size {size}"]
+        for index in range(count):
+            linear = (cpu.seg_base[SEGMENTS.index("ss")] + ((cpu.get_reg("esp") + index * size) & mask)) \
+                & 0xFFFFFFFF
+            raw = inspect.read_linear(self.machine, linear, size)
+            value = "(not readable)" if raw is None else f"[0x{int.from_bytes(raw, 'little'):0{size * 2}x}]"
+            lines.append(f" | STACK 0x{linear:08x} {value}")
+        return "\n".join(lines), None
 
     # ------------------------------------------------------------------ tools
     def _trace(self, args: List[str]) -> Tuple[str, Action]:
