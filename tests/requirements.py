@@ -62,6 +62,14 @@ def require_grub() -> None:
         missing("GRUB's grub-mkrescue for BIOS PCs", "apt-get install grub-pc-bin grub-common xorriso")
 
 
+def require_dmidecode() -> str:
+    """dmidecode, the reference decoder of the BIOS's SMBIOS tables."""
+    path = shutil.which("dmidecode") or ("/usr/sbin/dmidecode" if os.path.exists("/usr/sbin/dmidecode") else None)
+    if path is None:
+        missing("dmidecode", "apt-get install dmidecode")
+    return path
+
+
 def require_module(name: str) -> Any:
     """A test dependency (`pip install -e '.[test]'`), imported."""
     try:

@@ -14,7 +14,7 @@ export PCMACHINE_STRICT=1
 # Debian packages the tests need: PyPy, Xvfb for the window tests, gdb for the stub
 # tests, nasm for the tests that assemble guest code, iasl to check the BIOS's ACPI
 # machine language, GRUB (grub-mkrescue and its BIOS modules, xorriso) to build the
-# ISO that tests/test_grub.py boots.
+# ISO that tests/test_grub.py boots, dmidecode to decode the BIOS's SMBIOS tables.
 need=()
 if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(pypy3 pypy3-venv)
@@ -26,6 +26,7 @@ command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)
 command -v grub-mkrescue >/dev/null 2>&1 || need+=(grub-common)
 [ -d /usr/lib/grub/i386-pc ] || need+=(grub-pc-bin)
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
+[ -x /usr/sbin/dmidecode ] || command -v dmidecode >/dev/null 2>&1 || need+=(dmidecode)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

@@ -9,6 +9,7 @@ through the service groups in this package: `post.py`, `video.py` (int 10h),
 """
 
 import dataclasses
+import functools
 from typing import Any, Callable, Dict, List
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
@@ -22,6 +23,7 @@ from .keyboard import KeyboardServices
 from .acpitables import build as build_acpi_tables
 from .mouse import MouseServices
 from .mptable import build as build_mp_tables
+from .smbios import build as build_smbios_tables
 from .pcibios import PCIBiosServices
 from .pirtable import build as build_pir_table
 
@@ -34,7 +36,7 @@ from .video import VideoServices
 
 BOOT_DEVICES = ("floppy", "hdd", "cdrom")
 #: ROM bytes kept for the tables built from the machine at configure time (MP)
-TABLE_AREA_SIZE = 0x800
+TABLE_AREA_SIZE = 0x1000
 IDLE_POLLS = 3          # polls in a row before virtual time skips ahead
 IDLE_POLL_GAP = 2000    # at most this many instructions between polls "in a row"
 
@@ -66,6 +68,10 @@ class BIOS(Component):
         "initrd": Option("path", None, "the kernel's initial ramdisk (Linux) or first module "
                          "(multiboot) (--initrd)"),
         "append": Option("str", "", "the kernel command line (--append)"),
+        "smbios_manufacturer": Option("str", "pcmachine", "the system and board manufacturer in the "
+                                      "SMBIOS (DMI) tables"),
+        "smbios_product": Option("str", "Standard PC", "the system and board product name in the "
+                                 "SMBIOS (DMI) tables"),
         "idle_skip": Option("bool", True, "while the guest polls for a key in a tight loop "
                             "(int 16h AH=01h/11h), let virtual time pass to the next timer "
                             "event as HLT does"),
@@ -158,15 +164,17 @@ class BIOS(Component):
         self._install_tables()
 
     def _install_tables(self) -> None:
-        """Put the MP, ACPI and $PIR tables, which describe the assembled machine,
-        into the ROM's table area (each 16-byte aligned, as the MP floating pointer,
-        the RSDP and $PIR must be)."""
+        """Put the MP, ACPI, $PIR and SMBIOS tables, which describe the assembled
+        machine, into the ROM's table area (each 16-byte aligned, as the MP floating
+        pointer, the RSDP, $PIR and the SMBIOS entry point must be)."""
         start = offset = (self.label["tables"] + 15) & ~15
         image = self.rom.image
-        for build in (build_mp_tables, build_acpi_tables, build_pir_table):
+        smbios = functools.partial(build_smbios_tables, manufacturer=self.options["smbios_manufacturer"],
+                                   product=self.options["smbios_product"])
+        for build in (build_mp_tables, build_acpi_tables, build_pir_table, smbios):
             data = build(self.machine, ROM_BASE + offset)
             if offset + len(data) > start + TABLE_AREA_SIZE:
-                raise ValueError(f"the MP, ACPI and $PIR tables need {offset + len(data) - start} bytes, "
+                raise ValueError(f"the MP, ACPI, $PIR and SMBIOS tables need {offset + len(data) - start} bytes, "
                                  f"the ROM keeps {TABLE_AREA_SIZE}")
             image[offset:offset + len(data)] = data
             offset = (offset + len(data) + 15) & ~15

@@ -202,6 +202,11 @@ def cpuid_features(cpu) -> int:
     return features
 
 
+def cpuid_signature(cpu) -> int:
+    """CPUID leaf 1 EAX: family, model and stepping (a 486 reports family 4 there)."""
+    return cpu.model.signature if cpu.generation >= 5 else 0x0400 | (cpu.model.signature & 0xFF)
+
+
 @register(TWO_BYTE, 0xA2)
 def build_cpuid(d: Decoder) -> Closure:
     cpu = d.cpu
@@ -219,8 +224,7 @@ def build_cpuid(d: Decoder) -> Closure:
             regs[EBX], regs[EDX], regs[ECX] = (int.from_bytes(part, "little") for part in (
                 b"Genu", b"ineI", b"ntel"))
         elif leaf == 1:
-            regs[EAX] = cpu.model.signature if cpu.generation >= 5 else 0x0400 | (
-                cpu.model.signature & 0xFF)
+            regs[EAX] = cpuid_signature(cpu)
             regs[EBX] = regs[ECX] = 0
             regs[EDX] = features
             lapic = cpu.lapic
