@@ -1,0 +1,69 @@
+"""memtest86+, the memory tester users boot in QEMU: Debian's build of it (package
+`memtest86+`, fetched with `apt-get download` into the guest cache) boots from a
+floppy through its own boot sector and, as a kernel, through the Linux boot
+protocol (`--kernel`), starts the second processor, reads the SMBIOS tables,
+sizes the RAM from the E820 map, and runs its pattern tests over all of it with
+PAE paging on both processors: it must find no error.  (QEMU 7.2 with the same
+floppy and `-smp 2 -m 16` shows the same screen but `QEMU Standard PC (i440FX +
+PIIX, 1996)`, 15 MB and its host's clock rate.)"""
+
+import glob
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from requirements import missing
+
+FLOPPY_144 = 1474560
+# About 25 s of CPU on PyPy per boot, several minutes on CPython.
+pytestmark = [pytest.mark.guests] + ([] if platform.python_implementation() == "PyPy" else [pytest.mark.slow])
+
+
+@pytest.fixture(scope="module")
+def memtest() -> str:
+    """memtest86+ia32.bin from Debian's package, cached as the corpus guests are."""
+    cache = os.path.join(os.environ.get("PCMACHINE_GUEST_CACHE")
+                         or os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "guests"), "memtest86+")
+    binary = os.path.join(cache, "memtest86+ia32.bin")
+    if not os.path.exists(binary):
+        os.makedirs(cache, exist_ok=True)
+        with tempfile.TemporaryDirectory() as work:
+            os.chmod(work, 0o777)                    # apt's _apt user writes the download there
+            fetch = ["apt-get", "download", "memtest86+"]
+            if subprocess.run(fetch, cwd=work, capture_output=True).returncode != 0:
+                subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+                subprocess.run(fetch, cwd=work, capture_output=True)
+            packages = glob.glob(os.path.join(work, "memtest86+_*.deb"))
+            if not packages or shutil.which("dpkg-deb") is None:
+                missing("memtest86+ (Debian's package)", "apt-get download memtest86+ (needs apt's package lists)")
+            subprocess.run(["dpkg-deb", "-x", packages[0], os.path.join(work, "x")], check=True)
+            shutil.copy(os.path.join(work, "x", "boot", "memtest86+ia32.bin"), binary)
+    return binary
+
+
+def check_screen(screen: str, cpus: int) -> None:
+    assert "Memtest86+ v6" in screen and "Pentium Pro" in screen
+    assert "Memory  :   16MB" in screen
+    assert f"CPU: {cpus} Cores {cpus} Threads" in screen
+    assert ("SMP: 2T (PAR)" if cpus == 2 else "SMP: Disabled") in screen
+    assert "pcmachine Standard PC" in screen                     # from the SMBIOS tables
+    assert "Errors: 0" in screen and "[PAE]" in screen
+
+
+def test_memtest_boots_from_a_floppy_and_tests_on_two_processors(pc, tmp_path, memtest):
+    floppy = tmp_path / "memtest.img"
+    with open(memtest, "rb") as handle:
+        floppy.write_bytes(handle.read().ljust(FLOPPY_144, b"\0"))
+    m = pc.boot("pc.yaml", overrides=["cpu.count=2"], fda=str(floppy), copy_media=False)
+    m.wait_text("Test #2", timeout=120, virtual=True)
+    check_screen(m.screen_text(), 2)
+
+
+def test_memtest_boots_as_a_kernel(pc, memtest):
+    m = pc.boot("pc.yaml", overrides=[f"bios.kernel={memtest}"])
+    m.wait_text("Test #2", timeout=120, virtual=True)
+    check_screen(m.screen_text(), 1)
