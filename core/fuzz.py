@@ -917,21 +917,33 @@ PUSH_SEGMENT = (b"\x06", b"\x0E", b"\x16", b"\x1E", b"\x0F\xA0", b"\x0F\xA8")
 
 
 def _push_segment_high_word(difference: Difference) -> bool:
-    """Unicorn's bytes are zeros and there is a PUSH Sreg; or a POP (POPA, LEAVE)
-    reads such a slot back: registers differ in one half, which is zero in Unicorn."""
+    """Unicorn's bytes are zeros and there is a PUSH Sreg; or a POP (POP r/m, POPA,
+    LEAVE, POPFD) reads such a slot back: registers or EFLAGS differ in one half,
+    which is zero in Unicorn."""
     if difference.memory:
         return (any(op in difference.code for op in PUSH_SEGMENT)
                 and all(theirs == 0 for address, ours, theirs in difference.memory))
     ours, theirs = difference.ours, difference.theirs
     opcode = _opcode(difference.code)[:1]
     if ours is None or theirs is None or not any(op in difference.program for op in PUSH_SEGMENT) or \
-            not (b"\x58" <= opcode < b"\x60" or opcode in (b"\x61", b"\xC9")):
+            not (b"\x58" <= opcode < b"\x60" or opcode in (b"\x61", b"\xC9", b"\x8F", b"\x9D")):
         return False
-    for mine, other in zip(ours.regs, theirs.regs):
+    for mine, other in zip(ours.regs + (ours.eflags,), theirs.regs + (theirs.eflags,)):
         changed = mine ^ other
         if changed and not (changed & 0xFFFF == 0 and other >> 16 == 0 or changed >> 16 == 0 and other & 0xFFFF == 0):
             return False
-    return ours._replace(regs=()) == theirs._replace(regs=())
+    return ours._replace(regs=(), eflags=0) == theirs._replace(regs=(), eflags=0)
+
+
+def _int_6_as_invalid_opcode(difference: Difference) -> bool:
+    """INT 6 (CD 06): Unicorn stops as at an invalid opcode, at the instruction;
+    we deliver the software interrupt with EIP after it."""
+    ours, theirs = difference.ours, difference.theirs
+    if ours is None or theirs is None or _opcode(difference.code) != b"\xCD\x06":
+        return False
+    length = difference.code.index(b"\xCD\x06") + 2        # the prefixes and CD 06
+    return (ours.vector == theirs.vector == 6 and ours.eip - theirs.eip == length
+            and ours._replace(eip=0) == theirs._replace(eip=0))
 
 
 def _cmps_operand_order(difference: Difference) -> bool:
@@ -1020,6 +1032,13 @@ KNOWN_DIFFERENCES: Tuple[KnownDifference, ...] = (
         "unmodified (recent processors, and Bochs: we follow it); QEMU writes the zero-extended dword",
         _push_segment_high_word,
         Witness("pm32", 0, b"\x6A\xFF\x58\x1E")),
+    KnownDifference(
+        "int-6-as-invalid-opcode",
+        "SDM vol. 2A INT n: a software interrupt to vector 6 is delivered with the return "
+        "address after the instruction, like any INT n (no #UD: the opcode is valid); "
+        "Unicorn reports vector 6 as an invalid instruction and stops at it",
+        _int_6_as_invalid_opcode,
+        Witness("real", 0, b"\xCD\x06")),
     KnownDifference(
         "cmps-operand-order",
         "SDM vol. 2A CMPS does not order the two reads; Bochs (and we) read DS:ESI first, "

@@ -304,3 +304,13 @@ def test_command_line() -> None:
     bad = subprocess.run(MACHINE + ["fuzz", "--count", "0"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("mode", ["real", "pm32"])
+def test_a_single_step_trap_waits_an_instruction_after_pop_ss(mode: str) -> None:
+    """SDM vol. 3A 6.8.3: after MOV SS / POP SS, debug exceptions (the single-step
+    trap of a TF that POPF set) wait for the boundary after the next instruction
+    (seed 1000, real-mode case 147078: we trapped right after POP SS)."""
+    push_tf = b"\x68\x02\x01\x00\x00"[:3 if mode == "real" else 5]
+    result = compare(case(mode, b"\x16" + push_tf + b"\x9D\x17\x90\x90"))   # PUSH SS, PUSH, POPF, POP SS, NOP
+    assert result.vector == 1 and result.steps == 5

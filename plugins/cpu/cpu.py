@@ -151,6 +151,7 @@ class CPU(Component):
         self.nmi_pending = False
         self.check_irq = False
         self.inhibit_icount = -1
+        self.ss_load_icount = -1
         self.tsc_offset = 0
         self.msrs = MSRFile(self.generation)
         #: CR4 bits this model implements (others raise #GP on MOV CR4):
@@ -212,6 +213,7 @@ class CPU(Component):
             tr_base=self.tr_base, tr_limit=self.tr_limit, tr_flags=self.tr_flags, cpl=self.cpl,
             halted=self.halted, waiting_sipi=self.waiting_sipi, intr_line=self.intr_line,
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
+            ss_load_icount=self.ss_load_icount,
             tsc_offset=self.tsc_offset, pdpte=list(self.pdpte), msrs=self.msrs.snapshot(),
             fpu=state_to_dict(self.fpu.state) if self.fpu is not None else {})
         return state_to_dict(state)
@@ -241,6 +243,7 @@ class CPU(Component):
         self.intr_line = state.intr_line
         self.nmi_pending = state.nmi_pending
         self.inhibit_icount = state.inhibit_icount
+        self.ss_load_icount = state.ss_load_icount
         self.tsc_offset = state.tsc_offset
         self.pdpte = list(state.pdpte) or [0, 0, 0, 0]
         self.msrs.restore(state.msrs)
@@ -723,7 +726,7 @@ class CPU(Component):
         # A real-mode load makes the segment readable and writable (its limit stays).
         self.seg_wlimit[index] = self.seg_rlimit[index] = self.seg_limit[index]
         if index == SS:
-            self.inhibit_icount = self.clock.icount
+            self.inhibit_icount = self.ss_load_icount = self.clock.icount
 
     def segment_fault(self, index: int, offset: Optional[int] = None, span: int = 0) -> int:
         """A limit violation: #SS for the stack segment, #GP otherwise.  A real-mode

@@ -165,9 +165,14 @@ def run_debug(cpu) -> None:
                     cpu.flags |= RF          # pushed with the fault, so IRET resumes
                     raise CPUFault(DB)
         stepping = cpu.flags & TF
-        cpu.dr_hits = 0
+        if cpu.ss_load_icount != clock.icount:
+            cpu.dr_hits = 0
         cpu.step_loop(True)
         cpu.flags &= ~RF
+        if cpu.ss_load_icount == clock.icount:
+            # MOV SS / POP SS hold debug exceptions, single-step included, to the
+            # boundary after the next instruction (SDM vol. 3, 6.8.3)
+            continue
         if cpu.dr_hits or stepping:
             cpu.dr[6] |= cpu.dr_hits | (DR6_SINGLE_STEP if stepping else 0)
             cpu.dr_hits = 0

@@ -215,7 +215,7 @@ def load_segment(cpu, index: int, selector: int) -> None:
             raise CPUFault(SS_VECTOR, error)
         hi = set_accessed(cpu, selector, hi)
         load_cache(cpu, SS, selector, lo, hi)
-        cpu.inhibit_icount = cpu.clock.icount
+        cpu.inhibit_icount = cpu.ss_load_icount = cpu.clock.icount
         return
     if index == CS:
         # Only the register API loads CS directly; transfers use load_code().

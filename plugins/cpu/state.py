@@ -118,6 +118,8 @@ class CPUState:
     intr_line: bool = False
     nmi_pending: bool = False
     inhibit_icount: int = -1
+    #: the instruction count of the last MOV SS / POP SS (debug exceptions wait a step)
+    ss_load_icount: int = -1
     tsc_offset: int = 0
     pdpte: List[int] = dataclasses.field(default_factory=list)      # PAE: the 4 PDPTE registers
     msrs: List[List[int]] = dataclasses.field(default_factory=list)
