@@ -105,8 +105,9 @@ def test_reset_values(pc):
     assert lapicr(pc, VER) == 0x00040014                 # max LVT entry 4, version 14h
     assert lapicr(pc, SVR) == 0xFF                       # software-disabled
     assert lapicr(pc, DFR) == 0xFFFFFFFF and lapicr(pc, LDR) == 0
-    for offset in (TIMER, PCINT, LINT0, LINT1, ERROR):
+    for offset in (TIMER, PCINT, LINT1, ERROR):
         assert lapicr(pc, offset) == MASKED
+    assert lapicr(pc, LINT0) == EXTINT                   # the BSP's virtual wire, as QEMU resets it
     assert lapicr(pc, TPR) == lapicr(pc, PPR) == 0
     assert lapicr(pc, TICR) == lapicr(pc, TCCR) == 0
 
@@ -366,10 +367,15 @@ def test_pic_passes_while_apic_is_software_disabled(pc):
 
 def test_pic_through_lint0_extint_and_masked(pc):
     init_pic(pc)
-    enable(pc)                                           # LINT0 masked: the PIC is cut off
+    enable(pc)                                           # LINT0 ExtINT from reset: virtual wire
+    pc.bus.set_irq(1, 1)
+    assert pc.cpu.intr_line and ack(pc) == 0x09
+    pc.bus.io_write(0x20, 1, 0x20)
+    pc.bus.set_irq(1, 0)
+    lapicw(pc, LINT0, MASKED | EXTINT)                   # LINT0 masked: the PIC is cut off
     pc.bus.set_irq(1, 1)
     assert not pc.cpu.intr_line
-    lapicw(pc, LINT0, EXTINT)                            # virtual wire
+    lapicw(pc, LINT0, EXTINT)
     assert pc.cpu.intr_line and ack(pc) == 0x09
     pc.bus.io_write(0x20, 1, 0x20)
     pc.bus.set_irq(1, 0)

@@ -9,6 +9,7 @@ guest reports through the debug console, port 0xE9.
   disk image, whose host file must show the written bytes after the run;
 * atasrst.asm: the Pintos IDE probe and soft reset with no device 1;
 * stihlt.asm: STI; HLT with IRQ0 already pending;
+* apicwire.asm: the 8259A's IRQ0 after the local APIC is enabled;
 * rtcserial.asm: the RTC in BCD and binary, its periodic interrupt on IRQ8 counted
   against virtual time, a year rollover; "hello" through the COM1 UART;
 * parallel.asm: LPT1 in the BIOS data area, int 17h, the printer port's registers,
@@ -414,6 +415,18 @@ def test_sti_hlt_takes_a_pending_interrupt_at_once(tmp_path, capsys, floppy_from
                                "--debugcon", f"file:{log}")
     assert status == 0, err
     assert read_text(log).splitlines() == ["irq0 pending", "ticks=01 counter FFFB -> FFFA"]
+
+
+def test_enabling_the_local_apic_keeps_the_8259a_interrupts(tmp_path, capsys, floppy_from):
+    """apicwire.asm sets the local APIC's SVR enable bit without programming LINT0,
+    as the Bochs BIOS's rombios32 does (it then waited for ever at "Press F12 for
+    boot menu"), and waits in STI; HLT for three IRQ0 ticks: LINT0 resets to ExtINT
+    on the bootstrap processor, as QEMU's does."""
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/apicwire.bin"),
+                               "--debugcon", f"file:{log}", "--timeout", "60")
+    assert status == 0, err
+    assert read_text(log).splitlines() == ["lint0=00000700", "svr=000001FF", "ticks=03"]
 
 
 # ---------------------------------------------------------------- CMOS/RTC and COM1

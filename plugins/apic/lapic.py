@@ -19,7 +19,9 @@ the processor whose APIC has `bsp: true`.  While that APIC is disabled
 (IA32_APIC_BASE bit 11 clear) or software-disabled (SVR bit 8 clear) LINT0 is the
 plain INTR pin, so a guest that never touches the APIC sees the PC/AT as before;
 once enabled, the LINT0 entry decides (ExtINT: the 8259A supplies the vector;
-fixed: the LVT vector; NMI; masked: nothing).
+fixed: the LVT vector; NMI; masked: nothing).  The bootstrap processor's LINT0
+entry resets to ExtINT, unmasked, as QEMU's does (the SDM's reset value is masked;
+a BIOS sets virtual-wire mode), so enabling the APIC keeps the 8259A's interrupts.
 
 Modelling choices and open questions:
 
@@ -193,11 +195,13 @@ class LocalAPIC(Component):
     # ------------------------------------------------------------------ lifecycle
     def reset(self) -> None:
         """Power-on: ID from the profile, enabled in IA32_APIC_BASE, software-disabled,
-        every LVT entry masked; the LINT0 pin level is kept (the 8259A drives it)."""
+        every LVT entry masked but the bootstrap processor's LINT0 (`_virtual_wire`);
+        the LINT0 pin level is kept (the 8259A drives it)."""
         old = self.state
         self.state = LAPICState(apic_id=self.options["id"], lint0_level=old.lint0_level,
                                 intr_output=old.intr_output,
                                 apic_base=self.base | MSR_ENABLE | (MSR_BSP if self.is_bsp else 0))
+        self._virtual_wire()
         self._schedule_timer()
         self._update()
 
@@ -206,8 +210,17 @@ class LocalAPIC(Component):
         old = self.state
         self.state = LAPICState(apic_id=old.apic_id, apic_base=old.apic_base,
                                 lint0_level=old.lint0_level, intr_output=old.intr_output)
+        self._virtual_wire()
         self._schedule_timer()
         self._update()
+
+    def _virtual_wire(self) -> None:
+        """The bootstrap processor's LINT0 starts as ExtINT, unmasked, as QEMU resets
+        it ("set by BIOS typically"): a guest that sets SVR's enable bit without
+        programming LINT0 (the Bochs BIOS's rombios32, many hobby kernels) keeps the
+        8259A's interrupts, as under QEMU and Bochs (whose 8259A bypasses LINT0)."""
+        if self.is_bsp:
+            self.state.lvt[2] = EXTINT << 8
 
     def snapshot(self) -> Dict[str, Any]:
         return state_to_dict(self.state)
