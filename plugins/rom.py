@@ -4,7 +4,9 @@ The image is mapped as read-only memory at the top of the first megabyte (its la
 128 KiB at most, E0000-FFFFF for a 128 KiB image, F0000-FFFFF for 64 KiB) and,
 whole, just below 4 GiB, where a 386 or later fetches its first instruction after
 reset (FFFFFFF0).  The CPU then starts from its own reset state, as on hardware:
-this is all a firmware image or a CPU test ROM that replaces the BIOS needs.
+this is all a firmware image or a CPU test ROM that replaces the BIOS needs.  The
+`boot` option is the boot order the CMOS holds for the firmware (registers 3Dh and
+38h, as QEMU writes its -boot order there).
 
 Not done yet: option ROM scanning (C0000-DFFFF), shadow RAM control through the
 chipset (PAM registers), and the ACPI/SMBIOS tables a modern BIOS expects from the
@@ -16,6 +18,7 @@ from typing import Any, Dict
 
 from pcmachine.component import Component, Option
 from pcmachine.errors import ProfileError
+from pcmachine.plugins.bios import BOOT_DEVICES
 
 FIRST_MEGABYTE = 0x100000
 FOUR_GIB = 1 << 32
@@ -28,7 +31,12 @@ MAX_IMAGE = 0x1000000
 class ROMBIOS(Component):
     """Maps a firmware image; the CPU's reset vector does the rest."""
 
-    OPTIONS = {"image": Option("path", None, "BIOS image file (64K, 128K, ... up to 16M, 4K-aligned)")}
+    OPTIONS = {
+        "image": Option("path", None, "BIOS image file (64K, 128K, ... up to 16M, 4K-aligned)"),
+        "boot": Option("list", ["floppy", "hdd", "cdrom"], "boot order the CMOS holds (registers "
+                       "3Dh and 38h, where the Bochs BIOS and SeaBIOS read it; QEMU's -boot)",
+                       choices=BOOT_DEVICES),
+    }
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)

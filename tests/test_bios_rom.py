@@ -54,6 +54,26 @@ def test_large_image_shows_its_top_128k_below_1m(tmp_path):
     assert machine.bus.read(0xFFFC0000, 1) == 0
 
 
+@pytest.mark.parametrize("order, register_3d, register_38", [(None, 0x21, 0x30),
+                                                               (["cdrom", "floppy"], 0x13, 0x00)])
+def test_the_cmos_holds_the_boot_order_for_the_firmware(tmp_path, order, register_3d, register_38):
+    """As QEMU writes -boot into CMOS 3Dh (first and second device) and 38h bits 4-7
+    (third): 1 floppy, 2 hard disk, 3 CD-ROM; the Bochs BIOS boots nothing without it."""
+    (tmp_path / "bios.bin").write_bytes(bytes(0x10000))
+    profile = tmp_path / "firmware.yaml"
+    profile.write_text(f"extends: pc.yaml\nbios: {{plugin: rom, image: {tmp_path / 'bios.bin'}}}\n")
+    overrides = ["bios.boot=[" + ", ".join(order) + "]"] if order else []
+    machine = Machine.from_profile(str(profile), overrides)
+    try:
+        values = []
+        for register in (0x3D, 0x38):
+            machine.bus.io_write(0x70, 1, register)
+            values.append(machine.bus.io_read(0x71, 1))
+        assert values == [register_3d, register_38]
+    finally:
+        machine.close()
+
+
 @pytest.mark.parametrize("content, problem", [(None, "image not found"),
                                               (b"\0" * 1000, "multiple of 4K")])
 def test_bad_images_are_profile_errors(tmp_path, content, problem):

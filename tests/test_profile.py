@@ -108,7 +108,8 @@ def test_component_with_another_plugin_starts_afresh_and_paths_follow_the_file(t
     profile = Profile.load(child)
     entry = profile.components()["bios"]
     assert entry["plugin"] == "rom"
-    assert entry["options"] == {"image": str(tmp_path / "bios.rom")}
+    assert entry["options"] == {"image": str(tmp_path / "bios.rom"),       # and the rom's own default
+                                "boot": ["floppy", "hdd", "cdrom"]}
     overridden = Profile.load("pc.yaml", ["bios.plugin=rom", f"bios.image={tmp_path / 'bios.rom'}"])
     assert overridden.components()["bios"]["options"]["image"] == str(tmp_path / "bios.rom")
 
