@@ -128,11 +128,17 @@ def boot_guest(pc: Any, entry: Dict[str, Any], shared: str, timeout: float) -> D
     return result
 
 
+def guest_cache(name: str) -> str:
+    """The cache folder of a guest built or fetched on this machine:
+    $PCMACHINE_GUEST_CACHE/<name>, default ~/.cache/pcmachine/guests/<name>."""
+    return os.path.join(os.environ.get("PCMACHINE_GUEST_CACHE")
+                        or os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "guests"), name)
+
+
 def build_guest(entry: Dict[str, Any], shared: str) -> str:
     """Run the guest's build script into its cache folder (it does nothing when
     the cache is up to date); returns the folder."""
-    cache = os.path.join(os.environ.get("PCMACHINE_GUEST_CACHE")
-                         or os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "guests"), entry["name"])
+    cache = guest_cache(entry["name"])
     script = os.path.join(shared, "guests", entry["name"], "build.sh")
     done = subprocess.run(["sh", script, cache], capture_output=True, text=True)
     if done.returncode != 0:

@@ -16,6 +16,7 @@ import tempfile
 
 import pytest
 
+from pcmachine.compat import guest_cache
 from requirements import missing
 
 FLOPPY_144 = 1474560
@@ -26,8 +27,7 @@ pytestmark = [pytest.mark.guests] + ([] if platform.python_implementation() == "
 @pytest.fixture(scope="module")
 def memtest() -> str:
     """memtest86+ia32.bin from Debian's package, cached as the corpus guests are."""
-    cache = os.path.join(os.environ.get("PCMACHINE_GUEST_CACHE")
-                         or os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "guests"), "memtest86+")
+    cache = guest_cache("memtest86+")
     binary = os.path.join(cache, "memtest86+ia32.bin")
     if not os.path.exists(binary):
         os.makedirs(cache, exist_ok=True)

@@ -32,7 +32,8 @@ import struct
 from typing import Any, List, Sequence
 
 from pcmachine import __version__
-from pcmachine.plugins.cpu.ops_0f import FEATURE_APIC, cpuid_features, cpuid_signature
+from pcmachine.plugins.chipset.acpipm import ACPIPowerManagement
+from pcmachine.plugins.cpu.ops_0f import cpuid_features, cpuid_leaf1_edx, cpuid_signature
 from pcmachine.plugins.pci import PCIHost
 
 from .mptable import checksum_byte
@@ -77,7 +78,7 @@ def build_entry_point(table_address: int, table_length: int, count: int, largest
 
 def bios_information(machine: Any, version: str) -> bytes:
     characteristics = CHARACTERISTICS | (CHARACTERISTIC_PCI if machine.find(PCIHost) else 0)
-    acpi = EXTENSION_ACPI if "acpi" in machine.components else 0
+    acpi = EXTENSION_ACPI if machine.find(ACPIPowerManagement) is not None else 0    # as acpitables.build
     major, minor = (int(part) for part in (version.split(".") + ["0"])[:2])
     formatted = struct.pack("<BBHBBQBBBBBB", 1, 2, 0xF000, 3, 0, characteristics, acpi, EXTENSION_BBS,
                             major & 0xFF, minor & 0xFF, 0xFF, 0xFF)
@@ -110,8 +111,7 @@ def processor_information(index: int, cpu: Any, mhz: int) -> bytes:
     signature = features = 0
     if model is not None and model.cpuid:           # what CPUID leaf 1 reports
         signature = cpuid_signature(cpu)
-        lapic = getattr(cpu, "lapic", None)
-        features = cpuid_features(cpu) | (FEATURE_APIC if lapic is not None and lapic.hw_enabled else 0)
+        features = cpuid_leaf1_edx(cpu, cpuid_features(cpu))
     central, populated_enabled, upgrade_other, no_cache = 0x03, 0x41, 0x01, 0xFFFF
     formatted = struct.pack("<BBBBIIBBHHHBBHHHBBB", 1, central, family, 2, signature, features, 3, 0,
                             0, mhz, mhz, populated_enabled, upgrade_other, no_cache, no_cache, no_cache,

@@ -207,6 +207,13 @@ def cpuid_signature(cpu) -> int:
     return cpu.model.signature if cpu.generation >= 5 else 0x0400 | (cpu.model.signature & 0xFF)
 
 
+def cpuid_leaf1_edx(cpu, features: int) -> int:
+    """CPUID leaf 1 EDX: `features` (cpuid_features), with APIC while the local APIC
+    is enabled in IA32_APIC_BASE."""
+    lapic = cpu.lapic
+    return features | FEATURE_APIC if lapic is not None and lapic.hw_enabled else features
+
+
 @register(TWO_BYTE, 0xA2)
 def build_cpuid(d: Decoder) -> Closure:
     cpu = d.cpu
@@ -225,13 +232,10 @@ def build_cpuid(d: Decoder) -> Closure:
                 b"Genu", b"ineI", b"ntel"))
         elif leaf == 1:
             regs[EAX] = cpuid_signature(cpu)
-            regs[EBX] = regs[ECX] = 0
-            regs[EDX] = features
+            regs[ECX] = 0
+            regs[EDX] = cpuid_leaf1_edx(cpu, features)
             lapic = cpu.lapic
-            if lapic is not None:
-                regs[EBX] = lapic.apic_id << 24        # initial APIC ID
-                if lapic.hw_enabled:
-                    regs[EDX] = features | FEATURE_APIC
+            regs[EBX] = lapic.apic_id << 24 if lapic is not None else 0     # initial APIC ID
         elif leaf == 2 and highest >= 2:
             regs[EAX], regs[EBX], regs[ECX], regs[EDX] = descriptors
         else:
