@@ -163,6 +163,7 @@ class BlockStats:
     dropped: int = 0
     flushes: int = 0
     cached: int = 0
+    translated: int = 0
 
     @property
     def hits(self) -> int:
@@ -179,18 +180,20 @@ class BlockStats:
                    instructions=sum(c.run_instructions[0] for c in counters),
                    code_writes=sum(c.code_writes for c in counters),
                    dropped=sum(c.dropped for c in counters), flushes=sum(c.flushes for c in counters),
-                   cached=sum(c.cached() for c in counters))
+                   cached=sum(c.cached() for c in counters),
+                   translated=sum(c.cpu.tier2_translated for c in counters))
 
 
-STATS_HEADER = (f"{'':<10} {'decoded':>9} {'uncached':>8} {'blocks run':>12} {'hit rate':>9} "
-                f"{'per block':>9} {'code writes':>11} {'dropped':>8} {'flushes':>7} {'cached':>7}")
+STATS_HEADER = (f"{'':<12} {'decoded':>9} {'uncached':>8} {'blocks run':>12} {'hit rate':>9} "
+                f"{'per block':>9} {'code writes':>11} {'dropped':>8} {'flushes':>7} {'cached':>7} "
+                f"{'tier 2':>7}")
 
 
 def stats_line(name: str, stats: BlockStats) -> str:
     per_block = stats.instructions / stats.blocks_run if stats.blocks_run else 0.0
-    return (f"{name:<10} {stats.decoded:>9,} {stats.uncached:>8,} {stats.blocks_run:>12,} "
+    return (f"{name:<12} {stats.decoded:>9,} {stats.uncached:>8,} {stats.blocks_run:>12,} "
             f"{stats.hit_rate:>8.2f}% {per_block:>9.2f} {stats.code_writes:>11,} {stats.dropped:>8,} "
-            f"{stats.flushes:>7,} {stats.cached:>7,}")
+            f"{stats.flushes:>7,} {stats.cached:>7,} {stats.translated:>7,}")
 
 
 def check_counted(what: str, timed: int, counted: int) -> None:
@@ -206,6 +209,7 @@ class LoopResult:
     """Per window: (instructions, host seconds); window 0 is the warm-up."""
     windows: List[Tuple[int, float]]
     stats: Optional[BlockStats]
+    tier2: bool = False
 
     @property
     def instructions(self) -> int:
@@ -230,13 +234,14 @@ class LoopResult:
 
 def run_loop(filename: str, model: str, restart: int, window: int = DEFAULT_WINDOW,
              repeat: int = DEFAULT_REPEAT, record_to: Optional[str] = None,
-             status: Optional[StatusLine] = None, count: bool = False) -> LoopResult:
+             status: Optional[StatusLine] = None, count: bool = False,
+             tier2: Optional[bool] = None) -> LoopResult:
     """Run the loop through the machine's run loop for 1 + `repeat` windows of
     `window` instructions, one long run: at the loop's HLT it goes on at `restart`
     (an offset in the image) with the CPU and its decoded blocks as they are.  With
     `record_to`, while recording (inputs, checkpoint digests every
     DEFAULT_CHECKPOINT_INTERVAL instructions) to that file; with `count`, with a
-    BlockCounter on the CPU."""
+    BlockCounter on the CPU.  `tier2`: the CPU's tier2 option (None: its default)."""
     from pcmachine.machine import Machine
     from pcmachine.plugins.cpu import CPU
     from pcmachine.plugins.ram import RAM
@@ -245,7 +250,7 @@ def run_loop(filename: str, model: str, restart: int, window: int = DEFAULT_WIND
         image = handle.read()
     machine = Machine.bare()
     machine.add_component(RAM, "ram", {"size": 16 << 20})
-    cpu = machine.add_component(CPU, "cpu", {"model": model})
+    cpu = machine.add_component(CPU, "cpu", {"model": model, "tier2": tier2})
     recorder = None
     if record_to is not None:
         recorder = machine.add_plugin(Recorder(machine, record_to), name="recorder")
@@ -272,37 +277,44 @@ def run_loop(filename: str, model: str, restart: int, window: int = DEFAULT_WIND
         windows.append((clock.icount - start_icount, time.process_time() - start))
     if recorder is not None:
         recorder.machine_stop(machine, "halted")
-    return LoopResult(windows, BlockStats.of([counter]) if counter is not None else None)
+    return LoopResult(windows, BlockStats.of([counter]) if counter is not None else None,
+                      cpu.tier2_threshold is not None)
 
 
-def bench_loops(names: List[str], window: int, repeat: int, record: bool, status: StatusLine) -> None:
+def bench_loops(names: List[str], window: int, repeat: int, record: bool, status: StatusLine,
+                tiers: Sequence[Optional[bool]] = (None,)) -> None:
+    """Each loop once per entry of `tiers` (the CPU's tier2 option: None is its
+    default), then the block statistics of a counted run of each."""
     print(f"window: {window:,} instructions; warm-up is the first window, steady the median "
           f"of the {repeat} after it" if repeat else f"window: {window:,} instructions, one window")
-    print(f"{'loop':<10} {'instructions':>13} {'seconds':>8} {'warm-up':>8} {'steady':>8} {'range':>13}"
-          + (f" {'recording':>10} {'overhead':>9}" if record else ""))
+    print(f"{'loop':<10} {'tier':>4} {'instructions':>13} {'seconds':>8} {'warm-up':>8} {'steady':>8} "
+          f"{'range':>13}" + (f" {'recording':>10} {'overhead':>9}" if record else ""))
     results = []
     for name, filename, model, restart, _ in LOOPS:
         if names and name not in names:
             continue
-        result = run_loop(filename, model, restart, window, repeat, status=status)
-        steady = result.steady()
-        spread = f"{min(steady):.2f}-{max(steady):.2f}"
-        line = (f"{name:<10} {result.instructions:>13,} {result.seconds:>8.2f} {result.warmup_mips:>8.2f} "
-                f"{result.steady_mips:>8.2f} {spread:>13}")
-        if record:
-            with tempfile.TemporaryDirectory() as folder:
-                recorded = run_loop(filename, model, restart, window, repeat,
-                                    os.path.join(folder, "bench.rec"), status)
-            base = result.steady_mips
-            overhead = (base / recorded.steady_mips - 1) * 100 if recorded.steady_mips > 0 else 0.0
-            line += f" {recorded.steady_mips:>10.2f} {overhead:>8.1f}%"
-        status.clear()
-        print(line)
-        counted = run_loop(filename, model, restart, window, repeat, status=status, count=True)
-        status.clear()
-        check_counted(name, result.instructions, counted.instructions)
-        results.append((name, counted.stats))
-    print("decoded blocks (counted in a second run of the same windows):")
+        for tier2 in tiers:
+            result = run_loop(filename, model, restart, window, repeat, status=status, tier2=tier2)
+            steady = result.steady()
+            spread = f"{min(steady):.2f}-{max(steady):.2f}"
+            tier = 2 if result.tier2 else 1
+            line = (f"{name:<10} {tier:>4} {result.instructions:>13,} {result.seconds:>8.2f} "
+                    f"{result.warmup_mips:>8.2f} {result.steady_mips:>8.2f} {spread:>13}")
+            if record:
+                with tempfile.TemporaryDirectory() as folder:
+                    recorded = run_loop(filename, model, restart, window, repeat,
+                                        os.path.join(folder, "bench.rec"), status, tier2=tier2)
+                base = result.steady_mips
+                overhead = (base / recorded.steady_mips - 1) * 100 if recorded.steady_mips > 0 else 0.0
+                line += f" {recorded.steady_mips:>10.2f} {overhead:>8.1f}%"
+            status.clear()
+            print(line)
+            counted = run_loop(filename, model, restart, window, repeat, status=status, count=True,
+                               tier2=tier2)
+            status.clear()
+            check_counted(name, result.instructions, counted.instructions)
+            results.append((f"{name} {tier}" if len(tiers) > 1 else name, counted.stats))
+    print("decoded blocks (counted in a second run of the same windows; tier 2: blocks translated):")
     print(STATS_HEADER)
     for name, stats in results:
         print(stats_line(name, stats))
@@ -440,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--guest", metavar="ARGS", nargs="?", const="",
                         help="boot a machine with these `machine run` arguments (quoted as one) to its last "
                              f"step; alone: pc.yaml with the demo disk to {DEMO_MARKER!r}")
+    parser.add_argument("--tier2", choices=("on", "off", "both"),
+                        help="the loops with the CPU's tier 2 on, off, or both one after the other "
+                             "(default: the CPU's default, on under CPython, off under PyPy)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no status line")
     parser.add_argument("loops", nargs="*", help="loop names (default: all)")
     return parser
@@ -454,7 +469,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f"unknown loop {unknown[0]!r}; choose from {', '.join(names)}")
     if args.guest is not None:
         for flag, given in (("loops", args.loops), ("--instructions", args.instructions),
-                            ("--record", args.record)):
+                            ("--record", args.record), ("--tier2", args.tier2)):
             if given:
                 parser.error(f"{flag} and --guest: a guest is measured to its marker; "
                              "give the loops' options without --guest")
@@ -465,8 +480,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             bench_guest(args.guest, options, args.repeat or 0)
         else:
             status = StatusLine(quiet=args.quiet)
+            tiers = {None: (None,), "on": (True,), "off": (False,), "both": (False, True)}[args.tier2]
             bench_loops(args.loops, args.instructions or DEFAULT_WINDOW,
-                        DEFAULT_REPEAT if args.repeat is None else args.repeat, args.record, status)
+                        DEFAULT_REPEAT if args.repeat is None else args.repeat, args.record, status,
+                        tiers)
     except UserError as error:
         print(f"machine bench: {error}", file=sys.stderr)
         return error.exit_status

@@ -27,3 +27,25 @@ def floppy_from() -> Callable[..., str]:
         return path
 
     return make
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--tier2-threshold", type=int, default=None, metavar="N",
+                     help="run every machine with the CPU's tier 2 on, translating a block "
+                          "after N runs (0: at its first run); default: the profile's setting")
+
+
+def pytest_configure(config) -> None:
+    threshold = config.getoption("--tier2-threshold")
+    if threshold is not None:
+        force_tier2(threshold)
+
+
+def force_tier2(threshold: int) -> None:
+    """Make tier 2 on with `threshold` the default of every CPU built from now on
+    (profiles that set the options themselves keep them)."""
+    import dataclasses
+    from pcmachine.plugins.cpu.cpu import CPU
+    CPU.OPTIONS["tier2"] = dataclasses.replace(CPU.OPTIONS["tier2"], default=True)
+    CPU.OPTIONS["tier2_threshold"] = dataclasses.replace(CPU.OPTIONS["tier2_threshold"],
+                                                         default=threshold)

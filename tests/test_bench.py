@@ -112,10 +112,23 @@ def test_loops_output(capsys):
     status, out, err = run_cli(capsys, "--instructions", "100000", "--repeat", "1", "realmode")
     assert status == 0, err
     row = table_row(out, "realmode")
-    assert row[1] == "200,000"
+    assert row[2] == "200,000"
     assert "protected" not in out
     blocks = [line for line in out.splitlines() if line.startswith("realmode")][1].split()
     assert int(blocks[1].replace(",", "")) > 0                  # blocks decoded
+
+
+def test_loops_with_both_tiers(capsys):
+    """`--tier2 both`: a row per tier, and the block table counts the translated blocks."""
+    status, out, err = run_cli(capsys, "--instructions", "100000", "--repeat", "1", "--tier2", "both",
+                               "realmode")
+    assert status == 0, err
+    rows = [line.split() for line in out.splitlines() if line.startswith("realmode")]
+    assert [row[1] for row in rows[:2]] == ["1", "2"]
+    assert rows[0][2] == rows[1][2] == "200,000"
+    counted = {row[1]: row for row in rows[2:]}
+    assert counted["1"][-1] == "0" and int(counted["2"][-1]) > 0      # blocks translated
+    assert counted["1"][2:-1] == counted["2"][2:-1]        # same decodes and runs either way
 
 
 def test_guest_to_marker_reports_the_exact_instruction_count(tmp_path, capsys, floppy_from, pc):

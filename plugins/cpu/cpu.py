@@ -16,6 +16,7 @@ from pcmachine.errors import GuestError
 from . import alu, debugregs, faults, interrupts, paging, protected
 from .msr import MSRFile
 from .fpu.unit import X87, X87State
+from . import tier2
 from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
@@ -51,6 +52,12 @@ class CPU(Component):
                                     "into least recently are dropped", minimum=16),
         "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
                       "true on an 80286/80386 adds a 287/387)"),
+        "tier2": Option("bool", None, "translate hot blocks into one Python function each "
+                        "(the second CPU tier; unset: on under CPython, off under PyPy, "
+                        "where it is slower, docs/performance.md)"),
+        "tier2_threshold": Option("int", tier2.DEFAULT_THRESHOLD,
+                                  "runs of a decoded block before tier 2 translates it "
+                                  "(0: at its first run)", minimum=0),
     }
     STATE_VERSION = 1
 
@@ -104,6 +111,11 @@ class CPU(Component):
         # (`code_cache_blocks`) drops the blocks of its first pages.
         self.code_pages: Dict[int, Set[int]] = {}
         self.max_blocks = options["code_cache_blocks"]
+        enabled = options["tier2"] if options["tier2"] is not None else tier2.ON_BY_DEFAULT
+        #: runs before a block is translated by tier 2, or None (tier 2 off)
+        self.tier2_threshold: Optional[int] = options["tier2_threshold"] if enabled else None
+        #: blocks translated by tier 2 (for `machine bench`)
+        self.tier2_translated = 0
         self.block_buckets: Dict[int, Set[int]] = {}
         self.block_pages: Dict[int, Set[int]] = {}
         # Blocks that follow a jump: physical address -> their "still valid" flags.
@@ -415,7 +427,10 @@ class CPU(Component):
                 break
         runs.append((run_start, address))
         followed = [fn is not step for fn, step in zip(block, stepped)]
-        result = (make_runner(self, block, followed, alive), tuple(stepped), len(block))
+        runner = make_runner(self, block, followed, alive)
+        if cacheable and self.tier2_threshold is not None:
+            runner = self._counting_runner(phys, runner, block, followed, alive)
+        result = (runner, tuple(stepped), len(block))
         if cacheable:
             self.code_cache[phys] = result
             self._remember_block(phys, pages, runs)
@@ -426,6 +441,27 @@ class CPU(Component):
         else:
             alive[0] = False    # nothing tells an uncached block of code writes: never follow
         return result
+
+    def _counting_runner(self, phys: int, runner: Runner, block: List[Callable[[int], int]],
+                         followed: List[bool], alive: List[bool]) -> Runner:
+        """Tier 1's runner with a countdown: at its end the block is translated
+        (`tier2.translate`) and the translation replaces this runner in the cache
+        entry (if the entry is still this block's; a wrapper around it, such as
+        `machine bench`'s counter, goes on calling it and reaches the translation)."""
+        state: List[Any] = [self.tier2_threshold, runner]
+        cache = self.code_cache
+
+        def counting_runner(eip: int, icount: int) -> int:
+            if state[0]:
+                state[0] -= 1
+            elif state[1] is runner:
+                state[1] = tier2.translate(self, block, followed, alive)
+                self.tier2_translated += 1
+                entry = cache.get(phys)
+                if entry is not None and entry[0] is counting_runner:
+                    cache[phys] = (state[1],) + entry[1:]
+            return state[1](eip, icount)
+        return counting_runner
 
     def _follow_jump(self, jump: Callable[[int], int], alive: List[bool]) -> Callable[[int], int]:
         """A direct JMP/CALL whose block continues at its target: when a write has

@@ -1,0 +1,944 @@
+"""Tier 2: a hot block as one Python function with its instructions' code inlined.
+
+Tier 1 runs a block by calling one closure per instruction, and each closure
+calls its operand closures (`rm_get`, `address`...) and the `alu.py` functions:
+on CPython most of the time goes into those calls.  Tier 2 takes the same
+closures and writes their bodies into one function per block, and the bodies
+of the functions they call into those, recursively (free variables and globals
+become constants of the generated code): the semantics stay written once, in
+tier 1's closures, and a translated block does exactly what its closures do.
+
+What is inlined: a function whose source can be read, without nested
+definitions, `global`/`nonlocal`, generators or comprehensions, and whose
+`return`s stand in its top-level statements or in `if` branches (a `return`
+inside a loop or `try` keeps the function a call).  Early returns are lowered
+by moving the statements that follow an `if` into both of its branches.  A
+call is inlined only where moving it before the rest of its statement keeps
+the order of evaluation: the parts of the expression evaluated before it are
+first saved in temporaries, and calls under `and`/`or`, conditional
+expressions and chained comparisons stay calls.  `if` tests that became
+constants are folded, so the specialisation the decoder made at run time
+(operand size, register numbers, the ALU kind) becomes straight code.
+
+The block function keeps the runner's contracts (`blockrun.py`): `clock.icount`
+is stored before each instruction that can observe it, `cpu.eip` is the
+faulting instruction's EIP when a `CPUFault` propagates (EIP is assigned only
+when an instruction completes), and followed jumps check the block's `alive`
+flag.  Blocks are translated after `threshold` runs (`CPU._decode` gives them a
+counting runner first); the translated function replaces the runner in the
+cache entry, so every invalidation that drops a block drops its translation.
+"""
+
+import ast
+import inspect
+import itertools
+import operator
+import platform
+import textwrap
+from types import CodeType, FunctionType, MethodType, ModuleType
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from .blockrun import FOLLOWED, IMPURE, PURE, PURE_CODES
+from .state import CPUFault, LoopExit
+
+#: Runs of a block before it is translated: a translation costs about as much
+#: as running a block ten thousand times in tier 1 (CPython), so only blocks
+#: that run often repay it.
+DEFAULT_THRESHOLD = 2000
+#: PyPy runs tier 1 faster than tier 2 (its traces are keyed by code objects:
+#: one function per block multiplies them; docs/performance.md).
+ON_BY_DEFAULT = platform.python_implementation() == "CPython"
+#: How deep calls inside inlined code are inlined in turn.
+MAX_DEPTH = 5
+#: Functions called from inlined code with more statements than this stay
+#: calls (slow paths, helpers), by the depth of the call: the instruction's own
+#: operand and ALU functions may be longer (their `if`s on constants fold away).
+MAX_STATEMENTS = (200, 80, 16, 16, 16, 16, 16)
+RESULT = "__result__"
+_OPAQUE = (ast.BoolOp, ast.IfExp, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+           ast.GeneratorExp, ast.Starred, ast.JoinedStr, ast.NamedExpr)
+_REJECT = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Global,
+           ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
+
+
+class _Definition:
+    """A function's parsed body with its returns lowered to `__result__ = value`."""
+
+    def __init__(self, body: List[ast.stmt], params: List[str], assigned: Set[str],
+                 single: Set[str], always_returns: bool, size: int) -> None:
+        self.body = body
+        self.params = params
+        self.assigned = assigned
+        #: locals assigned by exactly one statement (constants when its value is)
+        self.single = single
+        self.always_returns = always_returns
+        self.size = size
+        #: every name the body uses
+        self.names = {node.id for stmt in body for node in ast.walk(stmt) if isinstance(node, ast.Name)}
+
+
+_DEFINITIONS: Dict[CodeType, Optional[_Definition]] = {}
+
+
+def _contains_return(node: ast.AST) -> bool:
+    return any(isinstance(child, ast.Return) for child in ast.walk(node))
+
+
+def _terminates(stmts: List[ast.stmt]) -> bool:
+    """Every path through `stmts` ends in a return or raise."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (ast.Return, ast.Raise)):
+        return True
+    if isinstance(last, ast.If):
+        return _terminates(last.body) and _terminates(last.orelse)
+    return False
+
+
+def _lower(stmts: List[ast.stmt]) -> List[ast.stmt]:
+    """`stmts` with each `return X` as `__result__ = X` and nothing after it: the
+    statements after an `if` that returns are copied into both branches."""
+    out: List[ast.stmt] = []
+    for index, stmt in enumerate(stmts):
+        if isinstance(stmt, ast.Return):
+            value = stmt.value if stmt.value is not None else ast.Constant(value=None)
+            out.append(ast.Assign(targets=[ast.Name(id=RESULT, ctx=ast.Store())], value=value))
+            return out
+        if isinstance(stmt, ast.Raise):
+            out.append(stmt)
+            return out
+        if isinstance(stmt, ast.If) and _contains_return(stmt):
+            rest = stmts[index + 1:]
+            if _terminates(stmt.body):
+                body = _lower(stmt.body)
+                orelse = _lower(stmt.orelse + rest)
+            else:
+                # The rest runs on paths of both branches: a fallback after a fast
+                # path that returns early.  Its calls stay calls (no code doubling).
+                body = _lower(stmt.body + _cold(_clone(rest)))
+                orelse = _lower(stmt.orelse + _cold(_clone(rest)))
+            out.append(ast.If(test=stmt.test, body=body or [ast.Pass()], orelse=orelse))
+            return out
+        out.append(stmt)
+    return out
+
+
+def _cold(stmts: List[ast.stmt]) -> List[ast.stmt]:
+    """Mark the calls in `stmts` as not to be inlined."""
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call):
+                node.cold = True
+    return stmts
+
+
+def _returns_only_in_ifs(stmts: List[ast.stmt]) -> bool:
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            if not (_returns_only_in_ifs(stmt.body) and _returns_only_in_ifs(stmt.orelse)):
+                return False
+        elif not isinstance(stmt, ast.Return) and _contains_return(stmt):
+            return False
+    return True
+
+
+def _parse_function(code: CodeType) -> Optional[ast.FunctionDef]:
+    """The `def` of a code object; a lambda as a `def` returning its expression
+    (when it is the only lambda with these parameters on its line)."""
+    try:
+        lines, start = inspect.findsource(code)
+    except (OSError, TypeError):
+        return None
+    if code.co_name != "<lambda>":
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
+        except (OSError, TypeError, SyntaxError):
+            return None
+        return tree.body[0] if tree.body and isinstance(tree.body[0], ast.FunctionDef) else None
+    line = lines[code.co_firstlineno - 1].strip()
+    for prefix in ("return ", ""):
+        if line.startswith(prefix):
+            try:
+                tree = ast.parse(line[len(prefix):])
+                break
+            except SyntaxError:
+                continue
+    else:
+        return None
+    params = list(code.co_varnames[:code.co_argcount])
+    found = [node for node in ast.walk(tree) if isinstance(node, ast.Lambda) and
+             [arg.arg for arg in node.args.args] == params]
+    if len(found) != 1 or found[0].args.defaults:
+        return None
+    function = ast.parse("def f(%s): pass" % ", ".join(params)).body[0]
+    function.name = code.co_name
+    function.body = [ast.Return(value=found[0].body)]
+    return function
+
+
+def definition(code: CodeType) -> Optional[_Definition]:
+    """The inlinable definition of a code object, or None (kept as a call)."""
+    if code in _DEFINITIONS:
+        return _DEFINITIONS[code]
+    result = None
+    fdef = _parse_function(code)
+    if isinstance(fdef, ast.FunctionDef) and fdef.name == code.co_name and \
+            not fdef.decorator_list and not fdef.args.vararg and not fdef.args.kwarg and \
+            not fdef.args.kwonlyargs and not fdef.args.posonlyargs and \
+            not any(isinstance(node, _REJECT) for stmt in fdef.body for node in ast.walk(stmt)) \
+            and _returns_only_in_ifs(fdef.body):
+        size = sum(1 for stmt in fdef.body for node in ast.walk(stmt) if isinstance(node, ast.stmt))
+        params = [arg.arg for arg in fdef.args.args]
+        stores = [node.id for stmt in fdef.body for node in ast.walk(stmt)
+                  if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)]
+        single = {name for name in stores if stores.count(name) == 1 and name not in params}
+        body = [stmt for stmt in fdef.body         # without the docstring
+                if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))]
+        result = _Definition(_lower(body), params, set(stores), single,
+                             _terminates(fdef.body), size)
+    _DEFINITIONS[code] = result
+    return result
+
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+           ast.LShift: operator.lshift, ast.RShift: operator.rshift, ast.BitOr: operator.or_,
+           ast.BitXor: operator.xor, ast.BitAnd: operator.and_}
+_UNARY = {ast.Invert: operator.invert, ast.Not: operator.not_, ast.USub: operator.neg,
+          ast.UAdd: operator.pos}
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+            ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_,
+            ast.IsNot: operator.is_not}
+
+
+class _NotConstant(Exception):
+    """The expression depends on something only known when it runs."""
+
+
+def _evaluate(node: ast.expr) -> Any:
+    """The value of an expression made of int/bool/None constants, operators,
+    `bool()` and conditional expressions; raises _NotConstant otherwise."""
+    kind = type(node)
+    if kind is ast.Constant:
+        if node.value is None or type(node.value) in (int, bool):
+            return node.value
+    elif kind is ast.BinOp and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left), _evaluate(node.right)
+        if type(node.op) is ast.LShift and right > 64 or type(node.op) is ast.Pow:
+            raise _NotConstant()        # keep huge numbers out of the code
+        try:
+            return _BINARY[type(node.op)](left, right)
+        except (ArithmeticError, TypeError, ValueError):
+            raise _NotConstant()
+    elif kind is ast.UnaryOp:
+        try:
+            return _UNARY[type(node.op)](_evaluate(node.operand))
+        except TypeError:
+            raise _NotConstant()
+    elif kind is ast.Compare and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+        try:
+            return _COMPARE[type(node.ops[0])](_evaluate(node.left), _evaluate(node.comparators[0]))
+        except TypeError:
+            raise _NotConstant()
+    elif kind is ast.BoolOp:
+        is_and = type(node.op) is ast.And
+        for value in node.values:      # short-circuits as Python does
+            result = _evaluate(value)
+            if bool(result) != is_and:
+                return result
+        return result
+    elif kind is ast.Call and isinstance(node.func, ast.Name) and node.func.id == "bool" and \
+            len(node.args) == 1 and not node.keywords:
+        return bool(_evaluate(node.args[0]))
+    elif kind is ast.IfExp:
+        return _evaluate(node.body) if _evaluate(node.test) else _evaluate(node.orelse)
+    raise _NotConstant()
+
+
+def _constant(node: ast.expr) -> Tuple[bool, Any]:
+    """(True, value) when `node` is a constant expression (`_evaluate`)."""
+    try:
+        return True, _evaluate(node)
+    except _NotConstant:
+        return False, None
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+
+
+def _clone(node: Any, mapping: Optional[Dict[str, ast.expr]] = None, loads_only: bool = False) -> Any:
+    """A deep copy of an AST (several times faster than `copy.deepcopy`), with the
+    names in `mapping` replaced: by a copy of the expression, or (a Name) renamed
+    wherever it stands; `loads_only` leaves assignment targets as they are."""
+    if isinstance(node, list):
+        return [_clone(item, mapping, loads_only) for item in node]
+    if not isinstance(node, ast.AST) or isinstance(node, _LEAVES):
+        return node         # plain values and the operator singletons, never changed
+    if mapping and type(node) is ast.Name:
+        new_value = mapping.get(node.id)
+        if new_value is not None and not (loads_only and not isinstance(node.ctx, ast.Load)):
+            if type(new_value) is ast.Name:
+                return ast.Name(id=new_value.id, ctx=node.ctx)
+            return _clone(new_value)
+    new = node.__class__()
+    for field in node._fields:
+        setattr(new, field, _clone(getattr(node, field, None), mapping, loads_only))
+    if getattr(node, "cold", False):
+        new.cold = True
+    return new
+
+
+#: Attributes of the CPU that hold the same list for as long as decoded code
+#: lives (a snapshot restore replaces them and flushes the code cache): the
+#: block function's namespace has them under these names.
+CPU_LISTS = ("regs", "seg_base", "seg_limit")
+
+
+def _fold(node: ast.expr) -> ast.expr:
+    """`node` with its constant subexpressions replaced by their values (and
+    `cpu.regs` by the name of the list)."""
+    kind = type(node)
+    if kind is ast.Constant or kind is ast.Name:
+        return node
+    if kind is ast.Attribute and type(node.value) is ast.Name and node.value.id == "cpu" and \
+            node.attr in CPU_LISTS and type(node.ctx) is ast.Load:
+        return ast.Name(id=node.attr, ctx=ast.Load())
+    if kind in (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
+        return node
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, ast.expr):
+            setattr(node, field, _fold(value))
+        elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
+            setattr(node, field, [_fold(item) for item in value])
+    if kind in (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.Call):
+        known, value = _constant(node)
+        if known and (value is None or type(value) in (int, bool)):
+            return ast.Constant(value=value)
+    elif kind is ast.IfExp:
+        known, value = _constant(node.test)
+        if known:
+            return node.body if value else node.orelse
+    return node
+
+
+def _locate(module: ast.Module) -> ast.Module:
+    """Give every node the line attributes `compile` needs (all on line 1: the
+    code has no source file)."""
+    stack: List[Any] = [module]
+    while stack:
+        node = stack.pop()
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = 1
+            node.col_offset = node.end_col_offset = 0
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                stack.append(value)
+    return module
+
+
+def _expressions(stmt: ast.stmt, transform: Callable[[ast.expr], ast.expr]) -> None:
+    """Apply `transform` to the expressions of `stmt`, not to the statements
+    nested in it (they are transformed when their turn comes)."""
+    for field in stmt._fields:
+        value = getattr(stmt, field, None)
+        if isinstance(value, ast.expr):
+            setattr(stmt, field, transform(value))
+        elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
+            setattr(stmt, field, [transform(item) for item in value])
+
+
+class Translator:
+    """Writes one block function: the inlined statements and the namespace of the
+    objects they refer to."""
+
+    def __init__(self, namespace: Dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.names: Dict[int, str] = {}
+        self.counter = itertools.count()
+        #: renamed locals assigned once, and those whose value is a known constant
+        self.single: Set[str] = set()
+        self.known: Dict[str, ast.expr] = {}
+
+    # -------------------------------------------------------------- names
+    def constant(self, value: Any, hint: str) -> ast.expr:
+        """An expression for an object: ints, bools and None as literals, anything
+        else a name in the function's namespace (one name per object)."""
+        if value is None or type(value) in (int, bool):
+            return ast.Constant(value=value)
+        name = self.names.get(id(value))
+        if name is None:
+            name = "k%d_%s" % (len(self.names), hint)
+            self.names[id(value)] = name
+            self.namespace[name] = value
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def fresh(self, hint: str) -> str:
+        name = "t%d_%s" % (next(self.counter), hint)
+        return name
+
+    # -------------------------------------------------------------- functions
+    def target(self, call: ast.Call, depth: int) -> Any:
+        """The Python function (or bound method) a call in generated code calls,
+        when it is a constant of the namespace and can be inlined."""
+        if call.keywords or getattr(call, "cold", False) or \
+                any(isinstance(arg, ast.Starred) for arg in call.args):
+            return None
+        func = call.func
+        if type(func) is ast.Name:
+            fn = self.namespace.get(func.id)
+        elif type(func) is ast.Attribute and type(func.value) is ast.Name and \
+                func.value.id in self.namespace:
+            owner = self.namespace[func.value.id]
+            if type(owner) is ModuleType:
+                fn = getattr(owner, func.attr, None)        # alu.get_zf(...)
+            elif func.attr not in getattr(owner, "__dict__", {}):
+                fn = getattr(owner, func.attr, None)        # cpu.push32(...): a class's method
+            else:
+                return None         # an instance attribute may be replaced at run time
+        else:
+            return None
+        callee = fn
+        bound = 0
+        if type(fn) is MethodType:
+            bound = 1
+            fn = fn.__func__
+        if type(fn) is not FunctionType:
+            return None
+        found = definition(fn.__code__)
+        if found is None or found.size > MAX_STATEMENTS[depth]:
+            return None
+        defaults = fn.__defaults__ or ()
+        if not len(found.params) - len(defaults) <= len(call.args) + bound <= len(found.params):
+            return None
+        return callee
+
+    def body_of(self, fn: FunctionType, args: List[ast.expr], result: Optional[str],
+                depth: int) -> List[ast.stmt]:
+        """The statements of `fn(*args)` with its result assigned to `result`."""
+        found = definition(fn.__code__)
+        assert found is not None
+        code = fn.__code__
+        prefix = "i%d" % next(self.counter)
+        mapping: Dict[str, ast.expr] = {}
+        cells = fn.__closure__ or ()
+        for name, cell in zip(code.co_freevars, cells):
+            mapping[name] = self.constant(cell.cell_contents, name)
+        prologue: List[ast.stmt] = []
+        defaults = list(fn.__defaults__ or ())
+        values = list(args) + [self.constant(value, "default")
+                               for value in defaults[len(defaults) - (len(found.params) - len(args)):]]
+        for name, value in zip(found.params, values):
+            if name not in found.assigned and isinstance(value, (ast.Constant, ast.Name)):
+                mapping[name] = value
+            else:
+                local = "%s_%s" % (prefix, name)
+                prologue.append(ast.Assign(targets=[ast.Name(id=local, ctx=ast.Store())], value=value))
+                mapping[name] = ast.Name(id=local, ctx=ast.Load())
+        for name in found.assigned:
+            if name not in mapping:
+                local = "%s_%s" % (prefix, name)
+                mapping[name] = ast.Name(id=local, ctx=ast.Load())
+                if name in found.single:
+                    self.single.add(local)
+        if result is None:
+            result = "%s_%s" % (prefix, RESULT)
+        # Assigned on each return path, possibly with different constants.
+        self.single.discard(result)
+        mapping[RESULT] = ast.Name(id=result, ctx=ast.Load())
+        fn_globals = fn.__globals__
+        builtins = fn_globals.get("__builtins__")
+        for name in found.names:
+            if name not in mapping:
+                if name in fn_globals:
+                    mapping[name] = self.constant(fn_globals[name], name)
+                elif not (isinstance(builtins, dict) and name in builtins
+                          or hasattr(builtins, name)):
+                    raise _NotInlinable(name)
+        body = _clone(found.body, mapping)
+        return self.statements(prologue + body, depth + 1)
+
+    def inline_call(self, call: ast.Call, fn: Any, pre: List[ast.stmt],
+                    result: Optional[str], depth: int) -> Optional[ast.Call]:
+        """Append the inlined body of `call` (its arguments evaluated first) to
+        `pre`; None, or the call itself when its body cannot be inlined."""
+        args = self.sequence(call.args, pre, depth)
+        try:
+            if type(fn) is MethodType:
+                pre.extend(self.body_of(fn.__func__, [self.constant(fn.__self__, "self")] + args,
+                                        result, depth))
+            else:
+                pre.extend(self.body_of(fn, args, result, depth))
+        except _NotInlinable:
+            call.args = args
+            return call
+        return None
+
+    # -------------------------------------------------------------- statements
+    def statements(self, stmts: List[ast.stmt], depth: int) -> List[ast.stmt]:
+        """`stmts` with the calls that can be inlined inlined and constant `if`s folded."""
+        out: List[ast.stmt] = []
+        for stmt in stmts:
+            out.extend(self.statement(stmt, depth))
+        return out
+
+    def statement(self, stmt: ast.stmt, depth: int) -> List[ast.stmt]:
+        if self.known:
+            known = self.known
+            _expressions(stmt, lambda node: _replace_names(node, known))
+        _expressions(stmt, _fold)
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+                isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in self.single:
+            if type(stmt.value) is ast.Name and stmt.value.id in self.namespace:
+                self.known[stmt.targets[0].id] = stmt.value      # regs = self.regs
+                return []
+            known, value = _constant(stmt.value)
+            if known and (value is None or type(value) in (int, bool)):
+                self.known[stmt.targets[0].id] = ast.Constant(value=value)
+                return []
+        if isinstance(stmt, ast.If):
+            known, value = _constant(stmt.test)
+            if known:
+                return self.statements(stmt.body if value else stmt.orelse, depth)
+            if isinstance(stmt.test, ast.BoolOp) and \
+                    any(isinstance(node, ast.Call) for node in ast.walk(stmt.test)):
+                # if a and f(x): ...  ->  t = a and f(x) (lowered below); if t: ...
+                name = self.fresh("test")
+                stmt.test, test = ast.Name(id=name, ctx=ast.Load()), stmt.test
+                return self.statements([_assign(name, test), stmt], depth)
+            pre: List[ast.stmt] = []
+            test = self.expression(stmt.test, pre, depth)
+            return pre + [ast.If(test=test, body=self.statements(stmt.body, depth) or [ast.Pass()],
+                                 orelse=self.statements(stmt.orelse, depth))]
+        if depth > MAX_DEPTH:
+            return [stmt]
+        pre: List[ast.stmt] = []
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            fn = self.target(stmt.value, depth)
+            if fn is not None:
+                value = self.inline_call(stmt.value, fn, pre, None, depth)
+                return pre if value is None else pre + [ast.Expr(value=value)]
+            stmt.value = self.expression(stmt.value, pre, depth)
+            return pre + [stmt]
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+                isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.BoolOp):
+            # x = a or b  ->  t = a; if not t: t = b  (and: if t); x = t, so calls
+            # inline (through a temporary: b may read x)
+            name = self.fresh("bool")
+            values = stmt.value.values
+            rest = values[1] if len(values) == 2 else ast.BoolOp(op=stmt.value.op, values=values[1:])
+            test: ast.expr = ast.Name(id=name, ctx=ast.Load())
+            if isinstance(stmt.value.op, ast.Or):
+                test = ast.UnaryOp(op=ast.Not(), operand=test)
+            return self.statements([_assign(name, values[0]),
+                                    ast.If(test=test, body=[_assign(name, rest)], orelse=[]),
+                                    ast.Assign(targets=stmt.targets,
+                                               value=ast.Name(id=name, ctx=ast.Load()))], depth)
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+                not self.hoists(stmt.targets[0], depth):
+            target = stmt.targets[0]
+            if isinstance(target, ast.Name) and isinstance(stmt.value, ast.Call):
+                fn = self.target(stmt.value, depth)
+                if fn is not None:
+                    value = self.inline_call(stmt.value, fn, pre, target.id, depth)
+                    if value is None:
+                        return pre
+                    stmt.value = value
+                    return pre + [stmt]
+            stmt.value = self.expression(stmt.value, pre, depth)
+            return pre + [stmt]
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            stmt.value = self.expression(stmt.value, pre, depth)
+            return pre + [stmt]
+        if isinstance(stmt, (ast.For, ast.While)):
+            stmt.body = self.statements(stmt.body, depth) or [ast.Pass()]
+            stmt.orelse = self.statements(stmt.orelse, depth)
+        return [stmt]
+
+    # -------------------------------------------------------------- expressions
+    def hoists(self, node: ast.AST, depth: int) -> bool:
+        """`node` holds a call that `expression` would inline."""
+        if isinstance(node, _OPAQUE):
+            return False
+        if isinstance(node, ast.Compare) and len(node.comparators) > 1:
+            return False
+        if isinstance(node, ast.Call) and self.target(node, depth) is not None:
+            return True
+        return any(self.hoists(child, depth) for child in self.children(node))
+
+    @staticmethod
+    def children(node: ast.AST) -> List[ast.expr]:
+        """The subexpressions of `node` in Python's order of evaluation."""
+        if isinstance(node, ast.BinOp):
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp):
+            return [node.operand]
+        if isinstance(node, ast.Compare):
+            return [node.left] + list(node.comparators)
+        if isinstance(node, ast.Call):
+            return [node.func] + list(node.args) + [kw.value for kw in node.keywords]
+        if isinstance(node, ast.Attribute):
+            return [node.value]
+        if isinstance(node, ast.Subscript):
+            return [node.value, node.slice]
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return list(node.elts)
+        return []
+
+    def sequence(self, nodes: List[ast.expr], pre: List[ast.stmt], depth: int) -> List[ast.expr]:
+        """Expressions evaluated left to right: one evaluated before a later one
+        that inlines a call is saved in a temporary first (unless it is a name or
+        a constant, which the inlined code cannot change)."""
+        out = []
+        for index, node in enumerate(nodes):
+            node = self.expression(node, pre, depth)
+            if not isinstance(node, (ast.Constant, ast.Name)) and \
+                    any(self.hoists(later, depth) for later in nodes[index + 1:]):
+                name = self.fresh("v")
+                pre.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=node))
+                node = ast.Name(id=name, ctx=ast.Load())
+            out.append(node)
+        return out
+
+    def expression(self, node: ast.expr, pre: List[ast.stmt], depth: int) -> ast.expr:
+        if depth > MAX_DEPTH or not self.hoists(node, depth):
+            return node
+        if isinstance(node, ast.Call):
+            fn = self.target(node, depth)
+            if fn is not None:
+                name = self.fresh("r")
+                value = self.inline_call(node, fn, pre, name, depth)
+                return ast.Name(id=name, ctx=ast.Load()) if value is None else value
+            parts = self.sequence([node.func] + list(node.args), pre, depth)
+            node.func, node.args = parts[0], parts[1:]
+            return node
+        if isinstance(node, ast.BinOp):
+            node.left, node.right = self.sequence([node.left, node.right], pre, depth)
+        elif isinstance(node, ast.UnaryOp):
+            node.operand = self.expression(node.operand, pre, depth)
+        elif isinstance(node, ast.Compare):
+            node.left, node.comparators[0] = self.sequence([node.left, node.comparators[0]], pre, depth)
+        elif isinstance(node, ast.Attribute):
+            node.value = self.expression(node.value, pre, depth)
+        elif isinstance(node, ast.Subscript):
+            node.value, node.slice = self.sequence([node.value, node.slice], pre, depth)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            node.elts = self.sequence(list(node.elts), pre, depth)
+        return node
+
+    # -------------------------------------------------------------- instructions
+    def instruction(self, fn: Callable[[int], int]) -> Optional[List[ast.stmt]]:
+        """An instruction closure as statements that end with `eip = next EIP`,
+        or None when it must stay a call."""
+        if type(fn) is not FunctionType:
+            return None
+        found = definition(fn.__code__)
+        if found is None or len(found.params) != 1 or not found.always_returns:
+            return None
+        try:
+            return self.body_of(fn, [ast.Name(id="eip", ctx=ast.Load())], "eip", 0)
+        except _NotInlinable:
+            return None
+
+
+class _NotInlinable(Exception):
+    """A name in a function's body resolves to nothing the translator knows."""
+
+
+#: The lazy-flag record: kept in locals of a block function between syncs.
+LAZY_FIELDS = ("lf_op", "lf_a", "lf_b", "lf_res", "lf_mask")
+
+
+class _Promoter:
+    """Keeps the CPU's registers (`regs[n]` with a constant n) and lazy-flag record
+    in locals of the block function: loaded at its start, stored at its end.
+
+    A statement that calls anything but a few builtins (dict `get`, the RAM's
+    struct accessors, `bool`...), or uses the register list in any other way,
+    is a *sync point*: the locals the block changed are stored before it and
+    all are loaded again after it, and it runs on the real state.  An exception
+    stores the locals unless it came from a sync point (the state is then the
+    real one, possibly changed by the call)."""
+
+    def __init__(self, cpu, namespace: Dict[str, Any], cpu_name: str, regs_name: str) -> None:
+        self.cpu_type = type(cpu)
+        self.namespace = namespace
+        self.cpu_name = cpu_name
+        self.regs_name = regs_name
+        self.used: Dict[str, ast.expr] = {}        # local -> the location it stands for
+        self.assigned: Set[str] = set()
+
+    # -------------------------------------------------------------- analysis
+    def location(self, node: ast.AST) -> Optional[str]:
+        """The local standing for `node`, when it is a promoted location."""
+        if type(node) is ast.Subscript and type(node.value) is ast.Name and \
+                node.value.id == self.regs_name and type(node.slice) is ast.Constant and \
+                type(node.slice.value) is int and 0 <= node.slice.value < 8:
+            return "reg%d" % node.slice.value
+        if type(node) is ast.Attribute and type(node.value) is ast.Name and \
+                node.value.id == self.cpu_name and node.attr in LAZY_FIELDS:
+            return node.attr
+        return None
+
+    def safe_call(self, call: ast.Call) -> bool:
+        func = call.func
+        if type(func) is ast.Name:
+            if func.id in ("bool", "int", "len", "min", "max", "abs") and func.id not in self.namespace:
+                return True
+            target = self.namespace.get(func.id)
+            owner = getattr(target, "__self__", None)
+            return type(target).__name__ == "builtin_function_or_method" and \
+                type(owner).__name__ == "Struct"
+        if type(func) is ast.Attribute and func.attr == "get" and type(func.value) is ast.Name:
+            return type(self.namespace.get(func.value.id)) is dict
+        return False
+
+    def unsafe_statement(self, stmt: ast.stmt) -> bool:
+        """`stmt` may reach state behind the locals' back (a sync point)."""
+        for node in ast.walk(stmt):
+            if self.location(node) is not None:
+                continue
+            kind = type(node)
+            if kind is ast.Call and not self.safe_call(node):
+                return True
+            if kind is ast.Name and node.id == self.regs_name and not self.regs_subscripted(stmt, node):
+                return True
+            if kind in (ast.Subscript, ast.Attribute) and type(node.value) is ast.Name and \
+                    node.value.id not in self.namespace:
+                return True         # a local holding some object: it might be the state
+            if kind is ast.Attribute and type(node.value) is ast.Name and \
+                    node.value.id == self.cpu_name and node.attr not in LAZY_FIELDS and \
+                    (node.attr == "regs" or
+                     isinstance(getattr(self.cpu_type, node.attr, None), property)):
+                return True
+        return False
+
+    def regs_subscripted(self, stmt: ast.stmt, name: ast.Name) -> bool:
+        """`name` (the register list) stands in a promoted `regs[n]`."""
+        for node in ast.walk(stmt):
+            if type(node) is ast.Subscript and node.value is name:
+                return self.location(node) is not None
+        return False
+
+    # -------------------------------------------------------------- rewriting
+    def rewrite(self, node: Any) -> Any:
+        """`node` with promoted locations as their locals."""
+        if isinstance(node, list):
+            return [self.rewrite(item) for item in node]
+        if not isinstance(node, ast.AST) or isinstance(node, _LEAVES):
+            return node
+        local = self.location(node)
+        if local is not None:
+            self.used[local] = node
+            if not isinstance(node.ctx, ast.Load):
+                self.assigned.add(local)
+            return ast.Name(id=local, ctx=node.ctx)
+        for field in node._fields:
+            setattr(node, field, self.rewrite(getattr(node, field, None)))
+        return node
+
+    def statements(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
+        out: List[ast.stmt] = []
+        for stmt in stmts:
+            if type(stmt) is ast.If:
+                if self.unsafe_statement(ast.Expr(value=stmt.test)):
+                    out.extend(self.sync_around(ast.Assign(
+                        targets=[ast.Name(id="sync_test", ctx=ast.Store())], value=stmt.test)))
+                    stmt.test = ast.Name(id="sync_test", ctx=ast.Load())
+                else:
+                    stmt.test = self.rewrite(stmt.test)
+                stmt.body = self.statements(stmt.body) or [ast.Pass()]
+                stmt.orelse = self.statements(stmt.orelse)
+                out.append(stmt)
+            elif type(stmt) in (ast.For, ast.While, ast.Try, ast.With, ast.Raise) or \
+                    self.unsafe_statement(stmt):
+                out.extend(self.sync_around(stmt))
+            else:
+                out.append(self.rewrite(stmt))
+        return out
+
+    def sync_around(self, stmt: ast.stmt) -> List[ast.stmt]:
+        """`stmt` on the real state: markers the code generator fills in once the
+        promoted locals are known (`finish`); nothing runs after a `raise`."""
+        if type(stmt) is ast.Raise:
+            return [_Marker("store"), stmt]
+        return [_Marker("store"), stmt, _Marker("load")]
+
+    def finish(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
+        """Replace the markers by the stores and loads of the promoted locals."""
+        out: List[ast.stmt] = []
+        for stmt in stmts:
+            if type(stmt) is _Marker:
+                out.extend(self.stores() + [_assign("synced", ast.Constant(value=True))]
+                           if stmt.kind == "store" else
+                           self.loads() + [_assign("synced", ast.Constant(value=False))])
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list) and type(stmt) is ast.If:
+                    setattr(stmt, field, self.finish(getattr(stmt, field)))
+            out.append(stmt)
+        return out
+
+    def loads(self) -> List[ast.stmt]:
+        out = []
+        for local, location in sorted(self.used.items()):
+            value = _clone(location)
+            value.ctx = ast.Load()
+            out.append(_assign(local, value))
+        return out
+
+    def stores(self) -> List[ast.stmt]:
+        out = []
+        for local in sorted(self.assigned):
+            target = _clone(self.used[local])
+            target.ctx = ast.Store()
+            out.append(ast.Assign(targets=[target], value=ast.Name(id=local, ctx=ast.Load())))
+        return out
+
+
+class _Marker(ast.stmt):
+    """Where `_Promoter.finish` puts the stores or loads around a sync point."""
+    _fields = ()
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+
+def _assign(name: str, value: ast.expr) -> ast.stmt:
+    return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value)
+
+
+def _propagate(stmts: List[ast.stmt], env: Dict[str, Any]) -> Tuple[List[ast.stmt], Dict[str, Any]]:
+    """Constant propagation through the block function's body: a local assigned a
+    constant (`lf_op = 6` by one instruction) is that constant where the next
+    instruction reads it, so its tests (which lazy record is this?) fold away.
+    `env` maps locals to their known values; after an `if` only the values both
+    branches agree on are kept; loops and `try` forget what they assign."""
+    out: List[ast.stmt] = []
+    for stmt in stmts:
+        kind = type(stmt)
+        if kind is ast.If:
+            stmt.test = _fold(_with_values(stmt.test, env))
+            known, value = _constant(stmt.test)
+            if known:
+                taken, env = _propagate(stmt.body if value else stmt.orelse, env)
+                out.extend(taken)
+                continue
+            stmt.body, body_env = _propagate(stmt.body, dict(env))
+            stmt.orelse, else_env = _propagate(stmt.orelse, dict(env))
+            stmt.body = stmt.body or [ast.Pass()]
+            env = {name: value for name, value in body_env.items()
+                   if name in else_env and else_env[name] == value and
+                   type(else_env[name]) is type(value)}
+            out.append(stmt)
+            continue
+        if kind in (ast.For, ast.While, ast.Try, ast.With):
+            for node in ast.walk(stmt):
+                if type(node) is ast.Name and not isinstance(node.ctx, ast.Load):
+                    env.pop(node.id, None)
+            out.append(stmt)
+            continue
+        _expressions(stmt, lambda node: _fold(_with_values(node, env)))
+        if kind is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name:
+            known, value = _constant(stmt.value)
+            if known and (value is None or type(value) in (int, bool)):
+                env[stmt.targets[0].id] = value
+            else:
+                env.pop(stmt.targets[0].id, None)
+        else:
+            for node in ast.walk(stmt):
+                if type(node) is ast.Name and not isinstance(node.ctx, ast.Load):
+                    env.pop(node.id, None)
+        out.append(stmt)
+    return out, env
+
+
+def _with_values(node: ast.expr, env: Dict[str, Any]) -> ast.expr:
+    """`node` with the locals of known value replaced by their values (in place:
+    every node of the generated body is its own)."""
+    if not env:
+        return node
+    return _replace_names(node, {name: ast.Constant(value=value) for name, value in env.items()})
+
+
+def _replace_names(node: Any, mapping: Dict[str, ast.expr]) -> Any:
+    """`node` with the names loaded from `mapping` replaced, changed in place."""
+    kind = type(node)
+    if kind is ast.Name:
+        new = mapping.get(node.id)
+        if new is None or type(node.ctx) is not ast.Load:
+            return node
+        return ast.Name(id=new.id, ctx=node.ctx) if type(new) is ast.Name else ast.Constant(value=new.value)
+    if kind is ast.Constant or isinstance(node, _LEAVES):
+        return node
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, ast.AST):
+            setattr(node, field, _replace_names(value, mapping))
+        elif type(value) is list:
+            value[:] = [_replace_names(item, mapping) if isinstance(item, ast.AST) else item
+                        for item in value]
+    return node
+
+
+def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
+              alive: List[bool]) -> Callable[[int, int], int]:
+    """The tier-2 function `run(eip, icount) -> eip` of a decoded block."""
+    namespace: Dict[str, Any] = {"clock": cpu.clock, "cpu": cpu, "fault_type": CPUFault,
+                                 "leave": LoopExit, "alive": alive}
+    translator = Translator(namespace)
+    translator.names[id(cpu)] = "cpu"
+    for name in CPU_LISTS:
+        namespace[name] = getattr(cpu, name)
+        translator.names[id(namespace[name])] = name
+    body: List[ast.stmt] = []
+    pure_last = False
+    for index, (fn, jump) in enumerate(zip(block, followed)):
+        kind = FOLLOWED if jump else PURE if getattr(fn, "__code__", None) in PURE_CODES else IMPURE
+        if kind != PURE:
+            body.extend(ast.parse("clock.icount = icount + %d" % (index + 1)).body)
+        inlined = translator.instruction(fn)
+        if inlined is None:
+            namespace["f%d" % index] = fn
+            body.extend(ast.parse("eip = f%d(eip)" % index).body)
+        else:
+            body.extend(inlined)
+        if kind == FOLLOWED:
+            body.extend(ast.parse("if not alive[0]:\n    cpu.eip = eip\n    raise leave()").body)
+        pure_last = kind == PURE
+    if pure_last:
+        body.extend(ast.parse("clock.icount = icount + %d" % len(block)).body)
+    promoter = _Promoter(cpu, namespace, "cpu", "regs")
+    body = promoter.finish(promoter.statements(body))
+    body, _ = _propagate(body, {})
+    function = ast.parse("def run(eip, icount):\n"
+                         "    synced = False\n"
+                         "    try:\n        pass\n"
+                         "    except fault_type:\n"
+                         "        if not synced:\n            pass\n"
+                         "        cpu.eip = eip\n        raise\n"
+                         "    except BaseException:\n"
+                         "        if not synced:\n            pass\n"
+                         "        raise\n"
+                         "    return eip").body[0]
+    stores = promoter.stores()
+    try_statement = function.body[1]
+    try_statement.body = promoter.loads() + body + stores
+    for handler in try_statement.handlers:
+        handler.body[0].body = _clone(stores) or [ast.Pass()]
+    module = _locate(ast.Module(body=[function], type_ignores=[]))
+    exec(compile(module, "<tier 2 block>", "exec"), namespace)
+    run = namespace["run"]
+    run.source = module     # for `source()` (debugging, tests)
+    return run
+
+
+def source(run: Callable[[int, int], int]) -> str:
+    """The Python source of a tier-2 block function."""
+    return ast.unparse(run.source)

@@ -1,0 +1,278 @@
+"""Tier 2 (plugins/cpu/tier2.py): the translated block functions against tier 1.
+
+Tier 2 inlines tier 1's own closures, so the reference is tier 1: the same
+guest run with tier 2 off and with every block translated at its first run
+(threshold 0) must show the same events at the same instruction counts (every
+port access, interrupt, exception and mode change) and end in the same machine
+state.  The guests are our protected-mode kernel (paging, page faults, ring
+changes, the PIC and PIT), the self-modifying-code and string guests, and the
+bench loops.  The translator's transformations are also checked one by one on
+small functions, and snapshots cross between the tiers.
+"""
+
+import ast
+import os
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from pcmachine import Machine, hookimpl
+from pcmachine.plugins.cpu import tier2
+from pcmachine.record import load_snapshot, machine_digest, save_snapshot
+
+from test_cpu_protected import FIXED_RTC, MODEL, kernel_floppy
+
+OFF = ["cpu.tier2=false"]
+FORCED = ["cpu.tier2=true", "cpu.tier2_threshold=0"]
+GUESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests")
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugins", "data")
+
+
+class EventLog:
+    """Every device-visible event with the instruction count it happened at."""
+
+    def __init__(self) -> None:
+        self.events: List[Tuple[Any, ...]] = []
+
+    def _add(self, machine: Any, *event: Any) -> None:
+        self.events.append((machine.clock.icount,) + event)
+
+    @hookimpl
+    def io_read(self, machine: Any, port: int, size: int, value: int) -> None:
+        self._add(machine, "in", port, size, value)
+
+    @hookimpl
+    def io_write(self, machine: Any, port: int, size: int, value: int) -> None:
+        self._add(machine, "out", port, size, value)
+
+    @hookimpl
+    def interrupt(self, machine: Any, vector: int, kind: str, cs: int, eip: int) -> None:
+        self._add(machine, "int", vector, kind, cs, eip)
+
+    @hookimpl
+    def cpu_exception(self, machine: Any, vector: int, error_code: Any, cs: int, eip: int) -> None:
+        self._add(machine, "exc", vector, error_code, cs, eip)
+
+    @hookimpl
+    def cpu_mode_change(self, machine: Any, what: str, old: int, new: int) -> None:
+        self._add(machine, "mode", what, old, new)
+
+
+def boot(sets: List[str], media: Dict[str, str], instructions: int) -> Tuple[Machine, EventLog, str]:
+    log = EventLog()
+    machine = Machine.from_profile("pc.yaml", [FIXED_RTC] + sets, media,
+                                   setup=lambda m: m.add_plugin(log))
+    try:
+        reason = machine.run_headless(instructions)
+    finally:
+        machine.close()
+    return machine, log, reason
+
+
+def boot_sector(tmp_path: Any, relative: str) -> str:
+    """A floppy with this boot sector (a path under tests/guests, or under
+    plugins/data for the bench loops, which run from 7C00h too)."""
+    with open(os.path.join(GUESTS if "/" in relative else DATA, relative), "rb") as handle:
+        code = handle.read()
+    path = str(tmp_path / os.path.basename(relative).replace(".bin", ".img"))
+    with open(path, "wb") as handle:
+        handle.write(code.ljust(1474560, b"\0"))
+    return path
+
+
+def compare_tiers(sets: List[str], media: Dict[str, str], instructions: int) -> Machine:
+    """Run with tier 2 off and forced; the two runs must not differ."""
+    reference, reference_log, reference_reason = boot(OFF + sets, media, instructions)
+    translated, translated_log, translated_reason = boot(FORCED + sets, media, instructions)
+    assert reference.cpu.tier2_translated == 0
+    assert translated.cpu.tier2_translated > 0
+    assert translated_reason == reference_reason
+    assert translated.clock.icount == reference.clock.icount
+    assert len(translated_log.events) == len(reference_log.events)
+    for ours, theirs in zip(translated_log.events, reference_log.events):
+        assert ours == theirs
+    assert machine_digest(translated) == machine_digest(reference)
+    return translated
+
+
+def test_protected_mode_kernel_runs_identically_translated(tmp_path: Any) -> None:
+    machine = compare_tiers([MODEL], {"fda": kernel_floppy(tmp_path)}, 5_000_000)
+    lines = machine.components["debugcon"].text.splitlines()
+    assert lines[-1] == "kernel: all stages passed"
+    assert any("#PF" in line for line in lines)
+
+
+@pytest.mark.parametrize("guest", ["devices/rep_irq.bin", "devices/timer.bin", "bench_realmode_loop.bin",
+                                   "bench_protected_loop.bin"])
+def test_boot_sector_guests_run_identically_translated(tmp_path: Any, guest: str) -> None:
+    compare_tiers([], {"fda": boot_sector(tmp_path, guest)}, 3_000_000)
+
+
+def test_snapshots_cross_between_the_tiers(tmp_path: Any) -> None:
+    """A snapshot taken with tier 2 forced restores with tier 2 off (and the other
+    way round) and ends where a straight run ends."""
+    media = {"fda": kernel_floppy(tmp_path)}
+    straight, _, _ = boot(OFF + [MODEL], media, 5_000_000)
+    for taken, restored_with in ((FORCED, OFF), (OFF, FORCED)):
+        snap = str(tmp_path / "mid.snap")
+        first = Machine.from_profile("pc.yaml", [FIXED_RTC, MODEL] + taken, media)
+        first.at_icount(6_000, lambda: save_snapshot(first, snap))
+        first.run_headless(5_000_000)
+        first.close()
+        _, state, _ = load_snapshot(snap)
+        second = Machine.from_profile("pc.yaml", [FIXED_RTC, MODEL] + restored_with, media)
+        second.restore(state)
+        second.run_headless(5_000_000)
+        second.close()
+        assert machine_digest(second) == machine_digest(straight)
+
+
+# ---------------------------------------------------------------- the translator
+
+
+def translated_source(fn: Any, namespace: Dict[str, Any] = None) -> str:
+    translator = tier2.Translator(dict(namespace or {}))
+    return ast.unparse(tier2._locate(ast.Module(body=translator.instruction(fn), type_ignores=[])))
+
+
+def run_translated(fn: Any, eip: int, namespace: Dict[str, Any] = None) -> int:
+    """Execute the translation of an instruction-like function `fn(eip) -> eip`."""
+    translator = tier2.Translator(dict(namespace or {}))
+    body = translator.instruction(fn)
+    function = ast.parse("def run(eip):\n    pass\n    return eip").body[0]
+    function.body[0:1] = body
+    module = tier2._locate(ast.Module(body=[function], type_ignores=[]))
+    exec(compile(module, "<test>", "exec"), translator.namespace)
+    return translator.namespace["run"](eip)
+
+
+def make_early_return(state: List[int]):
+    def helper(value: int) -> int:
+        if value & 1:
+            state.append(value)
+            return value * 3
+        if value > 10:
+            return value - 10
+        return value
+
+    def instruction(eip: int) -> int:
+        return eip + helper(state[0])
+    return instruction
+
+
+@pytest.mark.parametrize("value,expected", [(5, 15), (12, 2), (4, 4)])
+def test_early_returns_are_lowered_into_branches(value: int, expected: int) -> None:
+    state = [value]
+    fn = make_early_return(state)
+    assert run_translated(fn, 100) == fn(100) == 100 + expected
+    assert "return" not in translated_source(fn)
+
+
+def make_ordered(log: List[str]):
+    def first() -> int:
+        log.append("first")
+        return 1
+
+    def second() -> int:
+        log.append("second")
+        return 2
+
+    def instruction(eip: int) -> int:
+        value = log.pop and len(log) + first() * 10 + second()
+        return eip + value
+    return instruction
+
+
+def test_inlined_calls_keep_the_order_of_evaluation() -> None:
+    """`len(log)` is read before `first()` and `second()` append to it."""
+    expected_log: List[str] = []
+    expected = make_ordered(expected_log)(0)
+    log: List[str] = []
+    assert run_translated(make_ordered(log), 0) == expected == 12
+    assert log == expected_log == ["first", "second"]
+
+
+def make_short_circuit(calls: List[int]):
+    def check(value: int) -> bool:
+        calls.append(value)
+        return value > 2
+
+    def instruction(eip: int) -> int:
+        taken = calls[0] == 0 or check(eip)
+        return eip + (1 if taken else 2)
+    return instruction
+
+
+@pytest.mark.parametrize("first,eip", [(0, 5), (1, 5), (1, 1)])
+def test_and_or_keep_short_circuiting(first: int, eip: int) -> None:
+    reference_calls = [first]
+    reference = make_short_circuit(reference_calls)(eip)
+    calls = [first]
+    assert run_translated(make_short_circuit(calls), eip) == reference
+    assert calls == reference_calls
+
+
+def test_constant_tests_fold_away() -> None:
+    """The decoder's run-time specialisation (here: the ALU kind) becomes straight code."""
+    from pcmachine.plugins.cpu import ops_basic
+
+    class FakeCPU:
+        regs = [0] * 8
+    cpu = FakeCPU()
+    fn = ops_basic.inline_alu32(cpu, 6, 3, 0, 0, 2, 0xFFFFFFFF)     # xor ebx, eax
+    source = translated_source(fn)
+    assert "if" not in source and "^" in source
+    cpu.regs[:] = [0x0F0F, 0, 0, 0xFFFF, 0, 0, 0, 0]
+    cpu.lf_op = cpu.lf_res = cpu.lf_mask = 0
+    assert run_translated(fn, 0x1000) == 0x1002
+    assert cpu.regs[3] == 0xF0F0 and cpu.lf_res == 0xF0F0
+
+
+def test_block_functions_keep_registers_and_flags_in_locals(tmp_path: Any) -> None:
+    """The bench loop's hot block works on locals loaded at its start and stored at
+    its end, and knows the lazy-flag record one instruction leaves to the next."""
+    machine = Machine.from_profile("pc.yaml", [FIXED_RTC] + FORCED,
+                                   {"fda": boot_sector(tmp_path, "bench_protected_loop.bin")})
+    sources = []
+    original = tier2.translate
+
+    def keep(*args: Any) -> Any:
+        run = original(*args)
+        sources.append(tier2.source(run))
+        return run
+    tier2.translate = keep
+    try:
+        machine.run_headless(300_000)
+    finally:
+        tier2.translate = original
+        machine.close()
+    # The block of `cmp ebp, ebx; adc ebp, 0; inc ebx; dec ecx; jnz inner`.
+    hot = [source for source in sources if "lf_op = 6" in source and "lf_op = 7" in source]
+    assert hot, "the loop's block was not translated"
+    body = hot[0].split("except fault_type")[0]
+    assert "reg3 = regs[3]" in body and "i5_value = reg3" in body      # INC EBX on a local
+    assert body.rstrip().endswith("regs[5] = reg5")                   # stored at the end
+    # DEC ECX follows INC: its test of the lazy record (which CF?) is folded away.
+    assert "i7_prev ==" not in body and "i7_carry = lf_b" in body
+
+
+def make_self_reading(values: List[int]):
+    def check(value: int) -> bool:
+        return value > 3
+
+    def helper(value: int) -> int:
+        return value == 0 or check(value) and value
+
+    def instruction(eip: int) -> int:
+        value = values[0]
+        value = helper(value)
+        return eip + int(value)
+    return instruction
+
+
+@pytest.mark.parametrize("value", [0, 2, 7])
+def test_a_result_assigned_to_an_argument_reads_the_argument_first(value: int) -> None:
+    """`value = helper(value)` where helper returns `value == 0 or ...`: the second
+    operand must still see the argument, not the first operand's result."""
+    fn = make_self_reading([value])
+    assert run_translated(fn, 10) == fn(10)
