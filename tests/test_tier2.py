@@ -237,9 +237,8 @@ def test_block_functions_keep_registers_and_flags_in_locals(tmp_path: Any) -> No
     original = tier2.translate
 
     def keep(*args: Any) -> Any:
-        run = original(*args)
-        sources.append(tier2.source(run))
-        return run
+        sources.append(tier2.source(*args))
+        return original(*args)
     tier2.translate = keep
     try:
         machine.run_headless(300_000)

@@ -887,9 +887,10 @@ def _replace_names(node: Any, mapping: Dict[str, ast.expr]) -> Any:
     return node
 
 
-def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
-              alive: List[bool]) -> Callable[[int, int], int]:
-    """The tier-2 function `run(eip, icount) -> eip` of a decoded block."""
+def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
+          alive: List[bool]) -> Tuple[ast.Module, Dict[str, Any]]:
+    """The tier-2 function of a decoded block as a module defining `run(eip,
+    icount) -> eip`, and the namespace it runs in."""
     namespace: Dict[str, Any] = {"clock": cpu.clock, "cpu": cpu, "fault_type": CPUFault,
                                  "leave": LoopExit, "alive": alive}
     translator = Translator(namespace)
@@ -932,13 +933,20 @@ def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[boo
     try_statement.body = promoter.loads() + body + stores
     for handler in try_statement.handlers:
         handler.body[0].body = _clone(stores) or [ast.Pass()]
-    module = _locate(ast.Module(body=[function], type_ignores=[]))
+    return _locate(ast.Module(body=[function], type_ignores=[])), namespace
+
+
+def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
+              alive: List[bool]) -> Callable[[int, int], int]:
+    """The tier-2 function `run(eip, icount) -> eip` of a decoded block (the tree
+    is not kept: a translation's code object is a few kilobytes, its tree some
+    hundreds)."""
+    module, namespace = build(cpu, block, followed, alive)
     exec(compile(module, "<tier 2 block>", "exec"), namespace)
-    run = namespace["run"]
-    run.source = module     # for `source()` (debugging, tests)
-    return run
+    return namespace["run"]
 
 
-def source(run: Callable[[int, int], int]) -> str:
-    """The Python source of a tier-2 block function."""
-    return ast.unparse(run.source)
+def source(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
+           alive: List[bool]) -> str:
+    """The Python source of a block's tier-2 function (for reading and tests)."""
+    return ast.unparse(build(cpu, block, followed, alive)[0])
