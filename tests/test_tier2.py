@@ -3,8 +3,8 @@
 Tier 2 inlines tier 1's own closures, so the reference is tier 1: the same
 guest run with tier 2 off and with every block translated at its first run
 (threshold 0) must show the same events at the same instruction counts (every
-port access, interrupt, exception and mode change) and end in the same machine
-state.  The guests are our protected-mode kernel (paging, page faults, ring
+port access, IRQ line change, interrupt, exception and mode change) and end in
+the same machine state.  The guests are our protected-mode kernel (paging, page faults, ring
 changes, the PIC and PIT), the self-modifying-code and string guests, and the
 bench loops.  The translator's transformations are also checked one by one on
 small functions, and snapshots cross between the tiers.
@@ -21,6 +21,7 @@ from pcmachine.plugins.cpu import tier2
 from pcmachine.record import load_snapshot, machine_digest, save_snapshot
 
 from test_cpu_protected import FIXED_RTC, MODEL, kernel_floppy
+from test_snapshot_behaviour import GuestView
 
 OFF = ["cpu.tier2=false"]
 FORCED = ["cpu.tier2=true", "cpu.tier2_threshold=0"]
@@ -28,26 +29,9 @@ GUESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests")
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugins", "data")
 
 
-class EventLog:
-    """Every device-visible event with the instruction count it happened at."""
-
-    def __init__(self) -> None:
-        self.events: List[Tuple[Any, ...]] = []
-
-    def _add(self, machine: Any, *event: Any) -> None:
-        self.events.append((machine.clock.icount,) + event)
-
-    @hookimpl
-    def io_read(self, machine: Any, port: int, size: int, value: int) -> None:
-        self._add(machine, "in", port, size, value)
-
-    @hookimpl
-    def io_write(self, machine: Any, port: int, size: int, value: int) -> None:
-        self._add(machine, "out", port, size, value)
-
-    @hookimpl
-    def interrupt(self, machine: Any, vector: int, kind: str, cs: int, eip: int) -> None:
-        self._add(machine, "int", vector, kind, cs, eip)
+class EventLog(GuestView):
+    """What a guest can observe (port accesses, IRQ lines, interrupts, with
+    instruction count and virtual time), plus exceptions and mode changes."""
 
     @hookimpl
     def cpu_exception(self, machine: Any, vector: int, error_code: Any, cs: int, eip: int) -> None:

@@ -307,12 +307,7 @@ def _fold(node: ast.expr) -> ast.expr:
         return ast.Name(id=node.attr, ctx=ast.Load())
     if kind in (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp):
         return node
-    for field in node._fields:
-        value = getattr(node, field, None)
-        if isinstance(value, ast.expr):
-            setattr(node, field, _fold(value))
-        elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
-            setattr(node, field, [_fold(item) for item in value])
+    _expressions(node, _fold)
     if kind in (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.Call):
         known, value = _constant(node)
         if known and (value is None or type(value) in (int, bool)):
@@ -342,15 +337,15 @@ def _locate(module: ast.Module) -> ast.Module:
     return module
 
 
-def _expressions(stmt: ast.stmt, transform: Callable[[ast.expr], ast.expr]) -> None:
-    """Apply `transform` to the expressions of `stmt`, not to the statements
-    nested in it (they are transformed when their turn comes)."""
-    for field in stmt._fields:
-        value = getattr(stmt, field, None)
+def _expressions(node: ast.AST, transform: Callable[[ast.expr], ast.expr]) -> None:
+    """Apply `transform` to the expressions directly under `node`, not to the
+    statements nested in it (they are transformed when their turn comes)."""
+    for field in node._fields:
+        value = getattr(node, field, None)
         if isinstance(value, ast.expr):
-            setattr(stmt, field, transform(value))
+            setattr(node, field, transform(value))
         elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
-            setattr(stmt, field, [transform(item) for item in value])
+            setattr(node, field, [transform(item) for item in value])
 
 
 class Translator:
