@@ -120,12 +120,13 @@ def test_loops_output(capsys):
 
 def test_loops_with_both_tiers(capsys):
     """`--tier2 both`: a row per tier, and the block table counts the translated blocks."""
-    status, out, err = run_cli(capsys, "--instructions", "100000", "--repeat", "1", "--tier2", "both",
+    # 300,000 instructions: the loop's blocks run past the default threshold (20,000).
+    status, out, err = run_cli(capsys, "--instructions", "150000", "--repeat", "1", "--tier2", "both",
                                "realmode")
     assert status == 0, err
     rows = [line.split() for line in out.splitlines() if line.startswith("realmode")]
     assert [row[1] for row in rows[:2]] == ["1", "2"]
-    assert rows[0][2] == rows[1][2] == "200,000"
+    assert rows[0][2] == rows[1][2] == "300,000"
     counted = {row[1]: row for row in rows[2:]}
     assert counted["1"][-1] == "0" and int(counted["2"][-1]) > 0      # blocks translated
     assert counted["1"][2:-1] == counted["2"][2:-1]        # same decodes and runs either way

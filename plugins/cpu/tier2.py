@@ -41,10 +41,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 from .blockrun import FOLLOWED, IMPURE, PURE, PURE_CODES
 from .state import CPUFault, LoopExit
 
-#: Runs of a block before it is translated: a translation costs about as much
-#: as running a block ten thousand times in tier 1 (CPython), so only blocks
-#: that run often repay it.
-DEFAULT_THRESHOLD = 2000
+#: Runs of a block before it is translated: a translation costs 10-35 ms on
+#: CPython, what tier 2 saves in some 10,000-30,000 runs of a block, so only
+#: blocks that run often repay it (FreeDOS to its prompt: 89 blocks translated at
+#: 2,000 made the boot slower, 13 at 20,000 leave it as fast as tier 1).
+DEFAULT_THRESHOLD = 20000
 #: PyPy runs tier 1 faster than tier 2 (its traces are keyed by code objects:
 #: one function per block multiplies them; docs/performance.md).
 ON_BY_DEFAULT = platform.python_implementation() == "CPython"
