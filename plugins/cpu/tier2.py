@@ -295,6 +295,9 @@ def _clone(node: Any, mapping: Optional[Dict[str, ast.expr]] = None, loads_only:
 #: lives (a snapshot restore replaces them and flushes the code cache): the
 #: block function's namespace has them under these names.
 CPU_LISTS = ("regs", "seg_base", "seg_limit")
+#: The CPU's memory accessors: instance attributes, but replaced only by
+#: `CPU.rebuild`, which flushes the decode cache (and with it every translation).
+CPU_ACCESSORS = ("rd8", "rd16", "rd32", "wr8", "wr16", "wr32")
 
 
 def _fold(node: ast.expr) -> ast.expr:
@@ -393,7 +396,8 @@ class Translator:
             owner = self.namespace[func.value.id]
             if type(owner) is ModuleType:
                 fn = getattr(owner, func.attr, None)        # alu.get_zf(...)
-            elif func.attr not in getattr(owner, "__dict__", {}):
+            elif func.attr not in getattr(owner, "__dict__", {}) or \
+                    func.value.id == "cpu" and func.attr in CPU_ACCESSORS:
                 fn = getattr(owner, func.attr, None)        # cpu.push32(...): a class's method
             else:
                 return None         # an instance attribute may be replaced at run time
