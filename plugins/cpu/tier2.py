@@ -300,6 +300,25 @@ CPU_LISTS = ("regs", "seg_base", "seg_limit")
 CPU_ACCESSORS = ("rd8", "rd16", "rd32", "wr8", "wr16", "wr32")
 
 
+def _instantiate(stmts: List[ast.stmt], mapping: Dict[str, ast.expr]) -> List[ast.stmt]:
+    """`_clone` of a function body, leaving out the branches of `if`s whose test
+    is constant once the names are replaced (most of a general function's body:
+    the ALU kind, the condition code, the operand size are constants here)."""
+    out: List[ast.stmt] = []
+    for stmt in stmts:
+        if type(stmt) is ast.If:
+            test = _fold(_clone(stmt.test, mapping))
+            known, value = _constant(test)
+            if known:
+                out.extend(_instantiate(stmt.body if value else stmt.orelse, mapping))
+            else:
+                out.append(ast.If(test=test, body=_instantiate(stmt.body, mapping),
+                                  orelse=_instantiate(stmt.orelse, mapping)))
+        else:
+            out.append(_clone(stmt, mapping))
+    return out
+
+
 def _fold(node: ast.expr) -> ast.expr:
     """`node` with its constant subexpressions replaced by their values (and
     `cpu.regs` by the name of the list)."""
@@ -323,12 +342,14 @@ def _fold(node: ast.expr) -> ast.expr:
     return node
 
 
-def _locate(module: ast.Module) -> ast.Module:
+def _locate(module: Any, done: Optional[Set[int]] = None) -> Any:
     """Give every node the line attributes `compile` needs (all on line 1: the
-    code has no source file)."""
+    code has no source file); statements whose id is in `done` already have them."""
     stack: List[Any] = [module]
     while stack:
         node = stack.pop()
+        if done and id(node) in done:
+            continue
         if "lineno" in node._attributes:
             node.lineno = node.end_lineno = 1
             node.col_offset = node.end_col_offset = 0
@@ -460,7 +481,7 @@ class Translator:
                 elif not (isinstance(builtins, dict) and name in builtins
                           or hasattr(builtins, name)):
                     raise _NotInlinable(name)
-        body = _clone(found.body, mapping)
+        body = _instantiate(found.body, mapping)
         return self.statements(prologue + body, depth + 1)
 
     def inline_call(self, call: ast.Call, fn: Any, pre: List[ast.stmt],
@@ -770,17 +791,23 @@ class _Promoter:
         return [_Marker("store"), stmt, _Marker("load")]
 
     def finish(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
-        """Replace the markers by the stores and loads of the promoted locals."""
+        """Replace the markers by the stores and loads of the promoted locals: the
+        same statement objects at every marker (`sync_stores`, `sync_loads`;
+        nothing changes the tree after this, and `compile` does not mind shared
+        nodes)."""
+        self.sync_stores = self.stores() + [_assign("synced", ast.Constant(value=True))]
+        self.sync_loads = self.loads() + [_assign("synced", ast.Constant(value=False))]
+        return self._finish(stmts)
+
+    def _finish(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
         out: List[ast.stmt] = []
         for stmt in stmts:
             if type(stmt) is _Marker:
-                out.extend(self.stores() + [_assign("synced", ast.Constant(value=True))]
-                           if stmt.kind == "store" else
-                           self.loads() + [_assign("synced", ast.Constant(value=False))])
+                out.extend(self.sync_stores if stmt.kind == "store" else self.sync_loads)
                 continue
-            for field in ("body", "orelse"):
-                if isinstance(getattr(stmt, field, None), list) and type(stmt) is ast.If:
-                    setattr(stmt, field, self.finish(getattr(stmt, field)))
+            if type(stmt) is ast.If:
+                stmt.body = self._finish(stmt.body)
+                stmt.orelse = self._finish(stmt.orelse)
             out.append(stmt)
         return out
 
@@ -814,7 +841,8 @@ def _assign(name: str, value: ast.expr) -> ast.stmt:
     return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value)
 
 
-def _propagate(stmts: List[ast.stmt], env: Dict[str, Any]) -> Tuple[List[ast.stmt], Dict[str, Any]]:
+def _propagate(stmts: List[ast.stmt], env: Dict[str, Any],
+               promoted: Set[str]) -> Tuple[List[ast.stmt], Dict[str, Any]]:
     """Constant propagation through the block function's body: a local assigned a
     constant (`lf_op = 6` by one instruction) is that constant where the next
     instruction reads it, so its tests (which lazy record is this?) fold away.
@@ -823,15 +851,21 @@ def _propagate(stmts: List[ast.stmt], env: Dict[str, Any]) -> Tuple[List[ast.stm
     out: List[ast.stmt] = []
     for stmt in stmts:
         kind = type(stmt)
+        if kind is _Marker:
+            if stmt.kind == "load":         # the promoted locals are reloaded: unknown
+                for name in promoted:
+                    env.pop(name, None)
+            out.append(stmt)
+            continue
         if kind is ast.If:
             stmt.test = _fold(_with_values(stmt.test, env))
             known, value = _constant(stmt.test)
             if known:
-                taken, env = _propagate(stmt.body if value else stmt.orelse, env)
+                taken, env = _propagate(stmt.body if value else stmt.orelse, env, promoted)
                 out.extend(taken)
                 continue
-            stmt.body, body_env = _propagate(stmt.body, dict(env))
-            stmt.orelse, else_env = _propagate(stmt.orelse, dict(env))
+            stmt.body, body_env = _propagate(stmt.body, dict(env), promoted)
+            stmt.orelse, else_env = _propagate(stmt.orelse, dict(env), promoted)
             stmt.body = stmt.body or [ast.Pass()]
             env = {name: value for name, value in body_env.items()
                    if name in else_env and else_env[name] == value and
@@ -916,8 +950,8 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     if pure_last:
         body.extend(ast.parse("clock.icount = icount + %d" % len(block)).body)
     promoter = _Promoter(cpu, namespace, "cpu", "regs")
-    body = promoter.finish(promoter.statements(body))
-    body, _ = _propagate(body, {})
+    body, _ = _propagate(promoter.statements(body), {}, set(LAZY_FIELDS) | {"reg%d" % n for n in range(8)})
+    body = promoter.finish(body)
     function = ast.parse("def run(eip, icount):\n"
                          "    synced = False\n"
                          "    try:\n        pass\n"
@@ -932,8 +966,13 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     try_statement = function.body[1]
     try_statement.body = promoter.loads() + body + stores
     for handler in try_statement.handlers:
-        handler.body[0].body = _clone(stores) or [ast.Pass()]
-    return _locate(ast.Module(body=[function], type_ignores=[])), namespace
+        handler.body[0].body = stores or [ast.Pass()]
+    # The sync stores and loads stand at every sync point: locate them once.
+    shared = stores + promoter.sync_stores + promoter.sync_loads
+    for stmt in shared:
+        _locate(stmt)
+    done = {id(stmt) for stmt in shared}
+    return _locate(ast.Module(body=[function], type_ignores=[]), done), namespace
 
 
 def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
