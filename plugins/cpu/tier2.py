@@ -41,7 +41,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 from .blockrun import FOLLOWED, IMPURE, PURE, PURE_CODES
 from .state import CPUFault, LoopExit
 
-#: Runs of a block before it is translated: a translation costs 10-35 ms on
+#: Runs of a block before it is translated: a translation costs 15-25 ms on
 #: CPython, what tier 2 saves in some 10,000-30,000 runs of a block, so only
 #: blocks that run often repay it (FreeDOS to its prompt: 89 blocks translated at
 #: 2,000 made the boot slower, 13 at 20,000 leave it as fast as tier 1).
