@@ -15,10 +15,13 @@ inside a loop or `try` keeps the function a call).  Early returns are lowered
 by moving the statements that follow an `if` into both of its branches.  A
 call is inlined only where moving it before the rest of its statement keeps
 the order of evaluation: the parts of the expression evaluated before it are
-first saved in temporaries, and calls under `and`/`or`, conditional
-expressions and chained comparisons stay calls.  `if` tests that became
-constants are folded, so the specialisation the decoder made at run time
-(operand size, register numbers, the ALU kind) becomes straight code.
+first saved in temporaries; `x = a or f()` and `if a and f():` become `if`s
+first, and calls in other `and`/`or`s, conditional expressions and chained
+comparisons stay calls.  `if` tests that became constants are folded, so the
+specialisation the decoder made at run time (operand size, register numbers,
+the ALU kind) becomes straight code.  Then the registers with a constant index
+and the lazy-flag record become locals of the block function (`_Promoter`), and
+constants propagate from one instruction to the next (`_propagate`).
 
 The block function keeps the runner's contracts (`blockrun.py`): `clock.icount`
 is stored before each instruction that can observe it, `cpu.eip` is the
@@ -269,23 +272,23 @@ def _constant(node: ast.expr) -> Tuple[bool, Any]:
 _LEAVES = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
 
 
-def _clone(node: Any, mapping: Optional[Dict[str, ast.expr]] = None, loads_only: bool = False) -> Any:
+def _clone(node: Any, mapping: Optional[Dict[str, ast.expr]] = None) -> Any:
     """A deep copy of an AST (several times faster than `copy.deepcopy`), with the
     names in `mapping` replaced: by a copy of the expression, or (a Name) renamed
-    wherever it stands; `loads_only` leaves assignment targets as they are."""
+    wherever it stands."""
     if isinstance(node, list):
-        return [_clone(item, mapping, loads_only) for item in node]
+        return [_clone(item, mapping) for item in node]
     if not isinstance(node, ast.AST) or isinstance(node, _LEAVES):
         return node         # plain values and the operator singletons, never changed
     if mapping and type(node) is ast.Name:
         new_value = mapping.get(node.id)
-        if new_value is not None and not (loads_only and not isinstance(node.ctx, ast.Load)):
+        if new_value is not None:
             if type(new_value) is ast.Name:
                 return ast.Name(id=new_value.id, ctx=node.ctx)
             return _clone(new_value)
     new = node.__class__()
     for field in node._fields:
-        setattr(new, field, _clone(getattr(node, field, None), mapping, loads_only))
+        setattr(new, field, _clone(getattr(node, field, None), mapping))
     if getattr(node, "cold", False):
         new.cold = True
     return new
