@@ -286,9 +286,9 @@ def _clone(node: Any, mapping: Optional[Dict[str, ast.expr]] = None) -> Any:
             if type(new_value) is ast.Name:
                 return ast.Name(id=new_value.id, ctx=node.ctx)
             return _clone(new_value)
-    new = node.__class__()
-    for field in node._fields:
-        setattr(new, field, _clone(getattr(node, field, None), mapping))
+    # every field passed to the constructor (Python 3.13 warns about missing ones)
+    new = node.__class__(**{field: _clone(getattr(node, field, None), mapping)
+                            for field in node._fields})
     if getattr(node, "cold", False):
         new.cold = True
     return new
