@@ -13,10 +13,9 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
 
-from . import alu, debugregs, faults, interrupts, paging, protected
+from . import alu, debugregs, faults, interrupts, paging, protected, tier2
 from .msr import MSRFile
 from .fpu.unit import X87, X87State
-from . import tier2
 from .blockrun import Runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
