@@ -77,10 +77,14 @@ def _factory(pattern: Tuple[str, ...]) -> Callable[..., Runner]:
     return factory
 
 
+def block_pattern(block: Sequence[Closure], followed: Sequence[bool]) -> Tuple[str, ...]:
+    """The kind of each instruction of a block: FOLLOWED, PURE or IMPURE."""
+    return tuple(FOLLOWED if jump else PURE if getattr(fn, "__code__", None) in PURE_CODES
+                 else IMPURE for fn, jump in zip(block, followed))
+
+
 def make_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
                 alive: List[bool]) -> Runner:
     """The runner of `block` (the instruction closures) on this CPU; `followed[i]`
     says the block continues at the target of jump i, valid while `alive[0]`."""
-    pattern = tuple(FOLLOWED if jump else PURE if getattr(fn, "__code__", None) in PURE_CODES
-                    else IMPURE for fn, jump in zip(block, followed))
-    return _factory(pattern)(cpu.clock, cpu, CPUFault, LoopExit, alive, *block)
+    return _factory(block_pattern(block, followed))(cpu.clock, cpu, CPUFault, LoopExit, alive, *block)

@@ -41,7 +41,7 @@ import textwrap
 from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from .blockrun import FOLLOWED, IMPURE, PURE, PURE_CODES
+from .blockrun import FOLLOWED, PURE, block_pattern
 from .state import CPUFault, LoopExit
 
 #: Runs of a block before it is translated: a translation costs 15-25 ms on
@@ -937,8 +937,7 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
         translator.names[id(namespace[name])] = name
     body: List[ast.stmt] = []
     pure_last = False
-    for index, (fn, jump) in enumerate(zip(block, followed)):
-        kind = FOLLOWED if jump else PURE if getattr(fn, "__code__", None) in PURE_CODES else IMPURE
+    for index, (fn, kind) in enumerate(zip(block, block_pattern(block, followed))):
         if kind != PURE:
             body.extend(ast.parse("clock.icount = icount + %d" % (index + 1)).body)
         inlined = translator.instruction(fn)
