@@ -45,7 +45,7 @@ def test_pcmachine_rate(compare, tmp_path):
     longer than the short one (PyPy's start-up varies by some 0.3 s)."""
     emulator = [e for e in compare.emulators([sys.executable]) if e.key == "pcmachine"][0]
     assert compare.installed(emulator)
-    rounds = (1, 2000) if platform.python_implementation() == "PyPy" else (1, 100)
+    rounds = (1, 4000) if platform.python_implementation() == "PyPy" else (1, 100)
     mips = compare.measure(emulator, "realmode", str(tmp_path), repeat=1, rounds=rounds, sizes=(20, 100))
     assert 0 < mips < 10_000
 
