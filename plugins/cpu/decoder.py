@@ -12,6 +12,7 @@ decoding never fails and the decoded result can be cached.
 
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .memory import PACK32, UNPACK32
 from .paging import probe_write
 from .state import CPUFault, CS, DS, EBP, ESP, GP, SS, UD
 
@@ -367,7 +368,7 @@ class Decoder:
         """A dword load from [reg+disp] under paging with the TLB hit on an aligned
         RAM address written out (one call fewer per load: Linux's hot loops are
         mostly such loads); everything else goes through `get`, the paged rd32."""
-        tlb_read, read_fast, mem, unpack32 = fast_path
+        tlb_read, read_fast, mem = fast_path
         regs, seg_base = self.cpu.regs, self.cpu.seg_base
         seg_limit, _ = self.limits(seg, writes)     # over the limit: `get` faults
         amask = MASKS[self.adsize]
@@ -381,7 +382,7 @@ class Decoder:
                     base = tlb_read.get(linear >> 12)
                     if base is not None and read_fast[base >> 12]:
                         cpu.mlin = linear
-                        return unpack32(mem, base | (linear & 0xFFF))[0]
+                        return UNPACK32(mem, base | (linear & 0xFFF))[0]
             return get()
         return get_inlined
 
@@ -390,7 +391,7 @@ class Decoder:
         """The store side of `_inlined_paged_load`: an aligned dword to a RAM page
         whose TLB entry allows writing (pages holding decoded code are not
         write-fast, so self-modifying code still goes through `put`)."""
-        tlb_write, write_fast, mem, pack32 = fast_path
+        tlb_write, write_fast, mem = fast_path
         regs, seg_base = self.cpu.regs, self.cpu.seg_base
         seg_limit, _ = self.limits(seg, writes)
         amask = MASKS[self.adsize]
@@ -402,7 +403,7 @@ class Decoder:
                 if not linear & 3:
                     base = tlb_write.get(linear >> 12)
                     if base is not None and write_fast[base >> 12]:
-                        pack32(mem, base | (linear & 0xFFF), value)
+                        PACK32(mem, base | (linear & 0xFFF), value)
                         return
             put(value)
         return put_inlined
@@ -413,7 +414,7 @@ class Decoder:
         decompressor and tutorial kernels): a dword of a RAM page within the segment
         limit is read here; the A20 mask is a constant (a change of the gate
         rebuilds the accessors and drops decoded code)."""
-        read_fast, mem, unpack32, a20_mask = fast_path
+        read_fast, mem, a20_mask = fast_path
         regs, seg_base = self.cpu.regs, self.cpu.seg_base
         seg_limit, _ = self.limits(seg, writes)
         amask = MASKS[self.adsize]
@@ -426,7 +427,7 @@ class Decoder:
                 address = linear & a20_mask
                 if address & 0xFFF < 0xFFD and read_fast[address >> 12]:
                     cpu.mlin = linear
-                    return unpack32(mem, address)[0]
+                    return UNPACK32(mem, address)[0]
             return get()
         return get_inlined
 
@@ -434,7 +435,7 @@ class Decoder:
                                writes: bool, fast_path: tuple) -> Callable[[int], None]:
         """The store side: a write-fast RAM page (pages holding decoded code are
         not, so self-modifying code still goes through `put`)."""
-        write_fast, mem, pack32, a20_mask = fast_path
+        write_fast, mem, a20_mask = fast_path
         regs, seg_base = self.cpu.regs, self.cpu.seg_base
         seg_limit, _ = self.limits(seg, writes)
         amask = MASKS[self.adsize]
@@ -444,7 +445,7 @@ class Decoder:
             if offset + 3 <= seg_limit[seg]:
                 address = (seg_base[seg] + offset) & a20_mask
                 if address & 0xFFF < 0xFFD and write_fast[address >> 12]:
-                    pack32(mem, address, value)
+                    PACK32(mem, address, value)
                     return
             put(value)
         return put_inlined
