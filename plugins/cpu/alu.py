@@ -10,6 +10,8 @@ Each function takes the CPU and plain ints and returns the result, so the decode
 instruction closures and a future block translator share one definition.
 """
 
+from typing import Tuple
+
 from .state import AF, ARITH_FLAGS, CF, OF, PF, SF, ZF
 
 L_NONE, L_ADD, L_ADC, L_SUB, L_SBB, L_LOGIC, L_INC, L_DEC = range(8)
@@ -312,8 +314,26 @@ def shift(cpu, kind: int, a: int, count: int, mask: int, bits: int) -> int:
     return r
 
 
+def product_halves(a: int, b: int, bits: int) -> Tuple[int, int]:
+    """The low and high halves of the unsigned product of two `bits`-bit values.
+
+    Computed so that no intermediate reaches 2^63: PyPy represents a larger int
+    as a big int and keeps every result derived from it a big int, however small
+    (a MUL's low half, then the flags computed from it): every later operation on
+    the flags then leaves the JIT's machine-word code.  32-bit operands are split
+    into 16-bit halves; smaller ones multiply directly."""
+    if bits < 32:
+        product = a * b
+        return product & ((1 << bits) - 1), product >> bits
+    low_part = (a & 0xFFFF) * b              # < 2^48
+    high_part = (a >> 16) * b                # < 2^48, weight 2^16
+    partial = low_part + ((high_part & 0xFFFF) << 16)
+    return partial & 0xFFFFFFFF, (partial >> 32) + (high_part >> 16)
+
+
 def shld(cpu, a: int, b: int, count: int, bits: int, left: bool) -> int:
-    """SHLD/SHRD: shift `a`, filling from `b`; count already masked to 0..31."""
+    """SHLD/SHRD: shift `a`, filling from `b`; count already masked to 0..31.
+    The shifts stay below 2^63 (see `product_halves` for why)."""
     if count == 0:
         return a
     mask = (1 << bits) - 1
@@ -321,22 +341,19 @@ def shld(cpu, a: int, b: int, count: int, bits: int, left: bool) -> int:
     if bits == 16:
         # Counts 17-31 are undefined for 16-bit operands; the destination repeats
         # after the source (dst:src:dst), as in Bochs and QEMU.
+        wide = (a << 32) | (b << 16) | a     # 48 bits
         if left:
-            wide = (a << 32) | (b << 16) | a
-            r = ((wide << count) >> 32) & mask
+            r = (wide >> (32 - count)) & mask
             cf = (wide >> (48 - count)) & 1
         else:
-            wide = (a << 32) | (b << 16) | a
             r = (wide >> count) & mask
             cf = (wide >> (count - 1)) & 1
     elif left:
-        wide = (a << bits) | b
-        r = ((wide << count) >> bits) & mask
-        cf = (wide >> (2 * bits - count)) & 1
+        r = ((a << count) | (b >> (bits - count))) & mask
+        cf = (a >> (bits - count)) & 1
     else:
-        wide = (b << bits) | a
-        r = (wide >> count) & mask
-        cf = (wide >> (count - 1)) & 1
+        r = ((a >> count) | (b << (bits - count))) & mask
+        cf = (a >> (count - 1)) & 1
     of = 1 if (r ^ a) & sign else 0
     flags = materialize(cpu)
     value = cf | PARITY_FLAG[r & 0xFF] | (ZF if r == 0 else 0) | (SF if r & sign else 0)

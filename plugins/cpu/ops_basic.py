@@ -7,8 +7,8 @@ Every builder reads its operands from the Decoder and returns `fn(eip) -> next_e
 from typing import Callable
 
 from . import alu
-from .alu import (ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, set_arith_flags,
-                  set_product_flags)
+from .alu import (ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, product_halves,
+                  set_arith_flags, set_product_flags)
 from .blockrun import pure
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
 from .ops_control import build_indirect_transfer
@@ -875,19 +875,20 @@ def build_group3(d: Decoder) -> Closure:
     if kind == 4 or kind == 5:
         is_signed = kind == 5
 
+        # No intermediate reaches 2^63 (alu.product_halves): PyPy would keep it,
+        # and everything computed from it, as a big int.
         def multiply(eip: int) -> int:
             a = regs[EAX] & mask
             b = get()
             if is_signed:
-                product = signed(a, bits) * signed(b, bits)
-                full = product & ((1 << (2 * bits)) - 1)
-                low = full & mask
+                product = signed(a, bits) * signed(b, bits)     # |product| <= 2^62
+                low = product & mask
+                high = (product >> bits) & mask
                 overflow = product != signed(low, bits)
             else:
-                full = a * b
-                low = full & mask
-                overflow = (full >> bits) != 0
-            write_pair(low, (full >> bits) & mask)
+                low, high = product_halves(a, b, bits)
+                overflow = high != 0
+            write_pair(low, high)
             set_product_flags(cpu, low, mask, overflow)
             return (eip + n) & m
         return multiply
