@@ -43,7 +43,7 @@ def test_the_corpus_is_there():
 def wait_timeout(name: str) -> float:
     """Host seconds per wait: $PCMACHINE_GUEST_TIMEOUT, else 600 for the guests of
     the default run and two hours for the slow ones (the Debian kernel needs about
-    3,000 host seconds to its shell on PyPy, on two shared cores)."""
+    1,900 host seconds to its shell on PyPy, docs/compatibility.md)."""
     fast = platform.python_implementation() in DEFAULT_RUN.get(name, ())
     return float(os.environ.get("PCMACHINE_GUEST_TIMEOUT", 600 if fast else 7200))
 
