@@ -12,7 +12,7 @@ decoding never fails and the decoded result can be cached.
 
 from typing import Callable, Dict, List, Optional, Tuple
 
-from .memory import PACK32, UNPACK32
+from .dwords import PACK32, UNPACK32
 from .paging import probe_write
 from .state import CPUFault, CS, DS, EBP, ESP, GP, SS, UD
 

@@ -8,15 +8,9 @@ as `linear & a20_mask` while paging is off, and `paging.build_paged_accessors`
 supplies the TLB-backed ones while it is on.
 """
 
-import struct
 from typing import Callable, Tuple
 
-# Dword access to the RAM array: struct is three times faster than slicing +
-# int.from_bytes (CPython and PyPy).  Module globals, not closure variables:
-# PyPy's JIT then knows the Struct and its format, while through a closure cell
-# it compares the format string again on every access.
-UNPACK32 = struct.Struct("<I").unpack_from
-PACK32 = struct.Struct("<I").pack_into
+from .dwords import PACK32, UNPACK32
 
 
 def build_accessors(cpu) -> Tuple[Callable, ...]:

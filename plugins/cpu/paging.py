@@ -38,7 +38,7 @@ from typing import Callable, List, Tuple
 
 from pcmachine.bus import BEYOND_4G
 
-from .memory import PACK32, UNPACK32
+from .dwords import PACK32, UNPACK32
 from .state import AC, AC_VECTOR, CPUFault, CR0_AM, CR0_WP, CR4_DE, CS, GP, PF_VECTOR
 
 CR0_PG = 0x80000000
