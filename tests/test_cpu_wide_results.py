@@ -14,8 +14,7 @@ import platform
 import pytest
 
 from cpu_support import run_code
-
-CF, ZF, SF, OF = 0x1, 0x40, 0x80, 0x800
+from pcmachine.plugins.cpu.state import CF, OF
 
 CASES = [
     # (name, code, registers after it, CF and OF after it)
