@@ -1,8 +1,30 @@
 """Decoded blocks that follow direct near JMP/CALL (cpu.py `_decode`) and their
-unrolled runners (`blockrun.py`): the instruction count, the EIP of a fault and
-self-modifying code must behave as if each instruction ran on its own."""
+runners (`blockrun.py`): the instruction count, the EIP of a fault and
+self-modifying code must behave as if each instruction ran on its own.
 
-from cpu_support import PortRecorder, assemble, load_code, make_machine, run_until_stopped
+Every test runs with each of the runners: the unrolled ones from the first run
+(CPython's default), the loop runner alone (what PyPy's default runs for all
+but hot blocks) and the loop runner replaced after one run."""
+
+import dataclasses
+from typing import Any, Iterator
+
+import pytest
+
+from pcmachine.plugins.cpu import blockrun
+from pcmachine.plugins.cpu.cpu import CPU
+
+from cpu_support import LOAD_ADDRESS, PortRecorder, assemble, load_code, make_machine, run_until_stopped
+
+UNROLLED, LOOP, PROMOTED = 0, 10 ** 9, 1
+
+
+@pytest.fixture(autouse=True, params=[UNROLLED, LOOP, PROMOTED], ids=["unrolled", "loop", "promoted"])
+def runner_warmup(request: Any, monkeypatch: Any) -> Iterator[int]:
+    """Make `request.param` the `runner_warmup` of every CPU the test builds."""
+    monkeypatch.setitem(CPU.OPTIONS, "runner_warmup",
+                        dataclasses.replace(CPU.OPTIONS["runner_warmup"], default=request.param))
+    yield request.param
 
 
 def run_with_port(source: str) -> PortRecorder:
@@ -318,3 +340,37 @@ def test_a_bounded_code_cache_drops_old_pages_and_runs_the_same() -> None:
     expected = 5 * sum(range(1, 41)) - 5 * 4 + (4 + 8 + 16 + 32 + 64)
     assert cpu.get_reg("ax") == reference.get_reg("ax") == expected
     assert bounded.clock.icount == unbounded.clock.icount
+
+
+def test_a_warmed_up_block_gets_its_unrolled_runner_in_the_cache(runner_warmup: int) -> None:
+    """After `runner_warmup` runs the cache entry holds the block's unrolled runner;
+    a block that has not warmed up compiled no runner pattern."""
+    machine = make_machine()
+    machine.cpu.tier2_threshold = None          # no tier 2 countdown around the runners
+    load_code(machine, assemble("""
+        mov cx, 5
+    again:
+        inc ax
+        add bx, ax
+        mov dx, bx
+        dec cx
+        jnz again
+        hlt
+    """))
+    compiled = dict(blockrun._FACTORIES)
+    blockrun._FACTORIES.clear()
+    try:
+        assert run_until_stopped(machine) == "halted"
+        assert machine.cpu.get_reg("bx") == 15
+        runner, closures, length = machine.cpu.code_cache16[LOAD_ADDRESS + 3]
+        if runner_warmup == LOOP:
+            assert blockrun._FACTORIES == {}
+            assert runner.__name__ == "warming_runner"
+        else:
+            assert runner.__name__ == "run"         # the factory's unrolled runner
+            pattern = blockrun.block_pattern(closures, [False] * length)
+            # Unrolled from the start: every block's pattern; promoted: the loop's alone.
+            assert pattern in blockrun._FACTORIES
+            assert runner_warmup == UNROLLED or list(blockrun._FACTORIES) == [pattern]
+    finally:
+        blockrun._FACTORIES.update(compiled)

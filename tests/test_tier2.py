@@ -64,18 +64,25 @@ def boot_sector(tmp_path: Any, relative: str) -> str:
     return path
 
 
+def compare_runs(reference_sets: List[str], other_sets: List[str], media: Dict[str, str],
+                 instructions: int) -> Tuple[Machine, Machine]:
+    """Run the guest with each set of options; the two runs must not differ."""
+    reference, reference_log, reference_reason = boot(reference_sets, media, instructions)
+    other, other_log, other_reason = boot(other_sets, media, instructions)
+    assert other_reason == reference_reason
+    assert other.clock.icount == reference.clock.icount
+    assert len(other_log.events) == len(reference_log.events)
+    for ours, theirs in zip(other_log.events, reference_log.events):
+        assert ours == theirs
+    assert machine_digest(other) == machine_digest(reference)
+    return reference, other
+
+
 def compare_tiers(sets: List[str], media: Dict[str, str], instructions: int) -> Machine:
     """Run with tier 2 off and forced; the two runs must not differ."""
-    reference, reference_log, reference_reason = boot(OFF + sets, media, instructions)
-    translated, translated_log, translated_reason = boot(FORCED + sets, media, instructions)
+    reference, translated = compare_runs(OFF + sets, FORCED + sets, media, instructions)
     assert reference.cpu.tier2_translated == 0
     assert translated.cpu.tier2_translated > 0
-    assert translated_reason == reference_reason
-    assert translated.clock.icount == reference.clock.icount
-    assert len(translated_log.events) == len(reference_log.events)
-    for ours, theirs in zip(translated_log.events, reference_log.events):
-        assert ours == theirs
-    assert machine_digest(translated) == machine_digest(reference)
     return translated
 
 
@@ -90,6 +97,16 @@ def test_protected_mode_kernel_runs_identically_translated(tmp_path: Any) -> Non
                                    "bench_protected_loop.bin"])
 def test_boot_sector_guests_run_identically_translated(tmp_path: Any, guest: str) -> None:
     compare_tiers([], {"fda": boot_sector(tmp_path, guest)}, 3_000_000)
+
+
+@pytest.mark.parametrize("warmup", [10 ** 9, 1], ids=["loop", "promoted"])
+def test_the_loop_runner_runs_the_kernel_as_the_unrolled_runners(tmp_path: Any, warmup: int) -> None:
+    """Tier 1's two runners (blockrun.py): the loop runner alone, or replaced by
+    the unrolled runner after one run, against the unrolled runners from the start."""
+    media = {"fda": kernel_floppy(tmp_path)}
+    _, machine = compare_runs(OFF + [MODEL, "cpu.runner_warmup=0"],
+                              OFF + [MODEL, "cpu.runner_warmup=%d" % warmup], media, 5_000_000)
+    assert machine.components["debugcon"].text.splitlines()[-1] == "kernel: all stages passed"
 
 
 def test_snapshots_cross_between_the_tiers(tmp_path: Any) -> None:

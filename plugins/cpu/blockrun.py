@@ -20,7 +20,15 @@ the block's `alive` flag and leaves with LoopExit when a code write has dropped
 the block, so the target is decoded afresh.  The runner's code thus depends on
 the block's pattern of pure instructions and followed jumps; one factory per
 pattern is compiled and kept.
+
+Under PyPy each pattern's runner is another code object for the JIT to trace,
+and wide cold code (a kernel's initialisation: over a thousand patterns in 40 M
+instructions) spends its time tracing them.  There a block first runs through
+the loop runner, one code object for all blocks, and gets its unrolled runner
+once it has run `DEFAULT_WARMUP` times (docs/performance.md).
 """
+
+import platform
 
 from types import CodeType
 from typing import Callable, Dict, List, Sequence, Set, Tuple
@@ -34,6 +42,8 @@ IMPURE, PURE, FOLLOWED = "i", "p", "j"
 _FACTORIES: Dict[Tuple[str, ...], Callable[..., Runner]] = {}
 #: Code objects of the closures that touch only registers and flags.
 PURE_CODES: Set[CodeType] = set()
+#: Runs of a block by the loop runner before its unrolled runner replaces it.
+DEFAULT_WARMUP = 0 if platform.python_implementation() == "CPython" else 100000
 
 
 def pure(fn: Closure) -> Closure:
@@ -88,3 +98,26 @@ def make_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
     """The runner of `block` (the instruction closures) on this CPU; `followed[i]`
     says the block continues at the target of jump i, valid while `alive[0]`."""
     return _factory(block_pattern(block, followed))(cpu.clock, cpu, CPUFault, LoopExit, alive, *block)
+
+
+def make_loop_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
+                     alive: List[bool]) -> Runner:
+    """A runner with the same contracts as `make_runner`'s that steps through the
+    closures in a loop, counting every instruction (no per-pattern code)."""
+    clock = cpu.clock
+    steps = tuple(zip(block, followed))
+
+    def loop_runner(eip: int, icount: int) -> int:
+        try:
+            for fn, jump in steps:
+                icount += 1
+                clock.icount = icount
+                eip = fn(eip)
+                if jump and not alive[0]:
+                    cpu.eip = eip
+                    raise LoopExit()
+        except CPUFault:
+            cpu.eip = eip
+            raise
+        return eip
+    return loop_runner

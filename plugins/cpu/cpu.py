@@ -16,7 +16,7 @@ from pcmachine.errors import GuestError
 from . import alu, debugregs, faults, interrupts, paging, protected, tier2
 from .msr import MSRFile
 from .fpu.unit import X87, X87State
-from .blockrun import Runner, make_runner
+from .blockrun import DEFAULT_WARMUP, Runner, make_loop_runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
 from .state import (AC, CPUFault, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
@@ -51,7 +51,7 @@ class CPU(Component):
         "magic_break", "max_blocks", "mlin", "model", "msrs", "nmi_pending", "paging",
         "pdpte", "peers", "rd16", "rd32", "rd8", "regs", "seg_base", "seg_flags",
         "seg_limit", "seg_rlimit", "seg_sel", "seg_wlimit", "ss_load_icount", "stack32",
-        "step_loop", "stop_requested", "tier2_threshold", "tier2_translated", "tlb_global",
+        "runner_warmup", "step_loop", "stop_requested", "tier2_threshold", "tier2_translated", "tlb_global",
         "tlb_read", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )
@@ -71,6 +71,10 @@ class CPU(Component):
                                     "into least recently are dropped", minimum=16),
         "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
                       "true on an 80286/80386 adds a 287/387)"),
+        "runner_warmup": Option("int", None,
+                                "runs of a decoded block through the shared loop runner "
+                                "before it gets its own unrolled runner (unset: 0 under "
+                                "CPython, 100000 under PyPy, docs/performance.md)", minimum=0),
         "tier2": Option("bool", None, "translate hot blocks into one Python function each "
                         "(the second CPU tier; unset: on under CPython, off under PyPy, "
                         "where it is slower, docs/performance.md)"),
@@ -133,6 +137,9 @@ class CPU(Component):
         enabled = options["tier2"] if options["tier2"] is not None else tier2.ON_BY_DEFAULT
         #: runs before a block is translated by tier 2, or None (tier 2 off)
         self.tier2_threshold: Optional[int] = options["tier2_threshold"] if enabled else None
+        warmup = options["runner_warmup"]
+        #: runs of a block by the loop runner before its unrolled runner replaces it
+        self.runner_warmup: int = warmup if warmup is not None else DEFAULT_WARMUP
         #: blocks translated by tier 2 (for `machine bench`)
         self.tier2_translated = 0
         self.block_buckets: Dict[int, Set[int]] = {}
@@ -446,7 +453,10 @@ class CPU(Component):
                 break
         runs.append((run_start, address))
         followed = [fn is not step for fn, step in zip(block, stepped)]
-        runner = make_runner(self, block, followed, alive)
+        if self.runner_warmup and cacheable:
+            runner = self._warming_runner(phys, block, followed, alive)
+        else:
+            runner = make_runner(self, block, followed, alive)
         if cacheable and self.tier2_threshold is not None:
             runner = self._counting_runner(phys, runner, block, followed, alive)
         result = (runner, tuple(stepped), len(block))
@@ -460,6 +470,26 @@ class CPU(Component):
         else:
             alive[0] = False    # nothing tells an uncached block of code writes: never follow
         return result
+
+    def _warming_runner(self, phys: int, block: List[Callable[[int], int]],
+                        followed: List[bool], alive: List[bool]) -> Runner:
+        """The loop runner for the block's first `runner_warmup` runs, then its
+        unrolled runner, which also replaces this one in the cache entry (a
+        wrapper around it, such as tier 2's countdown, goes on calling it)."""
+        state: List[Any] = [self.runner_warmup, make_loop_runner(self, block, followed, alive)]
+        cache = self.code_cache
+
+        def warming_runner(eip: int, icount: int) -> int:
+            if state[0]:
+                state[0] -= 1
+            elif state[0] == 0:
+                state[0] = -1
+                state[1] = make_runner(self, block, followed, alive)
+                entry = cache.get(phys)
+                if entry is not None and entry[0] is warming_runner:
+                    cache[phys] = (state[1],) + entry[1:]
+            return state[1](eip, icount)
+        return warming_runner
 
     def _counting_runner(self, phys: int, runner: Runner, block: List[Callable[[int], int]],
                          followed: List[bool], alive: List[bool]) -> Runner:
