@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import GuestError, UserError
 from .progress import StatusLine
@@ -250,7 +250,10 @@ def run_loop(filename: str, model: str, restart: int, window: int = DEFAULT_WIND
         image = handle.read()
     machine = Machine.bare()
     machine.add_component(RAM, "ram", {"size": 16 << 20})
-    cpu = machine.add_component(CPU, "cpu", {"model": model, "tier2": tier2})
+    options: Dict[str, Any] = {"model": model}
+    if tier2 is not None:
+        options["tier2"] = tier2
+    cpu = machine.add_component(CPU, "cpu", options)
     recorder = None
     if record_to is not None:
         recorder = machine.add_plugin(Recorder(machine, record_to), name="recorder")
@@ -454,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
                              f"step; alone: pc.yaml with the demo disk to {DEMO_MARKER!r}")
     parser.add_argument("--tier2", choices=("on", "off", "both"),
                         help="the loops with the CPU's tier 2 on, off, or both one after the other "
-                             "(default: the CPU's default, on under CPython, off under PyPy)")
+                             "(default: the CPU's default, on)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no status line")
     parser.add_argument("loops", nargs="*", help="loop names (default: all)")
     return parser

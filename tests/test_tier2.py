@@ -12,6 +12,7 @@ small functions, and snapshots cross between the tiers.
 
 import ast
 import os
+import platform
 from typing import Any, Dict, List, Tuple
 
 import pytest
@@ -20,6 +21,7 @@ from pcmachine import Machine, hookimpl
 from pcmachine.plugins.cpu import tier2
 from pcmachine.record import load_snapshot, machine_digest, save_snapshot
 
+from cpu_support import assemble, load_code, make_machine, run_until_stopped
 from test_cpu_protected import FIXED_RTC, MODEL, kernel_floppy
 from test_snapshot_behaviour import GuestView
 
@@ -276,3 +278,52 @@ def test_a_result_assigned_to_an_argument_reads_the_argument_first(value: int) -
     operand must still see the argument, not the first operand's result."""
     fn = make_self_reading([value])
     assert run_translated(fn, 10) == fn(10)
+
+
+def translated_sources(code: str) -> Tuple[List[str], List[Any]]:
+    """Run real-mode `code` to its HLT with every block translated at its first
+    run: the sources and the functions of the translations."""
+    machine = make_machine()
+    machine.cpu.tier2_threshold = 0
+    load_code(machine, assemble(code))
+    sources, functions = [], []
+    original = tier2.translate
+
+    def keep(*args: Any) -> Any:
+        sources.append(tier2.source(*args))
+        functions.append(original(*args))
+        return functions[-1]
+    tier2.translate = keep
+    try:
+        assert run_until_stopped(machine) == "halted"
+    finally:
+        tier2.translate = original
+    return sources, functions
+
+
+def test_ram_accesses_through_struct_are_not_sync_points() -> None:
+    """A dword load on the RAM fast path calls the `struct` method directly, on
+    both runtimes (on PyPy the method is no builtin: it was taken for an unknown
+    call, with every register stored before it and loaded again after it)."""
+    sources, _ = translated_sources("""
+        mov ebx, 0x1000
+        mov dword [0x1004], 0x12345678
+        mov eax, [ebx+4]
+        add eax, 1
+        hlt
+    """)
+    lines = "\n".join(sources).splitlines()
+    loads = [index for index, line in enumerate(lines) if "UNPACK32(" in line]
+    assert loads
+    for index in loads:
+        assert lines[index - 1].strip().startswith("cpu.mlin = "), lines[index - 3:index + 1]
+
+
+@pytest.mark.skipif(platform.python_implementation() != "PyPy", reason="a PyPy dictionary strategy")
+def test_block_functions_read_their_globals_from_a_module_dictionary() -> None:
+    """PyPy's JIT reads a module's globals as constants and a plain dictionary's
+    with a lookup per access (tier 2 ran the bench loops 6x slower so)."""
+    import __pypy__
+    _, functions = translated_sources("mov ax, 1\nadd ax, bx\nhlt")
+    assert functions
+    assert {__pypy__.strategy(function.__globals__) for function in functions} == {"ModuleDictStrategy"}

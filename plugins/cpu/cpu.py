@@ -75,12 +75,12 @@ class CPU(Component):
                                 "runs of a decoded block through the shared loop runner "
                                 "before it gets its own unrolled runner (unset: 0 under "
                                 "CPython, 100000 under PyPy, docs/performance.md)", minimum=0),
-        "tier2": Option("bool", None, "translate hot blocks into one Python function each "
-                        "(the second CPU tier; unset: on under CPython, off under PyPy, "
-                        "where it is slower, docs/performance.md)"),
-        "tier2_threshold": Option("int", tier2.DEFAULT_THRESHOLD,
+        "tier2": Option("bool", True, "translate hot blocks into one Python function each "
+                        "(the second CPU tier, docs/performance.md)"),
+        "tier2_threshold": Option("int", None,
                                   "runs of a decoded block before tier 2 translates it "
-                                  "(0: at its first run)", minimum=0),
+                                  "(0: at its first run; unset: 20000 under CPython, 100000 "
+                                  "under PyPy)", minimum=0),
     }
     STATE_VERSION = 1
 
@@ -134,9 +134,10 @@ class CPU(Component):
         # (`code_cache_blocks`) drops the blocks of its first pages.
         self.code_pages: Dict[int, Set[int]] = {}
         self.max_blocks = options["code_cache_blocks"]
-        enabled = options["tier2"] if options["tier2"] is not None else tier2.ON_BY_DEFAULT
+        threshold = options["tier2_threshold"]
         #: runs before a block is translated by tier 2, or None (tier 2 off)
-        self.tier2_threshold: Optional[int] = options["tier2_threshold"] if enabled else None
+        self.tier2_threshold: Optional[int] = None if not options["tier2"] else \
+            threshold if threshold is not None else tier2.DEFAULT_THRESHOLD
         warmup = options["runner_warmup"]
         #: runs of a block by the loop runner before its unrolled runner replaces it
         self.runner_warmup: int = warmup if warmup is not None else DEFAULT_WARMUP
@@ -453,11 +454,14 @@ class CPU(Component):
                 break
         runs.append((run_start, address))
         followed = [fn is not step for fn, step in zip(block, stepped)]
-        if self.runner_warmup and cacheable:
+        translated = cacheable and self.tier2_threshold is not None
+        if translated and self.tier2_threshold <= self.runner_warmup:
+            runner = make_loop_runner(self, block, followed, alive)     # tier 2 comes first
+        elif self.runner_warmup and cacheable:
             runner = self._warming_runner(phys, block, followed, alive)
         else:
             runner = make_runner(self, block, followed, alive)
-        if cacheable and self.tier2_threshold is not None:
+        if translated:
             runner = self._counting_runner(phys, runner, block, followed, alive)
         result = (runner, tuple(stepped), len(block))
         if cacheable:

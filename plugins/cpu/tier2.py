@@ -37,21 +37,22 @@ import inspect
 import itertools
 import operator
 import platform
+import struct
 import textwrap
+import types
 from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .blockrun import FOLLOWED, PURE, block_pattern
 from .state import CPUFault, LoopExit
 
-#: Runs of a block before it is translated: a translation costs 15-25 ms on
+#: Runs of a block before it is translated.  A translation costs 15-25 ms on
 #: CPython, what tier 2 saves in some 10,000-30,000 runs of a block, so only
 #: blocks that run often repay it (FreeDOS to its prompt: 89 blocks translated at
-#: 2,000 made the boot slower, 13 at 20,000 leave it as fast as tier 1).
-DEFAULT_THRESHOLD = 20000
-#: PyPy runs tier 1 faster than tier 2 (its traces are keyed by code objects:
-#: one function per block multiplies them; docs/performance.md).
-ON_BY_DEFAULT = platform.python_implementation() == "CPython"
+#: 2,000 made the boot slower, 13 at 20,000 leave it as fast as tier 1).  Under
+#: PyPy each translation is also a code object for the JIT to trace: only the
+#: blocks of tight loops repay it (docs/performance.md).
+DEFAULT_THRESHOLD = 20000 if platform.python_implementation() == "CPython" else 100000
 #: How deep calls inside inlined code are inlined in turn.
 MAX_DEPTH = 5
 #: Functions called from inlined code with more statements than this stay
@@ -674,6 +675,8 @@ class _NotInlinable(Exception):
     """A name in a function's body resolves to nothing the translator knows."""
 
 
+#: `struct.Struct` methods a block function calls without a sync point.
+STRUCT_METHODS = ("unpack_from", "pack_into", "unpack", "pack")
 #: The lazy-flag record: kept in locals of a block function between syncs.
 LAZY_FIELDS = ("lf_op", "lf_a", "lf_b", "lf_res", "lf_mask")
 
@@ -715,9 +718,10 @@ class _Promoter:
             if func.id in ("bool", "int", "len", "min", "max", "abs") and func.id not in self.namespace:
                 return True
             target = self.namespace.get(func.id)
-            owner = getattr(target, "__self__", None)
-            return type(target).__name__ == "builtin_function_or_method" and \
-                type(owner).__name__ == "Struct"
+            # A `struct.Struct` method (a builtin method on CPython, a plain
+            # method object on PyPy): it touches only the buffer it is given.
+            return isinstance(getattr(target, "__self__", None), struct.Struct) and \
+                getattr(target, "__name__", "") in STRUCT_METHODS
         if type(func) is ast.Attribute and func.attr == "get" and type(func.value) is ast.Name:
             return type(self.namespace.get(func.value.id)) is dict
         return False
@@ -983,8 +987,13 @@ def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[boo
     is not kept: a translation's code object is a few kilobytes, its tree some
     hundreds)."""
     module, namespace = build(cpu, block, followed, alive)
-    exec(compile(module, "<tier 2 block>", "exec"), namespace)
-    return namespace["run"]
+    # The function's globals are a module's dictionary: PyPy's JIT reads a
+    # module global as a constant, a plain dictionary's as a hash lookup
+    # per access (tier 2 ran the bench loops 6 times slower than tier 1 so).
+    globals_ = types.ModuleType("tier2_block").__dict__
+    globals_.update(namespace)
+    exec(compile(module, "<tier 2 block>", "exec"), globals_)
+    return globals_["run"]
 
 
 def source(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
