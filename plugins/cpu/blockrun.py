@@ -29,7 +29,6 @@ once it has run `DEFAULT_WARMUP` times (docs/performance.md).
 """
 
 import platform
-
 from types import CodeType
 from typing import Callable, Dict, List, Sequence, Set, Tuple
 

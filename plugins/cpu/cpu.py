@@ -42,16 +42,17 @@ class CPU(Component):
     # (fixed fields on both runtimes); `Component`'s attributes and anything a
     # plugin adds stay in the instance dictionary (tests/test_object_layout.py).
     __slots__ = (
-        "block_alive", "block_buckets", "block_pages", "check_irq", "code32", "code_cache",
-        "code_cache16", "code_cache32", "code_pages", "cpl", "cr", "cr4_writable", "dr",
-        "dr_hits", "eip", "fetch_mask", "flags", "fpu", "gdtr_base", "gdtr_limit",
-        "generation", "halted", "has_fpu", "hooks", "hostcalls", "idtr_base", "idtr_limit",
-        "inhibit_icount", "intr_line", "is_bsp", "lapic", "ldtr", "ldtr_base",
-        "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op", "lf_res", "limited_caches",
-        "magic_break", "max_blocks", "mlin", "model", "msrs", "nmi_pending", "paging",
-        "pdpte", "peers", "rd16", "rd32", "rd8", "regs", "seg_base", "seg_flags",
-        "seg_limit", "seg_rlimit", "seg_sel", "seg_wlimit", "ss_load_icount", "stack32",
-        "runner_warmup", "step_loop", "stop_requested", "tier2_threshold", "tier2_translated", "tlb_global",
+        "block_alive", "block_buckets", "block_pages", "check_irq", "code32",
+        "code_cache", "code_cache16", "code_cache32", "code_pages", "cpl", "cr",
+        "cr4_writable", "dr", "dr_hits", "eip", "fetch_mask", "flags", "fpu",
+        "gdtr_base", "gdtr_limit", "generation", "halted", "has_fpu", "hooks",
+        "hostcalls", "idtr_base", "idtr_limit", "inhibit_icount", "intr_line", "is_bsp",
+        "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
+        "lf_res", "limited_caches", "magic_break", "max_blocks", "mlin", "model",
+        "msrs", "nmi_pending", "paging", "pdpte", "peers", "rd16", "rd32", "rd8",
+        "regs", "runner_warmup", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
+        "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
+        "stop_requested", "tier2_threshold", "tier2_translated", "tlb_global",
         "tlb_read", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )

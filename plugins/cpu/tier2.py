@@ -39,7 +39,6 @@ import operator
 import platform
 import struct
 import textwrap
-import types
 from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -990,7 +989,7 @@ def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[boo
     # The function's globals are a module's dictionary: PyPy's JIT reads a
     # module global as a constant, a plain dictionary's as a hash lookup
     # per access (tier 2 ran the bench loops 6 times slower than tier 1 so).
-    globals_ = types.ModuleType("tier2_block").__dict__
+    globals_ = ModuleType("tier2_block").__dict__
     globals_.update(namespace)
     exec(compile(module, "<tier 2 block>", "exec"), globals_)
     return globals_["run"]
