@@ -365,7 +365,7 @@ def test_a_warmed_up_block_gets_its_unrolled_runner_in_the_cache(runner_warmup: 
         runner, closures, length = machine.cpu.code_cache16[LOAD_ADDRESS + 3]
         if runner_warmup == LOOP:
             assert blockrun._FACTORIES == {}
-            assert runner.__name__ == "warming_runner"
+            assert runner.__name__ == "replaced_runner"     # still the loop runner's countdown
         else:
             assert runner.__name__ == "run"         # the factory's unrolled runner
             pattern = blockrun.block_pattern(closures, [False] * length)

@@ -476,46 +476,43 @@ class CPU(Component):
             alive[0] = False    # nothing tells an uncached block of code writes: never follow
         return result
 
+    def _replaced_runner(self, phys: int, runs: int, first: Runner,
+                         replacement: Callable[[], Runner]) -> Runner:
+        """A block's runner that calls `first` for `runs` runs, then the runner
+        `replacement()` makes (once), which also takes its place in the cache entry
+        (if the entry is still this block's; a wrapper around it, such as tier 2's
+        countdown or `machine bench`'s counter, goes on calling it and reaches it)."""
+        state: List[Any] = [runs, first]
+        cache = self.code_cache
+
+        def replaced_runner(eip: int, icount: int) -> int:
+            if state[0]:
+                state[0] -= 1
+            elif state[1] is first:
+                state[1] = replacement()
+                entry = cache.get(phys)
+                if entry is not None and entry[0] is replaced_runner:
+                    cache[phys] = (state[1],) + entry[1:]
+            return state[1](eip, icount)
+        return replaced_runner
+
     def _warming_runner(self, phys: int, block: List[Callable[[int], int]],
                         followed: List[bool], alive: List[bool]) -> Runner:
         """The loop runner for the block's first `runner_warmup` runs, then its
-        unrolled runner, which also replaces this one in the cache entry (a
-        wrapper around it, such as tier 2's countdown, goes on calling it)."""
-        state: List[Any] = [self.runner_warmup, make_loop_runner(self, block, followed, alive)]
-        cache = self.code_cache
-
-        def warming_runner(eip: int, icount: int) -> int:
-            if state[0]:
-                state[0] -= 1
-            elif state[0] == 0:
-                state[0] = -1
-                state[1] = make_runner(self, block, followed, alive)
-                entry = cache.get(phys)
-                if entry is not None and entry[0] is warming_runner:
-                    cache[phys] = (state[1],) + entry[1:]
-            return state[1](eip, icount)
-        return warming_runner
+        unrolled runner."""
+        return self._replaced_runner(phys, self.runner_warmup,
+                                     make_loop_runner(self, block, followed, alive),
+                                     lambda: make_runner(self, block, followed, alive))
 
     def _counting_runner(self, phys: int, runner: Runner, block: List[Callable[[int], int]],
                          followed: List[bool], alive: List[bool]) -> Runner:
         """Tier 1's runner with a countdown: at its end the block is translated
-        (`tier2.translate`) and the translation replaces this runner in the cache
-        entry (if the entry is still this block's; a wrapper around it, such as
-        `machine bench`'s counter, goes on calling it and reaches the translation)."""
-        state: List[Any] = [self.tier2_threshold, runner]
-        cache = self.code_cache
-
-        def counting_runner(eip: int, icount: int) -> int:
-            if state[0]:
-                state[0] -= 1
-            elif state[1] is runner:
-                state[1] = tier2.translate(self, block, followed, alive)
-                self.tier2_translated += 1
-                entry = cache.get(phys)
-                if entry is not None and entry[0] is counting_runner:
-                    cache[phys] = (state[1],) + entry[1:]
-            return state[1](eip, icount)
-        return counting_runner
+        (`tier2.translate`) and the translation replaces it."""
+        def translate() -> Runner:
+            translation = tier2.translate(self, block, followed, alive)
+            self.tier2_translated += 1
+            return translation
+        return self._replaced_runner(phys, self.tier2_threshold, runner, translate)
 
     def _follow_jump(self, jump: Callable[[int], int], alive: List[bool]) -> Callable[[int], int]:
         """A direct JMP/CALL whose block continues at its target: when a write has
