@@ -146,6 +146,31 @@ def test_pae_2m_page_and_rights() -> None:
     assert fault(cpu, 0x8000) == 5
 
 
+def test_tlb_entries_keep_the_privilege_they_were_filled_with() -> None:
+    """Entering CPL 3 drops what only a supervisor may use; a user entry outlives a
+    trip through the kernel (no flush per system call or V86 interrupt)."""
+    machine = pae_machine()
+    cpu = machine.cpu
+    put64(machine, PT + 8 * 0x30, 0x30000 | 3)          # supervisor, writable
+    put64(machine, PT + 8 * 0x31, 0x31000 | 5)          # user, read-only
+    put64(machine, PT + 8 * 0x32, 0x32000 | 7)          # user, writable
+    assert cpu.translate(0x30000) == 0x30000
+    assert cpu.translate(0x31000, True) == 0x31000      # CR0.WP clear: the kernel may write
+    assert cpu.translate(0x32000, True) == 0x32000
+    set_cpl(cpu, 3)
+    assert fault(cpu, 0x30000) == 5
+    assert fault(cpu, 0x31000, write=True) == 7
+    assert cpu.translate(0x31000) == 0x31000
+    for page in (0x31, 0x32):
+        put64(machine, PT + 8 * page, 0x40000 | 7)      # changed without INVLPG
+    set_cpl(cpu, 0)
+    assert cpu.translate(0x32004, True) == 0x32004      # user entries serve the kernel
+    set_cpl(cpu, 3)
+    assert (cpu.translate(0x31000), cpu.translate(0x32000, True)) == (0x31000, 0x32000)
+    paging.invlpg(cpu, 0x32000)
+    assert cpu.translate(0x32000) == 0x40000
+
+
 @pytest.mark.parametrize("model, entry, where, error", [
     ("pentiumpro", (1 << 36) | 0x9003, "pte", 9),       # bit 36 = MAXPHYADDR
     ("pentiumpro", (1 << 63) | 0x9003, "pte", 9),       # no NX without EFER

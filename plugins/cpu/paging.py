@@ -22,16 +22,22 @@ mapped there, so the walk maps every such page to the bus's one page beyond 4 Gi
 (`bus.BEYOND_4G`), which reads as all ones and drops writes.
 
 The TLB is two dicts keyed by linear page number, `tlb_read` and `tlb_write`, whose
-values are physical page addresses, valid for the current privilege (user at CPL 3,
-supervisor otherwise): a hit costs one dict look-up.  An entry exists only once the
-walk has set the accessed bit (and, for `tlb_write`, the dirty bit), so a hit never
-needs to write the page tables.  `tlb_global` holds the pages whose translation is
-global (G set, CR4.PGE on): a MOV CR3 or task switch drops every other entry and
-keeps these; INVLPG drops one page, global or not; CR4 writes, CR0.PG/WP changes
-and CPL changes between 3 and 0-2 drop everything, global entries too (the SDM
-never promises that a TLB keeps an entry; our entries hold the rights of one
-privilege).  Decoded code stays keyed by physical address, so none of this
-flushes it.
+values are physical page addresses, valid for the current privilege: a hit costs
+one dict look-up.  At CPL 3 every entry allows a user access; at CPL 0-2 an entry
+allows a supervisor access, and `tlb_supervisor` holds the pages whose entry would
+not allow the same access by the user (U/S clear, or a write entry on a page the
+user may not write).  Entering CPL 3 drops just those pages; leaving it drops
+nothing, since a user-valid entry is supervisor-valid on the P6 (no SMEP/SMAP;
+user-writable implies writable whatever CR0.WP says).  A ring-3 guest thus keeps
+its TLB across system calls and interrupts (EMM386's V86 monitor takes one per
+INT), and supervisor reads of descriptor tables and TSSs (`protected.sys_read`)
+may use any entry.  An entry exists only once the walk has set the accessed bit
+(and, for `tlb_write`, the dirty bit), so a hit never needs to write the page
+tables.  `tlb_global` holds the pages whose translation is global (G set,
+CR4.PGE on): a MOV CR3 or task switch drops every other entry and keeps these;
+INVLPG drops one page, global or not; CR4 writes and CR0.PG/WP changes drop
+everything, global entries too.  Decoded code stays keyed by physical address, so
+none of this flushes it.
 """
 
 from typing import Callable, List, Tuple
@@ -45,6 +51,8 @@ CR0_PG = 0x80000000
 CR0_CD_NW = 0x60000000
 
 PRESENT, WRITABLE, USER, ACCESSED, DIRTY, LARGE, GLOBAL = 0x1, 0x2, 0x4, 0x20, 0x40, 0x80, 0x100
+#: the bits every level of a walk must grant (SDM 4.6)
+RIGHTS = USER | WRITABLE
 CR4_PSE, CR4_PAE, CR4_PGE = 0x10, 0x20, 0x80
 #: the error-code bits: protection (a present entry), write, user, reserved bit
 ERROR_P, ERROR_RSVD = 0x1, 0x8
@@ -106,10 +114,11 @@ def large_page_reserved(cpu) -> int:
     return reserved if cpu.model.pat else reserved | 0x1000
 
 
-def walk(cpu, linear: int, write: bool, user: bool) -> Tuple[int, bool]:
+def walk(cpu, linear: int, write: bool, user: bool) -> Tuple[int, int]:
     """Translate with the rights of a user (CPL 3) or supervisor access; sets the
     accessed/dirty bits and raises #PF.  Returns the physical address (a page
-    beyond 4 GiB as `BEYOND_4G`) and whether the translation is global."""
+    beyond 4 GiB as `BEYOND_4G`) and the entry that maps the page, its U/S and
+    R/W bits those of every level (the rights the translation grants)."""
     linear &= 0xFFFFFFFF
     error = (2 if write else 0) | (4 if user else 0)
     if cpu.cr[4] & CR4_PAE:
@@ -118,11 +127,12 @@ def walk(cpu, linear: int, write: bool, user: bool) -> Tuple[int, bool]:
         phys, entry = walk_32(cpu, linear, write, user, error)
     if phys >> 32:
         phys = BEYOND_4G | (phys & 0xFFF)
-    return phys, bool(entry & GLOBAL and cpu.cr[4] & CR4_PGE)
+    return phys, entry
 
 
 def walk_32(cpu, linear: int, write: bool, user: bool, error: int) -> Tuple[int, int]:
-    """32-bit paging (SDM 4.3): (physical address, the entry that maps the page)."""
+    """32-bit paging (SDM 4.3): (physical address, the entry that maps the page
+    with the PDE's U/S and R/W applied)."""
     mask = cpu.bus.a20_mask
     pde_address = ((cpu.cr[3] & 0xFFFFF000) | ((linear >> 20) & 0xFFC)) & mask
     pde = read_phys32(cpu, pde_address)
@@ -147,7 +157,7 @@ def walk_32(cpu, linear: int, write: bool, user: bool, error: int) -> Tuple[int,
     updated = pte | ACCESSED | (DIRTY if write else 0)
     if updated != pte:
         write_phys32(cpu, pte_address, updated)
-    return ((pte & 0xFFFFF000) | (linear & 0xFFF)) & mask, pte
+    return ((pte & 0xFFFFF000) | (linear & 0xFFF)) & mask, pte & (pde | ~RIGHTS)
 
 
 def walk_pae(cpu, linear: int, write: bool, user: bool, error: int) -> Tuple[int, int]:
@@ -185,7 +195,7 @@ def walk_pae(cpu, linear: int, write: bool, user: bool, error: int) -> Tuple[int
     updated = pte | ACCESSED | (DIRTY if write else 0)
     if updated != pte:
         write_phys32(cpu, pte_address, updated & 0xFFFFFFFF)
-    return ((pte & PAE_FRAME) | (linear & 0xFFF)) & mask, pte
+    return ((pte & PAE_FRAME) | (linear & 0xFFF)) & mask, pte & (pde | ~RIGHTS)
 
 
 def load_pdptes(cpu, cr3: int) -> List[int]:
@@ -224,24 +234,42 @@ def probe_write(cpu, linear: int, span: int) -> None:
         cpu.translate((linear + span) & 0xFFFFF000, True)
 
 
-def translate_as(cpu, linear: int, write: bool, user: bool) -> int:
-    """A walk that bypasses the TLB (supervisor accesses to system structures)."""
-    return walk(cpu, linear, write, user)[0]
-
-
 def translate(cpu, linear: int, write: bool) -> int:
     """The translation point with paging on: the TLB, then the walk at the CPL."""
     page = linear >> 12
     base = (cpu.tlb_write if write else cpu.tlb_read).get(page)
     if base is not None:
         return base | (linear & 0xFFF)
-    phys, is_global = walk(cpu, linear, write, cpu.cpl == 3)
+    phys, entry = walk(cpu, linear, write, cpu.cpl == 3)
     cpu.tlb_read[page] = phys & ~0xFFF
     if write:
         cpu.tlb_write[page] = phys & ~0xFFF
-    if is_global:
+    if entry & GLOBAL and cpu.cr[4] & CR4_PGE:
         cpu.tlb_global.add(page)
+    if cpu.cpl != 3 and (not entry & USER or (write and not entry & WRITABLE)):
+        cpu.tlb_supervisor.add(page)
     return phys
+
+
+def supervisor_address(cpu, linear: int, write: bool) -> int:
+    """The physical address of a supervisor access at any CPL (descriptor tables,
+    TSS, the inner stack): a TLB entry serves (every one allows it), else a walk
+    that fills the TLB only when the CPL is supervisor too."""
+    linear &= 0xFFFFFFFF
+    base = (cpu.tlb_write if write else cpu.tlb_read).get(linear >> 12)
+    if base is not None:
+        return base | (linear & 0xFFF)
+    if cpu.cpl != 3:
+        return translate(cpu, linear, write)
+    return walk(cpu, linear, write, False)[0]
+
+
+def enter_user(cpu) -> None:
+    """CPL 3 from 0-2: drop the entries only a supervisor may use."""
+    for page in cpu.tlb_supervisor:
+        cpu.tlb_read.pop(page, None)
+        cpu.tlb_write.pop(page, None)
+    cpu.tlb_supervisor.clear()
 
 
 def flush_tlb(cpu, keep_global: bool = False) -> None:
@@ -254,9 +282,11 @@ def flush_tlb(cpu, keep_global: bool = False) -> None:
         cpu.tlb_write.clear()
         cpu.tlb_read.update(reads)      # in place: the accessors hold these dicts
         cpu.tlb_write.update(writes)
+        cpu.tlb_supervisor.intersection_update(kept)
         return
     cpu.tlb_read.clear()
     cpu.tlb_write.clear()
+    cpu.tlb_supervisor.clear()
     kept.clear()
 
 

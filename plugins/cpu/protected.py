@@ -21,7 +21,7 @@ CPL (`sys_read`/`sys_write`), which matters once paging is on.
 
 from typing import Tuple
 
-from .paging import flush_tlb, translate_as
+from .paging import enter_user, supervisor_address
 from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, SS, SS_VECTOR, TS, VM, exit_after
 
 NP_VECTOR = 11
@@ -59,18 +59,27 @@ def sys_read(cpu, linear: int, size: int) -> int:
     """A supervisor read of descriptor tables and TSSs (bypasses the CPL's U/S)."""
     if not cpu.paging:
         return cpu.read_linear(linear & 0xFFFFFFFF, size)
+    if (linear & 0xFFF) + size <= 0x1000:
+        return cpu.bus.read(supervisor_address(cpu, linear, False), size)
     value = 0
     for i in range(size):
-        value |= cpu.bus.read(translate_as(cpu, linear + i, False, False), 1) << (8 * i)
+        value |= cpu.bus.read(supervisor_address(cpu, linear + i, False), 1) << (8 * i)
     return value
 
 
 def sys_write(cpu, linear: int, size: int, value: int) -> None:
-    """A supervisor write (accessed/busy bits, TSS state, the inner stack)."""
+    """A supervisor write (accessed/busy bits, TSS state, the inner stack); every
+    byte is translated before any is stored, so a #PF leaves memory as it was."""
     if not cpu.paging:
         cpu.write_linear(linear & 0xFFFFFFFF, size, value)
         return
-    addresses = [translate_as(cpu, linear + i, True, False) for i in range(size)]
+    if (linear & 0xFFF) + size <= 0x1000:
+        address = supervisor_address(cpu, linear, True)
+        cpu.sync_before_bus()
+        cpu.bus.write(address, size, value)
+        cpu.sync_after_bus()
+        return
+    addresses = [supervisor_address(cpu, linear + i, True) for i in range(size)]
     cpu.sync_before_bus()
     for i, address in enumerate(addresses):
         cpu.bus.write(address, 1, (value >> (8 * i)) & 0xFF)
@@ -238,13 +247,14 @@ def load_segment(cpu, index: int, selector: int) -> None:
 
 
 def set_cpl(cpu, new: int) -> None:
-    """Change the CPL: user/supervisor TLB entries differ, and traces want to know."""
+    """Change the CPL: entering CPL 3 drops the supervisor-only TLB entries
+    (`paging.py`), and traces want to know."""
     old = cpu.cpl
     if old == new:
         return
     cpu.cpl = new
-    if (old == 3) != (new == 3) and cpu.paging:
-        flush_tlb(cpu)
+    if new == 3 and cpu.paging:
+        enter_user(cpu)
     if cpu.hooks.cpu_mode_change:
         cpu.hooks.call.cpu_mode_change(machine=cpu.machine, what="cpl", old=old, new=new)
 
