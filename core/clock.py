@@ -71,6 +71,22 @@ class Clock:
         if time_ns > now:
             self.offset_ns += time_ns - now
 
+    def skip_within(self, delay_ns: int) -> int:
+        """In the middle of a CPU batch, let up to `delay_ns` of virtual time pass
+        without instructions, never beyond the next event: reaching it ends the
+        batch (the event then fires before the next block), else the batch's stop
+        moves earlier with the event's instruction count.  Returns the ns skipped."""
+        now = self.now()
+        deadline = self.next_deadline()
+        target = now + delay_ns
+        if deadline is not None and deadline <= target:
+            target = max(deadline, now)
+            self.stop_icount = self.icount
+        self.offset_ns += target - now
+        if deadline is not None and target < deadline:
+            self.stop_icount = min(self.stop_icount, max(self.icount_at(deadline), self.icount))
+        return target - now
+
     # -------------------------------------------------------------- events
     def schedule(self, deadline_ns: int, callback: Callable[[], None]) -> Event:
         """Call `callback()` once virtual time reaches `deadline_ns`."""

@@ -6,7 +6,12 @@ SYSEXIT between flat ring-0 and ring-3 segments, CR4 bits of features the model
 lacks.  Values from the Intel SDM (vol. 2 CPUID, CMOVcc, SYSENTER/SYSEXIT; vol. 4
 MSR tables)."""
 
-from cpu_support import run_code
+from pcmachine.clock import NS_PER_SECOND
+from pcmachine.machine import Machine
+from pcmachine.plugins.cpu.decoder import decode
+from pcmachine.plugins.cpu.ops_basic import PAUSE_TICKS
+
+from cpu_support import assemble, load_code, make_machine, run_code, run_until_stopped
 from test_cpu_models import fault_vector_of
 
 P6 = "pentiumpro"
@@ -61,6 +66,50 @@ def test_msrs_read_write_and_reserved_bits():
 def test_tsc_msr_follows_the_clock_and_takes_writes():
     machine = run_code("mov ecx, 0x10\nmov eax, 1000\nxor edx, edx\nwrmsr\nnop\nnop\nrdtsc\nhlt", P6)
     assert regs(machine, "eax", "edx") == (1003, 0)             # WRMSR, two NOPs, RDTSC
+
+
+#: A kernel's TSC delay loop (Linux's delay_tsc): wait 20,000 ticks.
+TSC_DELAY = """rdtsc
+mov ecx, eax
+spin: pause
+rdtsc
+sub eax, ecx
+cmp eax, 20000
+jb spin
+hlt"""
+
+
+def test_pause_lets_virtual_time_and_the_tsc_pass_together():
+    machine = run_code(TSC_DELAY, P6)
+    clock, cpu = machine.clock, machine.cpu
+    turns = (machine.clock.icount - 3) // 5
+    assert turns == -(-20000 // (PAUSE_TICKS + 5))              # not 4,000 turns
+    assert 20000 <= cpu.get_reg("eax") < 20000 + PAUSE_TICKS + 5
+    assert clock.now() * clock.ips // NS_PER_SECOND == clock.icount + cpu.tsc_offset
+
+
+def test_pause_never_skips_past_a_clock_event():
+    machine = make_machine(P6)
+    load_code(machine, assemble(TSC_DELAY))
+    clock = machine.clock
+    fired = []
+    deadline = 123_456                                          # ns: inside the loop's 1 ms
+    clock.schedule(deadline, lambda: fired.append(clock.now()))
+    run_until_stopped(machine)
+    assert len(fired) == 1 and deadline <= fired[0] <= deadline + 5 * NS_PER_SECOND // clock.ips
+    assert machine.cpu.get_reg("eax") >= 20000
+
+
+def test_pause_is_a_plain_nop_with_several_processors():
+    """Each processor has its own TSC; one skipping time would leave the others'
+    behind."""
+    machine = Machine.from_profile("pc.yaml", ["cpu.count=2"])
+    try:
+        cpu = machine.cpu
+        load_code(machine, b"\xF3\x90")
+        assert decode(cpu, cpu.eip)[0].__name__ == "nop"
+    finally:
+        machine.close()
 
 
 def test_rdpmc_reads_the_counters():
