@@ -2,7 +2,7 @@
 and a minimal interrupt controller double."""
 
 import os
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from pcmachine.machine import Machine
 from pcmachine.plugins.cpu import CPU
@@ -45,10 +45,11 @@ class VectorController:
         return self.vector
 
 
-def make_machine(model: str = "80486", ram: int = 16 << 20, fpu: bool = False) -> Machine:
+def make_machine(model: str = "80486", ram: int = 16 << 20, fpu: bool = False,
+                 **cpu_options: Any) -> Machine:
     machine = Machine.bare()
     machine.add_component(RAM, "ram", {"size": ram})
-    machine.add_component(CPU, "cpu", {"model": model, "fpu": fpu})
+    machine.add_component(CPU, "cpu", {"model": model, "fpu": fpu, **cpu_options})
     return machine
 
 

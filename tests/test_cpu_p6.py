@@ -9,7 +9,6 @@ MSR tables)."""
 from pcmachine.clock import NS_PER_SECOND
 from pcmachine.machine import Machine
 from pcmachine.plugins.cpu.decoder import decode
-from pcmachine.plugins.cpu.ops_basic import PAUSE_TICKS
 
 from cpu_support import assemble, load_code, make_machine, run_code, run_until_stopped
 from test_cpu_models import fault_vector_of
@@ -82,10 +81,13 @@ hlt"""
 def test_pause_lets_virtual_time_and_the_tsc_pass_together():
     machine = run_code(TSC_DELAY, P6)
     clock, cpu = machine.clock, machine.cpu
-    turns = (machine.clock.icount - 3) // 5
-    assert turns == -(-20000 // (PAUSE_TICKS + 5))              # not 4,000 turns
-    assert 20000 <= cpu.get_reg("eax") < 20000 + PAUSE_TICKS + 5
+    ticks = cpu.pause_ticks
+    turns = (machine.clock.icount - 3) // 5                     # turn k reads 5k - 2 (+ skips)
+    assert ticks == 100 and turns == -(-20002 // (ticks + 5))  # not 4,001 turns
+    assert 20000 <= cpu.get_reg("eax") < 20000 + ticks + 5
     assert clock.now() * clock.ips // NS_PER_SECOND == clock.icount + cpu.tsc_offset
+    plain = run_code(TSC_DELAY, P6, pause_ticks=0)
+    assert (plain.clock.icount - 3) // 5 == 4001 and plain.cpu.tsc_offset == 0
 
 
 def test_pause_never_skips_past_a_clock_event():

@@ -49,7 +49,7 @@ class CPU(Component):
         "hostcalls", "idtr_base", "idtr_limit", "inhibit_icount", "intr_line", "is_bsp",
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
         "lf_res", "limited_caches", "magic_break", "max_blocks", "mlin", "model",
-        "msrs", "nmi_pending", "paging", "pdpte", "peers", "rd16", "rd32", "rd8",
+        "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
         "regs", "runner_warmup", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
         "stop_requested", "tier2_threshold", "tier2_translated", "tlb_global",
@@ -72,6 +72,10 @@ class CPU(Component):
                                     "into least recently are dropped", minimum=16),
         "fpu": Option("bool", None, "an x87 FPU is present (unset: from the 80486 on; "
                       "true on an 80286/80386 adds a 287/387)"),
+        "pause_ticks": Option("int", 100, "instructions' worth of virtual time and TSC ticks "
+                              "a PAUSE lets pass, never beyond the next device event (a "
+                              "kernel's delay loop turns that many times fewer; 0: a plain "
+                              "NOP; one processor only)", minimum=0),
         "runner_warmup": Option("int", None,
                                 "runs of a decoded block through the shared loop runner "
                                 "before it gets its own unrolled runner (unset: 0 under "
@@ -139,6 +143,7 @@ class CPU(Component):
         #: runs before a block is translated by tier 2, or None (tier 2 off)
         self.tier2_threshold: Optional[int] = None if not options["tier2"] else \
             threshold if threshold is not None else tier2.DEFAULT_THRESHOLD
+        self.pause_ticks: int = options["pause_ticks"]
         warmup = options["runner_warmup"]
         #: runs of a block by the loop runner before its unrolled runner replaces it
         self.runner_warmup: int = warmup if warmup is not None else DEFAULT_WARMUP

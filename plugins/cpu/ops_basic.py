@@ -649,21 +649,17 @@ def build_xchg_rm(d: Decoder) -> Closure:
     return xchg
 
 
-#: Instructions' worth of virtual time (and TSC ticks) a PAUSE lets pass.
-PAUSE_TICKS = 100
-
-
 def spin_wait(cpu, n: int, m: int) -> Closure:
     """PAUSE (F3 90, REP NOP before the Pentium 4: a NOP on every model, whose
     duration no model defines) is the hint of a spin-wait loop, which waits for
     time to pass (a kernel's TSC delay loop: `pause; rdtsc; sub; cmp; jb`) or for
-    an event.  Each PAUSE lets `PAUSE_TICKS` instructions' worth of virtual time
-    pass, the TSC moving with it, but never beyond the next clock event: the loop
-    turns that many times fewer, on the guest's clock as on the host's.  The skip
-    is a function of the state, so replays match.  One processor only: the TSCs
-    of several would drift apart."""
+    an event.  Each PAUSE lets `cpu.pause_ticks` instructions' worth of virtual
+    time pass, the TSC moving with it, but never beyond the next clock event: the
+    loop turns that many times fewer, on the guest's clock as on the host's.  The
+    skip is a function of the state, so replays match.  One processor only: the
+    TSCs of several would drift apart."""
     clock = cpu.clock
-    delay_ns = PAUSE_TICKS * NS_PER_SECOND // clock.ips
+    delay_ns = cpu.pause_ticks * NS_PER_SECOND // clock.ips
 
     def pause(eip: int) -> int:
         skipped = clock.skip_within(delay_ns)
@@ -680,7 +676,7 @@ def build_xchg_acc(d: Decoder) -> Closure:
     get_r, set_r = d.reg_get(size, index), d.reg_set(size, index)
     n, m = d.length, d.ipmask
     if index == 0:
-        if d.rep == 0xF3 and len(d.cpu.peers) <= 1:
+        if d.rep == 0xF3 and d.cpu.pause_ticks and len(d.cpu.peers) <= 1:
             return spin_wait(d.cpu, n, m)
 
         def nop(eip: int) -> int:
