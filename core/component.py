@@ -30,7 +30,8 @@ def parse_size(value: Any) -> int:
 class Option:
     """One profile option: its type, default and a one-line description.
 
-    `kind` is one of "int", "str", "bool", "size", "list", "dict", "path", "any".
+    `kind` is one of "int", "str", "bool", "size", "list", "dict", "path", "paths"
+    (a list of paths), "any".
     `choices` restricts a str option."""
 
     kind: str
@@ -92,7 +93,7 @@ class Option:
                 raise ValueError("expected one of " + ", ".join(str(c) for c in self.choices)
                                  + f", got {text!r}")
             return text
-        if kind == "list":
+        if kind in ("list", "paths"):
             if isinstance(value, str):
                 return [item.strip() for item in value.split(",") if item.strip()]
             if not isinstance(value, list):

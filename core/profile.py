@@ -366,6 +366,9 @@ class Profile:
             for key, option in declared.items():
                 if option.kind == "path" and converted[key] and not os.path.isabs(converted[key]):
                     converted[key] = self._path_from(f"{name}.{key}", converted[key])
+                elif option.kind == "paths":
+                    converted[key] = [path if os.path.isabs(path) else
+                                      self._path_from(f"{name}.{key}", path) for path in converted[key]]
             result[name] = {"plugin": reference, "class": cls, "options": converted}
         self._components = result
         return result

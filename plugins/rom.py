@@ -8,13 +8,20 @@ this is all a firmware image or a CPU test ROM that replaces the BIOS needs.  Th
 `boot` option is the boot order the CMOS holds for the firmware (registers 3Dh and
 38h, as QEMU writes its -boot order there).
 
-Not done yet: option ROM scanning (C0000-DFFFF), shadow RAM control through the
-chipset (PAM registers), and the ACPI/SMBIOS tables a modern BIOS expects from the
-emulator (QEMU's fw_cfg): images that need them do not boot yet.
+`option_roms` maps option ROM images from C0000 up, each at the next 4 KiB
+boundary, where the firmware's scan for the 55h AAh signature finds and runs them:
+a VGA BIOS first (the Bochs BIOS scans C0000-C7FFF for it before the others), as
+QEMU loads `vgabios-stdvga.bin` there.  With the Debian packages `bochsbios` and
+`vgabios`, `BIOS-bochs-legacy` and `vgabios.bin` boot floppies and disks as in
+Bochs (docs/bios.md).
+
+Not done yet: shadow RAM control through the chipset (PAM registers), and the
+ACPI/SMBIOS tables a modern BIOS expects from the emulator (QEMU's fw_cfg):
+images that need them do not boot yet.
 """
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from pcmachine.component import Component, Option
 from pcmachine.errors import ProfileError
@@ -24,6 +31,8 @@ FIRST_MEGABYTE = 0x100000
 FOUR_GIB = 1 << 32
 #: the part of an image visible below 1 MiB (the legacy E and F segments)
 LOW_WINDOW = 0x20000
+#: where the firmware's option ROM scan starts (the VGA BIOS's place)
+OPTION_ROM_BASE = 0xC0000
 ALIGNMENT = 0x1000
 MAX_IMAGE = 0x1000000
 
@@ -33,6 +42,8 @@ class ROMBIOS(Component):
 
     OPTIONS = {
         "image": Option("path", None, "BIOS image file (64K, 128K, ... up to 16M, 4K-aligned)"),
+        "option_roms": Option("paths", [], "option ROM images (a VGA BIOS first) mapped from "
+                              "C0000 up at 4K boundaries, where the firmware's scan finds them"),
         "boot": Option("list", ["floppy", "hdd", "cdrom"], "boot order the CMOS holds (registers "
                        "3Dh and 38h, where the Bochs BIOS and SeaBIOS read it; QEMU's -boot)",
                        choices=BOOT_DEVICES),
@@ -54,6 +65,25 @@ class ROMBIOS(Component):
         low = data[-LOW_WINDOW:]
         self.bus.map_rom(FIRST_MEGABYTE - len(low), low, name)
         self.bus.map_rom(FOUR_GIB - len(data), data, name + "-alias")
+        self._map_option_roms(name, options["option_roms"], FIRST_MEGABYTE - len(low))
+
+    def _map_option_roms(self, name: str, paths: List[str], end: int) -> None:
+        """Each image (55h AAh first, padded to 4K) at the next 4K boundary from
+        C0000, all below the BIOS's own window."""
+        address = OPTION_ROM_BASE
+        for index, path in enumerate(paths):
+            key = f"{name}.option_roms"
+            if not os.path.isfile(path):
+                raise ProfileError("profile", key, f"option ROM not found: {path}")
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if data[:2] != b"\x55\xAA":
+                raise ProfileError("profile", key, f"{path}: no option ROM signature (55h AAh)")
+            data += bytes(-len(data) % ALIGNMENT)
+            if address + len(data) > end:
+                raise ProfileError("profile", key, f"{path}: option ROMs reach past {end:X}h")
+            self.bus.map_rom(address, data, f"{name}-option{index}")
+            address += len(data)
 
     def reset(self) -> None:
         """The image is constant; the CPU's reset puts it at F000:FFF0."""

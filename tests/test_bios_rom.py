@@ -82,3 +82,38 @@ def test_bad_images_are_profile_errors(tmp_path, content, problem):
         path.write_bytes(content)
     with pytest.raises(ProfileError, match=problem):
         rom_machine(str(path), "cpu")
+
+
+def option_rom_machine(tmp_path, *roms: bytes) -> Machine:
+    from pcmachine.plugins.cpu import CPU
+    (tmp_path / "bios.bin").write_bytes(bytes(0x10000))
+    paths = []
+    for index, data in enumerate(roms):
+        paths.append(str(tmp_path / f"option{index}.rom"))
+        (tmp_path / f"option{index}.rom").write_bytes(data)
+    machine = Machine.bare()
+    machine.add_component(RAM, "ram", {"size": "4M"})
+    machine.add_component(CPU, "cpu", {})
+    machine.add_component(ROMBIOS, "bios", {"image": str(tmp_path / "bios.bin"), "option_roms": paths})
+    machine.configure()
+    return machine
+
+
+def test_option_roms_follow_each_other_from_c0000_at_4k_steps(tmp_path):
+    vga = b"\x55\xAA\x0B" + bytes(range(253)) * 20 + b"\xCB"     # 5,064 bytes: two pages
+    other = b"\x55\xAA\x01" + b"\x90" * 509
+    machine = option_rom_machine(tmp_path, vga, other)
+    bus = machine.bus
+    assert bus.read_bytes(0xC0000, len(vga)) == vga
+    assert bus.read_bytes(0xC2000, len(other)) == other
+    assert bus.read_bytes(0xC1000 + len(vga) - 0x1000, 0x1000 - (len(vga) - 0x1000)) == bytes(
+        0x1000 - (len(vga) - 0x1000))                          # padded with zeros to 4K
+    bus.write(0xC0000, 1, 0)                                    # read-only
+    assert bus.read(0xC0000, 1) == 0x55
+
+
+@pytest.mark.parametrize("roms, problem", [([b"\x00\x00" + bytes(510)], "no option ROM signature"),
+                                           ([b"\x55\xAA" + bytes(0x30000)], "reach past F0000h")])
+def test_bad_option_roms_are_profile_errors(tmp_path, roms, problem):
+    with pytest.raises(ProfileError, match=problem):
+        option_rom_machine(tmp_path, *roms)

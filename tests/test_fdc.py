@@ -159,6 +159,42 @@ def test_write_data_reaches_the_image(machine, image):
         assert handle.read(512) == data
 
 
+def test_a_sector_the_track_lacks_is_not_found(machine):
+    """EOT beyond the track's 18 sectors (the Bochs BIOS passes `sector + count
+    - 1`): the read stops at sector 19 with No Data, as READ DATA on a chip and
+    in QEMU; a start at sector 36 reads nothing."""
+    reset_controller(machine)
+    program_dma(machine, 0x44, BUFFER, 36 * 512)
+    command(machine, 0xE6, 0x04, 0, 1, 1, 2, 36, 0x1B, 0xFF)  # C0 H1 R1, EOT 36
+    settle(machine)
+    st0, st1, st2, c, h, r = results(machine)[:6]
+    assert (st0 & 0xC0, st1, c, h, r) == (0x40, 0x04, 0, 1, 19)
+    assert machine.bus.read_bytes(BUFFER, 18 * 512) == b"".join(pattern(18 + i) for i in range(18))
+    program_dma(machine, 0x44, BUFFER, 512)
+    command(machine, 0xE6, 0x00, 0, 0, 36, 2, 36, 0x1B, 0xFF)  # C0 H0 R36
+    settle(machine)
+    st0, st1 = results(machine)[:2]
+    assert (st0 & 0xC0, st1) == (0x40, 0x04)
+
+
+def test_the_interrupt_line_drops_at_each_sense_and_rises_again_for_a_seek(machine):
+    """The Bochs BIOS senses once after its reset, then recalibrates and waits for
+    IRQ 6: the first sense must drop the line, or the seek's end makes no edge."""
+    out(machine, DOR, 0x00)
+    out(machine, DOR, 0x1C)
+    settle(machine)
+    assert irq6(machine)
+    command(machine, 0x08)
+    assert results(machine) == [0xC0, 0] and not irq6(machine)
+    command(machine, 0x07, 0x00)                      # RECALIBRATE
+    settle(machine)
+    assert irq6(machine)
+    command(machine, 0x08)                            # the reset reports left are gone
+    assert results(machine) == [0x20, 0] and not irq6(machine)
+    command(machine, 0x08)
+    assert results(machine) == [0x80]
+
+
 def test_read_past_the_track_ends_with_end_of_cylinder(machine):
     reset_controller(machine)
     program_dma(machine, 0x44, BUFFER, 4 * 512)

@@ -98,17 +98,18 @@ def test_bundled_profile_found_by_name():
 
 def test_component_with_another_plugin_starts_afresh_and_paths_follow_the_file(tmp_path, monkeypatch):
     """`bios: {plugin: rom, image: ...}` over pc.yaml drops the HLE BIOS's options, and
-    the image path is relative to the profile that names it."""
+    the image paths are relative to the profile that names them."""
     (tmp_path / "bios.rom").write_bytes(b"\xf4" * 65536)
     child = write(tmp_path, "rom.yaml", """
         extends: pc.yaml
-        bios: {plugin: rom, image: bios.rom}
+        bios: {plugin: rom, image: bios.rom, option_roms: [vga.rom]}
     """)
     monkeypatch.chdir("/")
     profile = Profile.load(child)
     entry = profile.components()["bios"]
     assert entry["plugin"] == "rom"
     assert entry["options"] == {"image": str(tmp_path / "bios.rom"),       # and the rom's own default
+                                "option_roms": [str(tmp_path / "vga.rom")],
                                 "boot": ["floppy", "hdd", "cdrom"]}
     overridden = Profile.load("pc.yaml", ["bios.plugin=rom", f"bios.image={tmp_path / 'bios.rom'}"])
     assert overridden.components()["bios"]["options"]["image"] == str(tmp_path / "bios.rom")

@@ -14,7 +14,10 @@ drivers all use DMA).
 
 After a reset the controller interrupts and reports "ready changed" for the four
 drives through four SENSE INTERRUPT STATUS commands, as the datasheet's reset
-section says and drivers expect.  Seeks and transfers take virtual time (a step
+section says and drivers expect.  The interrupt line drops at every SENSE
+INTERRUPT STATUS and at the first result byte read, and a later interrupt (a seek
+ends) drops the reset reports still unread, as in Bochs and QEMU: the Bochs BIOS
+senses once after its reset, recalibrates, and needs a fresh edge on IRQ 6.  Seeks and transfers take virtual time (a step
 per track, a little per sector) and end with IRQ 6.  The medium of drive N is the
 machine's `fda`/`fdb` Disk, the same object the BIOS's int 13h reads, so both see
 one medium.  DIR bit 7 (disk change, the selected drive's DSKCHG line) is set at
@@ -241,7 +244,7 @@ class FloppyController(Component):
         if state.phase != "result" or not state.result:
             return 0xFF
         value = state.result.pop(0)
-        if state.irq_pending and not state.sense_queue:
+        if state.irq_pending:
             self._clear_interrupt()       # a result phase's interrupt ends with its first read
         if not state.result:
             state.phase = "command"
@@ -273,10 +276,9 @@ class FloppyController(Component):
         elif code == 0x08:                                # SENSE INTERRUPT STATUS
             if state.sense_queue:
                 self._results(state.sense_queue.pop(0))
-                if not state.sense_queue:
-                    self._clear_interrupt()
             else:
                 self._results([ST0_INVALID])
+            self._clear_interrupt()
         elif code in (0x07, 0x0F):                        # RECALIBRATE, SEEK
             drive = command[1] & 3
             target = 0 if code == 0x07 else command[2]
@@ -347,6 +349,8 @@ class FloppyController(Component):
                 state.disk_changed[drive] = False         # the heads stepped with a disk in
             state.cylinders[drive] = target
             state.busy_drives &= ~(1 << drive)
+            state.sense_queue = [entry for entry in state.sense_queue
+                                 if entry[0] & 0xC0 != ST0_READY_CHANGED]   # reset reports end
             state.sense_queue.append([ST0_SEEK_END | drive, state.cylinders[drive]])
             state.phase = "command"
             self._interrupt()
@@ -373,7 +377,10 @@ class FloppyController(Component):
 
     def _transfer(self, command: List[int]) -> None:
         """READ DATA / WRITE DATA from sector R of C/H up to EOT (and on to head 1
-        with MT), through DMA channel 2 until terminal count."""
+        with MT), through DMA channel 2 until terminal count.  A sector number the
+        track does not have (beyond its last sector, though not beyond EOT: the
+        Bochs BIOS asks for EOT = `sector + count - 1`) is never found: No Data,
+        as the datasheet's READ DATA says and QEMU does."""
         write = (command[0] & 0x1F) == 0x05
         multi_track = bool(command[0] & 0x80)
         drive, head = command[1] & 3, (command[1] >> 2) & 1
@@ -392,11 +399,14 @@ class FloppyController(Component):
         moved = 0
         st1 = 0
         while True:
-            if sector > min(end_of_track, disk.spt):
+            if sector > end_of_track:
                 if multi_track and head == 0 and disk.heads > 1:
                     head, head_id, sector = 1, 1, 1
                     continue
                 st1 = ST1_END_OF_CYLINDER
+                break
+            if sector > disk.spt:                         # no such sector ID on the track
+                st1 = ST1_NO_DATA
                 break
             lba = disk.chs_to_lba(cylinder, head, sector)
             if lba >= (disk.sectors if write else disk.readable_sectors):   # past the end of the image

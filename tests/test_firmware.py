@@ -1,0 +1,60 @@
+"""Real firmware in place of the HLE BIOS (`bios: {plugin: rom}`): the Bochs BIOS
+and the LGPL VGA BIOS from Debian's `bochsbios` and `vgabios` packages, as Bochs
+runs them, boot the corpus's FreeDOS floppy and run EMM386.  The BIOS drives the
+82077AA itself (reset, one SENSE INTERRUPT STATUS, RECALIBRATE and READ DATA by
+DMA with EOT = sector + count - 1), the VGA BIOS programs the VGA and the Bochs
+VBE registers, and FreeDOS calls both through int 13h, 10h and 16h.
+
+The packages are fetched with `apt-get download` into ~/.cache/pcmachine/firmware
+(a few hundred KB), as the corpus's build.sh fetches the Debian kernel."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+from typing import Dict
+
+import pytest
+
+from requirements import missing, require_shared
+
+CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "firmware")
+#: Debian package -> the file of it the tests use
+FIRMWARE = {"bochsbios": "usr/share/bochs/BIOS-bochs-legacy",
+            "vgabios": "usr/share/vgabios/vgabios.bin"}
+
+
+def debian_firmware() -> Dict[str, str]:
+    """{package: path of its firmware file}, downloaded and unpacked once."""
+    paths = {package: os.path.join(CACHE, package, inside) for package, inside in FIRMWARE.items()}
+    wanted = [package for package, path in paths.items() if not os.path.isfile(path)]
+    if wanted:
+        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+            missing("apt-get and dpkg-deb", "a Debian system fetches " + ", ".join(wanted))
+        with tempfile.TemporaryDirectory() as folder:
+            done = subprocess.run(["apt-get", "download", *wanted], cwd=folder,
+                                  capture_output=True, text=True)
+            if done.returncode:
+                missing(" and ".join(wanted), "apt-get download failed: " + done.stderr.strip()[-200:])
+            for package in wanted:
+                deb = next(name for name in os.listdir(folder) if name.startswith(package + "_"))
+                os.makedirs(os.path.join(CACHE, package), exist_ok=True)
+                subprocess.run(["dpkg-deb", "-x", os.path.join(folder, deb),
+                                os.path.join(CACHE, package)], check=True)
+    return paths
+
+
+def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
+    floppy = require_shared("guests", "freedos-fdstd144", "fdstd144.img")
+    firmware = debian_firmware()
+    m = pc.boot(overrides=["bios.plugin=rom", f"bios.image={firmware['bochsbios']}",
+                           f"bios.option_roms={firmware['vgabios']}"], fda=floppy)
+    m.wait_text("Bochs VBE Display Adapter enabled")      # the VGA BIOS ran from C0000
+    m.wait_text("Booting from Floppy")
+    for question, answer in (("DOS=HIGH", "y"), ("HIMEM", "y"), ("EMM386", "y"), ("UMBPCI", "n")):
+        m.wait_text(question, timeout=120)
+        m.type(answer)
+    m.wait_text("A:\\>", timeout=120)
+    m.type("dir fdos\n")
+    m.wait_text("XCOPY", timeout=120)
+    assert m.machine.cpu.cr[0] & 0x80000001 == 0x80000001       # EMM386: protected mode, paging
