@@ -377,17 +377,19 @@ class FloppyController(Component):
 
     def _transfer(self, command: List[int]) -> None:
         """READ DATA / WRITE DATA from sector R of C/H up to EOT (and on to head 1
-        with MT), through DMA channel 2 until terminal count.  A sector number the
-        track does not have (beyond its last sector, though not beyond EOT: the
-        Bochs BIOS asks for EOT = `sector + count - 1`) is never found: No Data,
-        as the datasheet's READ DATA says and QEMU does."""
+        with MT), through DMA channel 2 until terminal count.  A first sector the
+        track does not have (R beyond its last sector: a loader asking the Bochs
+        BIOS for sector 36 of an 18-sector track) is never found: No Data, as the
+        datasheet's READ DATA says and QEMU does.  A transfer that runs past the
+        track's last sector goes on at head 1 with MT even when EOT is larger (the
+        Bochs BIOS passes EOT = R + count - 1), as in Bochs and QEMU."""
         write = (command[0] & 0x1F) == 0x05
         multi_track = bool(command[0] & 0x80)
         drive, head = command[1] & 3, (command[1] >> 2) & 1
         cylinder, head_id, sector, size_code, end_of_track = command[2], command[3], command[4], command[5], command[6]
         disk = self.disk(drive)
         st0 = drive | (head << 2)
-        if disk is None or size_code != 2 or cylinder >= disk.cylinders or sector < 1:
+        if disk is None or size_code != 2 or cylinder >= disk.cylinders or not 1 <= sector <= disk.spt:
             self._result_chs(st0 | ST0_ABNORMAL, ST1_NO_DATA if disk is not None else ST1_MISSING_ADDRESS,
                              0, cylinder, head_id, sector, size_code)
             return
@@ -399,14 +401,11 @@ class FloppyController(Component):
         moved = 0
         st1 = 0
         while True:
-            if sector > end_of_track:
+            if sector > min(end_of_track, disk.spt):
                 if multi_track and head == 0 and disk.heads > 1:
                     head, head_id, sector = 1, 1, 1
                     continue
                 st1 = ST1_END_OF_CYLINDER
-                break
-            if sector > disk.spt:                         # no such sector ID on the track
-                st1 = ST1_NO_DATA
                 break
             lba = disk.chs_to_lba(cylinder, head, sector)
             if lba >= (disk.sectors if write else disk.readable_sectors):   # past the end of the image
