@@ -5,6 +5,10 @@ runs them, boot the corpus's FreeDOS floppy and run EMM386.  The BIOS drives the
 DMA with EOT = sector + count - 1), the VGA BIOS programs the VGA and the Bochs
 VBE registers, and FreeDOS calls both through int 13h, 10h and 16h.
 
+The same BIOS boots a hard disk through its own ATA driver (presence test with
+55h/AAh in the task file, SRST, IDENTIFY DEVICE, READ SECTORS): our
+`tests/guests/disk/ata_stream` boot sector then writes the disk by ATA PIO.
+
 The packages are fetched with `apt-get download` into ~/.cache/pcmachine/firmware
 (a few hundred KB), as the corpus's build.sh fetches the Debian kernel."""
 
@@ -17,6 +21,8 @@ from typing import Dict
 import pytest
 
 from requirements import missing, require_shared
+
+ATA_STREAM = os.path.join(os.path.dirname(__file__), "guests", "disk", "ata_stream.bin")
 
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "firmware")
 #: Debian package -> the file of it the tests use
@@ -58,3 +64,15 @@ def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
     m.type("dir fdos\n")
     m.wait_text("XCOPY", timeout=120)
     assert m.machine.cpu.cr[0] & 0x80000001 == 0x80000001       # EMM386: protected mode, paging
+
+
+def test_the_bochs_bios_boots_an_ata_hard_disk(pc, tmp_path):
+    disk = tmp_path / "hd.img"
+    with open(ATA_STREAM, "rb") as handle:
+        disk.write_bytes(handle.read().ljust(4 << 20, b"\0"))
+    firmware = debian_firmware()
+    m = pc.boot(overrides=["bios.plugin=rom", f"bios.image={firmware['bochsbios']}",
+                           f"bios.option_roms={firmware['vgabios']}", "bios.boot=[hdd]"], hda=str(disk))
+    debugcon = m.machine.components["debugcon"]
+    m.run_until(lambda: "1 9\n" in debugcon.text, 60, False, "the boot sector's second ATA write")
+    assert debugcon.text.startswith("1 1\n1 9\n")
