@@ -81,6 +81,27 @@ class ROMRegion(Region):
         """Writes to ROM are ignored, as on the real bus."""
 
 
+class ShadowRegion(Region):
+    """A page of chipset shadow RAM over a ROM that is not plain RAM (the i440FX
+    PAM registers): reads come from the memory array, which holds the ROM's bytes
+    or the DRAM's as the mode says; writes go to `store` (the DRAM behind a
+    readable ROM, at offset `address - base`) or nowhere."""
+
+    def __init__(self, base: int, size: int, name: str, memory: bytearray,
+                 store: Optional[bytearray]) -> None:
+        super().__init__(base, size, name)
+        self.memory = memory
+        self.store = store
+
+    def read(self, address: int, size: int) -> int:
+        return int.from_bytes(self.memory[address:address + size], "little")
+
+    def write(self, address: int, size: int, value: int) -> None:
+        if self.store is not None:
+            offset = address - self.base
+            self.store[offset:offset + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+
+
 class MMIORegion(Region):
     """Memory-mapped device registers or device memory, served by handlers."""
 
@@ -221,6 +242,20 @@ class Bus:
     def watch_code_page(self, page: int) -> None:
         """Watch every byte of a page (see `watch_code`)."""
         self.watch_code(page << PAGE_SHIFT, PAGE_SIZE)
+
+    def remap_page(self, page: int, region: Optional[Region]) -> None:
+        """Put `region` over a page of the memory array the owner already claimed
+        (None: plain RAM) and tell the decoded-code listeners that its bytes may
+        have changed (shadow RAM switching between ROM and DRAM)."""
+        if region is None:
+            self.page_region.pop(page, None)
+        else:
+            self.page_region[page] = region
+        self.read_fast[page] = 1
+        self.write_fast[page] = 0 if region is not None or self.code_pages[page] or \
+            page in self.data_watchers else 1
+        if self.code_pages[page]:
+            self._code_written(page, page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT)
 
     def unwatch_code_page(self, page: int) -> None:
         if self.code_pages[page]:

@@ -15,9 +15,9 @@ QEMU loads `vgabios-stdvga.bin` there.  With the Debian packages `bochsbios` and
 `vgabios`, `BIOS-bochs-legacy` and `vgabios.bin` boot floppies and disks as in
 Bochs (docs/bios.md).
 
-Not done yet: shadow RAM control through the chipset (PAM registers: SeaBIOS
-keeps its variables in the F segment and makes it RAM that way), and QEMU's
-fw_cfg: images that need them do not boot yet.
+The chipset's PAM registers (`pci/shadow.py`) move these pages to shadow DRAM
+when the firmware asks.  Not done yet: QEMU's fw_cfg, which firmware built for
+QEMU may need.
 """
 
 import os

@@ -350,3 +350,56 @@ def test_random_configuration_cycles_leave_the_identities_alone():
         else:
             machine.bus.io_read(port, rng.choice((1, 2, 4)))
     assert enumerate_bus(machine) == EXPECTED
+
+
+@pytest.fixture
+def firmware_pc(tmp_path):
+    """pc.yaml with a 64 KiB firmware image (F0000-FFFFF) whose bytes are a pattern."""
+    image = bytes((i * 7 + 3) & 0xFF for i in range(0x10000))
+    (tmp_path / "bios.bin").write_bytes(image)
+    machine = pc("bios.plugin=rom", f"bios.image={tmp_path / 'bios.bin'}")
+    yield machine, image
+    machine.close()
+
+
+def test_pam_routes_the_f_segment_between_rom_and_shadow_ram(firmware_pc):
+    """82441FX PAM0 bits 5:4 (read enable, write enable) for F0000-FFFFF, as the Bochs
+    BIOS and SeaBIOS program them to run from shadow RAM."""
+    machine, image = firmware_pc
+    bus = machine.bus
+    rom_byte = image[0x1234]
+    assert read(machine, 0, 0, 0x59, 1) == 0 and bus.read(0xF1234, 1) == rom_byte
+    bus.write(0xF1234, 1, 0x5A)
+    assert bus.read(0xF1234, 1) == rom_byte                  # ROM: writes go nowhere
+    write(machine, 0, 0, 0x59, 0xFF, 1)
+    assert read(machine, 0, 0, 0x59, 1) == 0x30              # only bits 5:4 exist
+    assert bus.read(0xF1234, 1) == 0                         # DRAM behind the ROM: empty
+    bus.write(0xF1234, 1, 0x5A)
+    assert bus.read(0xF1234, 1) == 0x5A                      # read/write DRAM
+    write(machine, 0, 0, 0x59, 0x10, 1)                      # read-only DRAM
+    bus.write(0xF1234, 1, 0x77)
+    assert bus.read(0xF1234, 1) == 0x5A
+    write(machine, 0, 0, 0x59, 0x20, 1)                      # write-only: reads the ROM
+    assert bus.read(0xF1234, 1) == rom_byte
+    bus.write(0xF1235, 1, 0x66)
+    assert bus.read(0xF1235, 1) == image[0x1235]
+    write(machine, 0, 0, 0x59, 0x10, 1)                      # the DRAM kept both writes
+    assert (bus.read(0xF1234, 1), bus.read(0xF1235, 1)) == (0x5A, 0x66)
+    write(machine, 0, 0, 0x59, 0x00, 1)
+    assert bus.read(0xF1234, 1) == rom_byte
+
+
+def test_pam_shadow_ram_survives_a_snapshot(firmware_pc):
+    machine, image = firmware_pc
+    write(machine, 0, 0, 0x59, 0x30, 1)
+    machine.bus.write(0xF0010, 4, 0x11223344)
+    write(machine, 0, 0, 0x59, 0x00, 1)                      # the DRAM hides behind the ROM
+    state = machine.snapshot()
+    other = pc("bios.plugin=rom", f"bios.image={machine.components['bios'].options['image']}")
+    try:
+        other.restore(state)
+        assert other.bus.read(0xF0010, 4) == int.from_bytes(image[0x10:0x14], "little")
+        write(other, 0, 0, 0x59, 0x10, 1)
+        assert other.bus.read(0xF0010, 4) == 0x11223344
+    finally:
+        other.close()

@@ -15,9 +15,10 @@ Access Mechanism #1"):
   master abort of 3.2.2.3.4.
 
 The host bridge is itself function 00:00.0, the 82441FX PMC of the 440FX chipset
-(8086:1237, revision 02, class 0600), as on QEMU's `pc` machine.  Its PAM and
-SMRAM registers are not modelled (read-only zero): the HLE BIOS needs no
-shadowing.  Only bus 0 exists; there are no PCI-to-PCI bridges.
+(8086:1237, revision 02, class 0600), as on QEMU's `pc` machine.  Its PAM
+registers route the ROM pages of C0000-FFFFF to the ROM or to shadow DRAM
+(`shadow.py`; real firmware copies itself there); SMRAM is not modelled.  Only
+bus 0 exists; there are no PCI-to-PCI bridges.
 
 The bridge also collects the functions' INTx# pins into the board's four PIRQ
 lines (a wired-OR, `pirq_of` says which pin reaches which line) and reports them
@@ -32,6 +33,7 @@ from pcmachine.errors import ProfileError
 from pcmachine.hookspecs import hookimpl
 
 from .function import PIRQ_COUNT, PCIFunction, pirq_of
+from .shadow import PAM_FIRST, PAM_LAST, PAM_WRITE_MASKS, ShadowRAM
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
 ENABLE = 0x80000000
@@ -69,6 +71,7 @@ class PCIHost(PCIFunction):
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
         self.host_state = HostState()
+        self.shadow = ShadowRAM(self.bus, name)
         self.functions: Dict[Tuple[int, int], PCIFunction] = {}
         #: the interrupt router (the PIIX3 ISA bridge sets itself here)
         self.router: Any = None
@@ -138,14 +141,29 @@ class PCIHost(PCIFunction):
         size = min(size, 4 - offset)
         target.config_write((self.host_state.config_address & 0xFC) + offset, size, value)
 
+    # ------------------------------------------------------------ shadow RAM
+    def write_mask(self) -> bytearray:
+        mask = super().write_mask()
+        for offset, bits in PAM_WRITE_MASKS.items():
+            mask[offset] = bits
+        return mask
+
+    def config_write(self, offset: int, size: int, value: int) -> None:
+        super().config_write(offset, size, value)
+        if offset <= PAM_LAST and offset + size > PAM_FIRST:
+            self.shadow.apply(self.config)
+
     # ------------------------------------------------------------ lifecycle
     def reset(self) -> None:
         super().reset()
         self.host_state = HostState()
+        self.shadow.apply(self.config)
 
     def snapshot(self) -> Dict[str, Any]:
-        return {"function": super().snapshot(), "host": state_to_dict(self.host_state)}
+        return {"function": super().snapshot(), "host": state_to_dict(self.host_state),
+                "shadow": self.shadow.snapshot()}
 
     def restore(self, state: Dict[str, Any]) -> None:
         super().restore(state["function"])
         self.host_state = dict_to_state(HostState, state["host"])
+        self.shadow.restore(state.get("shadow"))
