@@ -97,6 +97,33 @@ def test_hlt_waits_for_interrupt_and_time_skips() -> None:
     assert machine.clock.icount < 20
 
 
+def test_a_pending_interrupt_comes_in_the_window_of_sti_nop_cli() -> None:
+    """STI delays interrupts by one instruction (SDM vol. 2, STI): with INTR
+    already up, `sti; nop; cli` takes the interrupt between NOP and CLI.  SeaBIOS
+    waits for IRQs this way (`sti; nop; rep nop; cli`); the block after STI ran
+    whole, and the interrupt never came."""
+    machine = make_machine("pentiumpro")
+    controller = VectorController(machine, 0x20)
+    code = assemble("""
+        mov word [0x80], handler
+        mov word [0x82], 0
+        sti
+        nop
+        cli
+        mov al, 'A'
+        out 0xE9, al
+        hlt
+    handler:
+        mov al, 'I'
+        out 0xE9, al
+        iret""")
+    recorder = PortRecorder(machine)
+    load_code(machine, code)
+    controller.request()
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == b"IA"
+
+
 def test_hostcall_runs_every_time_and_may_redirect() -> None:
     machine = make_machine()
     cpu = machine.cpu

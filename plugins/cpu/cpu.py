@@ -632,6 +632,7 @@ class CPU(Component):
         # closures get EIP as an argument); closures that leave with LoopExit or
         # call out to devices store it themselves.
         while icount < clock.stop_icount:
+            shadowed = False
             if self.check_irq:
                 self.eip = eip
                 self._service_interrupts()
@@ -639,15 +640,18 @@ class CPU(Component):
                 get = self.code_cache.get   # a protected-mode gate may change code size
                 if self.halted:
                     return
+                shadowed = self.check_irq and icount <= self.inhibit_icount
             phys = (seg_base[1] + eip) & mask
             entry = get(phys)
             if entry is None:
                 entry = self._decode(phys, eip)
             run, block, length = entry
-            if single or icount + length > clock.stop_icount:
-                # One instruction, or the part of the block before stop_icount.
-                eip, icount = self.run_partial(block[:1] if single else block[:clock.stop_icount - icount],
-                                               eip, icount)
+            if single or shadowed or icount + length > clock.stop_icount:
+                # One instruction (also the one in STI's or MOV SS's interrupt shadow:
+                # a pending interrupt comes right after it, as in `sti; nop; cli`),
+                # or the part of the block before stop_icount.
+                eip, icount = self.run_partial(block[:1] if single or shadowed
+                                               else block[:clock.stop_icount - icount], eip, icount)
                 if single:
                     break
             else:

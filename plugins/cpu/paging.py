@@ -458,6 +458,7 @@ def run_paged(cpu, single: bool) -> None:
     eip = cpu.eip
     icount = clock.icount
     while icount < clock.stop_icount:
+        shadowed = False
         if cpu.check_irq:
             cpu.eip = eip
             cpu._service_interrupts()
@@ -465,6 +466,7 @@ def run_paged(cpu, single: bool) -> None:
             get = cpu.code_cache.get
             if cpu.halted:
                 break
+            shadowed = cpu.check_irq and icount <= cpu.inhibit_icount
         lin = seg_base[CS] + eip
         try:
             base = tlb.get(lin >> 12)
@@ -476,9 +478,10 @@ def run_paged(cpu, single: bool) -> None:
             cpu.eip = eip
             raise
         run, block, length = entry
-        if single or icount + length > clock.stop_icount:
-            eip, icount = cpu.run_partial(block[:1] if single else block[:clock.stop_icount - icount],
-                                          eip, icount)
+        if single or shadowed or icount + length > clock.stop_icount:
+            # as in CPU._loop: the instruction in an interrupt shadow runs alone
+            eip, icount = cpu.run_partial(block[:1] if single or shadowed
+                                          else block[:clock.stop_icount - icount], eip, icount)
             if single:
                 break
         else:
