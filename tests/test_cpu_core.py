@@ -1,11 +1,14 @@
 """CPU component contract: reset state, register API, run loop, instruction
 count, HLT and interrupts, host calls, A20, tracing, snapshot/restore."""
 
+from typing import Tuple
+
 import pytest
 
 from cpu_support import (PortRecorder, VectorController, assemble, load_code, make_machine,
                          run_code, run_until_stopped)
 from pcmachine.component import Component
+from pcmachine.machine import Machine
 from pcmachine.plugins.cpu import CPU
 
 
@@ -67,24 +70,31 @@ def test_run_stops_exactly_at_stop_icount() -> None:
     assert machine.cpu.get_reg("ax") + machine.cpu.get_reg("bx") == 17
 
 
-def test_hlt_waits_for_interrupt_and_time_skips() -> None:
-    machine = make_machine()
+def irq_guest(model: str, body: str) -> Tuple[Machine, VectorController, PortRecorder]:
+    """A machine running `body` with vector 20h (INTR's, from a VectorController)
+    pointing at a handler that writes 'I' to port E9h."""
+    machine = make_machine(model)
     controller = VectorController(machine, 0x20)
-    code = assemble("""
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble("""
         mov word [0x80], handler
         mov word [0x82], 0
+    """ + body + """
+    handler:
+        mov al, 'I'
+        out 0xE9, al
+        iret"""))
+    return machine, controller, recorder
+
+
+def test_hlt_waits_for_interrupt_and_time_skips() -> None:
+    machine, controller, recorder = irq_guest("80486", """
         sti
         hlt
         mov al, 'W'
         out 0xE9, al
         cli
-        hlt
-    handler:
-        mov al, 'I'
-        out 0xE9, al
-        iret""")
-    recorder = PortRecorder(machine)
-    load_code(machine, code)
+        hlt""")
 
     class Timer(Component):
         def fire(self) -> None:
@@ -102,23 +112,13 @@ def test_a_pending_interrupt_comes_in_the_window_of_sti_nop_cli() -> None:
     already up, `sti; nop; cli` takes the interrupt between NOP and CLI.  SeaBIOS
     waits for IRQs this way (`sti; nop; rep nop; cli`); the block after STI ran
     whole, and the interrupt never came."""
-    machine = make_machine("pentiumpro")
-    controller = VectorController(machine, 0x20)
-    code = assemble("""
-        mov word [0x80], handler
-        mov word [0x82], 0
+    machine, controller, recorder = irq_guest("pentiumpro", """
         sti
         nop
         cli
         mov al, 'A'
         out 0xE9, al
-        hlt
-    handler:
-        mov al, 'I'
-        out 0xE9, al
-        iret""")
-    recorder = PortRecorder(machine)
-    load_code(machine, code)
+        hlt""")
     controller.request()
     assert run_until_stopped(machine) == "halted"
     assert bytes(recorder.data) == b"IA"
