@@ -99,7 +99,7 @@ class ShadowRegion(Region):
     def write(self, address: int, size: int, value: int) -> None:
         if self.store is not None:
             offset = address - self.base
-            self.store[offset:offset + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+            self.store[offset:offset + size] = (value & SIZE_MASKS[size]).to_bytes(size, "little")
 
 
 class MMIORegion(Region):

@@ -17,8 +17,9 @@ drives through four SENSE INTERRUPT STATUS commands, as the datasheet's reset
 section says and drivers expect.  The interrupt line drops at every SENSE
 INTERRUPT STATUS and at the first result byte read, and a later interrupt (a seek
 ends) drops the reset reports still unread, as in Bochs and QEMU: the Bochs BIOS
-senses once after its reset, recalibrates, and needs a fresh edge on IRQ 6.  Seeks and transfers take virtual time (a step
-per track, a little per sector) and end with IRQ 6.  The medium of drive N is the
+senses once after its reset, recalibrates, and needs a fresh edge on IRQ 6.
+Seeks and transfers take virtual time (a step per track, a little per sector)
+and end with IRQ 6.  The medium of drive N is the
 machine's `fda`/`fdb` Disk, the same object the BIOS's int 13h reads, so both see
 one medium.  DIR bit 7 (disk change, the selected drive's DSKCHG line) is set at
 power-on and when a medium is inserted, swapped or ejected (the `medium_change`
