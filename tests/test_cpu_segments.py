@@ -435,6 +435,76 @@ def test_paged_register_displacement_loads() -> None:
     assert memory[0x10FF0:0x10FF4] == bytes.fromhex("01020304")
 
 
+#: A page of code at linear 0x40000 (page 0x40 of `identity_paging`'s table): two
+#: physical pages holding `mov eax, N; ret` with N = 1 and 2.
+SUBROUTINE_PTE = 0x71000 + 4 * 0x40
+
+
+def code_pages(machine: Any, labels: Dict[int, int], rights: int = 7) -> None:
+    identity_paging(machine)
+    memory = machine.bus.memory
+    for page, value in ((0x20000, 1), (0x21000, 2)):
+        memory[page:page + 6] = b"\xB8" + struct.pack("<I", value) + b"\xC3"
+    memory[SUBROUTINE_PTE:SUBROUTINE_PTE + 4] = struct.pack("<I", 0x20000 | rights)
+
+
+def test_paged_code_follows_remapping_and_rewriting() -> None:
+    """Blocks run by linear address under paging (`paging.run_paged`'s fetch cache)
+    still follow the page tables and the bytes: after INVLPG, after a CR3 reload
+    and after a store into the code, the same call runs the new code."""
+    source = f"""
+    mov ecx, 3
+again:
+    call 0x40000                ; run often enough to be looked up by linear address
+    loop again
+    mov ebx, eax
+    mov dword [{SUBROUTINE_PTE}], 0x21007
+    invlpg [0x40000]
+    call 0x40000
+    mov edx, eax
+    call 0x40000
+    mov dword [{SUBROUTINE_PTE}], 0x20007
+    mov eax, cr3
+    mov cr3, eax
+    call 0x40000
+    mov esi, eax
+    call 0x40000
+    mov byte [0x40001], 3       ; the page's code rewritten (physical 0x20001)
+    call 0x40000
+    mov edi, eax
+"""
+    machine, taken = run_protected(source, setup=code_pages)
+    assert taken is None
+    assert [machine.cpu.get_reg(r) for r in ("ebx", "edx", "esi", "edi")] == [1, 2, 1, 3]
+
+
+def test_paged_supervisor_code_faults_when_user_code_jumps_there() -> None:
+    """A supervisor page's code run at CPL 0 (so known by its linear address) is
+    #PF (user, protection) at CPL 3, with CR2 = its address."""
+    def supervisor_page(machine: Any, labels: Dict[int, int]) -> None:
+        code_pages(machine, labels, rights=3)
+        machine.bus.memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+
+    machine, taken = run_protected("""
+    mov ecx, 3
+again:
+    call 0x40000
+    loop again
+    push dword 0x23
+    push dword 0x8000
+    push dword 0x2
+    push dword 0x53
+    push dword user
+    iretd
+user:
+    call 0x40000
+""", setup=supervisor_page)
+    assert taken == (14, 5)
+    assert machine.cpu.cr[2] == 0x40000
+
+
 def test_code_past_the_cs_limit_raises_gp() -> None:
     """A 16-bit code segment of 0x100 bytes: falling through its last byte is
     #GP(0) at the first offset past the limit."""

@@ -44,7 +44,7 @@ class CPU(Component):
     __slots__ = (
         "block_alive", "block_buckets", "block_pages", "check_irq", "code32",
         "code_cache", "code_cache16", "code_cache32", "code_pages", "cpl", "cr",
-        "cr4_writable", "dr", "dr_hits", "eip", "fetch_mask", "flags", "fpu",
+        "cr4_writable", "dr", "dr_hits", "eip", "fetch_cache", "fetch_mask", "fetch_owner", "flags", "fpu",
         "gdtr_base", "gdtr_limit", "generation", "halted", "has_fpu", "hooks",
         "hostcalls", "idtr_base", "idtr_limit", "inhibit_icount", "intr_line", "is_bsp",
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
@@ -132,6 +132,13 @@ class CPU(Component):
         # its offset range, one cache per (base, limit, D): their bytes were checked
         # against that limit, so a CS with another limit or base never runs them.
         self.limited_caches: Dict[Tuple[int, int, bool], Dict[int, Any]] = {}
+        # With paging on, the blocks of the decode cache in use (`fetch_owner`) by
+        # the linear address of their first byte: a hit is one look-up instead of
+        # the TLB's and the decode cache's (`paging.run_paged`).  Emptied whenever a
+        # TLB entry goes (`paging.py`), a block is dropped or gets a new runner,
+        # and when another decode cache comes into use.
+        self.fetch_cache: Dict[int, Any] = {}
+        self.fetch_owner = self.code_cache
         # Which cached blocks to drop when code bytes are written: the blocks
         # decoded from each physical page and from each 64-byte bucket of it
         # (so data written beside code drops only the blocks it overlaps).
@@ -325,6 +332,7 @@ class CPU(Component):
 
     # ------------------------------------------------------------------ decode cache
     def flush_code_cache(self) -> None:
+        self.fetch_cache.clear()
         self.code_cache16.clear()
         self.code_cache32.clear()
         for flags in self.block_alive.values():
@@ -364,6 +372,7 @@ class CPU(Component):
                 self._drop_block(address)
 
     def _drop_block(self, address: int) -> None:
+        self.fetch_cache.clear()
         self.code_cache16.pop(address, None)
         self.code_cache32.pop(address, None)
         for cache in self.limited_caches.values():
@@ -491,6 +500,7 @@ class CPU(Component):
         countdown or `machine bench`'s counter, goes on calling it and reaches it)."""
         state: List[Any] = [runs, first]
         cache = self.code_cache
+        fetch_cache = self.fetch_cache
 
         def replaced_runner(eip: int, icount: int) -> int:
             if state[0]:
@@ -500,6 +510,7 @@ class CPU(Component):
                 entry = cache.get(phys)
                 if entry is not None and entry[0] is replaced_runner:
                     cache[phys] = (state[1],) + entry[1:]
+                    fetch_cache.clear()
             return state[1](eip, icount)
         return replaced_runner
 
