@@ -124,6 +124,42 @@ def test_a_pending_interrupt_comes_in_the_window_of_sti_nop_cli() -> None:
     assert bytes(recorder.data) == b"IA"
 
 
+@pytest.mark.parametrize("enable", [
+    "sti",
+    "push word 0x202\n        popf",
+    "pushf\n        pop ax\n        or ax, 0x200\n        push ax\n        push cs\n"
+    "        push word after\n        iret\n    after:",
+], ids=["sti", "popf", "iret"])
+def test_an_interrupt_held_by_if_costs_nothing_until_if_is_set(enable: str) -> None:
+    """INTR up while IF is clear: the CPU looks at it once, not before every block
+    of a long loop (a kernel's CLI section with the PIT running), and takes it as
+    soon as STI (after its shadow), POPF or IRET sets IF."""
+    machine, controller, recorder = irq_guest("pentiumpro", f"""
+        mov cx, 2000
+    spin:
+        loop spin
+        mov al, 'A'
+        out 0xE9, al
+        {enable}
+        nop
+        mov al, 'B'
+        out 0xE9, al
+        cli
+        hlt""")
+    cpu = machine.cpu
+    service = cpu._service_interrupts
+    calls = []
+
+    def counted() -> None:
+        calls.append(cpu.clock.icount)
+        service()
+    cpu._service_interrupts = counted
+    controller.request()
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == b"AIB"
+    assert len(calls) < 10
+
+
 def test_hostcall_runs_every_time_and_may_redirect() -> None:
     machine = make_machine()
     cpu = machine.cpu

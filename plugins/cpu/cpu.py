@@ -723,7 +723,10 @@ class CPU(Component):
             vector = self.bus.interrupt_acknowledge() if lapic is None else lapic.acknowledge()
             self.halted = False
             self.interrupt(vector, self.eip, "hardware")
-        self.check_irq = self.intr_line or self.nmi_pending
+        # A request that must wait for IF stops costing a call per block: every
+        # path that sets IF (STI, POPF, IRET, task switch, set_eflags) raises
+        # check_irq again.
+        self.check_irq = self.nmi_pending or (self.intr_line and bool(self.flags & IF))
 
     def raise_exception(self, fault: CPUFault) -> None:
         """Deliver an exception raised by an instruction (the fault EIP is the
@@ -787,6 +790,8 @@ class CPU(Component):
     def set_eflags(self, value: int) -> None:
         self.flags = (value & (self.model.flags_writable | VM | RF)) | 2
         self.lf_op = 0
+        if self.flags & IF and self.intr_line:
+            self.check_irq = True
 
     def read_flags16(self) -> int:
         """FLAGS as PUSHF stores it in real mode: bits 12-15 read as 1 on the

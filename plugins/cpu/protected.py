@@ -22,7 +22,7 @@ CPL (`sys_read`/`sys_write`), which matters once paging is on.
 from typing import Tuple
 
 from .paging import enter_user, supervisor_address
-from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, SS, SS_VECTOR, TS, VM, exit_after
+from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, SS, SS_VECTOR, TS, VM, exit_after
 
 NP_VECTOR = 11
 
@@ -409,14 +409,13 @@ def gate_target(lo: int, hi: int) -> Tuple[int, int]:
 
 
 def write_eflags(cpu, value: int) -> None:
-    """Set every EFLAGS bit (VM included), telling the interrupt logic about IF."""
+    """Set every EFLAGS bit (VM included; `set_eflags` tells the interrupt logic
+    about IF), telling traces about a VM change."""
     was_v86 = bool(cpu.flags & VM)
     cpu.set_eflags(value)
     if was_v86 != bool(value & VM) and cpu.hooks.cpu_mode_change:
         cpu.hooks.call.cpu_mode_change(machine=cpu.machine, what="vm", old=int(was_v86),
                                        new=int(not was_v86))
-    if cpu.flags & IF and cpu.intr_line:
-        cpu.check_irq = True
 
 
 # ---------------------------------------------------------------- privilege helpers
