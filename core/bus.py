@@ -210,6 +210,26 @@ class Bus:
         if isinstance(region, ROMRegion) and in_array:
             self.memory[region.base:region.base + region.size] = region.data
 
+    def map_guest_region(self, region: Region) -> None:
+        """Map a region where the guest placed it (a PCI BAR), on the pages above
+        RAM that no other region holds: the chipset decodes RAM and the fixed
+        devices first, so a BAR put over them is not seen there."""
+        for page in range(region.base >> PAGE_SHIFT, ((region.base + region.size - 1) >> PAGE_SHIFT) + 1):
+            if (page << PAGE_SHIFT) < self.ram_size or page in self.page_region or page > PAGE_COUNT:
+                continue
+            self.page_region[page] = region
+            self.region_owner[page] = region.name
+            self.read_fast[page] = self.write_fast[page] = 0
+
+    def unmap_region(self, region: Region) -> None:
+        """Take a region off the pages it holds (a PCI BAR moved or disabled):
+        they read as open bus again."""
+        for page in range(region.base >> PAGE_SHIFT, ((region.base + region.size - 1) >> PAGE_SHIFT) + 1):
+            if self.page_region.get(page) is not region:
+                continue
+            del self.page_region[page]
+            del self.region_owner[page]
+
     def map_rom(self, base: int, data: bytes, name: str) -> ROMRegion:
         region = ROMRegion(base, data, name)
         self.map_region(region)

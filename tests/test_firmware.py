@@ -10,7 +10,11 @@ The same BIOS boots a hard disk through its own ATA driver (presence test with
 `tests/guests/disk/ata_stream` boot sector then writes the disk by ATA PIO.
 
 The packages are fetched with `apt-get download` into ~/.cache/pcmachine/firmware
-(a few hundred KB), as the corpus's build.sh fetches the Debian kernel."""
+(a few hundred KB), as the corpus's build.sh fetches the Debian kernel.
+
+SeaBIOS from Debian's `seabios` package, built for QEMU, takes its VGA BIOS
+(QEMU's `vgabios-stdvga.bin`, same package) from the PCI VGA's expansion ROM BAR
+and boots the same floppy."""
 
 import os
 import shutil
@@ -27,7 +31,8 @@ ATA_STREAM = os.path.join(os.path.dirname(__file__), "guests", "disk", "ata_stre
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "firmware")
 #: Debian package -> the file of it the tests use
 FIRMWARE = {"bochsbios": "usr/share/bochs/BIOS-bochs-legacy",
-            "vgabios": "usr/share/vgabios/vgabios.bin"}
+            "vgabios": "usr/share/vgabios/vgabios.bin",
+            "seabios": "usr/share/seabios/bios-256k.bin"}
 
 
 def debian_firmware() -> Dict[str, str]:
@@ -64,6 +69,17 @@ def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
     m.type("dir fdos\n")
     m.wait_text("XCOPY", timeout=120)
     assert m.machine.cpu.cr[0] & 0x80000001 == 0x80000001       # EMM386: protected mode, paging
+
+
+def test_seabios_runs_the_vga_bios_from_the_rom_bar_and_boots_freedos(pc):
+    floppy = require_shared("guests", "freedos-fdstd144", "fdstd144.img")
+    seabios = debian_firmware()["seabios"]
+    stdvga = os.path.join(os.path.dirname(seabios), "vgabios-stdvga.bin")
+    m = pc.boot(overrides=["bios.plugin=rom", f"bios.image={seabios}", f"vga_pci.rom={stdvga}"],
+                fda=floppy)
+    m.wait_text("SeaBIOS (version", timeout=120)     # its VGA BIOS ran: text on the screen
+    m.wait_text("Booting from Floppy", timeout=120)
+    m.wait_text("DOS=HIGH", timeout=120)
 
 
 def test_the_bochs_bios_boots_an_ata_hard_disk(pc, tmp_path):

@@ -403,3 +403,77 @@ def test_pam_shadow_ram_survives_a_snapshot(firmware_pc):
         assert other.bus.read(0xF0010, 4) == 0x11223344
     finally:
         other.close()
+
+
+@pytest.fixture
+def vga_rom(tmp_path):
+    """A 39 KiB VGA BIOS image (55h AAh, a pattern) for the expansion ROM BAR."""
+    image = b"\x55\xAA\x4E" + bytes((i * 13 + 5) & 0xFF for i in range(3, 39 * 1024))
+    path = tmp_path / "vgabios.bin"
+    path.write_bytes(image)
+    return str(path), image
+
+
+def test_vga_expansion_rom_bar_sizes_decodes_and_moves(vga_rom):
+    """PCI 3.0 6.2.5.2: the expansion ROM BAR at 30h sizes as 64 KiB (39 KiB
+    rounded up), shows the image at its address only while its enable bit and the
+    command register's memory bit are both set, and follows the address when the
+    firmware moves it; the bytes past the image read 0."""
+    path, image = vga_rom
+    machine = pc(f"vga_pci.rom={path}")
+    bus = machine.bus
+    assert read(machine, 2, 0, 0x30) == 0
+    write(machine, 2, 0, 0x30, 0xFFFFFFFF)
+    assert read(machine, 2, 0, 0x30) == 0xFFFF0001             # 64 KiB, enable bit
+    write(machine, 2, 0, 0x30, 0xFEBC0000)
+    assert bus.read(0xFEBC0000, 2) == 0xFFFF                   # not enabled: open bus
+    write(machine, 2, 0, 0x30, 0xFEBC0001)
+    assert bus.read(0xFEBC0000, 4) == int.from_bytes(image[:4], "little")
+    assert bus.read_bytes(0xFEBC0000 + 0x9000, 16) == image[0x9000:0x9010]
+    assert bus.read(0xFEBC0000 + len(image), 4) == 0           # the BAR past the image
+    command = read(machine, 2, 0, 0x04, 2)
+    write(machine, 2, 0, 0x04, command & ~0x2, 2)              # memory space off
+    assert bus.read(0xFEBC0000, 2) == 0xFFFF
+    write(machine, 2, 0, 0x04, command, 2)
+    write(machine, 2, 0, 0x30, 0xFEBD0001)                     # moved
+    assert bus.read(0xFEBC0000, 2) == 0xFFFF
+    assert bus.read(0xFEBD0002, 1) == image[2]
+    state = machine.snapshot()
+    other = pc(f"vga_pci.rom={path}")
+    try:
+        assert other.bus.read(0xFEBD0000, 2) == 0xFFFF
+        other.restore(state)
+        assert other.bus.read(0xFEBD0000, 2) == 0xAA55
+    finally:
+        other.close()
+    machine.reset()
+    assert read(machine, 2, 0, 0x30) == 0 and bus.read(0xFEBD0000, 2) == 0xFFFF
+    machine.close()
+
+
+def test_without_a_rom_the_expansion_rom_bar_reads_zero():
+    machine = pc()
+    write(machine, 2, 0, 0x30, 0xFFFFFFFF)
+    assert read(machine, 2, 0, 0x30) == 0
+    machine.close()
+
+
+def test_vga_expansion_rom_bar_in_ram_leaves_the_ram(vga_rom):
+    """A ROM BAR set inside RAM does not hide the RAM: the chipset decodes RAM first."""
+    path, image = vga_rom
+    machine = pc(f"vga_pci.rom={path}")
+    machine.bus.write(0x100000, 4, 0x12345678)
+    write(machine, 2, 0, 0x30, 0x100001)
+    assert machine.bus.read(0x100000, 4) == 0x12345678
+    write(machine, 2, 0, 0x30, 0)
+    assert machine.bus.read(0x100000, 4) == 0x12345678
+    machine.close()
+
+
+@pytest.mark.parametrize("content, message", [(None, "not found"), (b"MZ" + bytes(100), "not an option ROM")])
+def test_vga_rom_must_be_an_option_rom(tmp_path, content, message):
+    path = tmp_path / "rom.bin"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ProfileError, match=message):
+        pc(f"vga_pci.rom={path}")

@@ -27,6 +27,7 @@ space is plain data in the snapshot.
 import dataclasses
 from typing import Any, Dict, List, Optional
 
+from pcmachine.bus import ROMRegion
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 from pcmachine.hookspecs import hookimpl
@@ -36,7 +37,7 @@ CONFIG_SIZE = 256
 VENDOR_ID, DEVICE_ID, COMMAND, STATUS = 0x00, 0x02, 0x04, 0x06
 REVISION_ID, CLASS_PROG, CACHE_LINE_SIZE, LATENCY_TIMER = 0x08, 0x09, 0x0C, 0x0D
 HEADER_TYPE, BAR0, SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID = 0x0E, 0x10, 0x2C, 0x2E
-INTERRUPT_LINE, INTERRUPT_PIN = 0x3C, 0x3D
+EXPANSION_ROM, INTERRUPT_LINE, INTERRUPT_PIN = 0x30, 0x3C, 0x3D
 BAR_COUNT = 6
 HEADER_MULTI_FUNCTION = 0x80
 # command register bits (6.2.2)
@@ -51,6 +52,9 @@ PIRQ_COUNT = 4
 # BAR type bits (6.2.5.1)
 BAR_IO = 0x01
 BAR_PREFETCHABLE = 0x08
+# expansion ROM base address register (6.2.5.2): address bits 31-11, enable bit 0
+ROM_ENABLE = 0x01
+ROM_ADDRESS_MASK = 0xFFFFF800
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,11 +127,20 @@ class PCIFunction(Component):
         self.wmask = bytearray(CONFIG_SIZE)
         self.w1cmask = bytearray(CONFIG_SIZE)
         self.host: Any = None
+        self._rom_region: Optional[ROMRegion] = None
 
     # ------------------------------------------------------------ declaration
     def bars(self) -> List[Optional[Bar]]:
         """The function's base address registers, BAR0 first (None: unused)."""
         return []
+
+    def rom_image(self) -> Optional[bytes]:
+        """The expansion ROM's bytes (None: no expansion ROM BAR)."""
+        return None
+
+    def _rom_size(self) -> int:
+        image = self.rom_image()
+        return 0 if image is None else 1 << max(len(image) - 1, 0x7FF).bit_length()
 
     def write_mask(self) -> bytearray:
         """The writable bits of each configuration byte: the header's by default."""
@@ -139,6 +152,9 @@ class PCIFunction(Component):
         for index, bar in enumerate(self.bars()):
             if bar is not None:
                 put(mask, BAR0 + 4 * index, 4, bar.write_mask())
+        rom_size = self._rom_size()
+        if rom_size:
+            put(mask, EXPANSION_ROM, 4, (-rom_size & ROM_ADDRESS_MASK) | ROM_ENABLE)
         return mask
 
     def power_on_config(self) -> bytearray:
@@ -175,6 +191,27 @@ class PCIFunction(Component):
             config[at] = ((config[at] & ~wmask[at]) | (byte & wmask[at])) & ~(byte & w1c[at]) & 0xFF
         if self.INTERRUPT_PIN and offset <= COMMAND + 1 < offset + size:
             self._interrupt_changed()        # Interrupt Disable may have changed
+        if offset <= COMMAND < offset + size or EXPANSION_ROM <= offset < EXPANSION_ROM + 4:
+            self._map_rom()
+
+    def _map_rom(self) -> None:
+        """Show the expansion ROM at its BAR's address while decoded, else nowhere."""
+        image = self.rom_image()
+        address = None
+        if image is not None and self.config_read(COMMAND, 2) & COMMAND_MEMORY:
+            bar = self.config_read(EXPANSION_ROM, 4)
+            if bar & ROM_ENABLE and bar & ROM_ADDRESS_MASK:
+                address = bar & ROM_ADDRESS_MASK
+        region = self._rom_region
+        if region is not None and region.base == address:
+            return
+        if region is not None:
+            self.bus.unmap_region(region)
+            self._rom_region = None
+        if address is not None and image is not None:
+            self._rom_region = ROMRegion(address, image.ljust(self._rom_size(), b"\0"),
+                                         f"{self.name} expansion ROM")
+            self.bus.map_guest_region(self._rom_region)
 
     def keep_bar0_in_place(self, offset: int, size: int) -> None:
         """After a write touching BAR0 of a function whose region cannot move: the
@@ -223,12 +260,14 @@ class PCIFunction(Component):
         self.w1cmask = bytearray(CONFIG_SIZE)
         put(self.w1cmask, STATUS, 2, STATUS_W1C)
         self.state = PCIFunctionState(self.power_on_config())
+        self._map_rom()
 
     def snapshot(self) -> Dict[str, Any]:
         return state_to_dict(self.state)
 
     def restore(self, state: Dict[str, Any]) -> None:
         self.state = dict_to_state(PCIFunctionState, state)
+        self._map_rom()
 
 
 def put(buffer: bytearray, offset: int, size: int, value: int) -> None:

@@ -9,12 +9,16 @@ to that size).  Sizing works as on any BAR (write all ones, read the size mask
 back), but the framebuffer cannot be moved: any other value written to BAR0
 puts `lfb_address` back, so an OS that reassigns BARs keeps the firmware's
 placement.  The legacy VGA ports and the A0000 window decode whatever the command
-register says, as a VGA's do.  QEMU's BAR2 (DISPI registers as MMIO) and the
-option ROM are not provided (hence revision 0, as QEMU's
-`qemu-extended-regs=off`): the DISPI ports 0x1CE/0x1CF and the HLE BIOS's VBE
-services serve the same purpose.
+register says, as a VGA's do.  QEMU's BAR2 (DISPI registers as MMIO) is not
+provided (hence revision 0, as QEMU's `qemu-extended-regs=off`): the DISPI ports
+0x1CE/0x1CF and the HLE BIOS's VBE services serve the same purpose.
+
+`rom` names a VGA BIOS image for the expansion ROM BAR, where firmware built for
+QEMU looks for it (SeaBIOS with QEMU's `vgabios-stdvga.bin`, docs/bios.md); the
+HLE BIOS has its own video services and needs none.
 """
 
+import os
 from typing import Any, Dict, List, Optional
 
 from pcmachine.component import Option
@@ -22,6 +26,10 @@ from pcmachine.errors import ProfileError
 from pcmachine.hookspecs import hookimpl
 
 from .function import COMMAND_IO, COMMAND_MEMORY, Bar, PCIFunction, function_options
+
+
+#: the largest expansion ROM a BAR can describe here
+MAX_ROM = 16 << 20
 
 
 def power_of_two_at_least(size: int) -> int:
@@ -33,11 +41,30 @@ class PCIVGA(PCIFunction):
 
     OPTIONS: Dict[str, Option] = dict(
         function_options(device=2),
-        vga=Option("str", "vga", "the VGA component whose framebuffer BAR0 describes"))
+        vga=Option("str", "vga", "the VGA component whose framebuffer BAR0 describes"),
+        rom=Option("path", None, "VGA BIOS image for the expansion ROM BAR (firmware built "
+                   "for QEMU runs it from there; the HLE BIOS needs none)"))
     #: revision 0: QEMU's revision 2 announces its extended registers in BAR2
     VENDOR, DEVICE, REVISION = 0x1234, 0x1111, 0x00
     CLASS_CODE = 0x030000          # display, VGA compatible
     COMMAND_RESET = COMMAND_IO | COMMAND_MEMORY
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        self._rom: Optional[bytes] = None
+        path = options["rom"]
+        if path:
+            if not os.path.isfile(path):
+                raise ProfileError("component", f"{name}.rom", f"ROM image not found: {path}")
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_ROM + 1)
+            if len(data) > MAX_ROM or data[:2] != b"\x55\xAA":
+                raise ProfileError("component", f"{name}.rom",
+                                   f"{path} is not an option ROM (55h AAh, up to 16 MiB)")
+            self._rom = data
+
+    def rom_image(self) -> Optional[bytes]:
+        return self._rom
 
     @hookimpl
     def machine_configure(self, machine: Any) -> None:
