@@ -125,7 +125,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", metavar="FILE.rec",
                         help="record inputs and state hashes for `machine replay`")
     parser.add_argument("--checkpoint-interval", type=int, metavar="N",
-                        help="instructions between state hashes in a recording (default 5000000)")
+                        help="instructions between state hashes in a recording (default 50000000)")
     parser.add_argument("--snapshot-at", type=int, metavar="N",
                         help="save a snapshot when the instruction count reaches N")
     parser.add_argument("--snapshot", metavar="FILE", help="snapshot file for --snapshot-at")

@@ -45,13 +45,13 @@ FORMAT_VERSION = 2
 SNAPSHOT_VERSION = 3
 SNAPSHOT_VERSIONS = (2, 3)
 RAM_RECORD_SIZE = 1 << 20
-DEFAULT_CHECKPOINT_INTERVAL = 5_000_000
+DEFAULT_CHECKPOINT_INTERVAL = 50_000_000
 
 
 def machine_digest(machine: Machine) -> Dict[str, Any]:
     """The machine's state digest.  Overlay sectors are left out: replays run on
     overlays, and disk contents are compared through the media hashes instead."""
-    state = machine.snapshot()
+    state = machine.snapshot(ram_copy=False)
     flat = {"clock": state["clock"], "memory": state["ram"],
             "bus": {"a20": state["a20"], "irq_levels": state["irq_levels"]}}
     for name, entry in state["components"].items():

@@ -167,3 +167,13 @@ def test_guest_that_misses_its_marker_fails(tmp_path, capsys, floppy_from):
     status, out, err = run_cli(capsys, "--guest", f"--fda {image} --wait 'never shown' --max-instructions 200000")
     assert status == 1
     assert len(err.strip().splitlines()) == 1 and "--wait 'never shown'" in err
+
+
+def test_a_timed_run_alone_counts_as_one_in_process():
+    """`run_loop_alone` (a fresh interpreter per timed run, so PyPy's JIT code for
+    one machine does not slow the next) returns the same windows' instruction counts
+    and tier as the run in this process."""
+    alone = bench.run_loop_alone("bench_realmode_loop.bin", "80486", 0x00, window=100_000, repeat=2)
+    here = bench.run_loop("bench_realmode_loop.bin", "80486", 0x00, window=100_000, repeat=2)
+    assert [count for count, _ in alone.windows] == [count for count, _ in here.windows]
+    assert alone.tier2 == here.tier2 and alone.stats is None
