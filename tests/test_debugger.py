@@ -302,3 +302,26 @@ def test_gdb_shows_each_processor_as_a_thread(tmp_path, floppy_from):
     assert f"T2 eip={ap_main:x}" in out
     bsp_eip = int(re.search(r"T1 eip=([0-9a-f]+)", out).group(1), 16)
     assert bsp_eip != ap_main
+
+
+def test_history_snapshots_take_a_bounded_share_of_host_time(monkeypatch):
+    """With the default interval, a snapshot that costs much against the host time
+    of the instructions since the last one pushes the next one further (at most
+    HISTORY_SHARE of the time goes to history); an interval given is kept."""
+    from pcmachine.debugger import control
+    from pcmachine.machine import Machine
+
+    clock = [0.0]
+    monkeypatch.setattr(control.time, "perf_counter", lambda: clock[0])
+    for interval, expected in ((None, 83_333_333), (1_000_000, 1_000_000)):
+        machine = Machine.from_profile("pc.yaml", [], {})
+        try:
+            debugger = control.Debugger(machine, history=False, interval=interval)
+            clock[0] = 0.0
+            assert debugger._next_interval(0, 0.0) == debugger.interval     # the first
+            clock[0] = 1.25             # 10 M instructions in 1 s, then 0.25 s of snapshot
+            assert abs(debugger._next_interval(10_000_000, 1.0) - expected) <= 1
+            clock[0] = 2.26             # a cheap one: back to the interval
+            assert debugger._next_interval(20_000_000, 2.25) == debugger.interval
+        finally:
+            machine.close()

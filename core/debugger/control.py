@@ -10,13 +10,17 @@ watchpoints make only their own physical pages take the bus's slow path (and ste
 so that a stop lands right after the accessing instruction).
 
 Going backwards rests on determinism: the debugger keeps a snapshot every
-`interval` instructions and a log of the host inputs; to reach instruction count
+`interval` instructions (by default 10,000,000, or more where a snapshot would
+cost over HISTORY_SHARE of the host time since the last: a 16 MiB machine's takes
+some 10-20 ms, and PyPy runs 10,000,000 instructions in 60 ms) and a log of the
+host inputs; to reach instruction count
 N it restores the last snapshot before N and re-executes, inputs re-applied at
 their recorded counts, to exactly N, with the disk images put back to what they
 held at that snapshot (`SectorJournal`).  `reverse_continue` searches the
 intervals from the newest back for the last breakpoint or watchpoint hit.
 """
 
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from pcmachine.hookspecs import hookimpl
@@ -27,6 +31,8 @@ from .sectorjournal import SectorJournal
 #: stop reasons that end the run rather than pause it
 FINAL_REASONS = ("quit", "killed", "terminated", "interrupted")
 SNAPSHOT_INTERVAL = 10_000_000
+#: with the default interval, the share of host time snapshots may take
+HISTORY_SHARE = 0.03
 MAX_SNAPSHOTS = 64
 #: bound on the RAM copies kept for going backwards
 SNAPSHOT_MEMORY = 1 << 30
@@ -135,7 +141,7 @@ class InputLog:
 class Debugger:
     """Breakpoints, watchpoints, stepping and reverse execution for one machine."""
 
-    def __init__(self, machine: Any, history: bool = True, interval: int = SNAPSHOT_INTERVAL) -> None:
+    def __init__(self, machine: Any, history: bool = True, interval: Optional[int] = None) -> None:
         self.machine = machine
         self.breakpoints: Set[int] = set()           # linear addresses
         self.physical_breakpoints: Set[int] = set()
@@ -161,7 +167,9 @@ class Debugger:
         self._instruction_breaker: Optional[InstructionBreaker] = None
         self._event_breaker: Optional[EventBreaker] = None
         self._magic_breaker: Optional[MagicBreaker] = None
-        self.interval = interval
+        self.interval = SNAPSHOT_INTERVAL if interval is None else interval
+        self.adaptive = interval is None
+        self._last_snapshot: Optional[Tuple[int, float]] = None     # (icount, host time after it)
         self.snapshots: List[Tuple[int, Dict[str, Any]]] = []
         self.sector_journal = SectorJournal(machine)
         self._journal_marks: Dict[int, int] = {}      # snapshot icount -> journal length
@@ -368,13 +376,28 @@ class Debugger:
         icount = self.machine.clock.icount
         if self.recording_hits is not None:
             return                        # re-executing: the snapshots exist already
+        started = time.perf_counter()
         if not self.snapshots or icount > self.snapshots[-1][0]:
             self.snapshots.append((icount, self.machine.snapshot()))
             self._journal_marks[icount] = self.sector_journal.mark()
             if len(self.snapshots) > self.max_snapshots:
                 dropped, _ = self.snapshots.pop(1)    # the first one marks where history begins
                 del self._journal_marks[dropped]
-        self.machine.at_icount(icount + self.interval, self._snapshot_now)
+        self.machine.at_icount(icount + self._next_interval(icount, started), self._snapshot_now)
+
+    def _next_interval(self, icount: int, started: float) -> int:
+        """Instructions to the next snapshot: the interval, stretched (default
+        interval only) so that this snapshot's cost is HISTORY_SHARE of the host
+        time the instructions take at the rate since the last one.  Only the
+        history's granularity depends on the host: what the guest does does not."""
+        now = time.perf_counter()
+        interval = self.interval
+        last = self._last_snapshot
+        if self.adaptive and last is not None and icount > last[0] and started > last[1]:
+            rate = (icount - last[0]) / (started - last[1])
+            interval = max(interval, int(rate * (now - started) / HISTORY_SHARE))
+        self._last_snapshot = (icount, now)
+        return interval
 
     def history_start(self) -> int:
         return self.snapshots[0][0] if self.snapshots else self.machine.clock.icount
