@@ -27,6 +27,7 @@ import pytest
 from requirements import missing, require_shared
 
 ATA_STREAM = os.path.join(os.path.dirname(__file__), "guests", "disk", "ata_stream.bin")
+HELLO = os.path.join(os.path.dirname(__file__), "guests", "boot", "hello_int10.bin")
 
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pcmachine", "firmware")
 #: Debian package -> the file of it the tests use
@@ -80,6 +81,20 @@ def test_seabios_runs_the_vga_bios_from_the_rom_bar_and_boots_freedos(pc):
     m.wait_text("SeaBIOS (version", timeout=120)     # its VGA BIOS ran: text on the screen
     m.wait_text("Booting from Floppy", timeout=120)
     m.wait_text("DOS=HIGH", timeout=120)
+
+
+def test_the_bochs_bios_boots_an_el_torito_cd_from_the_atapi_drive(pc, tmp_path):
+    """The Bochs BIOS finds the CD-ROM on the secondary channel with its own ATAPI
+    code (IDENTIFY PACKET DEVICE, READ(10) of the boot record and catalog) and
+    runs the no-emulation boot image: our hello_int10 boot sector."""
+    from test_bios_boot import el_torito_iso
+
+    with open(HELLO, "rb") as handle:
+        iso = el_torito_iso(str(tmp_path / "cd.iso"), handle.read().ljust(2048, b"\0"))
+    firmware = debian_firmware()
+    m = pc.boot(overrides=["bios.plugin=rom", f"bios.image={firmware['bochsbios']}",
+                           f"bios.option_roms={firmware['vgabios']}", "bios.boot=[cdrom]"], cdrom=iso)
+    m.wait_text("Hello, world!", timeout=60)
 
 
 def test_the_bochs_bios_boots_an_ata_hard_disk(pc, tmp_path):

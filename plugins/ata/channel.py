@@ -1,4 +1,5 @@
-"""ATA/IDE channel: up to two PIO hard disks behind one register block, as on the PC/AT.
+"""ATA/IDE channel: up to two PIO hard disks or ATAPI CD-ROM drives behind one
+register block, as on the PC/AT.
 
 Follows ATA/ATAPI-6 (T13 1410D): the command block at `base` (data, error/features,
 sector count, LBA low/mid/high = sector number and cylinder low/high, device/head,
@@ -12,7 +13,20 @@ Commands: IDENTIFY DEVICE, READ/WRITE SECTORS (20h/21h, 30h/31h), READ/WRITE MUL
 VERIFY (40h/41h), INITIALIZE DEVICE PARAMETERS (91h, any CHS translation), RECALIBRATE
 (1xh), SEEK (7xh), FLUSH CACHE (E7h/EAh), SET FEATURES (EFh: write cache, look-ahead,
 PIO transfer mode, revert to defaults), EXECUTE DEVICE DIAGNOSTIC (90h).  Anything
-else, IDENTIFY PACKET DEVICE and PACKET included, is aborted (ABRT).
+else is aborted (ABRT).
+
+A `cdrom` medium makes its device an ATAPI CD-ROM drive (ATA/ATAPI-6 section 9,
+the PACKET protocol): its signature is LBA mid/high 14h/EBh; IDENTIFY DEVICE and
+the other disk commands abort with the signature in place, as drivers probing
+for ATAPI expect; IDENTIFY PACKET DEVICE (A1h), PACKET (A0h), DEVICE RESET (08h),
+SET FEATURES and CHECK POWER MODE work.  After PACKET the device asks for the
+12-byte command (DRQ, interrupt reason CoD in the sector count register), then
+sends the reply in DRQ blocks of at most the byte count limit the host put in
+LBA mid/high (each block's size there, reason IO, INTRQ per block), and ends
+with reason IO+CoD and INTRQ; a CHECK CONDITION ends with ERR and the sense key
+in the error register's high nibble (REQUEST SENSE then tells the rest).  The
+commands themselves are in `atapi.py`.  With no `hdc`, the `cdrom` medium is the
+secondary master, as QEMU's `-cdrom`.
 
 Bochs behaviours kept because guests written on Bochs rely on them:
 
@@ -38,7 +52,8 @@ drops interrupts raised while nIEN is set); EXECUTE DEVICE DIAGNOSTIC signs both
 
 Timing: a command keeps BSY set for COMMAND_DELAY_NS of virtual time before it
 completes (first DRQ, or INTRQ); a released SRST keeps BSY for RESET_DELAY_NS.
-Not modelled: DMA, ATAPI, power management, SMART, security, host protected area.
+Not modelled: DMA (PACKET with the DMA bit aborts), audio CDs and tray or medium
+changes, power management, SMART, security, host protected area.
 """
 
 from typing import Any, Dict, List, Optional
@@ -48,6 +63,8 @@ from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
 
+from .atapi import READ_CHUNK_BLOCKS, SECTORS_PER_BLOCK, CheckCondition, PacketCommands, \
+    identify_packet_page, reply_for
 from .identify import (MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings, Translation,
                            default_translation, identify_page, logical_translation)
 from .taskfile import (CONTROL_HOB, CONTROL_NIEN, CONTROL_SRST, DEVICE_DEV, DEVICE_HEAD, DEVICE_LBA,
@@ -68,6 +85,14 @@ CHANNELS = {
 
 CMD_IDENTIFY = 0xEC
 CMD_EXECUTE_DIAGNOSTIC = 0x90
+CMD_PACKET = 0xA0
+PACKET_SIZE = 12
+#: ATAPI interrupt reason (sector count register): command/data, input/output
+REASON_COD, REASON_IO = 0x01, 0x02
+#: the ATA commands a packet device accepts: opcode -> handler method
+PACKET_DEVICE_COMMANDS = {CMD_PACKET: "_cmd_packet", 0xA1: "_cmd_identify_packet",
+                          0x08: "_cmd_device_reset", 0xEF: "_cmd_set_features",
+                          0xE5: "_cmd_check_power_mode"}
 #: Data-in commands: opcode -> (48-bit addressing, multiple-sector blocks)
 READ_COMMANDS = {0x20: (False, False), 0x21: (False, False), 0x24: (True, False),
                  0xC4: (False, True), 0x29: (True, True)}
@@ -118,7 +143,8 @@ class ATAChannel(Component):
         "control": Option("int", None, "device control / alternate status port (default 0x3F6 / 0x376)",
                           minimum=0, maximum=0xFFFE),
         "irq": Option("int", None, "IRQ line (default 14 / 15)", minimum=0, maximum=15),
-        "master": Option("str", None, "medium of device 0 (default hda / hdc); a medium the machine lacks = no device"),
+        "master": Option("str", None, "medium of device 0 (default hda / hdc, or cdrom without hdc); "
+                         "a cdrom medium is an ATAPI CD-ROM drive; a medium the machine lacks = no device"),
         "slave": Option("str", None, "medium of device 1 (default hdb / hdd); a medium the machine lacks = no device"),
     }
 
@@ -128,10 +154,21 @@ class ATAChannel(Component):
         self.base = base if options["base"] is None else options["base"]
         self.control = control if options["control"] is None else options["control"]
         self.irq = irq if options["irq"] is None else options["irq"]
+        if (options["master"] is None and master == "hdc" and "cdrom" in self.machine.media
+                and options["slave"] != "cdrom"):
+            if "hdc" in self.machine.media:
+                raise ProfileError("component", f"{name}.master",
+                                   "hdc and cdrom both want the secondary master: give one of "
+                                   f"them another place (for example {name}.slave=cdrom)")
+            master = "cdrom"
         self.disks: List[Optional[Disk]] = [
             self._medium("master", master if options["master"] is None else options["master"]),
             self._medium("slave", slave if options["slave"] is None else options["slave"]),
         ]
+        #: the command sets of the ATAPI devices (None: a hard disk or nothing)
+        self.packet: List[Optional[PacketCommands]] = [
+            PacketCommands(disk) if disk is not None and disk.kind == "cdrom" else None
+            for disk in self.disks]
         self.state = ChannelState()
         self.devices = [DeviceState(), DeviceState()]
         self._event: Optional[Event] = None
@@ -156,9 +193,9 @@ class ATAChannel(Component):
 
     def _medium(self, role: str, medium: str) -> Optional[Disk]:
         disk = self.machine.media.get(medium) if medium else None
-        if disk is not None and disk.kind != "hdd":
+        if disk is not None and disk.kind not in ("hdd", "cdrom"):
             raise ProfileError("component", f"{self.name}.{role}",
-                               f"{medium} is a {disk.kind}; this controller drives ATA hard disks only")
+                               f"{medium} is a {disk.kind}; this controller drives hard disks and CD-ROMs")
         return disk
 
     # ------------------------------------------------------------------ lifecycle
@@ -167,6 +204,9 @@ class ATAChannel(Component):
         signed and ready."""
         self.state = ChannelState()
         self.devices = [DeviceState(), DeviceState()]
+        for index in (0, 1):
+            if self.packet[index] is not None:
+                sign(self.devices[index], packet=True)
         self._arm_timer()
         self._update_irq()
 
@@ -271,7 +311,7 @@ class ATAChannel(Component):
         """PIO data in: bytes of the buffer; finishing a block loads the next one."""
         device = self._selected()
         if (not self._present(self.state.selected) or not device.status & STATUS_DRQ
-                or device.command in WRITE_COMMANDS):
+                or device.command in WRITE_COMMANDS or device.packet_stage == "command"):
             return 0
         start = device.buffer_index
         if start + size < len(device.buffer):
@@ -291,6 +331,9 @@ class ATAChannel(Component):
         """PIO data out: each completed sector goes to the disk at once."""
         index = self.state.selected
         device = self.devices[index]
+        if device.packet_stage == "command" and device.status & STATUS_DRQ:
+            self._receive_packet(index, size, value)
+            return
         if (not self._present(index) or not device.status & STATUS_DRQ
                 or device.command not in WRITE_COMMANDS):
             return
@@ -309,7 +352,9 @@ class ATAChannel(Component):
 
     def _data_in_done(self, index: int) -> None:
         device = self.devices[index]
-        if device.command in READ_COMMANDS and device.sectors_left:
+        if device.command == CMD_PACKET:
+            self._next_packet_block(index)
+        elif device.command in READ_COMMANDS and device.sectors_left:
             self._load_block(index)
         else:
             drop_command(device)
@@ -353,7 +398,10 @@ class ATAChannel(Component):
         device.error = 0
         device.status &= ~(STATUS_ERR | STATUS_DRQ | STATUS_DF)
         drop_command(device)
-        handler = COMMANDS.get(value)
+        if self.packet[index] is not None:
+            handler = PACKET_DEVICE_COMMANDS.get(value, "_cmd_not_for_packet_devices")
+        else:
+            handler = COMMANDS.get(value)
         if handler is None:
             self._finish(index, ERROR_ABRT)
         else:
@@ -461,10 +509,114 @@ class ATAChannel(Component):
         for index in present:
             device = self.devices[index]
             drop_command(device)
-            sign(device)
+            sign(device, packet=self.packet[index] is not None)
             device.intrq = False
             self._schedule(index, "_complete_diagnostic")
         self._update_irq()
+
+    # ------------------------------------------------------------------ ATAPI
+    def _cmd_not_for_packet_devices(self, index: int, opcode: int) -> None:
+        """A disk command to a CD-ROM: ABRT with the packet signature in the task
+        file (how a driver that sent IDENTIFY DEVICE learns it found ATAPI)."""
+        sign(self.devices[index], packet=True)
+        self._finish(index, ERROR_ABRT)
+
+    def _cmd_identify_packet(self, index: int, opcode: int) -> None:
+        device = self.devices[index]
+        device.command = opcode
+        device.buffer = bytearray(identify_packet_page(f"PCM{self.base:04X}{index}"))
+        self._schedule(index, "_complete_data_ready")
+
+    def _cmd_device_reset(self, index: int, opcode: int) -> None:
+        """The packet device's own reset: signature, no interrupt."""
+        device = self.devices[index]
+        sign(device, packet=True)
+        device.status = STATUS_IDLE
+
+    def _cmd_check_power_mode(self, index: int, opcode: int) -> None:
+        self.devices[index].count = 0xFF          # active or idle
+        self._finish(index)
+
+    def _cmd_packet(self, index: int, opcode: int) -> None:
+        """DRQ for the 12 command bytes at once (no interrupt: the IDENTIFY PACKET
+        page says DRQ comes within 50 us); the byte count limit is latched."""
+        device = self.devices[index]
+        if device.features & 0x01:                # DMA: not modelled
+            self._finish(index, ERROR_ABRT)
+            return
+        limit = device.lba_mid | (device.lba_high << 8)
+        device.byte_limit = max(2, (limit or 0xFFFE) & ~1)
+        device.command = opcode
+        device.packet_stage = "command"
+        device.buffer = bytearray(PACKET_SIZE)
+        device.buffer_index = 0
+        device.count = REASON_COD
+        device.status = STATUS_IDLE | STATUS_DRQ
+
+    def _receive_packet(self, index: int, size: int, value: int) -> None:
+        device = self.devices[index]
+        for shift in range(0, 8 * size, 8):
+            if device.buffer_index < PACKET_SIZE:
+                device.buffer[device.buffer_index] = (value >> shift) & 0xFF
+                device.buffer_index += 1
+        if device.buffer_index >= PACKET_SIZE:
+            device.packet_stage = "data"
+            self._schedule(index, "_execute_packet")
+
+    def _execute_packet(self, index: int) -> None:
+        device = self.devices[index]
+        cdb = bytes(device.buffer[:PACKET_SIZE])
+        try:
+            reply = reply_for(self.packet[index], cdb,
+                              (device.sense_key, device.sense_asc, device.sense_ascq))
+        except CheckCondition as failed:
+            self._packet_failed(index, failed.key, failed.asc, failed.ascq)
+            return
+        device.sense_key = device.sense_asc = device.sense_ascq = 0
+        device.reply = bytearray(reply.data)
+        device.next_lba, device.sectors_left = reply.lba, reply.blocks
+        self._next_packet_block(index)
+
+    def _next_packet_block(self, index: int) -> None:
+        """The next DRQ block of the reply (image blocks read as needed), or the
+        command's completion when nothing is left."""
+        device = self.devices[index]
+        commands = self.packet[index]
+        while len(device.reply) < device.byte_limit and device.sectors_left:
+            count = min(device.sectors_left, READ_CHUNK_BLOCKS)
+            try:
+                device.reply.extend(commands.read_blocks(device.next_lba, count))
+            except OSError:
+                self._fail(index, ERROR_ABRT, STATUS_DF)
+                return
+            self._report_transfer(index, "read", device.next_lba * SECTORS_PER_BLOCK,
+                                  count * SECTORS_PER_BLOCK)
+            device.next_lba += count
+            device.sectors_left -= count
+        if not device.reply:
+            drop_command(device)
+            device.count = REASON_IO | REASON_COD
+            device.status = STATUS_IDLE
+            self._interrupt(index)
+            return
+        size = min(device.byte_limit, len(device.reply))
+        device.buffer = device.reply[:size]
+        del device.reply[:size]
+        device.buffer_index = 0
+        device.lba_mid, device.lba_high = size & 0xFF, size >> 8
+        device.count = REASON_IO
+        device.status = STATUS_IDLE | STATUS_DRQ
+        self._interrupt(index)
+
+    def _packet_failed(self, index: int, key: int, asc: int, ascq: int) -> None:
+        """CHECK CONDITION: ERR, the sense key in the error register (as QEMU)."""
+        device = self.devices[index]
+        drop_command(device)
+        device.sense_key, device.sense_asc, device.sense_ascq = key, asc, ascq
+        device.error = key << 4
+        device.count = REASON_IO | REASON_COD
+        device.status = STATUS_IDLE | STATUS_ERR
+        self._interrupt(index)
 
     # ------------------------------------------------------------------ transfers
     def _begin_transfer(self, index: int, opcode: int, lba48: bool, multiple: bool) -> bool:
@@ -615,7 +767,7 @@ class ATAChannel(Component):
         """SRST recovery: signature, multiple mode off (as Bochs), settings kept unless
         SET FEATURES CCh asked to revert them; no interrupt."""
         device = self.devices[index]
-        sign(device)
+        sign(device, packet=self.packet[index] is not None)
         device.multiple = 0
         if device.revert_defaults:
             device.logical_heads = device.logical_spt = 0

@@ -37,6 +37,9 @@ DEVICE_LBA = 0x40
 DEVICE_DEV = 0x10
 DEVICE_HEAD = 0x0F
 
+#: LBA mid and high of a packet (ATAPI) device's signature
+PACKET_SIGNATURE = (0x14, 0xEB)
+
 #: Task file fields behind offsets 1-5 (each with a `hob_` copy: the LBA48 FIFO).
 TASKFILE_FIELDS = {1: "features", 2: "count", 3: "lba_low", 4: "lba_mid", 5: "lba_high"}
 
@@ -74,6 +77,13 @@ class DeviceState:
     revert_defaults: bool = False    # SET FEATURES CCh: SRST reverts the settings
     pending: str = ""                # completion scheduled on the clock
     pending_deadline: int = 0
+    # ATAPI (`atapi.py`): the PACKET command in progress and the sense data
+    packet_stage: str = ""           # "command" (12 bytes awaited), "data", ""
+    byte_limit: int = 0              # byte count limit of the PACKET command
+    reply: bytearray = dataclasses.field(default_factory=bytearray)   # bytes not yet in a DRQ block
+    sense_key: int = 0
+    sense_asc: int = 0
+    sense_ascq: int = 0
 
 
 @dataclasses.dataclass
@@ -149,14 +159,20 @@ def drop_command(device: DeviceState) -> None:
     device.sectors_left = 0
     device.buffer = bytearray()
     device.buffer_index = 0
+    device.packet_stage = ""
+    device.reply = bytearray()
 
 
-def sign(device: DeviceState, present: bool = True) -> None:
-    """The ATA device signature and the diagnostic code 'passed'; for an absent
-    device the registers a reset leaves (cylinder FFFFh, QEMU's "no device")."""
+def sign(device: DeviceState, present: bool = True, packet: bool = False) -> None:
+    """The ATA device signature (cylinder 0, or EB14h for a packet device) and the
+    diagnostic code 'passed'; for an absent device the registers a reset leaves
+    (cylinder FFFFh, QEMU's "no device")."""
     device.count = 1
     device.lba_low = 1
-    device.lba_mid = device.lba_high = 0 if present else 0xFF
+    if packet:
+        device.lba_mid, device.lba_high = PACKET_SIGNATURE
+    else:
+        device.lba_mid = device.lba_high = 0 if present else 0xFF
     device.head = 0
     device.lba_mode = False
     device.error = ERROR_DIAGNOSTIC_PASSED
