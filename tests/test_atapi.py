@@ -13,8 +13,9 @@ import pytest
 from pcmachine import Machine
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
-from pcmachine.plugins.ata.channel import COMMAND_DELAY_NS, ATAChannel
+from pcmachine.plugins.ata.channel import ATAChannel
 from pcmachine.plugins.ata.taskfile import STATUS_BSY, STATUS_DRQ, STATUS_ERR
+from test_ata import advance, inb, outb
 
 BASE, CONTROL = 0x170, 0x376
 DATA, ERROR, COUNT, LBA_LOW, LBA_MID, LBA_HIGH, DEVICE, COMMAND = range(BASE, BASE + 8)
@@ -41,20 +42,6 @@ def machine(iso):
     machine.add_component(ATAChannel, "ide1", {"channel": "secondary"})
     yield machine
     machine.close()
-
-
-def outb(machine, port, value):
-    machine.bus.io_write(port, 1, value)
-
-
-def inb(machine, port):
-    return machine.bus.io_read(port, 1)
-
-
-def advance(machine, ns=COMMAND_DELAY_NS):
-    clock = machine.clock
-    clock.skip_to(clock.now() + ns)
-    clock.run_due()
 
 
 def irq(machine):

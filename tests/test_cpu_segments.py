@@ -71,6 +71,20 @@ double_fault_task:              ; entered through a task gate: error code on its
 """
 
 
+
+def to_ring3(eflags: int) -> str:
+    """IRETD to `user:` at CPL 3 (code 53h, stack 23h:8000h) with these EFLAGS; the
+    label follows."""
+    return f"""    push dword 0x23
+    push dword 0x8000
+    push dword {eflags:#x}
+    push dword 0x53
+    push dword user
+    iretd
+user:
+"""
+
+
 def run_protected(source: str, idt_limit: int = 0x3FF, absent_gates: Tuple[int, ...] = (),
                   setup: Optional[Callable[[Any, Dict[int, int]], None]] = None,
                   fpu: bool = False) -> Tuple[Any, Optional[Tuple[int, int]]]:
@@ -228,15 +242,7 @@ def test_hardware_interrupt_in_ring3_switches_to_the_tss_stack() -> None:
         cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
         controller.append(VectorController(machine, 0x30))
 
-    source = """
-    push dword 0x23
-    push dword 0x8000
-    push dword 0x202
-    push dword 0x53
-    push dword user
-    iretd
-user:
-    inc ecx
+    source = to_ring3(0x202) + """    inc ecx
     jmp user
 """
     def request_later(machine_: Any, labels: Dict[int, int]) -> None:
@@ -369,14 +375,7 @@ def test_alignment_check_in_ring3(eflags: int, cr0_am: bool, expected, paged: bo
             cpu.write_cr(0, cpu.cr[0] | 0x40000)
 
     source = f"""
-    push dword 0x23
-    push dword 0x8000
-    push dword {eflags}
-    push dword 0x53
-    push dword user
-    iretd
-user:
-    mov eax, [ss:0x1000]        ; aligned
+{to_ring3(eflags)}    mov eax, [ss:0x1000]        ; aligned
     mov eax, [ss:0x1001]        ; misaligned dword
     mov bx, [ss:0x1FFF]         ; a word across a page boundary
     int3                        ; (a DPL 0 gate: #GP from ring 3 ends the run)
@@ -492,15 +491,7 @@ def test_paged_supervisor_code_faults_when_user_code_jumps_there() -> None:
 again:
     call 0x40000
     loop again
-    push dword 0x23
-    push dword 0x8000
-    push dword 0x2
-    push dword 0x53
-    push dword user
-    iretd
-user:
-    call 0x40000
-""", setup=supervisor_page)
+""" + to_ring3(0x2) + "    call 0x40000\n", setup=supervisor_page)
     assert taken == (14, 5)
     assert machine.cpu.cr[2] == 0x40000
 
@@ -562,14 +553,7 @@ def test_popf_in_ring3_keeps_iopl_and_keeps_if_unless_iopl_allows(iopl: int,
         cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
 
     machine, taken = run_protected(f"""
-    push dword 0x23
-    push dword 0x8000
-    push dword 0x202 | ({iopl} << 12)
-    push dword 0x53
-    push dword user
-    iretd
-user:
-    push dword 0x1002 ^ ({iopl} << 12)   ; other IOPL, IF clear
+{to_ring3(0x202 | (iopl << 12))}    push dword 0x1002 ^ ({iopl} << 12)   ; other IOPL, IF clear
     popfd
     pushfd
     pop dword [ss:0x700]
@@ -596,14 +580,7 @@ def test_privileged_instructions_fault_in_ring3(instruction: str) -> None:
 
     machine, taken = run_protected(f"""
     mov dword [0x710], target
-    push dword 0x23
-    push dword 0x8000
-    push dword 0x2
-    push dword 0x53
-    push dword user
-    iretd
-user:
-    xor eax, eax
+{to_ring3(0x2)}    xor eax, eax
 target:
     {instruction}
 """, setup=ring3)
