@@ -167,6 +167,7 @@ def test_mode_sense_configuration_and_events(machine):
 @pytest.mark.parametrize("cdb, key, asc", [
     ([0xFF], 5, 0x20),                                 # no such command
     ([0x28, 0, 0, 0, 0, BLOCKS - 1, 0, 0, 2, 0], 5, 0x21),     # past the last block
+    ([0x2B, 0, 0, 0, 0, BLOCKS], 5, 0x21),             # SEEK to the block after the last
     ([0x4A, 0, 0, 0, 0x10], 5, 0x24),                  # asynchronous event status
 ])
 def test_check_condition_and_request_sense(machine, cdb, key, asc):

@@ -27,7 +27,7 @@ SECTORS_PER_BLOCK = BLOCK_SIZE // 512
 READ_CHUNK_BLOCKS = 16
 
 # sense keys and additional sense codes (SPC-3 4.5.6, annex D)
-NO_SENSE, NOT_READY, ILLEGAL_REQUEST = 0x0, 0x2, 0x5
+ILLEGAL_REQUEST = 0x5
 ASC_INVALID_OPCODE, ASC_LBA_OUT_OF_RANGE, ASC_INVALID_FIELD = 0x20, 0x21, 0x24
 ASC_SAVING_NOT_SUPPORTED = 0x39
 
@@ -191,7 +191,7 @@ class PacketCommands:
         return reply
 
     def seek(self, cdb: bytes) -> Reply:
-        self.checked_range(struct.unpack(">I", cdb[2:6])[0], 0 if self.blocks else 1)
+        self.checked_range(struct.unpack(">I", cdb[2:6])[0], 1)
         return Reply()
 
     def read_toc(self, cdb: bytes) -> Reply:

@@ -55,6 +55,11 @@ BAR_PREFETCHABLE = 0x08
 # expansion ROM base address register (6.2.5.2): address bits 31-11, enable bit 0
 ROM_ENABLE = 0x01
 ROM_ADDRESS_MASK = 0xFFFFF800
+ROM_MINIMUM_SIZE = 0x800
+
+
+def power_of_two_at_least(size: int) -> int:
+    return 1 << max(size - 1, 1).bit_length()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +145,7 @@ class PCIFunction(Component):
 
     def _rom_size(self) -> int:
         image = self.rom_image()
-        return 0 if image is None else 1 << max(len(image) - 1, 0x7FF).bit_length()
+        return 0 if image is None else max(ROM_MINIMUM_SIZE, power_of_two_at_least(len(image)))
 
     def write_mask(self) -> bytearray:
         """The writable bits of each configuration byte: the header's by default."""

@@ -25,15 +25,11 @@ from pcmachine.component import Option
 from pcmachine.errors import ProfileError
 from pcmachine.hookspecs import hookimpl
 
-from .function import COMMAND_IO, COMMAND_MEMORY, Bar, PCIFunction, function_options
+from .function import COMMAND_IO, COMMAND_MEMORY, Bar, PCIFunction, function_options, power_of_two_at_least
 
 
 #: the largest expansion ROM a BAR can describe here
 MAX_ROM = 16 << 20
-
-
-def power_of_two_at_least(size: int) -> int:
-    return 1 << max(size - 1, 1).bit_length()
 
 
 class PCIVGA(PCIFunction):
