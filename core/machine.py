@@ -34,28 +34,42 @@ InputHandler = Callable[[Any], bool]
 
 
 class RealtimePacer:
-    """Keeps virtual time from running ahead of host time (interactive runs): a
-    guest waiting in HLT for its timer then takes host time as a real PC would,
-    instead of racing through virtual seconds.  Only the host's pace changes; the
-    machine's behaviour stays a function of the instruction count and inputs."""
+    """Keeps a guest's idle time in step with host time (interactive runs): a guest
+    waiting in HLT, or in a polling loop the machine recognises, for its timer takes
+    host time as a real PC would, instead of racing through virtual seconds.  A busy
+    guest is never slowed down: the virtual time its instructions stand for may run
+    ahead of the host's (as in Bochs without clock sync), so a debugger or a screen
+    costs a CPU-bound guest nothing.  Only the host's pace changes; the machine's
+    behaviour stays a function of the instruction count and inputs."""
 
     #: a lag larger than this is forgiven rather than caught up with
     MAX_LAG = 0.1
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.virtual_start = clock.now()
+        self._anchor()
+
+    def _anchor(self) -> None:
+        self.virtual_start = self.clock.now()
+        self.idle_start = self.clock.offset_ns
         self.host_start = time.monotonic()
+        self.slept = 0.0
 
     def ahead(self) -> float:
-        """Host seconds to sleep so that host time catches up with virtual time."""
+        """Host seconds to sleep: the idle virtual time not yet waited out, as far as
+        virtual time is ahead of host time."""
         virtual = (self.clock.now() - self.virtual_start) / 1e9
         host = time.monotonic() - self.host_start
-        if host - virtual > self.MAX_LAG:      # a busy guest: virtual time lags; don't burst
-            self.virtual_start = self.clock.now()
-            self.host_start = time.monotonic()
+        idle = (self.clock.offset_ns - self.idle_start) / 1e9
+        if host - virtual > self.MAX_LAG or idle < 0:   # a slow host, or a restored state
+            self._anchor()
             return 0.0
-        return min(virtual - host, 0.5) if virtual - host > 0.002 else 0.0
+        owed = min(idle - self.slept, virtual - host)
+        if owed <= 0.002:
+            return 0.0
+        seconds = min(owed, 0.5)
+        self.slept += seconds
+        return seconds
 
 
 class Machine:

@@ -1,4 +1,5 @@
-"""The machine's run loop: realtime pacing for interactive runs.
+"""The machine's run loop: realtime pacing for interactive runs (idle time waits
+for the host, busy time never does).
 
 The pacing tests replace the host's clock and trio's sleep with a fake host whose
 time moves only when the machine sleeps (an infinitely fast host) or by a fixed
@@ -56,27 +57,70 @@ def test_unpaced_run_never_sleeps_for_host_time(monkeypatch):
     assert host.now == 100.0
 
 
-def test_paced_run_keeps_virtual_time_within_host_time(monkeypatch):
-    machine = bare_machine()
-    machine.run_headless(500_000)                    # half a virtual second, unpaced
+class TickingGuest:
+    """A stand-in CPU: after each timer tick it runs `busy` instructions, then waits
+    in HLT for the next tick (as an idle kernel does)."""
+
+    def __init__(self, machine: Machine, busy: int, tick_ns: int = 10_000_000) -> None:
+        self.clock = machine.clock
+        self.busy = busy
+        self.tick_ns = tick_ns
+        self.remaining = busy
+        self.halted = False
+        self.check_irq = False
+        self.stop_requested = False
+        self.clock.schedule_in(tick_ns, self.tick)
+
+    def tick(self) -> None:
+        self.halted = False
+        self.remaining = self.busy
+        self.clock.schedule_in(self.tick_ns, self.tick)
+
+    def can_wake(self) -> bool:
+        return True
+
+    def run(self) -> None:
+        ran = min(self.remaining, self.clock.stop_icount - self.clock.icount)
+        self.clock.icount += ran
+        self.remaining -= ran
+        self.halted = self.remaining == 0
+
+
+def idle_seconds(machine: Machine) -> float:
+    return machine.clock.offset_ns / 1e9
+
+
+def test_paced_run_waits_out_the_guests_idle_time(monkeypatch):
+    machine = bare_machine()                         # ips 1M: 1,000 instructions are 1 ms
+    machine.cpu = TickingGuest(machine, busy=1_000)  # 1 ms busy, 9 ms in HLT per tick
+    machine.run_headless(100_000)                    # some virtual time, unpaced
     host = FakeHost(machine)
     host.install(monkeypatch)
     machine.realtime = True
-    virtual_start, host_start = machine.clock.now() / 1e9, host.now
-    assert machine.run_headless(2_000_000) == "instruction-limit"
-    paced = [(virtual - virtual_start, after - host_start)
-             for seconds, virtual, after in host.sleeps if seconds > 0]
-    assert paced, "a paced run on a fast host must wait for host time"
-    for virtual, after in paced:                     # after each wait, host has caught up
-        assert virtual - after <= 0.002 + 1e-9
-    virtual_total = machine.clock.now() / 1e9 - virtual_start
-    assert virtual_total >= 1.5
-    # the host slept as long as virtual time ran, less at most the final slice
-    assert virtual_total - 0.2 - 0.002 <= host.now - host_start <= virtual_total + 1e-9
+    virtual_start, idle_start, host_start = machine.clock.now() / 1e9, idle_seconds(machine), host.now
+    assert machine.run_headless(machine.clock.icount + 200_000) == "instruction-limit"
+    virtual = machine.clock.now() / 1e9 - virtual_start
+    idle = idle_seconds(machine) - idle_start
+    assert virtual >= 1.9 and 0.85 * virtual <= idle <= 0.95 * virtual
+    waits = [(seconds, after) for seconds, _, after in host.sleeps if seconds > 0]
+    assert waits, "a paced run must wait out the guest's HLT time in host time"
+    # the host waited as long as the guest idled (the busy time took no host time here)
+    assert idle - 0.01 <= host.now - host_start <= idle + 1e-9
+
+
+def test_paced_run_never_slows_a_busy_guest(monkeypatch):
+    machine = bare_machine()                         # no CPU: every slice is busy
+    host = FakeHost(machine)
+    host.install(monkeypatch)
+    machine.realtime = True                          # as with --gdb or a screen
+    assert machine.run_headless(2_000_000) == "instruction-limit"   # two virtual seconds
+    assert all(seconds == 0 for seconds, _, _ in host.sleeps)
+    assert host.now == 100.0
 
 
 def test_paced_run_forgives_a_slow_host_instead_of_bursting(monkeypatch):
     machine = bare_machine()
+    machine.cpu = TickingGuest(machine, busy=1_000)
     host = FakeHost(machine, step=1.0)               # every clock read costs a host second
     host.install(monkeypatch)
     machine.realtime = True
@@ -85,13 +129,13 @@ def test_paced_run_forgives_a_slow_host_instead_of_bursting(monkeypatch):
     def host_gets_fast() -> None:
         if not switch and machine.clock.now() >= 5 * 10 ** 8:
             host.step = 0.0
-            switch.extend((machine.clock.now() / 1e9, host.now, len(host.sleeps)))
+            switch.extend((idle_seconds(machine), host.now, len(host.sleeps)))
         return None
 
-    assert trio.run(machine.run, 2_000_000, host_gets_fast) == "instruction-limit"
-    virtual_switch, host_switch, sleeps_before = switch
+    assert trio.run(machine.run, 200_000, host_gets_fast) == "instruction-limit"
+    idle_switch, host_switch, sleeps_before = switch
     assert all(seconds == 0 for seconds, _, _ in host.sleeps[:sleeps_before])
     # once the host is fast again, pacing resumes at once: no burst to catch up the lag
-    virtual_after = machine.clock.now() / 1e9 - virtual_switch
-    assert virtual_after >= 1.0
-    assert virtual_after - 0.2 - RealtimePacer.MAX_LAG <= host.now - host_switch <= virtual_after + 1e-9
+    idle_after = idle_seconds(machine) - idle_switch
+    assert idle_after >= 1.0
+    assert idle_after - 0.01 - RealtimePacer.MAX_LAG <= host.now - host_switch <= idle_after + 1e-9
