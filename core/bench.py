@@ -476,6 +476,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def runtime_name() -> str:
+    """The interpreter and version, and on PyPy the GC nursery the figures depend on."""
+    name = f"{sys.implementation.name} {sys.version.split()[0]}"
+    if sys.implementation.name == "pypy":
+        name += f", GC nursery {os.environ.get('PYPY_GC_NURSERY', 'sized by PyPy')}"
+    return name
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -491,7 +499,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                              "give the loops' options without --guest")
     try:
         options = guest_options(args.guest) if args.guest is not None else None
-        print(f"runtime: {sys.implementation.name} {sys.version.split()[0]}")
+        print(f"runtime: {runtime_name()}")
         if options is not None:
             bench_guest(args.guest, options, args.repeat or 0)
         else:

@@ -14,6 +14,7 @@ a run cleanly with status 130.  Tracebacks are for our own bugs only.
 
 import argparse
 import os
+import platform
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -269,7 +270,30 @@ def _cmd_replay(argv: List[str]) -> int:
     return replay(args.recording, args.plugin, trace_components(args), quiet=args.quiet)
 
 
+#: PyPy's nursery (the arena of young objects) for the `machine` command.  PyPy
+#: sizes it once at start-up from the CPU's cache, half of the L3 it reports, and a
+#: VM may report hundreds of MiB: 240 MB on our machines, which cost the Debian
+#: boot 2.1 GB of peak memory against 1.27 GB with 64 MB, at the same speed
+#: (docs/performance.md, Memory).
+PYPY_NURSERY = "64MB"
+
+
+def _restart_with_sized_nursery() -> None:
+    """On PyPy, run the command again in this process with PYPY_GC_NURSERY set,
+    unless the user chose a nursery (or the command was not started as a script)."""
+    if platform.python_implementation() != "PyPy" or "PYPY_GC_NURSERY" in os.environ:
+        return
+    script = sys.argv[0]
+    if not os.path.isfile(script):
+        return
+    os.environ["PYPY_GC_NURSERY"] = PYPY_NURSERY
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, script] + sys.argv[1:])
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    if argv is None:
+        _restart_with_sized_nursery()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     own_parsers = {"cputest": "cputest", "bench": "bench", "compat": "compat", "fuzz": "fuzz"}

@@ -1,11 +1,15 @@
 """The `machine` command as a user runs it: a separate process, Ctrl+C, listings."""
 
+import os
+import platform
 import signal
 import subprocess
 import sys
 import time
 
-from pcmachine.cli import main
+import pytest
+
+from pcmachine.cli import PYPY_NURSERY, main
 
 READY_PLUGIN = """
 from pcmachine import hookimpl
@@ -87,3 +91,24 @@ def test_serial_stdio_takes_piped_input_and_prints_output(tmp_path, floppy_from)
                             input=b"HAL.", capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert b"IBM" in result.stdout
+
+
+@pytest.mark.parametrize("chosen", [None, "16MB"])
+def test_the_command_sizes_pypys_nursery_unless_the_user_did(tmp_path, chosen):
+    """PyPy sizes its nursery from the cache the CPU reports (240 MB on a VM with a
+    480 MiB L3): the `machine` script restarts itself with PYPY_GC_NURSERY set.
+    The bench's runtime line shows the nursery the figures were taken with."""
+    script = tmp_path / "machine"
+    script.write_text("import sys\nfrom pcmachine.cli import main\n"     # as pip writes it
+                      "if __name__ == '__main__':\n    sys.exit(main())\n")
+    env = {key: value for key, value in os.environ.items() if key != "PYPY_GC_NURSERY"}
+    if chosen is not None:
+        env["PYPY_GC_NURSERY"] = chosen
+    result = subprocess.run([sys.executable, str(script), "bench", "--instructions", "1000", "realmode"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    runtime = result.stdout.splitlines()[0]
+    if platform.python_implementation() == "PyPy":
+        assert runtime.endswith(f"GC nursery {chosen or PYPY_NURSERY}"), runtime
+    else:
+        assert runtime == f"runtime: cpython {platform.python_version()}", runtime
