@@ -202,10 +202,14 @@ def build_machine(options: RunOptions) -> Machine:
         raise UserError("run: give a PROFILE (e.g. pc.yaml) or --restore FILE")
     probe = Profile.load(options.profile, options.overrides, options.media, options.components)
     media = dict(options.media)
+    overrides = _overrides(options, probe.data)
     if not media and not probe.media() and not probe.empty_floppies() \
             and not (probe.data.get("bios") or {}).get("kernel"):
+        # copy-on-write: the bundled image is never written or locked, so any
+        # number of demo runs go at once (and an installed package may be read-only)
         media["fda"] = demo_image()
-    profile = Profile.load(options.profile, _overrides(options, probe.data), media, options.components)
+        overrides.append("media.fda.overlay=true")
+    profile = Profile.load(options.profile, overrides, media, options.components)
     return Machine.from_profile(profile, extra_plugins=options.plugins,
                                 setup=lambda machine: _attach_recording_tools(machine, options))
 

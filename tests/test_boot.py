@@ -1,6 +1,9 @@
 """First boots: the two classic boot sectors from a 1.44 MB floppy through the CLI,
 screen dumps, the demo disk, and a dotted-path plugin counting events via hooks."""
 
+import subprocess
+import sys
+
 from pcmachine.cli import main
 
 
@@ -75,3 +78,21 @@ def test_dotted_path_plugin_counts_port_and_vga_writes(tmp_path, capsys, floppy_
     assert counter.vga_writes >= 13
     assert {0x3D4, 0x3D5} <= counter.ports
     assert f"port writes: {counter.port_writes}, VGA memory writes: {counter.vga_writes}" in out
+
+
+def test_demo_disk_runs_beside_another_demo_run(capsys):
+    """The demo disk is booted copy-on-write, so demo runs share it: one goes on
+    while another process has it open as a demo run does (two test suites on
+    two runtimes did collide on its write lock)."""
+    from pcmachine.runner import demo_image
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pcmachine.media import Disk\n"
+         "disk = Disk('fda', sys.argv[1], 'floppy', overlay=True)\nprint('held', flush=True)\ntime.sleep(120)",
+         demo_image()], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        status, out, err = run(capsys, "--wait", "pcmachine demo disk")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert status == 0, err
