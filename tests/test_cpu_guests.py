@@ -1,6 +1,9 @@
 """Guest programs (tests/guests/cpu/*.asm) exercising the CPU as a whole:
-interrupts and exceptions through the IVT, self-modifying code, REP string
+interrupts and exceptions through the IVT, self-modifying code (also inside the
+running block), REP string
 instructions across the segment wrap."""
+
+import pytest
 
 from cpu_support import PortRecorder, VectorController, load_guest, make_machine, run_until_stopped
 
@@ -34,6 +37,20 @@ def test_self_modifying_code_executes_new_bytes() -> None:
     load_guest(machine, "smc.bin")
     assert run_until_stopped(machine) == "halted"
     assert recorder.data.decode() == "ab2"
+
+
+@pytest.mark.parametrize("model, expected", [("pentium", "abcI"), ("pentiumpro", "abcI"),
+                                             ("80486", "?abS")])
+@pytest.mark.parametrize("tier2_threshold", [None, 0])
+def test_a_store_into_the_running_block(model: str, expected: str, tier2_threshold) -> None:
+    """A Pentium or later runs the bytes a store just wrote after it in the same
+    block (iPXE's `int n` with a patched vector looped in INT 0 before); a 486
+    runs its prefetched bytes until a jump."""
+    machine = make_machine(model, tier2_threshold=tier2_threshold)
+    recorder = PortRecorder(machine)
+    load_guest(machine, "smc_block.bin")
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data.decode() == expected
 
 
 def test_rep_strings_wrap_at_64k() -> None:

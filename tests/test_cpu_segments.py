@@ -87,12 +87,12 @@ user:
 
 def run_protected(source: str, idt_limit: int = 0x3FF, absent_gates: Tuple[int, ...] = (),
                   setup: Optional[Callable[[Any, Dict[int, int]], None]] = None,
-                  fpu: bool = False) -> Tuple[Any, Optional[Tuple[int, int]]]:
+                  fpu: bool = False, model: str = "80486") -> Tuple[Any, Optional[Tuple[int, int]]]:
     """Run `source` (32-bit, CPL 0, flat DS/ES/SS) to its HLT; returns the machine
     and (vector, error code) of the exception taken, or None."""
     code = assemble(source + "\n    hlt\n" + HANDLERS, bits=32, org=CODE)
     labels = handler_offsets(source)
-    machine = make_machine("80486", fpu=fpu)
+    machine = make_machine(model, fpu=fpu)
     memory = machine.bus.memory
     memory[CODE:CODE + len(code)] = code
     gdt = bytearray(8 * GDT_ENTRIES)
@@ -475,6 +475,26 @@ again:
     machine, taken = run_protected(source, setup=code_pages)
     assert taken is None
     assert [machine.cpu.get_reg(r) for r in ("ebx", "edx", "esi", "edi")] == [1, 2, 1, 3]
+
+
+@pytest.mark.parametrize("model, total", [("pentium", 1 + 2 + 3), ("80486", 0 + 1 + 2)])
+def test_paged_store_into_the_running_block(model: str, total: int) -> None:
+    """Under paging too, a Pentium runs the immediate a store just wrote into the
+    next instruction of the same block; a 486 its prefetched byte."""
+    machine, taken = run_protected("""
+    mov ecx, 3
+    mov bl, 1
+    xor edx, edx
+again:
+    mov [patched + 1], bl       ; the immediate of the next instruction
+patched:
+    mov al, 0
+    add dl, al
+    inc bl
+    loop again
+""", setup=lambda machine, labels: identity_paging(machine), model=model)
+    assert taken is None
+    assert machine.cpu.get_reg("edx") == total
 
 
 def test_paged_supervisor_code_faults_when_user_code_jumps_there() -> None:

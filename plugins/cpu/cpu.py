@@ -19,7 +19,7 @@ from .fpu.unit import X87, X87State
 from .blockrun import DEFAULT_WARMUP, Runner, make_loop_runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CPUFault, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
+from .state import (AC, CPUFault, CodeModified, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
                     ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
                     SEGS, SS, SS_VECTOR, TF, VM)
 
@@ -50,9 +50,9 @@ class CPU(Component):
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
         "lf_res", "limited_caches", "magic_break", "max_blocks", "mlin", "model",
         "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
-        "regs", "runner_warmup", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
+        "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
-        "stop_requested", "tier2_threshold", "tier2_translated", "tlb_global",
+        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_global",
         "tlb_read", "tlb_supervisor", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )
@@ -161,6 +161,14 @@ class CPU(Component):
         # Blocks that follow a jump: physical address -> their "still valid" flags.
         self.block_alive: Dict[int, List[List[bool]]] = {}
         self.stop_requested = False
+        #: the instruction closures of the block the run loop is running (None
+        #: between blocks and when one instruction runs alone), for stores into it
+        #: (`CodeModified`)
+        self.running: Optional[List[Callable[[int], int]]] = None
+        #: a store of an instruction is on the bus (not a device's or the BIOS's)
+        self.storing = False
+        #: the next instruction runs alone: its store changes the block it was in
+        self.store_restart = False
         self.traced = False
         #: `xchg bx, bx` decodes as Bochs' magic breakpoint (a plugin hooks it)
         self.magic_break = False
@@ -367,9 +375,25 @@ class CPU(Component):
         drop the blocks decoded from their buckets; a page left without blocks
         goes back to the bus's fast write path."""
         buckets = self.block_buckets
+        # Pentium and later see a store into the instructions after it (SDM vol. 3,
+        # 11.6); older parts run what they prefetched until a jump.
+        running = self.running if self.storing and self.generation >= 5 else None
+        modified = False
         for bucket in range(start >> CODE_BUCKET_SHIFT, ((end - 1) >> CODE_BUCKET_SHIFT) + 1):
             for address in buckets.pop(bucket, ()):
+                if running is not None and not modified:
+                    modified = self._cached_block(address) is running
                 self._drop_block(address)
+        if modified:
+            self.running = None
+            self.storing = False
+            raise CodeModified()
+
+    def _cached_block(self, address: int) -> Optional[List[Callable[[int], int]]]:
+        """The instruction closures of the block decoded at a physical address, in
+        the cache in use (its runner may change: tier 2; the list stays)."""
+        entry = self.code_cache.get(address)
+        return None if entry is None else entry[1]
 
     def _drop_block(self, address: int) -> None:
         self.fetch_cache.clear()
@@ -610,12 +634,21 @@ class CPU(Component):
                 elif self.flags & TF or self.dr[7] & 0xFF:
                     debugregs.run_debug(self)      # TF or DR7: one step at a time
                     continue
+                elif self.store_restart:
+                    self.store_restart = False
+                    self.step_loop(True)
+                    continue
                 else:
                     self.step_loop(False)
                 break
             except LoopExit:
+                self.running = None
                 continue
+            except CodeModified:
+                clock.icount -= 1                   # the instruction runs again, alone
+                self.store_restart = True
             except CPUFault as fault:
+                self.running = None
                 self.raise_exception(fault)
         return clock.icount - start
 
@@ -646,6 +679,7 @@ class CPU(Component):
             shadowed = False
             if self.check_irq:
                 self.eip = eip
+                self.running = None
                 self._service_interrupts()
                 eip = self.eip
                 get = self.code_cache.get   # a protected-mode gate may change code size
@@ -661,13 +695,16 @@ class CPU(Component):
                 # One instruction (also the one in STI's or MOV SS's interrupt shadow:
                 # a pending interrupt comes right after it, as in `sti; nop; cli`),
                 # or the part of the block before stop_icount.
+                self.running = None if single or shadowed else block
                 eip, icount = self.run_partial(block[:1] if single or shadowed
                                                else block[:clock.stop_icount - icount], eip, icount)
                 if single:
                     break
             else:
+                self.running = block
                 eip = run(eip, icount)
                 icount += length
+        self.running = None
         self.eip = eip
 
     def run_partial(self, block: Any, eip: int, icount: int) -> Tuple[int, int]:

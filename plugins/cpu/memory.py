@@ -87,12 +87,20 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
             value |= byte << (8 * i)
         return value
 
+    def store(a: int, size: int, value: int) -> None:
+        """An instruction's store on the bus (`cpu.storing`: see CodeModified)."""
+        cpu.sync_before_bus()
+        cpu.storing = True
+        try:
+            bus.write(a, size, value)
+        finally:
+            cpu.storing = False
+        cpu.sync_after_bus()
+
     def slow_write(lin: int, size: int, value: int) -> None:
         first = phys(lin, True)
         if (first & 0xFFF) + size <= 0x1000:
-            cpu.sync_before_bus()
-            bus.write(first, size, value)
-            cpu.sync_after_bus()
+            store(first, size, value)
             return
         for i in range(size):
             a = phys(lin + i, True)
@@ -100,9 +108,7 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
             if write_fast[a >> 12]:
                 mem[a] = byte
             else:
-                cpu.sync_before_bus()
-                bus.write(a, 1, byte)
-                cpu.sync_after_bus()
+                store(a, 1, byte)
 
     def rd8(lin: int) -> int:
         a = lin & mask

@@ -347,7 +347,11 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
 
     def bus_write(a: int, size: int, value: int) -> None:
         cpu.sync_before_bus()
-        bus.write(a, size, value)
+        cpu.storing = True
+        try:
+            bus.write(a, size, value)
+        finally:
+            cpu.storing = False
         cpu.sync_after_bus()
 
     alignment_check = bool(cpu.cr[0] & CR0_AM) and cpu.generation >= 4
@@ -478,6 +482,7 @@ def run_paged(cpu, single: bool) -> None:
         shadowed = False
         if cpu.check_irq:
             cpu.eip = eip
+            cpu.running = None
             cpu._service_interrupts()
             eip = cpu.eip
             get = cpu.code_cache.get
@@ -502,11 +507,14 @@ def run_paged(cpu, single: bool) -> None:
         run, block, length = entry
         if single or shadowed or icount + length > clock.stop_icount:
             # as in CPU._loop: the instruction in an interrupt shadow runs alone
+            cpu.running = None if single or shadowed else block
             eip, icount = cpu.run_partial(block[:1] if single or shadowed
                                           else block[:clock.stop_icount - icount], eip, icount)
             if single:
                 break
         else:
+            cpu.running = block
             eip = run(eip, icount)      # stores cpu.eip itself on a fault
             icount += length
+    cpu.running = None
     cpu.eip = eip
