@@ -11,7 +11,9 @@ import importlib
 import os
 import platform
 import shutil
-from typing import Any
+import subprocess
+import tempfile
+from typing import Any, Dict
 
 import pytest
 
@@ -25,6 +27,28 @@ def missing(what: str, how: str) -> None:
     if STRICT:
         pytest.fail(f"{message} (PCMACHINE_STRICT=1: required)", pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+def debian_files(cache: str, files: Dict[str, str]) -> Dict[str, str]:
+    """{package: path} of one file of each Debian package in `files` ({package:
+    path inside it}), fetched with `apt-get download` and unpacked under `cache`
+    once (the binaries are used in tests, never stored in the repository)."""
+    paths = {package: os.path.join(cache, package, inside) for package, inside in files.items()}
+    wanted = [package for package, path in paths.items() if not os.path.isfile(path)]
+    if wanted:
+        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+            missing("apt-get and dpkg-deb", "a Debian system fetches " + ", ".join(wanted))
+        with tempfile.TemporaryDirectory() as folder:
+            done = subprocess.run(["apt-get", "download", *wanted], cwd=folder,
+                                  capture_output=True, text=True)
+            if done.returncode:
+                missing(" and ".join(wanted), "apt-get download failed: " + done.stderr.strip()[-200:])
+            for package in wanted:
+                deb = next(name for name in os.listdir(folder) if name.startswith(package + "_"))
+                os.makedirs(os.path.join(cache, package), exist_ok=True)
+                subprocess.run(["dpkg-deb", "-x", os.path.join(folder, deb),
+                                os.path.join(cache, package)], check=True)
+    return paths
 
 
 def unicorn_available() -> bool:

@@ -17,14 +17,11 @@ SeaBIOS from Debian's `seabios` package, built for QEMU, takes its VGA BIOS
 and boots the same floppy."""
 
 import os
-import shutil
-import subprocess
-import tempfile
 from typing import Dict
 
 import pytest
 
-from requirements import missing, require_shared
+from requirements import debian_files, require_shared
 
 ATA_STREAM = os.path.join(os.path.dirname(__file__), "guests", "disk", "ata_stream.bin")
 HELLO = os.path.join(os.path.dirname(__file__), "guests", "boot", "hello_int10.bin")
@@ -38,22 +35,7 @@ FIRMWARE = {"bochsbios": "usr/share/bochs/BIOS-bochs-legacy",
 
 def debian_firmware() -> Dict[str, str]:
     """{package: path of its firmware file}, downloaded and unpacked once."""
-    paths = {package: os.path.join(CACHE, package, inside) for package, inside in FIRMWARE.items()}
-    wanted = [package for package, path in paths.items() if not os.path.isfile(path)]
-    if wanted:
-        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-            missing("apt-get and dpkg-deb", "a Debian system fetches " + ", ".join(wanted))
-        with tempfile.TemporaryDirectory() as folder:
-            done = subprocess.run(["apt-get", "download", *wanted], cwd=folder,
-                                  capture_output=True, text=True)
-            if done.returncode:
-                missing(" and ".join(wanted), "apt-get download failed: " + done.stderr.strip()[-200:])
-            for package in wanted:
-                deb = next(name for name in os.listdir(folder) if name.startswith(package + "_"))
-                os.makedirs(os.path.join(CACHE, package), exist_ok=True)
-                subprocess.run(["dpkg-deb", "-x", os.path.join(folder, deb),
-                                os.path.join(CACHE, package)], check=True)
-    return paths
+    return debian_files(CACHE, FIRMWARE)
 
 
 def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
