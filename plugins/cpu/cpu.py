@@ -598,6 +598,17 @@ class CPU(Component):
     def sync_before_bus(self) -> None:
         """`clock.icount` is kept exact by the run loop; nothing to flush."""
 
+    def store_on_bus(self, address: int, size: int, value: int) -> None:
+        """An instruction's store through the bus's slow path (`storing` tells a
+        store into the running block, `CodeModified`, from a device's write)."""
+        self.sync_before_bus()
+        self.storing = True
+        try:
+            self.bus.write(address, size, value)
+        finally:
+            self.storing = False
+        self.sync_after_bus()
+
     def sync_after_bus(self) -> None:
         """A device may have asked to stop; the loop re-reads `clock.stop_icount`."""
         if self.stop_requested and self.clock.stop_icount > self.clock.icount:

@@ -87,20 +87,10 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
             value |= byte << (8 * i)
         return value
 
-    def store(a: int, size: int, value: int) -> None:
-        """An instruction's store on the bus (`cpu.storing`: see CodeModified)."""
-        cpu.sync_before_bus()
-        cpu.storing = True
-        try:
-            bus.write(a, size, value)
-        finally:
-            cpu.storing = False
-        cpu.sync_after_bus()
-
     def slow_write(lin: int, size: int, value: int) -> None:
         first = phys(lin, True)
         if (first & 0xFFF) + size <= 0x1000:
-            store(first, size, value)
+            cpu.store_on_bus(first, size, value)
             return
         for i in range(size):
             a = phys(lin + i, True)
@@ -108,7 +98,7 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
             if write_fast[a >> 12]:
                 mem[a] = byte
             else:
-                store(a, 1, byte)
+                cpu.store_on_bus(a, 1, byte)
 
     def rd8(lin: int) -> int:
         a = lin & mask

@@ -345,14 +345,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         cpu.sync_after_bus()
         return value
 
-    def bus_write(a: int, size: int, value: int) -> None:
-        cpu.sync_before_bus()
-        cpu.storing = True
-        try:
-            bus.write(a, size, value)
-        finally:
-            cpu.storing = False
-        cpu.sync_after_bus()
+    bus_write = cpu.store_on_bus
 
     alignment_check = bool(cpu.cr[0] & CR0_AM) and cpu.generation >= 4
 
