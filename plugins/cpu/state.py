@@ -53,9 +53,9 @@ class CPUFault(Exception):
 
 class CodeModified(CPUFault):
     """A store of the running instruction is about to change bytes of the block
-    being run (P6 and later see such a change at the next instruction, SDM vol. 3
-    11.6): the run loop restarts the instruction alone, as after a page fault on
-    the store, and then decodes the changed code."""
+    being run (a Pentium and later see such a change at the next instruction,
+    SDM vol. 3 11.6): the run loop restarts the instruction alone, as after a
+    page fault on the store, and then decodes the changed code."""
 
     def __init__(self) -> None:
         super().__init__(-1)
