@@ -477,6 +477,40 @@ again:
     assert [machine.cpu.get_reg(r) for r in ("ebx", "edx", "esi", "edi")] == [1, 2, 1, 3]
 
 
+def test_paged_code_on_global_pages_outlives_a_cr3_reload() -> None:
+    """With CR4.PGE a MOV CR3 drops only the non-global translations, and with them
+    the blocks found by linear address on those pages: a global page's remapping
+    shows only after INVLPG (SDM vol. 3A 4.10.4.1), a non-global one's at once."""
+    def pages(machine: Any, labels: Dict[int, int]) -> None:
+        code_pages(machine, labels, rights=0x107)          # 0x40000: global
+        memory = machine.bus.memory
+        memory[0x22000:0x22006] = b"\xB8" + struct.pack("<I", 4) + b"\xC3"
+        memory[SUBROUTINE_PTE + 4:SUBROUTINE_PTE + 8] = struct.pack("<I", 0x22007)   # 0x41000
+        machine.cpu.write_cr(4, 0x80)
+
+    source = f"""
+    mov ecx, 3
+again:
+    call 0x40000                ; both pages' code looked up by linear address
+    call 0x41000
+    loop again
+    mov dword [{SUBROUTINE_PTE}], 0x21107
+    mov dword [{SUBROUTINE_PTE} + 4], 0x20007
+    mov eax, cr3
+    mov cr3, eax
+    call 0x40000                ; global: the old translation, the old code
+    mov ebx, eax
+    call 0x41000                ; not global: the new frame
+    mov edx, eax
+    invlpg [0x40000]
+    call 0x40000
+    mov esi, eax
+"""
+    machine, taken = run_protected(source, setup=pages, model="pentiumpro")
+    assert taken is None
+    assert [machine.cpu.get_reg(r) for r in ("ebx", "edx", "esi")] == [1, 1, 2]
+
+
 @pytest.mark.parametrize("model, total", [("pentium", 1 + 2 + 3), ("80486", 0 + 1 + 2)])
 def test_paged_store_into_the_running_block(model: str, total: int) -> None:
     """Under paging too, a Pentium runs the immediate a store just wrote into the

@@ -280,10 +280,10 @@ def test_a_result_assigned_to_an_argument_reads_the_argument_first(value: int) -
     assert run_translated(fn, 10) == fn(10)
 
 
-def translated_sources(code: str) -> Tuple[List[str], List[Any]]:
+def translated_sources(code: str, model: str = "80486") -> Tuple[List[str], List[Any]]:
     """Run real-mode `code` to its HLT with every block translated at its first
     run: the sources and the functions of the translations."""
-    machine = make_machine()
+    machine = make_machine(model)
     machine.cpu.tier2_threshold = 0
     load_code(machine, assemble(code))
     sources, functions = [], []
@@ -327,3 +327,28 @@ def test_block_functions_read_their_globals_from_a_module_dictionary() -> None:
     _, functions = translated_sources("mov ax, 1\nadd ax, bx\nhlt")
     assert functions
     assert {__pypy__.strategy(function.__globals__) for function in functions} == {"ModuleDictStrategy"}
+
+
+def test_cmov_and_setcc_conditions_are_inlined() -> None:
+    """CMOVcc and SETcc test their condition inside the block function, against the
+    flags the CMP before them left in locals: no call, so no sync point (the
+    Linux RSA self-test's inner loop has both)."""
+    code = """
+        mov eax, 5
+        mov ebx, 7
+        mov edx, 1
+        cmp eax, ebx
+        cmovb edx, ebx
+        setb cl
+        setae ch
+        cmovae eax, ebx
+        hlt
+    """
+    sources, _ = translated_sources(code, "pentiumpro")
+    body = "\n".join(sources)
+    assert "condition" not in body and "synced = True" not in body.split("except fault_type")[0]
+    machine = make_machine("pentiumpro")
+    machine.cpu.tier2_threshold = 0
+    load_code(machine, assemble(code))
+    assert run_until_stopped(machine) == "halted"
+    assert [machine.cpu.get_reg(r) for r in ("eax", "edx", "cl", "ch")] == [5, 7, 1, 0]

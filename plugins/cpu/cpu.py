@@ -52,7 +52,7 @@ class CPU(Component):
         "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
         "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
-        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_global",
+        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
         "tlb_read", "tlb_supervisor", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )
@@ -135,9 +135,11 @@ class CPU(Component):
         # With paging on, the blocks of the decode cache in use (`fetch_owner`) by
         # the linear address of their first byte: a hit is one look-up instead of
         # the TLB's and the decode cache's (`paging.run_paged`).  Emptied whenever a
-        # TLB entry goes (`paging.py`), a block is dropped or gets a new runner,
+        # TLB entry goes (`paging.py`; a MOV CR3 drops just `fetch_local`, the
+        # keys on non-global pages), a block is dropped or gets a new runner,
         # and when another decode cache comes into use.
         self.fetch_cache: Dict[int, Any] = {}
+        self.fetch_local: List[int] = []
         self.fetch_owner = self.code_cache
         # Which cached blocks to drop when code bytes are written: the blocks
         # decoded from each physical page and from each 64-byte bucket of it
@@ -202,7 +204,8 @@ class CPU(Component):
         self.cpl = 0
         self.tlb_read: Dict[int, int] = {}
         self.tlb_write: Dict[int, int] = {}
-        self.tlb_global: Set[int] = set()
+        #: pages whose TLB entries are not global: what a MOV CR3 drops (`paging.py`)
+        self.tlb_local: Set[int] = set()
         #: pages whose TLB entries only a supervisor may use (`paging.py`)
         self.tlb_supervisor: Set[int] = set()
         #: PAE: the four PDPTE registers, loaded by MOV CR0/CR3/CR4 (`paging.load_pdptes`)
@@ -339,8 +342,13 @@ class CPU(Component):
         self.rebuild()
 
     # ------------------------------------------------------------------ decode cache
-    def flush_code_cache(self) -> None:
+    def clear_fetch_cache(self) -> None:
+        """Empty the blocks-by-linear-address cache (`paging.run_paged`)."""
         self.fetch_cache.clear()
+        del self.fetch_local[:]
+
+    def flush_code_cache(self) -> None:
+        self.clear_fetch_cache()
         self.code_cache16.clear()
         self.code_cache32.clear()
         for flags in self.block_alive.values():
@@ -396,7 +404,7 @@ class CPU(Component):
         return None if entry is None else entry[1]
 
     def _drop_block(self, address: int) -> None:
-        self.fetch_cache.clear()
+        self.clear_fetch_cache()
         self.code_cache16.pop(address, None)
         self.code_cache32.pop(address, None)
         for cache in self.limited_caches.values():
@@ -524,7 +532,7 @@ class CPU(Component):
         countdown or `machine bench`'s counter, goes on calling it and reaches it)."""
         state: List[Any] = [runs, first]
         cache = self.code_cache
-        fetch_cache = self.fetch_cache
+        clear_fetch_cache = self.clear_fetch_cache
 
         def replaced_runner(eip: int, icount: int) -> int:
             if state[0]:
@@ -534,7 +542,7 @@ class CPU(Component):
                 entry = cache.get(phys)
                 if entry is not None and entry[0] is replaced_runner:
                     cache[phys] = (state[1],) + entry[1:]
-                    fetch_cache.clear()
+                    clear_fetch_cache()
             return state[1](eip, icount)
         return replaced_runner
 

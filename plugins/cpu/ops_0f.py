@@ -291,11 +291,17 @@ def build_cmov(d: Decoder) -> Closure:
     get, _, _ = d.rm_access(size)
     put = d.reg_set(size, d.reg)
 
-    def cmov() -> None:
+    n, m = d.length, d.ipmask
+
+    # Written out rather than through `plain`: one call level less lets tier 2
+    # inline `condition` (its statement budget shrinks with depth), whose tests
+    # then fold against the flags the block computed.
+    def cmov(eip: int) -> int:
         value = get()
         if condition(cpu, cc):
             put(value)
-    return plain(d, cmov)
+        return (eip + n) & m
+    return cmov
 
 
 FLAT_CODE, FLAT_DATA = 0x00CF9B00, 0x00CF9300     # high dwords: 4 GiB, 32-bit, present
@@ -349,7 +355,15 @@ def build_setcc(d: Decoder) -> Closure:
     cc = d.opcode & 0xF
     d.modrm()
     _, _, put = d.rm_access(1, writes=True)
-    return plain(d, lambda: put(1 if condition(cpu, cc) else 0))
+    n, m = d.length, d.ipmask
+
+    def setcc(eip: int) -> int:     # as `cmov`: tier 2 inlines the condition
+        value = 0
+        if condition(cpu, cc):
+            value = 1
+        put(value)
+        return (eip + n) & m
+    return setcc
 
 
 @register(TWO_BYTE, 0xA0, 0xA1, 0xA8, 0xA9)

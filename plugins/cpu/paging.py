@@ -33,12 +33,14 @@ its TLB across system calls and interrupts (EMM386's V86 monitor takes one per
 INT), and supervisor reads of descriptor tables and TSSs (`protected.sys_read`)
 may use any entry.  An entry exists only once the walk has set the accessed bit
 (and, for `tlb_write`, the dirty bit), so a hit never needs to write the page
-tables.  `tlb_global` holds the pages whose translation is global (G set,
-CR4.PGE on): a MOV CR3 or task switch drops every other entry and keeps these;
-INVLPG drops one page, global or not; CR4 writes and CR0.PG/WP changes drop
+tables.  `tlb_local` holds the pages whose translation is not global (G clear
+or CR4.PGE off): a MOV CR3 or task switch drops those entries and keeps the
+global ones; INVLPG drops one page, global or not; CR4 writes and CR0.PG/WP changes drop
 everything, global entries too.  Decoded code stays keyed by physical address, so
 none of this flushes it; `cpu.fetch_cache`, the blocks by linear address that
-`run_paged` looks up first, is emptied with every entry that leaves the TLB.
+`run_paged` looks up first, loses the blocks of every entry that leaves the TLB
+(`fetch_local` lists those on non-global pages for a MOV CR3; the other cases
+empty it).
 """
 
 from typing import Any, Callable, Dict, List, Tuple
@@ -245,8 +247,8 @@ def translate(cpu, linear: int, write: bool) -> int:
     cpu.tlb_read[page] = phys & ~0xFFF
     if write:
         cpu.tlb_write[page] = phys & ~0xFFF
-    if entry & GLOBAL and cpu.cr[4] & CR4_PGE:
-        cpu.tlb_global.add(page)
+    if not (entry & GLOBAL and cpu.cr[4] & CR4_PGE):
+        cpu.tlb_local.add(page)
     if cpu.cpl != 3 and (not entry & USER or (write and not entry & WRITABLE)):
         cpu.tlb_supervisor.add(page)
     return phys
@@ -267,7 +269,7 @@ def supervisor_address(cpu, linear: int, write: bool) -> int:
 
 def enter_user(cpu) -> None:
     """CPL 3 from 0-2: drop the entries only a supervisor may use."""
-    cpu.fetch_cache.clear()
+    cpu.clear_fetch_cache()
     for page in cpu.tlb_supervisor:
         cpu.tlb_read.pop(page, None)
         cpu.tlb_write.pop(page, None)
@@ -275,32 +277,36 @@ def enter_user(cpu) -> None:
 
 
 def flush_tlb(cpu, keep_global: bool = False) -> None:
-    """Empty the TLB; `keep_global` (MOV CR3, task switch) keeps global pages."""
-    cpu.fetch_cache.clear()
-    kept = cpu.tlb_global
-    if keep_global and kept:
-        reads = {page: cpu.tlb_read[page] for page in kept if page in cpu.tlb_read}
-        writes = {page: cpu.tlb_write[page] for page in kept if page in cpu.tlb_write}
-        cpu.tlb_read.clear()
-        cpu.tlb_write.clear()
-        cpu.tlb_read.update(reads)      # in place: the accessors hold these dicts
-        cpu.tlb_write.update(writes)
-        cpu.tlb_supervisor.intersection_update(kept)
+    """Empty the TLB; `keep_global` (MOV CR3, task switch) keeps global pages: it
+    drops only the entries in `tlb_local` and the cached blocks on their pages, so
+    a kernel that switches address spaces often (Linux's text_poke) keeps its own
+    mappings and blocks without going over them."""
+    local = cpu.tlb_local
+    if keep_global:
+        fetched = cpu.fetch_cache
+        for linear in cpu.fetch_local:
+            fetched.pop(linear, None)
+        del cpu.fetch_local[:]
+        tlb_read, tlb_write = cpu.tlb_read, cpu.tlb_write
+        for page in local:
+            tlb_read.pop(page, None)
+            tlb_write.pop(page, None)
+        cpu.tlb_supervisor.difference_update(local)
+        local.clear()
         return
-    cpu.tlb_read.clear()
+    cpu.clear_fetch_cache()
+    cpu.tlb_read.clear()        # in place: the accessors hold these dicts
     cpu.tlb_write.clear()
     cpu.tlb_supervisor.clear()
-    kept.clear()
+    local.clear()
 
 
 def invlpg(cpu, linear: int) -> None:
-    cpu.fetch_cache.clear()
+    cpu.clear_fetch_cache()
     page = (linear & 0xFFFFFFFF) >> 12
     for table in (cpu.tlb_read, cpu.tlb_write):
         table.pop(page, None)
         table.pop(page | 0x100000, None)    # the same page reached past 4 GiB wrap
-    cpu.tlb_global.discard(page)
-    cpu.tlb_global.discard(page | 0x100000)
 
 
 def control_register_written(cpu, index: int, old: int, new: int) -> None:
@@ -452,7 +458,7 @@ def fetch_cache(cpu) -> Dict[int, Any]:
     """`cpu.fetch_cache`, emptied first if it holds blocks of another decode cache
     than the one in use (CS changed size or limit)."""
     if cpu.fetch_owner is not cpu.code_cache:
-        cpu.fetch_cache.clear()
+        cpu.clear_fetch_cache()
         cpu.fetch_owner = cpu.code_cache
     return cpu.fetch_cache
 
@@ -494,6 +500,8 @@ def run_paged(cpu, single: bool) -> None:
                     entry = cpu._decode(phys, eip)    # cached by linear address when it runs again
                 else:
                     fetched[lin] = entry
+                    if lin >> 12 in cpu.tlb_local:
+                        cpu.fetch_local.append(lin)    # a MOV CR3 drops it
             except CPUFault:
                 cpu.eip = eip
                 raise
