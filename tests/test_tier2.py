@@ -249,13 +249,18 @@ def test_block_functions_keep_registers_and_flags_in_locals(tmp_path: Any) -> No
         tier2.translate = original
         machine.close()
     # The block of `cmp ebp, ebx; adc ebp, 0; inc ebx; dec ecx; jnz inner`.
-    hot = [source for source in sources if "lf_op = 6" in source and "lf_op = 7" in source]
+    hot = [source for source in sources if "i5_value = reg3" in source and "lf_op = 7" in source]
     assert hot, "the loop's block was not translated"
     body = hot[0].split("except fault_type")[0]
     assert "reg3 = regs[3]" in body and "i5_value = reg3" in body      # INC EBX on a local
     assert body.rstrip().endswith("regs[5] = reg5")                   # stored at the end
     # DEC ECX follows INC: its test of the lazy record (which CF?) is folded away.
     assert "i7_prev ==" not in body and "i7_carry = lf_b" in body
+    # Dead values are gone: CMP's lazy record but for the operands ADC reads
+    # (lf_a, lf_b), INC's lf_op that DEC overwrites; CMP's and ADC's EIP steps
+    # are one (2 + 3 bytes, nothing between them can fault).
+    assert "lf_op = 3" not in body and "lf_op = 6" not in body and "lf_a = i0_a" in body
+    assert "eip = eip + 5 & 4294967295" in body
 
 
 def make_self_reading(values: List[int]):
@@ -352,3 +357,38 @@ def test_cmov_and_setcc_conditions_are_inlined() -> None:
     load_code(machine, assemble(code))
     assert run_until_stopped(machine) == "halted"
     assert [machine.cpu.get_reg(r) for r in ("eax", "edx", "cl", "ch")] == [5, 7, 1, 0]
+
+
+@pytest.mark.parametrize("threshold", [None, 0])
+def test_a_fault_sees_the_flags_and_eip_of_the_instructions_before_it(threshold: Any) -> None:
+    """Tier 2 drops values nothing reads and merges EIP steps, but not where an
+    instruction may fault: the handler sees CMP's flags (CF from 5 < 7) and the
+    faulting MOV's own IP, after the two instructions before it."""
+    machine = make_machine("80486")
+    machine.cpu.tier2_threshold = threshold
+    load_code(machine, assemble("""
+        xor ax, ax
+        mov ds, ax
+        mov word [13 * 4], handler
+        mov word [13 * 4 + 2], 0
+        mov cx, 3
+    again:
+        mov ax, 5
+        cmp ax, 7
+        inc si                  ; keeps CF: the handler sees CMP's
+        mov bx, [0xFFFF]        ; a word at offset FFFF: #GP in real mode
+        loop again
+        hlt
+    handler:
+        pushf
+        pop dx
+        pop di                  ; the faulting IP
+        add di, 4               ; past the 4-byte MOV
+        push di
+        iret
+    """))
+    assert run_until_stopped(machine) == "halted"
+    cpu = machine.cpu
+    assert cpu.get_reg("si") == 3
+    assert cpu.get_reg("dx") & 1 == 1                       # CF set by CMP 5, 7
+    assert cpu.get_reg("di") == 0x7C00 + 0x1A + 4          # the MOV's IP, then past it

@@ -927,6 +927,101 @@ def _replace_names(node: Any, mapping: Dict[str, ast.expr]) -> Any:
     return node
 
 
+def _may_raise(node: ast.AST) -> bool:
+    """`node` may raise (a call: a fault, a device; a division): an exception
+    handler then reads the state."""
+    return any(type(child) is ast.Call or type(child) is ast.BinOp and
+               type(child.op) in (ast.Div, ast.FloorDiv, ast.Mod) for child in ast.walk(node))
+
+
+def _loaded(node: ast.AST) -> Set[str]:
+    return {child.id for child in ast.walk(node) if type(child) is ast.Name and
+            type(child.ctx) is ast.Load}
+
+
+def _eliminate_dead(stmts: List[ast.stmt], live: Set[str],
+                    observed: Set[str]) -> Tuple[List[ast.stmt], Set[str]]:
+    """`stmts` without the assignments to locals that nothing reads before they
+    are assigned again or the function returns (a lazy-flag field the next
+    instruction overwrites, an operand copy), found by liveness backwards from
+    `live`, the locals read after `stmts`.  Where a statement may raise, the
+    handlers' reads (`observed`) are live.  Pays on CPython, which runs every
+    statement; PyPy's JIT drops dead computations itself."""
+    out: List[ast.stmt] = []
+    for stmt in reversed(stmts):
+        kind = type(stmt)
+        if kind is ast.If:
+            body, body_live = _eliminate_dead(stmt.body, set(live), observed)
+            orelse, else_live = _eliminate_dead(stmt.orelse, set(live), observed)
+            stmt.body, stmt.orelse = body or [ast.Pass()], orelse
+            live = body_live | else_live | _loaded(stmt.test)
+            if _may_raise(stmt.test):
+                live |= observed
+            out.append(stmt)
+            continue
+        raises = _may_raise(stmt)
+        if kind is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name:
+            name = stmt.targets[0].id
+            if name not in live and not raises:
+                continue                            # nothing reads this value
+            live.discard(name)
+        elif kind is ast.Return:
+            live = set()
+        elif kind not in (ast.Pass, ast.Raise):
+            for child in ast.walk(stmt):
+                if type(child) is ast.Name and type(child.ctx) is ast.Store and kind is not ast.AugAssign:
+                    live.discard(child.id)
+        live |= _loaded(stmt)
+        if raises or kind is ast.Raise:
+            live |= observed
+        out.append(stmt)
+    out.reverse()
+    return out, live
+
+
+def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
+    """(step, mask) when `stmt` is `eip = eip + step & mask` (an instruction's
+    fall-through)."""
+    if type(stmt) is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name \
+            and stmt.targets[0].id == "eip":
+        value = stmt.value
+        if type(value) is ast.BinOp and type(value.op) is ast.BitAnd and \
+                type(value.right) is ast.Constant and type(value.left) is ast.BinOp and \
+                type(value.left.op) is ast.Add and type(value.left.left) is ast.Name and \
+                value.left.left.id == "eip" and type(value.left.right) is ast.Constant and \
+                type(value.left.right.value) is int and type(value.right.value) is int:
+            return value.left.right.value, value.right.value
+    return None
+
+
+def _merge_eip_steps(stmts: List[ast.stmt]) -> List[ast.stmt]:
+    """Consecutive instructions' `eip = eip + n & mask` as one, where nothing
+    between them reads EIP or may raise (a fault must see its instruction's
+    EIP): `(eip + a & m) + b & m` is `eip + (a + b) & m`."""
+    out: List[ast.stmt] = []
+    pending: Optional[int] = None          # index in `out` of the last EIP step
+    for stmt in stmts:
+        if type(stmt) is ast.If:
+            stmt.body = _merge_eip_steps(stmt.body)
+            stmt.orelse = _merge_eip_steps(stmt.orelse)
+        step = _eip_step(stmt)
+        if step is not None and pending is not None:
+            previous = _eip_step(out[pending])
+            if previous is not None and previous[1] == step[1]:
+                out[pending] = _assign("eip", ast.BinOp(
+                    left=ast.BinOp(left=ast.Name(id="eip", ctx=ast.Load()), op=ast.Add(),
+                                   right=ast.Constant(value=previous[0] + step[0])),
+                    op=ast.BitAnd(), right=ast.Constant(value=step[1])))
+                continue
+        if step is not None:
+            pending = len(out)
+        elif type(stmt) is ast.If or _may_raise(stmt) or "eip" in _loaded(stmt) or \
+                type(stmt) in (ast.Return, ast.Raise):
+            pending = None
+        out.append(stmt)
+    return out
+
+
 def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
           alive: List[bool]) -> Tuple[ast.Module, Dict[str, Any]]:
     """The tier-2 function of a decoded block as a module defining `run(eip,
@@ -969,7 +1064,12 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
                          "    return eip").body[0]
     stores = promoter.stores()
     try_statement = function.body[1]
-    try_statement.body = promoter.loads() + body + stores
+    # What an exception handler reads: the promoted locals it stores, the EIP of
+    # the faulting instruction and whether the state was synced.
+    observed = {node.id for stmt in stores for node in ast.walk(stmt)
+                if type(node) is ast.Name and type(node.ctx) is ast.Load} | {"eip", "synced"}
+    body, _ = _eliminate_dead(promoter.loads() + body + stores, {"eip"}, observed)
+    try_statement.body = _merge_eip_steps(body) or [ast.Pass()]
     for handler in try_statement.handlers:
         handler.body[0].body = stores or [ast.Pass()]
     # The sync stores and loads stand at every sync point: locate them once.
