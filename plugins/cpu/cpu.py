@@ -44,7 +44,7 @@ class CPU(Component):
     __slots__ = (
         "block_alive", "block_buckets", "block_pages", "check_irq", "code32",
         "code_cache", "code_cache16", "code_cache32", "code_pages", "cpl", "cr",
-        "cr4_writable", "dr", "dr_hits", "eip", "fetch_cache", "fetch_mask", "fetch_owner", "flags", "fpu",
+        "cr4_writable", "dr", "dr_hits", "eip", "fetch_cache", "fetch_local", "fetch_mask", "fetch_owner", "flags", "fpu",
         "gdtr_base", "gdtr_limit", "generation", "halted", "has_fpu", "hooks",
         "hostcalls", "idtr_base", "idtr_limit", "inhibit_icount", "intr_line", "is_bsp",
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
