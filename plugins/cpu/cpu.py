@@ -26,9 +26,11 @@ from .state import (AC, CPUFault, CodeModified, LoopExit, CPUState, CR0_ET, CR0_
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
 MAX_INSTRUCTION_LENGTH = 15
-#: Decoded blocks a processor keeps.  A block costs a few kilobytes of closures;
-#: Linux late in its boot decoded 2,477 in 300 million instructions (docs/performance.md, Memory).
-DEFAULT_CODE_CACHE_BLOCKS = 32768
+#: Decoded blocks a processor keeps.  A block costs a few kilobytes of closures.
+#: The Debian kernel's boot has some 60,000 blocks' worth of code live by its
+#: crypto self-tests; at 32,768 it re-decoded hot pages and took 5 % longer
+#: (docs/performance.md, Memory).
+DEFAULT_CODE_CACHE_BLOCKS = 65536
 CODE_BUCKET_SHIFT = 6        # code writes drop the blocks of 64-byte buckets
 CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
 
