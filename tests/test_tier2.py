@@ -256,11 +256,16 @@ def test_block_functions_keep_registers_and_flags_in_locals(tmp_path: Any) -> No
     assert body.rstrip().endswith("regs[5] = reg5")                   # stored at the end
     # DEC ECX follows INC: its test of the lazy record (which CF?) is folded away.
     assert "i7_prev ==" not in body and "i7_carry = lf_b" in body
+    # INC follows ADC, whose lf_op is 1 or 2 (carry in or not): INC's test of
+    # the lazy record keeps those two cases, without the general path (a call
+    # to lazy_flags, a sync point).
+    assert "lazy_flags" not in body and "synced = True" not in body
+    assert "i5_prev == 1" in body and "i5_prev == 3" not in body
     # Dead values are gone: CMP's lazy record but for the operands ADC reads
-    # (lf_a, lf_b), INC's lf_op that DEC overwrites; CMP's and ADC's EIP steps
-    # are one (2 + 3 bytes, nothing between them can fault).
+    # (lf_a, lf_b), INC's lf_op that DEC overwrites; the EIP steps of CMP, ADC
+    # and INC are one (2 + 3 + 2 bytes, nothing between them can fault).
     assert "lf_op = 3" not in body and "lf_op = 6" not in body and "lf_a = i0_a" in body
-    assert "eip = eip + 5 & 4294967295" in body
+    assert "eip = eip + 7 & 4294967295" in body
 
 
 def make_self_reading(values: List[int]):

@@ -40,7 +40,7 @@ import platform
 import struct
 import textwrap
 from types import CodeType, FunctionType, MethodType, ModuleType
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .blockrun import FOLLOWED, PURE, block_pattern
 from .state import CPUFault, LoopExit
@@ -862,13 +862,84 @@ def _assign(name: str, value: ast.expr) -> ast.stmt:
     return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value)
 
 
+class _OneOf(frozenset):
+    """The values a local may hold when it is not one constant (ADC's `lf_op = 2
+    if carry else 1`): a test on it folds when it comes out the same for each,
+    and `x == c` narrows it in both branches (the next instruction's lazy-flag
+    chain of `if lf_op == ...` shrinks to the cases that can happen)."""
+
+
+def _choices(value: Any) -> Optional[FrozenSet[int]]:
+    """The integers a known value stands for, or None."""
+    if type(value) is _OneOf:
+        return value
+    return frozenset([value]) if type(value) is int else None
+
+
+def _one_of(values: FrozenSet[int]) -> Any:
+    return next(iter(values)) if len(values) == 1 else _OneOf(values)
+
+
+def _test_over_choices(test: ast.expr, env: Dict[str, Any]) -> Tuple[bool, Any]:
+    """(True, value) when `test` has the same value for every value its one local
+    with several possible values (`_OneOf`) may hold."""
+    names = {node.id for node in _walk(test) if type(node) is ast.Name and
+             type(env.get(node.id)) is _OneOf}
+    if len(names) != 1:
+        return False, None
+    name = names.pop()
+    results = set()
+    for value in env[name]:
+        known, result = _constant(_replace_names(_clone(test), {name: ast.Constant(value=value)}))
+        if not known:
+            return False, None
+        results.add((type(result), result))
+    if len(results) != 1:
+        return False, None
+    return True, results.pop()[1]
+
+
+def _narrowed(test: ast.expr, env: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The environments of an `if`'s two branches: `x == c` (or `!=`) on a local
+    with several possible values makes it `c` in one branch and the rest in the
+    other."""
+    body_env, else_env = dict(env), dict(env)
+    if type(test) is ast.Compare and len(test.ops) == 1 and type(test.ops[0]) in (ast.Eq, ast.NotEq) \
+            and type(test.left) is ast.Name and type(env.get(test.left.id)) is _OneOf and \
+            type(test.comparators[0]) is ast.Constant and type(test.comparators[0].value) is int:
+        name, value = test.left.id, test.comparators[0].value
+        equal, unequal = (body_env, else_env) if type(test.ops[0]) is ast.Eq else (else_env, body_env)
+        if value in env[name]:
+            equal[name] = value
+        unequal[name] = _one_of(env[name] - {value})
+    return body_env, else_env
+
+
+def _merged(body_env: Dict[str, Any], else_env: Dict[str, Any]) -> Dict[str, Any]:
+    """What is known after an `if`: the values both branches agree on, and the
+    integers either may have left."""
+    env = {}
+    for name, value in body_env.items():
+        if name not in else_env:
+            continue
+        other = else_env[name]
+        if other == value and type(other) is type(value):
+            env[name] = value
+        else:
+            mine, theirs = _choices(value), _choices(other)
+            if mine is not None and theirs is not None:
+                env[name] = _one_of(mine | theirs)
+    return env
+
+
 def _propagate(stmts: List[ast.stmt], env: Dict[str, Any],
                promoted: Set[str]) -> Tuple[List[ast.stmt], Dict[str, Any]]:
     """Constant propagation through the block function's body: a local assigned a
     constant (`lf_op = 6` by one instruction) is that constant where the next
     instruction reads it, so its tests (which lazy record is this?) fold away.
-    `env` maps locals to their known values; after an `if` only the values both
-    branches agree on are kept; loops and `try` forget what they assign."""
+    `env` maps locals to their known values (or `_OneOf` the values they may
+    have); after an `if` only what both branches agree on is kept; loops and
+    `try` forget what they assign."""
     out: List[ast.stmt] = []
     for stmt in stmts:
         kind = type(stmt)
@@ -881,16 +952,17 @@ def _propagate(stmts: List[ast.stmt], env: Dict[str, Any],
         if kind is ast.If:
             stmt.test = _fold(_with_values(stmt.test, env))
             known, value = _constant(stmt.test)
+            if not known:
+                known, value = _test_over_choices(stmt.test, env)
             if known:
                 taken, env = _propagate(stmt.body if value else stmt.orelse, env, promoted)
                 out.extend(taken)
                 continue
-            stmt.body, body_env = _propagate(stmt.body, dict(env), promoted)
-            stmt.orelse, else_env = _propagate(stmt.orelse, dict(env), promoted)
+            body_env, else_env = _narrowed(stmt.test, env)
+            stmt.body, body_env = _propagate(stmt.body, body_env, promoted)
+            stmt.orelse, else_env = _propagate(stmt.orelse, else_env, promoted)
             stmt.body = stmt.body or [ast.Pass()]
-            env = {name: value for name, value in body_env.items()
-                   if name in else_env and else_env[name] == value and
-                   type(else_env[name]) is type(value)}
+            env = _merged(body_env, else_env)
             out.append(stmt)
             continue
         if kind in (ast.For, ast.While, ast.Try, ast.With):
@@ -901,11 +973,19 @@ def _propagate(stmts: List[ast.stmt], env: Dict[str, Any],
             continue
         _expressions(stmt, lambda node: _fold(_with_values(node, env)))
         if kind is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name:
-            known, value = _constant(stmt.value)
-            if known and (value is None or type(value) in (int, bool)):
-                env[stmt.targets[0].id] = value
+            name = stmt.targets[0].id
+            value = stmt.value
+            known, constant = _constant(value)
+            if known and (constant is None or type(constant) in (int, bool)):
+                env[name] = constant
+            elif type(value) is ast.IfExp and type(value.body) is ast.Constant and \
+                    type(value.orelse) is ast.Constant and type(value.body.value) is int and \
+                    type(value.orelse.value) is int:
+                env[name] = _one_of(frozenset([value.body.value, value.orelse.value]))
+            elif type(value) is ast.Name and type(env.get(value.id)) is _OneOf:
+                env[name] = env[value.id]
             else:
-                env.pop(stmt.targets[0].id, None)
+                env.pop(name, None)
         else:
             for node in _walk(stmt):
                 if type(node) is ast.Name and not isinstance(node.ctx, ast.Load):
@@ -919,7 +999,8 @@ def _with_values(node: ast.expr, env: Dict[str, Any]) -> ast.expr:
     every node of the generated body is its own)."""
     if not env:
         return node
-    return _replace_names(node, {name: ast.Constant(value=value) for name, value in env.items()})
+    return _replace_names(node, {name: ast.Constant(value=value) for name, value in env.items()
+                                 if type(value) is not _OneOf})
 
 
 def _replace_names(node: Any, mapping: Dict[str, ast.expr]) -> Any:
@@ -1026,8 +1107,8 @@ def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
 
 def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast.stmt]:
     """Consecutive instructions' `eip = eip + n & mask` as one, where nothing
-    between them reads EIP or may raise (a fault must see its instruction's
-    EIP): `(eip + a & m) + b & m` is `eip + (a + b) & m`."""
+    between them reads or assigns EIP or may raise (a fault must see its
+    instruction's EIP): `(eip + a & m) + b & m` is `eip + (a + b) & m`."""
     out: List[ast.stmt] = []
     pending: Optional[int] = None          # index in `out` of the last EIP step
     for stmt in stmts:
@@ -1045,9 +1126,9 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast
                 continue
         if step is not None:
             pending = len(out)
-        elif type(stmt) in (ast.If, ast.Return, ast.Raise) or _facts(stmt, memo)[0] or \
-                "eip" in _facts(stmt, memo)[1]:
-            pending = None
+        elif type(stmt) in (ast.Return, ast.Raise) or _facts(stmt, memo)[0] or \
+                "eip" in _facts(stmt, memo)[1] or "eip" in _facts(stmt, memo)[2]:
+            pending = None                  # an `if` that neither raises nor uses EIP is passed
         out.append(stmt)
     return out
 
