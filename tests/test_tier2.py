@@ -398,3 +398,24 @@ def test_a_fault_sees_the_flags_and_eip_of_the_instructions_before_it(threshold:
     assert cpu.get_reg("si") == 3
     assert cpu.get_reg("dx") & 1 == 1                       # CF set by CMP 5, 7
     assert cpu.get_reg("di") == 0x7C00 + 0x1A + 4          # the MOV's IP, then past it
+
+
+def test_a_local_accumulated_in_an_inlined_loop_keeps_its_first_value() -> None:
+    """MMX's 64-bit load is inlined with a `for` loop that ORs dword chunks into a
+    local assigned before it: dead-value elimination must read `value |= chunk`
+    as a use of `value` (it dropped `value = 0`: UnboundLocalError)."""
+    code = """
+        mov dword [0x1000], 0x11223344
+        mov dword [0x1004], 0x55667788
+        movq mm0, [0x1000]
+        movd eax, mm0
+        psrlq mm0, 32
+        movd ebx, mm0
+        hlt
+    """
+    machine = make_machine("pentium2", fpu=True)
+    machine.cpu.tier2_threshold = 0
+    load_code(machine, assemble(code))
+    assert run_until_stopped(machine) == "halted"
+    assert machine.cpu.tier2_translated > 0
+    assert [machine.cpu.get_reg(r) for r in ("eax", "ebx")] == [0x11223344, 0x55667788]

@@ -1047,6 +1047,8 @@ def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
                     stored.add(child.id)
             elif kind is ast.Call or kind is ast.BinOp and type(child.op) in _DIVISIONS:
                 raises = True
+            elif kind is ast.AugAssign and type(child.target) is ast.Name:
+                loaded.add(child.target.id)         # `x |= y` reads x
         found = memo[id(node)] = (raises, loaded, stored)
     return found
 
@@ -1080,8 +1082,8 @@ def _eliminate_dead(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
             live.discard(name)
         elif kind is ast.Return:
             live = set()
-        elif kind not in (ast.Pass, ast.Raise, ast.AugAssign):
-            live -= stored
+        elif kind is ast.Assign:
+            live -= stored          # a loop or `with` may not assign what it names
         live |= loaded
         if raises or kind is ast.Raise:
             live |= observed
