@@ -108,17 +108,21 @@ class BlockCounter:
         code_written = cpu._code_written
         runs, run_instructions = self.runs, self.run_instructions
 
-        def counting(runner: Callable[[int, int], int], length: int) -> Callable[[int, int], int]:
+        clock = cpu.clock
+
+        def counting(runner: Callable[[int, int], int]) -> Callable[[int, int], int]:
             def counted_run(eip: int, icount: int) -> int:
                 runs[0] += 1
-                run_instructions[0] += length
-                return runner(eip, icount)
+                try:
+                    return runner(eip, icount)
+                finally:
+                    run_instructions[0] += clock.icount - icount   # a loop's turns too
             return counted_run
 
         def counted_decode(phys: int, eip: int) -> Tuple[Any, Any, int]:
             entry = decode(phys, eip)
             self.decoded += 1
-            counted = (counting(entry[0], entry[2]), entry[1], entry[2])
+            counted = (counting(entry[0]), entry[1], entry[2])
             cache = cpu.code_cache
             if cache.get(phys) is entry:
                 cache[phys] = counted

@@ -111,6 +111,101 @@ def test_the_loop_runner_runs_the_kernel_as_the_unrolled_runners(tmp_path: Any, 
     assert machine.components["debugcon"].text.splitlines()[-1] == "kernel: all stages passed"
 
 
+#: A boot sector whose inner loop is one block that branches back to itself
+#: (tier 2 runs it as a `while` loop), under a fast PIT tick whose handler
+#: writes the loop counter to the debug port: every interrupt and port write
+#: must come at the same instruction count as with the block run once per turn.
+SELF_LOOP_UNDER_TICKS = """
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov ss, ax
+    mov sp, 0x7000
+    mov word [8 * 4], tick
+    mov word [8 * 4 + 2], 0
+    mov al, 0x34
+    out 0x43, al
+    mov al, 150
+    out 0x40, al
+    xor al, al
+    out 0x40, al
+    in al, 0x21
+    and al, 0xFE
+    out 0x21, al
+    xor bx, bx
+    xor dx, dx
+    sti
+again:
+    mov ecx, 20000
+spin:
+    add bx, cx
+    dec ecx
+    jnz spin
+    inc dx
+    cmp dx, 40
+    jb again
+    cli
+    hlt
+tick:
+    push ax
+    mov ax, cx
+    out 0xE9, al
+    mov al, 0x20
+    out 0x20, al
+    pop ax
+    iret
+"""
+
+
+def test_a_block_that_branches_to_itself_runs_identically_as_a_loop(tmp_path: Any) -> None:
+    path = str(tmp_path / "spin.img")
+    with open(path, "wb") as handle:
+        handle.write(assemble(SELF_LOOP_UNDER_TICKS).ljust(510, b"\0").ljust(1474560, b"\0"))
+    translated = compare_tiers([], {"fda": path}, 2_000_000)
+    assert len(translated.components["debugcon"].data) > 20        # ticks came in the loop
+
+
+def test_a_block_that_branches_to_itself_is_translated_as_a_loop() -> None:
+    sources, _ = translated_sources("""
+        mov cx, 100
+        xor bx, bx
+    spin:
+        add bx, cx
+        dec cx
+        jnz spin
+        hlt
+    """)
+    loops = [source for source in sources if "while True" in source]
+    assert len(loops) == 1 and "icount + 6 > clock.stop_icount" in loops[0]
+
+
+@pytest.mark.parametrize("model, expected", [("pentium", 6), ("80486", 5)])
+@pytest.mark.parametrize("threshold", [None, 0])
+def test_a_loop_that_patches_itself(model: str, expected: int, threshold: Any) -> None:
+    """A block that branches back to itself and stores into its own next
+    instruction: a Pentium runs the new byte at once (3 + 2 + 1); a 486 runs
+    what it prefetched until the jump back, which decodes the block again
+    (0, then the bytes the turn before wrote: 3 + 2).  As a tier-2 loop the
+    block must leave its loop when the store drops it."""
+    machine = make_machine(model, tier2_threshold=threshold, tier2=threshold is not None)
+    load_code(machine, assemble("""
+        xor ax, ax
+        mov ds, ax
+        mov cx, 3
+        xor dx, dx
+    again:
+        mov [cs:patched + 1], cl
+    patched:
+        mov al, 0
+        add dl, al
+        dec cx
+        jnz again
+        hlt
+    """))
+    assert run_until_stopped(machine) == "halted"
+    assert machine.cpu.get_reg("dl") == expected
+
+
 def test_snapshots_cross_between_the_tiers(tmp_path: Any) -> None:
     """A snapshot taken with tier 2 forced restores with tier 2 off (and the other
     way round) and ends where a straight run ends."""

@@ -476,14 +476,15 @@ class CPU(Component):
         run_start = phys
         alive = [True]
         while True:
-            fn, fn_pages, fn_cacheable, length, ends, target = decode(self, offset)
+            fn, fn_pages, fn_cacheable, length, ends, target, branch = decode(self, offset)
             hostcall = self.hostcalls.get(address)
             if hostcall is not None:
                 if block:
+                    branch = None       # that instruction starts the next block
                     break
                 fn = self._wrap_hostcall(hostcall, fn)
                 ends = True
-                target = None
+                target = branch = None
             block.append(fn)
             stepped.append(fn)
             pages.extend(page for page in fn_pages if page not in pages)
@@ -505,6 +506,9 @@ class CPU(Component):
                 break
         runs.append((run_start, address))
         followed = [fn is not step for fn, step in zip(block, stepped)]
+        # A block whose last instruction may branch back to its first: tier 2
+        # runs it as a loop (same CS, so the same offset is the same address).
+        loops = branch == eip and len(runs) == 1
         translated = cacheable and self.tier2_threshold is not None
         if translated and self.tier2_threshold <= self.runner_warmup:
             runner = make_loop_runner(self, block, followed, alive)     # tier 2 comes first
@@ -513,7 +517,7 @@ class CPU(Component):
         else:
             runner = make_runner(self, block, followed, alive)
         if translated:
-            runner = self._counting_runner(phys, runner, block, followed, alive)
+            runner = self._counting_runner(phys, runner, block, followed, alive, loops)
         result = (runner, tuple(stepped), len(block))
         if cacheable:
             self.code_cache[phys] = result
@@ -557,11 +561,15 @@ class CPU(Component):
                                      lambda: make_runner(self, block, followed, alive))
 
     def _counting_runner(self, phys: int, runner: Runner, block: List[Callable[[int], int]],
-                         followed: List[bool], alive: List[bool]) -> Runner:
+                         followed: List[bool], alive: List[bool], loops: bool) -> Runner:
         """Tier 1's runner with a countdown: at its end the block is translated
-        (`tier2.translate`) and the translation replaces it."""
+        (`tier2.translate`) and the translation replaces it.  A block that
+        `loops` (branches back to its start) is translated as a loop, which
+        leaves when a code write drops the block (`alive`)."""
         def translate() -> Runner:
-            translation = tier2.translate(self, block, followed, alive)
+            if loops:
+                self.block_alive.setdefault(phys, []).append(alive)
+            translation = tier2.translate(self, block, followed, alive, loops)
             self.tier2_translated += 1
             return translation
         return self._replaced_runner(phys, self.tier2_threshold, runner, translate)
@@ -724,7 +732,7 @@ class CPU(Component):
             else:
                 self.running = block
                 eip = run(eip, icount)
-                icount += length
+                icount = clock.icount       # a block translated as a loop runs it more than once
         self.running = None
         self.eip = eip
 

@@ -68,6 +68,9 @@ class Decoder:
         self.prefix_count = 0
         # A direct near JMP/CALL sets its target offset: the block continues there.
         self.direct_target: Optional[int] = None
+        # A conditional branch (Jcc, LOOP, JCXZ) sets the offset it may go to:
+        # a block that branches back to its start runs as a loop in tier 2.
+        self.branch_target: Optional[int] = None
 
     # ------------------------------------------------------------------ bytes
     def byte(self) -> int:
@@ -566,20 +569,21 @@ def lockable(d: "Decoder") -> bool:
 
 
 def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool,
-                                   Optional[int]]:
-    """(closure, pages, cacheable, length, ends_block, direct_target) for the
-    instruction at CS:EIP; `direct_target` is the offset a direct near JMP/CALL
-    always continues at (None for anything else)."""
+                                   Optional[int], Optional[int]]:
+    """(closure, pages, cacheable, length, ends_block, direct_target,
+    branch_target) for the instruction at CS:EIP; `direct_target` is the offset a
+    direct near JMP/CALL always continues at, `branch_target` the one a
+    conditional branch may go to (None for anything else)."""
     d = Decoder(cpu, eip)
     try:
         fn, ends = _decode_into(d)
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
         ends = True
-        d.direct_target = None
+        d.direct_target = d.branch_target = None
     if cpu.magic_break and d.opcode == 0x87 and d.modrm_byte == 0xDB and d.opsize == 2:
         fn, ends = _magic_breakpoint(cpu, fn), True
-    return fn, d.pages, not d.wrapped, d.pos, ends, d.direct_target
+    return fn, d.pages, not d.wrapped, d.pos, ends, d.direct_target, d.branch_target
 
 
 def _magic_breakpoint(cpu, exchange: Callable[[int], int]) -> Callable[[int], int]:

@@ -26,6 +26,7 @@ def jcc(d: Decoder, cc: int, rel: int) -> Closure:
     # The target is truncated to the operand size (a 66h-prefixed branch in 32-bit
     # code lands below 64 KiB; a 32-bit branch in 16-bit code is not wrapped).
     t = MASKS[d.opsize]
+    d.branch_target = (d.eip + taken_delta) & t
     if cc == 4 or cc == 5:       # JZ/JNZ: the loop-closing test, kept short
         want = cc == 4
 
@@ -55,6 +56,7 @@ def build_loop(d: Decoder) -> Closure:
     n, m = d.length, d.ipmask
     cmask = MASKS[d.adsize]
     keep = 0xFFFFFFFF ^ cmask
+    d.branch_target = (d.eip + n + rel) & m
     if op == 0xE3:
         def jcxz(eip: int) -> int:
             if regs[ECX] & cmask == 0:

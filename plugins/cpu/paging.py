@@ -516,6 +516,6 @@ def run_paged(cpu, single: bool) -> None:
         else:
             cpu.running = block
             eip = run(eip, icount)      # stores cpu.eip itself on a fault
-            icount += length
+            icount = clock.icount       # a block translated as a loop runs it more than once
     cpu.running = None
     cpu.eip = eip

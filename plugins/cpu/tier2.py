@@ -1135,10 +1135,30 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast
     return out
 
 
+def _looped(body: List[ast.stmt], length: int) -> List[ast.stmt]:
+    """A block's body run as a `while` loop: one turn per run of the block, for as
+    long as it branched back to its start and the run loop would run it next
+    (the block still cached, no interrupt pending, the whole next run before the
+    next clock event); it leaves `clock.icount` counting every turn, which the
+    run loop reads back.  The registers stay in locals from turn to turn: a
+    Python loop on PyPy, and no call or loads and stores per run on CPython."""
+    loop = ast.parse("head = eip\n"
+                     "while True:\n"
+                     "    pass\n"
+                     "    if eip != head or not alive[0] or cpu.check_irq or "
+                     "icount + %d > clock.stop_icount:\n"
+                     "        break\n"
+                     "    icount += %d" % (2 * length, length)).body
+    loop[1].body[0:1] = body
+    return loop
+
+
 def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
-          alive: List[bool]) -> Tuple[ast.Module, Dict[str, Any]]:
+          alive: List[bool], loops: bool = False) -> Tuple[ast.Module, Dict[str, Any]]:
     """The tier-2 function of a decoded block as a module defining `run(eip,
-    icount) -> eip`, and the namespace it runs in."""
+    icount) -> eip`, and the namespace it runs in.  A block that `loops` (its
+    last instruction may branch back to its first) runs again inside the function
+    for as long as it branches back and the run loop would run it next (`_looped`)."""
     namespace: Dict[str, Any] = {"clock": cpu.clock, "cpu": cpu, "fault_type": CPUFault,
                                  "leave": LoopExit, "alive": alive}
     translator = Translator(namespace)
@@ -1182,8 +1202,15 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     observed = {node.id for stmt in stores for node in _walk(stmt)
                 if type(node) is ast.Name and type(node.ctx) is ast.Load} | {"eip", "synced"}
     memo: Dict[int, _Facts] = {}
-    body, _ = _eliminate_dead(promoter.loads() + body + stores, {"eip"}, observed, memo)
-    try_statement.body = _merge_eip_steps(body, memo) or [ast.Pass()]
+    if loops:
+        # Each turn ends with the promoted locals live: the next turn or the
+        # stores read them.
+        body, _ = _eliminate_dead(body, set(observed), observed, memo)
+        body = promoter.loads() + _looped(_merge_eip_steps(body, memo), len(block)) + stores
+    else:
+        body, _ = _eliminate_dead(promoter.loads() + body + stores, {"eip"}, observed, memo)
+        body = _merge_eip_steps(body, memo)
+    try_statement.body = body or [ast.Pass()]
     for handler in try_statement.handlers:
         handler.body[0].body = stores or [ast.Pass()]
     # The sync stores and loads stand at every sync point: locate them once.
@@ -1195,11 +1222,11 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
 
 
 def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
-              alive: List[bool]) -> Callable[[int, int], int]:
+              alive: List[bool], loops: bool = False) -> Callable[[int, int], int]:
     """The tier-2 function `run(eip, icount) -> eip` of a decoded block (the tree
     is not kept: a translation's code object is a few kilobytes, its tree some
     hundreds)."""
-    module, namespace = build(cpu, block, followed, alive)
+    module, namespace = build(cpu, block, followed, alive, loops)
     # The function's globals are a module's dictionary: PyPy's JIT reads a
     # module global as a constant, a plain dictionary's as a hash lookup
     # per access (tier 2 ran the bench loops 6 times slower than tier 1 so).
@@ -1210,6 +1237,6 @@ def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[boo
 
 
 def source(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
-           alive: List[bool]) -> str:
+           alive: List[bool], loops: bool = False) -> str:
     """The Python source of a block's tier-2 function (for reading and tests)."""
-    return ast.unparse(build(cpu, block, followed, alive)[0])
+    return ast.unparse(build(cpu, block, followed, alive, loops)[0])
