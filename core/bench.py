@@ -110,19 +110,24 @@ class BlockCounter:
 
         clock = cpu.clock
 
-        def counting(runner: Callable[[int, int], int]) -> Callable[[int, int], int]:
+        def counting(runner: Callable[[int, int], int], length: int) -> Callable[[int, int], int]:
             def counted_run(eip: int, icount: int) -> int:
                 runs[0] += 1
                 try:
-                    return runner(eip, icount)
-                finally:
-                    run_instructions[0] += clock.icount - icount   # a loop's turns too
+                    eip = runner(eip, icount)
+                except BaseException:
+                    # A fault, or a JMP $ that counted the turns up to the next
+                    # clock event at once (LoopExit): they did not run one by one.
+                    run_instructions[0] += length
+                    raise
+                run_instructions[0] += clock.icount - icount   # a loop's turns too
+                return eip
             return counted_run
 
         def counted_decode(phys: int, eip: int) -> Tuple[Any, Any, int]:
             entry = decode(phys, eip)
             self.decoded += 1
-            counted = (counting(entry[0]), entry[1], entry[2])
+            counted = (counting(entry[0], entry[2]), entry[1], entry[2])
             cache = cpu.code_cache
             if cache.get(phys) is entry:
                 cache[phys] = counted
