@@ -180,14 +180,15 @@ def test_a_block_that_branches_to_itself_is_translated_as_a_loop() -> None:
 
 
 @pytest.mark.parametrize("model, expected", [("pentium", 6), ("80486", 5)])
-@pytest.mark.parametrize("threshold", [None, 0])
+@pytest.mark.parametrize("threshold", [None, 0], ids=["tier2-off", "forced"])
 def test_a_loop_that_patches_itself(model: str, expected: int, threshold: Any) -> None:
     """A block that branches back to itself and stores into its own next
     instruction: a Pentium runs the new byte at once (3 + 2 + 1); a 486 runs
     what it prefetched until the jump back, which decodes the block again
     (0, then the bytes the turn before wrote: 3 + 2).  As a tier-2 loop the
     block must leave its loop when the store drops it."""
-    machine = make_machine(model, tier2_threshold=threshold, tier2=threshold is not None)
+    machine = make_machine(model, **({"tier2": False} if threshold is None else
+                                     {"tier2_threshold": threshold}))
     load_code(machine, assemble("""
         xor ax, ax
         mov ds, ax
