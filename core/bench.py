@@ -107,7 +107,6 @@ class BlockCounter:
         drop_block, flush = cpu._drop_block, cpu.flush_code_cache
         code_written = cpu._code_written
         runs, run_instructions = self.runs, self.run_instructions
-
         clock = cpu.clock
 
         def counting(runner: Callable[[int, int], int], length: int) -> Callable[[int, int], int]:

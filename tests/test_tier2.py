@@ -60,7 +60,12 @@ def boot_sector(tmp_path: Any, relative: str) -> str:
     plugins/data for the bench loops, which run from 7C00h too)."""
     with open(os.path.join(GUESTS if "/" in relative else DATA, relative), "rb") as handle:
         code = handle.read()
-    path = str(tmp_path / os.path.basename(relative).replace(".bin", ".img"))
+    return floppy(tmp_path, os.path.basename(relative).replace(".bin", ".img"), code)
+
+
+def floppy(tmp_path: Any, name: str, code: bytes) -> str:
+    """A 1.44 MB floppy image whose first sector holds `code`."""
+    path = str(tmp_path / name)
     with open(path, "wb") as handle:
         handle.write(code.ljust(1474560, b"\0"))
     return path
@@ -158,9 +163,7 @@ tick:
 
 
 def test_a_block_that_branches_to_itself_runs_identically_as_a_loop(tmp_path: Any) -> None:
-    path = str(tmp_path / "spin.img")
-    with open(path, "wb") as handle:
-        handle.write(assemble(SELF_LOOP_UNDER_TICKS).ljust(510, b"\0").ljust(1474560, b"\0"))
+    path = floppy(tmp_path, "spin.img", assemble(SELF_LOOP_UNDER_TICKS))
     translated = compare_tiers([], {"fda": path}, 2_000_000)
     assert len(translated.components["debugcon"].data) > 20        # ticks came in the loop
 

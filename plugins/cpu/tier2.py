@@ -1128,9 +1128,14 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast
                 continue
         if step is not None:
             pending = len(out)
-        elif type(stmt) in (ast.Return, ast.Raise) or _facts(stmt, memo)[0] or \
-                "eip" in _facts(stmt, memo)[1] or "eip" in _facts(stmt, memo)[2]:
-            pending = None                  # an `if` that neither raises nor uses EIP is passed
+        elif type(stmt) in (ast.Return, ast.Raise):
+            pending = None
+        else:
+            # Any other statement, an `if` too, is passed if it neither raises
+            # nor uses EIP.
+            raises, loaded, stored = _facts(stmt, memo)
+            if raises or "eip" in loaded or "eip" in stored:
+                pending = None
         out.append(stmt)
     return out
 
