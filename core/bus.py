@@ -307,6 +307,33 @@ class Bus:
         offset = address & (PAGE_SIZE - 1)
         return 1 in marks[offset:offset + size]
 
+    def store_beside_code(self, address: int, size: int, value: int) -> bool:
+        """Store a CPU write that lands on a RAM page holding decoded code but on
+        none of its code bytes (a DOS stack or variables beside the code), and
+        say so; False leaves the write to `write()`.  The common case of such
+        pages, done without `write()`'s general checks."""
+        page = address >> PAGE_SHIFT
+        marks = self.code_marks.get(page)
+        if marks is None or page in self.page_region or page in self.data_watchers:
+            return False
+        offset = address & (PAGE_SIZE - 1)
+        if offset + size > PAGE_SIZE or address + size > self.ram_size:
+            return False
+        if size == 2:
+            if marks[offset] or marks[offset + 1]:
+                return False
+            self.memory[address] = value & 0xFF
+            self.memory[address + 1] = (value >> 8) & 0xFF
+        elif size == 1:
+            if marks[offset]:
+                return False
+            self.memory[address] = value & 0xFF
+        else:
+            if 1 in marks[offset:offset + size]:
+                return False
+            self.memory[address:address + size] = (value & SIZE_MASKS[size]).to_bytes(size, "little")
+        return True
+
     def read(self, address: int, size: int) -> int:
         """Slow-path physical read of 1, 2 or 4 bytes (little-endian)."""
         region = self.page_region.get(address >> PAGE_SHIFT)

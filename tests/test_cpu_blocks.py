@@ -7,6 +7,8 @@ Every test runs with each of the runners: the unrolled ones from the first run
 but hot blocks) and the loop runner replaced after one run."""
 
 import dataclasses
+import gc
+import platform
 from typing import Any, Iterator
 
 import pytest
@@ -374,3 +376,71 @@ def test_a_warmed_up_block_gets_its_unrolled_runner_in_the_cache(runner_warmup: 
             assert runner_warmup == UNROLLED or list(blockrun._FACTORIES) == [pattern]
     finally:
         blockrun._FACTORIES.update(compiled)
+
+
+BESIDE_CODE = """
+        xor ax, ax
+        mov ds, ax
+        mov ss, ax
+        mov sp, 0x7F00           ; the stack, in the code's page
+        mov word [0x7E00], 0x5678
+        mov byte [0x7E02], 0x9A
+        o32 mov dword [0x7E04], 0x12345678
+        mov al, 1
+        call target              ; 7
+        mov word [pad], 0xB400   ; the pad byte and target's opcode: mov ah, imm8
+        mov al, 3
+        call target              ; 3 (AL is left alone now)
+        hlt
+    pad:
+        db 0
+    target:
+        mov al, 7
+        out 0xE9, al
+        ret
+"""
+
+
+def test_stores_beside_decoded_code_reach_memory_and_watchers() -> None:
+    """A page holding decoded code is not write-fast; the CPU's stores to its
+    other bytes (a stack, variables: most DOS programs) take a short path
+    (`Bus.store_beside_code`).  A store that also covers a code byte, and any
+    store to a page a debugger watches, still take the full one."""
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble(BESIDE_CODE))
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == bytes([7, 3])
+    memory = machine.bus.memory
+    assert memory[0x7E00:0x7E08] == bytes([0x78, 0x56, 0x9A, 0, 0x78, 0x56, 0x34, 0x12])
+    assert not machine.bus.write_fast[7] and machine.bus.code_pages[7]
+
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble(BESIDE_CODE))
+    writes = []
+    machine.bus.watch_data(7, lambda address, size, write, value:
+                           writes.append((address, size, value)) if write else None)
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == bytes([7, 3])
+    return_address = (LOAD_ADDRESS + len(assemble(BESIDE_CODE.split("call target")[0]))
+                      + 3)
+    assert writes[:4] == [(0x7E00, 2, 0x5678), (0x7E02, 1, 0x9A), (0x7E04, 4, 0x12345678),
+                          (0x7EFE, 2, return_address)]
+
+
+@pytest.mark.skipif(platform.python_implementation() != "CPython",
+                    reason="only CPython frees objects by reference counting")
+def test_dropped_blocks_are_freed_without_the_cycle_collector() -> None:
+    """A block the decode cache drops (here for its bound) is freed as soon as
+    nothing refers to it.  A reference cycle through its runners would leave
+    its closures to CPython's cycle collector, whose full passes walk all the
+    decoded code: a tenth of a DOS boot's time (docs/performance.md)."""
+    gc.collect()
+    gc.disable()
+    try:
+        machine = run_spread_code(16)
+        assert len(machine.cpu.block_pages) <= 16
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -8,6 +8,7 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 (`alu.py`).  See docs/cpu.md.
 """
 
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
@@ -536,7 +537,7 @@ class CPU(Component):
         `replacement()` makes (once), which also takes its place in the cache entry
         (if the entry is still this block's; a wrapper around it, such as tier 2's
         countdown or `machine bench`'s counter, goes on calling it and reaches it)."""
-        state: List[Any] = [runs, first]
+        state: List[Any] = [runs, first, None]
         cache = self.code_cache
         clear_fetch_cache = self.clear_fetch_cache
 
@@ -546,10 +547,14 @@ class CPU(Component):
             elif state[1] is first:
                 state[1] = replacement()
                 entry = cache.get(phys)
-                if entry is not None and entry[0] is replaced_runner:
+                if entry is not None and entry[0] is state[2]():
                     cache[phys] = (state[1],) + entry[1:]
                     clear_fetch_cache()
             return state[1](eip, icount)
+        # A weak reference to itself: naming itself would make a reference cycle,
+        # and a dropped block would wait for the cyclic garbage collector, whose
+        # full passes over the decoded code cost a DOS boot a tenth of its time.
+        state[2] = weakref.ref(replaced_runner)
         return replaced_runner
 
     def _warming_runner(self, phys: int, block: List[Callable[[int], int]],
@@ -619,6 +624,8 @@ class CPU(Component):
     def store_on_bus(self, address: int, size: int, value: int) -> None:
         """An instruction's store through the bus's slow path (`storing` tells a
         store into the running block, `CodeModified`, from a device's write)."""
+        if self.bus.store_beside_code(address, size, value):
+            return
         self.sync_before_bus()
         self.storing = True
         try:
