@@ -13,6 +13,7 @@ a run cleanly with status 130.  Tracebacks are for our own bugs only.
 """
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -291,9 +292,27 @@ def _restart_with_sized_nursery() -> None:
     os.execv(sys.executable, [sys.executable, script] + sys.argv[1:])
 
 
+#: CPython's oldest generation is collected after this many collections of the
+#: middle one (its default is 10).
+CPYTHON_FULL_COLLECTION_EVERY = 100
+
+
+def _space_full_collections() -> None:
+    """On CPython, collect the oldest generation ten times less often.  A full
+    collection walks every live object, and a machine keeps hundreds of
+    thousands of them (its decoded code), growing as it decodes: at the default,
+    eleven full passes cost the FreeDOS boot 0.6 s of its 7.5.  The machine
+    makes almost no cyclic garbage (a dropped block is freed by reference
+    counting), so waiting longer keeps no more memory."""
+    if platform.python_implementation() == "CPython":
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, CPYTHON_FULL_COLLECTION_EVERY)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     if argv is None:
         _restart_with_sized_nursery()
+    _space_full_collections()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     own_parsers = {"cputest": "cputest", "bench": "bench", "compat": "compat", "fuzz": "fuzz"}

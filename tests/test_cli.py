@@ -112,3 +112,15 @@ def test_the_command_sizes_pypys_nursery_unless_the_user_did(tmp_path, chosen):
         assert runtime.endswith(f"GC nursery {chosen or PYPY_NURSERY}"), runtime
     else:
         assert runtime == f"runtime: cpython {platform.python_version()}", runtime
+
+
+@pytest.mark.skipif(platform.python_implementation() != "CPython", reason="CPython's collector")
+def test_the_command_collects_cpythons_oldest_generation_less_often():
+    """A full collection walks all of a machine's decoded code: the command
+    spaces them (cli.CPYTHON_FULL_COLLECTION_EVERY, docs/performance.md)."""
+    code = ("import gc; from pcmachine.cli import main; before = gc.get_threshold(); "
+            "main(['profiles']); print(before, gc.get_threshold())")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    before, after = result.stdout.splitlines()[-1].split(") (")
+    assert after.rstrip(")") == before.lstrip("(").rsplit(",", 1)[0] + ", 100"
