@@ -821,3 +821,56 @@ block:
     assert taken == (13, 0)
     cpu = machine.cpu
     assert (cpu.get_reg("edx"), cpu.get_reg("ebx"), cpu.get_reg("ecx")) == (4, 2, 1)
+
+
+@pytest.mark.parametrize("invalidate", ["invlpg [0x8000]", "mov eax, cr3\n    mov cr3, eax"])
+def test_interrupts_from_ring3_follow_a_remapped_inner_stack(invalidate: str) -> None:
+    """At CPL 3 an interrupt reads the IDT and TSS and pushes on the inner stack
+    through supervisor-only pages: their translations are kept apart from the
+    user's TLB (`paging.supervisor_address`) and go with INVLPG or a CR3 reload
+    like any other.  The first handler moves the inner stack's page (linear
+    8000h, physical 8000h -> 9000h, its frame copied); the second interrupt's
+    frame must land in the new page."""
+    def supervisor_tables(machine: Any, labels: Dict[int, int]) -> None:
+        memory = machine.bus.memory
+        memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)       # ESP0, SS0
+        memory[IDT + 0x31 * 8:IDT + 0x32 * 8] = gate(CODE + 0x100, 0x08, 0xEE)
+        cpu = machine.cpu
+        cpu.tr, cpu.tr_base, cpu.tr_limit, cpu.tr_flags = 0x30, 0x5000, 0x67, 0x8B
+        identity_paging(machine)
+        for page in (1, 2, 5, 8):               # GDT, IDT, TSS, inner stack: supervisor only
+            memory[0x71000 + 4 * page:0x71004 + 4 * page] = struct.pack("<I", page << 12 | 3)
+
+    source = f"""
+    jmp start
+    times 0x100 - ($ - $$) nop
+    inc ebx                     ; the handler of INT 31h (DPL 3)
+    cmp ebx, 1
+    jne second
+    mov ax, 0x10                ; IRET to ring 3 nulled DS and ES
+    mov ds, ax
+    mov es, ax
+    cld
+    mov esi, esp
+    lea edi, [esp + 0x1000]     ; the frame, copied to the new page
+    mov ecx, 5
+    rep movsd
+    mov dword [0x71000 + 8 * 4], 0x9003
+    {invalidate}
+    iretd
+second:
+    hlt
+start:
+    xor ebx, ebx
+""" + to_ring3(0x2) + """    int 0x31
+first_return:
+    int 0x31
+"""
+    machine, taken = run_protected(source, setup=supervisor_tables)
+    assert taken is None
+    assert machine.cpu.cpl == 0 and machine.cpu.get_reg("ebx") == 2
+    memory = machine.bus.memory
+    first = struct.unpack("<5I", bytes(memory[0x8800 - 20:0x8800]))
+    second = struct.unpack("<5I", bytes(memory[0x9800 - 20:0x9800]))
+    assert first[1:] == second[1:] == (0x53, 0x2, 0x8000, 0x23)       # CS, EFLAGS, ESP, SS
+    assert second[0] == first[0] + 2                                   # after each INT 31h

@@ -56,7 +56,7 @@ class CPU(Component):
         "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
         "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
-        "tlb_read", "tlb_supervisor", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
+        "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )
 
@@ -211,6 +211,8 @@ class CPU(Component):
         self.tlb_local: Set[int] = set()
         #: pages whose TLB entries only a supervisor may use (`paging.py`)
         self.tlb_supervisor: Set[int] = set()
+        #: supervisor translations made at CPL 3 (`paging.supervisor_address`)
+        self.tlb_system: Dict[int, int] = {}
         #: PAE: the four PDPTE registers, loaded by MOV CR0/CR3/CR4 (`paging.load_pdptes`)
         self.pdpte = [0, 0, 0, 0]
         self.halted = False

@@ -257,14 +257,21 @@ def translate(cpu, linear: int, write: bool) -> int:
 def supervisor_address(cpu, linear: int, write: bool) -> int:
     """The physical address of a supervisor access at any CPL (descriptor tables,
     TSS, the inner stack): a TLB entry serves (every one allows it), else a walk
-    that fills the TLB only when the CPL is supervisor too."""
+    that fills the TLB only when the CPL is supervisor too.  At CPL 3 the walk
+    fills `tlb_system` instead, keyed by page and access (its entries would not
+    allow the user's own accesses): a V86 monitor or a ring-3 process reads the
+    IDT and TSS and pushes on the inner stack at every interrupt."""
     linear &= 0xFFFFFFFF
     base = (cpu.tlb_write if write else cpu.tlb_read).get(linear >> 12)
     if base is not None:
         return base | (linear & 0xFFF)
     if cpu.cpl != 3:
         return translate(cpu, linear, write)
-    return walk(cpu, linear, write, False)[0]
+    key = (linear >> 12) << 1 | write
+    base = cpu.tlb_system.get(key)
+    if base is None:
+        base = cpu.tlb_system[key] = walk(cpu, linear, write, False)[0] & ~0xFFF
+    return base | (linear & 0xFFF)
 
 
 def enter_user(cpu) -> None:
@@ -292,12 +299,14 @@ def flush_tlb(cpu, keep_global: bool = False) -> None:
             tlb_read.pop(page, None)
             tlb_write.pop(page, None)
         cpu.tlb_supervisor.difference_update(local)
+        cpu.tlb_system.clear()
         local.clear()
         return
     cpu.clear_fetch_cache()
     cpu.tlb_read.clear()        # in place: the accessors hold these dicts
     cpu.tlb_write.clear()
     cpu.tlb_supervisor.clear()
+    cpu.tlb_system.clear()
     local.clear()
 
 
@@ -307,6 +316,8 @@ def invlpg(cpu, linear: int) -> None:
     for table in (cpu.tlb_read, cpu.tlb_write):
         table.pop(page, None)
         table.pop(page | 0x100000, None)    # the same page reached past 4 GiB wrap
+    for key in (page << 1, page << 1 | 1):
+        cpu.tlb_system.pop(key, None)
 
 
 def control_register_written(cpu, index: int, old: int, new: int) -> None:
