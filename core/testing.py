@@ -157,9 +157,13 @@ class RunningMachine:
 
     def wait_text(self, text: str, timeout: float = 30.0, after_input: bool = False, virtual: bool = False) -> None:
         """Wait until `text` is on the screen (text modes); with `after_input`, only
-        text that appeared after the last `type()` counts."""
-        self.run_until(lambda: self.watcher.shows(text, after_input=after_input), timeout, virtual,
-                       f"{text!r} on the screen")
+        text that appeared after the last `type()` counts.  The screen is searched
+        now, then again only when it changed."""
+        watcher = self.watcher
+        if watcher.shows(text, after_input=after_input):
+            return
+        self.run_until(lambda: watcher.shows(text, after_input=after_input, changed_only=True),
+                       timeout, virtual, f"{text!r} on the screen")
 
     def type(self, keys: str, timeout: float = 30.0) -> None:
         """Type KEYS (`--type` syntax) and run until the guest has read them all."""

@@ -97,3 +97,20 @@ def test_fixture_from_a_separate_project(tmp_path, floppy_from):
                             cwd=str(project), capture_output=True, timeout=300)
     assert result.returncode == 0, result.stdout.decode()[-2000:]
     assert b"1 passed" in result.stdout
+
+
+def test_a_wait_searches_the_screen_again_only_when_it_changed(pc, tmp_path, floppy_from):
+    """A wait reads the screen once, then only after something on it changed
+    (the screen's generation), not after every slice of the run."""
+    m = pc.boot("pc.yaml", fda=floppy_from(tmp_path, ECHO))
+    m.wait_text("end with a dot>")
+    searched = []
+    rows = m.watcher.rows
+    m.watcher.rows = lambda: searched.append(m.machine.clock.icount) or rows()
+    with pytest.raises(GuestTimeout):
+        m.wait_text("never on this screen", timeout=2, virtual=True)
+    assert len(searched) == 1
+    m.wait_text("end with a dot>")          # another text: searched at once
+    m.type("dot")
+    m.wait_text("dot", after_input=True)    # the echo is seen
+    assert 2 < len(searched) < 10
