@@ -136,7 +136,9 @@ class ScreenWatcher:
         self.machine = machine
         self.screen = find_screen(machine)
         self.mark: Optional[ScreenMark] = None
-        self.checked: Tuple[int, Optional[ScreenMark]] = (-1, None)
+        #: the last search: (generation, mark, text) and whether it found the text
+        self.checked: Tuple[int, Optional[ScreenMark], str] = (-1, None, "")
+        self.found = False
 
     def rows(self) -> List[str]:
         if self.screen is None or self.screen.mode_info().get("kind") != "text":
@@ -152,18 +154,21 @@ class ScreenWatcher:
 
     def shows(self, text: str, after_input: bool = False, changed_only: bool = False) -> bool:
         """`text` is on the screen (after the mark when `after_input`).  With
-        `changed_only`, an unchanged screen is not searched again."""
+        `changed_only`, the same search on an unchanged screen answers as it did
+        without searching again."""
         if self.screen is None:
             return False
-        generation = self.screen.generation
-        if changed_only and self.checked == (generation, self.mark if after_input else None):
-            return False
-        self.checked = (generation, self.mark if after_input else None)
+        key = (self.screen.generation, self.mark if after_input else None, text)
+        if changed_only and self.checked == key:
+            return self.found
+        self.checked = key
         rows = self.rows()
         if after_input and self.mark is not None:
             region = self.mark.text_after(rows)
-            return text in region or text in region.replace("\n", "")
-        return any(text in line for line in rows) or text in "".join(rows)
+            self.found = text in region or text in region.replace("\n", "")
+        else:
+            self.found = any(text in line for line in rows) or text in "".join(rows)
+        return self.found
 
 
 def add_serial_capture(machine: Any, port: str = "com1") -> SerialCapture:
