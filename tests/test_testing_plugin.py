@@ -114,3 +114,12 @@ def test_a_wait_searches_the_screen_again_only_when_it_changed(pc, tmp_path, flo
     m.type("dot")
     m.wait_text("dot", after_input=True)    # the echo is seen
     assert 2 < len(searched) < 10
+
+
+def test_a_wait_sees_text_written_just_before_the_cpu_halts_for_good(pc, tmp_path, floppy_from):
+    """The guest prints and halts with interrupts off in one slice: the wait's
+    last look at the (unchanged since) screen still finds the text."""
+    m = pc.boot("pc.yaml", fda=floppy_from(tmp_path, "boot/hello_int10.bin"))
+    m.wait_text("Hello, world!", timeout=30)
+    m.wait_text("Hello, world!", timeout=30)        # asked again: still there
+    assert m.machine.cpu.halted
