@@ -319,6 +319,8 @@ class Bus:
         offset = address & (PAGE_SIZE - 1)
         if offset + size > PAGE_SIZE or address + size > self.ram_size:
             return False
+        # Words and bytes (most of DOS's stores) written out by hand: half the
+        # time of the slice test and `to_bytes` the dword case uses.
         if size == 2:
             if marks[offset] or marks[offset + 1]:
                 return False
