@@ -29,10 +29,19 @@ command -v grub-mkrescue >/dev/null 2>&1 || need+=(grub-common)
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
 [ -x /usr/sbin/dmidecode ] || command -v dmidecode >/dev/null 2>&1 || need+=(dmidecode)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
 if [ ${#need[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq && $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The Debian guest's build script downloads i386 packages, and when the i386
+# architecture is new to the machine it stops at any error of `apt-get update`.
+# A mirror caught mid-sync (one index of the wrong size) is such an error, yet
+# the kernel and busybox are still found: add the architecture here, where a
+# partial update is reported and the run goes on.
+if [ $# -eq 0 ] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+  $sudo dpkg --add-architecture i386
+  $sudo apt-get update -qq || echo "== apt-get update reported errors (above); the Debian guest's packages may still download" >&2
 fi
 if [ ! -x .venv-pypy/bin/python ]; then
   pypy3 -m venv .venv-pypy
