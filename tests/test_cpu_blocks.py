@@ -100,6 +100,80 @@ def test_writing_code_reached_through_a_followed_jump_redecodes_it() -> None:
     assert bytes(recorder.data) == b"\x00"
 
 
+def test_a_return_from_a_followed_call_continues_the_block_with_an_exact_count() -> None:
+    # One block: CALL, the callee, its RET and the code after the CALL.
+    recorder = run_with_port("""
+        mov al, 1                ; 1
+        call sub                 ; 2
+        out 0xE9, al             ; 6
+        call sub                 ; 7
+        out 0xE9, al             ; 11
+        hlt
+    sub:
+        inc ax                   ; 3, 8
+        nop                      ; 4, 9
+        ret                      ; 5, 10
+    """)
+    assert recorder.icounts == [6, 11]
+    assert bytes(recorder.data) == b"\x02\x03"
+
+
+def test_a_return_to_another_address_goes_where_the_stack_says() -> None:
+    # The callee replaces its return address: the block, decoded on the guess
+    # that RET comes back after the CALL, must leave at the RET.
+    recorder = run_with_port("""
+        mov al, 1                ; 1
+        call sub                 ; 2
+        mov al, 9                ; never runs
+        out 0xE9, al
+        hlt
+    sub:
+        pop bx                   ; 3
+        push elsewhere           ; 4
+        ret                      ; 5
+    elsewhere:
+        out 0xE9, al             ; 6
+        call sub2                ; 7
+        out 0xE9, al             ; 12
+        hlt
+    sub2:
+        add sp, 2                ; 8: drops the return address
+        mov al, 4                ; 9
+        push last                ; 10
+        ret                      ; 11
+    last:
+        out 0xE9, al             ; 12
+        hlt
+    """)
+    assert recorder.icounts == [6, 12]
+    assert bytes(recorder.data) == b"\x01\x04"
+
+
+@pytest.mark.parametrize("model", ["80486", "pentium"])
+def test_a_return_sees_code_its_callee_wrote(model: str) -> None:
+    # The callee patches the instruction its RET returns to, which the caller's
+    # block had decoded: a Pentium sees the store at once, a 486 at the RET
+    # (a jump empties its prefetch queue); either way the new byte runs.
+    machine = make_machine(model)
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble("""
+        xor ax, ax
+        mov ds, ax
+        call sub
+    patched:
+        mov al, 1                ; becomes MOV AL, 7
+        out 0xE9, al
+        hlt
+    sub:
+        mov byte [patched + 1], 7
+        ret
+    """))
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == b"\x07"
+
+
 def test_a_jump_to_itself_still_lets_the_clock_stop() -> None:
     machine = make_machine()
     load_code(machine, assemble("spin: jmp short spin"))

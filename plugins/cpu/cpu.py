@@ -466,7 +466,8 @@ class CPU(Component):
     def _decode(self, phys: int, eip: int) -> Tuple[Runner, Tuple[Callable[[int], int], ...], int]:
         """Decode the block of instructions at CS:EIP and cache it by physical
         address as (runner, closures, length).  A block follows the code through
-        direct near JMP/CALL within its page and ends at any other control
+        direct near JMP/CALL within its page, and from a RET back to where a CALL
+        it followed returns (`_predicted_return`), and ends at any other control
         transfer, I/O or system instruction, a host-call address, the end of the
         page or MAX_BLOCK instructions."""
         block = []
@@ -478,8 +479,10 @@ class CPU(Component):
         address, offset = phys, eip
         run_start = phys
         alive = [True]
+        returns: List[int] = []     # what the followed CALLs pushed, innermost last
         while True:
-            fn, fn_pages, fn_cacheable, length, ends, target, branch = decode(self, offset)
+            fn, fn_pages, fn_cacheable, length, ends, target, branch, pushed, near_return = \
+                decode(self, offset)
             hostcall = self.hostcalls.get(address)
             if hostcall is not None:
                 if block:
@@ -494,12 +497,20 @@ class CPU(Component):
             cacheable = cacheable and fn_cacheable
             address += length
             offset = (offset + length) & ipmask
+            if near_return and returns:
+                # A RET from a call this block followed: predicted to go back there.
+                target = returns.pop()
             if target is not None and len(block) < MAX_BLOCK and cacheable and \
                     offset >= length and address >> 12 == phys >> 12:
                 target_address = address + target - offset
                 if target_address >> 12 == phys >> 12:
                     # The same page, linear and physical: decoding continues there.
-                    stepped[-1] = self._follow_jump(fn, alive)
+                    if near_return:
+                        block[-1] = stepped[-1] = self._predicted_return(fn, target, alive)
+                    else:
+                        stepped[-1] = self._follow_jump(fn, alive)
+                        if pushed is not None:
+                            returns.append(pushed)
                     runs.append((run_start, address))
                     address = run_start = target_address
                     offset = target
@@ -511,7 +522,7 @@ class CPU(Component):
         followed = [fn is not step for fn, step in zip(block, stepped)]
         # A block whose last instruction may branch back to its first: tier 2
         # runs it as a loop (same CS, so the same offset is the same address).
-        loops = branch == eip and len(runs) == 1
+        loops = branch == eip
         translated = cacheable and self.tier2_threshold is not None
         if translated and self.tier2_threshold <= self.runner_warmup:
             runner = make_loop_runner(self, block, followed, alive)     # tier 2 comes first
@@ -527,7 +538,7 @@ class CPU(Component):
             self._remember_block(phys, pages, runs)
             if len(self.block_pages) > self.max_blocks:
                 self._drop_oldest_pages()
-            if len(runs) > 1:
+            if len(runs) > 1 or loops:
                 self.block_alive.setdefault(phys, []).append(alive)
         else:
             alive[0] = False    # nothing tells an uncached block of code writes: never follow
@@ -574,8 +585,6 @@ class CPU(Component):
         `loops` (branches back to its start) is translated as a loop, which
         leaves when a code write drops the block (`alive`)."""
         def translate() -> Runner:
-            if loops:
-                self.block_alive.setdefault(phys, []).append(alive)
             translation = tier2.translate(self, block, followed, alive, loops)
             self.tier2_translated += 1
             return translation
@@ -596,6 +605,23 @@ class CPU(Component):
             cpu.eip = target
             raise LoopExit()
         return followed_jump
+
+    def _predicted_return(self, ret: Callable[[int], int], expected: int,
+                          alive: List[bool]) -> Callable[[int], int]:
+        """A near RET whose block continues at `expected`, where the CALL the block
+        followed returns to: when the stack held another address, or a write has
+        dropped the block meanwhile, it leaves the block (LoopExit) and the run
+        loop goes on at the address popped.  Rare in compiled code, so the cost of
+        the exception buys one block instead of two for a call to a leaf."""
+        cpu = self
+
+        def predicted_return(eip: int) -> int:
+            eip = ret(eip)
+            if eip == expected and alive[0]:
+                return eip
+            cpu.eip = eip
+            raise LoopExit()
+        return predicted_return
 
     def _wrap_hostcall(self, hostcall: Callable, fn: Callable[[int], int]) -> Callable[[int], int]:
         cpu = self

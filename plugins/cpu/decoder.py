@@ -71,6 +71,10 @@ class Decoder:
         # A conditional branch (Jcc, LOOP, JCXZ) sets the offset it may go to:
         # a block that branches back to its start runs as a loop in tier 2.
         self.branch_target: Optional[int] = None
+        # A direct near CALL sets the offset it pushes, a near RET `near_return`:
+        # a block that follows the call predicts where the RET goes (`CPU._decode`).
+        self.pushed_return: Optional[int] = None
+        self.near_return = False
 
     # ------------------------------------------------------------------ bytes
     def byte(self) -> int:
@@ -569,21 +573,25 @@ def lockable(d: "Decoder") -> bool:
 
 
 def decode(cpu, eip: int) -> Tuple[Callable[[int], int], List[int], bool, int, bool,
-                                   Optional[int], Optional[int]]:
+                                   Optional[int], Optional[int], Optional[int], bool]:
     """(closure, pages, cacheable, length, ends_block, direct_target,
-    branch_target) for the instruction at CS:EIP; `direct_target` is the offset a
-    direct near JMP/CALL always continues at, `branch_target` the one a
-    conditional branch may go to (None for anything else)."""
+    branch_target, pushed_return, near_return) for the instruction at CS:EIP;
+    `direct_target` is the offset a direct near JMP/CALL always continues at,
+    `branch_target` the one a conditional branch may go to (None for anything
+    else), `pushed_return` the offset a direct near CALL pushes, and
+    `near_return` says it is a near RET."""
     d = Decoder(cpu, eip)
     try:
         fn, ends = _decode_into(d)
     except DecodeFault as fault:
         fn = _undefined(fault.vector)
         ends = True
-        d.direct_target = d.branch_target = None
+        d.direct_target = d.branch_target = d.pushed_return = None
+        d.near_return = False
     if cpu.magic_break and d.opcode == 0x87 and d.modrm_byte == 0xDB and d.opsize == 2:
         fn, ends = _magic_breakpoint(cpu, fn), True
-    return fn, d.pages, not d.wrapped, d.pos, ends, d.direct_target, d.branch_target
+    return (fn, d.pages, not d.wrapped, d.pos, ends, d.direct_target, d.branch_target,
+            d.pushed_return, d.near_return)
 
 
 def _magic_breakpoint(cpu, exchange: Callable[[int], int]) -> Callable[[int], int]:

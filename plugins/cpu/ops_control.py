@@ -83,6 +83,7 @@ def build_near_rel(d: Decoder) -> Closure:
     omask = MASKS[d.opsize]
     d.direct_target = (d.eip + n + rel) & omask
     if op == 0xE8:
+        d.pushed_return = (d.eip + n) & m
         push = cpu.push32 if d.opsize == 4 else cpu.push16
         if d.opsize == 2:
             regs, seg_base, seg_limit, write = cpu.regs, cpu.seg_base, cpu.seg_limit, cpu.wr16
@@ -241,6 +242,7 @@ def build_ret(d: Decoder) -> Closure:
     release = d.imm16() if op in (0xC2, 0xCA) else 0
     size = d.opsize
     pop = cpu.pop32 if size == 4 else cpu.pop16
+    d.near_return = op <= 0xC3
 
     def release_stack() -> None:
         if release:
