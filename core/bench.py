@@ -111,15 +111,19 @@ class BlockCounter:
 
         def counting(runner: Callable[[int, int], int], length: int) -> Callable[[int, int], int]:
             def counted_run(eip: int, icount: int) -> int:
-                runs[0] += 1
                 try:
                     eip = runner(eip, icount)
                 except BaseException:
                     # A fault, or a JMP $ that counted the turns up to the next
                     # clock event at once (LoopExit): they did not run one by one.
+                    runs[0] += 1
                     run_instructions[0] += length
                     raise
-                run_instructions[0] += clock.icount - icount   # a loop's turns too
+                # A block run to its end; a tier-2 loop's turns count as runs, as
+                # tier 1 runs the block once per turn.
+                ran = clock.icount - icount
+                runs[0] += ran // length
+                run_instructions[0] += ran
                 return eip
             return counted_run
 

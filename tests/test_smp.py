@@ -113,7 +113,7 @@ def test_two_runs_give_identical_traces(tmp_path, floppy_from):
     assert first.digest.hexdigest() == second.digest.hexdigest()
 
 
-@pytest.mark.parametrize("icount, turn", [(123_457, 0), (113_457, 1)])
+@pytest.mark.parametrize("icount, turn", [(113_457, 0), (123_457, 1)])
 def test_snapshot_while_both_run_resumes_identically(tmp_path, floppy_from, icount, turn):
     """Taken in the middle of a quantum while both processors count: the restored
     machine must go on with the processor whose turn it was."""
