@@ -1092,6 +1092,51 @@ def _eliminate_dead(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
     return out, live
 
 
+def _stored_names(node: ast.AST) -> Set[str]:
+    """The locals a statement assigns, in its nested statements too."""
+    return {child.id for child in _walk(node)
+            if type(child) is ast.Name and type(child.ctx) is not ast.Load}
+
+
+def _propagate_copies(stmts: List[ast.stmt], copies: Dict[str, str], frozen: Set[int]) -> None:
+    """Where a local was assigned another local (`value = reg0`: an inlined
+    closure's operand, once the register is promoted), its readers read that
+    one instead, for as long as neither is assigned again; the copy is then
+    read by nothing and `_eliminate_dead` drops it.  `copies` maps each copy to
+    its source where the statements begin; statements whose id is in `frozen`
+    are shared by several places (the sync stores and loads) and left alone.
+    Changes `stmts` in place.  On CPython a copy costs two instructions of the
+    interpreter; PyPy's JIT has none to drop."""
+    for stmt in stmts:
+        if id(stmt) in frozen:
+            stored = _stored_names(stmt)
+        else:
+            kind = type(stmt)
+            nested = kind in (ast.For, ast.While, ast.Try, ast.With)
+            stored = _stored_names(stmt) if nested or kind is ast.If else set()
+            # A loop's test and body run again after its body assigned names.
+            valid = {copy: source for copy, source in copies.items()
+                     if copy not in stored and source not in stored} if nested else copies
+            if valid and kind is not ast.For:
+                mapping = {copy: ast.Name(id=source, ctx=ast.Load()) for copy, source in valid.items()}
+                _expressions(stmt, lambda node: _replace_names(node, mapping))
+            if kind is ast.If or nested:
+                for field in ("body", "orelse", "finalbody"):
+                    inner = getattr(stmt, field, None)
+                    if inner:
+                        _propagate_copies(inner, dict(valid), frozen)
+                for handler in getattr(stmt, "handlers", ()):
+                    _propagate_copies(handler.body, dict(valid), frozen)
+            else:
+                stored = _stored_names(stmt)
+        for copy in [copy for copy, source in copies.items() if copy in stored or source in stored]:
+            del copies[copy]
+        if type(stmt) is ast.Assign and len(stmt.targets) == 1 and \
+                type(stmt.targets[0]) is ast.Name and type(stmt.value) is ast.Name and \
+                stmt.targets[0].id not in ("eip", stmt.value.id) and id(stmt) not in frozen:
+            copies[stmt.targets[0].id] = stmt.value.id
+
+
 def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
     """(step, mask) when `stmt` is `eip = eip + step & mask` (an instruction's
     fall-through)."""
@@ -1158,6 +1203,23 @@ def _looped(body: List[ast.stmt], length: int) -> List[ast.stmt]:
     return loop
 
 
+#: Whether a looping block function reads its globals from locals (`_hoist_globals`).
+HOIST_GLOBALS = platform.python_implementation() == "CPython"
+
+
+def _hoist_globals(function: ast.FunctionDef, namespace: Dict[str, Any]) -> None:
+    """Read the namespace's objects from locals assigned at the function's start:
+    CPython loads a local faster than a module global, which a looping block
+    reads some thirty times a turn.  (The names are bound once, at translation.)
+    Not under PyPy, whose JIT takes a module global for a constant."""
+    loaded = sorted({node.id for node in _walk(function) if type(node) is ast.Name and
+                     type(node.ctx) is ast.Load and node.id in namespace})
+    mapping = {name: ast.Name(id="L_" + name, ctx=ast.Load()) for name in loaded}
+    for stmt in function.body:
+        _replace_names(stmt, mapping)
+    function.body[0:0] = [_assign("L_" + name, ast.Name(id=name, ctx=ast.Load())) for name in loaded]
+
+
 def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
           alive: List[bool], loops: bool = False) -> Tuple[ast.Module, Dict[str, Any]]:
     """The tier-2 function of a decoded block as a module defining `run(eip,
@@ -1190,6 +1252,7 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     promoter = _Promoter(cpu, namespace, "cpu", "regs")
     body, _ = _propagate(promoter.statements(body), {}, set(LAZY_FIELDS) | {"reg%d" % n for n in range(8)})
     body = promoter.finish(body)
+    _propagate_copies(body, {}, {id(stmt) for stmt in promoter.sync_stores + promoter.sync_loads})
     function = ast.parse("def run(eip, icount):\n"
                          "    synced = False\n"
                          "    try:\n        pass\n"
@@ -1218,6 +1281,8 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     try_statement.body = body or [ast.Pass()]
     for handler in try_statement.handlers:
         handler.body[0].body = stores or [ast.Pass()]
+    if loops and HOIST_GLOBALS:
+        _hoist_globals(function, namespace)
     # The sync stores and loads stand at every sync point: locate them once.
     shared = stores + promoter.sync_stores + promoter.sync_loads
     for stmt in shared:
