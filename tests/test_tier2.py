@@ -179,18 +179,29 @@ def test_a_block_that_branches_to_itself_runs_identically_as_a_loop(tmp_path: An
     assert len(translated.components["debugcon"].data) > 20        # ticks came in the loop
 
 
-def test_a_block_that_branches_to_itself_is_translated_as_a_loop() -> None:
-    sources, _ = translated_sources("""
-        mov cx, 100
-        xor bx, bx
-    spin:
-        add bx, cx
-        dec cx
-        jnz spin
-        hlt
-    """)
+SPIN_LOOP = """
+    mov cx, 100
+    xor bx, bx
+spin:
+    add bx, cx
+    dec cx
+    jnz spin
+    hlt
+"""
+#: The same loop through a call: the block follows the CALL and the RET back.
+CALL_LOOP = SPIN_LOOP.replace("add bx, cx", "add bx, cx\n    call leaf") + """
+leaf:
+    shl bx, 1
+    ret
+"""
+
+
+@pytest.mark.parametrize("code, turn", [(SPIN_LOOP, 3), (CALL_LOOP, 6)], ids=["spin", "call"])
+def test_a_block_that_branches_to_itself_is_translated_as_a_loop(code: str, turn: int) -> None:
+    sources, _ = translated_sources(code)
     loops = [source for source in sources if "while True" in source]
-    assert len(loops) == 1 and re.search(r"icount \+ 6 > \w*clock\.stop_icount", loops[0])
+    assert len(loops) == 1
+    assert re.search(r"icount \+ %d > \w*clock\.stop_icount" % (2 * turn), loops[0])
 
 
 #: A loop whose block runs through a CALL, the callee's RET and back (one block,
@@ -232,24 +243,6 @@ def test_a_loop_through_a_call_runs_identically_as_a_loop(tmp_path: Any) -> None
     assert (stepped_reason, stepped.clock.icount) == (translated_reason, translated.clock.icount)
     assert translated_log.events == stepped_log.events
     assert machine_digest(translated) == machine_digest(stepped)
-
-
-def test_a_loop_through_a_call_is_translated_as_a_loop() -> None:
-    sources, _ = translated_sources("""
-        mov cx, 100
-        xor bx, bx
-    spin:
-        add bx, cx
-        call leaf
-        dec cx
-        jnz spin
-        hlt
-    leaf:
-        shl bx, 1
-        ret
-    """)
-    loops = [source for source in sources if "while True" in source]
-    assert len(loops) == 1 and re.search(r"icount \+ 12 > \w*clock\.stop_icount", loops[0])
 
 
 @pytest.mark.parametrize("model, expected", [("pentium", 6), ("80486", 5)])
