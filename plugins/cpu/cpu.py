@@ -489,7 +489,7 @@ class CPU(Component):
                     branch = None       # that instruction starts the next block
                     break
                 fn = self._wrap_hostcall(hostcall, fn)
-                ends = True
+                ends, near_return = True, False
                 target = branch = None
             block.append(fn)
             stepped.append(fn)
