@@ -1092,12 +1092,6 @@ def _eliminate_dead(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
     return out, live
 
 
-def _stored_names(node: ast.AST) -> Set[str]:
-    """The locals a statement assigns, in its nested statements too."""
-    return {child.id for child in _walk(node)
-            if type(child) is ast.Name and type(child.ctx) is not ast.Load}
-
-
 def _propagate_copies(stmts: List[ast.stmt], copies: Dict[str, str], frozen: Set[int]) -> None:
     """Where a local was assigned another local (`value = reg0`: an inlined
     closure's operand, once the register is promoted), its readers read that
@@ -1109,11 +1103,11 @@ def _propagate_copies(stmts: List[ast.stmt], copies: Dict[str, str], frozen: Set
     interpreter; PyPy's JIT has none to drop."""
     for stmt in stmts:
         if id(stmt) in frozen:
-            stored = _stored_names(stmt)
+            stored = _facts(stmt, {})[2]
         else:
             kind = type(stmt)
             nested = kind in (ast.For, ast.While, ast.Try, ast.With)
-            stored = _stored_names(stmt) if nested or kind is ast.If else set()
+            stored = _facts(stmt, {})[2] if nested or kind is ast.If else set()
             # A loop's test and body run again after its body assigned names.
             valid = {copy: source for copy, source in copies.items()
                      if copy not in stored and source not in stored} if nested else copies
@@ -1128,7 +1122,7 @@ def _propagate_copies(stmts: List[ast.stmt], copies: Dict[str, str], frozen: Set
                 for handler in getattr(stmt, "handlers", ()):
                     _propagate_copies(handler.body, dict(valid), frozen)
             else:
-                stored = _stored_names(stmt)
+                stored = _facts(stmt, {})[2]
         for copy in [copy for copy, source in copies.items() if copy in stored or source in stored]:
             del copies[copy]
         if type(stmt) is ast.Assign and len(stmt.targets) == 1 and \
