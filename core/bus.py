@@ -155,6 +155,10 @@ class Bus:
         self.code_pages = bytearray(PAGE_COUNT + 1)
         #: per watched page, one byte per address: 1 where decoded code lives
         self.code_marks: Dict[int, bytearray] = {}
+        #: the marks of the code pages that are plain RAM (no region, no data
+        #: watcher): a CPU store to their unmarked bytes may go straight into
+        #: `memory` (the CPU's write paths test this before the slow path)
+        self.beside_code: Dict[int, bytearray] = {}
         self.code_write_listeners: List[Callable[[int, int, int], None]] = []
         self.io_table: List[Optional[IoHandler]] = [None] * 0x10000
         self._unclaimed_logged = set()
@@ -188,6 +192,8 @@ class Bus:
                 self.write_fast[page] = 1
         for region in set(self.page_region.values()):
             self.map_region(region)  # ROMs mapped earlier move into the new array
+        for page in list(self.code_marks):
+            self._sort_code_page(page)
 
     def map_region(self, region: Region) -> None:
         """Put a slow-path region over its pages (ROM, MMIO).  A page another
@@ -207,6 +213,7 @@ class Bus:
             self.page_region[page] = region
             self.write_fast[page] = 0
             self.read_fast[page] = 1 if (isinstance(region, ROMRegion) and in_array) else 0
+            self.beside_code.pop(page, None)
         if isinstance(region, ROMRegion) and in_array:
             self.memory[region.base:region.base + region.size] = region.data
 
@@ -220,6 +227,7 @@ class Bus:
             self.page_region[page] = region
             self.region_owner[page] = region.name
             self.read_fast[page] = self.write_fast[page] = 0
+            self.beside_code.pop(page, None)
 
     def unmap_region(self, region: Region) -> None:
         """Take a region off the pages it holds (a PCI BAR moved or disabled):
@@ -229,6 +237,7 @@ class Bus:
                 continue
             del self.page_region[page]
             del self.region_owner[page]
+            self._sort_code_page(page)
 
     def map_rom(self, base: int, data: bytes, name: str) -> ROMRegion:
         region = ROMRegion(base, data, name)
@@ -256,6 +265,7 @@ class Bus:
                 marks = self.code_marks[page] = bytearray(PAGE_SIZE)
                 self.code_pages[page] = 1
                 self.write_fast[page] = 0
+                self._sort_code_page(page)
             marks[offset:offset + count] = b"\x01" * count
             address += count
 
@@ -274,6 +284,7 @@ class Bus:
         self.read_fast[page] = 1
         self.write_fast[page] = 0 if region is not None or self.code_pages[page] or \
             page in self.data_watchers else 1
+        self._sort_code_page(page)
         if self.code_pages[page]:
             self._code_written(page, page << PAGE_SHIFT, (page + 1) << PAGE_SHIFT)
 
@@ -281,6 +292,7 @@ class Bus:
         if self.code_pages[page]:
             self.code_pages[page] = 0
             self.code_marks.pop(page, None)
+            self.beside_code.pop(page, None)
             if page not in self.page_region and (page << PAGE_SHIFT) < self.ram_size:
                 self.write_fast[page] = 1
 
@@ -290,10 +302,12 @@ class Bus:
         self.data_watchers[page] = callback
         self.read_fast[page] = 0
         self.write_fast[page] = 0
+        self.beside_code.pop(page, None)
 
     def unwatch_data(self, page: int) -> None:
         if self.data_watchers.pop(page, None) is None:
             return
+        self._sort_code_page(page)
         if page not in self.page_region and (page << PAGE_SHIFT) < self.ram_size:
             self.read_fast[page] = 1
             if not self.code_pages[page]:
@@ -307,17 +321,26 @@ class Bus:
         offset = address & (PAGE_SIZE - 1)
         return 1 in marks[offset:offset + size]
 
+    def _sort_code_page(self, page: int) -> None:
+        """Put a page's code marks in `beside_code` when it is plain RAM, or
+        take them out."""
+        marks = self.code_marks.get(page)
+        if marks is not None and page not in self.page_region and page not in self.data_watchers \
+                and (page + 1) << PAGE_SHIFT <= self.ram_size:
+            self.beside_code[page] = marks
+        else:
+            self.beside_code.pop(page, None)
+
     def store_beside_code(self, address: int, size: int, value: int) -> bool:
         """Store a CPU write that lands on a RAM page holding decoded code but on
         none of its code bytes (a DOS stack or variables beside the code), and
         say so; False leaves the write to `write()`.  The common case of such
         pages, done without `write()`'s general checks."""
-        page = address >> PAGE_SHIFT
-        marks = self.code_marks.get(page)
-        if marks is None or page in self.page_region or page in self.data_watchers:
+        marks = self.beside_code.get(address >> PAGE_SHIFT)
+        if marks is None:
             return False
         offset = address & (PAGE_SIZE - 1)
-        if offset + size > PAGE_SIZE or address + size > self.ram_size:
+        if offset + size > PAGE_SIZE:
             return False
         # Words and bytes (most of DOS's stores) written out by hand: half the
         # time of the slice test and `to_bytes` the dword case uses.

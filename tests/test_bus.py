@@ -86,6 +86,28 @@ def test_code_page_writes_notify_listeners():
     assert bus.write_fast[7]
 
 
+def test_beside_code_lists_the_plain_ram_code_pages():
+    """`Bus.beside_code` (the code pages whose other bytes the CPU may store to
+    directly) holds a code page only while it is plain RAM: not while a region
+    is over it, nor while a debugger watches it, nor once its code is gone."""
+    machine = make_machine()
+    bus = machine.bus
+    bus.watch_code(0x7C00, 0x20)
+    assert bus.beside_code[7] is bus.code_marks[7]
+    bus.watch_data(7, lambda address, size, write, value: None)
+    assert 7 not in bus.beside_code
+    bus.unwatch_data(7)
+    assert bus.beside_code[7] is bus.code_marks[7]
+    bus.watch_code(0xC0000, 0x10)                   # code in shadow RAM...
+    assert 0xC0 in bus.beside_code
+    bus.remap_page(0xC0, bus.map_rom(0xD0000, b"\x90" * 0x1000, "rom"))   # ...made ROM
+    assert 0xC0 not in bus.beside_code
+    bus.watch_code(0x1FF000, 0x10)                  # the last page of the 2 MiB
+    assert 0x1FF in bus.beside_code
+    bus.unwatch_code_page(7)
+    assert 7 not in bus.beside_code and bus.write_fast[7]
+
+
 def test_io_dispatch_split_and_unclaimed():
     machine = make_machine()
     bus = machine.bus

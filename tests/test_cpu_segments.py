@@ -511,6 +511,48 @@ again:
     assert [machine.cpu.get_reg(r) for r in ("ebx", "edx", "esi")] == [1, 1, 2]
 
 
+@pytest.mark.parametrize("watched", [False, True])
+def test_paged_stores_beside_decoded_code(watched: bool) -> None:
+    """Under paging, the CPU's stores to the bytes of a code page that hold no
+    code (`Bus.beside_code`, stored by the paged accessors themselves) reach
+    memory, a store over an instruction is still seen by the next run of it, and
+    a page a debugger watches sends every store to its watcher."""
+    source = f"""
+    mov esp, {CODE + 0xF00}       ; the stack, in the code's page
+    mov ecx, 2
+again:
+    mov word [{CODE + 0xE00}], 0x5678
+    mov byte [{CODE + 0xE02}], 0x9A
+    mov dword [{CODE + 0xE04}], 0x12345678
+    call target
+    mov byte [target + 1], 3      ; the immediate of target's first instruction
+    loop again
+    jmp done
+target:
+    mov al, 7
+    add bl, al
+    ret
+done:
+"""
+    writes = []
+
+    def setup(machine: Any, labels: Dict[int, int]) -> None:
+        identity_paging(machine)
+        if watched:
+            machine.bus.watch_data(CODE >> 12, lambda address, size, write, value:
+                                   writes.append((address, size, value)) if write else None)
+
+    machine, taken = run_protected(source, setup=setup)
+    assert taken is None
+    assert machine.cpu.get_reg("ebx") & 0xFF == 7 + 3
+    memory = machine.bus.memory
+    assert memory[CODE + 0xE00:CODE + 0xE08] == bytes([0x78, 0x56, 0x9A, 0, 0x78, 0x56, 0x34, 0x12])
+    assert (CODE >> 12 in machine.bus.beside_code) is not watched
+    if watched:
+        assert writes[:4] == [(CODE + 0xE00, 2, 0x5678), (CODE + 0xE02, 1, 0x9A),
+                              (CODE + 0xE04, 4, 0x12345678), (CODE + 0xEFC, 4, writes[3][2])]
+
+
 @pytest.mark.parametrize("model, total", [("pentium", 1 + 2 + 3), ("80486", 0 + 1 + 2)])
 def test_paged_store_into_the_running_block(model: str, total: int) -> None:
     """Under paging too, a Pentium runs the immediate a store just wrote into the

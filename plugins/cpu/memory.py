@@ -61,6 +61,7 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
     mem = bus.memory
     read_fast = bus.read_fast
     write_fast = bus.write_fast
+    beside_code = bus.beside_code.get
     mask = bus.a20_mask
 
     def phys(lin: int, write: bool) -> int:
@@ -118,27 +119,48 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
             return UNPACK32(mem, a)[0]
         return slow_read(lin, 4)
 
+    # A store to a page that holds decoded code goes straight into memory when
+    # it touches none of the code's bytes (`Bus.beside_code`: DOS keeps its
+    # stacks and variables in the pages of its code).
     def wr8(lin: int, value: int) -> None:
         a = lin & mask
         if write_fast[a >> 12]:
+            mem[a] = value
+            return
+        marks = beside_code(a >> 12)
+        if marks is not None and not marks[a & 0xFFF]:
             mem[a] = value
         else:
             slow_write(lin, 1, value)
 
     def wr16(lin: int, value: int) -> None:
         a = lin & mask
-        if a & 0xFFF != 0xFFF and write_fast[a >> 12]:
-            mem[a] = value & 0xFF
-            mem[a + 1] = value >> 8
-        else:
-            slow_write(lin, 2, value)
+        offset = a & 0xFFF
+        if offset != 0xFFF:
+            if write_fast[a >> 12]:
+                mem[a] = value & 0xFF
+                mem[a + 1] = value >> 8
+                return
+            marks = beside_code(a >> 12)
+            if marks is not None and not (marks[offset] or marks[offset + 1]):
+                mem[a] = value & 0xFF
+                mem[a + 1] = value >> 8
+                return
+        slow_write(lin, 2, value)
 
     def wr32(lin: int, value: int) -> None:
         a = lin & mask
-        if a & 0xFFF < 0xFFD and write_fast[a >> 12]:
-            PACK32(mem, a, value)
-        else:
-            slow_write(lin, 4, value)
+        offset = a & 0xFFF
+        if offset < 0xFFD:
+            if write_fast[a >> 12]:
+                PACK32(mem, a, value)
+                return
+            marks = beside_code(a >> 12)
+            if marks is not None and not (marks[offset] or marks[offset + 1] or marks[offset + 2]
+                                          or marks[offset + 3]):
+                PACK32(mem, a, value)
+                return
+        slow_write(lin, 4, value)
 
     # what the decoder needs to write a dword access to RAM into an operand closure
     rd32.unpaged_fast_path = (read_fast, mem, mask)

@@ -363,6 +363,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         return value
 
     bus_write = cpu.store_on_bus
+    # A store beside decoded code goes straight into memory (see `memory.py`).
+    beside_code = bus.beside_code.get
 
     alignment_check = bool(cpu.cr[0] & CR0_AM) and cpu.generation >= 4
 
@@ -424,8 +426,13 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         base = tlb_write.get(lin >> 12)
         if base is None:
             base = fill(lin, True)
-        a = base | (lin & 0xFFF)
+        offset = lin & 0xFFF
+        a = base | offset
         if write_fast[base >> 12]:
+            mem[a] = value
+            return
+        marks = beside_code(base >> 12)
+        if marks is not None and not marks[offset]:
             mem[a] = value
         else:
             bus_write(a, 1, value)
@@ -437,8 +444,14 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         base = tlb_write.get(lin >> 12)
         if base is None:
             base = fill(lin, True)
-        a = base | (lin & 0xFFF)
+        offset = lin & 0xFFF
+        a = base | offset
         if write_fast[base >> 12]:
+            mem[a] = value & 0xFF
+            mem[a + 1] = value >> 8
+            return
+        marks = beside_code(base >> 12)
+        if marks is not None and not (marks[offset] or marks[offset + 1]):
             mem[a] = value & 0xFF
             mem[a + 1] = value >> 8
         else:
@@ -451,8 +464,14 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         base = tlb_write.get(lin >> 12)
         if base is None:
             base = fill(lin, True)
-        a = base | (lin & 0xFFF)
+        offset = lin & 0xFFF
+        a = base | offset
         if write_fast[base >> 12]:
+            PACK32(mem, a, value)
+            return
+        marks = beside_code(base >> 12)
+        if marks is not None and not (marks[offset] or marks[offset + 1] or marks[offset + 2]
+                                      or marks[offset + 3]):
             PACK32(mem, a, value)
         else:
             bus_write(a, 4, value)
