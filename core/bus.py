@@ -103,14 +103,18 @@ class ShadowRegion(Region):
 
 
 class MMIORegion(Region):
-    """Memory-mapped device registers or device memory, served by handlers."""
+    """Memory-mapped device registers or device memory, served by handlers.
+    `write_block(address, data)`, when given, stores a run of bytes with the
+    effect of writing them one by one (a firmware clearing video memory)."""
 
     def __init__(self, base: int, size: int, name: str,
                  read: Callable[[int, int], int],
-                 write: Callable[[int, int, int], None]) -> None:
+                 write: Callable[[int, int, int], None],
+                 write_block: Optional[Callable[[int, bytes], None]] = None) -> None:
         super().__init__(base, size, name)
         self.read_handler = read
         self.write_handler = write
+        self.write_block = write_block
 
     def read(self, address: int, size: int) -> int:
         return self.read_handler(address, size)
@@ -245,8 +249,9 @@ class Bus:
         return region
 
     def map_mmio(self, base: int, size: int, name: str, read: Callable[[int, int], int],
-                 write: Callable[[int, int, int], None]) -> MMIORegion:
-        region = MMIORegion(base, size, name, read, write)
+                 write: Callable[[int, int, int], None],
+                 write_block: Optional[Callable[[int, bytes], None]] = None) -> MMIORegion:
+        region = MMIORegion(base, size, name, read, write, write_block)
         self.map_region(region)
         return region
 
@@ -454,6 +459,11 @@ class Bus:
                             self.memory[start:stop] != data[start - address:stop - address]:
                         self._code_written(page, start, stop)
             self.memory[address:address + len(data)] = data
+            return
+        region = self.page_region.get(first)
+        if isinstance(region, MMIORegion) and region.write_block is not None and \
+                region.contains(address, len(data)) and not self.hooks.mmio_write:
+            region.write_block(address, bytes(data))
             return
         for i, byte in enumerate(data):
             self.write_byte(address + i, byte)

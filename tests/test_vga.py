@@ -324,6 +324,44 @@ def test_mode_13h_pixels_come_out_through_the_dac(machine: Machine, vga: VGA) ->
     assert not any(vga.framebuffer_rgb()[2])
 
 
+@pytest.mark.parametrize("setup, address, length", [
+    ("text", TEXT + 160, 4000),                 # the standard text mode: odd/even
+    ("text", TEXT + 161, 301),                  # odd start and length: byte by byte
+    ("plane 2", GRAPHICS + 0x4000, 8192),       # a font load: sequential, plane 2 only
+    ("mode x", GRAPHICS + 0xFFF0, 64),          # sequential, all four planes
+    ("set/reset", GRAPHICS + 100, 640),         # a latch mode: byte by byte
+])
+def test_block_writes_store_what_byte_writes_store(setup: str, address: int, length: int) -> None:
+    """`Bus.write_bytes` over VGA memory (the BIOS clearing a screen, loading a
+    font) leaves the planes as writing the same bytes one at a time does, and
+    marks the screen changed as they do."""
+    rng = random.Random(length)
+    data = bytes(rng.randrange(256) for _ in range(length))
+    results = []
+    for block in (True, False):
+        machine = build()
+        vga = machine.components["vga"]
+        vga.set_standard_mode(0x03 if setup == "text" else 0x13)
+        if setup == "plane 2":
+            out(machine, 0x3C4, 0x0704, size=2)                  # sequential, 256K
+            out(machine, 0x3C4, 0x0402, size=2)                  # map mask: plane 2 only
+        elif setup == "mode x":
+            out(machine, 0x3C4, 0x0604, size=2)                  # chain-4 off
+        elif setup == "set/reset":
+            out(machine, 0x3C4, 0x0604, size=2)
+            out(machine, 0x3CE, 0x0501, size=2)                  # enable set/reset: planes 0, 2
+        vga.state.plane3[0:4] = b"\x01\x02\x03\x04"
+        generation = vga.generation
+        if block:
+            machine.bus.write_bytes(address, data)
+        else:
+            for index, byte in enumerate(data):
+                machine.bus.write(address + index, 1, byte)
+        results.append(([bytes(plane) for plane in vga._planes], vga.generation > generation))
+    assert results[0] == results[1]
+    assert any(plane != bytes(len(plane)) for plane in results[0][0])
+
+
 def test_unchained_256_colour_mode_x(machine: Machine, vga: VGA) -> None:
     vga.set_standard_mode(0x13)
     out(machine, 0x3C4, 0x0604, size=2)                      # chain-4 off

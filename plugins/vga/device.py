@@ -121,7 +121,8 @@ class VGA(Component):
         if self.options["vbe"]:
             self.dispi = self._build_dispi()
         self._install_state(power_on_state())
-        self.bus.map_mmio(WINDOW_BASE, WINDOW_SIZE, name, self._mmio_read, self._mmio_write)
+        self.bus.map_mmio(WINDOW_BASE, WINDOW_SIZE, name, self._mmio_read, self._mmio_write,
+                          self._mmio_write_block)
         if self.dispi is not None:
             self.dispi.attach(self.bus, name)
         self._port_readers = {}
@@ -661,6 +662,30 @@ class VGA(Component):
             return
         for i in range(size):
             self._write_byte(address + i, (value >> (8 * i)) & 0xFF)
+
+    def _mmio_write_block(self, address: int, data: bytes) -> None:
+        """Bytes written one after the other (`Bus.write_bytes`: the BIOS clearing
+        the screen, loading a font): as planes' slices in the standard text and
+        plain planar configurations, byte by byte otherwise."""
+        offset = address - self._window_base
+        end = offset + len(data)
+        if not self._banked and 0 <= offset and end <= self._window_size:
+            if self._text_fast and not offset & 1 and not len(data) & 1:
+                self._planes[0][offset:end:2] = data[0::2]
+                self._planes[1][offset:end:2] = data[1::2]
+                if offset < self._visible_high and end > self._visible_low:
+                    self._changed()
+                return
+            plain = self._plain_planes
+            if plain is not None and (offset & PLANE_MASK) + len(data) <= PLANE_SIZE:
+                at = offset & PLANE_MASK
+                for plane in plain:
+                    plane[at:at + len(data)] = data
+                if at < self._visible_high and at + len(data) > self._visible_low:
+                    self._changed()
+                return
+        for index, byte in enumerate(data):
+            self._mmio_write(address + index, 1, byte)
 
     def _mmio_read(self, address: int, size: int) -> int:
         if self._banked:
