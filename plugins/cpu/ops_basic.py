@@ -302,8 +302,8 @@ def build_incdec_reg(d: Decoder) -> Closure:
         else:
             carry = get_cf(cpu)
         value = regs[index]
-        result = ((value & mask) + delta) & mask
-        regs[index] = (value & keep) | result
+        result = (value + delta) & mask
+        regs[index] = (value & keep) | result if keep else result
         cpu.lf_op = lazy_op; cpu.lf_b = carry; cpu.lf_res = result; cpu.lf_mask = mask
         return (eip + n) & m
     return pure(incdec)

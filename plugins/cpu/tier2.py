@@ -337,9 +337,56 @@ def _instantiate(stmts: List[ast.stmt], mapping: Dict[str, ast.expr]) -> List[as
     return out
 
 
+_MODULAR = (ast.Add, ast.Sub, ast.Mult, ast.BitAnd, ast.BitOr, ast.BitXor)
+
+
+def _low_mask(node: ast.expr) -> int:
+    """n when `node` is the constant n = 2**k - 1 (k >= 1), else 0."""
+    if type(node) is ast.Constant and type(node.value) is int and node.value > 0 and \
+            not node.value & (node.value + 1):
+        return node.value
+    return 0
+
+
+def _is_int(node: ast.expr, value: Optional[int] = None) -> bool:
+    return type(node) is ast.Constant and type(node.value) is int and (value is None or node.value == value)
+
+
+def _modulo(node: ast.expr, mask: int) -> ast.expr:
+    """`node` as the operand of `& mask` (mask + 1 a power of two): only its low
+    bits matter, and those of sums, differences, products and bitwise
+    combinations depend only on the operands' low bits.  So an inner mask at
+    least as wide goes (`(x & 0xFFFFFFFF) + 1 & 0xFFFFFFFF`), `1 * x`, `x + 0`,
+    `x - 0` are x, and `x + c1 + c2` adds the constants once.  Ints and bools
+    alone can stand under `&` (a float would have raised), and the mask makes
+    the result an int whatever the operands were."""
+    while type(node) is ast.BinOp:
+        kind = type(node.op)
+        if kind is ast.BitAnd and _low_mask(node.right) & mask == mask:
+            node = node.left
+        elif kind is ast.Mult and (_is_int(node.left, 1) or _is_int(node.right, 1)):
+            node = node.right if _is_int(node.left, 1) else node.left
+        elif kind is ast.Add and (_is_int(node.left, 0) or _is_int(node.right, 0)):
+            node = node.right if _is_int(node.left, 0) else node.left
+        elif kind is ast.Sub and _is_int(node.right, 0):
+            node = node.left
+        else:
+            break
+    if type(node) is not ast.BinOp or type(node.op) not in _MODULAR:
+        return node
+    left, right = _modulo(node.left, mask), _modulo(node.right, mask)
+    if type(node.op) is ast.Add and _is_int(right) and type(left) is ast.BinOp and \
+            type(left.op) is ast.Add and _is_int(left.right):
+        left, right = left.left, ast.Constant(value=left.right.value + right.value)
+    if left is node.left and right is node.right:
+        return node
+    return ast.BinOp(left=left, op=node.op, right=right)
+
+
 def _fold(node: ast.expr) -> ast.expr:
     """`node` with its constant subexpressions replaced by their values (and
-    `cpu.regs` by the name of the list)."""
+    `cpu.regs` by the name of the list); the operand of a mask is simplified
+    (`_modulo`)."""
     kind = type(node)
     if kind is ast.Constant or kind is ast.Name:
         return node
@@ -353,6 +400,12 @@ def _fold(node: ast.expr) -> ast.expr:
         known, value = _constant(node)
         if known and (value is None or type(value) in (int, bool)):
             return ast.Constant(value=value)
+        if kind is ast.BinOp and type(node.op) is ast.BitAnd:
+            mask = _low_mask(node.right)
+            if mask:
+                operand = _modulo(node.left, mask)
+                if operand is not node.left:
+                    return ast.BinOp(left=operand, op=node.op, right=node.right)
     elif kind is ast.IfExp:
         known, value = _constant(node.test)
         if known:
