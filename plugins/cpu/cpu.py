@@ -550,24 +550,29 @@ class CPU(Component):
         `replacement()` makes (once), which also takes its place in the cache entry
         (if the entry is still this block's; a wrapper around it, such as tier 2's
         countdown or `machine bench`'s counter, goes on calling it and reaches it)."""
-        state: List[Any] = [runs, first, None]
         cache = self.code_cache
         clear_fetch_cache = self.clear_fetch_cache
+        current = first
+        itself: Callable[[], Any] = lambda: None
 
+        # Cells, not a state list: this runs before every run of a block that
+        # is not (yet) replaced, most of a DOS boot's blocks.
         def replaced_runner(eip: int, icount: int) -> int:
-            if state[0]:
-                state[0] -= 1
-            elif state[1] is first:
-                state[1] = replacement()
+            nonlocal runs, current
+            if runs:
+                runs -= 1
+                return first(eip, icount)
+            if current is first:
+                current = replacement()
                 entry = cache.get(phys)
-                if entry is not None and entry[0] is state[2]():
-                    cache[phys] = (state[1],) + entry[1:]
+                if entry is not None and entry[0] is itself():
+                    cache[phys] = (current,) + entry[1:]
                     clear_fetch_cache()
-            return state[1](eip, icount)
+            return current(eip, icount)
         # A weak reference to itself: naming itself would make a reference cycle,
         # and a dropped block would wait for the cyclic garbage collector, whose
         # full passes over the decoded code cost a DOS boot a tenth of its time.
-        state[2] = weakref.ref(replaced_runner)
+        itself = weakref.ref(replaced_runner)
         return replaced_runner
 
     def _warming_runner(self, phys: int, block: List[Callable[[int], int]],
