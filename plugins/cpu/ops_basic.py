@@ -302,7 +302,7 @@ def build_incdec_reg(d: Decoder) -> Closure:
         else:
             carry = get_cf(cpu)
         value = regs[index]
-        result = (value + delta) & mask
+        result = ((value & mask) + delta) & mask
         regs[index] = (value & keep) | result if keep else result
         cpu.lf_op = lazy_op; cpu.lf_b = carry; cpu.lf_res = result; cpu.lf_mask = mask
         return (eip + n) & m
