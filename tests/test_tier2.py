@@ -534,14 +534,15 @@ m = h
 
 
 def test_a_copys_readers_read_its_source_until_either_is_assigned_again() -> None:
-    """`_propagate_copies`: `c = b + 1` reads `a`; after `a = 7`, `b` itself;
-    inside a loop that assigns `c`, `f` stays `f`; `h` is read as `b` until `b`
-    changes, and after the `if` (the copy was made on one path only) as `h`."""
+    """`_forward`: `c = b + 1` reads `a`; after `a = 7`, `b` itself; inside a
+    loop that assigns `c`, `f` stays `f`; `h` is read as `b` until `b` changes
+    (so `h + 1` is `b + 1`, which `d` holds), and after the `if` (the copy was
+    made on one path only) as `h`."""
     module = ast.parse(COPIES)
-    tier2._propagate_copies(module.body, {}, set())
+    tier2._forward(module.body, tier2._Available(), tier2._Forwarding(module.body, set()))
     lines = ast.unparse(module).splitlines()
     assert "c = a + 1" in lines and "d = b + 1" in lines and "    g = f + i" in lines
-    assert "    n = b + 1" in lines and "    k = h + a" in lines and "m = h" in lines
+    assert "    n = d" in lines and "    k = h + a" in lines and "m = h" in lines
     expected: Dict[str, Any] = {"s": [5]}
     exec(COPIES, expected)
     got: Dict[str, Any] = {"s": [5]}
@@ -679,3 +680,138 @@ def test_a_local_accumulated_in_an_inlined_loop_keeps_its_first_value() -> None:
     assert run_until_stopped(machine) == "halted"
     assert machine.cpu.tier2_translated > 0
     assert [machine.cpu.get_reg(r) for r in ("eax", "ebx")] == [0x11223344, 0x55667788]
+
+
+#: A loop with a port write among register and memory instructions and a
+#: segment load inside it: DS alternates between 100h and 200h, whose words at
+#: offset 10h differ, so a translation that kept DS's base from an earlier turn
+#: adds the wrong word.
+PORTS_AND_SEGMENTS = """
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov word [0x1010], 3
+    mov word [0x2010], 5
+    mov cx, 3000
+    xor bx, bx
+    xor si, si
+    mov ax, 0x100
+    mov dx, 0x80
+spin:
+    add bx, cx
+    out dx, al
+    inc bx
+    mov ds, ax
+    add si, [0x10]
+    xor ax, 0x300
+    dec cx
+    jnz spin
+    hlt
+"""
+
+
+def test_port_writes_and_segment_loads_in_a_translated_loop(tmp_path: Any) -> None:
+    """Tier 2 stores the instruction count only where something can observe it
+    (the port write's sync point) and keeps segment bases in locals between sync
+    points: the port sees the counts tier 1 gives, and the loads go through the
+    segment of their turn."""
+    media = {"fda": floppy(tmp_path, "ports.img", assemble(PORTS_AND_SEGMENTS))}
+    translated = compare_tiers([], media, 200_000)
+    assert translated.cpu.halted
+    assert translated.cpu.get_reg("si") == (1500 * 3 + 1500 * 5) & 0xFFFF
+    sources, _ = translated_sources(PORTS_AND_SEGMENTS)
+    for source in sources:
+        # The count is stored before a sync point's stores (of the promoted
+        # locals, or the call itself when none) and the final stores, not
+        # between ordinary statements.
+        lines = source.split("except fault_type")[0].rstrip().splitlines()
+        stores = [index for index, line in enumerate(lines) if "clock.icount = " in line]
+        for index in stores:
+            assert index + 1 == len(lines) or re.match(
+                r"\s*((cpu\.\w+|regs\[\d\]) = \w+$|synced = True|.*\()", lines[index + 1]), \
+                lines[index - 2:index + 3]
+    assert any(re.search(r"\bseg_base3 = seg_base\[3\]", source) for source in sources)
+
+
+SINKING = """
+a = x + 1
+b = 2
+if p:
+    y = b
+else:
+    s.append(a)
+a = 5
+c = x * 2
+d = c
+if p:
+    q = 1
+else:
+    s.append(c)
+c = 0
+e = x - 1
+x = 9
+if p:
+    r = 1
+else:
+    s.append(e)
+e = 0
+"""
+
+
+def test_stores_that_only_a_slow_branch_reads_move_into_it() -> None:
+    """`_Sinker`: `a = x + 1` is read only by the `else` (and assigned again
+    after the `if`): it moves there; `c` is read between (by `d = c`) and stays;
+    `e` cannot pass `x = 9`, which changes its operand."""
+    module = ast.parse(SINKING)
+    tier2._Sinker({"a", "c", "e"}, set(), {}).sink(module.body, {"a", "c", "e", "x", "s"})
+    text = ast.unparse(tier2._locate(module))
+    assert text.splitlines()[0] == "b = 2"
+    assert "else:\n    a = x + 1\n    s.append(a)" in text
+    assert "c = x * 2\nd = c" in text and "e = x - 1\nx = 9" in text
+    for p in (True, False):
+        expected: Dict[str, Any] = {"s": [], "x": 4, "p": p}
+        exec(SINKING, expected)
+        got: Dict[str, Any] = {"s": [], "x": 4, "p": p}
+        exec(compile(tier2._locate(module), "<sinking>", "exec"), got)
+        assert got["s"] == expected["s"]
+
+
+FORWARDING = """
+i1_v = w & 65535
+reg0 = reg0 & 4294901760 | i1_v
+i2_a = reg0 & 65535
+i3_o = reg6 + 4 & 65535
+if p:
+    i4_x = 1
+else:
+    reg6 = s[0]
+i5_o = reg6 + 4 & 65535
+i6_a = reg0 & 65535
+reg0 = reg0 & 4294901760 | w
+i7_a = reg0 & 65535
+"""
+
+
+def test_values_computed_again_read_the_local_that_holds_them() -> None:
+    """`_forward`: the low half of a 16-bit register write is read from what was
+    written; an expression computed again reads its first local, also after a
+    slow path (a branch with a sync point) that reloaded its operand: that
+    branch computes the local again; `w` may be wider than 16 bits, so the
+    last read stays."""
+    module = ast.parse(FORWARDING)
+    reload = module.body[4].orelse[0]
+    tier2._forward(module.body, tier2._Available(), tier2._Forwarding(module.body, {id(reload)}))
+    text = ast.unparse(tier2._locate(module))
+    assert "i2_a = i1_v" in text and "i6_a = i1_v" in text
+    assert "    reg6 = s[0]\n    i3_o = reg6 + 4 & 65535" in text
+    assert "i5_o = i3_o" in text and "i7_a = reg0 & 65535" in text
+    for p in (True, False):
+        for w in (0x1234, 0x51234):
+            values = {"reg0": 0xABCD0000, "reg6": 0xFFFE, "w": w, "p": p, "s": [0x7777]}
+            expected: Dict[str, Any] = dict(values)
+            exec(FORWARDING, expected)
+            got: Dict[str, Any] = dict(values)
+            exec(compile(tier2._locate(module), "<forwarding>", "exec"), got)
+            # (i3_o is computed again on the slow path, where nothing reads it after)
+            names = ("i2_a", "i5_o", "i6_a", "i7_a", "reg0", "reg6")
+            assert [got[name] for name in names] == [expected[name] for name in names]

@@ -19,12 +19,20 @@ first saved in temporaries; `x = a or f()` and `if a and f():` become `if`s
 first, and calls in other `and`/`or`s, conditional expressions and chained
 comparisons stay calls.  `if` tests that became constants are folded, so the
 specialisation the decoder made at run time (operand size, register numbers,
-the ALU kind) becomes straight code.  Then the registers with a constant index
-and the lazy-flag record become locals of the block function (`_Promoter`), and
-constants propagate from one instruction to the next (`_propagate`).
+the ALU kind) becomes straight code.  Then the registers and the segment
+caches' entries with a constant index, the lazy-flag record and the stack size
+become locals of the block function (`_Promoter`), constants propagate from
+one instruction to the next (`_propagate`), a value computed again reads the
+local that holds it (`_forward`: copies, common subexpressions, the low half of
+a register that a 16-bit write just wrote), values nothing reads are dropped
+(`_eliminate_dead`) and stores that only slow paths read move into them
+(`_Sinker`).  On CPython, which runs every statement, each of these passes
+saves interpreter instructions on the fast paths; PyPy's JIT would do most of
+it itself.
 
 The block function keeps the runner's contracts (`blockrun.py`): `clock.icount`
-is stored before each instruction that can observe it, `cpu.eip` is the
+counts the instruction being run wherever something can observe it (it is
+stored at the sync points, the only places that can, and at the end), `cpu.eip` is the
 faulting instruction's EIP when a `CPUFault` propagates (EIP is assigned only
 when an instruction completes), and followed jumps check the block's `alive`
 flag.  Blocks are translated after `threshold` runs (`CPU._decode` gives them a
@@ -37,12 +45,13 @@ import inspect
 import itertools
 import operator
 import platform
+import re
 import struct
 import textwrap
 from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
-from .blockrun import FOLLOWED, PURE, block_pattern
+from .blockrun import FOLLOWED, block_pattern
 from .state import CPUFault, LoopExit
 
 #: Runs of a block before it is translated.  A translation costs 15-25 ms on
@@ -312,7 +321,10 @@ def _clone(node: Any, mapping: Optional[Dict[str, ast.expr]] = None) -> Any:
 #: Attributes of the CPU that hold the same list for as long as decoded code
 #: lives (a snapshot restore replaces them and flushes the code cache): the
 #: block function's namespace has them under these names.
-CPU_LISTS = ("regs", "seg_base", "seg_limit")
+CPU_LISTS = ("regs", "seg_base", "seg_limit", "seg_wlimit", "seg_rlimit", "seg_flags")
+#: The descriptor-cache lists among them: an element with a constant index is a
+#: promoted location of a block function (`_Promoter`), like a register.
+SEGMENT_LISTS = CPU_LISTS[1:]
 #: The CPU's memory accessors: instance attributes, but replaced only by
 #: `CPU.rebuild`, which flushes the decode cache (and with it every translation).
 CPU_ACCESSORS = ("rd8", "rd16", "rd32", "wr8", "wr16", "wr32")
@@ -757,6 +769,9 @@ class _NotInlinable(Exception):
 STRUCT_METHODS = ("unpack_from", "pack_into", "unpack", "pack")
 #: The lazy-flag record: kept in locals of a block function between syncs.
 LAZY_FIELDS = ("lf_op", "lf_a", "lf_b", "lf_res", "lf_mask")
+#: CPU attributes kept in locals of a block function between syncs: the lazy
+#: flags, and the stack size that every PUSH, POP, CALL and RET tests.
+PROMOTED_ATTRIBUTES = LAZY_FIELDS + ("stack32",)
 
 
 class _Promoter:
@@ -782,11 +797,14 @@ class _Promoter:
     def location(self, node: ast.AST) -> Optional[str]:
         """The local standing for `node`, when it is a promoted location."""
         if type(node) is ast.Subscript and type(node.value) is ast.Name and \
-                node.value.id == self.regs_name and type(node.slice) is ast.Constant and \
-                type(node.slice.value) is int and 0 <= node.slice.value < 8:
-            return "reg%d" % node.slice.value
+                type(node.slice) is ast.Constant and type(node.slice.value) is int:
+            name, index = node.value.id, node.slice.value
+            if name == self.regs_name and 0 <= index < 8:
+                return "reg%d" % index
+            if name in SEGMENT_LISTS and 0 <= index < 6:
+                return "%s%d" % (name, index)
         if type(node) is ast.Attribute and type(node.value) is ast.Name and \
-                node.value.id == self.cpu_name and node.attr in LAZY_FIELDS:
+                node.value.id == self.cpu_name and node.attr in PROMOTED_ATTRIBUTES:
             return node.attr
         return None
 
@@ -812,20 +830,25 @@ class _Promoter:
             kind = type(node)
             if kind is ast.Call and not self.safe_call(node):
                 return True
-            if kind is ast.Name and node.id == self.regs_name and not self.regs_subscripted(stmt, node):
+            if kind is ast.Name and (node.id == self.regs_name or node.id in SEGMENT_LISTS) and \
+                    not self.regs_subscripted(stmt, node):
                 return True
             if kind in (ast.Subscript, ast.Attribute) and type(node.value) is ast.Name and \
                     node.value.id not in self.namespace:
                 return True         # a local holding some object: it might be the state
+            if kind is ast.Attribute and (node.attr in ("icount", "clock") or
+                                          type(node.value) is ast.Name and node.value.id == "clock"):
+                return True         # the clock: `clock.icount` is stored at sync points only
             if kind is ast.Attribute and type(node.value) is ast.Name and \
-                    node.value.id == self.cpu_name and node.attr not in LAZY_FIELDS and \
-                    (node.attr == "regs" or
+                    node.value.id == self.cpu_name and node.attr not in PROMOTED_ATTRIBUTES and \
+                    (node.attr in CPU_LISTS or
                      isinstance(getattr(self.cpu_type, node.attr, None), property)):
                 return True
         return False
 
     def regs_subscripted(self, stmt: ast.stmt, name: ast.Name) -> bool:
-        """`name` (the register list) stands in a promoted `regs[n]`."""
+        """`name` (the register list or a segment list) stands in a promoted
+        location (`regs[n]`, `seg_base[n]`...)."""
         for node in _walk(stmt):
             if type(node) is ast.Subscript and node.value is name:
                 return self.location(node) is not None
@@ -844,6 +867,8 @@ class _Promoter:
             if not isinstance(node.ctx, ast.Load):
                 self.assigned.add(local)
             return ast.Name(id=local, ctx=node.ctx)
+        if type(node) is ast.Call:
+            node.safe = True            # not a sync point: cannot fault (`_facts`)
         for field in node._fields:
             setattr(node, field, self.rewrite(getattr(node, field, None)))
         return node
@@ -882,13 +907,22 @@ class _Promoter:
         nodes)."""
         self.sync_stores = self.stores() + [_assign("synced", ast.Constant(value=True))]
         self.sync_loads = self.loads() + [_assign("synced", ast.Constant(value=False))]
+        self.count = 0
         return self._finish(stmts)
 
     def _finish(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
+        """(The count markers stand between instructions, so in the order of the
+        walk each sync point follows its own instruction's.)"""
         out: List[ast.stmt] = []
         for stmt in stmts:
             if type(stmt) is _Marker:
-                out.extend(self.sync_stores if stmt.kind == "store" else self.sync_loads)
+                if stmt.kind == "count":
+                    self.count = stmt.count
+                elif stmt.kind == "store":
+                    out.append(count_store(self.count))
+                    out.extend(self.sync_stores)
+                else:
+                    out.extend(self.sync_loads)
                 continue
             if type(stmt) is ast.If:
                 stmt.body = self._finish(stmt.body)
@@ -914,12 +948,21 @@ class _Promoter:
 
 
 class _Marker(ast.stmt):
-    """Where `_Promoter.finish` puts the stores or loads around a sync point."""
+    """Where `_Promoter.finish` puts the stores or loads around a sync point
+    ("store", "load"), or where an instruction begins ("count": the count of
+    instructions begun so far, which the stores of its sync points include)."""
     _fields = ()
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, count: int = 0) -> None:
         super().__init__()
         self.kind = kind
+        self.count = count
+
+
+def count_store(count: int) -> ast.stmt:
+    """`clock.icount = icount + count`: the clock counting the instruction being
+    run, for whatever can observe it."""
+    return ast.parse("clock.icount = icount + %d" % count).body[0]
 
 
 def _assign(name: str, value: ast.expr) -> ast.stmt:
@@ -1093,8 +1136,9 @@ _Facts = Tuple[bool, Set[str], Set[str]]
 
 
 def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
-    """Whether `node` may raise (a call: a fault, a device; a division: an
-    exception handler then reads the state), the locals it reads and those it
+    """Whether `node` may raise (a call but those `_Promoter` found safe: a
+    fault, a device; a division: an exception handler then reads the state),
+    the locals it reads and those it
     assigns; `memo` keeps them by node for the passes that ask again."""
     found = memo.get(id(node))
     if found is None:
@@ -1109,7 +1153,8 @@ def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
                     loaded.add(child.id)
                 elif context is ast.Store:
                     stored.add(child.id)
-            elif kind is ast.Call or kind is ast.BinOp and type(child.op) in _DIVISIONS:
+            elif kind is ast.Call and not getattr(child, "safe", False) or \
+                    kind is ast.BinOp and type(child.op) in _DIVISIONS:
                 raises = True
             elif kind is ast.AugAssign and type(child.target) is ast.Name:
                 loaded.add(child.target.id)         # `x |= y` reads x
@@ -1156,43 +1201,412 @@ def _eliminate_dead(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
     return out, live
 
 
-def _propagate_copies(stmts: List[ast.stmt], copies: Dict[str, str], frozen: Set[int]) -> None:
-    """Where a local was assigned another local (`value = reg0`: an inlined
-    closure's operand, once the register is promoted), its readers read that
-    one instead, for as long as neither is assigned again; the copy is then
-    read by nothing and `_eliminate_dead` drops it.  `copies` maps each copy to
-    its source where the statements begin; statements whose id is in `frozen`
-    are shared by several places (the sync stores and loads) and left alone.
-    Changes `stmts` in place.  On CPython a copy costs two instructions of the
-    interpreter; PyPy's JIT has none to drop."""
+_PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift,
+                   ast.RShift)
+
+
+def _key(node: ast.expr) -> Optional[tuple]:
+    """A hashable form of an expression of locals, constants and operators that
+    cannot raise (None for anything else): equal keys, equal values."""
+    kind = type(node)
+    if kind is ast.Name:
+        return ("n", node.id)
+    if kind is ast.Constant:
+        return ("c", type(node.value), node.value)
+    if kind is ast.BinOp and type(node.op) in _PURE_OPERATORS:
+        left, right = _key(node.left), _key(node.right)
+        if left is not None and right is not None:
+            return ("b", type(node.op), left, right)
+    elif kind is ast.UnaryOp and type(node.operand) is not ast.Not:
+        operand = _key(node.operand)
+        if operand is not None:
+            return ("u", type(node.op), operand)
+    elif kind is ast.Compare and len(node.ops) == 1:
+        left, right = _key(node.left), _key(node.comparators[0])
+        if left is not None and right is not None:
+            return ("k", type(node.ops[0]), left, right)
+    return None
+
+
+def _names_of(key: tuple) -> Set[str]:
+    if key[0] == "n":
+        return {key[1]}
+    if key[0] == "c":
+        return set()
+    names: Set[str] = set()
+    for part in key[2:]:
+        names |= _names_of(part)
+    return names
+
+
+def _bound(node: ast.expr, bounds: Dict[str, int]) -> Optional[int]:
+    """The largest value `node` can have, when it is known not to be negative."""
+    kind = type(node)
+    if kind is ast.Constant:
+        return node.value if type(node.value) is int and node.value >= 0 else None
+    if kind is ast.Name:
+        return bounds.get(node.id)
+    if kind is ast.BinOp:
+        op = type(node.op)
+        left, right = _bound(node.left, bounds), _bound(node.right, bounds)
+        if op is ast.BitAnd:
+            known = [bound for bound in (left, right) if bound is not None]
+            return min(known) if known else None
+        if left is None or right is None:
+            return None
+        if op in (ast.BitOr, ast.BitXor):
+            return (1 << max(left, right).bit_length()) - 1
+        if op is ast.Add:
+            return left + right
+        if op is ast.RShift:
+            return left
+        if op is ast.LShift and type(node.right) is ast.Constant:
+            return left << node.right.value
+    return None
+
+
+class _Available:
+    """What `_forward` knows at a point: the local holding each computed
+    expression (by `_key`), the key of each local's value, copies, and bounds
+    of locals.  `uses` finds what an assignment invalidates: each local's list
+    of entries that read or name it; the lists are shared between the copies
+    made at an `if` (an entry from the other path forgets more, never less)."""
+
+    def __init__(self) -> None:
+        self.holders: Dict[tuple, str] = {}
+        self.bounds: Dict[str, int] = {}
+        self.defined: Dict[str, tuple] = {}     # local -> the key of its value
+        self.copies: Dict[str, str] = {}        # local -> the local it was assigned
+        self.uses: Dict[str, List[Tuple[str, Any]]] = {}
+
+    def copy(self) -> "_Available":
+        other = _Available()
+        other.take(self)
+        other.holders, other.bounds = dict(self.holders), dict(self.bounds)
+        other.defined, other.copies, other.uses = dict(self.defined), dict(self.copies), dict(self.uses)
+        return other
+
+    def take(self, other: "_Available") -> None:
+        self.holders, self.bounds, self.defined = other.holders, other.bounds, other.defined
+        self.copies, self.uses = other.copies, other.uses
+
+    def meet(self, other: "_Available") -> None:
+        """Keep what holds on both paths."""
+        self.holders = {key: name for key, name in self.holders.items() if other.holders.get(key) == name}
+        self.bounds = {name: max(bound, other.bounds[name]) for name, bound in self.bounds.items()
+                       if name in other.bounds}
+        self.defined = {name: key for name, key in self.defined.items() if other.defined.get(name) == key}
+        self.copies = {name: source for name, source in self.copies.items()
+                       if other.copies.get(name) == source}
+
+    def hold(self, key: tuple, holder: str) -> None:
+        self.holders[key] = holder
+        for name in _names_of(key) | {holder}:
+            self.uses.setdefault(name, []).append(("h", key))
+
+    def define(self, name: str, key: tuple) -> None:
+        self.defined[name] = key
+        for used in _names_of(key):
+            self.uses.setdefault(used, []).append(("d", name))
+
+    def copied(self, name: str, source: str) -> None:
+        self.copies[name] = source
+        self.uses.setdefault(source, []).append(("c", name))
+
+    def assigned(self, name: str) -> None:
+        """`name` gets a new value: forget what depended on the old one."""
+        self.bounds.pop(name, None)
+        self.defined.pop(name, None)
+        self.copies.pop(name, None)
+        for kind, item in self.uses.pop(name, ()):
+            if kind == "h":
+                self.holders.pop(item, None)
+            elif kind == "d":
+                self.defined.pop(item, None)
+            else:
+                self.copies.pop(item, None)
+
+
+def _low_part(name: str, value: ast.expr, known: _Available) -> Optional[Tuple[int, ast.expr]]:
+    """(mask, part) when `name = value` replaces the low bits of `name` (`reg0 =
+    reg0 & 0xFFFF0000 | part`, a 16-bit register write) by a part known to fit
+    in them: afterwards `name & mask` is `part`."""
+    if type(value) is not ast.BinOp or type(value.op) is not ast.BitOr:
+        return None
+    high = value.left
+    if type(high) is ast.Name:
+        key = known.defined.get(high.id)
+    else:
+        key = _key(high)
+    if key is None or key[0] != "b" or key[1] is not ast.BitAnd or key[2] != ("n", name) or \
+            key[3][0] != "c" or key[3][1] is not int:
+        return None
+    mask = 0xFFFFFFFF ^ key[3][2]
+    bound = _bound(value.right, known.bounds)
+    if mask & (mask + 1) or bound is None or bound > mask or _key(value.right) is None:
+        return None
+    return mask, value.right
+
+
+def _expression(key: tuple) -> ast.expr:
+    """The expression of a `_key`."""
+    kind = key[0]
+    if kind == "n":
+        return ast.Name(id=key[1], ctx=ast.Load())
+    if kind == "c":
+        return ast.Constant(value=key[2])
+    if kind == "b":
+        return ast.BinOp(left=_expression(key[2]), op=key[1](), right=_expression(key[3]))
+    if kind == "u":
+        return ast.UnaryOp(op=key[1](), operand=_expression(key[2]))
+    return ast.Compare(left=_expression(key[2]), ops=[key[1]()], comparators=[_expression(key[3])])
+
+
+_TEMPORARY = re.compile(r"[it]\d+_")
+
+
+class _Forwarding:
+    """What `_forward` needs to know about the whole body: the sync statements,
+    and where each local is last read (in the order of a walk of the tree),
+    which tells whether a slow path may compute a temporary again."""
+
+    def __init__(self, body: List[ast.stmt], frozen: Set[int]) -> None:
+        self.frozen = frozen
+        self.last_read: Dict[str, int] = {}
+        self.end: Dict[int, int] = {}           # id of an `if` -> index of its last statement
+        self.synced: Dict[int, bool] = {}       # id of a branch's first statement -> has a sync
+        self.index = 0
+        self._number(body)
+
+    def _number(self, stmts: List[ast.stmt]) -> bool:
+        has_sync = False
+        for stmt in stmts:
+            self.index += 1
+            has_sync = has_sync or id(stmt) in self.frozen
+            if type(stmt) is ast.If:
+                for node in _walk(stmt.test):
+                    if type(node) is ast.Name and type(node.ctx) is ast.Load:
+                        self.last_read[node.id] = self.index
+                for branch in (stmt.body, stmt.orelse):
+                    if branch:
+                        self.synced[id(branch[0])] = self._number(branch)
+                        has_sync = has_sync or self.synced[id(branch[0])]
+                self.end[id(stmt)] = self.index
+                continue
+            for node in _walk(stmt):
+                if type(node) is ast.Name and type(node.ctx) is ast.Load:
+                    self.last_read[node.id] = self.index
+        return has_sync
+
+    def rejoin(self, branch: List[ast.stmt], known: _Available, other: _Available,
+               join: ast.If) -> None:
+        """Make what `other` knows true at the end of `branch` too (which `known`
+        describes), where the branch has a sync point (the slow path of a memory
+        access reloads the registers) and a temporary that nothing reads after
+        the `if` holds it: the slow path computes it again."""
+        if not branch or not self.synced.get(id(branch[0])) or _terminates(branch):
+            return
+        end = self.end[id(join)]
+        done: Set[tuple] = set()
+        computed: Set[str] = set()
+        while True:
+            # (Computing a value again forgets what was computed from it: those
+            # come again in the next round.)
+            wanted = {key: holder for key, holder in other.holders.items()
+                      if known.holders.get(key) != holder and key not in done and
+                      _TEMPORARY.match(holder) and self.last_read.get(holder, 0) <= end and
+                      holder not in _names_of(key)}
+            if not wanted:
+                return
+            # A value before the values computed from it (a cycle: one is left out).
+            ready = [key for key in wanted if not _names_of(key) & set(wanted.values())]
+            if not ready:
+                done.add(next(iter(wanted)))
+            # A local holding two values (a result, then also a register's low
+            # part) holds the later one.
+            for key in reversed(ready):
+                holder = wanted[key]
+                done.add(key)
+                if holder in computed:
+                    continue
+                computed.add(holder)
+                branch.append(_assign(holder, _expression(key)))
+                known.assigned(holder)
+                known.hold(key, holder)
+
+
+def _forward(stmts: List[ast.stmt], known: _Available, context: _Forwarding) -> None:
+    """Common subexpressions: an expression of locals computed again while its
+    locals keep their values reads the local that holds it, and after a write
+    of a register's low part (`_low_part`) reading that part reads what was
+    written.  (Real mode mostly writes and reads 16-bit registers: `reg0 & 65535`
+    after `reg0 = reg0 & 4294901760 | r` is `r`.)  Where a slow path reloaded
+    the registers it computes such values again (`_Forwarding.rejoin`), so that
+    the fast path keeps them.  Copies are read as their sources: `value =
+    reg0` (an inlined closure's operand, once the register is promoted) is
+    then read by nothing and `_eliminate_dead` drops it.  On CPython each
+    costs two instructions of the interpreter; PyPy's JIT has none to drop.
+    Changes `stmts` in place."""
+    frozen = context.frozen
+
+    def substitute(node: ast.expr) -> ast.expr:
+        if type(node) is ast.Name:
+            source = known.copies.get(node.id)
+            return node if source is None or type(node.ctx) is not ast.Load else \
+                ast.Name(id=source, ctx=ast.Load())
+        if type(node) is not ast.Constant:
+            _expressions(node, substitute)      # the operands first: keys hold those forms
+        key = _key(node)
+        if key is not None and key[0] != "c":
+            holder = known.holders.get(key)
+            if holder is not None:
+                return ast.Name(id=holder, ctx=ast.Load())
+        return node
+
     for stmt in stmts:
         if id(stmt) in frozen:
-            stored = _facts(stmt, {})[2]
+            for name in _facts(stmt, {})[2]:
+                known.assigned(name)
+            continue
+        kind = type(stmt)
+        if kind is ast.If:
+            stmt.test = substitute(stmt.test)
+            other = known.copy()
+            _forward(stmt.body, known, context)
+            _forward(stmt.orelse, other, context)
+            if _terminates(stmt.orelse):
+                continue                    # only the body goes on
+            if _terminates(stmt.body):
+                known.take(other)
+                continue
+            context.rejoin(stmt.orelse, other, known, stmt)
+            context.rejoin(stmt.body, known, other, stmt)
+            known.meet(other)
+            continue
+        if kind is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name:
+            stmt.value = substitute(stmt.value)
+            name = stmt.targets[0].id
+            low = _low_part(name, stmt.value, known)
+            key = _key(stmt.value)
+            bound = _bound(stmt.value, known.bounds)
+            known.assigned(name)
+            if type(stmt.value) is ast.Name and name != "eip" and stmt.value.id != name:
+                known.copied(name, stmt.value.id)
+            if key is not None and name not in _names_of(key):
+                known.define(name, key)
+                if key[0] not in ("n", "c") and key not in known.holders:
+                    known.hold(key, name)
+            if bound is not None:
+                known.bounds[name] = bound
+            if low is not None and type(low[1]) is ast.Name and low[1].id != name:
+                known.hold(("b", ast.BitAnd, ("n", name), ("c", int, low[0])), low[1].id)
+            continue
+        if kind in (ast.For, ast.While, ast.Try, ast.With):
+            for name in _facts(stmt, {})[2]:
+                known.assigned(name)
+            continue
+        _expressions(stmt, substitute)
+        for name in _facts(stmt, {})[2]:
+            known.assigned(name)
+
+
+def _live_before(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
+                 memo: Dict[int, _Facts]) -> Set[str]:
+    """The locals read before they are assigned when `stmts` run and then
+    whatever reads `live` (`_eliminate_dead`'s liveness, without removing)."""
+    live = set(live)
+    for stmt in reversed(stmts):
+        kind = type(stmt)
+        if kind is ast.If:
+            raises, loaded, _ = _facts(stmt.test, memo)
+            live = _live_before(stmt.body, live, observed, memo) | \
+                _live_before(stmt.orelse, live, observed, memo) | loaded
         else:
+            raises, loaded, stored = _facts(stmt, memo)
+            if kind is ast.Return or kind is ast.Raise:
+                live = set()        # what follows does not run
+            elif kind is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name:
+                live.discard(stmt.targets[0].id)
+            elif kind is ast.Assign:
+                live -= stored
+            live |= loaded
+            if kind is ast.Raise:
+                raises = True
+        if raises:
+            live |= observed
+    return live
+
+
+_PLAIN_VALUES = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp,
+                 ast.BoolOp, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+class _Sinker:
+    """Moves an assignment that only a branch of a later `if` reads into that
+    branch: a lazy-flag field that the next instruction overwrites, read on a
+    memory access's slow paths only (their sync stores), is then assigned on
+    those paths and not on the fast path.  On CPython each such store saves two
+    interpreter instructions per run of the fast path.
+
+    Moved: `x = value` for a promoted local x and a value of locals and
+    operators, past statements that neither raise nor touch x or the value's
+    locals, into the branches of an `if` whose test is as harmless and that
+    read x, when x is dead after the `if`; a copy moves on inside its branch.
+    Each path still runs one copy at most."""
+
+    def __init__(self, names: Set[str], observed: Set[str], memo: Dict[int, _Facts]) -> None:
+        self.names = names
+        self.observed = observed
+        self.memo = memo
+        #: id of an `if` -> the locals read after it (computed before any move:
+        #: moves before an `if` do not change what is read after it, and moves
+        #: after it can only make a local dead where this says live).
+        self.live_after: Dict[int, Set[str]] = {}
+
+    def sink(self, stmts: List[ast.stmt], live: Set[str]) -> None:
+        """Move what can be moved in `stmts` (in place), `live` read after them."""
+        live = set(live)
+        candidates: List[int] = []
+        for index in range(len(stmts) - 1, -1, -1):
+            stmt = stmts[index]
             kind = type(stmt)
-            nested = kind in (ast.For, ast.While, ast.Try, ast.With)
-            stored = _facts(stmt, {})[2] if nested or kind is ast.If else set()
-            # A loop's test and body run again after its body assigned names.
-            valid = {copy: source for copy, source in copies.items()
-                     if copy not in stored and source not in stored} if nested else copies
-            if valid and kind is not ast.For:
-                mapping = {copy: ast.Name(id=source, ctx=ast.Load()) for copy, source in valid.items()}
-                _expressions(stmt, lambda node: _replace_names(node, mapping))
-            if kind is ast.If or nested:
-                for field in ("body", "orelse", "finalbody"):
-                    inner = getattr(stmt, field, None)
-                    if inner:
-                        _propagate_copies(inner, dict(valid), frozen)
-                for handler in getattr(stmt, "handlers", ()):
-                    _propagate_copies(handler.body, dict(valid), frozen)
-            else:
-                stored = _facts(stmt, {})[2]
-        for copy in [copy for copy, source in copies.items() if copy in stored or source in stored]:
-            del copies[copy]
-        if type(stmt) is ast.Assign and len(stmt.targets) == 1 and \
-                type(stmt.targets[0]) is ast.Name and type(stmt.value) is ast.Name and \
-                stmt.targets[0].id not in ("eip", stmt.value.id) and id(stmt) not in frozen:
-            copies[stmt.targets[0].id] = stmt.value.id
+            if kind is ast.If:
+                self.live_after[id(stmt)] = set(live)
+                self.sink(stmt.body, live)
+                self.sink(stmt.orelse, live)
+                live = _live_before([stmt], live, self.observed, self.memo)
+                continue
+            if kind is ast.Assign and len(stmt.targets) == 1 and type(stmt.targets[0]) is ast.Name \
+                    and stmt.targets[0].id in self.names and \
+                    all(isinstance(node, _PLAIN_VALUES) for node in _walk(stmt.value)):
+                candidates.append(index)
+            live = _live_before([stmt], live, self.observed, self.memo)
+        for index in candidates:                 # from the last: indices stay valid
+            self.move(stmts, index)
+
+    def move(self, stmts: List[ast.stmt], index: int) -> None:
+        stmt = stmts[index]
+        name = stmt.targets[0].id
+        operands = _facts(stmt.value, self.memo)[1]
+        after = index + 1
+        while after < len(stmts) and type(stmts[after]) is not ast.If:
+            raises, loaded, stored = _facts(stmts[after], self.memo)
+            if raises or type(stmts[after]) in (ast.Raise, ast.Return) or name in loaded or \
+                    name in stored or stored & operands:
+                return
+            after += 1
+        if after == len(stmts):
+            return
+        branch = stmts[after]
+        raises, loaded, _ = _facts(branch.test, self.memo)
+        live_after = self.live_after[id(branch)]
+        if raises or name in loaded or name in live_after:
+            return
+        del stmts[index]
+        for inner in (branch.body, branch.orelse):
+            if name in _live_before(inner, live_after, self.observed, self.memo):
+                inner.insert(0, _clone(stmt))
+                self.move(inner, 0)
 
 
 def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
@@ -1247,8 +1661,8 @@ def _looped(body: List[ast.stmt], length: int) -> List[ast.stmt]:
     """A block's body run as a `while` loop: one turn per run of the block, for as
     long as it branched back to its start and the run loop would run it next
     (the block still cached, no interrupt pending, the whole next run before the
-    next clock event); it leaves `clock.icount` counting every turn, which the
-    run loop reads back.  The registers stay in locals from turn to turn: a
+    next clock event); `icount` counts the turns, and the count stored after the
+    loop is what the run loop reads back.  The registers stay in locals from turn to turn: a
     Python loop on PyPy, and no call or loads and stores per run on CPython."""
     loop = ast.parse("head = eip\n"
                      "while True:\n"
@@ -1292,10 +1706,10 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
         namespace[name] = getattr(cpu, name)
         translator.names[id(namespace[name])] = name
     body: List[ast.stmt] = []
-    pure_last = False
     for index, (fn, kind) in enumerate(zip(block, block_pattern(block, followed))):
-        if kind != PURE:
-            body.extend(ast.parse("clock.icount = icount + %d" % (index + 1)).body)
+        # The clock is stored where something can observe it: at the sync
+        # points (`_Promoter.finish`) and the end.
+        body.append(_Marker("count", index + 1))
         inlined = translator.instruction(fn)
         if inlined is None:
             namespace["f%d" % index] = fn
@@ -1304,13 +1718,12 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
             body.extend(inlined)
         if kind == FOLLOWED:
             body.extend(ast.parse("if not alive[0]:\n    cpu.eip = eip\n    raise leave()").body)
-        pure_last = kind == PURE
-    if pure_last:
-        body.extend(ast.parse("clock.icount = icount + %d" % len(block)).body)
     promoter = _Promoter(cpu, namespace, "cpu", "regs")
-    body, _ = _propagate(promoter.statements(body), {}, set(LAZY_FIELDS) | {"reg%d" % n for n in range(8)})
+    body = promoter.statements(body)
+    body, _ = _propagate(body, {}, set(promoter.used))
     body = promoter.finish(body)
-    _propagate_copies(body, {}, {id(stmt) for stmt in promoter.sync_stores + promoter.sync_loads})
+    frozen = {id(stmt) for stmt in promoter.sync_stores + promoter.sync_loads}
+    _forward(body, _Available(), _Forwarding(body, frozen))
     function = ast.parse("def run(eip, icount):\n"
                          "    synced = False\n"
                          "    try:\n        pass\n"
@@ -1332,9 +1745,13 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
         # Each turn ends with the promoted locals live: the next turn or the
         # stores read them.
         body, _ = _eliminate_dead(body, set(observed), observed, memo)
-        body = promoter.loads() + _looped(_merge_eip_steps(body, memo), len(block)) + stores
+        _Sinker(set(promoter.used), observed, memo).sink(body, observed)
+        body = promoter.loads() + _looped(_merge_eip_steps(body, memo), len(block)) + \
+            [count_store(len(block))] + stores
     else:
-        body, _ = _eliminate_dead(promoter.loads() + body + stores, {"eip"}, observed, memo)
+        body, _ = _eliminate_dead(promoter.loads() + body + [count_store(len(block))] + stores,
+                                  {"eip"}, observed, memo)
+        _Sinker(set(promoter.used), observed, memo).sink(body, {"eip"})
         body = _merge_eip_steps(body, memo)
     try_statement.body = body or [ast.Pass()]
     for handler in try_statement.handlers:
