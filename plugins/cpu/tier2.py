@@ -1281,7 +1281,6 @@ class _Available:
 
     def copy(self) -> "_Available":
         other = _Available()
-        other.take(self)
         other.holders, other.bounds = dict(self.holders), dict(self.bounds)
         other.defined, other.copies, other.uses = dict(self.defined), dict(self.copies), dict(self.uses)
         return other
