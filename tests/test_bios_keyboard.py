@@ -47,3 +47,18 @@ def test_an_int16_poll_loop_skips_virtual_time_to_the_next_tick(tmp_path):
     with_skip, without = counts
     assert with_skip < 20_000
     assert without > 150_000
+
+
+def test_polls_between_other_work_do_not_skip_virtual_time(tmp_path):
+    """Polls that are not a wait (tests/guests/bios/breakpoll.asm): a Ctrl+C
+    check before each of 200 characters, as DOS prints, and 200 polls with the
+    same registers but another caller frame on the stack each must all pass
+    within one timer tick; the old rule (three polls under 2,000 instructions
+    apart) made each of them wait for a tick (FreeDOS's output, 55 ms a
+    character).  The guest's last step, a real 4-tick wait, is still skipped:
+    the whole guest runs in a few tens of thousands of instructions at 1 MIPS."""
+    image = floppy_image(tmp_path, build_guest("breakpoll"))
+    machine = make_machine({"fda": image}, overrides=["machine.ips=1000000"])
+    capture = run_guest(machine, 2_000_000)
+    assert capture.text == "PASS\n"
+    assert machine.clock.icount < 40_000

@@ -37,8 +37,10 @@ from .video import VideoServices
 BOOT_DEVICES = ("floppy", "hdd", "cdrom")
 #: ROM bytes kept for the tables built from the machine at configure time (MP)
 TABLE_AREA_SIZE = 0x1000
-IDLE_POLLS = 3          # polls in a row before virtual time skips ahead
+IDLE_POLLS = 3          # polls alike in a row before virtual time skips ahead
 IDLE_POLL_GAP = 2000    # at most this many instructions between polls "in a row"
+IDLE_STACK_BYTES = 128  # the stack from the poll's return frame up that must be alike
+POLL_REGISTERS = ("eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "cs", "ds", "es", "ss", "fs", "gs")
 
 __all__ = ["BIOS"]
 
@@ -51,9 +53,22 @@ class BiosState:
     boot_failure_shown: bool = False   # int 19h: "No bootable device" is on screen
     speaker_off_ns: int = 0            # teletype bell: when the beep ends (0: silent)
     cd_boot: List[int] = dataclasses.field(default_factory=list)  # El Torito: LBA, segment, count
-    idle_polls: int = 0                # empty key / tick polls in a row (see `polled`)
+    idle_polls: int = 0                # empty key polls alike in a row (see `polled`)
     last_poll_icount: int = 0          # instruction count of the last such poll
+    last_poll_state: List[int] = dataclasses.field(default_factory=list)  # its `poll_state`
     apm_connected: bool = False        # int 15h/53h: the real-mode APM interface is connected
+
+
+def poll_state(cpu: Any) -> List[int]:
+    """What tells one turn of a polling loop from the next: the registers and
+    the first IDLE_STACK_BYTES of the stack (the interrupt's return frame, then
+    the caller's frames), as far as SP's page goes (the frame was just pushed
+    there, so the page is mapped)."""
+    sp = cpu.get_reg("sp")
+    linear = (cpu.get_reg("ss") << 4) + sp       # real or virtual-8086 mode
+    count = min(IDLE_STACK_BYTES, 0x1000 - (linear & 0xFFF), 0x10000 - sp) // 4
+    return [cpu.get_reg(name) for name in POLL_REGISTERS] + \
+        [cpu.read_mem("ss", sp + 4 * i, 4) for i in range(count)]
 
 
 class BIOS(Component):
@@ -133,19 +148,28 @@ class BIOS(Component):
         return self.rom.labels
 
     def polled(self, cpu: Any) -> None:
-        """A key poll found no key.  After a few
-        such polls with little else done between them the guest is waiting for
-        the timer or a key: virtual time goes to the next event instead of
-        millions of instructions spinning (`Machine.idle_poll`)."""
+        """A key poll found no key.  When a few polls in a row find the guest in
+        the same state (as many instructions since the poll before, at most
+        IDLE_POLL_GAP, and the same registers and stack) the guest is waiting
+        for the timer or a key: virtual time goes to the next event instead of
+        millions of instructions spinning (`Machine.idle_poll`).  The polls DOS
+        makes for Ctrl+C before each character it prints and in the calls it
+        serves are not a wait: the string pointer or the caller's frame differs
+        from one to the next.  (Counting those as a wait cost a timer tick per
+        character: FreeDOS spent 29 virtual seconds from its last CONFIG.SYS
+        question to its prompt, 0.1 s without any skip.)"""
         if not self.options["idle_skip"]:
             return
         state = self.state
         icount = self.machine.clock.icount
-        if icount - state.last_poll_icount <= IDLE_POLL_GAP:
+        gap = icount - state.last_poll_icount
+        now = [gap] + poll_state(cpu)
+        if gap <= IDLE_POLL_GAP and now == state.last_poll_state:
             state.idle_polls += 1
         else:
             state.idle_polls = 1
         state.last_poll_icount = icount
+        state.last_poll_state = now
         if state.idle_polls >= IDLE_POLLS:
             self.machine.idle_poll()
 
