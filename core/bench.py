@@ -362,8 +362,14 @@ def guest_options(text: str) -> Any:
     when no profile is named, and the demo disk's marker when neither a medium
     nor a step is given."""
     from .cli import run_argument_parser, run_options
+    # Quotes group words as in a shell, but a backslash stands for itself: the
+    # text was already through the user's shell once, and `--wait A:\>` (a
+    # DOS prompt) must not lose it.
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.escape = ""
     try:
-        words = shlex.split(text)
+        words = list(lexer)
     except ValueError as error:
         raise UserError(f"--guest {text!r}: {error}") from None
     args = run_argument_parser("machine bench --guest").parse_args(words)

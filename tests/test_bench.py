@@ -72,6 +72,14 @@ def test_bad_guest_arguments_are_one_line_errors(capsys, guest, message):
     assert "Traceback" not in err
 
 
+def test_guest_text_keeps_backslashes_and_groups_quoted_words():
+    """`--guest "--fda f.img --wait A:\\>"` in a shell hands over `A:\\>`: the
+    backslash is the prompt's, not an escape (it used to be dropped)."""
+    options = bench.guest_options(r"--fda f.img --wait A:\> --type 'dir fdos' --wait C:\DOS")
+    assert options.media == {"fda": "f.img"}
+    assert options.steps == [("wait", "A:\\>"), ("type", "dir fdos"), ("wait", "C:\\DOS")]
+
+
 def test_loop_windows_are_exact_and_counts_consistent():
     result = bench.run_loop("bench_realmode_loop.bin", "80486", 0, window=150_000, repeat=2, count=True)
     assert result.windows and [count for count, _ in result.windows] == [150_000] * 3
