@@ -9,8 +9,8 @@
 ; 2. 200 polls with the same registers each time but a different word on the
 ;    stack (the caller's frame differs, as in DOS's calls for a program).
 ;    Both must end within one timer tick of their start (BIOS count at 40:6Ch).
-; 3. A wait for 4 ticks polling int 16h AH=01h in a tight loop (as idlepoll.asm):
-;    the test counts its instructions.
+; 3. A wait for 4 ticks polling int 16h AH=01h in a tight loop (idlewait.inc,
+;    as idlepoll.asm): the test counts its instructions.
 %include "lib.inc"
 
 COUNT equ 200
@@ -51,21 +51,7 @@ main:
     jmp test_failed
 ; ---- 3. a real wait: skipped
 .phase3:
-    mov bx, [0x46C]
-    add bx, 4
-.wait:
-    mov ah, 0x01
-    int 0x16
-    jnz .key
-    mov ax, [0x46C]
-    cmp ax, bx
-    jne .wait
-    jmp test_passed
-.key:
-    mov si, msg_key
-    call print_e9
-    cli
-    hlt
+    jmp idle_wait
 
 ; break_check: poll for a key as DOS does for Ctrl+C (no key here: return)
 break_check:
@@ -86,8 +72,8 @@ clean_poll:
     ret
 
 checksum: db 0
-msg_key: db "FAIL key", 10, 0
 text: times COUNT db 'a'
 
+%include "idlewait.inc"
 %include "report.inc"
 guest_end:
