@@ -661,6 +661,59 @@ def test_a_fault_sees_the_flags_and_eip_of_the_instructions_before_it(threshold:
     assert cpu.get_reg("di") == 0x7C00 + 0x1A + 4          # the MOV's IP, then past it
 
 
+CARRIED_STEPS = """
+        xor ax, ax
+        mov ds, ax
+        mov ss, ax
+        mov sp, 0x7000
+        mov word [13 * 4], handler
+        mov word [13 * 4 + 2], 0
+        mov cx, 3
+    again:
+        mov ax, [data]          ; fast load: its slow path would step EIP itself
+        add [data + 2], ax      ; a store into the code's page: the slow path, which goes on
+        call leaf               ; pushes the return address from the carried steps
+        mov bx, [0xFFFF]        ; a word at offset FFFF: #GP in real mode
+        loop again
+        hlt
+    leaf:
+        pop dx                  ; the return address
+        push dx
+        ret
+    handler:
+        pop di                  ; the faulting IP
+        add di, 4               ; past the 4-byte MOV
+        push di
+        iret
+    data:
+        dw 5, 0
+"""
+
+
+@pytest.mark.parametrize("threshold", [None, 0])
+def test_eip_steps_carried_past_slow_paths_give_faults_and_calls_their_ip(threshold: Any) -> None:
+    """Tier 2 steps EIP once for several instructions on the fast path, moving
+    the steps past the `if`s of memory accesses into the paths that need them
+    (`_carry`): a store that takes its slow path steps and steps back, a CALL's
+    return address is computed from the carried steps, and a fault after both
+    sees its own IP."""
+    if threshold == 0:
+        sources, _ = translated_sources(CARRIED_STEPS)
+        loop = next(source for source in sources if "mov" not in source and "leaf" not in source
+                    and "4294901760 | i" in source and "+ -" in source)
+        assert "eip + -" in loop                               # a step back on a slow path
+    machine = make_machine("80486")
+    machine.cpu.tier2_threshold = threshold
+    code = assemble(CARRIED_STEPS)
+    load_code(machine, code)
+    assert run_until_stopped(machine, limit=20_000) == "halted"
+    cpu = machine.cpu
+    fault = 0x7C00 + code.index(b"\x8b\x1e\xff\xff")        # `mov bx, [0xFFFF]`
+    assert cpu.get_reg("di") == fault + 4
+    assert cpu.get_reg("dx") == fault                       # CALL's return address
+    assert machine.bus.memory[0x7C00 + len(code) - 2] == 15  # three turns added 5
+
+
 def test_a_local_accumulated_in_an_inlined_loop_keeps_its_first_value() -> None:
     """MMX's 64-bit load is inlined with a `for` loop that ORs dword chunks into a
     local assigned before it: dead-value elimination must read `value |= chunk`

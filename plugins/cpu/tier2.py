@@ -1626,7 +1626,11 @@ def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
 def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast.stmt]:
     """Consecutive instructions' `eip = eip + n & mask` as one, where nothing
     between them reads or assigns EIP or may raise (a fault must see its
-    instruction's EIP): `(eip + a & m) + b & m` is `eip + (a + b) & m`."""
+    instruction's EIP): `(eip + a & m) + b & m` is `eip + (a + b) & m`.  An `if`
+    whose branches need EIP (a slow path that may fault, or calls out) but do
+    not assign it does not stop the merge: such a branch steps EIP itself at its
+    start and back at its end, so the fast path steps once for several
+    instructions."""
     out: List[ast.stmt] = []
     pending: Optional[int] = None          # index in `out` of the last EIP step
     for stmt in stmts:
@@ -1637,10 +1641,7 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast
         if step is not None and pending is not None:
             previous = _eip_step(out[pending])
             if previous is not None and previous[1] == step[1]:
-                out[pending] = _assign("eip", ast.BinOp(
-                    left=ast.BinOp(left=ast.Name(id="eip", ctx=ast.Load()), op=ast.Add(),
-                                   right=ast.Constant(value=previous[0] + step[0])),
-                    op=ast.BitAnd(), right=ast.Constant(value=step[1])))
+                out[pending] = _step_eip(previous[0] + step[0], step[1])
                 continue
         if step is not None:
             pending = len(out)
@@ -1648,12 +1649,78 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast
             pending = None
         else:
             # Any other statement, an `if` too, is passed if it neither raises
-            # nor uses EIP.
+            # nor uses EIP; an `if` also when only its branches do (`_carry`).
             raises, loaded, stored = _facts(stmt, memo)
             if raises or "eip" in loaded or "eip" in stored:
+                if pending is not None and type(stmt) is ast.If and _carry(stmt, out[pending], memo):
+                    out.append(stmt)
+                    out.append(out.pop(pending))
+                    pending = len(out) - 1
+                    continue
                 pending = None
         out.append(stmt)
     return out
+
+
+def _step_eip(step: int, mask: int) -> ast.stmt:
+    return _assign("eip", ast.BinOp(
+        left=ast.BinOp(left=ast.Name(id="eip", ctx=ast.Load()), op=ast.Add(), right=ast.Constant(value=step)),
+        op=ast.BitAnd(), right=ast.Constant(value=mask)))
+
+
+def _carry(branch: ast.If, pending: ast.stmt, memo: Dict[int, _Facts]) -> bool:
+    """Let an EIP step that stands before `branch` move after it: possible when
+    the test neither raises nor reads EIP and nothing in the branches assigns
+    EIP.  The paths that raise or read EIP get the step (`_sink_step`).  Returns
+    whether it did."""
+    raises, loaded, _ = _facts(branch.test, memo)
+    if raises or "eip" in loaded or "eip" in _facts(branch, memo)[2]:
+        return False
+    step, mask = _eip_step(pending)
+    for inner in (branch.body, branch.orelse):
+        _sink_step(inner, step, mask, memo)
+    return True
+
+
+def _stepped_eip(node: Any, step: int, mask: int) -> Any:
+    """`node` with each load of `eip` replaced by `eip + step & mask`."""
+    if type(node) is ast.Name:
+        return _step_eip(step, mask).value if node.id == "eip" and type(node.ctx) is ast.Load else node
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, ast.AST):
+            setattr(node, field, _stepped_eip(value, step, mask))
+        elif type(value) is list:
+            value[:] = [_stepped_eip(item, step, mask) if isinstance(item, ast.AST) else item
+                        for item in value]
+    return node
+
+
+def _sink_step(stmts: List[ast.stmt], step: int, mask: int, memo: Dict[int, _Facts]) -> None:
+    """Step EIP by `step` in `stmts` only where it is needed: before the first
+    statement that raises or reads EIP (and back at the end, unless the path
+    ends in a raise: EIP is masked, so stepping back gives the value before),
+    or, for an `if` whose test does not need it, in its branches the same way.
+    The fast path of a memory access (the `if` of its slow path) so steps
+    nothing."""
+    index = 0
+    while index < len(stmts):
+        stmt = stmts[index]
+        raises, loaded, stored = _facts(stmt, memo)
+        if not raises and "eip" in loaded and type(stmt) is ast.Assign and "eip" not in stored:
+            # A value computed from EIP (the return address a CALL pushes)
+            # reads the stepped EIP.
+            stmt.value = _fold(_stepped_eip(stmt.value, step, mask))
+        elif raises or "eip" in loaded:
+            test_raises, test_loaded, _ = _facts(stmt.test, memo) if type(stmt) is ast.If else (True, set(), set())
+            if test_raises or "eip" in test_loaded:
+                stmts.insert(index, _step_eip(step, mask))
+                if not _terminates(stmts):
+                    stmts.append(_step_eip(-step, mask))
+                return
+            for inner in (stmt.body, stmt.orelse):
+                _sink_step(inner, step, mask, memo)
+        index += 1
 
 
 def _looped(body: List[ast.stmt], length: int) -> List[ast.stmt]:
