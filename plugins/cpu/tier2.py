@@ -1663,6 +1663,7 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast
 
 
 def _step_eip(step: int, mask: int) -> ast.stmt:
+    """`eip = eip + step & mask`."""
     return _assign("eip", ast.BinOp(
         left=ast.BinOp(left=ast.Name(id="eip", ctx=ast.Load()), op=ast.Add(), right=ast.Constant(value=step)),
         op=ast.BitAnd(), right=ast.Constant(value=mask)))
@@ -1682,20 +1683,6 @@ def _carry(branch: ast.If, pending: ast.stmt, memo: Dict[int, _Facts]) -> bool:
     return True
 
 
-def _stepped_eip(node: Any, step: int, mask: int) -> Any:
-    """`node` with each load of `eip` replaced by `eip + step & mask`."""
-    if type(node) is ast.Name:
-        return _step_eip(step, mask).value if node.id == "eip" and type(node.ctx) is ast.Load else node
-    for field in node._fields:
-        value = getattr(node, field, None)
-        if isinstance(value, ast.AST):
-            setattr(node, field, _stepped_eip(value, step, mask))
-        elif type(value) is list:
-            value[:] = [_stepped_eip(item, step, mask) if isinstance(item, ast.AST) else item
-                        for item in value]
-    return node
-
-
 def _sink_step(stmts: List[ast.stmt], step: int, mask: int, memo: Dict[int, _Facts]) -> None:
     """Step EIP by `step` in `stmts` only where it is needed: before the first
     statement that raises or reads EIP (and back at the end, unless the path
@@ -1710,7 +1697,7 @@ def _sink_step(stmts: List[ast.stmt], step: int, mask: int, memo: Dict[int, _Fac
         if not raises and "eip" in loaded and type(stmt) is ast.Assign and "eip" not in stored:
             # A value computed from EIP (the return address a CALL pushes)
             # reads the stepped EIP.
-            stmt.value = _fold(_stepped_eip(stmt.value, step, mask))
+            stmt.value = _fold(_clone(stmt.value, {"eip": _step_eip(step, mask).value}))
         elif raises or "eip" in loaded:
             test_raises, test_loaded, _ = _facts(stmt.test, memo) if type(stmt) is ast.If else (True, set(), set())
             if test_raises or "eip" in test_loaded:
