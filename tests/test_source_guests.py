@@ -5,7 +5,8 @@ an environment variable and skips, saying which, when it is not set.
 
 * PCMACHINE_LINUX011_DIR: `Image` (the Linux 0.11 boot floppy, unpadded, root
   device 0x301) and `hd.img` (a hard disk whose first partition holds the 0.11
-  root file system).
+  root file system); `rootimage-0.11` (the 1.44 MB root floppy) for the run with
+  the root on fdb.
 * PCMACHINE_MICHALOS_DIR: `michalos.flp` (MichalOS's `make noboot`, never booted:
   the first boot runs its setup).
 * PCMACHINE_CLYOS_DIR: `hd60M.img` (MBR, loader at LBA 2, ELF kernel at LBA 9 of
@@ -57,6 +58,22 @@ def test_linux_011_reaches_its_shell_and_lists_the_root(pc):
     m.wait_text("[/usr/root]#", timeout=600)
     m.type("ls -l /\n")
     m.wait_text("usr", timeout=120, after_input=True)
+
+
+def test_linux_011_mounts_its_root_from_the_second_floppy(pc, tmp_path):
+    """Root device 0x21D (fdb): after Enter the floppy driver resets the controller
+    and recalibrates; its IRQ 6 must come although a reset report went unsensed."""
+    image, root = built("PCMACHINE_LINUX011_DIR", "Image", "rootimage-0.11")
+    patched = tmp_path / "Image.fdb"
+    data = bytearray(open(image, "rb").read())
+    data[508:510] = (0x21D).to_bytes(2, "little")
+    patched.write_bytes(bytes(data))
+    m = pc.boot("pc.yaml", overrides=["ram.size=16M"], fda=str(patched), fdb=root)
+    m.wait_text("Insert root floppy and press ENTER", timeout=300)
+    m.type("\n")
+    m.wait_text("[/usr/root]#", timeout=300, after_input=True)
+    m.type("ls -l /bin\n")
+    m.wait_text("mkswap", timeout=120, after_input=True)
 
 
 def test_michalos_sets_up_and_reaches_its_desktop(pc):
