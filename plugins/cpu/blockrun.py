@@ -25,7 +25,8 @@ Under PyPy each pattern's runner is another code object for the JIT to trace,
 and wide cold code (a kernel's initialisation: over a thousand patterns in 40 M
 instructions) spends its time tracing them.  There a block first runs through
 the loop runner, one code object for all blocks, and gets its unrolled runner
-once it has run `DEFAULT_WARMUP` times (docs/performance.md).
+once it has run `DEFAULT_WARMUP` times (docs/performance.md); the JIT compiles
+the loop runner as a function of its own, not inlined into its callers.
 """
 
 import platform
@@ -120,3 +121,22 @@ def make_loop_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
             raise
         return eip
     return loop_runner
+
+
+def _keep_loop_runner_out_of_callers_traces() -> None:
+    """Under PyPy, let the JIT compile the loop runner as a function of its own
+    instead of inlining it into the run loop's traces.  Inlined, every block's
+    closures were traced again in each trace through the loop runner, and the guards
+    on which closure comes next grew the loop's bridges without end (1,600 bridges,
+    3.5 s of tracing and assembling in a FreeDOS boot); called, the runner's own
+    loop is compiled once.  FreeDOS to `XCOPY` 8.2 -> 6.0 s, the middle of a
+    Debian boot 23.9 -> 20.5 s (docs/performance.md)."""
+    if platform.python_implementation() != "PyPy":
+        return
+    import pypyjit  # PyPy's own module
+    code = next(const for const in make_loop_runner.__code__.co_consts
+                if isinstance(const, CodeType) and const.co_name == "loop_runner")
+    pypyjit.dont_trace_here(0, False, code)
+
+
+_keep_loop_runner_out_of_callers_traces()
