@@ -131,9 +131,10 @@ def _keep_loop_runner_out_of_callers_traces() -> None:
     3.5 s of tracing and assembling in a FreeDOS boot); called, the runner's own
     loop is compiled once.  FreeDOS to `XCOPY` 8.2 -> 6.0 s, the middle of a
     Debian boot 23.9 -> 20.5 s (docs/performance.md)."""
-    if platform.python_implementation() != "PyPy":
+    try:
+        import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
+    except ImportError:
         return
-    import pypyjit  # PyPy's own module
     code = next(const for const in make_loop_runner.__code__.co_consts
                 if isinstance(const, CodeType) and const.co_name == "loop_runner")
     pypyjit.dont_trace_here(0, False, code)
