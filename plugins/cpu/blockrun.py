@@ -26,7 +26,8 @@ and wide cold code (a kernel's initialisation: over a thousand patterns in 40 M
 instructions) spends its time tracing them.  There a block first runs through
 the loop runner, one code object for all blocks, and gets its unrolled runner
 once it has run `DEFAULT_WARMUP` times (docs/performance.md); the JIT compiles
-the loop runner as a function of its own, not inlined into its callers.
+the loop runner as a function of its own, not inlined into its callers, and
+traces are kept shorter than PyPy's default (`_tune_pypy_jit`).
 """
 
 import platform
@@ -123,14 +124,21 @@ def make_loop_runner(cpu, block: Sequence[Closure], followed: Sequence[bool],
     return loop_runner
 
 
-def _keep_loop_runner_out_of_callers_traces() -> None:
+#: PyPy's longest trace, in operations (its default: 6,000).
+PYPY_TRACE_LIMIT = 2000
+
+
+def _tune_pypy_jit() -> None:
     """Under PyPy, let the JIT compile the loop runner as a function of its own
     instead of inlining it into the run loop's traces.  Inlined, every block's
     closures were traced again in each trace through the loop runner, and the guards
     on which closure comes next grew the loop's bridges without end (1,600 bridges,
     3.5 s of tracing and assembling in a FreeDOS boot); called, the runner's own
     loop is compiled once.  FreeDOS to `XCOPY` 8.2 -> 6.0 s, the middle of a
-    Debian boot 23.9 -> 20.5 s (docs/performance.md)."""
+    Debian boot 23.9 -> 20.5 s.  Shorter traces (`PYPY_TRACE_LIMIT`) cost cold
+    code less tracing: FreeDOS 6.5 -> 6.0 s, the bench loops and the Debian
+    boot unchanged (docs/performance.md).  The limit replaces one given with
+    `pypy --jit trace_limit=N`."""
     try:
         import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
     except ImportError:
@@ -138,6 +146,7 @@ def _keep_loop_runner_out_of_callers_traces() -> None:
     code = next(const for const in make_loop_runner.__code__.co_consts
                 if isinstance(const, CodeType) and const.co_name == "loop_runner")
     pypyjit.dont_trace_here(0, False, code)
+    pypyjit.set_param("trace_limit=%d" % PYPY_TRACE_LIMIT)
 
 
-_keep_loop_runner_out_of_callers_traces()
+_tune_pypy_jit()
