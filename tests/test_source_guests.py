@@ -28,6 +28,7 @@ an environment variable and skips, saying which, when it is not set.
 """
 
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -65,8 +66,8 @@ def test_linux_011_mounts_its_root_from_the_second_floppy(pc, tmp_path):
     and recalibrates; its IRQ 6 must come although a reset report went unsensed."""
     image, root = built("PCMACHINE_LINUX011_DIR", "Image", "rootimage-0.11")
     patched = tmp_path / "Image.fdb"
-    data = bytearray(open(image, "rb").read())
-    data[508:510] = (0x21D).to_bytes(2, "little")
+    data = bytearray(pathlib.Path(image).read_bytes())
+    data[508:510] = (0x21D).to_bytes(2, "little")       # the boot sector's ROOT_DEV word
     patched.write_bytes(bytes(data))
     m = pc.boot("pc.yaml", overrides=["ram.size=16M"], fda=str(patched), fdb=root)
     m.wait_text("Insert root floppy and press ENTER", timeout=300)
