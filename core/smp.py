@@ -34,13 +34,17 @@ class Processors:
     def current(self) -> Any:
         return self.cpus[self.turn]
 
-    def yield_turn(self, clock: Any) -> None:
-        """The running processor sent an interrupt to another one (an IPI): end its
-        turn after this instruction, so that the other one answers now rather than
-        after the sender has spun out its quantum waiting for the answer (Linux
-        waits so for every cross-CPU call).  The sender's instruction decides it,
-        so runs and replays still agree."""
+    def yield_turn(self, clock: Any, cpu: Any) -> None:
+        """The running processor `cpu` is sending an interrupt to another one (an
+        IPI; called before it is delivered): end its turn right after this
+        instruction, so that the other one answers now rather than after the sender
+        has spun out its quantum waiting for the answer (Linux waits so for every
+        cross-CPU call).  The sender's instruction decides it, and inside a block
+        the instruction first restarts alone (`run_store_alone`), so the turn ends
+        at the same count whether the processor runs blocks or single-steps (an
+        `instruction` hook during a replay): runs and replays agree."""
         if len(self.cpus) > 1:
+            cpu.run_store_alone()
             self._yielded = True
             clock.stop_icount = clock.icount
 

@@ -442,8 +442,6 @@ class LocalAPIC(Component):
         shorthand = (low >> 18) & 3
         if mode == INIT and low & ICR_LEVEL and not low & ICR_ASSERT:
             return                   # INIT level de-assert: arbitration IDs only
-        if mode in (FIXED, LOWEST) and vector < 16:
-            self._error(ESR_SEND_ILLEGAL)  # still sent: each receiver flags it (SDM 10.5.3)
         if shorthand == SHORTHAND_SELF:
             targets = [self]
         elif shorthand == SHORTHAND_ALL:
@@ -456,10 +454,12 @@ class LocalAPIC(Component):
                        if apic.matches(state.icr_high >> 24, logical)]
         if mode == LOWEST and targets:
             targets = [lowest_priority(targets)]
+        if any(apic is not self for apic in targets):
+            self.machine.processors.yield_turn(self.clock, self.cpu)   # may restart the store
+        if mode in (FIXED, LOWEST) and vector < 16:
+            self._error(ESR_SEND_ILLEGAL)  # still sent: each receiver flags it (SDM 10.5.3)
         for apic in targets:
             apic.deliver(mode, vector, bool(low & ICR_LEVEL) and mode == FIXED)
-        if any(apic is not self for apic in targets):
-            self.machine.processors.yield_turn(self.clock)
 
     # ------------------------------------------------------------------ timer
     def _timer_ticks_ns(self, ticks: int) -> int:

@@ -20,7 +20,7 @@ from .fpu.unit import X87, X87State
 from .blockrun import DEFAULT_WARMUP, Runner, make_loop_runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CPUFault, CodeModified, LoopExit, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
+from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
                     ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
                     SEGS, SS, SS_VECTOR, TF, VM)
 
@@ -402,6 +402,17 @@ class CPU(Component):
             self.storing = False
             raise CodeModified()
 
+    def run_store_alone(self) -> None:
+        """A device asks, during this processor's store, that the processor stop
+        right after the storing instruction.  The run loop runs a block to its end,
+        so inside one the instruction is abandoned before the store takes effect and
+        runs again on its own (`RestartAlone`); stepping alone (an `instruction`
+        hook, a debugger, that restart) it simply goes on."""
+        if self.running is not None and self.storing:
+            self.running = None
+            self.storing = False
+            raise RestartAlone()
+
     def _cached_block(self, address: int) -> Optional[List[Callable[[int], int]]]:
         """The instruction closures of the block decoded at a physical address, in
         the cache in use (its runner may change: tier 2; the list stays)."""
@@ -713,7 +724,7 @@ class CPU(Component):
             except LoopExit:
                 self.running = None
                 continue
-            except CodeModified:
+            except RestartAlone:
                 clock.icount -= 1                   # the instruction runs again, alone
                 self.store_restart = True
             except CPUFault as fault:

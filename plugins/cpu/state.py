@@ -51,14 +51,20 @@ class CPUFault(Exception):
         self.return_eip = return_eip
 
 
-class CodeModified(CPUFault):
-    """A store of the running instruction is about to change bytes of the block
-    being run (a Pentium and later see such a change at the next instruction,
-    SDM vol. 3 11.6): the run loop restarts the instruction alone, as after a
-    page fault on the store, and then decodes the changed code."""
+class RestartAlone(CPUFault):
+    """The running instruction is abandoned before its store took effect and runs
+    again on its own, outside its block: the run loop counts it off and
+    single-steps it (`store_restart`), as after a page fault on the store."""
 
     def __init__(self) -> None:
         super().__init__(-1)
+
+
+class CodeModified(RestartAlone):
+    """A store of the running instruction is about to change bytes of the block
+    being run (a Pentium and later see such a change at the next instruction,
+    SDM vol. 3 11.6): the instruction restarts alone, and then the changed code
+    is decoded."""
 
 
 @dataclasses.dataclass(frozen=True)
