@@ -20,9 +20,9 @@ from .fpu.unit import X87, X87State
 from .blockrun import DEFAULT_WARMUP, Runner, make_loop_runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_ET, CR0_PE, CR0_PG, CS,
-                    ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16, REG32, RF,
-                    SEGS, SS, SS_VECTOR, TF, VM)
+from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_ET, CR0_PE,
+                    CR0_PG, CS, ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16,
+                    REG32, RF, SEGS, SS, SS_VECTOR, TF, VM)
 
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
