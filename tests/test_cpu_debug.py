@@ -109,6 +109,29 @@ after_write:
     assert ip == int.from_bytes(machine.bus.memory[0x70C:0x70E], "little")   # trap: next IP
 
 
+def test_data_write_breakpoint_inside_a_rep_stos_traps() -> None:
+    """A REP STOSB over a watched byte: the store that hits it raises the #DB trap
+    (the fill runs by pages only while DR7 enables no breakpoint)."""
+    machine, count, ip, dr6 = run("""
+    mov byte [0x708], 1
+    mov eax, 0x620
+    mov dr1, eax
+    mov eax, 0x4 | (1 << 20)   ; L1, data writes, 1 byte
+    mov dr7, eax
+    push ds
+    pop es
+    mov di, 0x600
+    mov cx, 0x40
+    mov al, 0x5A
+    cld
+    rep stosb
+    hlt
+""")
+    assert count == 1
+    assert dr6 & 0xF == 0x2
+    assert bytes(machine.bus.memory[0x600:0x640]) == b"\x5A" * 0x40
+
+
 def test_dr4_dr5_alias_dr6_dr7() -> None:
     machine = make_machine("80486")
     load_code(machine, assemble("""

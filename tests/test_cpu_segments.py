@@ -434,6 +434,57 @@ def test_paged_register_displacement_loads() -> None:
     assert memory[0x10FF0:0x10FF4] == bytes.fromhex("01020304")
 
 
+def test_paged_rep_stos_fills_page_by_page_and_faults_at_the_missing_page(monkeypatch) -> None:
+    """REP STOSD under paging with CR0.AM set (as Linux runs its kernel) fills the
+    pages the element loop would, each through its own translation (page 46h is
+    mapped elsewhere) with its PTE made dirty, and stops with #PF at the first
+    element of the page that is not present, EDI and ECX at that element.  The
+    runs inside a page are stored at once (`fast_stos`); a word across a page
+    boundary goes element by element."""
+    from pcmachine.plugins.cpu import ops_string
+    runs = []
+    fast_stos = ops_string.fast_stos
+
+    def counting(cpu, regs, *rest):
+        before = regs[1]
+        fast_stos(cpu, regs, *rest)
+        runs.append(before - regs[1])
+    monkeypatch.setattr(ops_string, "fast_stos", counting)
+
+    def paged(machine: Any, labels: Dict[int, int]) -> None:
+        identity_paging(machine)
+        memory = machine.bus.memory
+        memory[0x71000 + 4 * 0x46:0x71000 + 4 * 0x47] = struct.pack("<I", 0x30000 | 7)
+        memory[0x71000 + 4 * 0x48:0x71000 + 4 * 0x49] = bytes(4)     # not present
+        machine.cpu.write_cr(0, machine.cpu.cr[0] | 0x40000)
+
+    source = """
+    cld
+    mov edi, 0x41FFF            ; words across the page boundary at 0x42000
+    mov ecx, 3
+    mov eax, 0x1234
+    rep stosw
+    mov edi, 0x45FF0
+    mov ecx, 0x1000
+    mov eax, 0xA1B2C3D4
+    rep stosd                   ; 4 dwords, pages 46h and 47h, then #PF at 0x48000
+"""
+    machine, taken = run_protected(source, setup=paged)
+    cpu = machine.cpu
+    memory = machine.bus.memory
+    assert taken == (14, 2)                             # a write to a page not present
+    assert cpu.cr[2] == 0x48000
+    assert (cpu.get_reg("edi"), cpu.get_reg("ecx")) == (0x48000, 0x1000 - 4 - 2048)
+    fill = bytes.fromhex("D4C3B2A1")
+    assert bytes(memory[0x45FF0:0x46000]) == fill * 4
+    assert bytes(memory[0x30000:0x31000]) == fill * 1024 and bytes(memory[0x47000:0x48000]) == fill * 1024
+    assert bytes(memory[0x46000:0x46010]) == bytes(16)  # page 46h is at physical 0x30000
+    assert bytes(memory[0x41FFF:0x42005]) == bytes.fromhex("341234123412")
+    for page in (0x45, 0x46, 0x47):
+        assert struct.unpack_from("<I", memory, 0x71000 + 4 * page)[0] & 0x40   # dirty
+    assert runs == [0, 4 + 1024 + 1024]    # STOSW: none at once; STOSD: pages 45h-47h
+
+
 #: A page of code at linear 0x40000 (page 0x40 of `identity_paging`'s table): two
 #: physical pages holding `mov eax, N; ret` with N = 1 and 2.
 SUBROUTINE_PTE = 0x71000 + 4 * 0x40

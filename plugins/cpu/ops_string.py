@@ -11,7 +11,7 @@ from typing import Callable
 
 from . import alu
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
-from .state import CPUFault, CR0_AM, DF, EAX, ECX, EDI, EDX, ES, ESI
+from .state import AC, CPUFault, CR0_AM, DF, EAX, ECX, EDI, EDX, ES, ESI
 
 Closure = Callable[[int], int]
 MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS = range(7)
@@ -135,10 +135,15 @@ def build_string(d: Decoder) -> Closure:
     def string_rep(eip: int) -> int:
         cpu.eip = eip
         delta = -size if cpu.flags & DF else size
-        if kind == STOS and size == 1 and delta == 1 and cpu.paging is False:
-            fast_stosb(cpu, regs, amask, keep)
-        elif kind == MOVS and delta > 0 and not cpu.cr[0] & CR0_AM:
-            fast_movs(cpu, regs, size, amask, keep, src_seg)
+        # The runs skip the alignment check, which can fault only at CPL 3 with
+        # CR0.AM and EFLAGS.AC (Linux sets CR0.AM and runs its kernel at CPL 0),
+        # and the data breakpoints' accessor wrappers (DR7 enables any).
+        if delta > 0 and not (cpu.cr[0] & CR0_AM and cpu.flags & AC and cpu.cpl == 3) \
+                and not cpu.dr[7] & 0xFF:
+            if kind == STOS:
+                fast_stos(cpu, regs, size, amask, keep)
+            elif kind == MOVS:
+                fast_movs(cpu, regs, size, amask, keep, src_seg)
         try:
             while regs[ECX] & amask:
                 result = once(delta)
@@ -154,20 +159,39 @@ def build_string(d: Decoder) -> Closure:
     return string_rep
 
 
-def fast_stosb(cpu, regs, amask: int, keep: int) -> None:
-    """REP STOSB forward inside one fast RAM page run: store the block at once."""
-    count = regs[ECX] & amask
-    offset = regs[EDI] & amask
-    if offset + count - 1 > cpu.seg_wlimit[ES] or count == 0:
-        return
-    start = (cpu.seg_base[ES] + offset) & cpu.fetch_mask
-    end = start + count
+def fast_stos(cpu, regs, size: int, amask: int, keep: int) -> None:
+    """REP STOS forward over fast RAM pages: fill the run that stays inside the
+    current destination page at once, page after page, each run checked as the
+    element loop would check it (segment limit, translation); whatever does not
+    qualify is left to the element loop, which also raises any fault.  (Linux
+    clears pages and its tables with REP STOSD under paging: element by element
+    that was a tenth of its boot's kernel set-up on CPython.)"""
     bus = cpu.bus
-    if (start >> 12) != ((end - 1) >> 12) or not bus.write_fast[start >> 12]:
-        return
-    bus.memory[start:end] = bytes([regs[EAX] & 0xFF]) * count
-    regs[EDI] = (regs[EDI] & keep) | ((offset + count) & amask)
-    regs[ECX] = regs[ECX] & keep
+    memory = bus.memory
+    seg_base, seg_wlimit = cpu.seg_base, cpu.seg_wlimit
+    element = (regs[EAX] & MASKS[size]).to_bytes(size, "little")
+    while True:
+        count = regs[ECX] & amask
+        offset = regs[EDI] & amask
+        linear = seg_base[ES] + offset
+        elements = min(count, (0x1000 - (linear & 0xFFF)) // size)
+        if elements == 0:
+            return
+        length = elements * size
+        if offset + length - 1 > min(seg_wlimit[ES], amask):
+            return
+        if cpu.paging:
+            try:
+                start = cpu.translate(linear, write=True)
+            except CPUFault:
+                return
+        else:
+            start = linear & cpu.fetch_mask
+        if not bus.write_fast[start >> 12]:
+            return
+        memory[start:start + length] = element * elements
+        regs[EDI] = (regs[EDI] & keep) | ((offset + length) & amask)
+        regs[ECX] = (regs[ECX] & keep) | (count - elements)
 
 
 def fast_movs(cpu, regs, size: int, amask: int, keep: int, src_seg: int) -> None:
