@@ -86,6 +86,13 @@ def require_grub() -> None:
         missing("GRUB's grub-mkrescue for BIOS PCs", "apt-get install grub-pc-bin grub-common xorriso")
 
 
+def require_syslinux() -> None:
+    """SYSLINUX's installer and MEMDISK, and mtools to make the FAT floppy."""
+    if shutil.which("syslinux") is None or shutil.which("mformat") is None \
+            or not os.path.isfile("/usr/lib/syslinux/memdisk"):
+        missing("SYSLINUX, MEMDISK and mtools", "apt-get install syslinux syslinux-common mtools")
+
+
 def require_dmidecode() -> str:
     """dmidecode, the reference decoder of the BIOS's SMBIOS tables."""
     path = shutil.which("dmidecode") or ("/usr/sbin/dmidecode" if os.path.exists("/usr/sbin/dmidecode") else None)

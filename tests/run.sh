@@ -14,7 +14,8 @@ export PCMACHINE_STRICT=1
 # Debian packages the tests need: PyPy, Xvfb for the window tests, gdb for the stub
 # tests, nasm for the tests that assemble guest code, iasl to check the BIOS's ACPI
 # machine language, GRUB (grub-mkrescue and its BIOS modules, xorriso) to build the
-# ISO that tests/test_grub.py boots, dmidecode to decode the BIOS's SMBIOS tables,
+# ISO that tests/test_grub.py boots, SYSLINUX, MEMDISK and mtools (tests/test_syslinux.py),
+# dmidecode to decode the BIOS's SMBIOS tables,
 # cpio to pack the Debian guest's initramfs (../shared/guests/linux-busybox/build.sh).
 need=()
 if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -27,6 +28,9 @@ command -v iasl >/dev/null 2>&1 || need+=(acpica-tools)
 command -v grub-mkrescue >/dev/null 2>&1 || need+=(grub-common)
 [ -d /usr/lib/grub/i386-pc ] || need+=(grub-pc-bin)
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
+command -v syslinux >/dev/null 2>&1 || need+=(syslinux)
+[ -f /usr/lib/syslinux/memdisk ] || need+=(syslinux-common)
+command -v mformat >/dev/null 2>&1 || need+=(mtools)
 [ -x /usr/sbin/dmidecode ] || command -v dmidecode >/dev/null 2>&1 || need+=(dmidecode)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 sudo=""
