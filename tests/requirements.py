@@ -87,10 +87,13 @@ def require_grub() -> None:
 
 
 def require_syslinux() -> None:
-    """SYSLINUX's installer and MEMDISK, and mtools to make the FAT floppy."""
+    """SYSLINUX's installer, ISOLINUX, MEMDISK and the COM32 modules, and mtools
+    to make the FAT floppy."""
     if shutil.which("syslinux") is None or shutil.which("mformat") is None \
-            or not os.path.isfile("/usr/lib/syslinux/memdisk"):
-        missing("SYSLINUX, MEMDISK and mtools", "apt-get install syslinux syslinux-common mtools")
+            or not os.path.isfile("/usr/lib/syslinux/memdisk") \
+            or not os.path.isfile("/usr/lib/ISOLINUX/isolinux.bin"):
+        missing("SYSLINUX, ISOLINUX, MEMDISK and mtools",
+                "apt-get install syslinux syslinux-common isolinux mtools")
 
 
 def require_dmidecode() -> str:

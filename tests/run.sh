@@ -14,9 +14,9 @@ export PCMACHINE_STRICT=1
 # Debian packages the tests need: PyPy, Xvfb for the window tests, gdb for the stub
 # tests, nasm for the tests that assemble guest code, iasl to check the BIOS's ACPI
 # machine language, GRUB (grub-mkrescue and its BIOS modules, xorriso) to build the
-# ISO that tests/test_grub.py boots, SYSLINUX, MEMDISK and mtools (tests/test_syslinux.py),
-# dmidecode to decode the BIOS's SMBIOS tables,
-# cpio to pack the Debian guest's initramfs (../shared/guests/linux-busybox/build.sh).
+# ISO that tests/test_grub.py boots, SYSLINUX, ISOLINUX, MEMDISK and mtools for
+# tests/test_syslinux.py, dmidecode to decode the BIOS's SMBIOS tables, cpio to pack
+# the Debian guest's initramfs (../shared/guests/linux-busybox/build.sh).
 need=()
 if ! command -v pypy3 >/dev/null 2>&1 || ! pypy3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
   need+=(pypy3 pypy3-venv)
@@ -30,6 +30,7 @@ command -v grub-mkrescue >/dev/null 2>&1 || need+=(grub-common)
 command -v xorriso >/dev/null 2>&1 || need+=(xorriso)
 command -v syslinux >/dev/null 2>&1 || need+=(syslinux)
 [ -f /usr/lib/syslinux/memdisk ] || need+=(syslinux-common)
+[ -f /usr/lib/ISOLINUX/isolinux.bin ] || need+=(isolinux)
 command -v mformat >/dev/null 2>&1 || need+=(mtools)
 [ -x /usr/sbin/dmidecode ] || command -v dmidecode >/dev/null 2>&1 || need+=(dmidecode)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)

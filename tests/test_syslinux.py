@@ -1,8 +1,10 @@
-"""SYSLINUX and MEMDISK, Debian's own (packages syslinux, syslinux-common and mtools:
-tests/run.sh installs them), as users run them in QEMU: `syslinux --install` on a
-FAT12 floppy whose syslinux.cfg loads a Linux-protocol kernel and its initrd
-(`qemu-system-i386 -fda`), and MEMDISK booting a floppy image from memory
-(`qemu-system-i386 -kernel memdisk -initrd floppy.img`).
+"""SYSLINUX, ISOLINUX and MEMDISK, Debian's own (packages syslinux, syslinux-common,
+isolinux and mtools: tests/run.sh installs them), as users run them in QEMU:
+`syslinux --install` on a FAT12 floppy whose syslinux.cfg loads a Linux-protocol
+kernel and its initrd (`qemu-system-i386 -fda`), the same from an ISOLINUX CD
+(`-cdrom`), the Hardware Detection Tool (a COM32 module: 32-bit code that reaches
+the BIOS through SYSLINUX's switches to real mode) and MEMDISK booting a floppy
+image from memory (`qemu-system-i386 -kernel memdisk -initrd floppy.img`).
 
 The kernel is our test bzImage (tests/guests/linuxboot), which reports on port E9h
 what the loader handed over.  The expected report is QEMU 7.2's with the same
@@ -10,19 +12,22 @@ floppy, except where SeaBIOS's memory map differs (it keeps 128 KiB more at the 
 of memory, so SYSLINUX puts the initrd lower, and reports one more E820 entry)."""
 
 import os
+import platform
+import shutil
 import subprocess
 
 import pytest
 
 from bios_support import build_guest, make_machine, run_guest, screen_text
 from pcmachine.cli import main
-from requirements import require_syslinux
+from requirements import require_grub, require_syslinux
 from test_bios_boot import fat12_floppy
 
 pytestmark = pytest.mark.guests
 
 KERNEL = os.path.join(os.path.dirname(__file__), "guests", "linuxboot", "bzimage.bin")
 INITRD = bytes(range(256)) * 16
+MODULES = "/usr/lib/syslinux/modules/bios"
 CONFIG = """PROMPT 0
 DEFAULT test
 LABEL test
@@ -46,16 +51,8 @@ def syslinux_floppy(folder, files):
     return image
 
 
-def test_syslinux_floppy_loads_a_linux_kernel_and_its_initrd(tmp_path):
-    require_syslinux()
-    with open(KERNEL, "rb") as handle:
-        kernel = handle.read()
-    image = syslinux_floppy(tmp_path, {"syslinux.cfg": CONFIG.encode(), "bzimage.bin": kernel,
-                                       "initrd.bin": INITRD})
-    log = tmp_path / "e9.txt"
-    status = main(["run", "pc.yaml", "--fda", image, "--headless", "--quiet",
-                   "--debugcon", f"file:{log}", "--max-instructions", "100000000"])
-    assert status == 0
+def kernel_report(log):
+    """The test kernel's report as QEMU 7.2 gives it, but for the memory map."""
     assert log.read_text(encoding="latin-1").splitlines() == [
         "cs=1020", "ss=1000", "sp=FFF0",
         "type_of_loader=30",                       # SYSLINUX's loader id
@@ -70,6 +67,72 @@ def test_syslinux_floppy_loads_a_linux_kernel_and_its_initrd(tmp_path):
         "protected mode at 100000h",
         f"initrd_sum={sum(INITRD):08X}",
         "initrd_head=" + INITRD[:8].decode("latin-1"),
+    ]
+
+
+def test_syslinux_floppy_loads_a_linux_kernel_and_its_initrd(tmp_path):
+    require_syslinux()
+    with open(KERNEL, "rb") as handle:
+        kernel = handle.read()
+    image = syslinux_floppy(tmp_path, {"syslinux.cfg": CONFIG.encode(), "bzimage.bin": kernel,
+                                       "initrd.bin": INITRD})
+    log = tmp_path / "e9.txt"
+    status = main(["run", "pc.yaml", "--fda", image, "--headless", "--quiet",
+                   "--debugcon", f"file:{log}", "--max-instructions", "100000000"])
+    assert status == 0
+    kernel_report(log)
+
+
+def test_isolinux_cd_loads_a_linux_kernel_and_its_initrd(tmp_path):
+    """An El Torito no-emulation CD made with xorriso (`-boot-info-table`, which
+    ISOLINUX reads back), booted from the ATAPI drive."""
+    require_syslinux()
+    require_grub()                                  # xorriso
+    tree = tmp_path / "tree" / "isolinux"
+    tree.mkdir(parents=True)
+    shutil.copy("/usr/lib/ISOLINUX/isolinux.bin", tree)
+    shutil.copy(os.path.join(MODULES, "ldlinux.c32"), tree)
+    shutil.copy(KERNEL, tree / "bzimage.bin")
+    (tree / "initrd.bin").write_bytes(INITRD)
+    (tree / "isolinux.cfg").write_text(CONFIG)
+    iso = tmp_path / "test.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(iso), "-b", "isolinux/isolinux.bin",
+                    "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+                    str(tmp_path / "tree")], check=True, capture_output=True)
+    log = tmp_path / "e9.txt"
+    status = main(["run", "pc.yaml", "--cdrom", str(iso), "--headless", "--quiet",
+                   "--debugcon", f"file:{log}", "--max-instructions", "100000000"])
+    assert status == 0
+    kernel_report(log)
+
+
+def slow_on_cpython(test):
+    """HDT runs half a minute on CPython: a slow test there, as memtest86+ is."""
+    return test if platform.python_implementation() == "PyPy" else pytest.mark.slow(test)
+
+
+@slow_on_cpython
+def test_hardware_detection_tool_reads_the_cpu_and_the_smbios_tables(tmp_path, capsys):
+    """HDT's command line (`nomenu`): `show cpu` and, in its DMI mode, `show system`
+    (QEMU shows the same lines with its own CPU and SMBIOS strings)."""
+    require_syslinux()
+    files = {"syslinux.cfg": b"PROMPT 0\nDEFAULT hdt\nLABEL hdt\n  COM32 hdt.c32\n  APPEND nomenu\n"}
+    for module in ("hdt", "libcom32", "libgpl", "libmenu", "libutil"):
+        with open(os.path.join(MODULES, module + ".c32"), "rb") as handle:
+            files[module + ".c32"] = handle.read()
+    image = syslinux_floppy(tmp_path, files)
+    status = main(["run", "pc.yaml", "--fda", image, "--headless", "--quiet",
+                   "--wait", "hdt>", "--type", "show cpu\n", "--wait", "hdt>",
+                   "--type", "dmi\n", "--wait", "dmi>", "--type", "show system\n", "--wait", "dmi>",
+                   "--max-instructions", "3000000000"])
+    assert status == 0
+    screen = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    assert "Hardware Detection Tool 0.5.2 (Manon)" in screen
+    assert [line for line in screen if line.startswith((" Manufacturer", " Product"))] == [
+        " Manufacturer : Intel",                   # CPUID
+        " Product      : pentiumpro",              # SMBIOS type 4 (QEMU: its CPUID brand string)
+        " Manufacturer : pcmachine",               # SMBIOS type 1: bios.smbios_manufacturer
+        " Product Name : Standard PC",             # bios.smbios_product
     ]
 
 
