@@ -97,9 +97,7 @@ class BlockCounter:
 
     def cached(self) -> int:
         """Blocks in the decode caches now."""
-        cpu = self.cpu
-        return (len(cpu.code_cache16) + len(cpu.code_cache32)
-                + sum(len(cache) for cache in cpu.limited_caches.values()))
+        return sum(len(cache) for cache in self.cpu.decode_caches())
 
     def _install(self) -> None:
         cpu = self.cpu
@@ -148,8 +146,7 @@ class BlockCounter:
             code_written(page, start, end)
 
         def counted_drop(address: int) -> None:
-            if address in cpu.code_cache16 or address in cpu.code_cache32 or \
-                    any(address in cache for cache in cpu.limited_caches.values()):
+            if any(address in cache for cache in cpu.decode_caches()):
                 self.dropped += 1
             drop_block(address)
 

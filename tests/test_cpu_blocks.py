@@ -6,6 +6,7 @@ Every test runs with each of the runners: the unrolled ones from the first run
 (CPython's default), the loop runner alone (what PyPy's default runs for all
 but hot blocks) and the loop runner replaced after one run."""
 
+import collections
 import dataclasses
 import gc
 import platform
@@ -518,3 +519,117 @@ def test_dropped_blocks_are_freed_without_the_cycle_collector() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def counted_decodes(machine: Any) -> list:
+    """The physical addresses the CPU decodes blocks at, in order."""
+    decoded = []
+    decode = machine.cpu._decode
+
+    def counting_decode(phys, eip):
+        decoded.append(phys)
+        return decode(phys, eip)
+    machine.cpu._decode = counting_decode
+    return decoded
+
+
+def test_switching_to_protected_mode_and_back_keeps_each_modes_blocks() -> None:
+    """Code that leaves real mode and comes back for every service call (GRUB,
+    SYSLINUX's COM32 modules, DOS extenders) finds the blocks of each mode as it
+    left them (`CPU.enter_regime`); a store made in protected mode into the real-mode
+    subroutine's code still reaches it: the patched immediate is run."""
+    machine = make_machine()
+    recorder = PortRecorder(machine)
+    load_code(machine, assemble("""
+        cli
+        xor ax, ax
+        mov ds, ax
+        lgdt [gdtr]
+        mov cx, 5
+    again:
+        call subroutine             ; real mode
+        mov eax, cr0
+        or al, 1
+        mov cr0, eax
+        jmp 0x08:protected
+    bits 32
+    protected:
+        mov ax, 0x10
+        mov ds, ax
+        cmp cx, 3
+        jne .keep
+        mov byte [patch + 1], 0x40  ; from the third call on: `mov al, 40h + CL`
+    .keep:
+        jmp 0x18:back
+    bits 16
+    back:
+        mov eax, cr0
+        and al, 0xFE
+        mov cr0, eax
+        jmp 0:real
+    real:
+        xor ax, ax
+        mov ds, ax
+        loop again
+        hlt
+    subroutine:
+    patch:
+        mov al, 0x10
+        add al, cl
+        out 0xE9, al
+        ret
+        align 8
+    gdt:
+        dq 0
+        dq 0x00CF9A000000FFFF       ; 08: 32-bit code, flat
+        dq 0x00CF92000000FFFF       ; 10: data, flat
+        dq 0x00009A000000FFFF       ; 18: 16-bit code, base 0
+    gdtr:
+        dw gdtr - gdt - 1
+        dd gdt
+    """))
+    decoded = counted_decodes(machine)
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == bytes([0x15, 0x14, 0x13, 0x42, 0x41])
+    # Each block decoded once, those holding the patched bytes (the loop's, which
+    # follows the call into the subroutine) once more after the store.
+    counts = collections.Counter(decoded)
+    again = LOAD_ADDRESS + 13           # cli; xor ax, ax; mov ds, ax; lgdt [gdtr]; mov cx, 5
+    assert counts[again] == 2
+    assert max(counts.values()) == 2
+
+
+def test_a20_switched_back_and_forth_runs_the_code_each_gate_setting_reaches() -> None:
+    """FFFF:0510 is linear 100500h: with A20 on, the code there; with it off, the
+    code at 500h.  Each switch through port 92h ends the batch, so the very next
+    far call already looks blocks up with the new mask, and each setting keeps
+    its blocks (decoded once)."""
+    from pcmachine.plugins.chipset.port92 import FastA20Port
+    machine = make_machine()
+    machine.add_component(FastA20Port, "port92", {})
+    recorder = PortRecorder(machine)
+    memory = machine.bus.memory
+    memory[0x000500:0x000505] = bytes([0xB0, 0x11, 0xE6, 0xE9, 0xCB])   # mov al, 11h; out 0E9h, al; retf
+    memory[0x100500:0x100505] = bytes([0xB0, 0x22, 0xE6, 0xE9, 0xCB])   # mov al, 22h ...
+    load_code(machine, assemble("""
+        mov cx, 3
+    again:
+        in al, 0x92
+        or al, 2
+        out 0x92, al                ; A20 on
+        call 0xFFFF:0x0510
+        in al, 0x92
+        and al, 0xFD
+        out 0x92, al                ; A20 off
+        call 0xFFFF:0x0510
+        loop again
+        hlt
+    """))
+    decoded = counted_decodes(machine)
+    machine.cpu.set_reg("ss", 0)
+    machine.cpu.set_reg("sp", 0x7000)
+    assert run_until_stopped(machine) == "halted"
+    assert bytes(recorder.data) == bytes([0x22, 0x11] * 3)
+    assert decoded.count(0x100500) == 1 and decoded.count(0x000500) == 1

@@ -20,9 +20,9 @@ from .fpu.unit import X87, X87State
 from .blockrun import DEFAULT_WARMUP, Runner, make_loop_runner, make_runner
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_ET, CR0_PE,
-                    CR0_PG, CS, ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8, REG16,
-                    REG32, RF, SEGS, SS, SS_VECTOR, TF, VM)
+from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_ET,
+                    CR0_PE, CR0_PG, CS, ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8,
+                    REG16, REG32, RF, SEGS, SS, SS_VECTOR, TF, VM)
 
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
@@ -53,7 +53,7 @@ class CPU(Component):
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
         "lf_res", "limited_caches", "magic_break", "max_blocks", "mlin", "model",
         "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
-        "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
+        "regimes", "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
         "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
         "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
@@ -131,6 +131,9 @@ class CPU(Component):
         self.code_cache16: Dict[int, Callable[[int], int]] = {}
         self.code_cache32: Dict[int, Callable[[int], int]] = {}
         self.code_cache = self.code_cache16
+        #: The memory accessors and decode caches of each regime the processor has
+        #: run in since the last flush (`enter_regime`)
+        self.regimes: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
         # Blocks decoded under a protected-mode CS whose limit is below the top of
         # its offset range, one cache per (base, limit, D): their bytes were checked
         # against that limit, so a CS with another limit or base never runs them.
@@ -324,17 +327,59 @@ class CPU(Component):
 
     def rebuild(self) -> None:
         """Re-derive everything cached from the registers: memory accessors, code
-        size, decode caches.  Called after reset/restore and regime changes."""
+        size, decode caches (all dropped).  Called after reset/restore, debug
+        register changes and by tools that set the state directly."""
+        self.flush_code_cache()
+        self.regimes.clear()
+        self.enter_regime()
+
+    def regime(self) -> Optional[Tuple[Any, ...]]:
+        """What decoded code and the memory accessors are built for: protected
+        mode, paging, the A20 gate and alignment checking; None while DR7 enables
+        breakpoints (their watches wrap the accessors: never kept)."""
+        if self.dr[7] & 0xFF:
+            return None
+        cr0 = self.cr[0]
+        return (bool(cr0 & CR0_PE), bool(cr0 & CR0_PG), bool(cr0 & CR0_AM), self.bus.a20_mask)
+
+    def enter_regime(self) -> None:
+        """After CR0.PE, PG or AM or the A20 gate changed: the memory accessors and
+        decode caches the processor had when it last ran in this regime, or new
+        ones.  The blocks of the other regimes stay (a store into their bytes
+        drops them all the same: `_drop_block`), so code that switches to real
+        mode and back for every BIOS call (GRUB, SYSLINUX's COM32 modules, DOS
+        extenders) decodes each block once, not at every switch."""
         self.paging = bool(self.cr[0] & CR0_PG) and bool(self.cr[0] & CR0_PE)
-        (self.rd8, self.rd16, self.rd32,
-         self.wr8, self.wr16, self.wr32) = build_accessors(self)
+        key = self.regime()
+        kept = self.regimes.get(key) if key is not None else None
+        if kept is not None:
+            (self.rd8, self.rd16, self.rd32, self.wr8, self.wr16, self.wr32,
+             self.code_cache16, self.code_cache32, self.limited_caches) = kept
+            paging.flush_tlb(self)          # as the accessors built anew would
+        else:
+            (self.rd8, self.rd16, self.rd32,
+             self.wr8, self.wr16, self.wr32) = build_accessors(self)
+            debugregs.install(self)
+            faults.install_alignment_check(self)
+            self.code_cache16, self.code_cache32, self.limited_caches = {}, {}, {}
+            if key is not None:
+                self.regimes[key] = (self.rd8, self.rd16, self.rd32, self.wr8, self.wr16, self.wr32,
+                                     self.code_cache16, self.code_cache32, self.limited_caches)
         self.fetch_mask = self.bus.a20_mask
         self.step_loop = self._loop_paged if self.paging else self._loop
-        debugregs.install(self)
-        faults.install_alignment_check(self)
         self.code32 = bool(self.seg_flags[CS] & 0x4000)
         self.stack32 = bool(self.seg_flags[SS] & 0x4000)
-        self.flush_code_cache()
+        self.clear_fetch_cache()
+        self.select_code_cache()
+
+    def decode_caches(self) -> List[Dict[int, Any]]:
+        """Every decode cache of every kept regime (and the current one)."""
+        caches = [self.code_cache16, self.code_cache32, *self.limited_caches.values()]
+        for kept in self.regimes.values():
+            for cache in (kept[6], kept[7], *kept[8].values()):
+                if not any(cache is known for known in caches):
+                    caches.append(cache)
+        return caches
 
     # ------------------------------------------------------------------ translation
     def translate(self, linear: int, write: bool = False) -> int:
@@ -344,7 +389,10 @@ class CPU(Component):
         return linear & self.bus.a20_mask
 
     def _a20_changed(self, mask: int) -> None:
-        self.rebuild()
+        """A write to port 92h or the 8042 moved the gate: the batch ends after
+        the instruction, so the run loop looks blocks up with the new mask."""
+        self.enter_regime()
+        self.clock.stop_icount = min(self.clock.stop_icount, self.clock.icount)
 
     # ------------------------------------------------------------------ decode cache
     def clear_fetch_cache(self) -> None:
@@ -353,9 +401,12 @@ class CPU(Component):
         del self.fetch_local[:]
 
     def flush_code_cache(self) -> None:
+        """Drop every decoded block, of every regime."""
         self.clear_fetch_cache()
-        self.code_cache16.clear()
-        self.code_cache32.clear()
+        for cache in self.decode_caches():
+            cache.clear()
+        for kept in self.regimes.values():
+            kept[8].clear()
         for flags in self.block_alive.values():
             for alive in flags:
                 alive[0] = False
@@ -421,9 +472,7 @@ class CPU(Component):
 
     def _drop_block(self, address: int) -> None:
         self.clear_fetch_cache()
-        self.code_cache16.pop(address, None)
-        self.code_cache32.pop(address, None)
-        for cache in self.limited_caches.values():
+        for cache in self.decode_caches():
             cache.pop(address, None)
         for alive in self.block_alive.pop(address, ()):
             alive[0] = False
@@ -1062,7 +1111,7 @@ class CPU(Component):
                             new=int(bool(value & bit)))
             if not value & CR0_PE:
                 protected.set_cpl(self, 0)
-            self.rebuild()
+            self.enter_regime()
         else:
             paging.control_register_written(self, index, old, value)
 

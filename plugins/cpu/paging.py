@@ -322,11 +322,14 @@ def invlpg(cpu, linear: int) -> None:
 
 def control_register_written(cpu, index: int, old: int, new: int) -> None:
     """CR3 writes drop the non-global TLB entries, CR4 writes and CR0.WP changes
-    all of them; a CR0.AM change rebuilds the memory accessors (alignment
-    checking, `faults.py`), a CR4.DE change the I/O breakpoint watches
+    all of them; a CR0.AM change changes the regime (the memory accessors check
+    alignment: `faults.py`), a CR4.DE change rebuilds the I/O breakpoint watches
     (`debugregs.py`)."""
-    if (index == 0 and (old ^ new) & CR0_AM) or (index == 4 and (old ^ new) & CR4_DE):
-        cpu.rebuild()       # alignment-check accessors; I/O breakpoint watches
+    if index == 0 and (old ^ new) & CR0_AM:
+        cpu.enter_regime()
+        return
+    if index == 4 and (old ^ new) & CR4_DE:
+        cpu.rebuild()
         return
     if not cpu.paging:
         return
