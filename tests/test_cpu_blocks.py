@@ -241,6 +241,18 @@ def test_a_followed_jump_sees_new_code_when_the_block_is_cut_short() -> None:
     assert bytes(recorder.data) == b"\x07"
 
 
+def counted_decodes(machine: Any) -> list:
+    """The physical addresses the CPU decodes blocks at, in order."""
+    decoded = []
+    decode = machine.cpu._decode
+
+    def counting_decode(phys, eip):
+        decoded.append(phys)
+        return decode(phys, eip)
+    machine.cpu._decode = counting_decode
+    return decoded
+
+
 def test_a_code_write_drops_only_the_blocks_decoded_from_the_written_bytes() -> None:
     # A loop patches an immediate in code 0x80 bytes further on, in the same
     # page: the patched block is decoded afresh each time (its new value is
@@ -263,14 +275,7 @@ def test_a_code_write_drops_only_the_blocks_decoded_from_the_written_bytes() -> 
         out 0xE9, al
         ret
     """))
-    decoded = []
-    decode = machine.cpu._decode
-
-    def counting_decode(phys, eip):
-        decoded.append(phys)
-        return decode(phys, eip)
-
-    machine.cpu._decode = counting_decode
+    decoded = counted_decodes(machine)
     machine.cpu.set_reg("ss", 0)
     machine.cpu.set_reg("sp", 0x7000)
     assert run_until_stopped(machine) == "halted"
@@ -519,18 +524,6 @@ def test_dropped_blocks_are_freed_without_the_cycle_collector() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
-
-
-def counted_decodes(machine: Any) -> list:
-    """The physical addresses the CPU decodes blocks at, in order."""
-    decoded = []
-    decode = machine.cpu._decode
-
-    def counting_decode(phys, eip):
-        decoded.append(phys)
-        return decode(phys, eip)
-    machine.cpu._decode = counting_decode
-    return decoded
 
 
 def test_switching_to_protected_mode_and_back_keeps_each_modes_blocks() -> None:
