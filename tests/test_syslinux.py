@@ -12,7 +12,6 @@ floppy, except where SeaBIOS's memory map differs (it keeps 128 KiB more at the 
 of memory, so SYSLINUX puts the initrd lower, and reports one more E820 entry)."""
 
 import os
-import platform
 import shutil
 import subprocess
 
@@ -106,12 +105,6 @@ def test_isolinux_cd_loads_a_linux_kernel_and_its_initrd(tmp_path):
     kernel_report(log)
 
 
-def slow_on_cpython(test):
-    """HDT runs half a minute on CPython: a slow test there, as memtest86+ is."""
-    return test if platform.python_implementation() == "PyPy" else pytest.mark.slow(test)
-
-
-@slow_on_cpython
 def test_hardware_detection_tool_reads_the_cpu_and_the_smbios_tables(tmp_path, capsys):
     """HDT's command line (`nomenu`): `show cpu` and, in its DMI mode, `show system`
     (QEMU shows the same lines with its own CPU and SMBIOS strings)."""
