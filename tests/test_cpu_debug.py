@@ -109,11 +109,15 @@ after_write:
     assert ip == int.from_bytes(machine.bus.memory[0x70C:0x70E], "little")   # trap: next IP
 
 
-def test_data_write_breakpoint_inside_a_rep_stos_traps() -> None:
+def test_data_write_breakpoint_inside_a_rep_stos_traps_after_its_iteration() -> None:
     """A REP STOSB over a watched byte: the store that hits it raises the #DB trap
-    (the fill runs by pages only while DR7 enables no breakpoint)."""
+    after its iteration, with the return IP at the REP STOSB, whose remaining
+    iterations run after the handler's IRET (SDM vol. 3B, 17.3.1.2; the fill runs
+    by pages only while DR7 enables no breakpoint).  The handler leaves AL = 0,
+    so the bytes after the watched one show where the instruction resumed."""
     machine, count, ip, dr6 = run("""
     mov byte [0x708], 1
+    mov word [0x70C], the_rep
     mov eax, 0x620
     mov dr1, eax
     mov eax, 0x4 | (1 << 20)   ; L1, data writes, 1 byte
@@ -124,12 +128,15 @@ def test_data_write_breakpoint_inside_a_rep_stos_traps() -> None:
     mov cx, 0x40
     mov al, 0x5A
     cld
+the_rep:
     rep stosb
     hlt
 """)
     assert count == 1
     assert dr6 & 0xF == 0x2
-    assert bytes(machine.bus.memory[0x600:0x640]) == b"\x5A" * 0x40
+    assert ip == int.from_bytes(machine.bus.memory[0x70C:0x70E], "little")      # the REP itself
+    assert bytes(machine.bus.memory[0x600:0x640]) == b"\x5A" * 0x21 + bytes(0x1F)
+    assert (machine.cpu.get_reg("cx"), machine.cpu.get_reg("di")) == (0, 0x640)
 
 
 def test_dr4_dr5_alias_dr6_dr7() -> None:

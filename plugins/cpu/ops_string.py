@@ -135,11 +135,12 @@ def build_string(d: Decoder) -> Closure:
     def string_rep(eip: int) -> int:
         cpu.eip = eip
         delta = -size if cpu.flags & DF else size
+        watched = cpu.dr[7] & 0xFF
         # The runs skip the alignment check, which can fault only at CPL 3 with
         # CR0.AM and EFLAGS.AC (Linux sets CR0.AM and runs its kernel at CPL 0),
         # and the data breakpoints' accessor wrappers (DR7 enables any).
         if delta > 0 and not (cpu.cr[0] & CR0_AM and cpu.flags & AC and cpu.cpl == 3) \
-                and not cpu.dr[7] & 0xFF:
+                and not watched:
             if kind == STOS:
                 fast_stos(cpu, regs, size, amask, keep)
             elif kind == MOVS:
@@ -151,6 +152,11 @@ def build_string(d: Decoder) -> Closure:
                 if compares and result != want_equal:
                     break
                 if interruptible and cpu.check_irq and regs[ECX] & amask and cpu.can_wake():
+                    return eip
+                if watched and cpu.dr_hits and regs[ECX] & amask:
+                    # A data or I/O breakpoint traps after the iteration that hit
+                    # it (SDM vol. 3B, 17.3.1.2): the debug loop raises #DB with
+                    # EIP at this instruction, which resumes with the rest.
                     return eip
         except CPUFault:
             faulted(delta, True)
