@@ -9,7 +9,7 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 """
 
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
@@ -34,6 +34,15 @@ MAX_INSTRUCTION_LENGTH = 15
 DEFAULT_CODE_CACHE_BLOCKS = 65536
 CODE_BUCKET_SHIFT = 6        # code writes drop the blocks of 64-byte buckets
 CONTROL = {"eip", "ip", "eflags", "flags", "cr0", "cr1", "cr2", "cr3", "cr4"}
+
+
+class KeptRegime(NamedTuple):
+    """What a processor keeps of a regime it left (`CPU.enter_regime`)."""
+
+    accessors: Tuple[Callable[..., Any], ...]      # rd8, rd16, rd32, wr8, wr16, wr32
+    code_cache16: Dict[int, Any]
+    code_cache32: Dict[int, Any]
+    limited_caches: Dict[Tuple[int, int, bool], Dict[int, Any]]
 
 
 class CPU(Component):
@@ -133,7 +142,7 @@ class CPU(Component):
         self.code_cache = self.code_cache16
         #: The memory accessors and decode caches of each regime the processor has
         #: run in since the last flush (`enter_regime`)
-        self.regimes: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
+        self.regimes: Dict[Tuple[Any, ...], KeptRegime] = {}
         # Blocks decoded under a protected-mode CS whose limit is below the top of
         # its offset range, one cache per (base, limit, D): their bytes were checked
         # against that limit, so a CS with another limit or base never runs them.
@@ -353,8 +362,9 @@ class CPU(Component):
         key = self.regime()
         kept = self.regimes.get(key) if key is not None else None
         if kept is not None:
-            (self.rd8, self.rd16, self.rd32, self.wr8, self.wr16, self.wr32,
-             self.code_cache16, self.code_cache32, self.limited_caches) = kept
+            (self.rd8, self.rd16, self.rd32, self.wr8, self.wr16, self.wr32) = kept.accessors
+            self.code_cache16, self.code_cache32 = kept.code_cache16, kept.code_cache32
+            self.limited_caches = kept.limited_caches
             paging.flush_tlb(self)          # as the accessors built anew would
         else:
             (self.rd8, self.rd16, self.rd32,
@@ -363,8 +373,9 @@ class CPU(Component):
             faults.install_alignment_check(self)
             self.code_cache16, self.code_cache32, self.limited_caches = {}, {}, {}
             if key is not None:
-                self.regimes[key] = (self.rd8, self.rd16, self.rd32, self.wr8, self.wr16, self.wr32,
-                                     self.code_cache16, self.code_cache32, self.limited_caches)
+                self.regimes[key] = KeptRegime(
+                    (self.rd8, self.rd16, self.rd32, self.wr8, self.wr16, self.wr32),
+                    self.code_cache16, self.code_cache32, self.limited_caches)
         self.fetch_mask = self.bus.a20_mask
         self.step_loop = self._loop_paged if self.paging else self._loop
         self.code32 = bool(self.seg_flags[CS] & 0x4000)
@@ -376,7 +387,7 @@ class CPU(Component):
         """Every decode cache of every kept regime (and the current one)."""
         caches = [self.code_cache16, self.code_cache32, *self.limited_caches.values()]
         for kept in self.regimes.values():
-            for cache in (kept[6], kept[7], *kept[8].values()):
+            for cache in (kept.code_cache16, kept.code_cache32, *kept.limited_caches.values()):
                 if not any(cache is known for known in caches):
                     caches.append(cache)
         return caches
@@ -406,7 +417,7 @@ class CPU(Component):
         for cache in self.decode_caches():
             cache.clear()
         for kept in self.regimes.values():
-            kept[8].clear()
+            kept.limited_caches.clear()
         for flags in self.block_alive.values():
             for alive in flags:
                 alive[0] = False
