@@ -7,7 +7,7 @@ iterations when a device they talk to raises an interrupt the CPU would take (SD
 vol. 2, REP: interrupts are recognized between iterations); they end their decoded
 block, so the run loop services it and then resumes the instruction."""
 
-from typing import Callable
+from typing import Callable, Optional
 
 from . import alu
 from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
@@ -172,8 +172,7 @@ def fast_stos(cpu, regs, size: int, amask: int, keep: int) -> None:
     qualify is left to the element loop, which also raises any fault.  (Linux
     clears pages and its tables with REP STOSD under paging: element by element
     that was a tenth of its boot's kernel set-up on CPython.)"""
-    bus = cpu.bus
-    memory = bus.memory
+    memory = cpu.bus.memory
     seg_base, seg_wlimit = cpu.seg_base, cpu.seg_wlimit
     element = (regs[EAX] & MASKS[size]).to_bytes(size, "little")
     while True:
@@ -186,14 +185,8 @@ def fast_stos(cpu, regs, size: int, amask: int, keep: int) -> None:
         length = elements * size
         if offset + length - 1 > min(seg_wlimit[ES], amask):
             return
-        if cpu.paging:
-            try:
-                start = cpu.translate(linear, write=True)
-            except CPUFault:
-                return
-        else:
-            start = linear & cpu.fetch_mask
-        if not bus.write_fast[start >> 12]:
+        start = fast_page(cpu, linear, True)
+        if start is None:
             return
         memory[start:start + length] = element * elements
         regs[EDI] = (regs[EDI] & keep) | ((offset + length) & amask)
@@ -207,8 +200,7 @@ def fast_movs(cpu, regs, size: int, amask: int, keep: int, src_seg: int) -> None
     translations, no forward overlap, which the element loop would replicate);
     whatever does not qualify is left to the element loop, which also raises any
     fault.  (Linux's decompressor moves megabytes this way.)"""
-    bus = cpu.bus
-    memory = bus.memory
+    memory = cpu.bus.memory
     seg_base, seg_limit, seg_wlimit = cpu.seg_base, cpu.seg_limit, cpu.seg_wlimit
     while True:
         count = regs[ECX] & amask
@@ -221,16 +213,27 @@ def fast_movs(cpu, regs, size: int, amask: int, keep: int, src_seg: int) -> None
         if src_off + length - 1 > min(seg_limit[src_seg], amask) or \
                 dst_off + length - 1 > min(seg_wlimit[ES], amask):
             return
-        if cpu.paging:
-            try:
-                src, dst = cpu.translate(src_lin), cpu.translate(dst_lin, write=True)
-            except CPUFault:
-                return
-        else:
-            src, dst = src_lin & cpu.fetch_mask, dst_lin & cpu.fetch_mask
-        if not (bus.read_fast[src >> 12] and bus.write_fast[dst >> 12]) or src < dst < src + length:
+        src = fast_page(cpu, src_lin, False)
+        dst = fast_page(cpu, dst_lin, True) if src is not None else None
+        if dst is None or src < dst < src + length:
             return
         memory[dst:dst + length] = memory[src:src + length]
         regs[ESI] = (regs[ESI] & keep) | ((src_off + length) & amask)
         regs[EDI] = (regs[EDI] & keep) | ((dst_off + length) & amask)
         regs[ECX] = (regs[ECX] & keep) | (count - elements)
+
+
+def fast_page(cpu, linear: int, write: bool) -> Optional[int]:
+    """The physical address of `linear` when its page is RAM the page runs may
+    read (write) directly, translated as the element loop's access would (with
+    paging, setting the accessed and dirty bits); None otherwise, also where
+    the translation would fault (the element loop raises it)."""
+    if cpu.paging:
+        try:
+            address = cpu.translate(linear, write)
+        except CPUFault:
+            return None
+    else:
+        address = linear & cpu.fetch_mask
+    fast = cpu.bus.write_fast if write else cpu.bus.read_fast
+    return address if fast[address >> 12] else None
