@@ -50,8 +50,13 @@ def syslinux_floppy(folder, files):
     return image
 
 
-def kernel_report(log):
-    """The test kernel's report as QEMU 7.2 gives it, but for the memory map."""
+def check_kernel_report(tmp_path, *media):
+    """Boot `media` (--fda IMAGE or --cdrom ISO): the test kernel's report is QEMU
+    7.2's, but for the memory map."""
+    log = tmp_path / "e9.txt"
+    status = main(["run", "pc.yaml", *media, "--headless", "--quiet",
+                   "--debugcon", f"file:{log}", "--max-instructions", "100000000"])
+    assert status == 0
     assert log.read_text(encoding="latin-1").splitlines() == [
         "cs=1020", "ss=1000", "sp=FFF0",
         "type_of_loader=30",                       # SYSLINUX's loader id
@@ -75,11 +80,7 @@ def test_syslinux_floppy_loads_a_linux_kernel_and_its_initrd(tmp_path):
         kernel = handle.read()
     image = syslinux_floppy(tmp_path, {"syslinux.cfg": CONFIG.encode(), "bzimage.bin": kernel,
                                        "initrd.bin": INITRD})
-    log = tmp_path / "e9.txt"
-    status = main(["run", "pc.yaml", "--fda", image, "--headless", "--quiet",
-                   "--debugcon", f"file:{log}", "--max-instructions", "100000000"])
-    assert status == 0
-    kernel_report(log)
+    check_kernel_report(tmp_path, "--fda", image)
 
 
 def test_isolinux_cd_loads_a_linux_kernel_and_its_initrd(tmp_path):
@@ -98,11 +99,7 @@ def test_isolinux_cd_loads_a_linux_kernel_and_its_initrd(tmp_path):
     subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(iso), "-b", "isolinux/isolinux.bin",
                     "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
                     str(tmp_path / "tree")], check=True, capture_output=True)
-    log = tmp_path / "e9.txt"
-    status = main(["run", "pc.yaml", "--cdrom", str(iso), "--headless", "--quiet",
-                   "--debugcon", f"file:{log}", "--max-instructions", "100000000"])
-    assert status == 0
-    kernel_report(log)
+    check_kernel_report(tmp_path, "--cdrom", str(iso))
 
 
 def test_hardware_detection_tool_reads_the_cpu_and_the_smbios_tables(tmp_path, capsys):
