@@ -27,8 +27,10 @@ local that holds it (`_forward`: copies, common subexpressions, the low half of
 a register that a 16-bit write just wrote), values nothing reads are dropped
 (`_eliminate_dead`) and stores that only slow paths read move into them
 (`_Sinker`).  On CPython, which runs every statement, each of these passes
-saves interpreter instructions on the fast paths; PyPy's JIT would do most of
-it itself.
+saves interpreter instructions on the fast paths; PyPy's JIT does most of it
+itself, so under PyPy only the blocks that loop get the passes after constant
+propagation (`OPTIMISE_EVERY_BLOCK`): for the others they cost more
+translation time than they save.
 
 The block function keeps the runner's contracts (`blockrun.py`): `clock.icount`
 counts the instruction being run wherever something can observe it (it is
@@ -962,7 +964,9 @@ class _Marker(ast.stmt):
 def count_store(count: int) -> ast.stmt:
     """`clock.icount = icount + count`: the clock counting the instruction being
     run, for whatever can observe it."""
-    return ast.parse("clock.icount = icount + %d" % count).body[0]
+    return ast.Assign(
+        targets=[ast.Attribute(value=ast.Name(id="clock", ctx=ast.Load()), attr="icount", ctx=ast.Store())],
+        value=ast.BinOp(left=ast.Name(id="icount", ctx=ast.Load()), op=ast.Add(), right=ast.Constant(value=count)))
 
 
 def _assign(name: str, value: ast.expr) -> ast.stmt:
@@ -1139,7 +1143,20 @@ def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
     """Whether `node` may raise (a call but those `_Promoter` found safe: a
     fault, a device; a division: an exception handler then reads the state),
     the locals it reads and those it
-    assigns; `memo` keeps them by node for the passes that ask again."""
+    assigns; `memo` keeps them by node for the passes that ask again.  An `if`'s
+    are its parts' (the test's and its statements'), put together each time: the
+    passes change branches in place, and walking a whole `if` again for each
+    enclosing one made nested slow paths cost the square of their size."""
+    if type(node) is ast.If:
+        raises, loaded, stored = _facts(node.test, memo)
+        loaded, stored = set(loaded), set(stored)
+        for branch in (node.body, node.orelse):
+            for stmt in branch:
+                inner_raises, inner_loaded, inner_stored = _facts(stmt, memo)
+                raises = raises or inner_raises
+                loaded |= inner_loaded
+                stored |= inner_stored
+        return raises, loaded, stored
     found = memo.get(id(node))
     if found is None:
         raises = False
@@ -1369,8 +1386,11 @@ class _Forwarding:
     and where each local is last read (in the order of a walk of the tree),
     which tells whether a slow path may compute a temporary again."""
 
-    def __init__(self, body: List[ast.stmt], frozen: Set[int]) -> None:
+    def __init__(self, body: List[ast.stmt], frozen: Set[int], memo: Dict[int, _Facts]) -> None:
         self.frozen = frozen
+        #: the facts of the statements `_forward` has rewritten (it is their last
+        #: rewrite: the later passes ask for them again)
+        self.memo = memo
         self.last_read: Dict[str, int] = {}
         self.end: Dict[int, int] = {}           # id of an `if` -> index of its last statement
         self.synced: Dict[int, bool] = {}       # id of a branch's first statement -> has a sync
@@ -1464,7 +1484,7 @@ def _forward(stmts: List[ast.stmt], known: _Available, context: _Forwarding) -> 
 
     for stmt in stmts:
         if id(stmt) in frozen:
-            for name in _facts(stmt, {})[2]:
+            for name in _facts(stmt, context.memo)[2]:
                 known.assigned(name)
             continue
         kind = type(stmt)
@@ -1501,11 +1521,11 @@ def _forward(stmts: List[ast.stmt], known: _Available, context: _Forwarding) -> 
                 known.hold(("b", ast.BitAnd, ("n", name), ("c", int, low[0])), low[1].id)
             continue
         if kind in (ast.For, ast.While, ast.Try, ast.With):
-            for name in _facts(stmt, {})[2]:
+            for name in _facts(stmt, context.memo)[2]:
                 known.assigned(name)
             continue
         _expressions(stmt, substitute)
-        for name in _facts(stmt, {})[2]:
+        for name in _facts(stmt, context.memo)[2]:
             known.assigned(name)
 
 
@@ -1728,6 +1748,12 @@ def _looped(body: List[ast.stmt], length: int) -> List[ast.stmt]:
     return loop
 
 
+#: Whether every block gets the passes after constant propagation (`_forward`,
+#: `_eliminate_dead`, `_Sinker`, `_merge_eip_steps`), or only the blocks that
+#: loop.  Each saves CPython interpreter instructions; PyPy's JIT finds most of
+#: that itself in a block run once per dispatch, and there the passes were 40 %
+#: of a translation's cost (docs/performance.md).
+OPTIMISE_EVERY_BLOCK = platform.python_implementation() == "CPython"
 #: Whether a looping block function reads its globals from locals (`_hoist_globals`).
 HOIST_GLOBALS = platform.python_implementation() == "CPython"
 
@@ -1776,7 +1802,10 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     body, _ = _propagate(body, {}, set(promoter.used))
     body = promoter.finish(body)
     frozen = {id(stmt) for stmt in promoter.sync_stores + promoter.sync_loads}
-    _forward(body, _Available(), _Forwarding(body, frozen))
+    memo: Dict[int, _Facts] = {}
+    optimised = loops or OPTIMISE_EVERY_BLOCK
+    if optimised:
+        _forward(body, _Available(), _Forwarding(body, frozen, memo))
     function = ast.parse("def run(eip, icount):\n"
                          "    synced = False\n"
                          "    try:\n        pass\n"
@@ -1793,7 +1822,6 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     # the faulting instruction and whether the state was synced.
     observed = {node.id for stmt in stores for node in _walk(stmt)
                 if type(node) is ast.Name and type(node.ctx) is ast.Load} | {"eip", "synced"}
-    memo: Dict[int, _Facts] = {}
     if loops:
         # Each turn ends with the promoted locals live: the next turn or the
         # stores read them.
@@ -1801,11 +1829,13 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
         _Sinker(set(promoter.used), observed, memo).sink(body, observed)
         body = promoter.loads() + _looped(_merge_eip_steps(body, memo), len(block)) + \
             [count_store(len(block))] + stores
-    else:
+    elif optimised:
         body, _ = _eliminate_dead(promoter.loads() + body + [count_store(len(block))] + stores,
                                   {"eip"}, observed, memo)
         _Sinker(set(promoter.used), observed, memo).sink(body, {"eip"})
         body = _merge_eip_steps(body, memo)
+    else:
+        body = promoter.loads() + body + [count_store(len(block))] + stores
     try_statement.body = body or [ast.Pass()]
     for handler in try_statement.handlers:
         handler.body[0].body = stores or [ast.Pass()]
