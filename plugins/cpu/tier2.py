@@ -1454,6 +1454,31 @@ class _Forwarding:
                 known.hold(key, holder)
 
 
+class _Substitution:
+    """`_forward`'s rewrite of an expression by what `known` holds, operands
+    first (keys hold those forms).  An object, not a closure: a closure that
+    passes itself to `_expressions` is a reference cycle, and each translation
+    left hundreds of them to the cycle collector."""
+
+    def __init__(self, known: _Available) -> None:
+        self.known = known
+
+    def __call__(self, node: ast.expr) -> ast.expr:
+        known = self.known
+        if type(node) is ast.Name:
+            source = known.copies.get(node.id)
+            return node if source is None or type(node.ctx) is not ast.Load else \
+                ast.Name(id=source, ctx=ast.Load())
+        if type(node) is not ast.Constant:
+            _expressions(node, self)
+        key = _key(node)
+        if key is not None and key[0] != "c":
+            holder = known.holders.get(key)
+            if holder is not None:
+                return ast.Name(id=holder, ctx=ast.Load())
+        return node
+
+
 def _forward(stmts: List[ast.stmt], known: _Available, context: _Forwarding) -> None:
     """Common subexpressions: an expression of locals computed again while its
     locals keep their values reads the local that holds it, and after a write
@@ -1467,21 +1492,7 @@ def _forward(stmts: List[ast.stmt], known: _Available, context: _Forwarding) -> 
     costs two instructions of the interpreter; PyPy's JIT has none to drop.
     Changes `stmts` in place."""
     frozen = context.frozen
-
-    def substitute(node: ast.expr) -> ast.expr:
-        if type(node) is ast.Name:
-            source = known.copies.get(node.id)
-            return node if source is None or type(node.ctx) is not ast.Load else \
-                ast.Name(id=source, ctx=ast.Load())
-        if type(node) is not ast.Constant:
-            _expressions(node, substitute)      # the operands first: keys hold those forms
-        key = _key(node)
-        if key is not None and key[0] != "c":
-            holder = known.holders.get(key)
-            if holder is not None:
-                return ast.Name(id=holder, ctx=ast.Load())
-        return node
-
+    substitute = _Substitution(known)
     for stmt in stmts:
         if id(stmt) in frozen:
             for name in _facts(stmt, context.memo)[2]:
@@ -1861,7 +1872,9 @@ def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[boo
     globals_ = ModuleType("tier2_block").__dict__
     globals_.update(namespace)
     exec(compile(module, "<tier 2 block>", "exec"), globals_)
-    return globals_["run"]
+    # Taken out of its globals: a function in its own globals is a reference
+    # cycle, which would leave a dropped block to the cycle collector.
+    return globals_.pop("run")
 
 
 def source(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
