@@ -14,11 +14,10 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import trio
 
-from .console import RawTerminal, SerialConsole, TerminalConsole
 from .debugger.gdbstub import GDBStub
 from .debugger.terminal import MonitorTerminal
 from .display import find_screen, screen_text
@@ -32,6 +31,11 @@ from .steps import (ScreenWatcher, add_serial_capture, check_power_button, descr
                     press_power_button, serial_bytes)
 from .vnc import VNCServer
 from .window import SDLWindow, open_window
+
+if TYPE_CHECKING:
+    # The consoles need prompt_toolkit, a fifth of PyPy's start-up: imported
+    # when a run opens one (`_open_console`), not for headless runs.
+    from .console import RawTerminal, TerminalConsole
 
 def demo_image() -> str:
     """The bundled demo floppy booted when no medium is given."""
@@ -75,7 +79,7 @@ class StepRunner:
     the host-time timeout."""
 
     def __init__(self, machine: Machine, screen: Any, steps: List[Tuple[str, str]],
-                 timeout: Optional[float], display: Optional[RawTerminal]) -> None:
+                 timeout: Optional[float], display: "Optional[RawTerminal]") -> None:
         self.machine = machine
         self.screen = screen
         self.steps = list(steps)
@@ -262,13 +266,8 @@ def run_machine(options: RunOptions) -> int:
 
 def _run(machine: Machine, options: RunOptions) -> int:
     screen = find_screen(machine)
-    console: Optional[RawTerminal] = None
     shoot = lambda path: save_screenshot(machine, path)  # noqa: E731
-    if options.serial == "stdio" and sys.stdin.isatty():
-        console = SerialConsole(machine, shoot)
-    elif (not options.headless and options.display is None and screen is not None
-          and sys.stdin.isatty() and sys.stdout.isatty()):
-        console = TerminalConsole(machine, screen, shoot)
+    console, terminal = _open_console(machine, screen, options, shoot)
     steps = StepRunner(machine, screen, options.steps, options.timeout, console)
     monitor = None
     if options.gdb_wait and not options.gdb:
@@ -283,15 +282,15 @@ def _run(machine: Machine, options: RunOptions) -> int:
         if options.monitor != "stdio":
             raise UserError(f"--monitor {options.monitor}: the monitor is on the terminal: --monitor stdio")
         monitor = MonitorTerminal(machine, shoot, start_stopped=options.start_stopped)
-        if isinstance(console, TerminalConsole):
-            monitor.share_terminal(console)
+        if terminal is not None:
+            monitor.share_terminal(terminal)
         console_monitor = monitor
     else:
         console_monitor = None
     if options.magic_break:
         (monitor or gdb).monitor.execute("break magic")
-    if isinstance(console, TerminalConsole):
-        console.open_monitor = _console_monitor(machine, console, shoot, console_monitor)
+    if terminal is not None:
+        terminal.open_monitor = _console_monitor(machine, terminal, shoot, console_monitor)
     vnc = VNCServer(machine, options.vnc) if options.vnc else None
     window = open_window(machine, options.display) if options.display and not options.headless else None
     machine.realtime = console is not None or vnc is not None or window is not None or gdb is not None
@@ -321,7 +320,23 @@ def _run(machine: Machine, options: RunOptions) -> int:
     return _report(machine, screen, steps, reason, options)
 
 
-def _console_monitor(machine: Machine, console: TerminalConsole, shoot: Any,
+def _open_console(machine: Machine, screen: Any, options: RunOptions, shoot: Callable[[str], None]
+                  ) -> "Tuple[Optional[RawTerminal], Optional[TerminalConsole]]":
+    """The terminal console of an interactive run (the serial port on stdio, or
+    the guest's text screen drawn in the terminal) and, for the screen, the same
+    object again (it can open the monitor); (None, None) when the run has none."""
+    if options.serial == "stdio" and sys.stdin.isatty():
+        from .console import SerialConsole
+        return SerialConsole(machine, shoot), None
+    if (not options.headless and options.display is None and screen is not None
+            and sys.stdin.isatty() and sys.stdout.isatty()):
+        from .console import TerminalConsole
+        terminal = TerminalConsole(machine, screen, shoot)
+        return terminal, terminal
+    return None, None
+
+
+def _console_monitor(machine: Machine, console: "TerminalConsole", shoot: Any,
                      monitor: Optional[MonitorTerminal]) -> Callable[[], None]:
     """The console's Ctrl+A C: the monitor on the console's terminal, created on
     first use when --monitor did not make one (its history for going backwards
@@ -337,7 +352,7 @@ def _console_monitor(machine: Machine, console: TerminalConsole, shoot: Any,
 
 
 async def _run_with_host_tasks(machine: Machine, options: RunOptions, steps: StepRunner,
-                               console: Optional[RawTerminal], vnc: Optional[VNCServer],
+                               console: "Optional[RawTerminal]", vnc: Optional[VNCServer],
                                window: Optional[SDLWindow], gdb: Optional[GDBStub]) -> str:
     """The machine's run loop beside the host-side tasks that feed its input queue.
     Those run as system tasks, cancelled when the run ends, so exceptions from the

@@ -11,12 +11,16 @@ set C2 and leave the register as it was, as the SDM says.  The precision
 control does not apply to these instructions (SDM vol. 1, 8.1.5.2).
 """
 
-from typing import Optional
-
-import mpmath
+from typing import TYPE_CHECKING, Optional
 
 from . import float80 as f
 from .unit import X87
+
+if TYPE_CHECKING:
+    import mpmath
+# Elsewhere mpmath is imported by the functions that use it: loading it is a
+# tenth of the emulator's start-up on PyPy, and most guests never run an x87
+# transcendental instruction.
 
 WORKING_PRECISION = 160
 TRIG_LIMIT_EXPONENT = 63            # |x| >= 2**63: C2=1, nothing changes
@@ -130,12 +134,13 @@ def _remainder(fpu: X87, nearest: bool) -> None:
 
 
 # ------------------------------------------------------------------ transcendental
-def _mpf(raw: int) -> mpmath.mpf:
+def _mpf(raw: int) -> "mpmath.mpf":
+    import mpmath
     sign, m, e = f.exact(raw)
     return mpmath.mpf((-m if sign else m, e))
 
 
-def _rounded(fpu: X87, value: mpmath.mpf) -> f.Result:
+def _rounded(fpu: X87, value: "mpmath.mpf") -> f.Result:
     sign, man, exp, _ = value._mpf_
     if man == 0:
         return f.Result(sign << 79, 0)
@@ -161,9 +166,10 @@ def _nan_or_unsupported(fpu: X87, index: int, *values: int) -> bool:
     return False
 
 
-def _reduced(raw: int, function: str) -> mpmath.mpf:
+def _reduced(raw: int, function: str) -> "mpmath.mpf":
     """sin, cos or tan of a finite |x| < 2**63 after the hardware's reduction:
     x = r + k * pi66/2 exactly, then the function of r shifted by k quadrants."""
+    import mpmath
     sign, m, e = f.exact(raw)
     p_man, p_exp = PI66_HALF
     if e >= p_exp:
@@ -234,6 +240,7 @@ def fsincos(fpu: X87) -> None:
 
 def fpatan(fpu: X87) -> None:
     """ST1 = arctan(ST1 / ST0) in the quadrant of (ST0, ST1), pop."""
+    import mpmath
     x, y = fpu.get(0), fpu.get(1)
     if _nan_or_unsupported(fpu, 1, y, x):
         fpu.pop()
@@ -254,6 +261,7 @@ def fpatan(fpu: X87) -> None:
 
 def f2xm1(fpu: X87) -> None:
     """ST0 = 2**ST0 - 1 (defined for -1 <= ST0 <= 1)."""
+    import mpmath
     a = fpu.get(0)
     if _nan_or_unsupported(fpu, 0, a):
         return
@@ -277,6 +285,7 @@ def fyl2xp1(fpu: X87) -> None:
 
 def _log(fpu: X87, plus_one: bool) -> None:
     """ST1 = ST1 * log2(ST0) (FYL2XP1: log2(ST0 + 1)), pop."""
+    import mpmath
     x, y = fpu.get(0), fpu.get(1)
     if _nan_or_unsupported(fpu, 1, x, y):
         fpu.pop()
@@ -311,6 +320,7 @@ def _below_one(x: int) -> bool:
 
 
 def _log_infinities(x: int, y: int, kx: int, ky: int, plus_one: bool) -> f.Result:
+    import mpmath
     if kx == f.INFINITY:
         if x >> 79 or ky == f.ZERO:
             return f.Result(f.INDEFINITE, f.IE)
