@@ -1137,9 +1137,12 @@ def _replace_names(node: Any, mapping: Dict[str, ast.expr]) -> Any:
 _DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
 #: What `_facts` found about a node: (may raise, names it loads, names it stores).
 _Facts = Tuple[bool, Set[str], Set[str]]
+#: `_facts`'s memo: id of a node -> (the node, its facts).  Holding the node
+#: keeps its id from being reused by a node made later in the same translation.
+_FactsMemo = Dict[int, Tuple[ast.AST, _Facts]]
 
 
-def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
+def _facts(node: ast.AST, memo: _FactsMemo) -> _Facts:
     """Whether `node` may raise (a call but those `_Promoter` found safe: a
     fault, a device; a division: an exception handler then reads the state),
     the locals it reads and those it
@@ -1157,8 +1160,8 @@ def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
                 loaded |= inner_loaded
                 stored |= inner_stored
         return raises, loaded, stored
-    found = memo.get(id(node))
-    if found is None:
+    entry = memo.get(id(node))
+    if entry is None:
         raises = False
         loaded: Set[str] = set()
         stored: Set[str] = set()
@@ -1175,12 +1178,13 @@ def _facts(node: ast.AST, memo: Dict[int, _Facts]) -> _Facts:
                 raises = True
             elif kind is ast.AugAssign and type(child.target) is ast.Name:
                 loaded.add(child.target.id)         # `x |= y` reads x
-        found = memo[id(node)] = (raises, loaded, stored)
-    return found
+        memo[id(node)] = (node, (raises, loaded, stored))
+        return raises, loaded, stored
+    return entry[1]
 
 
 def _eliminate_dead(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
-                    memo: Dict[int, _Facts]) -> Tuple[List[ast.stmt], Set[str]]:
+                    memo: _FactsMemo) -> Tuple[List[ast.stmt], Set[str]]:
     """`stmts` without the assignments to locals that nothing reads before they
     are assigned again or the function returns (a lazy-flag field the next
     instruction overwrites, an operand copy), found by liveness backwards from
@@ -1386,7 +1390,7 @@ class _Forwarding:
     and where each local is last read (in the order of a walk of the tree),
     which tells whether a slow path may compute a temporary again."""
 
-    def __init__(self, body: List[ast.stmt], frozen: Set[int], memo: Dict[int, _Facts]) -> None:
+    def __init__(self, body: List[ast.stmt], frozen: Set[int], memo: _FactsMemo) -> None:
         self.frozen = frozen
         #: the facts of the statements `_forward` has rewritten (it is their last
         #: rewrite: the later passes ask for them again)
@@ -1541,7 +1545,7 @@ def _forward(stmts: List[ast.stmt], known: _Available, context: _Forwarding) -> 
 
 
 def _live_before(stmts: List[ast.stmt], live: Set[str], observed: Set[str],
-                 memo: Dict[int, _Facts]) -> Set[str]:
+                 memo: _FactsMemo) -> Set[str]:
     """The locals read before they are assigned when `stmts` run and then
     whatever reads `live` (`_eliminate_dead`'s liveness, without removing)."""
     live = set(live)
@@ -1584,7 +1588,7 @@ class _Sinker:
     read x, when x is dead after the `if`; a copy moves on inside its branch.
     Each path still runs one copy at most."""
 
-    def __init__(self, names: Set[str], observed: Set[str], memo: Dict[int, _Facts]) -> None:
+    def __init__(self, names: Set[str], observed: Set[str], memo: _FactsMemo) -> None:
         self.names = names
         self.observed = observed
         self.memo = memo
@@ -1654,7 +1658,7 @@ def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
     return None
 
 
-def _merge_eip_steps(stmts: List[ast.stmt], memo: Dict[int, _Facts]) -> List[ast.stmt]:
+def _merge_eip_steps(stmts: List[ast.stmt], memo: _FactsMemo) -> List[ast.stmt]:
     """Consecutive instructions' `eip = eip + n & mask` as one, where nothing
     between them reads or assigns EIP or may raise (a fault must see its
     instruction's EIP): `(eip + a & m) + b & m` is `eip + (a + b) & m`.  An `if`
@@ -1700,7 +1704,7 @@ def _step_eip(step: int, mask: int) -> ast.stmt:
         op=ast.BitAnd(), right=ast.Constant(value=mask)))
 
 
-def _carry(branch: ast.If, pending: ast.stmt, memo: Dict[int, _Facts]) -> bool:
+def _carry(branch: ast.If, pending: ast.stmt, memo: _FactsMemo) -> bool:
     """Let an EIP step that stands before `branch` move after it: possible when
     the test neither raises nor reads EIP and nothing in the branches assigns
     EIP.  The paths that raise or read EIP get the step (`_sink_step`).  Returns
@@ -1714,7 +1718,7 @@ def _carry(branch: ast.If, pending: ast.stmt, memo: Dict[int, _Facts]) -> bool:
     return True
 
 
-def _sink_step(stmts: List[ast.stmt], step: int, mask: int, memo: Dict[int, _Facts]) -> None:
+def _sink_step(stmts: List[ast.stmt], step: int, mask: int, memo: _FactsMemo) -> None:
     """Step EIP by `step` in `stmts` only where it is needed: before the first
     statement that raises or reads EIP (and back at the end, unless the path
     ends in a raise: EIP is masked, so stepping back gives the value before),
@@ -1813,7 +1817,7 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     body, _ = _propagate(body, {}, set(promoter.used))
     body = promoter.finish(body)
     frozen = {id(stmt) for stmt in promoter.sync_stores + promoter.sync_loads}
-    memo: Dict[int, _Facts] = {}
+    memo: _FactsMemo = {}
     optimised = loops or OPTIMISE_EVERY_BLOCK
     if optimised:
         _forward(body, _Available(), _Forwarding(body, frozen, memo))
