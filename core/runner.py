@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     # when a run opens one (`_open_console`), not for headless runs.
     from .console import RawTerminal, TerminalConsole
 
+
 def demo_image() -> str:
     """The bundled demo floppy booted when no medium is given."""
     import pcmachine.plugins as plugins
