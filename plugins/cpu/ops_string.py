@@ -228,12 +228,9 @@ def fast_page(cpu, linear: int, write: bool) -> Optional[int]:
     read (write) directly, translated as the element loop's access would (with
     paging, setting the accessed and dirty bits); None otherwise, also where
     the translation would fault (the element loop raises it)."""
-    if cpu.paging:
-        try:
-            address = cpu.translate(linear, write)
-        except CPUFault:
-            return None
-    else:
-        address = linear & cpu.fetch_mask
+    try:
+        address = cpu.translate(linear, write)
+    except CPUFault:
+        return None
     fast = cpu.bus.write_fast if write else cpu.bus.read_fast
     return address if fast[address >> 12] else None
