@@ -252,6 +252,30 @@ def test_global_pages_survive_cr3_but_not_invlpg_or_a_pge_toggle() -> None:
     assert cpu.translate(0x20000) == 0x70000
 
 
+def test_an_access_past_the_4gib_wrap_has_a_tlb_slot_that_invlpg_and_flushes_empty() -> None:
+    """A segment base plus offset above 0xFFFFFFFF wraps to the low linear pages;
+    the TLB keeps such an access in a slot of its own (`paging.TLB_PAGES`), which
+    INVLPG of the wrapped address, a MOV CR3 and a CR4 write must empty too."""
+    machine = pae_machine(pge=True)
+    cpu = machine.cpu
+    for frame, value in ((0x30000, 0x11111111), (0x40000, 0x22222222),
+                         (0x50000, 0x33333333), (0x60000, 0x44444444)):
+        machine.bus.memory[frame:frame + 4] = value.to_bytes(4, "little")
+    past_wrap = (1 << 32) + 0x20000
+    put64(machine, PT + 8 * 0x20, 0x30000 | 0x003)
+    assert cpu.rd32(past_wrap) == 0x11111111
+    put64(machine, PT + 8 * 0x20, 0x40000 | 0x003)
+    assert cpu.rd32(past_wrap) == 0x11111111          # the TLB entry stays
+    paging.invlpg(cpu, 0x20000)
+    assert cpu.rd32(past_wrap) == 0x22222222
+    put64(machine, PT + 8 * 0x20, 0x50000 | 0x003)
+    cpu.set_reg("cr3", PDPT)                          # not global: dropped
+    assert cpu.rd32(past_wrap) == 0x33333333
+    put64(machine, PT + 8 * 0x20, 0x60000 | 0x103)
+    cpu.set_reg("cr4", cpu.get_reg("cr4") & ~0x80)    # every entry goes
+    assert cpu.rd32(past_wrap) == 0x44444444
+
+
 def test_global_4m_page_with_32_bit_paging() -> None:
     machine = make_machine("pentiumpro")
     cpu = machine.cpu

@@ -65,7 +65,8 @@ class CPU(Component):
         "regimes", "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
         "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
-        "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags", "tr_limit", "traced",
+        "tlb_pages", "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags",
+        "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )
 
@@ -217,8 +218,11 @@ class CPU(Component):
         self.ldtr_base, self.ldtr_limit = 0, 0xFFFF
         self.tr_base, self.tr_limit, self.tr_flags = 0, 0xFFFF, 0x8B
         self.cpl = 0
-        self.tlb_read: Dict[int, int] = {}
-        self.tlb_write: Dict[int, int] = {}
+        #: the TLB, a slot per linear page (`paging.py`), allocated with paging on
+        self.tlb_read: List[int] = []
+        self.tlb_write: List[int] = []
+        #: the pages with an entry in tlb_read: what a full flush resets
+        self.tlb_pages: Set[int] = set()
         #: pages whose TLB entries are not global: what a MOV CR3 drops (`paging.py`)
         self.tlb_local: Set[int] = set()
         #: pages whose TLB entries only a supervisor may use (`paging.py`)

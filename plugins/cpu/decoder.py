@@ -386,8 +386,8 @@ class Decoder:
             if offset + 3 <= seg_limit[seg]:
                 linear = seg_base[seg] + offset
                 if not linear & 3:
-                    base = tlb_read.get(linear >> 12)
-                    if base is not None and read_fast[base >> 12]:
+                    base = tlb_read[linear >> 12]
+                    if base >= 0 and read_fast[base >> 12]:
                         cpu.mlin = linear
                         return UNPACK32(mem, base | (linear & 0xFFF))[0]
             return get()
@@ -408,8 +408,8 @@ class Decoder:
             if offset + 3 <= seg_limit[seg]:
                 linear = seg_base[seg] + offset
                 if not linear & 3:
-                    base = tlb_write.get(linear >> 12)
-                    if base is not None and write_fast[base >> 12]:
+                    base = tlb_write[linear >> 12]
+                    if base >= 0 and write_fast[base >> 12]:
                         PACK32(mem, base | (linear & 0xFFF), value)
                         return
             put(value)

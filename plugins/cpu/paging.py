@@ -21,12 +21,14 @@ Physical addresses from 4 GiB up (PAE, PSE-36) reach nothing: no RAM or device i
 mapped there, so the walk maps every such page to the bus's one page beyond 4 GiB
 (`bus.BEYOND_4G`), which reads as all ones and drops writes.
 
-The TLB is two dicts keyed by linear page number, `tlb_read` and `tlb_write`, whose
-values are physical page addresses, valid for the current privilege: a hit costs
-one dict look-up.  At CPL 3 every entry allows a user access; at CPL 0-2 an entry
-allows a supervisor access, and `tlb_supervisor` holds the pages whose entry would
-not allow the same access by the user (U/S clear, or a write entry on a page the
-user may not write).  Entering CPL 3 drops just those pages; leaving it drops
+The TLB is two lists indexed by linear page number, `tlb_read` and `tlb_write`
+(a slot per page, and one per page reached past the 4 GiB wrap), whose values are
+physical page addresses (NO_ENTRY: none), valid for the current privilege: a hit
+costs one list index, a third of a dict look-up on PyPy; `tlb_pages` holds the
+filled slots, which a flush resets.  At CPL 3 every entry allows a user access;
+at CPL 0-2 an entry allows a supervisor access, and `tlb_supervisor` holds the
+pages whose entry would not allow the same access by the user (U/S clear, or a
+write entry on a page the user may not write).  Entering CPL 3 drops just those pages; leaving it drops
 nothing, since a user-valid entry is supervisor-valid on the P6 (no SMEP/SMAP;
 user-writable implies writable whatever CR0.WP says).  A ring-3 guest thus keeps
 its TLB across system calls and interrupts (EMM386's V86 monitor takes one per
@@ -57,6 +59,11 @@ PRESENT, WRITABLE, USER, ACCESSED, DIRTY, LARGE, GLOBAL = 0x1, 0x2, 0x4, 0x20, 0
 #: the bits every level of a walk must grant (SDM 4.6)
 RIGHTS = USER | WRITABLE
 CR4_PSE, CR4_PAE, CR4_PGE = 0x10, 0x20, 0x80
+#: TLB slots: one per linear page, as many again for pages reached past the 4 GiB
+#: wrap (a segment base plus an offset above 0xFFFFFFFF)
+TLB_PAGES = 0x200000
+#: an empty TLB slot
+NO_ENTRY = -1
 #: the error-code bits: protection (a present entry), write, user, reserved bit
 ERROR_P, ERROR_RSVD = 0x1, 0x8
 
@@ -240,11 +247,12 @@ def probe_write(cpu, linear: int, span: int) -> None:
 def translate(cpu, linear: int, write: bool) -> int:
     """The translation point with paging on: the TLB, then the walk at the CPL."""
     page = linear >> 12
-    base = (cpu.tlb_write if write else cpu.tlb_read).get(page)
-    if base is not None:
+    base = (cpu.tlb_write if write else cpu.tlb_read)[page]
+    if base >= 0:
         return base | (linear & 0xFFF)
     phys, entry = walk(cpu, linear, write, cpu.cpl == 3)
     cpu.tlb_read[page] = phys & ~0xFFF
+    cpu.tlb_pages.add(page)
     if write:
         cpu.tlb_write[page] = phys & ~0xFFF
     if not (entry & GLOBAL and cpu.cr[4] & CR4_PGE):
@@ -262,8 +270,8 @@ def supervisor_address(cpu, linear: int, write: bool) -> int:
     allow the user's own accesses): a V86 monitor or a ring-3 process reads the
     IDT and TSS and pushes on the inner stack at every interrupt."""
     linear &= 0xFFFFFFFF
-    base = (cpu.tlb_write if write else cpu.tlb_read).get(linear >> 12)
-    if base is not None:
+    base = (cpu.tlb_write if write else cpu.tlb_read)[linear >> 12]
+    if base >= 0:
         return base | (linear & 0xFFF)
     if cpu.cpl != 3:
         return translate(cpu, linear, write)
@@ -277,9 +285,10 @@ def supervisor_address(cpu, linear: int, write: bool) -> int:
 def enter_user(cpu) -> None:
     """CPL 3 from 0-2: drop the entries only a supervisor may use."""
     cpu.clear_fetch_cache()
+    tlb_read, tlb_write = cpu.tlb_read, cpu.tlb_write
     for page in cpu.tlb_supervisor:
-        cpu.tlb_read.pop(page, None)
-        cpu.tlb_write.pop(page, None)
+        tlb_read[page] = tlb_write[page] = NO_ENTRY
+    cpu.tlb_pages.difference_update(cpu.tlb_supervisor)
     cpu.tlb_supervisor.clear()
 
 
@@ -296,15 +305,17 @@ def flush_tlb(cpu, keep_global: bool = False) -> None:
         del cpu.fetch_local[:]
         tlb_read, tlb_write = cpu.tlb_read, cpu.tlb_write
         for page in local:
-            tlb_read.pop(page, None)
-            tlb_write.pop(page, None)
+            tlb_read[page] = tlb_write[page] = NO_ENTRY
+        cpu.tlb_pages.difference_update(local)
         cpu.tlb_supervisor.difference_update(local)
         cpu.tlb_system.clear()
         local.clear()
         return
     cpu.clear_fetch_cache()
-    cpu.tlb_read.clear()        # in place: the accessors hold these dicts
-    cpu.tlb_write.clear()
+    tlb_read, tlb_write = cpu.tlb_read, cpu.tlb_write     # in place: the accessors hold them
+    for page in cpu.tlb_pages:
+        tlb_read[page] = tlb_write[page] = NO_ENTRY
+    cpu.tlb_pages.clear()
     cpu.tlb_supervisor.clear()
     cpu.tlb_system.clear()
     local.clear()
@@ -313,9 +324,10 @@ def flush_tlb(cpu, keep_global: bool = False) -> None:
 def invlpg(cpu, linear: int) -> None:
     cpu.clear_fetch_cache()
     page = (linear & 0xFFFFFFFF) >> 12
-    for table in (cpu.tlb_read, cpu.tlb_write):
-        table.pop(page, None)
-        table.pop(page | 0x100000, None)    # the same page reached past 4 GiB wrap
+    for slot in (page, page | 0x100000):    # the same page reached past the 4 GiB wrap
+        if slot in cpu.tlb_pages:
+            cpu.tlb_read[slot] = cpu.tlb_write[slot] = NO_ENTRY
+            cpu.tlb_pages.discard(slot)
     for key in (page << 1, page << 1 | 1):
         cpu.tlb_system.pop(key, None)
 
@@ -340,8 +352,8 @@ def control_register_written(cpu, index: int, old: int, new: int) -> None:
 
 
 def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
-    """(rd8, rd16, rd32, wr8, wr16, wr32) for paging on: a TLB hit is one dict
-    look-up plus the part-1 fast-page test; accesses crossing a page go byte by
+    """(rd8, rd16, rd32, wr8, wr16, wr32) for paging on: a TLB hit is one list
+    index plus the part-1 fast-page test; accesses crossing a page go byte by
     byte after both pages are translated (a fault leaves memory unchanged).
     Alignment is tested first: an aligned access can neither cross a page nor
     raise #AC, so the page-crossing and alignment-check tests (CR0.AM, read when
@@ -350,8 +362,11 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     mem = bus.memory
     read_fast = bus.read_fast
     write_fast = bus.write_fast
-    # Emptied in place: a running `run_paged` holds these dicts (an A20 change
+    # Emptied in place: a running `run_paged` holds these lists (an A20 change
     # rebuilds the accessors in the middle of a batch).
+    if not cpu.tlb_read:
+        cpu.tlb_read.extend([NO_ENTRY] * TLB_PAGES)
+        cpu.tlb_write.extend([NO_ENTRY] * TLB_PAGES)
     flush_tlb(cpu)
     tlb_read = cpu.tlb_read
     tlb_write = cpu.tlb_write
@@ -395,8 +410,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
                 bus_write(a, 1, byte)
 
     def rd8(lin: int) -> int:
-        base = tlb_read.get(lin >> 12)
-        if base is None:
+        base = tlb_read[lin >> 12]
+        if base < 0:
             base = fill(lin, False)
         a = base | (lin & 0xFFF)
         if read_fast[base >> 12]:
@@ -406,8 +421,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     def rd16(lin: int) -> int:
         if lin & 1 and misaligned(lin, 2):
             return split_read(lin, 2)
-        base = tlb_read.get(lin >> 12)
-        if base is None:
+        base = tlb_read[lin >> 12]
+        if base < 0:
             base = fill(lin, False)
         a = base | (lin & 0xFFF)
         if read_fast[base >> 12]:
@@ -417,8 +432,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     def rd32(lin: int) -> int:
         if lin & 3 and misaligned(lin, 4):
             return split_read(lin, 4)
-        base = tlb_read.get(lin >> 12)
-        if base is None:
+        base = tlb_read[lin >> 12]
+        if base < 0:
             base = fill(lin, False)
         a = base | (lin & 0xFFF)
         if read_fast[base >> 12]:
@@ -426,8 +441,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         return bus_read(a, 4)
 
     def wr8(lin: int, value: int) -> None:
-        base = tlb_write.get(lin >> 12)
-        if base is None:
+        base = tlb_write[lin >> 12]
+        if base < 0:
             base = fill(lin, True)
         offset = lin & 0xFFF
         a = base | offset
@@ -444,8 +459,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         if lin & 1 and misaligned(lin, 2):
             split_write(lin, 2, value)
             return
-        base = tlb_write.get(lin >> 12)
-        if base is None:
+        base = tlb_write[lin >> 12]
+        if base < 0:
             base = fill(lin, True)
         offset = lin & 0xFFF
         a = base | offset
@@ -464,8 +479,8 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         if lin & 3 and misaligned(lin, 4):
             split_write(lin, 4, value)
             return
-        base = tlb_write.get(lin >> 12)
-        if base is None:
+        base = tlb_write[lin >> 12]
+        if base < 0:
             base = fill(lin, True)
         offset = lin & 0xFFF
         a = base | offset
@@ -526,8 +541,8 @@ def run_paged(cpu, single: bool) -> None:
         entry = fetched.get(lin)
         if entry is None:
             try:
-                base = tlb.get(lin >> 12)
-                phys = translate(cpu, lin, False) if base is None else base | (lin & 0xFFF)
+                base = tlb[lin >> 12]
+                phys = translate(cpu, lin, False) if base < 0 else base | (lin & 0xFFF)
                 entry = get(phys)
                 if entry is None:
                     entry = cpu._decode(phys, eip)    # cached by linear address when it runs again
