@@ -102,13 +102,14 @@ class Serial:
 class RunningMachine:
     """A booted machine driven synchronously from a test."""
 
-    def __init__(self, machine: Machine) -> None:
+    def __init__(self, machine: Machine, events: bool = True) -> None:
         self.machine = machine
         self.screen = find_screen(machine)
         self.watcher = ScreenWatcher(machine)
         self.events = RecentEvents()
         self.events.clock = machine.clock
-        machine.add_plugin(self.events, name="pcmachine-testing-events")
+        if events:
+            machine.add_plugin(self.events, name="pcmachine-testing-events")
         self.serial = Serial(self, add_serial_capture(machine)) if machine.accepts_input("serial") else None
         #: copies an image into the test's folder (set by `pc.boot` unless copy_media=False)
         self.copy_media: Optional[Callable[[str], str]] = None
@@ -215,7 +216,9 @@ class PC:
 
     def boot(self, profile: str = "pc.yaml", *, overrides: Optional[List[str]] = None,
              copy_media: bool = True, snapshot_cache: Optional[str] = None, ready: Optional[str] = None,
-             ready_timeout: float = 120.0, **media: str) -> RunningMachine:
+             ready_timeout: float = 120.0, events: bool = True, **media: str) -> RunningMachine:
+        """Boot a machine; `events=False` leaves out the recent-events log of failure
+        reports, whose hooks cost every CPU mode switch (timing runs: `compat`)."""
         unknown = sorted(set(media) - set(DRIVES))
         if unknown:
             raise UserError(f"boot(): unknown drive {unknown[0]!r}; drives are {', '.join(DRIVES)}")
@@ -226,11 +229,12 @@ class PC:
         running = None
         if snapshot and os.path.exists(snapshot):
             try:
-                running = self._restore(snapshot, paths)
+                running = self._restore(snapshot, paths, events)
             except UserError:
                 running = None            # the guest wrote its disks before `ready`: boot afresh
         if running is None:
-            running = RunningMachine(Machine.from_profile(Profile.load(profile, list(overrides or []), paths)))
+            running = RunningMachine(Machine.from_profile(Profile.load(profile, list(overrides or []), paths)),
+                                     events)
             if ready is not None:
                 running.wait_text(ready, ready_timeout)
             if snapshot:
@@ -262,7 +266,7 @@ class PC:
                 digest.update(drive.encode() + hashlib.sha256(handle.read()).digest())
         return digest.hexdigest()[:24]
 
-    def _restore(self, snapshot: str, paths: Dict[str, str]) -> RunningMachine:
+    def _restore(self, snapshot: str, paths: Dict[str, str], events: bool) -> RunningMachine:
         """The cached machine, on this test's copies of the media (same contents:
         the cache key hashes them)."""
         from .record import load_snapshot, prepare_media
@@ -277,7 +281,7 @@ class PC:
         machine.restore(state)
         for name, sectors in overlays.items():
             machine.media[name].load_overlay_state(sectors)
-        return RunningMachine(machine)
+        return RunningMachine(machine, events)
 
     def close(self) -> None:
         for running in self.machines:

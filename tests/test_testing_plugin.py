@@ -123,3 +123,19 @@ def test_a_wait_sees_text_written_just_before_the_cpu_halts_for_good(pc, tmp_pat
     m.wait_text("Hello, world!", timeout=30)
     m.wait_text("Hello, world!", timeout=30)        # asked again: still there
     assert m.machine.cpu.halted
+
+
+def test_events_false_leaves_out_the_mode_change_log(pc, tmp_path, floppy_from):
+    """`pc.boot(..., events=False)` (the timing runs of `machine compat`) registers
+    no hook on CPU mode changes, so the CPU calls none at each switch; by default
+    they are logged for failure reports (this guest enters protected mode and
+    triple-faults, again and again)."""
+    image = floppy_from(tmp_path, "pm/triple.bin")
+    for events in (True, False):
+        m = pc.boot("pc.yaml", fda=image, events=events)
+        assert bool(m.machine.components["cpu"].hooks.cpu_mode_change) is events
+        with pytest.raises(GuestTimeout) as failure:
+            m.wait_text("never on this screen", timeout=2)
+        message = str(failure.value)
+        assert ("mode pe: 0 -> 1" in message) is events
+        assert ("--- last events ---" in message) is events
