@@ -262,10 +262,17 @@ def test_hardware_interrupt_in_ring3_switches_to_the_tss_stack() -> None:
     (b"\xCC", (3, None)),          # INT3 is not IOPL-sensitive: through the IDT to ring 0
     (b"\xCD\x30", (13, 0)),       # INT n with IOPL < 3 traps to the monitor
 ])
-def test_software_interrupts_from_virtual_8086_mode(code: bytes, expected) -> None:
+@pytest.mark.parametrize("paged, esp0", [
+    (False, 0x8800),
+    (True, 0x8800),                 # the frame in one page: stored at once (`push_frame`)
+    (True, 0x8010),                 # across two pages: value by value
+])
+def test_software_interrupts_from_virtual_8086_mode(code: bytes, expected, paged: bool, esp0: int) -> None:
     def v86_task(machine: Any, labels: Dict[int, int]) -> None:
         memory = machine.bus.memory
-        memory[0x5004:0x500C] = struct.pack("<II", 0x8800, 0x10)
+        memory[0x5004:0x500C] = struct.pack("<II", esp0, 0x10)
+        if paged:
+            identity_paging(machine)
         memory[0x7000:0x7000 + len(code) + 1] = code + b"\xF4"
         memory[IDT + 3 * 8 + 5] = 0xEE                          # DPL 3 interrupt gate
         cpu = machine.cpu
@@ -289,7 +296,7 @@ def test_software_interrupts_from_virtual_8086_mode(code: bytes, expected) -> No
     assert cpu.cpl == 0 and not cpu.get_reg("eflags") & 0x20000
     # The handlers pop any error code, so the frame starts 36 bytes below ESP0.
     eip, cs, eflags, esp, ss, es, ds, fs, gs = struct.unpack(
-        "<9I", bytes(machine.bus.memory[0x8800 - 36:0x8800]))
+        "<9I", bytes(machine.bus.memory[esp0 - 36:esp0]))
     assert (cs, eflags & 0x20000, esp, ss, es, ds, fs, gs) == (
         0x700, 0x20000, 0x6000, 0, 0x4444, 0x3333, 0x2222, 0x1111)
     assert eip == len(code) if expected[0] == 3 else eip == 0      # trap vs. fault

@@ -8,8 +8,8 @@ from typing import Optional
 from .protected import (CODE, CONFORMING, INT_GATE16, INT_GATE32, NP_VECTOR, PRESENT, SEGMENT,
                         TASK_GATE, TRAP_GATE16, TRAP_GATE32, access_of, check_current_stack,
                         check_new_stack, descriptor_base, descriptor_limit, dpl_of, gate_target,
-                        inner_stack, load_cache, load_code, load_null, read_descriptor,
-                        set_accessed, set_sp, set_vm, stack_push, sys_read)
+                        inner_stack, load_cache, load_code, load_null, push_frame,
+                        read_descriptor, set_accessed, set_sp, set_vm, stack_push, sys_read)
 from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, NT, RF, SS, TF, VM
 from .tasks import switch_via
 
@@ -65,8 +65,7 @@ def interrupt(cpu, vector: int, return_eip: int, kind: str,
         if error_code is not None:
             frame.append(error_code)
         check_new_stack(ss, slo, shi, esp, len(frame) * size, ext)
-        for value in frame:
-            esp = stack_push(cpu, ss_base, esp, stack32, size, value, True)
+        esp = push_frame(cpu, ss_base, esp, stack32, size, frame)
         shi = set_accessed(cpu, ss, shi)
         load_cache(cpu, SS, ss, slo, shi)
         set_sp(cpu, esp, stack32)

@@ -19,7 +19,7 @@ Descriptor-table, TSS and inner-stack accesses are supervisor accesses whatever 
 CPL (`sys_read`/`sys_write`), which matters once paging is on.
 """
 
-from typing import Tuple
+from typing import List, Tuple
 
 from .paging import enter_user, supervisor_address
 from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, SS, SS_VECTOR, TS, VM, exit_after
@@ -311,6 +311,33 @@ def stack_push(cpu, ss_base: int, esp: int, stack32: bool, size: int, value: int
         sys_write(cpu, linear, size, value & (0xFFFFFFFF if size == 4 else 0xFFFF))
     else:
         cpu.write_linear(linear, size, value & (0xFFFFFFFF if size == 4 else 0xFFFF))
+    return esp
+
+
+def push_frame(cpu, ss_base: int, esp: int, stack32: bool, size: int, values: List[int]) -> int:
+    """Supervisor pushes of `values` in order (the first at the highest address)
+    onto an explicit stack; returns the new ESP.  A frame that lies in one page of
+    plain RAM, on none of its decoded code bytes, is translated once and stored in
+    one go (an interrupt from virtual-8086 mode pushes nine values, and EMM386's
+    monitor takes thousands on a stack beside its code); any other frame goes
+    value by value, as `stack_push`."""
+    mask = 0xFFFFFFFF if stack32 else 0xFFFF
+    span = len(values) * size
+    top = esp & mask
+    if cpu.paging and top >= span:
+        linear = (ss_base + top - span) & 0xFFFFFFFF
+        if (linear & 0xFFF) + span <= 0x1000:
+            address = supervisor_address(cpu, linear, True)
+            bus = cpu.bus
+            marks = bus.beside_code.get(address >> 12)
+            if bus.write_fast[address >> 12] or \
+                    (marks is not None and not any(marks[address & 0xFFF:(address & 0xFFF) + span])):
+                width = 0xFFFFFFFF if size == 4 else 0xFFFF
+                bus.memory[address:address + span] = b"".join(
+                    (value & width).to_bytes(size, "little") for value in reversed(values))
+                return (esp & ~mask & 0xFFFFFFFF) | (top - span)
+    for value in values:
+        esp = stack_push(cpu, ss_base, esp, stack32, size, value, True)
     return esp
 
 
