@@ -336,6 +336,22 @@ class Bus:
         else:
             self.beside_code.pop(page, None)
 
+    def store_direct(self, address: int, data: bytes) -> bool:
+        """Store CPU-written bytes that stay within one page straight into RAM when
+        the page takes them so: write-fast, or holding decoded code none of whose
+        bytes `data` covers; False leaves them to `write()`."""
+        page = address >> PAGE_SHIFT
+        offset = address & (PAGE_SIZE - 1)
+        end = offset + len(data)
+        if end > PAGE_SIZE:
+            return False
+        if not self.write_fast[page]:
+            marks = self.beside_code.get(page)
+            if marks is None or 1 in marks[offset:end]:
+                return False
+        self.memory[address:address + len(data)] = data
+        return True
+
     def store_beside_code(self, address: int, size: int, value: int) -> bool:
         """Store a CPU write that lands on a RAM page holding decoded code but on
         none of its code bytes (a DOS stack or variables beside the code), and

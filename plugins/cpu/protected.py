@@ -327,14 +327,9 @@ def push_frame(cpu, ss_base: int, esp: int, stack32: bool, size: int, values: Li
     if cpu.paging and top >= span:
         linear = (ss_base + top - span) & 0xFFFFFFFF
         if (linear & 0xFFF) + span <= 0x1000:
-            address = supervisor_address(cpu, linear, True)
-            bus = cpu.bus
-            marks = bus.beside_code.get(address >> 12)
-            if bus.write_fast[address >> 12] or \
-                    (marks is not None and not any(marks[address & 0xFFF:(address & 0xFFF) + span])):
-                width = 0xFFFFFFFF if size == 4 else 0xFFFF
-                bus.memory[address:address + span] = b"".join(
-                    (value & width).to_bytes(size, "little") for value in reversed(values))
+            width = 0xFFFFFFFF if size == 4 else 0xFFFF
+            data = b"".join((value & width).to_bytes(size, "little") for value in reversed(values))
+            if cpu.bus.store_direct(supervisor_address(cpu, linear, True), data):
                 return (esp & ~mask & 0xFFFFFFFF) | (top - span)
     for value in values:
         esp = stack_push(cpu, ss_base, esp, stack32, size, value, True)
