@@ -31,7 +31,7 @@ traces are kept shorter than PyPy's default (`_tune_pypy_jit`).
 """
 
 import platform
-from types import CodeType
+from types import CodeType, ModuleType, SimpleNamespace
 from typing import Callable, Dict, List, Sequence, Set, Tuple
 
 from .state import CPUFault, LoopExit
@@ -138,7 +138,8 @@ def _tune_pypy_jit() -> None:
     Debian boot 23.9 -> 20.5 s.  Shorter traces (`PYPY_TRACE_LIMIT`) cost cold
     code less tracing: FreeDOS 6.5 -> 6.0 s, the bench loops and the Debian
     boot unchanged (docs/performance.md).  The limit replaces one given with
-    `pypy --jit trace_limit=N`."""
+    `pypy --jit trace_limit=N`.  The loop runner's loop is compiled here, without
+    loop peeling (`_compile_loop_runner_unpeeled`)."""
     try:
         import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
     except ImportError:
@@ -147,6 +148,42 @@ def _tune_pypy_jit() -> None:
                 if isinstance(const, CodeType) and const.co_name == "loop_runner")
     pypyjit.dont_trace_here(0, False, code)
     pypyjit.set_param("trace_limit=%d" % PYPY_TRACE_LIMIT)
+    _compile_loop_runner_unpeeled(pypyjit)
+
+
+#: PyPy's optimisations without `unroll` (loop peeling).
+PYPY_OPTS_UNPEELED = "intbounds:rewrite:virtualize:string:pure:earlyforce:heap"
+#: Closure calls that make the loop runner's loop hot enough to compile (PyPy's
+#: `threshold` is 1,039 iterations).
+LOOP_RUNNER_WARMUP = 4000
+
+
+def _compile_loop_runner_unpeeled(pypyjit: ModuleType) -> None:
+    """Have PyPy compile the loop runner's loop now, with loop peeling off, then
+    turn peeling back on for every later loop.  Peeling traces a loop twice (a
+    first iteration, then the loop proper, each with its own guards); the loop
+    runner's loop steps through another block's closures at every call, so each
+    guard on which closure comes next needed a bridge twice.  FreeDOS to `A:\\>`
+    5.1 -> 4.1 s, the Debian boot unchanged; peeling off for every loop would
+    cost the Debian boot half again (tier 2's hot loops lose the reads and guards
+    it hoists out of them): docs/performance.md.  Replaces an `enable_opts`
+    given with `pypy --jit`."""
+    clock = SimpleNamespace(icount=0)
+    cpu = SimpleNamespace(clock=clock, eip=0)
+    steps = 8
+    runner = make_loop_runner(cpu, [_warmup_step] * steps, [False] * steps, [True])
+    pypyjit.set_param("enable_opts=" + PYPY_OPTS_UNPEELED)
+    try:
+        eip = 0
+        for _ in range(LOOP_RUNNER_WARMUP // steps):
+            eip = runner(eip, clock.icount)
+    finally:
+        pypyjit.set_param("enable_opts=" + pypyjit.defaults["enable_opts"])
+
+
+def _warmup_step(eip: int) -> int:
+    """The instruction of `_compile_loop_runner_unpeeled`'s block."""
+    return (eip + 1) & 0xFFFF
 
 
 _tune_pypy_jit()
