@@ -35,9 +35,12 @@ def _entry_points() -> Dict[str, Tuple[Any, str]]:
     from importlib import metadata
     found: Dict[str, Tuple[Any, str]] = {}
     for dist in metadata.distributions():
-        for ep in dist.entry_points:
-            if ep.group == ENTRY_POINT_GROUP and ep.name not in found:
-                found[ep.name] = (ep, f"{dist.metadata['Name']} {dist.version}")
+        ours = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        if ours:
+            about = dist.metadata     # parses METADATA again at every access
+            package = f"{about['Name']} {about['Version']}"
+            for ep in ours:
+                found.setdefault(ep.name, (ep, package))
     return found
 
 

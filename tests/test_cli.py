@@ -1,5 +1,6 @@
 """The `machine` command as a user runs it: a separate process, Ctrl+C, listings."""
 
+import importlib.metadata
 import os
 import platform
 import signal
@@ -54,6 +55,8 @@ def test_profiles_and_plugins_listings(capsys):
     listing = capsys.readouterr().out
     for name in ("cpu", "bios", "vga", "i8259", "i8254", "i8042", "ata", "cmos", "uart", "trace"):
         assert f"\n{name} " in "\n" + listing
+    version = importlib.metadata.version("pcmachine")
+    assert "pcmachine.plugins.cpu:CPU (pcmachine %s)" % version in listing
 
 
 def test_plugin_options_listing(capsys):
