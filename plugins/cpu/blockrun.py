@@ -31,7 +31,7 @@ traces are kept shorter than PyPy's default (`_tune_pypy_jit`).
 """
 
 import platform
-from types import CodeType, ModuleType, SimpleNamespace
+from types import CodeType, SimpleNamespace
 from typing import Callable, Dict, List, Sequence, Set, Tuple
 
 from .state import CPUFault, LoopExit
@@ -143,8 +143,8 @@ def _tune_pypy_jit() -> None:
     after more calls (`PYPY_FUNCTION_THRESHOLD`): fewer cold closures and
     decoder paths get traces of their own, FreeDOS to `A:\\>` 4.3 -> 4.1 s, the
     Debian boot and the bench unchanged.  Both replace values given with `pypy
-    --jit`.  The loop runner's loop is compiled here, without loop peeling
-    (`_compile_loop_runner_unpeeled`)."""
+    --jit`.  The loop runner's loop is compiled without loop peeling when the
+    first CPU is built (`compile_loop_runner_unpeeled`)."""
     try:
         import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
     except ImportError:
@@ -154,7 +154,6 @@ def _tune_pypy_jit() -> None:
     pypyjit.dont_trace_here(0, False, code)
     pypyjit.set_param("trace_limit=%d" % PYPY_TRACE_LIMIT)
     pypyjit.set_param("function_threshold=%d" % PYPY_FUNCTION_THRESHOLD)
-    _compile_loop_runner_unpeeled(pypyjit)
 
 
 #: PyPy's optimisations without `unroll` (loop peeling).
@@ -162,18 +161,32 @@ PYPY_OPTS_UNPEELED = "intbounds:rewrite:virtualize:string:pure:earlyforce:heap"
 #: Closure calls that make the loop runner's loop hot enough to compile (PyPy's
 #: `threshold` is 1,039 iterations).
 LOOP_RUNNER_WARMUP = 4000
+#: Holds True once `compile_loop_runner_unpeeled` has run in this process (a
+#: list filled in place: rebinding a module global would change the module's
+#: version, which compiled code may depend on).
+_LOOP_RUNNER_COMPILED: List[bool] = []
 
 
-def _compile_loop_runner_unpeeled(pypyjit: ModuleType) -> None:
-    """Have PyPy compile the loop runner's loop now, with loop peeling off, then
-    turn peeling back on for every later loop.  Peeling traces a loop twice (a
-    first iteration, then the loop proper, each with its own guards); the loop
+def compile_loop_runner_unpeeled() -> None:
+    """Under PyPy, once per process (the CPU calls it when it is built), have
+    the JIT compile the loop runner's loop with loop peeling off, then turn
+    peeling back on for every later loop.  Peeling traces a loop twice (a first
+    iteration, then the loop proper, each with its own guards); the loop
     runner's loop steps through another block's closures at every call, so each
     guard on which closure comes next needed a bridge twice.  FreeDOS to `A:\\>`
     5.1 -> 4.1 s, the Debian boot unchanged; peeling off for every loop would
     cost the Debian boot half again (tier 2's hot loops lose the reads and guards
-    it hoists out of them): docs/performance.md.  Replaces an `enable_opts`
-    given with `pypy --jit`."""
+    it hoists out of them): docs/performance.md.  Not done at import: importing
+    some modules afterwards (PyPy's OpenSSL binding, which `hashlib` loads) made
+    PyPy drop the compiled loop and compile it again, peeled.  Replaces an
+    `enable_opts` given with `pypy --jit`."""
+    if _LOOP_RUNNER_COMPILED:
+        return
+    _LOOP_RUNNER_COMPILED.append(True)
+    try:
+        import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
+    except ImportError:
+        return
     clock = SimpleNamespace(icount=0)
     cpu = SimpleNamespace(clock=clock, eip=0)
     steps = 8
@@ -188,7 +201,7 @@ def _compile_loop_runner_unpeeled(pypyjit: ModuleType) -> None:
 
 
 def _warmup_step(eip: int) -> int:
-    """The instruction of `_compile_loop_runner_unpeeled`'s block."""
+    """The instruction of `compile_loop_runner_unpeeled`'s block."""
     return (eip + 1) & 0xFFFF
 
 

@@ -17,7 +17,8 @@ from pcmachine.errors import GuestError
 from . import alu, debugregs, faults, interrupts, paging, protected, tier2
 from .msr import MSRFile
 from .fpu.unit import X87, X87State
-from .blockrun import DEFAULT_WARMUP, Runner, make_loop_runner, make_runner
+from .blockrun import (DEFAULT_WARMUP, Runner, compile_loop_runner_unpeeled, make_loop_runner,
+                       make_runner)
 from .decoder import decode
 from .memory import build_accessors
 from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_ET,
@@ -172,6 +173,7 @@ class CPU(Component):
         warmup = options["runner_warmup"]
         #: runs of a block by the loop runner before its unrolled runner replaces it
         self.runner_warmup: int = warmup if warmup is not None else DEFAULT_WARMUP
+        compile_loop_runner_unpeeled()
         #: blocks translated by tier 2 (for `machine bench`)
         self.tier2_translated = 0
         self.block_buckets: Dict[int, Set[int]] = {}
