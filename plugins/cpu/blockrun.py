@@ -31,8 +31,8 @@ traces are kept shorter than PyPy's default (`_tune_pypy_jit`).
 """
 
 import platform
-from types import CodeType, SimpleNamespace
-from typing import Callable, Dict, List, Sequence, Set, Tuple
+from types import CodeType, ModuleType, SimpleNamespace
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .state import CPUFault, LoopExit
 
@@ -130,6 +130,15 @@ PYPY_TRACE_LIMIT = 2000
 PYPY_FUNCTION_THRESHOLD = 4000
 
 
+def _pypyjit() -> Optional[ModuleType]:
+    """PyPy's JIT module, or None (CPython, or a PyPy built without its JIT)."""
+    try:
+        import pypyjit
+    except ImportError:
+        return None
+    return pypyjit
+
+
 def _tune_pypy_jit() -> None:
     """Under PyPy, let the JIT compile the loop runner as a function of its own
     instead of inlining it into the run loop's traces.  Inlined, every block's
@@ -145,9 +154,8 @@ def _tune_pypy_jit() -> None:
     Debian boot and the bench unchanged.  Both replace values given with `pypy
     --jit`.  The loop runner's loop is compiled without loop peeling when the
     first CPU is built (`compile_loop_runner_unpeeled`)."""
-    try:
-        import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
-    except ImportError:
+    pypyjit = _pypyjit()
+    if pypyjit is None:
         return
     code = next(const for const in make_loop_runner.__code__.co_consts
                 if isinstance(const, CodeType) and const.co_name == "loop_runner")
@@ -183,9 +191,8 @@ def compile_loop_runner_unpeeled() -> None:
     if _LOOP_RUNNER_COMPILED:
         return
     _LOOP_RUNNER_COMPILED.append(True)
-    try:
-        import pypyjit  # PyPy's own module (absent from a PyPy built without its JIT)
-    except ImportError:
+    pypyjit = _pypyjit()
+    if pypyjit is None:
         return
     clock = SimpleNamespace(icount=0)
     cpu = SimpleNamespace(clock=clock, eip=0)

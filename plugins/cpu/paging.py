@@ -29,8 +29,9 @@ filled slots, which a flush resets.  At CPL 3 every entry allows a user access;
 at CPL 0-2 an entry allows a supervisor access, and `tlb_supervisor` holds the
 pages whose entry would not allow the same access by the user (U/S clear, or a
 write entry on a page the user may not write).  Entering CPL 3 drops just those
-pages; leaving it drops nothing, since a user-valid entry is supervisor-valid on the P6 (no SMEP/SMAP;
-user-writable implies writable whatever CR0.WP says).  A ring-3 guest thus keeps
+pages; leaving it drops nothing, since a user-valid entry is supervisor-valid
+on the P6 (no SMEP/SMAP; user-writable implies writable whatever CR0.WP says).
+A ring-3 guest thus keeps
 its TLB across system calls and interrupts (EMM386's V86 monitor takes one per
 INT), and supervisor reads of descriptor tables and TSSs (`protected.sys_read`)
 may use any entry.  An entry exists only once the walk has set the accessed bit
