@@ -29,6 +29,7 @@ import os
 import sys
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from .bus import zeroed
 from .display import find_screen, screen_text
 from .errors import MediaError, UserError
 from .hookspecs import hookimpl
@@ -394,7 +395,7 @@ def load_snapshot(path: str) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, 
     state = state_record["state"]
     expected = state.pop("ram_records", None)
     if "ram_size" in state:
-        state["ram"] = bytearray(b"\x00") * state.pop("ram_size")
+        state["ram"] = zeroed(state.pop("ram_size"))
     ram = state.get("ram")
     journal: List[Dict[str, Any]] = []
     found = 0

@@ -33,12 +33,34 @@ def pytest_addoption(parser) -> None:
     parser.addoption("--tier2-threshold", type=int, default=None, metavar="N",
                      help="run every machine with the CPU's tier 2 on, translating a block "
                           "after N runs (0: at its first run); default: the profile's setting")
+    parser.addoption("--shard", default=None, metavar="K/N",
+                     help="run the Kth of N equal shares of the selected tests (every Nth "
+                          "test from the Kth on): tests/run.sh runs PyPy's suite as two")
 
 
 def pytest_configure(config) -> None:
     threshold = config.getoption("--tier2-threshold")
     if threshold is not None:
         force_tier2(threshold)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """`--shard K/N`: keep every Nth test from the Kth on, after the `-m`
+    selection, so that N processes with the same arguments share the tests out."""
+    shard = config.getoption("--shard")
+    if shard is None:
+        return
+    try:
+        number, count = (int(part) for part in shard.split("/"))
+    except ValueError:
+        raise pytest.UsageError("--shard wants K/N, two numbers: %r" % shard) from None
+    if not 1 <= number <= count:
+        raise pytest.UsageError("--shard K/N wants 1 <= K <= N: %r" % shard)
+    kept = items[number - 1::count]
+    config.hook.pytest_deselected(items=[item for index, item in enumerate(items)
+                                         if index % count != number - 1])
+    items[:] = kept
 
 
 def force_tier2(threshold: int) -> None:

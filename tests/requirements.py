@@ -35,20 +35,41 @@ def debian_files(cache: str, files: Dict[str, str]) -> Dict[str, str]:
     once (the binaries are used in tests, never stored in the repository)."""
     paths = {package: os.path.join(cache, package, inside) for package, inside in files.items()}
     wanted = [package for package, path in paths.items() if not os.path.isfile(path)]
-    if wanted:
-        if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-            missing("apt-get and dpkg-deb", "a Debian system fetches " + ", ".join(wanted))
-        with tempfile.TemporaryDirectory() as folder:
-            done = subprocess.run(["apt-get", "download", *wanted], cwd=folder,
-                                  capture_output=True, text=True)
-            if done.returncode:
-                missing(" and ".join(wanted), "apt-get download failed: " + done.stderr.strip()[-200:])
-            for package in wanted:
-                deb = next(name for name in os.listdir(folder) if name.startswith(package + "_"))
-                os.makedirs(os.path.join(cache, package), exist_ok=True)
-                subprocess.run(["dpkg-deb", "-x", os.path.join(folder, deb),
-                                os.path.join(cache, package)], check=True)
+    if not wanted:
+        return paths
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        missing("apt-get and dpkg-deb", "a Debian system fetches " + ", ".join(wanted))
+    os.makedirs(cache, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as folder:
+        os.chmod(folder, 0o777)                     # apt's _apt user writes the download there
+        fetch = ["apt-get", "download", *wanted]
+        done = subprocess.run(fetch, cwd=folder, capture_output=True, text=True)
+        if done.returncode:                         # no package lists yet, or stale ones
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+            done = subprocess.run(fetch, cwd=folder, capture_output=True, text=True)
+        if done.returncode:
+            missing(" and ".join(wanted), "apt-get download failed: " + done.stderr.strip()[-200:])
+        for package in wanted:
+            deb = next(name for name in os.listdir(folder) if name.startswith(package + "_"))
+            unpacked = os.path.join(folder, "unpacked")
+            subprocess.run(["dpkg-deb", "-x", os.path.join(folder, deb), unpacked], check=True)
+            _move_into_place(unpacked, os.path.join(cache, package), paths[package])
     return paths
+
+
+def _move_into_place(unpacked: str, target: str, needed: str) -> None:
+    """Put a package's unpacked tree at `target` in one rename, so that the other
+    pytest processes of the run (tests/run.sh runs three side by side) see the
+    whole tree or none of it.  A tree without the `needed` file (an interrupted
+    run's) is replaced; one that has it (another process was first) is kept."""
+    if os.path.isfile(needed):
+        shutil.rmtree(unpacked)
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.rename(unpacked, target)
+    except OSError:                                  # another process renamed its tree first
+        shutil.rmtree(unpacked)
 
 
 def unicorn_available() -> bool:

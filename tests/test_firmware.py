@@ -22,6 +22,7 @@ from typing import Dict
 import pytest
 
 from requirements import debian_files, require_shared
+from runtimes import default_run_on
 
 ATA_STREAM = os.path.join(os.path.dirname(__file__), "guests", "disk", "ata_stream.bin")
 HELLO = os.path.join(os.path.dirname(__file__), "guests", "boot", "hello_int10.bin")
@@ -38,6 +39,7 @@ def debian_firmware() -> Dict[str, str]:
     return debian_files(CACHE, FIRMWARE)
 
 
+@default_run_on("PyPy")       # 40-60 s on CPython, 20 s on PyPy (tests/runtimes.py)
 def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
     floppy = require_shared("guests", "freedos-fdstd144", "fdstd144.img")
     firmware = debian_firmware()
@@ -54,6 +56,7 @@ def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
     assert m.machine.cpu.cr[0] & 0x80000001 == 0x80000001       # EMM386: protected mode, paging
 
 
+@default_run_on("PyPy")       # 40-60 s on CPython, 20 s on PyPy (tests/runtimes.py)
 def test_seabios_runs_the_vga_bios_from_the_rom_bar_and_boots_freedos(pc):
     floppy = require_shared("guests", "freedos-fdstd144", "fdstd144.img")
     seabios = debian_firmware()["seabios"]

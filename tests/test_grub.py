@@ -8,7 +8,6 @@ ISO, except the firmware's memory map (SeaBIOS reserves 512 KiB more below 16 Mi
 and reports one more E820 entry than our BIOS)."""
 
 import os
-import platform
 import shutil
 import subprocess
 
@@ -16,6 +15,7 @@ import pytest
 
 from pcmachine.cli import main
 from requirements import require_grub
+from runtimes import slow_except_on
 
 GUESTS = os.path.join(os.path.dirname(__file__), "guests", "linuxboot")
 MODULE = b"INITRD-CONTENTS-0123456789"
@@ -28,9 +28,8 @@ menuentry "test kernel" {
 }
 """
 
-# A GRUB boot is about 25 s of CPU on CPython and 7 s on PyPy; it runs by default
-# on CPython, whose suite finishes minutes before PyPy's in CI.
-pytestmark = [pytest.mark.guests] + ([pytest.mark.slow] if platform.python_implementation() == "PyPy" else [])
+# A GRUB boot is 25-70 s of CPU on CPython and 7-20 s on PyPy (tests/runtimes.py).
+pytestmark = [pytest.mark.guests] + slow_except_on("PyPy")
 
 
 @pytest.fixture(scope="module")

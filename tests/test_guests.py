@@ -4,19 +4,18 @@ checked against what `machine compat write` makes from the stored results.
 
 Guests whose hardware is not built yet are strict xfails naming the missing part:
 the day they boot, the test fails and the mark must go.  Boots that take long on a
-runtime are `slow` there (Linux 2.4 on CPython; the Debian 6.1 kernel's marker
-run everywhere: 6.6 billion instructions).  The Debian kernel's own test (its
-shell, `uname -r`, /proc/cpuinfo) runs by default on PyPy, about five minutes.
-The kernel is built into a cache by the corpus's build.sh (root and apt:
-Debian's i386 packages)."""
+runtime are `slow` there (Linux 2.4 on CPython; the Debian 6.1 kernel everywhere:
+6.6 billion instructions, five to ten minutes on PyPy, which would double the
+default run).  The Debian kernel's own test (its shell, `uname -r`,
+/proc/cpuinfo) is `-m slow` too.  The kernel is built into a cache by the
+corpus's build.sh (root and apt: Debian's i386 packages)."""
 
 import os
-import platform
-from typing import Any, Callable, Tuple
 
 import pytest
 
 from pcmachine import compat
+from runtimes import RUNTIME, slow_except_on
 
 #: guests in the default run (they boot in well under two minutes there)
 DEFAULT_RUN = {"freedos-fdstd144": ("CPython", "PyPy"), "boote-linux": ("PyPy",)}
@@ -34,8 +33,7 @@ def guest_params():
         name = entry["name"]
         if name in compat.MISSING:
             marks.append(pytest.mark.xfail(strict=True, reason=compat.MISSING[name]))
-        if platform.python_implementation() not in DEFAULT_RUN.get(name, ()):
-            marks.append(pytest.mark.slow)
+        marks += slow_except_on(*DEFAULT_RUN.get(name, ()))
         yield pytest.param(entry, id=name, marks=marks)
 
 
@@ -47,7 +45,7 @@ def wait_timeout(name: str) -> float:
     """Host seconds per wait: $PCMACHINE_GUEST_TIMEOUT, else 600 for the guests of
     the default run and two hours for the slow ones (the Debian kernel needs half
     an hour to its shell on CPython, docs/compatibility.md)."""
-    fast = platform.python_implementation() in DEFAULT_RUN.get(name, ())
+    fast = RUNTIME in DEFAULT_RUN.get(name, ())
     return float(os.environ.get("PCMACHINE_GUEST_TIMEOUT", 600 if fast else 7200))
 
 
@@ -66,19 +64,7 @@ def test_compatibility_page_is_generated():
         assert handle.read() == compat.render(SHARED), "run `machine compat write`"
 
 
-#: runtimes whose default run boots the Debian kernel to its shell (PyPy: about
-#: 300 host seconds; CPython would need half an hour)
-DEBIAN_DEFAULT_RUN = ("PyPy",)
-#: host seconds per wait there: four times the boot on an idle machine
-DEBIAN_WAIT = 1200.0
-
-
-def slow_except_on(runtimes: Tuple[str, ...]) -> Callable[[Any], Any]:
-    """The `slow` mark, unless this runtime is one of `runtimes`."""
-    return (lambda test: test) if platform.python_implementation() in runtimes else pytest.mark.slow
-
-
-@slow_except_on(DEBIAN_DEFAULT_RUN)
+@pytest.mark.slow
 @pytest.mark.guests
 def test_debian_kernel_runs_uname_and_shows_the_cpu_we_claim(pc):
     """Debian 12's 686 kernel with the busybox initramfs, booted as QEMU would
@@ -88,9 +74,7 @@ def test_debian_kernel_runs_uname_and_shows_the_cpu_we_claim(pc):
     entry = next(e for e in compat.load_manifest(SHARED) if e["name"] == "linux-busybox")
     overrides = compat.kernel_overrides(entry, compat.build_guest(entry, SHARED))
     m = pc.boot("pc.yaml", overrides=overrides, copy_media=False)
-    by_default = platform.python_implementation() in DEBIAN_DEFAULT_RUN
-    timeout = float(os.environ.get("PCMACHINE_GUEST_TIMEOUT", DEBIAN_WAIT if by_default
-                                   else wait_timeout("linux-busybox")))
+    timeout = wait_timeout("linux-busybox")
     m.serial.wait("/ # ", timeout=timeout)
     m.serial.type("uname -r\n")
     m.serial.wait("6.1.0-", timeout=timeout, after_input=True)

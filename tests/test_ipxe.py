@@ -8,15 +8,15 @@ interrupt in protected mode and reflects it to the real-mode BIOS through an
 card and gives the boot back to the BIOS.  QEMU 7.2 (`-kernel ipxe.lkrn -net
 none`) shows the same lines before its SeaBIOS tries the next boot device."""
 
-import platform
 
 import pytest
 
 from pcmachine.compat import guest_cache
 from requirements import debian_files
+from runtimes import slow_except_on
 
 # About 15 s of CPU on PyPy, a few minutes on CPython.
-pytestmark = [pytest.mark.guests] + ([] if platform.python_implementation() == "PyPy" else [pytest.mark.slow])
+pytestmark = [pytest.mark.guests] + slow_except_on("PyPy")
 
 
 def test_ipxe_starts_finds_no_network_card_and_returns(pc):

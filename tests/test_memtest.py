@@ -7,42 +7,22 @@ PAE paging on both processors: it must find no error.  (QEMU 7.2 with the same
 floppy and `-smp 2 -m 16` shows the same screen but `QEMU Standard PC (i440FX +
 PIIX, 1996)`, 15 MB and its host's clock rate.)"""
 
-import glob
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
-
 import pytest
 
 from pcmachine.compat import guest_cache
-from requirements import missing
+from requirements import debian_files
+from runtimes import slow_except_on
 
 FLOPPY_144 = 1474560
 # About 25 s of CPU on PyPy per boot, several minutes on CPython.
-pytestmark = [pytest.mark.guests] + ([] if platform.python_implementation() == "PyPy" else [pytest.mark.slow])
+pytestmark = [pytest.mark.guests] + slow_except_on("PyPy")
 
 
 @pytest.fixture(scope="module")
 def memtest() -> str:
     """memtest86+ia32.bin from Debian's package, cached as the corpus guests are."""
-    cache = guest_cache("memtest86+")
-    binary = os.path.join(cache, "memtest86+ia32.bin")
-    if not os.path.exists(binary):
-        os.makedirs(cache, exist_ok=True)
-        with tempfile.TemporaryDirectory() as work:
-            os.chmod(work, 0o777)                    # apt's _apt user writes the download there
-            fetch = ["apt-get", "download", "memtest86+"]
-            if subprocess.run(fetch, cwd=work, capture_output=True).returncode != 0:
-                subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
-                subprocess.run(fetch, cwd=work, capture_output=True)
-            packages = glob.glob(os.path.join(work, "memtest86+_*.deb"))
-            if not packages or shutil.which("dpkg-deb") is None:
-                missing("memtest86+ (Debian's package)", "apt-get download memtest86+ (needs apt's package lists)")
-            subprocess.run(["dpkg-deb", "-x", packages[0], os.path.join(work, "x")], check=True)
-            shutil.copy(os.path.join(work, "x", "boot", "memtest86+ia32.bin"), binary)
-    return binary
+    files = debian_files(guest_cache("memtest86+"), {"memtest86+": "boot/memtest86+ia32.bin"})
+    return files["memtest86+"]
 
 
 def check_screen(screen: str, cpus: int) -> None:

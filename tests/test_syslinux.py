@@ -20,6 +20,7 @@ import pytest
 from bios_support import build_guest, make_machine, run_guest, screen_text
 from pcmachine.cli import main
 from requirements import require_grub, require_syslinux
+from runtimes import default_run_on
 from test_bios_boot import fat12_floppy
 
 pytestmark = pytest.mark.guests
@@ -102,6 +103,7 @@ def test_isolinux_cd_loads_a_linux_kernel_and_its_initrd(tmp_path):
     check_kernel_report(tmp_path, "--cdrom", str(iso))
 
 
+@default_run_on("PyPy")       # 40 s on CPython, 9 s on PyPy (tests/runtimes.py)
 def test_hardware_detection_tool_reads_the_cpu_and_the_smbios_tables(tmp_path, capsys):
     """HDT's command line (`nomenu`): `show cpu` and, in its DMI mode, `show system`
     (QEMU shows the same lines with its own CPU and SMBIOS strings)."""

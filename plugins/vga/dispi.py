@@ -20,7 +20,7 @@ Open question: Bochs ignores resolution writes while enabled; QEMU applies them.
 
 from typing import Any, List, Tuple
 
-from pcmachine.bus import MMIORegion
+from pcmachine.bus import MMIORegion, zeroed
 
 INDEX_PORT = 0x1CE
 DATA_PORT = 0x1CF
@@ -137,7 +137,10 @@ class Dispi:
     def install(self, state: Any) -> None:
         """A new state (power-on, restore): video memory of the configured size."""
         if len(state.vram) != self.vram_size:     # power-on, or saved without its zero tail
-            state.vram = state.vram[:self.vram_size].ljust(self.vram_size, b"\0")
+            vram = zeroed(self.vram_size)
+            kept = state.vram[:self.vram_size]
+            vram[:len(kept)] = kept
+            state.vram = vram
         if len(state.vbe_regs) != REGISTER_COUNT:
             state.vbe_regs = power_on_registers()
         self.region.vram = state.vram
