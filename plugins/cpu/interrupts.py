@@ -9,7 +9,7 @@ from .protected import (CODE, CONFORMING, INT_GATE16, INT_GATE32, NP_VECTOR, PRE
                         TASK_GATE, TRAP_GATE16, TRAP_GATE32, access_of, check_current_stack,
                         check_new_stack, descriptor_base, descriptor_limit, dpl_of, gate_target,
                         inner_stack, load_cache, load_code, load_null, push_frame,
-                        read_descriptor, set_accessed, set_sp, set_vm, stack_push, sys_read)
+                        read_descriptor, set_accessed, set_sp, set_vm, stack_push, sys_read_pair)
 from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, IF, NT, RF, SS, TF, VM
 from .tasks import switch_via
 
@@ -23,8 +23,7 @@ def interrupt(cpu, vector: int, return_eip: int, kind: str,
     idt_error = vector * 8 + 2 + ext
     if vector * 8 + 7 > cpu.idtr_limit:
         raise CPUFault(GP, idt_error)
-    lo = sys_read(cpu, cpu.idtr_base + vector * 8, 4)
-    hi = sys_read(cpu, cpu.idtr_base + vector * 8 + 4, 4)
+    lo, hi = sys_read_pair(cpu, cpu.idtr_base + vector * 8)
     gate = (hi >> 8) & 0x1F
     if gate not in (TASK_GATE, INT_GATE16, TRAP_GATE16, INT_GATE32, TRAP_GATE32):
         raise CPUFault(GP, idt_error)

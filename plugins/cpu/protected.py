@@ -19,12 +19,15 @@ Descriptor-table, TSS and inner-stack accesses are supervisor accesses whatever 
 CPL (`sys_read`/`sys_write`), which matters once paging is on.
 """
 
+import struct
 from typing import List, Tuple
 
 from .paging import enter_user, supervisor_address
 from .state import CPUFault, CS, DS, ES, ESP, FS, GP, GS, SS, SS_VECTOR, TS, VM, exit_after
 
 NP_VECTOR = 11
+#: a descriptor or gate as two little-endian dwords
+DWORD_PAIR = struct.Struct("<II")
 
 # Access-byte bits.
 PRESENT = 0x80
@@ -56,15 +59,34 @@ def iopl(cpu) -> int:
 
 # ---------------------------------------------------------------- system memory
 def sys_read(cpu, linear: int, size: int) -> int:
-    """A supervisor read of descriptor tables and TSSs (bypasses the CPL's U/S)."""
+    """A supervisor read of descriptor tables and TSSs (bypasses the CPL's U/S).
+    Plain RAM is read straight from the array, as the CPU's own accessors do: a
+    kernel that takes a system call every few dozen instructions reads some
+    twenty dwords of gates, descriptors and TSS per call."""
     if not cpu.paging:
         return cpu.read_linear(linear & 0xFFFFFFFF, size)
     if (linear & 0xFFF) + size <= 0x1000:
-        return cpu.bus.read(supervisor_address(cpu, linear, False), size)
+        address = supervisor_address(cpu, linear, False)
+        bus = cpu.bus
+        if bus.read_fast[address >> 12]:
+            return int.from_bytes(bus.memory[address:address + size], "little")
+        return bus.read(address, size)
     value = 0
     for i in range(size):
         value |= cpu.bus.read(supervisor_address(cpu, linear + i, False), 1) << (8 * i)
     return value
+
+
+def sys_read_pair(cpu, linear: int) -> Tuple[int, int]:
+    """The two dwords of a descriptor or gate at `linear`, translated once when
+    its eight bytes lie in one page."""
+    if cpu.paging and (linear & 0xFFF) <= 0xFF8:
+        address = supervisor_address(cpu, linear, False)
+        bus = cpu.bus
+        if bus.read_fast[address >> 12]:
+            return DWORD_PAIR.unpack_from(bus.memory, address)
+        return bus.read(address, 4), bus.read(address + 4, 4)
+    return sys_read(cpu, linear, 4), sys_read(cpu, linear + 4, 4)
 
 
 def sys_write(cpu, linear: int, size: int, value: int) -> None:
@@ -104,8 +126,7 @@ def descriptor_address(cpu, selector: int, vector: int = GP, ext: int = 0) -> in
 
 def read_descriptor(cpu, selector: int, vector: int = GP, ext: int = 0) -> Tuple[int, int]:
     """(low dword, high dword) of the descriptor `selector` names."""
-    address = descriptor_address(cpu, selector, vector, ext)
-    return sys_read(cpu, address, 4), sys_read(cpu, address + 4, 4)
+    return sys_read_pair(cpu, descriptor_address(cpu, selector, vector, ext))
 
 
 def descriptor_base(lo: int, hi: int) -> int:
