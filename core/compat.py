@@ -270,7 +270,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             json.dump(old, handle, indent=1, sort_keys=True)
             handle.write("\n")
         return 0
+    page = render(shared_folder())      # first: an error must leave the page as it was
     with open(PAGE, "w", encoding="utf-8") as handle:
-        handle.write(render(shared_folder()))
+        handle.write(page)
     print(f"wrote {PAGE}")
     return 0

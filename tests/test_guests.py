@@ -64,6 +64,19 @@ def test_compatibility_page_is_generated():
         assert handle.read() == compat.render(SHARED), "run `machine compat write`"
 
 
+def test_a_failed_write_leaves_the_page_as_it_was(tmp_path, monkeypatch, capsys):
+    """`machine compat write` without the corpus stops with a one-line error and
+    does not empty docs/compatibility.md (it did: the page was opened first)."""
+    from pcmachine.cli import main
+    page = tmp_path / "compatibility.md"
+    page.write_text("the page as it was\n")
+    monkeypatch.setattr(compat, "PAGE", str(page))
+    monkeypatch.setenv("PCMACHINE_SHARED", str(tmp_path / "nowhere"))
+    assert main(["compat", "write"]) == 2
+    assert "no guest corpus" in capsys.readouterr().err
+    assert page.read_text() == "the page as it was\n"
+
+
 @pytest.mark.slow
 @pytest.mark.guests
 def test_debian_kernel_runs_uname_and_shows_the_cpu_we_claim(pc):
