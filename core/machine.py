@@ -385,7 +385,7 @@ class Machine:
 
     def _idle_halted(self) -> Optional[str]:
         """Every CPU is in HLT: skip virtual time to the next event or input."""
-        if not any(cpu.can_wake() for cpu in self._all_cpus()):
+        if not any(cpu.can_wake() for cpu in self.all_cpus()):
             return "halted"
         self._skip_to_next_wake()
         return None
@@ -418,12 +418,12 @@ class Machine:
     def waiting_for_host(self) -> bool:
         """Halted with interrupts enabled and nothing scheduled: only a host input can
         wake the CPU, so the loop may sleep."""
-        cpus = self._all_cpus()
+        cpus = self.all_cpus()
         return (bool(cpus) and all(cpu.halted and not cpu.check_irq for cpu in cpus)
                 and any(cpu.can_wake() for cpu in cpus)
                 and self.clock.next_deadline() is None and not self.inputs_pending)
 
-    def _all_cpus(self) -> List[Any]:
+    def all_cpus(self) -> List[Any]:
         """The processors (a test's stand-in CPU set as `machine.cpu` counts too)."""
         if self.processors.cpus:
             return self.processors.cpus

@@ -154,6 +154,79 @@ def test_gdb_breakpoint_registers_memory_and_monitor(tmp_path):
 
 
 @needs_gdb
+@pytest.mark.parametrize("tier2", ["default", "forced"])
+def test_gdb_breakpoint_inside_a_block_stops_before_its_instruction_each_time(tmp_path, tier2):
+    """A breakpoint on kmain's `debug_out` call, in the middle of the loop's block
+    (after the store to `counter`): the CPU checks it in the decoded code (no
+    stepping), stops before the instruction at each turn, and going backwards
+    finds the same stop at the same instruction count; with tier 2 from the first
+    run of a block too."""
+    extra = ("--set", "cpu.tier2_threshold=0") if tier2 == "forced" else ()
+    script = "break kmain.c:16\n" + "".join(f"continue\n{STATE.format(f'hit{n}')}" for n in (1, 2, 3))
+    out = run_gdb(tmp_path, script + "reverse-continue\n" + STATE.format("back"), extra=extra)
+    states = dict(re.findall(r"STATE (\S+) (.*)", out))
+    icounts = [int(count) for count in re.findall(r"icount=(\d+)", out)]
+    assert len(states) == 4 and len(icounts) == 4, out[-3000:]
+    assert [re.search(r"counter=(\d+)", states[f"hit{n}"]).group(1) for n in (1, 2, 3)] == ["3", "6", "9"]
+    eips = {re.search(r"eip=(\w+)", state).group(1) for state in states.values()}
+    assert len(eips) == 1 and icounts[0] < icounts[1] < icounts[2]
+    assert states["back"] == states["hit2"] and icounts[3] == icounts[1]
+
+
+@pytest.mark.parametrize("threshold", [None, 0])
+def test_address_breakpoints_stop_where_the_stepping_hook_first_sees_the_address(tmp_path, threshold):
+    """An address breakpoint costs no stepping (the CPU is not traced: only the
+    instructions at its page offset check it) and stops at exactly the count at
+    which a per-instruction hook first sees the address, with EIP there; with
+    tier 2 from the first run of a block as well."""
+    from pcmachine.debugger.control import Debugger
+    from pcmachine.hookspecs import hookimpl
+    from pcmachine.machine import Machine
+    from pcmachine.profile import Profile
+
+    target = 0xC0100000                     # the paged kernel's entry (test_cpu_protected)
+    image = kernel_floppy(tmp_path)
+    overrides = [] if threshold is None else [f"cpu.tier2_threshold={threshold}"]
+
+    class FirstReach:
+        icount = None
+
+        @hookimpl
+        def instruction(self, machine, cs, eip, linear, cpu):
+            if linear == target and self.icount is None:
+                self.icount = machine.clock.icount
+
+    def run(machine, done):
+        while not done():
+            assert machine.clock.icount < 50_000_000
+            reason = machine.run_slice()
+            if reason is not None:
+                return reason
+        return None
+
+    reference = Machine.from_profile(Profile.load("pc.yaml", overrides, {"fda": image}))
+    try:
+        reach = FirstReach()
+        reference.add_plugin(reach, name="first-reach")
+        run(reference, lambda: reach.icount is not None)
+    finally:
+        reference.close()
+    machine = Machine.from_profile(Profile.load("pc.yaml", overrides, {"fda": image}))
+    try:
+        debugger = Debugger(machine, history=False)
+        debugger.add_breakpoint(target)
+        cpu = machine.cpu
+        assert cpu.break_offsets == {target & 0xFFF} and not cpu.traced
+        assert run(machine, lambda: False) == "debug"
+        assert machine.clock.icount == reach.icount
+        assert cpu.seg_base[1] + cpu.eip == target
+        debugger.remove_breakpoint(target)
+        assert cpu.break_offsets == frozenset() and cpu.break_check is None
+    finally:
+        machine.close()
+
+
+@needs_gdb
 def test_gdb_reads_and_writes_the_x87_registers(tmp_path):
     out = run_gdb(tmp_path, "break kmain\ncontinue\ninfo registers fctrl ftag\n"
                   "set $fctrl = 0x27f\nset $st0 = 2.5\nprint $st0\ninfo registers fctrl\n"

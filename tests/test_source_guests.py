@@ -25,6 +25,8 @@ an environment variable and skips, saying which, when it is not set.
   Pintos disks as its `pintos` script builds them for QEMU: the loader in the MBR,
   the kernel, and for the userprog kernel a file system and a scratch partition
   holding `args-single`; each disk holds its kernel command line).
+* PCMACHINE_UCORE_DIR: `ucore.img`, `swap.img` and `sfs.img` (Tsinghua's ucore,
+  lab 8's reference answer, `make` in `labcodes_answer/lab8_result`).
 """
 
 import os
@@ -232,3 +234,21 @@ def test_xv6_on_two_cpus_runs_the_same_twice_and_replays(tmp_path):
     replay = subprocess.run([machine, "replay", "--quiet", str(tmp_path / "run0" / "session.pcrec")],
                             capture_output=True, timeout=1800)
     assert replay.returncode == 0, replay.stderr.decode()[-2000:]
+
+
+def test_ucore_lab8_runs_user_programs_from_its_file_system(pc):
+    """ucore's lab 8: the kernel on hda, its swap disk on hdb and its SFS file
+    system on hdc (PIO IDE on both channels), paging with pages swapped out to
+    disk, kernel threads (the dining philosophers, with semaphores and condition
+    variables) beside ring-3 processes that its shell loads from SFS; commands
+    typed on the keyboard (IRQ 1), the answers on COM1."""
+    kernel, swap, sfs = built("PCMACHINE_UCORE_DIR", "ucore.img", "swap.img", "sfs.img")
+    m = pc.boot("pc.yaml", overrides=["ram.size=128M"], hda=kernel, hdb=swap, hdc=sfs)
+    m.serial.wait("user sh is running", timeout=600)
+    assert "check_swap() succeeded!" in m.serial.text()
+    assert "sfs: mount: 'simple file system'" in m.serial.text()
+    for command, answer in (("hello\n", "hello pass."), ("forktest\n", "forktest pass."),
+                            ("ls\n", "sfs_filetest1")):
+        start = len(m.serial.text())
+        m.type(command)
+        m.run_until(lambda: answer in m.serial.text()[start:], 600, False, f"{answer!r} on COM1")

@@ -39,14 +39,15 @@ SNAPSHOT_MEMORY = 1 << 30
 
 
 class InstructionBreaker:
-    """The per-instruction hook, registered only while address breakpoints exist."""
+    """The per-instruction hook, registered only while watchpoints exist or a step
+    runs an interrupt handler through (address breakpoints are checked by the
+    CPU's decoded code: `CPU.set_address_breaks`)."""
 
     def __init__(self, debugger: "Debugger") -> None:
         self.debugger = debugger
 
     @hookimpl
     def instruction(self, machine: Any, cs: int, eip: int, linear: int, cpu: Any) -> None:
-        self.debugger.check_address(linear)
         if self.debugger.interrupted_at is not None:
             self.debugger.check_return(cpu, cs, eip)
 
@@ -190,8 +191,11 @@ class Debugger:
         """Register exactly the hook objects the current breakpoints need."""
         # Watchpoints step too, so that a stop lands right after the accessing
         # instruction rather than at the end of its decoded block.
-        want_insn = bool(self.breakpoints or self.physical_breakpoints or self.linear_watches
-                         or self.interrupted_at is not None)
+        offsets = frozenset(address & 0xFFF for address in self.breakpoints | self.physical_breakpoints)
+        for cpu in self.machine.all_cpus():
+            if cpu.break_offsets != offsets:
+                cpu.set_address_breaks(offsets, self.check_address if offsets else None)
+        want_insn = bool(self.linear_watches or self.interrupted_at is not None)
         if want_insn and self._instruction_breaker is None:
             self._instruction_breaker = InstructionBreaker(self)
             self.machine.add_plugin(self._instruction_breaker, name="debugger-insn")
@@ -285,31 +289,35 @@ class Debugger:
                          f"value {value:#x})", {"watch": watch[0], "address": watch[1], "write": write})
                 return
 
-    def check_address(self, linear: int) -> None:
-        """Called before each instruction while address breakpoints exist."""
+    def check_address(self, linear: int) -> bool:
+        """Called before an instruction at a breakpoint's page offset (the CPU
+        asks: `CPU.set_address_breaks`); True when the machine stops there."""
         if linear in self.breakpoints:
-            self.hit(f"breakpoint at linear {linear:#010x}", {"breakpoint": linear})
-        elif self.physical_breakpoints:
+            return self.hit(f"breakpoint at linear {linear:#010x}", {"breakpoint": linear})
+        if self.physical_breakpoints:
             mapped = translate(self.machine, linear)
             if mapped is not None and mapped[0] in self.physical_breakpoints:
-                self.hit(f"breakpoint at physical {mapped[0]:#010x}", {"breakpoint": linear})
+                return self.hit(f"breakpoint at physical {mapped[0]:#010x}", {"breakpoint": linear})
+        return False
 
-    def hit(self, message: str, detail: Optional[Dict[str, Any]] = None) -> None:
+    def hit(self, message: str, detail: Optional[Dict[str, Any]] = None) -> bool:
         """A breakpoint or event matched: stop before the instruction (address
-        breakpoints) or after the one that caused the event."""
+        breakpoints) or after the one that caused the event.  True when the
+        machine is asked to stop."""
         icount = self.machine.clock.icount
         if self._resume_icount is not None and icount == self._resume_icount and detail \
                 and "breakpoint" in detail:
-            return                        # the instruction we stopped at: step over it
+            return False                  # the instruction we stopped at: step over it
         if self.recording_hits is not None:
-            # The stepping loop counts an instruction before running it, so `icount`
-            # is where the machine stops either way: before a breakpoint's
-            # instruction, after a watched access's.
+            # An address breakpoint's check and the stepping loop see the count
+            # before the instruction, so `icount` is where the machine stops either
+            # way: before a breakpoint's instruction, after a watched access's.
             self.recording_hits.append((icount, message, detail or {}))
-            return
+            return False
         self.stop_message = message
         self.last_hit = detail or {}
         self.machine.request_stop("debug")
+        return True
 
     # ------------------------------------------------------------------ run control
     async def stopped(self, reason: str) -> Optional[str]:

@@ -9,7 +9,7 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 """
 
 import weakref
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
@@ -21,7 +21,7 @@ from .blockrun import (DEFAULT_WARMUP, Runner, compile_loop_runner_unpeeled, mak
                        make_runner)
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_ET,
+from .state import (AC, BreakBefore, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_ET,
                     CR0_PE, CR0_PG, CS, ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8,
                     REG16, REG32, RF, SEGS, SS, SS_VECTOR, TF, VM)
 
@@ -55,7 +55,7 @@ class CPU(Component):
     # (fixed fields on both runtimes); `Component`'s attributes and anything a
     # plugin adds stay in the instance dictionary (tests/test_object_layout.py).
     __slots__ = (
-        "block_alive", "block_buckets", "block_pages", "check_irq", "code32",
+        "block_alive", "block_buckets", "break_check", "break_offsets", "block_pages", "check_irq", "code32",
         "code_cache", "code_cache16", "code_cache32", "code_pages", "cpl", "cr",
         "cr4_writable", "dr", "dr_hits", "eip", "fetch_cache", "fetch_local", "fetch_mask", "fetch_owner", "flags", "fpu",
         "gdtr_base", "gdtr_limit", "generation", "halted", "has_fpu", "hooks",
@@ -192,6 +192,10 @@ class CPU(Component):
         self.traced = False
         #: `xchg bx, bx` decodes as Bochs' magic breakpoint (a plugin hooks it)
         self.magic_break = False
+        #: page offsets of address breakpoints: the instructions decoded there
+        #: ask `break_check(linear)` first (`set_address_breaks`)
+        self.break_offsets: FrozenSet[int] = frozenset()
+        self.break_check: Optional[Callable[[int], bool]] = None
         self._init_registers()
         self.reset()
 
@@ -575,6 +579,8 @@ class CPU(Component):
                 fn = self._wrap_hostcall(hostcall, fn)
                 ends, near_return = True, False
                 target = branch = None
+            if self.break_offsets and address & 0xFFF in self.break_offsets:
+                fn = self._wrap_break_check(fn)
             block.append(fn)
             stepped.append(fn)
             pages.extend(page for page in fn_pages if page not in pages)
@@ -727,6 +733,30 @@ class CPU(Component):
             return cpu.eip
         return call_host
 
+    def set_address_breaks(self, offsets: FrozenSet[int], check: Optional[Callable[[int], bool]]) -> None:
+        """Address breakpoints without stepping: every instruction decoded at one of
+        these page offsets (of its linear and physical address alike) first calls
+        `check(linear)` with `clock.icount` before it, and the machine stops there
+        when `check` says so.  The rest of the code runs at full speed in its blocks
+        (QEMU puts its breakpoints into the translated code the same way)."""
+        self.break_offsets = offsets
+        self.break_check = check
+        self.flush_code_cache()
+
+    def _wrap_break_check(self, fn: Callable[[int], int]) -> Callable[[int], int]:
+        cpu = self
+        clock = self.clock
+        check = self.break_check
+
+        def break_check(eip: int) -> int:
+            clock.icount -= 1               # the count before this instruction
+            stop = check(cpu.seg_base[CS] + eip)
+            clock.icount += 1
+            if stop:
+                raise BreakBefore()
+            return fn(eip)
+        return break_check
+
     def register_hostcall(self, physical_address: int, function: Callable[["CPU"], None]) -> None:
         """Call `function(cpu)` whenever execution reaches `physical_address`."""
         self.hostcalls[physical_address] = function
@@ -797,6 +827,11 @@ class CPU(Component):
             except LoopExit:
                 self.running = None
                 continue
+            except BreakBefore:
+                self.running = None
+                clock.icount -= 1                   # stopped before the instruction
+                clock.stop_icount = clock.icount
+                break
             except RestartAlone:
                 clock.icount -= 1                   # the instruction runs again, alone
                 self.store_restart = True

@@ -60,6 +60,15 @@ class RestartAlone(CPUFault):
         super().__init__(-1)
 
 
+class BreakBefore(CPUFault):
+    """An address breakpoint stopped the machine before its instruction (the
+    check `CPU.set_address_breaks` installs): the run loop counts the
+    instruction off and leaves with EIP at it."""
+
+    def __init__(self) -> None:
+        super().__init__(-1)
+
+
 class CodeModified(RestartAlone):
     """A store of the running instruction is about to change bytes of the block
     being run (a Pentium and later see such a change at the next instruction,
