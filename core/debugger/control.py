@@ -20,6 +20,8 @@ held at that snapshot (`SectorJournal`).  `reverse_continue` searches the
 intervals from the newest back for the last breakpoint or watchpoint hit.
 """
 
+import gc
+import platform
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
@@ -36,6 +38,8 @@ HISTORY_SHARE = 0.03
 MAX_SNAPSHOTS = 64
 #: bound on the RAM copies kept for going backwards
 SNAPSHOT_MEMORY = 1 << 30
+#: collect the garbage when a snapshot is dropped (PyPy; CPython frees it at once)
+COLLECT_DROPPED = platform.python_implementation() == "PyPy"
 
 
 class InstructionBreaker:
@@ -389,8 +393,14 @@ class Debugger:
             self.snapshots.append((icount, self.machine.snapshot()))
             self._journal_marks[icount] = self.sector_journal.mark()
             if len(self.snapshots) > self.max_snapshots:
-                dropped, _ = self.snapshots.pop(1)    # the first one marks where history begins
+                dropped = self.snapshots.pop(1)[0]    # the first one marks where history begins
                 del self._journal_marks[dropped]
+                if COLLECT_DROPPED:
+                    # PyPy frees the dropped RAM copy only at its next major
+                    # collection, which lets the heap grow to some 1.8 times the
+                    # history's bound first; the collection's time counts as the
+                    # snapshot's (`_next_interval`).
+                    gc.collect()
         self.machine.at_icount(icount + self._next_interval(icount, started), self._snapshot_now)
 
     def _next_interval(self, icount: int, started: float) -> int:
