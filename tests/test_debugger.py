@@ -178,7 +178,8 @@ def test_address_breakpoints_stop_where_the_stepping_hook_first_sees_the_address
     """An address breakpoint costs no stepping (the CPU is not traced: only the
     instructions at its page offset check it) and stops at exactly the count at
     which a per-instruction hook first sees the address, with EIP there; with
-    tier 2 from the first run of a block as well."""
+    tier 2 from the first run of a block as well; a physical breakpoint where the
+    address is mapped stops there too."""
     from pcmachine.debugger.control import Debugger
     from pcmachine.hookspecs import hookimpl
     from pcmachine.machine import Machine
@@ -222,6 +223,15 @@ def test_address_breakpoints_stop_where_the_stepping_hook_first_sees_the_address
         assert cpu.seg_base[1] + cpu.eip == target
         debugger.remove_breakpoint(target)
         assert cpu.break_offsets == frozenset() and cpu.break_check is None
+    finally:
+        machine.close()
+    machine = Machine.from_profile(Profile.load("pc.yaml", overrides, {"fda": image}))
+    try:
+        debugger = Debugger(machine, history=False)
+        debugger.add_breakpoint(0x100000, physical=True)    # where the kernel's entry is mapped
+        assert run(machine, lambda: False) == "debug"
+        assert machine.clock.icount == reach.icount
+        assert "breakpoint at physical 0x00100000" in debugger.stop_message
     finally:
         machine.close()
 
