@@ -174,6 +174,7 @@ class BlockStats:
     flushes: int = 0
     cached: int = 0
     translated: int = 0
+    shared: int = 0
 
     @property
     def hits(self) -> int:
@@ -191,19 +192,20 @@ class BlockStats:
                    code_writes=sum(c.code_writes for c in counters),
                    dropped=sum(c.dropped for c in counters), flushes=sum(c.flushes for c in counters),
                    cached=sum(c.cached() for c in counters),
-                   translated=sum(c.cpu.tier2_translated for c in counters))
+                   translated=sum(c.cpu.tier2_translated for c in counters),
+                   shared=sum(c.cpu.translations.shared for c in counters))
 
 
 STATS_HEADER = (f"{'':<12} {'decoded':>9} {'uncached':>8} {'blocks run':>12} {'hit rate':>9} "
                 f"{'per block':>9} {'code writes':>11} {'dropped':>8} {'flushes':>7} {'cached':>7} "
-                f"{'tier 2':>7}")
+                f"{'tier 2':>7} {'shared':>7}")
 
 
 def stats_line(name: str, stats: BlockStats) -> str:
     per_block = stats.instructions / stats.blocks_run if stats.blocks_run else 0.0
     return (f"{name:<12} {stats.decoded:>9,} {stats.uncached:>8,} {stats.blocks_run:>12,} "
             f"{stats.hit_rate:>8.2f}% {per_block:>9.2f} {stats.code_writes:>11,} {stats.dropped:>8,} "
-            f"{stats.flushes:>7,} {stats.cached:>7,} {stats.translated:>7,}")
+            f"{stats.flushes:>7,} {stats.cached:>7,} {stats.translated:>7,} {stats.shared:>7,}")
 
 
 def check_counted(what: str, timed: int, counted: int) -> None:
@@ -339,7 +341,8 @@ def bench_loops(names: List[str], window: int, repeat: int, record: bool, status
             status.clear()
             check_counted(name, result.instructions, counted.instructions)
             results.append((f"{name} {tier}" if len(tiers) > 1 else name, counted.stats))
-    print("decoded blocks (counted in a second run of the same windows; tier 2: blocks translated):")
+    print("decoded blocks (counted in a second run of the same windows; tier 2: blocks translated, shared: of them given the translation of a block\n"
+          "that does the same elsewhere):")
     print(STATS_HEADER)
     for name, stats in results:
         print(stats_line(name, stats))

@@ -139,8 +139,9 @@ def test_loops_with_both_tiers(capsys, monkeypatch):
     assert [row[1] for row in rows[:2]] == ["1", "2"]
     assert rows[0][2] == rows[1][2] == "300,000"
     counted = {row[1]: row for row in rows[2:]}
-    assert counted["1"][-1] == "0" and int(counted["2"][-1]) > 0      # blocks translated
-    assert counted["1"][2:-1] == counted["2"][2:-1]        # same decodes and runs either way
+    assert counted["1"][-2] == "0" and int(counted["2"][-2]) > 0      # blocks translated
+    assert counted["1"][-1] == counted["2"][-1] == "0"       # none shared: no copies of code
+    assert counted["1"][2:-2] == counted["2"][2:-2]        # same decodes and runs either way
 
 
 def test_guest_to_marker_reports_the_exact_instruction_count(tmp_path, capsys, floppy_from, pc):

@@ -312,6 +312,81 @@ def test_snapshots_cross_between_the_tiers(tmp_path: Any) -> None:
         assert machine_digest(second) == machine_digest(straight)
 
 
+#: One routine copied to two pages (a fork's copy of code): a block that runs
+#: once per call and one that branches back to itself, with a memory operand and
+#: an immediate.  Copy B is called, its immediate patched, and called again.
+COPIED_ROUTINE = """
+    xor ax, ax
+    mov ds, ax
+    mov es, ax
+    mov di, 0x2000
+    call copy
+    mov di, 0x3000
+    call copy
+    xor bx, bx
+    mov ax, 0x2000
+    call ax
+    mov ax, 0x3000
+    call ax
+    mov byte [0x3000 + step - routine], 5
+    mov ax, 0x3000
+    call ax
+    mov ax, 0x2000
+    call ax
+    hlt
+copy:
+    mov si, routine
+    mov cx, routine_end - routine
+    rep movsb
+    ret
+routine:
+    mov dx, 100
+    add bx, 1
+.again:
+    add bx, dx
+    add [0x500], bx
+    add bx, 3
+step equ $ - 1
+    dec dx
+    jnz .again
+    ret
+routine_end:
+"""
+
+
+def copied_routine_results(steps: List[int]) -> Tuple[int, int]:
+    """BX and the word at 500h after calls of the routine with these immediates."""
+    bx = total = 0
+    for step in steps:
+        bx = (bx + 1) & 0xFFFF
+        for dx in range(100, 0, -1):
+            bx = (bx + dx) & 0xFFFF
+            total = (total + bx) & 0xFFFF
+            bx = (bx + step) & 0xFFFF
+    return bx, total
+
+
+@pytest.mark.parametrize("share", [True, False], ids=["shared", "each-translated"])
+def test_copies_of_a_block_share_one_translation(share: bool) -> None:
+    """Copy B's blocks get copy A's translations (`plugins/cpu/translations.py`);
+    once its immediate is patched, B's blocks are new ones with their own, and A
+    keeps its 3.  Sharing changes nothing but the count of translations made."""
+    results = []
+    for options in ({"tier2": False}, {"tier2_threshold": 0, "tier2_share": share}):
+        machine = make_machine("pentium", **options)
+        load_code(machine, assemble(COPIED_ROUTINE))
+        assert run_until_stopped(machine) == "halted"
+        memory = machine.bus.memory
+        results.append((machine.clock.icount, machine.cpu.get_reg("bx"), memory[0x500] | memory[0x501] << 8))
+        translations = machine.cpu.translations
+    assert results[0] == results[1]
+    assert results[1][1:] == copied_routine_results([3, 3, 5, 3])
+    # Copy B's three blocks (the entry, the loop, the RET) at its first call, and
+    # its RET again after the patch dropped the routine's blocks (one 64-byte
+    # bucket): the patched entry and loop are translated anew.
+    assert translations.shared == (4 if share else 0)
+
+
 # ---------------------------------------------------------------- the translator
 
 
@@ -468,16 +543,16 @@ def test_block_functions_keep_registers_and_flags_in_locals(tmp_path: Any) -> No
     machine = Machine.from_profile("pc.yaml", [FIXED_RTC] + FORCED,
                                    {"fda": boot_sector(tmp_path, "bench_protected_loop.bin")})
     sources = []
-    original = tier2.translate
+    translations = machine.cpu.translations
+    original = translations.translate
 
     def keep(*args: Any) -> Any:
         sources.append(tier2.source(*args))
         return original(*args)
-    tier2.translate = keep
+    translations.translate = keep
     try:
         machine.run_headless(300_000)
     finally:
-        tier2.translate = original
         machine.close()
     # The inner loop is one block (through `call mix` and its RET), a `while` loop.
     hot = [source for source in sources if "while True" in source and "lf_op = 7" in source]
@@ -574,17 +649,15 @@ def translated_sources(code: str, model: str = "80486") -> Tuple[List[str], List
     machine.cpu.tier2_threshold = 0
     load_code(machine, assemble(code))
     sources, functions = [], []
-    original = tier2.translate
+    translations = machine.cpu.translations
+    original = translations.translate
 
     def keep(*args: Any) -> Any:
         sources.append(tier2.source(*args))
         functions.append(original(*args))
         return functions[-1]
-    tier2.translate = keep
-    try:
-        assert run_until_stopped(machine) == "halted"
-    finally:
-        tier2.translate = original
+    translations.translate = keep
+    assert run_until_stopped(machine) == "halted"
     return sources, functions
 
 

@@ -16,6 +16,7 @@ from pcmachine.errors import GuestError
 
 from . import alu, debugregs, faults, interrupts, paging, protected, tier2
 from .msr import MSRFile
+from .translations import Translations
 from .fpu.unit import X87, X87State
 from .blockrun import (DEFAULT_WARMUP, Runner, compile_loop_runner_unpeeled, make_loop_runner,
                        make_runner)
@@ -65,7 +66,7 @@ class CPU(Component):
         "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
         "regimes", "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
-        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
+        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "translations", "tlb_local",
         "tlb_pages", "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags",
         "tr_limit", "traced",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
@@ -100,6 +101,9 @@ class CPU(Component):
                                   "runs of a decoded block before tier 2 translates it "
                                   "(0: at its first run; unset: 20000 under CPython, 100000 "
                                   "under PyPy)", minimum=0),
+        "tier2_share": Option("bool", True, "give a block the tier-2 translation of a block "
+                              "that does the same elsewhere (a fork's copy of code), instead "
+                              "of translating it again"),
     }
     STATE_VERSION = 1
 
@@ -176,6 +180,7 @@ class CPU(Component):
         compile_loop_runner_unpeeled()
         #: blocks translated by tier 2 (for `machine bench`)
         self.tier2_translated = 0
+        self.translations = Translations(options["tier2_share"])
         self.block_buckets: Dict[int, Set[int]] = {}
         self.block_pages: Dict[int, Set[int]] = {}
         # Blocks that follow a jump: physical address -> their "still valid" flags.
@@ -431,6 +436,7 @@ class CPU(Component):
     def flush_code_cache(self) -> None:
         """Drop every decoded block, of every regime."""
         self.clear_fetch_cache()
+        self.translations.clear()
         for cache in self.decode_caches():
             cache.clear()
         for kept in self.regimes.values():
@@ -676,11 +682,11 @@ class CPU(Component):
     def _counting_runner(self, phys: int, runner: Runner, block: List[Callable[[int], int]],
                          followed: List[bool], alive: List[bool], loops: bool) -> Runner:
         """Tier 1's runner with a countdown: at its end the block is translated
-        (`tier2.translate`) and the translation replaces it.  A block that
+        (`Translations.translate`) and the translation replaces it.  A block that
         `loops` (branches back to its start) is translated as a loop, which
         leaves when a code write drops the block (`alive`)."""
         def translate() -> Runner:
-            translation = tier2.translate(self, block, followed, alive, loops)
+            translation = self.translations.translate(self, block, followed, alive, loops)
             self.tier2_translated += 1
             return translation
         return self._replaced_runner(phys, self.tier2_threshold, runner, translate)

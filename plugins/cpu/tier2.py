@@ -1864,23 +1864,6 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     return _locate(ast.Module(body=[function], type_ignores=[]), done), namespace
 
 
-def translate(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
-              alive: List[bool], loops: bool = False) -> Callable[[int, int], int]:
-    """The tier-2 function `run(eip, icount) -> eip` of a decoded block (the tree
-    is not kept: a translation's code object is a few kilobytes, its tree some
-    hundreds)."""
-    module, namespace = build(cpu, block, followed, alive, loops)
-    # The function's globals are a module's dictionary: PyPy's JIT reads a
-    # module global as a constant, a plain dictionary's as a hash lookup
-    # per access (tier 2 ran the bench loops 6 times slower than tier 1 so).
-    globals_ = ModuleType("tier2_block").__dict__
-    globals_.update(namespace)
-    exec(compile(module, "<tier 2 block>", "exec"), globals_)
-    # Taken out of its globals: a function in its own globals is a reference
-    # cycle, which would leave a dropped block to the cycle collector.
-    return globals_.pop("run")
-
-
 def source(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
            alive: List[bool], loops: bool = False) -> str:
     """The Python source of a block's tier-2 function (for reading and tests)."""
