@@ -25,8 +25,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import tier2
 
-#: How many distinct translations are kept (the oldest go first).
-MAX_ENTRIES = 4096
+#: How many distinct translations are kept (the oldest go first): some 7 KB of
+#: bytecode each, with their namespaces some tens of kilobytes.
+MAX_ENTRIES = 1024
 #: How deep closures captured by closures are keyed by content; deeper ones by identity.
 MAX_KEY_DEPTH = 8
 #: The block's own `alive` flag wherever it appears in a key.
