@@ -387,6 +387,29 @@ def test_copies_of_a_block_share_one_translation(share: bool) -> None:
     assert translations.shared == (4 if share else 0)
 
 
+def test_a_translation_that_holds_its_blocks_flag_is_not_shared() -> None:
+    """A helper that tier 2 leaves as a call and that reads the block's `alive`
+    flag would be another block's helper in a shared translation: such a
+    translation is not kept for sharing, so each block reads its own flag."""
+    cpu = make_machine("pentium").cpu
+
+    def block_for(alive: List[bool]) -> List[Any]:
+        def helper(eip: int) -> int:
+            def flag() -> bool:         # a nested definition: tier 2 keeps the call
+                return alive[0]
+            return eip + 1 if flag() else eip + 2
+
+        def instruction(eip: int) -> int:
+            return helper(eip)
+        return [instruction]
+    first_alive, second_alive = [True], [True]
+    first = cpu.translations.translate(cpu, block_for(first_alive), [False], first_alive, False)
+    second = cpu.translations.translate(cpu, block_for(second_alive), [False], second_alive, False)
+    first_alive[0] = False
+    assert (first(0x100, 0), second(0x100, 0)) == (0x102, 0x101)
+    assert cpu.translations.shared == 0
+
+
 # ---------------------------------------------------------------- the translator
 
 

@@ -74,11 +74,14 @@ class _Keys:
 
 
 def _refers_to(value: Any, target: Any, depth: int = 0) -> bool:
-    """Whether a function (through its cells, recursively) or method holds `target`."""
+    """Whether a function (through its cells, recursively), a method or a tuple
+    holds `target`."""
     if value is target:
         return True
     if depth >= MAX_KEY_DEPTH:
         return False
+    if type(value) is tuple:
+        return any(_refers_to(item, target, depth + 1) for item in value)
     if type(value) is MethodType:
         return _refers_to(value.__self__, target, depth + 1) or \
             _refers_to(value.__func__, target, depth + 1)
