@@ -341,8 +341,8 @@ def bench_loops(names: List[str], window: int, repeat: int, record: bool, status
             status.clear()
             check_counted(name, result.instructions, counted.instructions)
             results.append((f"{name} {tier}" if len(tiers) > 1 else name, counted.stats))
-    print("decoded blocks (counted in a second run of the same windows; tier 2: blocks translated, shared: of them given the translation of a block\n"
-          "that does the same elsewhere):")
+    print("decoded blocks (counted in a second run of the same windows; tier 2: blocks translated;\n"
+          "shared: of those, the blocks given the translation of a block that does the same elsewhere):")
     print(STATS_HEADER)
     for name, stats in results:
         print(stats_line(name, stats))

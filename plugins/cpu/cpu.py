@@ -66,9 +66,9 @@ class CPU(Component):
         "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
         "regimes", "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
-        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "translations", "tlb_local",
+        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
         "tlb_pages", "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags",
-        "tr_limit", "traced",
+        "tr_limit", "traced", "translations",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
     )
 
