@@ -56,7 +56,7 @@ class CPU(Component):
     # (fixed fields on both runtimes); `Component`'s attributes and anything a
     # plugin adds stay in the instance dictionary (tests/test_object_layout.py).
     __slots__ = (
-        "block_alive", "block_buckets", "break_check", "break_offsets", "block_pages", "check_irq", "code32",
+        "block_alive", "block_buckets", "block_pages", "break_check", "break_offsets", "check_irq", "code32",
         "code_cache", "code_cache16", "code_cache32", "code_pages", "cpl", "cr",
         "cr4_writable", "dr", "dr_hits", "eip", "fetch_cache", "fetch_local", "fetch_mask", "fetch_owner", "flags", "fpu",
         "gdtr_base", "gdtr_limit", "generation", "halted", "has_fpu", "hooks",

@@ -21,7 +21,7 @@ caches (`CPU.flush_code_cache`).
 """
 
 from types import CodeType, FunctionType, MethodType, ModuleType
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from . import tier2
 
