@@ -236,6 +236,71 @@ def test_address_breakpoints_stop_where_the_stepping_hook_first_sees_the_address
         machine.close()
 
 
+def watch_stops(image: str, overrides: list, kind: str, stepping: bool) -> list:
+    """Every stop of tests/guests/debug/watchops.asm under watchpoints of `kind` (r,
+    w, a) on its data and its stack, continued to the end: (count, CS:EIP,
+    registers, message)."""
+    from pcmachine.debugger.control import Debugger
+    from pcmachine.hookspecs import hookimpl
+    from pcmachine.machine import Machine
+    from pcmachine.profile import Profile
+
+    class Stepper:
+        @hookimpl
+        def instruction(self, machine, cs, eip, linear, cpu):
+            pass
+
+    machine = Machine.from_profile(Profile.load("pc.yaml", ["cpu.model=pentium", *overrides], {"fda": image}))
+    try:
+        if stepping:
+            machine.add_plugin(Stepper(), name="stepper")
+        debugger = Debugger(machine, history=False)
+        debugger.add_watchpoint(0x500, 20, kind)
+        debugger.add_watchpoint(0x7000 - 48, 48, kind)
+        cpu = machine.cpu
+        assert cpu.traced == stepping
+        stops = []
+        while True:
+            assert machine.clock.icount < 50_000_000
+            reason = machine.run_slice()
+            if reason == "debug":
+                stops.append((machine.clock.icount, cpu.get_reg("cs"), cpu.eip,
+                              tuple(cpu.get_reg(name) for name in ("eax", "ecx", "edx", "ebx", "esp", "ebp",
+                                                                   "esi", "edi", "eflags")),
+                              debugger.stop_message))
+                debugger._resume_icount = machine.clock.icount
+                machine._stop_reason = None
+            elif reason is not None:
+                assert reason == "halted" and machine.bus.read(0x500, 4) != 0
+                return stops
+    finally:
+        machine.close()
+
+
+@pytest.mark.parametrize("threshold", [None, 0])
+@pytest.mark.parametrize("kind", ["w", "r", "a"])
+def test_watchpoints_stop_right_after_the_access_without_stepping(tmp_path, kind, threshold):
+    """Watchpoints for writes, reads and both on the data and stack of
+    tests/guests/debug/watchops.asm (loads, stores, read-modify-writes, string
+    moves, pushes, pops, calls, INT and IRET, x87 loads and stores; real mode, then
+    paging): the CPU does not step, yet every stop comes at the same count, at the
+    same EIP and with the same registers as in a run that steps every instruction
+    (an `instruction` hook), right after the accessing instruction; with tier 2
+    from the first run of a block too.  It fails when an instruction cannot run
+    again from its start after one of its accesses (XCHG setting its register
+    before its store, say)."""
+    if not os.path.exists(WATCH_OPS):
+        pytest.skip("tests/guests/debug/watchops.bin is missing (tests/guests/debug/build.sh)")
+    image = boot_sector_floppy(tmp_path, WATCH_OPS)
+    overrides = [] if threshold is None else [f"cpu.tier2_threshold={threshold}"]
+    stepped = watch_stops(image, overrides, kind, stepping=True)
+    assert len(stepped) > 100
+    verbs = {"w": {"write"}, "r": {"read"}, "a": {"read", "write"}}[kind]
+    assert {re.search(r"\((\w+) of", stop[4]).group(1) for stop in stepped} == verbs
+    assert {0, 8} <= {stop[1] for stop in stepped}             # real mode, then protected
+    assert watch_stops(image, overrides, kind, stepping=False) == stepped
+
+
 @needs_gdb
 def test_gdb_reads_and_writes_the_x87_registers(tmp_path):
     out = run_gdb(tmp_path, "break kmain\ncontinue\ninfo registers fctrl ftag\n"
@@ -289,6 +354,7 @@ def test_going_backwards_puts_the_disk_back_and_forwards_writes_it_again(tmp_pat
 
 IRQ_LOOP = os.path.join(os.path.dirname(__file__), "guests", "debug", "irqloop.bin")
 MAGIC_BREAK = os.path.join(os.path.dirname(__file__), "guests", "debug", "magicbreak.bin")
+WATCH_OPS = os.path.join(os.path.dirname(__file__), "guests", "debug", "watchops.bin")
 
 
 def boot_sector_floppy(tmp_path, path: str) -> str:

@@ -3,11 +3,12 @@ continue to breakpoints and watchpoints, and go backwards.
 
 The machine's run loop hands every stop reason to `Debugger.stopped()`, which holds
 the run (awaiting commands from its front end) until it is told to go on.  Nothing
-here costs the guest anything while no breakpoint is set: address breakpoints use
-the per-instruction hook only while some exist (the CPU switches to its stepping
-loop then, as Bochs does), event breakpoints hook only the events asked for, and
-watchpoints make only their own physical pages take the bus's slow path (and step,
-so that a stop lands right after the accessing instruction).
+here costs the guest anything while no breakpoint is set, and none of them steps
+the CPU: address breakpoints are checked by the decoded instructions at their page
+offsets (`CPU.set_address_breaks`), event breakpoints hook only the events asked
+for, and watchpoints make only their own physical pages take the bus's slow path,
+where a hit sends the accessing instruction back to run alone so that the stop
+lands right after it (`CPU.run_access_alone`).
 
 Going backwards rests on determinism: the debugger keeps a snapshot every
 `interval` instructions (by default 10,000,000, or more where a snapshot would
@@ -193,13 +194,11 @@ class Debugger:
     # ------------------------------------------------------------------ breakpoints
     def _sync_hooks(self) -> None:
         """Register exactly the hook objects the current breakpoints need."""
-        # Watchpoints step too, so that a stop lands right after the accessing
-        # instruction rather than at the end of its decoded block.
         offsets = frozenset(address & 0xFFF for address in self.breakpoints | self.physical_breakpoints)
         for cpu in self.machine.all_cpus():
             if cpu.break_offsets != offsets:
                 cpu.set_address_breaks(offsets, self.check_address if offsets else None)
-        want_insn = bool(self.linear_watches or self.interrupted_at is not None)
+        want_insn = self.interrupted_at is not None
         if want_insn and self._instruction_breaker is None:
             self._instruction_breaker = InstructionBreaker(self)
             self.machine.add_plugin(self._instruction_breaker, name="debugger-insn")
@@ -285,9 +284,15 @@ class Debugger:
         self._sync_hooks()
 
     def _memory_access(self, address: int, size: int, write: bool, value: int) -> None:
+        """A load or store on a watched page.  A hit inside a decoded block first
+        sends the accessing instruction back to run again alone
+        (`CPU.run_access_alone`), so that the stop lands right after it and the
+        hit is counted once, at the same count as when stepping."""
         for byte in range(address, address + size):
             watch = self.watchpoints.get(byte)
             if watch is not None and (watch[0] == "a" or (watch[0] == "w") == write):
+                for cpu in self.machine.all_cpus():
+                    cpu.run_access_alone()
                 verb = "write" if write else "read"
                 self.hit(f"watchpoint {watch[1]:#x} ({verb} of {size} byte(s) at physical {address:#x}, "
                          f"value {value:#x})", {"watch": watch[0], "address": watch[1], "write": write})

@@ -62,7 +62,7 @@ class CPU(Component):
         "gdtr_base", "gdtr_limit", "generation", "halted", "has_fpu", "hooks",
         "hostcalls", "idtr_base", "idtr_limit", "inhibit_icount", "intr_line", "is_bsp",
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
-        "lf_res", "limited_caches", "magic_break", "max_blocks", "mlin", "model",
+        "lf_res", "limited_caches", "loading", "magic_break", "max_blocks", "mlin", "model",
         "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
         "regimes", "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
@@ -192,6 +192,8 @@ class CPU(Component):
         self.running: Optional[List[Callable[[int], int]]] = None
         #: a store of an instruction is on the bus (not a device's or the BIOS's)
         self.storing = False
+        #: a load of an instruction is on the bus (not a device's DMA)
+        self.loading = False
         #: the next instruction runs alone: its store changes the block it was in
         self.store_restart = False
         self.traced = False
@@ -498,6 +500,16 @@ class CPU(Component):
             self.storing = False
             raise RestartAlone()
 
+    def run_access_alone(self) -> None:
+        """As `run_store_alone`, for this processor's own loads as well (a
+        debugger's watchpoint: the machine stops right after the accessing
+        instruction without single-stepping every other one).  A device's DMA
+        is neither, and goes on."""
+        if self.running is not None and (self.storing or self.loading):
+            self.running = None
+            self.storing = self.loading = False
+            raise RestartAlone()
+
     def _cached_block(self, address: int) -> Optional[List[Callable[[int], int]]]:
         """The instruction closures of the block decoded at a physical address, in
         the cache in use (its runner may change: tier 2; the list stays)."""
@@ -771,15 +783,22 @@ class CPU(Component):
         self._drop_block(physical_address)
 
     # ------------------------------------------------------------------ bus sync
-    def sync_before_bus(self) -> None:
-        """`clock.icount` is kept exact by the run loop; nothing to flush."""
+    def load_on_bus(self, address: int, size: int) -> int:
+        """An instruction's load through the bus's slow path (`loading` tells it
+        from a device's DMA: `run_access_alone`)."""
+        self.loading = True
+        try:
+            value = self.bus.read(address, size)
+        finally:
+            self.loading = False
+        self.sync_after_bus()
+        return value
 
     def store_on_bus(self, address: int, size: int, value: int) -> None:
         """An instruction's store through the bus's slow path (`storing` tells a
         store into the running block, `CodeModified`, from a device's write)."""
         if self.bus.store_beside_code(address, size, value):
             return
-        self.sync_before_bus()
         self.storing = True
         try:
             self.bus.write(address, size, value)

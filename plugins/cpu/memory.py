@@ -72,19 +72,14 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
         if (first & 0xFFF) + size <= 0x1000:
             # one access of the operand's size, as the CPU's bus cycle: a device
             # register that answers dword reads only sees a dword read
-            cpu.sync_before_bus()
-            value = bus.read(first, size)
-            cpu.sync_after_bus()
-            return value
+            return cpu.load_on_bus(first, size)
         value = 0
         for i in range(size):
             a = phys(lin + i, False)
             if read_fast[a >> 12]:
                 byte = mem[a]
             else:
-                cpu.sync_before_bus()
-                byte = bus.read(a, 1)
-                cpu.sync_after_bus()
+                byte = cpu.load_on_bus(a, 1)
             value |= byte << (8 * i)
         return value
 

@@ -572,12 +572,22 @@ def build_xadd(d: Decoder) -> Closure:
     get, setter, _ = d.rm_access(size, writes=True)
     r_get, r_set = d.reg_get(size, d.reg), d.reg_set(size, d.reg)
 
-    def xadd() -> None:
+    if d.mod == 3:
+        def xadd() -> None:
+            dest = get()
+            total = alu.alu_add(cpu, dest, r_get(), mask)
+            r_set(dest)
+            setter(total)       # XADD r, r with the same register leaves the sum
+        return plain(d, xadd)
+
+    def xadd_memory() -> None:
         dest = get()
         total = alu.alu_add(cpu, dest, r_get(), mask)
-        r_set(dest)
+        # The store first: a #PF on it (a copy-on-write page) or a watchpoint
+        # runs the instruction again from its start, with the register as it was.
         setter(total)
-    return plain(d, xadd)
+        r_set(dest)
+    return plain(d, xadd_memory)
 
 
 @register(TWO_BYTE, *range(0xC8, 0xD0))

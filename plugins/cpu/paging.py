@@ -375,12 +375,7 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     def fill(lin: int, write: bool) -> int:
         return translate(cpu, lin, write) & ~0xFFF
 
-    def bus_read(a: int, size: int) -> int:
-        cpu.sync_before_bus()
-        value = bus.read(a, size)
-        cpu.sync_after_bus()
-        return value
-
+    bus_read = cpu.load_on_bus
     bus_write = cpu.store_on_bus
     # A store beside decoded code goes straight into memory (see `memory.py`).
     beside_code = bus.beside_code.get

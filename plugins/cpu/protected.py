@@ -97,12 +97,10 @@ def sys_write(cpu, linear: int, size: int, value: int) -> None:
         return
     if (linear & 0xFFF) + size <= 0x1000:
         address = supervisor_address(cpu, linear, True)
-        cpu.sync_before_bus()
         cpu.bus.write(address, size, value)
         cpu.sync_after_bus()
         return
     addresses = [supervisor_address(cpu, linear + i, True) for i in range(size)]
-    cpu.sync_before_bus()
     for i, address in enumerate(addresses):
         cpu.bus.write(address, 1, (value >> (8 * i)) & 0xFF)
     cpu.sync_after_bus()

@@ -13,3 +13,5 @@ rm -f entry.o kmain.o
 nasm -f bin -o irqloop.bin irqloop.asm
 # Bochs' magic breakpoint in real and protected mode.
 nasm -f bin -o magicbreak.bin magicbreak.asm
+# Watchpoints without stepping: loads, stores and stack work on watched bytes.
+nasm -f bin -o watchops.bin watchops.asm
