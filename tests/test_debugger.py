@@ -474,3 +474,69 @@ def test_history_snapshots_take_a_bounded_share_of_host_time(monkeypatch):
             assert debugger._next_interval(20_000_000, 2.25) == debugger.interval
         finally:
             machine.close()
+
+
+def test_ram_copies_share_unchanged_pieces():
+    """A RAM copy shares with the previous one every piece whose bytes did not
+    change, and all pieces of zeros are one; the bytes held count each shared piece
+    once and drop when no copy holds a piece any more; a copy joins back to the
+    RAM it was taken from (a size that is not a whole number of pieces too)."""
+    from pcmachine.debugger.ramcopies import PIECE, RamCopies
+
+    memory = bytearray(8 * PIECE + 100)
+    memory[3 * PIECE + 7] = 1
+    copies = RamCopies()
+    first = copies.copy(memory, None)
+    assert RamCopies.joined(first) == memory
+    assert copies.held == 2 * PIECE + 100          # the zeros once, the piece at 3, the tail
+    memory[5 * PIECE] = 2
+    memory[-1] = 3
+    second = copies.copy(memory, first)
+    assert RamCopies.joined(second) == memory and RamCopies.joined(first) != memory
+    assert second[3] is first[3] and second[0] is first[0]
+    assert second[5] is not first[5] and second[8] is not first[8]
+    assert copies.held == 3 * PIECE + 200
+    copies.release(first)
+    assert copies.held == 3 * PIECE + 100          # the old tail is gone
+    copies.release(second)
+    assert copies.held == 0
+
+
+def test_history_of_a_large_machine_keeps_more_snapshots_and_goes_back_exactly(tmp_path):
+    """A 256 MiB machine (tests/guests/debug/irqloop.asm, counting timer ticks in
+    RAM) with a snapshot every 20,000 instructions: history keeps them all (whole
+    RAM copies kept four at most of a machine this size), holding little more than
+    one RAM's worth, and going back 25,000 instructions gives the RAM and
+    registers of a machine run forward to that count."""
+    import hashlib
+
+    from pcmachine.debugger.control import MIN_SNAPSHOTS, Debugger
+    from pcmachine.machine import Machine
+    from pcmachine.profile import Profile
+
+    image = irq_loop_floppy(tmp_path)
+
+    def machine_at(count: int, history: bool):
+        machine = Machine.from_profile(Profile.load("pc.yaml", ["ram.size=256M"], {"fda": image}))
+        debugger = Debugger(machine, history=history, interval=20_000) if history else None
+        while machine.clock.icount < count:
+            assert machine.run_slice(count) in (None, "instruction-limit")
+        return machine, debugger
+
+    machine, debugger = machine_at(300_000, True)
+    try:
+        assert len(debugger.snapshots) > MIN_SNAPSHOTS + 5
+        assert debugger.ram_copies.held < (256 << 20) + (8 << 20)
+        assert debugger.reverse_step(25_000)
+        cpu = machine.cpu
+        back = (machine.clock.icount, hashlib.sha256(machine.bus.memory).hexdigest(),
+                cpu.describe(), cpu.get_reg("eip"))
+    finally:
+        machine.close()
+    reference, _ = machine_at(275_000, False)
+    try:
+        cpu = reference.cpu
+        assert back == (275_000, hashlib.sha256(reference.bus.memory).hexdigest(),
+                        cpu.describe(), cpu.get_reg("eip"))
+    finally:
+        reference.close()

@@ -13,8 +13,9 @@ lands right after it (`CPU.run_access_alone`).
 Going backwards rests on determinism: the debugger keeps a snapshot every
 `interval` instructions (by default 10,000,000, or more where a snapshot would
 cost over HISTORY_SHARE of the host time since the last: a 16 MiB machine's takes
-some 10-20 ms, and PyPy runs 10,000,000 instructions in 60 ms) and a log of the
-host inputs; to reach instruction count
+some 10-20 ms, and PyPy runs 10,000,000 instructions in 60 ms; RAM is copied in
+pieces shared with the previous copy, `RamCopies`) and a log of the host inputs;
+to reach instruction count
 N it restores the last snapshot before N and re-executes, inputs re-applied at
 their recorded counts, to exactly N, with the disk images put back to what they
 held at that snapshot (`SectorJournal`).  `reverse_continue` searches the
@@ -29,6 +30,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 from pcmachine.hookspecs import hookimpl
 
 from .inspect import translate
+from .ramcopies import RamCopies
 from .sectorjournal import SectorJournal
 
 #: stop reasons that end the run rather than pause it
@@ -37,8 +39,10 @@ SNAPSHOT_INTERVAL = 10_000_000
 #: with the default interval, the share of host time snapshots may take
 HISTORY_SHARE = 0.03
 MAX_SNAPSHOTS = 64
-#: bound on the RAM copies kept for going backwards
+#: bound on the RAM kept for going backwards (pieces shared between copies count
+#: once: `RamCopies`), kept to as long as more than MIN_SNAPSHOTS remain
 SNAPSHOT_MEMORY = 1 << 30
+MIN_SNAPSHOTS = 4
 #: collect the garbage when a snapshot is dropped (PyPy; CPython frees it at once)
 COLLECT_DROPPED = platform.python_implementation() == "PyPy"
 
@@ -182,8 +186,7 @@ class Debugger:
         self.input_log = InputLog()
         self.command_handler: Optional[Callable[[str], Awaitable[Optional[str]]]] = None
         self.on_triple_fault = ""
-        ram = max(1, machine.bus.ram_size)
-        self.max_snapshots = max(4, min(MAX_SNAPSHOTS, SNAPSHOT_MEMORY // ram))
+        self.ram_copies = RamCopies()
         machine.add_plugin(self.input_log, name="debugger-inputs")
         machine.add_plugin(self.sector_journal, name="debugger-sectors")
         machine.add_plugin(self, name="debugger")
@@ -395,17 +398,24 @@ class Debugger:
             return                        # re-executing: the snapshots exist already
         started = time.perf_counter()
         if not self.snapshots or icount > self.snapshots[-1][0]:
-            self.snapshots.append((icount, self.machine.snapshot()))
+            state = self.machine.snapshot(ram_copy=False)
+            state["ram"] = self.ram_copies.copy(state["ram"], self.snapshots[-1][1]["ram"] if self.snapshots
+                                                else None)
+            self.snapshots.append((icount, state))
             self._journal_marks[icount] = self.sector_journal.mark()
-            if len(self.snapshots) > self.max_snapshots:
-                dropped = self.snapshots.pop(1)[0]    # the first one marks where history begins
+            dropped_any = False
+            while len(self.snapshots) > MAX_SNAPSHOTS or (
+                    self.ram_copies.held > SNAPSHOT_MEMORY and len(self.snapshots) > MIN_SNAPSHOTS):
+                dropped, old = self.snapshots.pop(1)    # the first one marks where history begins
+                self.ram_copies.release(old["ram"])
                 del self._journal_marks[dropped]
-                if COLLECT_DROPPED:
-                    # PyPy frees the dropped RAM copy only at its next major
-                    # collection, which lets the heap grow to some 1.8 times the
-                    # history's bound first; the collection's time counts as the
-                    # snapshot's (`_next_interval`).
-                    gc.collect()
+                dropped_any = True
+            if dropped_any and COLLECT_DROPPED:
+                # PyPy frees the dropped RAM pieces only at its next major
+                # collection, which lets the heap grow to some 1.8 times the
+                # history's bound first; the collection's time counts as the
+                # snapshot's (`_next_interval`).
+                gc.collect()
         self.machine.at_icount(icount + self._next_interval(icount, started), self._snapshot_now)
 
     def _next_interval(self, icount: int, started: float) -> int:
@@ -432,7 +442,7 @@ class Debugger:
         machine = self.machine
         state = dict(self.snapshots)[start]
         self.sector_journal.undo_to(self._journal_marks[start])
-        machine.restore(state)
+        machine.restore(dict(state, ram=RamCopies.joined(state["ram"])))
         machine.replace_scheduled_inputs(self.input_log.rewind(start))
         self.recording_hits = []
         try:
