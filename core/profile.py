@@ -306,7 +306,8 @@ class Profile:
             if image is None:
                 continue
             if not os.path.isfile(image):
-                self.fail(f"media.{drive}.image", f"image not found: {image}")
+                self.fail(f"media.{drive}.image", f"image not found: {image}" if not os.path.exists(image)
+                          else f"not a regular file (an image file is needed): {image}")
             for other, spec in result.items():
                 if os.path.samefile(spec["image"], image):
                     self.fail(f"media.{drive}.image", f"{image} is already the image of {other}; "

@@ -77,7 +77,8 @@ def test_empty_and_truncated_images(tmp_path, capsys, size, problem):
 
 def test_missing_image_and_a_directory(tmp_path, capsys):
     assert "image not found" in refused(capsys, run_args("--hda", str(tmp_path / "nothing.img")))
-    assert "image not found" in refused(capsys, run_args("--hda", str(tmp_path)))
+    assert "not a regular file" in refused(capsys, run_args("--hda", str(tmp_path)))
+    assert "not a regular file" in refused(capsys, run_args("--hda", os.devnull))
 
 
 def test_floppy_larger_than_any_format_is_refused(tmp_path, capsys):
