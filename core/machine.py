@@ -484,6 +484,7 @@ class Machine:
             "a20": dict(self.bus.a20_sources),
             "irq_levels": list(self.bus.irq_levels),
             "cpu_turn": self.processors.turn,
+            "cpu_spin_turn": self.processors.spin_turn,
             "components": {name: {"version": getattr(c, "STATE_VERSION", 1), "state": c.snapshot()}
                            for name, c in self.components.items()},
             "drives": self.drives.snapshot(),
@@ -526,6 +527,7 @@ class Machine:
             self.bus.irq_levels = list(state["irq_levels"])
             if self.processors.cpus:
                 self.processors.turn = state.get("cpu_turn", 0)
+                self.processors.spin_turn = state.get("cpu_spin_turn", False)
                 self.cpu = self.processors.current
             for name, entry in state["components"].items():
                 if name in self.components:

@@ -26,6 +26,10 @@ CAPSTONE_QUIRKS = {
     # Far indirect CALL/JMP with a 32-bit operand: capstone drops the "l".
     (16, "ljmp"): {"jmp"}, (16, "lcall"): {"call"}, (32, "ljmp"): {"jmp"},
     (32, "lcall"): {"call"},
+    # 0F 1A-0F 1C with a memory operand, F3 0F 1E: reserved NOPs on a P6, MPX,
+    # CLDEMOTE and CET later.
+    **{(bits, "nop"): {"bndldx", "bndstx", "bndmov", "cldemote", "endbr32", "endbr64", "rdsspd"}
+       for bits in (16, 32)},
 }
 PREFIXES = {0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65}
 

@@ -62,3 +62,19 @@ def test_rep_strings_wrap_at_64k() -> None:
     load_guest(machine, "strings.bin")
     assert run_until_stopped(machine) == "halted"
     assert recorder.data.decode() == "MSCL"
+
+
+@pytest.mark.parametrize("model, expected", [("pentiumpro", "abcdef" * 3 + "K"), ("pentium2", "abcdef" * 3 + "K"),
+                                             ("pentium", "U"), ("80486", "U")])
+@pytest.mark.parametrize("tier2_threshold", [None, 0])
+def test_reserved_nops_and_endbr32_from_the_p6_on(model: str, expected: str, tier2_threshold) -> None:
+    """tests/guests/cpu/hintnop.asm: 0F 18-0F 1F (NOP Ev, PREFETCHh, ENDBR32) are
+    NOPs from the Pentium Pro on, touching no memory even past the segment limit,
+    and #UD before it.  JOS built with Debian's gcc reset at its first printed
+    number: libgcc's __udivdi3 starts with ENDBR32."""
+    machine = make_machine(model, **({} if tier2_threshold is None else
+                                     {"tier2_threshold": tier2_threshold}))
+    recorder = PortRecorder(machine)
+    load_guest(machine, "hintnop.bin")
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data.decode() == expected

@@ -102,14 +102,26 @@ def test_pause_never_skips_past_a_clock_event():
     assert machine.cpu.get_reg("eax") >= 20000
 
 
-def test_pause_is_a_plain_nop_with_several_processors():
-    """Each processor has its own TSC; one skipping time would leave the others'
-    behind."""
+def test_pause_ends_the_turn_with_several_processors():
+    """Each processor has its own TSC: one skipping time would leave the others'
+    behind, so with several PAUSE skips none.  It ends the processor's turn
+    instead when another one can run (a spinner lets the lock's holder run, as
+    QEMU's helper_pause lets another CPU run), and ends its block, so that block
+    runs and stepping switch at the same count."""
     machine = Machine.from_profile("pc.yaml", ["cpu.count=2"])
     try:
         cpu = machine.cpu
+        clock = machine.clock
         load_code(machine, b"\xF3\x90")
-        assert decode(cpu, cpu.eip)[0].__name__ == "nop"
+        fn, _, _, length, ends = decode(cpu, cpu.eip)[:5]
+        assert (fn.__name__, length, ends) == ("pause", 2, True)
+        tsc, clock.stop_icount = cpu.tsc_offset, clock.icount + 1000
+        fn(cpu.eip)             # the other processor waits for its SIPI: the turn goes on
+        assert clock.stop_icount == clock.icount + 1000 and not machine.processors._paused
+        machine.processors.cpus[1].halted = False
+        fn(cpu.eip)
+        assert clock.stop_icount == clock.icount and cpu.tsc_offset == tsc
+        assert machine.processors._paused
     finally:
         machine.close()
 

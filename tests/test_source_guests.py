@@ -27,6 +27,9 @@ an environment variable and skips, saying which, when it is not set.
   holding `args-single`; each disk holds its kernel command line).
 * PCMACHINE_UCORE_DIR: `ucore.img`, `swap.img` and `sfs.img` (Tsinghua's ucore,
   lab 8's reference answer, `make` in `labcodes_answer/lab8_result`).
+* PCMACHINE_JOS_DIR: `kernel.img` and `fs.img` (MIT 6.828's JOS with lab 5 done,
+  `make` with the host's gcc; the file system image as built, copied before each
+  run).
 """
 
 import os
@@ -252,3 +255,26 @@ def test_ucore_lab8_runs_user_programs_from_its_file_system(pc):
         start = len(m.serial.text())
         m.type(command)
         m.run_until(lambda: answer in m.serial.text()[start:], 600, False, f"{answer!r} on COM1")
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_jos_lab5_runs_its_shell_from_its_file_system(pc, tmp_path, cpus):
+    """MIT 6.828's JOS with lab 5 done: its file system server is a user
+    environment reading the second IDE disk, `fork` is copy-on-write through
+    user-level page-fault handlers, and the shell spawns each command from the
+    file system; commands typed on COM1.  Built with Debian's gcc, whose 32-bit
+    libgcc starts `__udivdi3` with ENDBR32: it reset at its first printed number
+    until the P6's reserved NOPs were decoded.  With two processors its big
+    kernel lock is taken with XCHG and PAUSE: each command took some 50 virtual
+    seconds until a PAUSE ended its processor's turn (now each one must answer
+    within 20 virtual seconds)."""
+    kernel, fs = built("PCMACHINE_JOS_DIR", "kernel.img", "fs.img")
+    fs = shutil.copy(fs, tmp_path)
+    m = pc.boot("pc.yaml", overrides=["ram.size=128M", f"cpu.count={cpus}"], hda=kernel, hdb=fs)
+    m.serial.wait("init: starting sh", timeout=300)
+    assert "file rewrite is good" in m.serial.text()
+    for command, answer in (("echo hello\n", "hello"), ("ls\n", "testpteshare"),
+                            ("cat lorem\n", "id est laborum."), ("forktree\n", "I am '111'")):
+        start = len(m.serial.text())
+        m.serial.type(command)
+        m.run_until(lambda: answer in m.serial.text()[start:], 20, True, f"{answer!r} on COM1")

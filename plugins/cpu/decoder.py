@@ -510,6 +510,8 @@ def _decode_into(d: Decoder) -> Tuple[Callable[[int], int], bool]:
         raise DecodeFault(GP)
     if d.lock and generation >= 3 and not lockable(d):
         raise DecodeFault(UD)
+    if opcode == 0x90 and d.rep == 0xF3 and len(cpu.peers) > 1:
+        return fn, True                     # PAUSE ends the processor's turn (ops_basic)
     return fn, opcode in ENDS_BLOCK and opcode not in CONTINUES_BLOCK_0F
 
 
@@ -541,6 +543,7 @@ ENDS_BLOCK = frozenset([*range(0x70, 0x80), 0xE0, 0xE1, 0xE2, 0xE3, 0xE8, 0xE9, 
                         *range(0x100, 0x200)])
 #: Two-byte opcodes that may continue a block (pure register/memory computations).
 CONTINUES_BLOCK_0F = frozenset([*range(0x140, 0x150),       # CMOVcc
+                                *range(0x118, 0x120),       # NOP Ev (hint NOPs)
                                 *range(0x190, 0x1A0), 0x1A3, 0x1A4, 0x1A5, 0x1AB, 0x1AC,
                                 0x1AD, 0x1AF, 0x1B3, 0x1B6, 0x1B7, 0x1BA, 0x1BB, 0x1BC,
                                 0x1BD, 0x1BE, 0x1BF, 0x1C0, 0x1C1, *range(0x1C8, 0x1D0),

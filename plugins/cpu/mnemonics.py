@@ -116,6 +116,10 @@ def mnemonic_of(d: Decoder) -> str:
         return ("bt", "bts", "btr", "btc")[reg - 4]
     if 0x1C8 <= op < 0x1D0:
         return "bswap"
+    if 0x118 <= op < 0x120:
+        if op == 0x118 and d.mod != 3 and reg < 4:
+            return ("prefetchnta", "prefetcht0", "prefetcht1", "prefetcht2")[reg]
+        return "nop"
     if op in (0x171, 0x172, 0x173):
         return MMX_SHIFTS.get((op, reg), "(bad)")
     if op == 0x1AE:

@@ -2,7 +2,7 @@
 additions (Jcc near, SETcc, MOVZX/MOVSX, BT*, BSF/BSR, SHLD/SHRD, IMUL, FS/GS,
 MOV CRn/DRn), the 486/Pentium additions (BSWAP, XADD, CMPXCHG, CMPXCHG8B,
 INVD, WBINVD, INVLPG, CPUID, RDTSC, RDMSR/WRMSR) and the P6 ones (CMOVcc, RDPMC,
-SYSENTER/SYSEXIT)."""
+SYSENTER/SYSEXIT, the reserved NOPs 0F 18-0F 1F)."""
 
 from typing import Callable
 
@@ -121,6 +121,24 @@ def build_cache(d: Decoder) -> Closure:
 @register(TWO_BYTE, 0x0B)
 def build_ud2(d: Decoder) -> Closure:
     raise DecodeFault()
+
+
+@register(TWO_BYTE, *range(0x18, 0x20))
+def build_hint_nop(d: Decoder) -> Closure:
+    """0F 18-0F 1F with a ModRM operand: the P6 family's reserved NOPs ("NOP
+    Ev", 0F 1F /0 being the documented multi-byte NOP; 0F 18 /0-3 became the
+    SSE PREFETCHh hints).  They decode the operand but touch no memory and
+    raise nothing; before family 6 they are #UD.  CET's ENDBR32/ENDBR64 (F3 0F
+    1E FB/FA) live here, so code built with -fcf-protection (Debian's and
+    Ubuntu's 32-bit libgcc: __udivdi3, __umoddi3) runs them as NOPs, as on
+    every processor without CET."""
+    need(d, 6)
+    d.modrm()
+    n, m = d.length, d.ipmask
+
+    def hint_nop(eip: int) -> int:
+        return (eip + n) & m
+    return hint_nop
 
 
 @register(TWO_BYTE, 0x20, 0x21, 0x22, 0x23)

@@ -668,6 +668,24 @@ def spin_wait(cpu, n: int, m: int) -> Closure:
     return pause
 
 
+def pause_yield(cpu, n: int, m: int) -> Closure:
+    """PAUSE with several processors: the processor is spinning on a lock or a
+    flag another one will change, which cannot happen while it holds the turn.
+    So it ends its turn right after the PAUSE (which ends its block, so stepping
+    and block runs stop at the same count), as QEMU's helper_pause leaves the CPU
+    loop ("let another CPU run").  Without this a test-and-set lock held by the
+    processor whose turn it is not costs the spinner its whole quantum, and a
+    holder that drops and retakes the lock within its own turn starves the others
+    (JOS with two CPUs ran 50 times slower)."""
+    clock = cpu.clock
+    processors = cpu.machine.processors
+
+    def pause(eip: int) -> int:
+        processors.end_turn(clock)
+        return (eip + n) & m
+    return pause
+
+
 @register(ONE_BYTE, *range(0x90, 0x98))
 def build_xchg_acc(d: Decoder) -> Closure:
     size = d.opsize
@@ -676,7 +694,9 @@ def build_xchg_acc(d: Decoder) -> Closure:
     get_r, set_r = d.reg_get(size, index), d.reg_set(size, index)
     n, m = d.length, d.ipmask
     if index == 0:
-        if d.rep == 0xF3 and d.cpu.pause_ticks and len(d.cpu.peers) <= 1:
+        if d.rep == 0xF3 and len(d.cpu.peers) > 1:
+            return pause_yield(d.cpu, n, m)
+        if d.rep == 0xF3 and d.cpu.pause_ticks:
             return spin_wait(d.cpu, n, m)
 
         def nop(eip: int) -> int:
