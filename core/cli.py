@@ -67,6 +67,7 @@ def kernel_components(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
     options: Dict[str, Any] = {"kernel": os.path.abspath(args.kernel)}
     if args.initrd is not None:
         options["initrd"] = os.path.abspath(args.initrd)
+        options["initrd_name"] = args.initrd      # the module's string, as QEMU passes it
     if args.append is not None:
         options["append"] = args.append
     return {"bios": options}

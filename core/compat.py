@@ -159,6 +159,8 @@ def kernel_overrides(entry: Dict[str, Any], cache: str) -> List[str]:
     for flag, value in zip(words, words[1:]):
         if flag in KERNEL_FLAGS:
             overrides.append(f"bios.{KERNEL_FLAGS[flag]}={value}")
+            if flag == "-initrd":
+                overrides.append(f"bios.initrd_name={value}")
         elif flag == "-m":
             overrides.append(f"ram.size={value}M")
     return overrides

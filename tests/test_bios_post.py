@@ -88,3 +88,17 @@ def test_pic_masks_and_timer_irq(booted):
     ticks_before = word(booted, 0x46C)
     booted.run_headless(booted.clock.icount + 100)
     assert word(booted, 0x46C) > ticks_before          # IRQ 0 arrives as int 08h
+
+
+def test_serial_ports_are_left_with_out2_set(booted):
+    """POST leaves MCR OUT2 set on each UART it finds, as a guest finds the port
+    under QEMU (MCR 08h after its reset): a kernel that enables the THR-empty
+    interrupt for its console without writing MCR (Fiwix) gets IRQ 4.  The PC's
+    wiring still gates the interrupt by OUT2."""
+    bus = booted.bus
+    assert bus.io_read(0x3FC, 1) == 0x08 and bus.io_read(0x2FC, 1) == 0x08
+    assert bus.irq_levels[4] == 0
+    bus.io_write(0x3F9, 1, 0x02)                  # IER: THR empty (it is)
+    assert bus.irq_levels[4] == 1
+    bus.io_write(0x3FC, 1, 0x00)                  # OUT2 clear: off the bus
+    assert bus.irq_levels[4] == 0

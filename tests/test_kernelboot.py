@@ -114,6 +114,17 @@ def run_cli(*argv):
     return result.returncode, result.stderr.strip()
 
 
+def test_the_module_string_is_the_initrd_path_as_given(tmp_path, initrd, monkeypatch):
+    """As QEMU's -initrd: the multiboot module's string is the path as typed,
+    relative or not, while the file is read wherever it is (Fiwix finds its
+    initrd by comparing the string with its `initrd=` parameter)."""
+    monkeypatch.chdir(tmp_path)
+    text = boot(tmp_path, os.path.join(GUESTS, "multiboot.elf"), "--initrd", "initrd.img")
+    lines = text.splitlines()
+    module = lines.index("module page offset, length, head, string=")
+    assert lines[module + 2:module + 5] == [f"{len(INITRD):08X}", "INITRD-C", "initrd.img"]
+
+
 @pytest.mark.parametrize("case, expected", [
     ("missing", "No such file"),
     ("not a kernel", "neither a Linux bzImage"),

@@ -27,6 +27,9 @@ an environment variable and skips, saying which, when it is not set.
   holding `args-single`; each disk holds its kernel command line).
 * PCMACHINE_UCORE_DIR: `ucore.img`, `swap.img` and `sfs.img` (Tsinghua's ucore,
   lab 8's reference answer, `make` in `labcodes_answer/lab8_result`).
+* PCMACHINE_FIWIX_DIR: `fiwix` (the Fiwix 1.7.0 kernel, `make`) and `initrd.img`
+  (an ext2 revision 0 file system with /dev nodes, /etc/motd and a small static
+  /sbin/init: docs/compat/manual.md).
 * PCMACHINE_JOS_DIR: `kernel.img` and `fs.img` (MIT 6.828's JOS with lab 5 done,
   `make` with the host's gcc; the file system image as built, copied before each
   run).
@@ -278,3 +281,22 @@ def test_jos_lab5_runs_its_shell_from_its_file_system(pc, tmp_path, cpus):
         start = len(m.serial.text())
         m.serial.type(command)
         m.run_until(lambda: answer in m.serial.text()[start:], 20, True, f"{answer!r} on COM1")
+
+
+def test_fiwix_mounts_its_initrd_and_runs_init_on_the_serial_console(pc):
+    """Fiwix, a UNIX-like i386 kernel, as a multiboot kernel with its initrd as
+    module 0, found by the module's string (`initrd=initrd.img`, the path as given,
+    as QEMU passes it); its console on COM1, whose boot-time output enables the
+    THR-empty interrupt and waits for IRQ 4 without writing MCR (POST leaves OUT2
+    set, as under QEMU); init's commands typed on COM1."""
+    kernel, initrd = built("PCMACHINE_FIWIX_DIR", "fiwix", "initrd.img")
+    m = pc.boot("pc.yaml", overrides=[
+        "ram.size=256M", f"bios.kernel={kernel}", f"bios.initrd={initrd}", "bios.initrd_name=initrd.img",
+        "bios.append=root=/dev/ram0 ramdisksize=4096 initrd=initrd.img console=/dev/ttyS0"])
+    m.serial.wait("mini-init: started", timeout=600)
+    text = m.serial.text()
+    assert "type=16550A FIFO=yes" in text and "mounted root device (ext2 filesystem)." in text
+    for command, answer in (("cat /etc/motd\n", "hello from a file on the initrd"), ("uname\n", "Fiwix")):
+        start = len(m.serial.text())
+        m.serial.type(command)
+        m.run_until(lambda: answer in m.serial.text()[start:], 120, False, f"{answer!r} on COM1")

@@ -82,6 +82,8 @@ class BIOS(Component):
                          "boot sector (--kernel)"),
         "initrd": Option("path", None, "the kernel's initial ramdisk (Linux) or first module "
                          "(multiboot) (--initrd)"),
+        "initrd_name": Option("str", "", "the multiboot module's string: the --initrd path as "
+                              "given on the command line, as QEMU passes it (empty: bios.initrd)"),
         "append": Option("str", "", "the kernel command line (--append)"),
         "smbios_manufacturer": Option("str", "pcmachine", "the system and board manufacturer in the "
                                       "SMBIOS (DMI) tables"),

@@ -102,7 +102,8 @@ class BootServices:
                 raise UserError("--initrd needs --kernel")
             return None
         return load_kernel(options["kernel"], options["initrd"], options["append"],
-                           self.ctx.bus.ram_size, self.bios.system.memory_map())
+                           self.ctx.bus.ram_size, self.bios.system.memory_map(),
+                           options["initrd_name"] or options["initrd"])
 
     def boot_kernel(self, cpu: Any, loaded: Loaded) -> None:
         bus = self.ctx.bus

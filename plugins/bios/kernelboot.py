@@ -66,7 +66,7 @@ class Loaded(NamedTuple):
 
 
 def load_kernel(kernel: str, initrd: Optional[str], append: str, ram_size: int,
-                memory_map: List[Tuple[int, int, int]]) -> Loaded:
+                memory_map: List[Tuple[int, int, int]], initrd_name: Optional[str] = None) -> Loaded:
     """Read and check the kernel (and initrd) and lay them out in memory; a bad
     file raises a one-line UserError naming it."""
     data = _read(kernel, "--kernel")
@@ -75,7 +75,8 @@ def load_kernel(kernel: str, initrd: Optional[str], append: str, ram_size: int,
         return _linux(kernel, data, ramdisk, append, ram_size)
     header = _multiboot_header(data)
     if header is not None:
-        return _multiboot(kernel, data, header, (initrd, ramdisk) if ramdisk is not None else None,
+        return _multiboot(kernel, data, header,
+                          (initrd_name or initrd, ramdisk) if ramdisk is not None else None,
                           append, ram_size, memory_map)
     raise UserError(f"--kernel {kernel}: neither a Linux bzImage (no 'HdrS' setup header) "
                     "nor a multiboot kernel (no header in the first 8 KiB)")

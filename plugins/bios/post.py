@@ -184,6 +184,10 @@ class PowerOnSelfTest:
         index = 0
         for base in COM_BASES:
             if self.uart_present(base):
+                # leave OUT2 set, as a guest finds the UART under QEMU (its reset MCR
+                # is 08h): kernels that enable THRE/RX interrupts for their console
+                # without writing MCR (Fiwix before the first open) get IRQ 3/4
+                ctx.outb(base + 4, 0x08)
                 ctx.set_bda16(c.BDA_COM_PORTS + 2 * index, base)
                 ctx.set_bda8(c.BDA_COM_TIMEOUT + index, 1)
                 index += 1
