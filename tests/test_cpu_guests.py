@@ -8,6 +8,18 @@ import pytest
 from cpu_support import PortRecorder, VectorController, load_guest, make_machine, run_until_stopped
 
 
+def port_output(model: str, guest: str, tier2_threshold) -> str:
+    """What `guest` writes to port E9h on `model` until it halts; tier 2's
+    threshold None is the CPU's default (also under `pytest --tier2-threshold`,
+    which makes its threshold the default)."""
+    machine = make_machine(model, **({} if tier2_threshold is None else
+                                     {"tier2_threshold": tier2_threshold}))
+    recorder = PortRecorder(machine)
+    load_guest(machine, guest)
+    assert run_until_stopped(machine) == "halted"
+    return recorder.data.decode()
+
+
 def test_interrupts_and_exceptions_through_the_ivt() -> None:
     machine = make_machine("80486")
     recorder = PortRecorder(machine)
@@ -46,14 +58,7 @@ def test_a_store_into_the_running_block(model: str, expected: str, tier2_thresho
     """A Pentium or later runs the bytes a store just wrote after it in the same
     block (iPXE's `int n` with a patched vector looped in INT 0 before); a 486
     runs its prefetched bytes until a jump."""
-    # None: the CPU's default (also under `pytest --tier2-threshold`, which
-    # makes its threshold the default)
-    machine = make_machine(model, **({} if tier2_threshold is None else
-                                     {"tier2_threshold": tier2_threshold}))
-    recorder = PortRecorder(machine)
-    load_guest(machine, "smc_block.bin")
-    assert run_until_stopped(machine) == "halted"
-    assert recorder.data.decode() == expected
+    assert port_output(model, "smc_block.bin", tier2_threshold) == expected
 
 
 def test_rep_strings_wrap_at_64k() -> None:
@@ -72,9 +77,4 @@ def test_reserved_nops_and_endbr32_from_the_p6_on(model: str, expected: str, tie
     NOPs from the Pentium Pro on, touching no memory even past the segment limit,
     and #UD before it.  JOS built with Debian's gcc reset at its first printed
     number: libgcc's __udivdi3 starts with ENDBR32."""
-    machine = make_machine(model, **({} if tier2_threshold is None else
-                                     {"tier2_threshold": tier2_threshold}))
-    recorder = PortRecorder(machine)
-    load_guest(machine, "hintnop.bin")
-    assert run_until_stopped(machine) == "halted"
-    assert recorder.data.decode() == expected
+    assert port_output(model, "hintnop.bin", tier2_threshold) == expected
