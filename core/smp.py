@@ -54,11 +54,11 @@ class Processors:
         instruction, so that the other one answers now rather than after the sender
         has spun out its quantum waiting for the answer (Linux waits so for every
         cross-CPU call).  The sender's instruction decides it, and inside a block
-        the instruction first restarts alone (`run_store_alone`), so the turn ends
+        the instruction first restarts alone (`run_access_alone`), so the turn ends
         at the same count whether the processor runs blocks or single-steps (an
         `instruction` hook during a replay): runs and replays agree."""
         if len(self.cpus) > 1:
-            cpu.run_store_alone()
+            cpu.run_access_alone()
             self._yielded = True
             clock.stop_icount = clock.icount
 

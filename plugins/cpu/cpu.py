@@ -489,22 +489,14 @@ class CPU(Component):
             self.storing = False
             raise CodeModified()
 
-    def run_store_alone(self) -> None:
-        """A device asks, during this processor's store, that the processor stop
-        right after the storing instruction.  The run loop runs a block to its end,
-        so inside one the instruction is abandoned before the store takes effect and
-        runs again on its own (`RestartAlone`); stepping alone (an `instruction`
-        hook, a debugger, that restart) it simply goes on."""
-        if self.running is not None and self.storing:
-            self.running = None
-            self.storing = False
-            raise RestartAlone()
-
     def run_access_alone(self) -> None:
-        """As `run_store_alone`, for this processor's own loads as well (a
-        debugger's watchpoint: the machine stops right after the accessing
-        instruction without single-stepping every other one).  A device's DMA
-        is neither, and goes on."""
+        """A device or a debugger's watchpoint asks, during this processor's own
+        load or store, that the processor stop right after the accessing
+        instruction.  The run loop runs a block to its end, so inside one the
+        instruction is abandoned before the access takes effect and runs again on
+        its own (`RestartAlone`); stepping alone (an `instruction` hook, a
+        debugger, that restart) it simply goes on.  A device's DMA is neither a
+        load nor a store of the processor, and goes on."""
         if self.running is not None and (self.storing or self.loading):
             self.running = None
             self.storing = self.loading = False

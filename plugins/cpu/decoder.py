@@ -473,6 +473,12 @@ class Decoder:
         return self.seg if self.seg is not None else default
 
 
+def yields_turn(d: Decoder) -> bool:
+    """PAUSE (F3 90) with several processors ends its processor's turn
+    (`ops_basic.pause_yield`), and so its block."""
+    return d.rep == 0xF3 and len(d.cpu.peers) > 1
+
+
 def _decode_into(d: Decoder) -> Tuple[Callable[[int], int], bool]:
     """Prefixes, opcode, builder: (closure, ends_block); raises DecodeFault."""
     cpu = d.cpu
@@ -510,8 +516,8 @@ def _decode_into(d: Decoder) -> Tuple[Callable[[int], int], bool]:
         raise DecodeFault(GP)
     if d.lock and generation >= 3 and not lockable(d):
         raise DecodeFault(UD)
-    if opcode == 0x90 and d.rep == 0xF3 and len(cpu.peers) > 1:
-        return fn, True                     # PAUSE ends the processor's turn (ops_basic)
+    if opcode == 0x90 and yields_turn(d):
+        return fn, True
     return fn, opcode in ENDS_BLOCK and opcode not in CONTINUES_BLOCK_0F
 
 

@@ -12,7 +12,7 @@ from . import alu
 from .alu import (ALU_OPS, L_LOGIC, PARITY_FLAG, get_cf, materialize, product_halves,
                   set_arith_flags, set_product_flags)
 from .blockrun import pure
-from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register
+from .decoder import ONE_BYTE, DecodeFault, Decoder, MASKS, register, yields_turn
 from .ops_control import build_indirect_transfer
 from .state import AF, CF, CPUFault, DE, EAX, EDX, ESP, OF, SF, SS, ZF, PF
 
@@ -694,7 +694,7 @@ def build_xchg_acc(d: Decoder) -> Closure:
     get_r, set_r = d.reg_get(size, index), d.reg_set(size, index)
     n, m = d.length, d.ipmask
     if index == 0:
-        if d.rep == 0xF3 and len(d.cpu.peers) > 1:
+        if yields_turn(d):
             return pause_yield(d.cpu, n, m)
         if d.rep == 0xF3 and d.cpu.pause_ticks:
             return spin_wait(d.cpu, n, m)
