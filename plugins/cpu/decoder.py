@@ -308,7 +308,8 @@ class Decoder:
 
     def rm_access(self, size: int, writes: bool = False):
         """(get, set_after_get, put) for the ModRM r/m operand.  For memory, `get`
-        remembers the linear address so a read-modify-write computes it once.
+        of an instruction that `writes` remembers the linear address (`cpu.mlin`)
+        so a read-modify-write computes it once; a load alone skips that store.
         `writes`: the instruction writes the operand (the check is made on the first
         access, so a read-modify-write of a read-only segment faults before it reads)."""
         if self.mod == 3:
@@ -322,7 +323,8 @@ class Decoder:
 
         def get() -> int:
             linear = address()
-            cpu.mlin = linear
+            if writes:
+                cpu.mlin = linear
             return read(linear)
 
         def set_after_get(value: int) -> None:
@@ -346,7 +348,8 @@ class Decoder:
                 if offset + span > seg_limit[seg]:
                     fault(seg, offset, span)
                 linear = seg_base[seg] + offset
-                cpu.mlin = linear
+                if writes:
+                    cpu.mlin = linear
                 return read(linear)
 
             def put(value: int) -> None:  # noqa: F811
@@ -388,7 +391,8 @@ class Decoder:
                 if not linear & 3:
                     base = tlb_read[linear >> 12]
                     if base >= 0 and read_fast[base >> 12]:
-                        cpu.mlin = linear
+                        if writes:
+                            cpu.mlin = linear
                         return UNPACK32(mem, base | (linear & 0xFFF))[0]
             return get()
         return get_inlined
@@ -433,7 +437,8 @@ class Decoder:
                 linear = seg_base[seg] + offset
                 address = linear & a20_mask
                 if address & 0xFFF < 0xFFD and read_fast[address >> 12]:
-                    cpu.mlin = linear
+                    if writes:
+                        cpu.mlin = linear
                     return UNPACK32(mem, address)[0]
             return get()
         return get_inlined

@@ -295,6 +295,8 @@ def build_incdec_reg(d: Decoder) -> Closure:
             carry = 1 if cpu.lf_a < cpu.lf_b else 0
         elif prev == 1:
             carry = 1 if cpu.lf_res < cpu.lf_a else 0
+        elif prev == 2:
+            carry = 1 if cpu.lf_res <= cpu.lf_a else 0
         elif prev == 0:
             carry = cpu.flags & 1
         elif prev >= 5:

@@ -415,8 +415,9 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         return bus_read(a, 1)
 
     def rd16(lin: int) -> int:
-        if lin & 1 and misaligned(lin, 2):
-            return split_read(lin, 2)
+        if lin & 1:
+            if misaligned(lin, 2):
+                return split_read(lin, 2)
         base = tlb_read[lin >> 12]
         if base < 0:
             base = fill(lin, False)
@@ -426,8 +427,9 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
         return bus_read(a, 2)
 
     def rd32(lin: int) -> int:
-        if lin & 3 and misaligned(lin, 4):
-            return split_read(lin, 4)
+        if lin & 3:
+            if misaligned(lin, 4):
+                return split_read(lin, 4)
         base = tlb_read[lin >> 12]
         if base < 0:
             base = fill(lin, False)
@@ -452,9 +454,10 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
             bus_write(a, 1, value)
 
     def wr16(lin: int, value: int) -> None:
-        if lin & 1 and misaligned(lin, 2):
-            split_write(lin, 2, value)
-            return
+        if lin & 1:
+            if misaligned(lin, 2):
+                split_write(lin, 2, value)
+                return
         base = tlb_write[lin >> 12]
         if base < 0:
             base = fill(lin, True)
@@ -472,9 +475,10 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
             bus_write(a, 2, value)
 
     def wr32(lin: int, value: int) -> None:
-        if lin & 3 and misaligned(lin, 4):
-            split_write(lin, 4, value)
-            return
+        if lin & 3:
+            if misaligned(lin, 4):
+                split_write(lin, 4, value)
+                return
         base = tlb_write[lin >> 12]
         if base < 0:
             base = fill(lin, True)

@@ -1073,7 +1073,12 @@ def _propagate(stmts: List[ast.stmt], env: Dict[str, Any],
             stmt.body, body_env = _propagate(stmt.body, body_env, promoted)
             stmt.orelse, else_env = _propagate(stmt.orelse, else_env, promoted)
             stmt.body = stmt.body or [ast.Pass()]
-            env = _merged(body_env, else_env)
+            if _terminates(stmt.body):
+                env = else_env
+            elif _terminates(stmt.orelse):
+                env = body_env
+            else:
+                env = _merged(body_env, else_env)
             out.append(stmt)
             continue
         if kind in (ast.For, ast.While, ast.Try, ast.With):
@@ -1686,7 +1691,12 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: _FactsMemo) -> List[ast.stmt]:
             # Any other statement, an `if` too, is passed if it neither raises
             # nor uses EIP; an `if` also when only its branches do (`_carry`).
             raises, loaded, stored = _facts(stmt, memo)
-            if raises or "eip" in loaded or "eip" in stored:
+            if pending is not None and _assigns_eip(stmt, memo):
+                # EIP is assigned a value known without it (a predicted return
+                # address, a branch target made constant): the step is dead.
+                out.pop(pending)
+                pending = None
+            elif raises or "eip" in loaded or "eip" in stored:
                 if pending is not None and type(stmt) is ast.If and _carry(stmt, out[pending], memo):
                     out.append(stmt)
                     out.append(out.pop(pending))
@@ -1695,6 +1705,28 @@ def _merge_eip_steps(stmts: List[ast.stmt], memo: _FactsMemo) -> List[ast.stmt]:
                 pending = None
         out.append(stmt)
     return out
+
+
+def _assigns_eip(stmt: ast.stmt, memo: _FactsMemo) -> bool:
+    """`stmt` assigns EIP on every path without reading it or raising first."""
+    if type(stmt) is ast.Assign:
+        raises, loaded, stored = _facts(stmt, memo)
+        return not raises and "eip" in stored and "eip" not in loaded
+    if type(stmt) is not ast.If:
+        return False
+    raises, loaded, _ = _facts(stmt.test, memo)
+    return not raises and "eip" not in loaded and \
+        all(_assigns_eip_first(branch, memo) for branch in (stmt.body, stmt.orelse))
+
+
+def _assigns_eip_first(stmts: List[ast.stmt], memo: _FactsMemo) -> bool:
+    for stmt in stmts:
+        if _assigns_eip(stmt, memo):
+            return True
+        raises, loaded, stored = _facts(stmt, memo)
+        if raises or "eip" in loaded or "eip" in stored:
+            return False
+    return False
 
 
 def _step_eip(step: int, mask: int) -> ast.stmt:
