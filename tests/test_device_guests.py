@@ -13,7 +13,11 @@ guest reports through the debug console, port 0xE9.
 * rtcserial.asm: the RTC in BCD and binary, its periodic interrupt on IRQ8 counted
   against virtual time, a year rollover; "hello" through the COM1 UART;
 * parallel.asm: LPT1 in the BIOS data area, int 17h, the printer port's registers,
-  the strobe handshake and IRQ7; what it printed must reach the printer's sink.
+  the strobe handshake and IRQ7; what it printed must reach the printer's sink;
+* uartpulse.asm: COM1's THRE interrupt enabled and disabled again with IF=0 (the
+  8259A answers with a spurious IR7);
+* display/chain4wrap.asm: chain-4 writes beyond the first 64 KiB of the 128 KiB
+  window wrap within the planes.
 
 The RTC start time is fixed so that runs are repeatable.
 """
@@ -402,6 +406,33 @@ def test_srst_signs_the_absent_device_1_as_pintos_waits_for(tmp_path, capsys, fl
         "dev0 01 01 00 00 e=01 s=50",
         "dev1 01 01 FF FF e=01 s=00 polls=0000",
     ]
+
+
+def debugcon_lines(tmp_path: Any, capsys: Any, floppy_from: Any, guest: str) -> List[str]:
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, guest),
+                               "--debugcon", f"file:{log}")
+    assert status == 0, err
+    return read_text(log).splitlines()
+
+
+def test_a_uart_interrupt_pulse_with_interrupts_off_ends_as_spurious_irq7(tmp_path, capsys,
+                                                                          floppy_from):
+    """uartpulse.asm: with IF=0, IER=02h raises IRQ4 (THR empty) and IER=00h drops it
+    before any INTA; after STI the 8259A answers with IR7 and sets no ISR bit (the
+    datasheet's "DEFAULT IR7", as Bochs).  NuttX's 16550 driver does this while it
+    prints its banner, and NuttX panics on the unexpected IRQ 7 here as on a PC;
+    QEMU 7.2 keeps the edge request and delivers IRQ4 (V=24 ISR=10)."""
+    assert debugcon_lines(tmp_path, capsys, floppy_from, "devices/uartpulse.bin") == ["V=27 ISR=00"]
+
+
+def test_chain4_writes_wrap_at_64_kib_per_plane(tmp_path, capsys, floppy_from):
+    """display/chain4wrap.asm: mode 13h with GR06 set to the 128 KiB window; chain-4
+    puts byte N in plane N & 3 at offset N & ~3 (16 bits), so B000:0000 is the byte of
+    A000:0000, as on a VGA with 64 KiB planes (Bochs).  NuttX's 320x240 chained
+    mode draws past 64 KiB and wraps so; QEMU packs chained bytes linearly
+    (A0000=11)."""
+    assert debugcon_lines(tmp_path, capsys, floppy_from, "display/chain4wrap.bin") == ["A0000=22"]
 
 
 def test_sti_hlt_takes_a_pending_interrupt_at_once(tmp_path, capsys, floppy_from):
