@@ -933,7 +933,7 @@ def test_stores_that_only_a_slow_branch_reads_move_into_it() -> None:
     after the `if`): it moves there; `c` is read between (by `d = c`) and stays;
     `e` cannot pass `x = 9`, which changes its operand."""
     module = ast.parse(SINKING)
-    tier2._Sinker({"a", "c", "e"}, set(), {}).sink(module.body, {"a", "c", "e", "x", "s"})
+    tier2._Sinker({"a", "c", "e"}, set(), {}, {}, set()).sink(module.body, {"a", "c", "e", "x", "s"})
     text = ast.unparse(tier2._locate(module))
     assert text.splitlines()[0] == "b = 2"
     assert "else:\n    a = x + 1\n    s.append(a)" in text
@@ -944,6 +944,55 @@ def test_stores_that_only_a_slow_branch_reads_move_into_it() -> None:
         got: Dict[str, Any] = {"s": [], "x": 4, "p": p}
         exec(compile(tier2._locate(module), "<sinking>", "exec"), got)
         assert got["s"] == expected["s"]
+
+
+THROUGH = """
+a = x + 1
+if p:
+    synced = True
+    call(a)
+    a = a_again
+b = 2
+if q:
+    synced = True
+    call(a)
+a = 7
+call(a)
+"""
+
+
+@pytest.mark.parametrize("keeps_state", [True, False])
+def test_a_store_moves_past_slow_paths_that_leave_the_state_alone(keeps_state: bool) -> None:
+    """`_Sinker`: `a = x + 1`, read after the first `if` too, moves past it when
+    only its slow path reads it and its call leaves the CPU's state alone (the
+    load after the sync point then gives `a` back): a copy in each slow path,
+    none on the fast path, as `a = 7` overwrites it.  A call that may change the
+    state keeps the store where it is."""
+    from pcmachine.plugins.cpu import state
+    seen: List[int] = []
+
+    def call(value: int) -> None:
+        seen.append(value)
+    if keeps_state:
+        state.keeps_cpu_state(call)
+    module = ast.parse(THROUGH)
+    reload = module.body[1].body[2]
+    try:
+        tier2._Sinker({"a"}, {"a"}, {}, {"call": call}, {id(reload)}).sink(module.body, {"a"})
+    finally:
+        state.KEEPS_CPU_STATE.discard(call.__code__)
+    text = ast.unparse(tier2._locate(module))
+    assert (text.splitlines()[0] == "if p:") == keeps_state
+    assert text.count("a = x + 1") == (2 if keeps_state else 1)
+    for p in (True, False):
+        for q in (True, False):
+            values = {"x": 4, "p": p, "q": q, "a_again": 5}
+            seen.clear()
+            exec(THROUGH, {"call": call, **values})
+            expected = list(seen)
+            seen.clear()
+            exec(compile(tier2._locate(module), "<through>", "exec"), {"call": call, **values})
+            assert seen == expected
 
 
 FORWARDING = """

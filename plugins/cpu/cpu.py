@@ -11,6 +11,7 @@ instruction and returns the EIP of the next one.  Arithmetic flags are lazy
 import weakref
 from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
+from pcmachine.bus import Bus
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import GuestError
 
@@ -24,7 +25,7 @@ from .decoder import decode
 from .memory import build_accessors
 from .state import (AC, BreakBefore, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_ET,
                     CR0_PE, CR0_PG, CS, ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8,
-                    REG16, REG32, RF, SEGS, SS, SS_VECTOR, TF, VM)
+                    REG16, REG32, RF, SEGS, SS, SS_VECTOR, TF, VM, keeps_cpu_state)
 
 #: Longest decoded block (instructions); bounds how late an interrupt is taken.
 MAX_BLOCK = 16
@@ -1255,3 +1256,9 @@ class CPU(Component):
 
     def write_mem(self, seg_name: str, offset: int, size: int, value: int) -> None:
         self.write_linear(self.seg_base[SEGS.index(seg_name)] + offset, size, value)
+
+
+for _accessor in (CPU.load_on_bus, CPU.store_on_bus, CPU.sync_after_bus, CPU.segment_fault,
+                  CPU.segment_write_fault, CPU.segment_read_fault, CPU.stack_fault, Bus.read,
+                  Bus.write):
+    keeps_cpu_state(_accessor)

@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from .dwords import PACK32, UNPACK32
 from .paging import probe_write
-from .state import CPUFault, CS, DS, EBP, ESP, GP, SS, UD
+from .state import CPUFault, CS, DS, EBP, ESP, GP, SS, UD, keeps_cpu_state
 
 Builder = Callable[["Decoder"], Callable[[int], int]]
 ONE_BYTE: Dict[int, Builder] = {}
@@ -477,6 +477,16 @@ class Decoder:
     def seg_for(self, default: int) -> int:
         return self.seg if self.seg is not None else default
 
+
+
+keeps_cpu_state(Decoder.address, "address_const", "address_one", "address_scaled", "address_two")
+keeps_cpu_state(Decoder._wrapping_address, "address_wrapping")
+keeps_cpu_state(Decoder.rm_access, "get", "set_after_get", "put")
+keeps_cpu_state(Decoder._inlined_paged_load, "get_inlined")
+keeps_cpu_state(Decoder._inlined_paged_store, "put_inlined")
+keeps_cpu_state(Decoder._inlined_unpaged_load, "get_inlined")
+keeps_cpu_state(Decoder._inlined_unpaged_store, "put_inlined")
+keeps_cpu_state(Decoder._write_probed, "get_probed")
 
 def yields_turn(d: Decoder) -> bool:
     """PAUSE (F3 90) with several processors ends its processor's turn

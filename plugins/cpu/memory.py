@@ -11,6 +11,7 @@ supplies the TLB-backed ones while it is on.
 from typing import Callable, Tuple
 
 from .dwords import PACK32, UNPACK32
+from .state import keeps_cpu_state
 
 
 def build_accessors(cpu) -> Tuple[Callable, ...]:
@@ -161,3 +162,8 @@ def plain_accessors(cpu) -> Tuple[Callable, ...]:
     rd32.unpaged_fast_path = (read_fast, mem, mask)
     wr32.unpaged_fast_path = (write_fast, mem, mask)
     return rd8, rd16, rd32, wr8, wr16, wr32
+
+
+keeps_cpu_state(wrapping_accessors, "split", "w_rd16", "w_wr16")
+keeps_cpu_state(plain_accessors, "phys", "slow_read", "slow_write", "rd8", "rd16", "rd32",
+                "wr8", "wr16", "wr32")

@@ -51,7 +51,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from pcmachine.bus import BEYOND_4G
 
 from .dwords import PACK32, UNPACK32
-from .state import AC, AC_VECTOR, CPUFault, CR0_AM, CR0_WP, CR4_DE, CS, GP, PF_VECTOR
+from .state import AC, AC_VECTOR, CPUFault, CR0_AM, CR0_WP, CR4_DE, CS, GP, PF_VECTOR, keeps_cpu_state
 
 CR0_PG = 0x80000000
 CR0_CD_NW = 0x60000000
@@ -500,6 +500,13 @@ def build_paged_accessors(cpu) -> Tuple[Callable, ...]:
     rd32.tlb_fast_path = (tlb_read, read_fast, mem)
     wr32.tlb_fast_path = (tlb_write, write_fast, mem)
     return rd8, rd16, rd32, wr8, wr16, wr32
+
+
+keeps_cpu_state(build_paged_accessors, "fill", "misaligned", "split_read", "split_write",
+                "rd8", "rd16", "rd32", "wr8", "wr16", "wr32")
+keeps_cpu_state(walk_32)
+keeps_cpu_state(walk_pae)
+keeps_cpu_state(probe_write)
 
 
 def fetch_cache(cpu) -> Dict[int, Any]:

@@ -5,7 +5,8 @@ so decoded instructions index the register lists directly.
 """
 
 import dataclasses
-from typing import Any, Dict, List, Optional
+from types import CodeType
+from typing import Any, Callable, Dict, List, Optional, Set
 
 # General registers in encoding order.
 EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI = range(8)
@@ -160,3 +161,30 @@ def exit_after(cpu, eip: int) -> None:
     """Raise LoopExit with the next EIP stored (HLT and regime changes)."""
     cpu.eip = eip
     raise LoopExit()
+
+
+#: Code objects of the functions that access memory for an instruction and leave
+#: the CPU's registers, lazy flags and segment caches as they found them (a
+#: device behind the bus never changes them; a fault raises): after a call to
+#: one, the locals tier 2 keeps those in still hold the CPU's values
+#: (`tier2._Sinker`).
+KEEPS_CPU_STATE: Set[CodeType] = set()
+
+
+def keeps_cpu_state(function: Callable, *nested: str) -> None:
+    """Register `function` in KEEPS_CPU_STATE, or with `nested` names the
+    functions of those names defined inside it (closures made per decoded
+    instruction share their code object)."""
+    code = getattr(function, "__func__", function).__code__
+    if not nested:
+        KEEPS_CPU_STATE.add(code)
+        return
+    pending, found = [code], set()
+    while pending:
+        for constant in pending.pop().co_consts:
+            if isinstance(constant, CodeType):
+                pending.append(constant)
+                if constant.co_name in nested:
+                    KEEPS_CPU_STATE.add(constant)
+                    found.add(constant.co_name)
+    assert found == set(nested), (function, set(nested) - found)

@@ -54,7 +54,7 @@ from types import CodeType, FunctionType, MethodType, ModuleType
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .blockrun import FOLLOWED, block_pattern
-from .state import CPUFault, LoopExit
+from .state import KEEPS_CPU_STATE, CPUFault, LoopExit
 
 #: Runs of a block before it is translated.  A translation costs 15-25 ms on
 #: CPython, what tier 2 saves in some 10,000-30,000 runs of a block, so only
@@ -1590,16 +1590,32 @@ class _Sinker:
     Moved: `x = value` for a promoted local x and a value of locals and
     operators, past statements that neither raise nor touch x or the value's
     locals, into the branches of an `if` whose test is as harmless and that
-    read x, when x is dead after the `if`; a copy moves on inside its branch.
-    Each path still runs one copy at most."""
+    read x.  When x is read after the `if` too, the move goes on past it (a
+    copy in each branch that reads x, one after the `if`) only if those
+    branches are slow paths and every call in the `if` leaves the CPU's state
+    alone (`state.KEEPS_CPU_STATE`: the memory accessors), so that what its
+    sync points load again is what the locals held; a copy that reaches an
+    assignment of x is dropped.  So the lazy-flag record of an instruction
+    before a CALL or RET is assigned only where a slow path or the next
+    instruction that writes the flags needs it."""
 
-    def __init__(self, names: Set[str], observed: Set[str], memo: _FactsMemo) -> None:
+    def __init__(self, names: Set[str], observed: Set[str], memo: _FactsMemo,
+                 namespace: Dict[str, Any], reloads: Set[int]) -> None:
         self.names = names
         self.observed = observed
         self.memo = memo
+        self.namespace = namespace
+        self.reloads = reloads          # ids of the sync points' load statements
+        #: Memos by id: of an `if`, whether its calls all keep the CPU's state
+        #: (copies add no call); of a statement list, the locals it assigns and
+        #: those it reads first (emptied whenever a copy is inserted).
+        self.kept: Dict[int, bool] = {}
+        self.assigns: Dict[int, Set[str]] = {}
+        self.reads: Dict[int, Set[str]] = {}
         #: id of an `if` -> the locals read after it (computed before any move:
         #: moves before an `if` do not change what is read after it, and moves
-        #: after it can only make a local dead where this says live).
+        #: after it can only make a local dead where this says live; a copy
+        #: moved past an `if` adds its operands to every entry).
         self.live_after: Dict[int, Set[str]] = {}
 
     def sink(self, stmts: List[ast.stmt], live: Set[str]) -> None:
@@ -1630,6 +1646,10 @@ class _Sinker:
         after = index + 1
         while after < len(stmts) and type(stmts[after]) is not ast.If:
             raises, loaded, stored = _facts(stmts[after], self.memo)
+            if not raises and name in stored and name not in loaded and \
+                    type(stmts[after]) is ast.Assign and len(stmts[after].targets) == 1:
+                del stmts[index]                 # overwritten before anything read it
+                return
             if raises or type(stmts[after]) in (ast.Raise, ast.Return) or name in loaded or \
                     name in stored or stored & operands:
                 return
@@ -1639,13 +1659,132 @@ class _Sinker:
         branch = stmts[after]
         raises, loaded, _ = _facts(branch.test, self.memo)
         live_after = self.live_after[id(branch)]
-        if raises or name in loaded or name in live_after:
+        if raises or name in loaded:
+            return
+        if name in live_after:
+            # Read after the `if` as well: the move goes on past it if only its
+            # slow paths read the value on the way (they get a copy each).
+            if not self.keeps_state(branch) or not self.passable([branch], name, operands):
+                return
+            self.copy_into_slow_paths([branch], stmt)
+            del stmts[index]
+            moved = operands & self.names
+            for live in self.live_after.values():
+                live |= moved
+            self.insert(stmts, after, stmt)
+            self.move(stmts, after)
             return
         del stmts[index]
         for inner in (branch.body, branch.orelse):
             if name in _live_before(inner, live_after, self.observed, self.memo):
-                inner.insert(0, _clone(stmt))
+                self.insert(inner, 0, _clone(stmt))
                 self.move(inner, 0)
+
+    def insert(self, stmts: List[ast.stmt], index: int, stmt: ast.stmt) -> None:
+        stmts.insert(index, stmt)
+        self.assigns.clear()
+        self.reads.clear()
+
+    def passable(self, stmts: List[ast.stmt], name: str, operands: Set[str]) -> bool:
+        """`name = value` (of `operands`) may move from before `stmts` to after them,
+        with copies at the start of the slow paths that read it on the way."""
+        for stmt in stmts:
+            if id(stmt) in self.reloads:
+                continue
+            if type(stmt) is not ast.If:
+                raises, loaded, stored = _facts(stmt, self.memo)
+                if raises or type(stmt) in (ast.Raise, ast.Return) or name in loaded or \
+                        name in stored or stored & operands:
+                    return False
+                continue
+            raises, loaded, _ = _facts(stmt.test, self.memo)
+            if raises or name in loaded:
+                return False
+            for inner in (stmt.body, stmt.orelse):
+                assigned = self.assigned(inner)
+                if name in assigned or assigned & operands:
+                    return False
+                if name in self.read_first(inner) and not _slow_path(inner) and \
+                        not self.passable(inner, name, operands):
+                    return False
+        return True
+
+    def read_first(self, stmts: List[ast.stmt]) -> Set[str]:
+        """The locals `stmts` read before assigning them (a raise reads the observed ones)."""
+        key = id(stmts)
+        if key not in self.reads:
+            self.reads[key] = _live_before(stmts, set(), self.observed, self.memo)
+        return self.reads[key]
+
+    def copy_into_slow_paths(self, stmts: List[ast.stmt], stmt: ast.Assign) -> None:
+        """The copies `passable` promised."""
+        name = stmt.targets[0].id
+        for inner in (branch for node in stmts if type(node) is ast.If
+                      for branch in (node.body, node.orelse)):
+            if name in self.read_first(inner):
+                if _slow_path(inner):
+                    self.insert(inner, 0, _clone(stmt))
+                else:
+                    self.copy_into_slow_paths(inner, stmt)
+
+    def assigned(self, stmts: List[ast.stmt]) -> Set[str]:
+        """The locals `stmts` assign, but for the loads after sync points."""
+        key = id(stmts)
+        if key in self.assigns:
+            return self.assigns[key]
+        out: Set[str] = set()
+        for stmt in stmts:
+            if id(stmt) in self.reloads:
+                continue
+            if type(stmt) is ast.If:
+                out |= self.assigned(stmt.body) | self.assigned(stmt.orelse)
+            else:
+                out |= _facts(stmt, self.memo)[2]
+        self.assigns[key] = out
+        return out
+
+    def keeps_state(self, branch: ast.If) -> bool:
+        """Every call in `branch` (but those making an exception to raise) is one
+        that leaves the CPU's state alone, or needs no sync point."""
+        kept = self.kept.get(id(branch))
+        if kept is None:
+            kept = self.kept[id(branch)] = self._keeps_state(branch)
+        return kept
+
+    def _keeps_state(self, branch: ast.If) -> bool:
+        nodes = _walk(branch)
+        raised = {id(node) for stmt in nodes if type(stmt) is ast.Raise for node in _walk(stmt)}
+        for node in nodes:
+            if type(node) is ast.Call and not getattr(node, "safe", False) and id(node) not in raised:
+                function = _resolved(node.func, self.namespace)
+                if function is None:
+                    return False
+                code = getattr(getattr(function, "__func__", function), "__code__", None)
+                if code not in KEEPS_CPU_STATE and \
+                        not isinstance(getattr(function, "__self__", None), (set, dict)):
+                    return False
+        return True
+
+
+def _resolved(node: ast.expr, namespace: Dict[str, Any]) -> Any:
+    """The object a name or attribute chain of the generated code stands for
+    (None when unknown, or a property that would have to run)."""
+    if type(node) is ast.Name:
+        return namespace.get(node.id)
+    if type(node) is ast.Attribute:
+        owner = _resolved(node.value, namespace)
+        if owner is None or isinstance(getattr(type(owner), node.attr, None), property):
+            return None
+        return getattr(owner, node.attr, None)
+    return None
+
+
+def _slow_path(stmts: List[ast.stmt]) -> bool:
+    """`stmts` raise or call out (a sync point assigns `synced`) whenever they
+    run: a slow path, where a copy of a store costs nothing that matters."""
+    return any(type(stmt) is ast.Raise or type(stmt) is ast.Assign and
+               type(stmt.targets[0]) is ast.Name and stmt.targets[0].id == "synced"
+               for stmt in stmts)
 
 
 def _eip_step(stmt: ast.stmt) -> Optional[Tuple[int, int]]:
@@ -1849,6 +1988,7 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
     body, _ = _propagate(body, {}, set(promoter.used))
     body = promoter.finish(body)
     frozen = {id(stmt) for stmt in promoter.sync_stores + promoter.sync_loads}
+    reloads = {id(stmt) for stmt in promoter.sync_loads}
     memo: _FactsMemo = {}
     optimised = loops or OPTIMISE_EVERY_BLOCK
     if optimised:
@@ -1873,13 +2013,13 @@ def build(cpu, block: Sequence[Callable[[int], int]], followed: Sequence[bool],
         # Each turn ends with the promoted locals live: the next turn or the
         # stores read them.
         body, _ = _eliminate_dead(body, set(observed), observed, memo)
-        _Sinker(set(promoter.used), observed, memo).sink(body, observed)
+        _Sinker(set(promoter.used), observed, memo, namespace, reloads).sink(body, observed)
         body = promoter.loads() + _looped(_merge_eip_steps(body, memo), len(block)) + \
             [count_store(len(block))] + stores
     elif optimised:
         body, _ = _eliminate_dead(promoter.loads() + body + [count_store(len(block))] + stores,
                                   {"eip"}, observed, memo)
-        _Sinker(set(promoter.used), observed, memo).sink(body, {"eip"})
+        _Sinker(set(promoter.used), observed, memo, namespace, reloads).sink(body, {"eip"})
         body = _merge_eip_steps(body, memo)
     else:
         body = promoter.loads() + body + [count_store(len(block))] + stores
