@@ -890,3 +890,25 @@ def test_guest_reads_and_writes_sectors_polled_and_irq14_driven(image):
     machine.flush_media()
     assert file_sector(image, 10) == bytes((i & 0xFF) ^ 0x5A for i in range(512))
     machine.close()
+
+
+def test_power_management_commands_complete_and_the_device_stays_ready(machine):
+    """The Power Management feature set is mandatory without PACKET (ATA/ATAPI-6;
+    IDENTIFY word 82 bit 3).  Linux sends STANDBY IMMEDIATE (E0h) at power-off
+    ("sd: Stopping disk"); it used to end with ABRT, which libata reported as
+    "device reported invalid CHS sector 0" and "Start/Stop Unit failed"."""
+    outb(machine, DEVICE, 0xA0)
+    words, _ = identify(machine)
+    assert words[82] & (1 << 3) and words[85] & (1 << 3)
+    for command in (0xE0, 0xE1, 0xE2, 0xE3):                  # STANDBY/IDLE (IMMEDIATE)
+        outb(machine, COUNT, 0)
+        outb(machine, COMMAND, command)
+        assert inb(machine, STATUS) & STATUS_BSY
+        assert wait_not_busy(machine) == IDLE, hex(command)
+    outb(machine, COMMAND, 0xE5)                              # CHECK POWER MODE
+    assert wait_not_busy(machine) == IDLE and inb(machine, COUNT) == 0xFF
+    outb(machine, COUNT, 1)                                   # and it still reads
+    outb(machine, LBA_LOW, 0)
+    outb(machine, DEVICE, 0xE0)                               # LBA 0
+    outb(machine, COMMAND, 0x20)
+    assert wait_not_busy(machine) & 0x08                      # DRQ

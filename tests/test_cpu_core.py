@@ -267,3 +267,30 @@ def test_hostcall_registered_inside_a_decoded_block() -> None:
     cpu.register_hostcall(0x7C02, lambda c: c.set_reg("dx", c.get_reg("dx") + 1))
     run_until_stopped(machine)
     assert cpu.get_reg("dx") == 2 and cpu.get_reg("bx") == 3
+
+
+def test_the_tsc_keeps_counting_while_hlt_waits() -> None:
+    """The TSC counts processor clocks (SDM vol. 3, 17.17), and HLT stops execution,
+    not the clock: RDTSC around an HLT that waits 5 ms of virtual time differs by
+    5 ms' worth of ticks at machine.ips, as on QEMU.  (It used to stop: Linux's
+    clocksource watchdog then found the TSC slower than the PIT and dropped it.)"""
+    machine, controller, recorder = irq_guest("pentiumpro", """
+        rdtsc
+        mov [0x100], eax
+        sti
+        hlt
+        rdtsc
+        mov [0x104], eax
+        cli
+        hlt""")
+
+    class Timer(Component):
+        def fire(self) -> None:
+            controller.request()
+    timer = Timer(machine, "timer", {})
+    machine.clock.schedule(5_000_000, timer.fire)    # 5 ms of virtual time
+    assert run_until_stopped(machine) == "halted"
+    assert recorder.data == b"I"
+    first, second = machine.cpu.read_linear(0x100, 4), machine.cpu.read_linear(0x104, 4)
+    expected = 5_000_000 * machine.clock.ips // 1_000_000_000
+    assert expected <= second - first <= expected + 20

@@ -477,3 +477,23 @@ def test_vga_rom_must_be_an_option_rom(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(ProfileError, match=message):
         pc(f"vga_pci.rom={path}")
+
+
+def test_ide_timing_registers_enable_both_channels_after_the_post():
+    """IDETIM (40h, 42h) bit 15 is the IDE Decode Enable that Linux's ata_piix
+    tests before probing a channel (piix_pata_prereset); it powers on clear, and
+    the BIOS's POST writes 8000h to both, as SeaBIOS and the Bochs BIOS do.  Bits
+    11-10 are reserved; SIDETIM (44h) is R/W."""
+    machine = pc()
+    assert read(machine, 1, 1, 0x40) == 0
+    machine.run_headless(200_000)                                 # the POST
+    assert read(machine, 1, 1, 0x40) == 0x80008000
+    write(machine, 1, 1, 0x40, 0xFFFFFFFF)
+    assert read(machine, 1, 1, 0x40) == 0xF3FFF3FF
+    write(machine, 1, 1, 0x40, 0xA307, 2)                         # ata_piix's PIO4 timing, primary
+    assert read(machine, 1, 1, 0x40, 2) == 0xA307
+    write(machine, 1, 1, 0x44, 0x5A, 1)
+    assert read(machine, 1, 1, 0x44, 1) == 0x5A
+    assert read(machine, 1, 1, 0x45, 1) == 0                      # beyond SIDETIM: read-only
+    machine.reset()
+    assert read(machine, 1, 1, 0x40) == 0 and read(machine, 1, 1, 0x44, 1) == 0

@@ -12,8 +12,9 @@ Commands: IDENTIFY DEVICE, READ/WRITE SECTORS (20h/21h, 30h/31h), READ/WRITE MUL
 (C4h/C5h) and SET MULTIPLE MODE (C6h), the EXT forms (24h, 29h, 34h, 39h, 42h), READ
 VERIFY (40h/41h), INITIALIZE DEVICE PARAMETERS (91h, any CHS translation), RECALIBRATE
 (1xh), SEEK (7xh), FLUSH CACHE (E7h/EAh), SET FEATURES (EFh: write cache, look-ahead,
-PIO transfer mode, revert to defaults), EXECUTE DEVICE DIAGNOSTIC (90h).  Anything
-else is aborted (ABRT).
+PIO transfer mode, revert to defaults), EXECUTE DEVICE DIAGNOSTIC (90h), the power
+management commands STANDBY/IDLE (IMMEDIATE) (E0h-E3h) and CHECK POWER MODE (E5h).
+Anything else is aborted (ABRT).
 
 A `cdrom` medium makes its device an ATAPI CD-ROM drive (ATA/ATAPI-6 section 9,
 the PACKET protocol): its signature is LBA mid/high 14h/EBh; IDENTIFY DEVICE and
@@ -111,6 +112,13 @@ COMMANDS.update({opcode: "_cmd_write" for opcode in WRITE_COMMANDS})
 COMMANDS.update({opcode: "_cmd_verify" for opcode in VERIFY_COMMANDS})
 COMMANDS.update({opcode: "_cmd_recalibrate" for opcode in range(0x10, 0x20)})
 COMMANDS.update({opcode: "_cmd_seek" for opcode in range(0x70, 0x80)})
+#: The Power Management feature set, mandatory in ATA/ATAPI-6 for devices without
+#: PACKET: STANDBY IMMEDIATE, IDLE IMMEDIATE, STANDBY, IDLE complete at once
+#: (there is no spindle to stop: the device stays ready); CHECK POWER MODE
+#: answers FFh, active or idle.  Linux sends STANDBY IMMEDIATE at power-off (sd's
+#: "Stopping disk", translated by libata).  SLEEP (E6h) is not modelled (ABRT).
+COMMANDS.update({opcode: "_cmd_power_mode" for opcode in (0xE0, 0xE1, 0xE2, 0xE3)})
+COMMANDS[0xE5] = "_cmd_check_power_mode"
 
 #: Command block by offset from `base`: (name read, name written, read handler, write handler).
 #: The data port (offset 0) is registered on its own for 16- and 32-bit accesses.
@@ -479,6 +487,10 @@ class ATAChannel(Component):
         except OSError:
             self._finish(index, ERROR_ABRT, fault=True)
             return
+        self._finish(index)
+
+    def _cmd_power_mode(self, index: int, opcode: int) -> None:
+        """STANDBY/IDLE (IMMEDIATE): the device is always ready, nothing to do."""
         self._finish(index)
 
     def _cmd_set_features(self, index: int, opcode: int) -> None:

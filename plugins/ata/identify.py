@@ -117,10 +117,12 @@ def identify_words(settings: IdentifySettings) -> List[int]:
     words[64] = 0x0003                              # PIO modes 3 and 4
     words[65:69] = [120, 120, 120, 120]             # cycle times (ns)
     words[80] = 0x007E                              # ATA-1 .. ATA/ATAPI-6
-    words[82] = (1 << 14) | (1 << 6) | (1 << 5)     # NOP, look-ahead, write cache
+    # NOP, look-ahead, write cache, the Power Management feature set
+    words[82] = (1 << 14) | (1 << 6) | (1 << 5) | (1 << 3)
     words[83] = (1 << 14) | (1 << 13) | (1 << 12) | (1 << 10)  # FLUSH (EXT), LBA48
     words[84] = 1 << 14
-    words[85] = ((1 << 14) | (settings.look_ahead << 6) | (settings.write_cache << 5))
+    words[85] = ((1 << 14) | (settings.look_ahead << 6) | (settings.write_cache << 5)
+                 | (1 << 3))                        # power management is always enabled
     words[86] = (1 << 13) | (1 << 12) | (1 << 10)
     words[87] = 1 << 14
     words[93] = (1 << 14) | (1 << 13) | 1           # hardware reset result, device 0

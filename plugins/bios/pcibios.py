@@ -29,7 +29,8 @@ register.  The MP, ACPI and $PIR tables describe this routing.
 from typing import Any, Iterator, Tuple
 
 from pcmachine.plugins.pci.function import INTERRUPT_LINE, INTERRUPT_PIN, PIRQ_COUNT, pirq_of
-from pcmachine.plugins.pci.piix import PIRQ_ROUTE, PIIX3ISABridge
+from pcmachine.plugins.pci.piix import (IDETIM_DECODE_ENABLE, IDETIM_PRIMARY, IDETIM_SECONDARY,
+                                        PIRQ_ROUTE, PIIX3IDE, PIIX3ISABridge)
 
 from . import common as c
 
@@ -50,6 +51,7 @@ WRITES = {0x0B: (1, "cl"), 0x0C: (2, "cx"), 0x0D: (4, "ecx")}
 PIRQ_IRQS = (10, 10, 11, 11)
 ELCR_PORTS = (0x4D0, 0x4D1)
 ROUTER_IDS = PIIX3ISABridge.DEVICE << 16 | PIIX3ISABridge.VENDOR
+IDE_IDS = PIIX3IDE.DEVICE << 16 | PIIX3IDE.VENDOR
 
 
 class PCIBiosServices:
@@ -115,6 +117,10 @@ class PCIBiosServices:
             pin = self.read(bus_number, devfn, INTERRUPT_PIN, 1)
             if 1 <= pin <= PIRQ_COUNT:
                 self.write(bus_number, devfn, INTERRUPT_LINE, 1, PIRQ_IRQS[pirq_of(devfn >> 3, pin)])
+            if self.read(bus_number, devfn, 0, 4) == IDE_IDS:
+                # Both IDE channels decoded, as SeaBIOS and the Bochs BIOS leave them.
+                for timing in (IDETIM_PRIMARY, IDETIM_SECONDARY):
+                    self.write(bus_number, devfn, timing, 2, IDETIM_DECODE_ENABLE)
 
     # ------------------------------------------------------------ int 1Ah AH=B1h
     def int1a(self, cpu: Any) -> None:

@@ -39,6 +39,11 @@ BUS_MASTER_BAR = 4
 BUS_MASTER_SIZE = 16
 #: where SeaBIOS puts BMIBA on QEMU's pc machine
 BUS_MASTER_BASE = 0xC000
+#: IDE timing registers of the primary and secondary channel, and the slave timing
+IDETIM_PRIMARY, IDETIM_SECONDARY, SIDETIM = 0x40, 0x42, 0x44
+#: IDETIM bit 15: IDE Decode Enable; bits 11-10 are reserved (read 0)
+IDETIM_DECODE_ENABLE = 0x8000
+IDETIM_WMASK = 0xF3FF
 
 
 class PIIX3ISABridge(PCIFunction):
@@ -121,7 +126,16 @@ class RouterState:
 
 
 class PIIX3IDE(PCIFunction):
-    """PIIX3 function 1: IDE in compatibility mode, bus master base in BAR4."""
+    """PIIX3 function 1: IDE in compatibility mode, bus master base in BAR4.
+
+    IDETIM (40h-41h primary, 42h-43h secondary; datasheet 290550, the IDE
+    function's configuration registers) bit 15 is the channel's IDE Decode
+    Enable.  It powers on clear and the firmware sets it (the BIOS's POST,
+    `bios/pcibios.py`, as SeaBIOS's and the Bochs BIOS's PIIX IDE set-up write
+    8000h to both).  Drivers test it: Linux's ata_piix skips a channel whose bit
+    is clear (piix_pata_prereset, -ENOENT).  SIDETIM (44h) is the slave timing
+    register.  The timings are stored, not acted on, and a channel whose enable
+    bit is clear still decodes its ports."""
 
     OPTIONS = function_options(device=1, function=1)
     VENDOR, DEVICE = 0x8086, 0x7010
@@ -132,3 +146,9 @@ class PIIX3IDE(PCIFunction):
         unused: List[Optional[Bar]] = [None] * BUS_MASTER_BAR
         return unused + [Bar(BUS_MASTER_SIZE, io=True, address=BUS_MASTER_BASE)]
 
+    def write_mask(self) -> bytearray:
+        mask = super().write_mask()
+        for offset in (IDETIM_PRIMARY, IDETIM_SECONDARY):
+            mask[offset:offset + 2] = IDETIM_WMASK.to_bytes(2, "little")
+        mask[SIDETIM] = 0xFF
+        return mask
