@@ -1,7 +1,7 @@
 """CPU component contract: reset state, register API, run loop, instruction
 count, HLT and interrupts, host calls, A20, tracing, snapshot/restore."""
 
-from typing import Tuple
+from typing import Any, Tuple
 
 import pytest
 
@@ -87,6 +87,17 @@ def irq_guest(model: str, body: str) -> Tuple[Machine, VectorController, PortRec
     return machine, controller, recorder
 
 
+def run_with_interrupt_at(machine: Any, controller: Any, time_ns: int) -> str:
+    """Run `irq_guest`'s machine until it stops, its interrupt requested by a device
+    event at `time_ns` of virtual time."""
+    class Timer(Component):
+        def fire(self) -> None:
+            controller.request()
+    timer = Timer(machine, "timer", {})
+    machine.clock.schedule(time_ns, timer.fire)
+    return run_until_stopped(machine)
+
+
 def test_hlt_waits_for_interrupt_and_time_skips() -> None:
     machine, controller, recorder = irq_guest("80486", """
         sti
@@ -96,12 +107,7 @@ def test_hlt_waits_for_interrupt_and_time_skips() -> None:
         cli
         hlt""")
 
-    class Timer(Component):
-        def fire(self) -> None:
-            controller.request()
-    timer = Timer(machine, "timer", {})
-    machine.clock.schedule(5_000_000, timer.fire)    # 5 ms of virtual time
-    assert run_until_stopped(machine) == "halted"
+    assert run_with_interrupt_at(machine, controller, 5_000_000) == "halted"    # 5 ms
     assert recorder.data == b"IW"
     assert machine.clock.now() >= 5_000_000
     assert machine.clock.icount < 20
@@ -284,12 +290,7 @@ def test_the_tsc_keeps_counting_while_hlt_waits() -> None:
         cli
         hlt""")
 
-    class Timer(Component):
-        def fire(self) -> None:
-            controller.request()
-    timer = Timer(machine, "timer", {})
-    machine.clock.schedule(5_000_000, timer.fire)    # 5 ms of virtual time
-    assert run_until_stopped(machine) == "halted"
+    assert run_with_interrupt_at(machine, controller, 5_000_000) == "halted"    # 5 ms
     assert recorder.data == b"I"
     first, second = machine.cpu.read_linear(0x100, 4), machine.cpu.read_linear(0x104, 4)
     expected = 5_000_000 * machine.clock.ips // 1_000_000_000

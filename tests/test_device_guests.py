@@ -63,6 +63,17 @@ def read_text(path: str) -> str:
         return handle.read().decode("latin-1")
 
 
+def debugcon_lines(tmp_path: Any, capsys: Any, floppy_from: Any, guest: str,
+                   *argv: str) -> List[str]:
+    """Boot `guest` from a floppy with the CLI (more `argv`); the lines it wrote to
+    the debug console."""
+    log = str(tmp_path / "debugcon.txt")
+    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, guest),
+                               "--debugcon", f"file:{log}", *argv)
+    assert status == 0, err
+    return read_text(log).splitlines()
+
+
 # ---------------------------------------------------------------- timer: PIC + PIT
 PIT_HZ = 1_193_182
 PIT_DIVISOR = 11932
@@ -397,23 +408,12 @@ def test_srst_signs_the_absent_device_1_as_pintos_waits_for(tmp_path, capsys, fl
     error register; Bochs and this model answer from the shared register file)."""
     disk = tmp_path / "hd.img"
     disk.write_bytes(bytes(HD_SECTORS * SECTOR))
-    log = str(tmp_path / "debugcon.txt")
-    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/atasrst.bin"),
-                               "--hda", str(disk), "--debugcon", f"file:{log}")
-    assert status == 0, err
-    assert read_text(log).splitlines() == [
+    assert debugcon_lines(tmp_path, capsys, floppy_from, "devices/atasrst.bin",
+                          "--hda", str(disk)) == [
         "present 0=1 1=1",
         "dev0 01 01 00 00 e=01 s=50",
         "dev1 01 01 FF FF e=01 s=00 polls=0000",
     ]
-
-
-def debugcon_lines(tmp_path: Any, capsys: Any, floppy_from: Any, guest: str) -> List[str]:
-    log = str(tmp_path / "debugcon.txt")
-    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, guest),
-                               "--debugcon", f"file:{log}")
-    assert status == 0, err
-    return read_text(log).splitlines()
 
 
 def test_a_uart_interrupt_pulse_with_interrupts_off_ends_as_spurious_irq7(tmp_path, capsys,
@@ -441,11 +441,8 @@ def test_sti_hlt_takes_a_pending_interrupt_at_once(tmp_path, capsys, floppy_from
     the machine let time skip to the PIT's next output change, where the IRQ0
     line fell before it was acknowledged (a spurious IRQ7 instead, ticks=00), and
     Pintos' idle loop left each IDE interrupt waiting for the next timer tick."""
-    log = str(tmp_path / "debugcon.txt")
-    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/stihlt.bin"),
-                               "--debugcon", f"file:{log}")
-    assert status == 0, err
-    assert read_text(log).splitlines() == ["irq0 pending", "ticks=01 counter FFFB -> FFFA"]
+    assert debugcon_lines(tmp_path, capsys, floppy_from, "devices/stihlt.bin") == [
+        "irq0 pending", "ticks=01 counter FFFB -> FFFA"]
 
 
 def test_enabling_the_local_apic_keeps_the_8259a_interrupts(tmp_path, capsys, floppy_from):
@@ -453,11 +450,8 @@ def test_enabling_the_local_apic_keeps_the_8259a_interrupts(tmp_path, capsys, fl
     as the Bochs BIOS's rombios32 does (it then waited for ever at "Press F12 for
     boot menu"), and waits in STI; HLT for three IRQ0 ticks: LINT0 resets to ExtINT
     on the bootstrap processor, as QEMU's does."""
-    log = str(tmp_path / "debugcon.txt")
-    status, out, err = run_cli(capsys, "--fda", floppy_from(tmp_path, "devices/apicwire.bin"),
-                               "--debugcon", f"file:{log}", "--timeout", "60")
-    assert status == 0, err
-    assert read_text(log).splitlines() == ["lint0=00000700", "svr=000001FF", "ticks=03"]
+    assert debugcon_lines(tmp_path, capsys, floppy_from, "devices/apicwire.bin",
+                          "--timeout", "60") == ["lint0=00000700", "svr=000001FF", "ticks=03"]
 
 
 # ---------------------------------------------------------------- CMOS/RTC and COM1
