@@ -103,7 +103,7 @@ class BootServices:
             return None
         return load_kernel(options["kernel"], options["initrd"], options["append"],
                            self.ctx.bus.ram_size, self.bios.system.memory_map(),
-                           options["initrd_name"] or options["initrd"])
+                           options["initrd_name"])
 
     def boot_kernel(self, cpu: Any, loaded: Loaded) -> None:
         bus = self.ctx.bus

@@ -68,7 +68,8 @@ class Loaded(NamedTuple):
 def load_kernel(kernel: str, initrd: Optional[str], append: str, ram_size: int,
                 memory_map: List[Tuple[int, int, int]], initrd_name: Optional[str] = None) -> Loaded:
     """Read and check the kernel (and initrd) and lay them out in memory; a bad
-    file raises a one-line UserError naming it."""
+    file raises a one-line UserError naming it.  `initrd_name` is a multiboot
+    module's string (empty or None: the initrd's path)."""
     data = _read(kernel, "--kernel")
     ramdisk = _read(initrd, "--initrd") if initrd else None
     if len(data) >= 0x206 and data[0x202:0x206] == HEADER_MAGIC:

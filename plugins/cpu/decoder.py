@@ -478,7 +478,6 @@ class Decoder:
         return self.seg if self.seg is not None else default
 
 
-
 keeps_cpu_state(Decoder.address, "address_const", "address_one", "address_scaled", "address_two")
 keeps_cpu_state(Decoder._wrapping_address, "address_wrapping")
 keeps_cpu_state(Decoder.rm_access, "get", "set_after_get", "put")
@@ -487,6 +486,7 @@ keeps_cpu_state(Decoder._inlined_paged_store, "put_inlined")
 keeps_cpu_state(Decoder._inlined_unpaged_load, "get_inlined")
 keeps_cpu_state(Decoder._inlined_unpaged_store, "put_inlined")
 keeps_cpu_state(Decoder._write_probed, "get_probed")
+
 
 def yields_turn(d: Decoder) -> bool:
     """PAUSE (F3 90) with several processors ends its processor's turn

@@ -51,7 +51,8 @@ from typing import Any, Callable, Dict, List, Tuple
 from pcmachine.bus import BEYOND_4G
 
 from .dwords import PACK32, UNPACK32
-from .state import AC, AC_VECTOR, CPUFault, CR0_AM, CR0_WP, CR4_DE, CS, GP, PF_VECTOR, keeps_cpu_state
+from .state import (AC, AC_VECTOR, CPUFault, CR0_AM, CR0_WP, CR4_DE, CS, GP, PF_VECTOR,
+                    keeps_cpu_state)
 
 CR0_PG = 0x80000000
 CR0_CD_NW = 0x60000000

@@ -1650,8 +1650,7 @@ class _Sinker:
                     type(stmts[after]) is ast.Assign and len(stmts[after].targets) == 1:
                 del stmts[index]                 # overwritten before anything read it
                 return
-            if raises or type(stmts[after]) in (ast.Raise, ast.Return) or name in loaded or \
-                    name in stored or stored & operands:
+            if self.stops(stmts[after], name, operands):
                 return
             after += 1
         if after == len(stmts):
@@ -1680,6 +1679,12 @@ class _Sinker:
                 self.insert(inner, 0, _clone(stmt))
                 self.move(inner, 0)
 
+    def stops(self, stmt: ast.stmt, name: str, operands: Set[str]) -> bool:
+        """`name = value` (of `operands`) cannot move past `stmt` (not an `if`)."""
+        raises, loaded, stored = _facts(stmt, self.memo)
+        return raises or type(stmt) in (ast.Raise, ast.Return) or name in loaded or \
+            name in stored or bool(stored & operands)
+
     def insert(self, stmts: List[ast.stmt], index: int, stmt: ast.stmt) -> None:
         stmts.insert(index, stmt)
         self.assigns.clear()
@@ -1692,9 +1697,7 @@ class _Sinker:
             if id(stmt) in self.reloads:
                 continue
             if type(stmt) is not ast.If:
-                raises, loaded, stored = _facts(stmt, self.memo)
-                if raises or type(stmt) in (ast.Raise, ast.Return) or name in loaded or \
-                        name in stored or stored & operands:
+                if self.stops(stmt, name, operands):
                     return False
                 continue
             raises, loaded, _ = _facts(stmt.test, self.memo)
