@@ -517,6 +517,11 @@ class Bus:
         for port in range(first, last + 1):
             self.io_table[port] = handler
 
+    def release_io(self, first: int, last: int) -> None:
+        """Give up ports first..last (a PCI I/O BAR that moved or stopped decoding)."""
+        for port in range(first, last + 1):
+            self.io_table[port] = None
+
     def port_name(self, port: int) -> str:
         handler = self.io_table[port & 0xFFFF]
         return handler.name if handler is not None else "unclaimed"

@@ -8,6 +8,7 @@ guest reports through the debug console, port 0xE9.
 * atadisk.asm: IDENTIFY, polled and IRQ14-driven sector reads and writes on a hard
   disk image, whose host file must show the written bytes after the run;
 * atasrst.asm: the Pintos IDE probe and soft reset with no device 1;
+* atadma.asm: bus master DMA through the PIIX3 IDE function's BAR4 and PRD tables;
 * stihlt.asm: STI; HLT with IRQ0 already pending;
 * apicwire.asm: the 8259A's IRQ0 after the local APIC is enabled;
 * rtcserial.asm: the RTC in BCD and binary, its periodic interrupt on IRQ8 counted
@@ -397,6 +398,37 @@ def test_ata_guest_reads_and_writes_sectors_polled_and_by_irq14(tmp_path, capsys
     for lba, (label, seed) in GUEST_WRITES.items():
         expected[lba * SECTOR:(lba + 1) * SECTOR] = guest_pattern(label, seed)
     assert disk.read_bytes() == bytes(expected)
+
+
+def test_ata_dma_guest_moves_sectors_through_the_bus_master(tmp_path, capsys, floppy_from):
+    """atadma.asm: PCI scan for the IDE function, its Bus Master bit, IDENTIFY's
+    DMA words, SET FEATURES to multiword DMA 2, WRITE DMA and READ DMA over two
+    PRDs with IRQ14, a PRD longer and one shorter than the request, the Bus Master
+    bit cleared and set again, and READ DMA over code that already ran.  QEMU 7.2
+    prints the same lines but for BAR4 (C041: SeaBIOS moves it), IDENTIFY word 49
+    (0B00: IORDY) and the two Bus Master steps (QEMU completes the command with
+    the bit clear, and its data reaches no memory)."""
+    disk = tmp_path / "hd.img"
+    disk.write_bytes(bytes(HD_SECTORS * SECTOR))
+    lines = debugcon_lines(tmp_path, capsys, floppy_from, "devices/atadma.bin", "--hda", str(disk))
+    assert lines == [
+        "ata dma: start",
+        "pci ide 01.01 bar4=0000C001",
+        "identify w49=0300 w63=0007 w88=203F",
+        "mode status=50 w63=0407",
+        "write dma lba 50 x2 bm=04 after=00 stopped=00 status=50 irqs=4",
+        "read dma lba 50 x2 bm=04 after=00 stopped=00 status=50 irqs=5",
+        "read back same",
+        "long prd bm=05 after=01 stopped=00 status=50 irqs=6",
+        "short prd bm=00 status=50 irqs=6 first=0700 beyond=1234",
+        "master off status=58 bm=01 irqs=6 data=0000",
+        "master on bm=04 after=00 stopped=00 status=50 irqs=7 data=0700",
+        "code before=AA after=BB",
+        "done",
+    ]
+    written = disk.read_bytes()
+    assert written[50 * SECTOR:52 * SECTOR] == bytes(7 * i & 0xFF for i in range(2 * SECTOR))
+    assert written[60 * SECTOR:60 * SECTOR + 3] == b"\xb0\xbb\xc3"      # mov al, 0BBh; ret
 
 
 def test_srst_signs_the_absent_device_1_as_pintos_waits_for(tmp_path, capsys, floppy_from):

@@ -53,11 +53,18 @@ drops interrupts raised while nIEN is set); EXECUTE DEVICE DIAGNOSTIC signs both
 
 Timing: a command keeps BSY set for COMMAND_DELAY_NS of virtual time before it
 completes (first DRQ, or INTRQ); a released SRST keeps BSY for RESET_DELAY_NS.
-Not modelled: DMA (PACKET with the DMA bit aborts), audio CDs and tray or medium
+
+DMA: READ/WRITE DMA (EXT) (C8h/C9h, CAh/CBh, 25h, 35h) need the controller's
+bus master (`busmaster.py`, attached by the PIIX3 IDE function); after the
+command delay the device asks for DMA with DRQ set, the bus master moves the
+sectors and the device completes with INTRQ.  Without a bus master they abort,
+and IDENTIFY offers no DMA mode.
+
+Not modelled: ATAPI DMA (PACKET with the DMA bit aborts), audio CDs and tray or medium
 changes, power management, SMART, security, host protected area.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from pcmachine.clock import Event
 from pcmachine.component import Component, Option, dict_to_state, state_to_dict
@@ -66,8 +73,9 @@ from pcmachine.media import Disk
 
 from .atapi import READ_CHUNK_BLOCKS, SECTORS_PER_BLOCK, CheckCondition, PacketCommands, \
     identify_packet_page, reply_for
-from .identify import (MAX_MULTIPLE_SECTORS, SECTOR_SIZE, IdentifySettings, Translation,
-                           default_translation, identify_page, logical_translation)
+from .identify import (DEFAULT_DMA_MODE, DMA_MODES, MAX_MULTIPLE_SECTORS, SECTOR_SIZE,
+                       IdentifySettings, Translation, default_translation, identify_page,
+                       logical_translation)
 from .taskfile import (CONTROL_HOB, CONTROL_NIEN, CONTROL_SRST, DEVICE_DEV, DEVICE_HEAD, DEVICE_LBA,
                            DEVICE_OBSOLETE_ONES, ERROR_ABRT, ERROR_IDNF, STATUS_BSY, STATUS_DF,
                            STATUS_DRQ, STATUS_ERR, STATUS_IDLE, TASKFILE_FIELDS, ChannelState,
@@ -102,6 +110,10 @@ WRITE_COMMANDS = {0x30: (False, False), 0x31: (False, False), 0x34: (True, False
                   0xC5: (False, True), 0x39: (True, True)}
 #: READ VERIFY SECTORS: opcode -> 48-bit addressing
 VERIFY_COMMANDS = {0x40: False, 0x41: False, 0x42: True}
+#: READ/WRITE DMA (EXT), moved by the controller's bus master (`busmaster.py`):
+#: opcode -> (48-bit addressing, the device writes memory)
+DMA_COMMANDS = {0xC8: (False, True), 0xC9: (False, True), 0x25: (True, True),
+                0xCA: (False, False), 0xCB: (False, False), 0x35: (True, False)}
 
 #: Command opcode -> handler method.
 COMMANDS: Dict[int, str] = {CMD_IDENTIFY: "_cmd_identify", 0x91: "_cmd_initialize_parameters",
@@ -110,6 +122,7 @@ COMMANDS: Dict[int, str] = {CMD_IDENTIFY: "_cmd_identify", 0x91: "_cmd_initializ
 COMMANDS.update({opcode: "_cmd_read" for opcode in READ_COMMANDS})
 COMMANDS.update({opcode: "_cmd_write" for opcode in WRITE_COMMANDS})
 COMMANDS.update({opcode: "_cmd_verify" for opcode in VERIFY_COMMANDS})
+COMMANDS.update({opcode: "_cmd_dma" for opcode in DMA_COMMANDS})
 COMMANDS.update({opcode: "_cmd_recalibrate" for opcode in range(0x10, 0x20)})
 COMMANDS.update({opcode: "_cmd_seek" for opcode in range(0x70, 0x80)})
 #: The Power Management feature set, mandatory in ATA/ATAPI-6 for devices without
@@ -180,6 +193,9 @@ class ATAChannel(Component):
         self.state = ChannelState()
         self.devices = [DeviceState(), DeviceState()]
         self._event: Optional[Event] = None
+        #: the controller's DMA engine (`busmaster.BusMaster.attach`); None: PIO only
+        self.bus_master: Optional[Any] = None
+        self._irq_level = False
         self._readers = {offset: getattr(self, entry[2]) for offset, entry in COMMAND_BLOCK.items() if offset}
         self._writers = {offset: getattr(self, entry[3]) for offset, entry in COMMAND_BLOCK.items() if offset}
         self.bus.register_io(self.base, self.base, self._read_data, self._write_data,
@@ -226,6 +242,7 @@ class ATAChannel(Component):
         self.state = dict_to_state(ChannelState, state["channel"])
         self.devices = [dict_to_state(DeviceState, device) for device in state["devices"]]
         self._arm_timer()
+        self._irq_level = self._intrq()       # the bus master's state holds past edges
         self._update_irq()
 
     # ------------------------------------------------------------------ port dispatch
@@ -319,7 +336,8 @@ class ATAChannel(Component):
         """PIO data in: bytes of the buffer; finishing a block loads the next one."""
         device = self._selected()
         if (not self._present(self.state.selected) or not device.status & STATUS_DRQ
-                or device.command in WRITE_COMMANDS or device.packet_stage == "command"):
+                or device.command in WRITE_COMMANDS or device.command in DMA_COMMANDS
+                or device.packet_stage == "command"):
             return 0
         start = device.buffer_index
         if start + size < len(device.buffer):
@@ -428,6 +446,86 @@ class ATAChannel(Component):
             else:
                 self._open_write_block(index)
 
+    def _cmd_dma(self, index: int, opcode: int) -> None:
+        """READ/WRITE DMA (EXT): after the command delay the device asks for DMA
+        (DRQ) and the bus master moves the sectors; without one, ABRT."""
+        if self.bus_master is None:
+            self._finish(index, ERROR_ABRT)
+            return
+        if self._begin_transfer(index, opcode, DMA_COMMANDS[opcode][0], False):
+            device = self.devices[index]
+            if not self._in_range(index, device.next_lba, device.sectors_left):
+                self._fail_out_of_range(index, at_once=False)
+            else:
+                self._schedule(index, "_complete_dma_ready")
+
+    def _complete_dma_ready(self, index: int) -> None:
+        self.devices[index].status = STATUS_IDLE | STATUS_DRQ
+        self.bus_master.device_ready(self)
+
+    # The bus master's side of a DMA command (`busmaster.BusMaster._transfer`).
+    def dma_device(self) -> Optional[int]:
+        """The device whose DMA command waits for the bus master, if any."""
+        for index, device in enumerate(self.devices):
+            if device.command in DMA_COMMANDS and device.status & STATUS_DRQ and not device.pending:
+                return index
+        return None
+
+    def dma_request(self, index: int) -> Tuple[int, bool]:
+        """The sectors left and whether they go to memory."""
+        device = self.devices[index]
+        return device.sectors_left, DMA_COMMANDS[device.command][1]
+
+    def dma_read(self, index: int, count: int) -> Optional[bytes]:
+        """The next `count` sectors from the disk; None after a host I/O error
+        (the device then fails the command)."""
+        device = self.devices[index]
+        lba = device.next_lba
+        try:
+            data = self.disks[index].read(lba, count)
+        except OSError:
+            self._fail(index, ERROR_ABRT, STATUS_DF)
+            return None
+        self._report_transfer(index, "read", lba, count)
+        self._advance(index, count)
+        return data
+
+    def dma_write(self, index: int, data: bytes) -> bool:
+        """Whole sectors from memory to the disk; False if the command failed."""
+        device = self.devices[index]
+        lba = device.next_lba
+        count = len(data) // SECTOR_SIZE
+        try:
+            self.disks[index].write(lba, data)
+        except PermissionError:
+            self._fail(index, ERROR_ABRT)
+            return False
+        except OSError:
+            self._fail(index, ERROR_ABRT, STATUS_DF)
+            return False
+        self._report_transfer(index, "write", lba, count)
+        self._advance(index, count)
+        return True
+
+    def dma_end(self, index: int) -> None:
+        """The bus master is done: with every sector moved the command completes
+        with an interrupt (after a flush when the write cache is off); with PRDs
+        too short for it the device just returns to ready, as QEMU's does."""
+        device = self.devices[index]
+        complete = device.sectors_left == 0
+        writing = not DMA_COMMANDS[device.command][1]
+        drop_command(device)
+        device.status = STATUS_IDLE
+        if not complete:
+            return
+        if writing and not device.write_cache:
+            try:
+                self.disks[index].flush()
+            except OSError:
+                self._fail(index, ERROR_ABRT, STATUS_DF)
+                return
+        self._interrupt(index)
+
     def _cmd_verify(self, index: int, opcode: int) -> None:
         device = self.devices[index]
         device.addressing = addressing_mode(device, VERIFY_COMMANDS[opcode])
@@ -447,7 +545,8 @@ class ATAChannel(Component):
             total_sectors=disk.sectors, default=self._default_translation(index),
             current=self._translation(index), multiple=device.multiple,
             write_cache=device.write_cache, look_ahead=device.look_ahead,
-            serial=f"PCM{self.base:04X}{index}")))
+            serial=f"PCM{self.base:04X}{index}",
+            dma_mode=device.dma_mode if self.bus_master is not None else None)))
         self._schedule(index, "_complete_data_ready")
 
     def _cmd_set_multiple(self, index: int, opcode: int) -> None:
@@ -503,8 +602,12 @@ class ATAChannel(Component):
         elif feature in (0xCC, 0x66):
             device.revert_defaults = feature == 0xCC
         elif feature == 0x03:
-            # PIO default (00h, 01h) or PIO flow-control mode 0-4 (08h-0Ch); no DMA here.
-            if not (device.count <= 0x01 or 0x08 <= device.count <= 0x0C):
+            # PIO default (00h, 01h) or PIO flow-control mode 0-4 (08h-0Ch); with a
+            # bus master also multiword DMA 0-2 (20h-22h) and Ultra DMA 0-5 (40h-45h).
+            mode = device.count
+            if mode in DMA_MODES and self.bus_master is not None:
+                device.dma_mode = mode
+            elif not (mode <= 0x01 or 0x08 <= mode <= 0x0C):
                 self._finish(index, ERROR_ABRT)
                 return
         else:
@@ -784,6 +887,7 @@ class ATAChannel(Component):
         if device.revert_defaults:
             device.logical_heads = device.logical_spt = 0
             device.write_cache = device.look_ahead = True
+            device.dma_mode = DEFAULT_DMA_MODE
         device.status = STATUS_IDLE
 
     def _fail_out_of_range(self, index: int, at_once: bool = True) -> None:
@@ -812,8 +916,14 @@ class ATAChannel(Component):
         self.devices[index].intrq = True
         self._update_irq()
 
-    def _update_irq(self) -> None:
+    def _intrq(self) -> bool:
         """INTRQ: the selected device's pending interrupt, unless nIEN is set."""
         selected = self.state.selected
-        level = (self._present(selected) and self.devices[selected].intrq and not self.state.nien)
+        return self._present(selected) and self.devices[selected].intrq and not self.state.nien
+
+    def _update_irq(self) -> None:
+        level = self._intrq()
+        if level and not self._irq_level and self.bus_master is not None:
+            self.bus_master.interrupt_raised(self)
+        self._irq_level = level
         self.bus.set_irq(self.irq, 1 if level else 0)

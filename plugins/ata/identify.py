@@ -2,14 +2,15 @@
 
 The 256-word IDENTIFY page follows ATA/ATAPI-6 (T13 1410D) section 8.15, with the
 values Bochs' `identify_drive()` reports where the standard leaves a choice: a fixed
-disk, PIO only (no DMA engine behind this controller), 32-bit data transfers,
+disk, PIO modes 0-4 and, when the controller has a bus master (`busmaster.py`),
+multiword DMA 0-2 and Ultra DMA 0-5 as QEMU's disks offer, 32-bit data transfers,
 up to 16 sectors per READ/WRITE MULTIPLE block, LBA28 and LBA48, FLUSH CACHE (EXT),
 write cache and look-ahead switchable through SET FEATURES.  Strings are stored as
 ATA specifies: each word holds two characters, the first one in the high byte.
 Word 255 carries the integrity signature (A5h) and checksum.
 """
 
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 SECTOR_SIZE = 512
 #: Largest block READ/WRITE MULTIPLE may use (IDENTIFY word 47).
@@ -22,6 +23,11 @@ MAX_DEFAULT_CYLINDERS = 16383
 CHS_MAX_SECTORS = 16383 * 16 * 63
 #: IDENTIFY word 255 low byte: the checksum in the high byte is valid.
 INTEGRITY_SIGNATURE = 0xA5
+
+#: SET FEATURES 03h transfer modes: multiword DMA 0-2 (20h-22h), Ultra DMA 0-5 (40h-45h)
+DMA_MODES = frozenset(range(0x20, 0x23)) | frozenset(range(0x40, 0x46))
+#: the mode selected at power-on: Ultra DMA 5, as on QEMU's disks
+DEFAULT_DMA_MODE = 0x45
 
 MODEL = "PCMACHINE HARDDISK"
 FIRMWARE = "1.0"
@@ -77,6 +83,8 @@ class IdentifySettings(NamedTuple):
     write_cache: bool
     look_ahead: bool
     serial: str
+    #: the selected DMA mode (a SET FEATURES 03h value), None without DMA
+    dma_mode: Optional[int] = None
 
 
 def identify_words(settings: IdentifySettings) -> List[int]:
@@ -98,7 +106,7 @@ def identify_words(settings: IdentifySettings) -> List[int]:
     words[27:47] = ata_string(MODEL, 40)
     words[47] = 0x8000 | MAX_MULTIPLE_SECTORS
     words[48] = 1                                   # 32-bit data transfers
-    words[49] = 1 << 9                              # LBA; no DMA
+    words[49] = 1 << 9                              # LBA
     words[50] = 1 << 14
     words[51] = 0x0200                              # obsolete: PIO timing mode 2
     words[53] = 0x0003                              # words 54-58 and 64-70 valid
@@ -115,6 +123,13 @@ def identify_words(settings: IdentifySettings) -> List[int]:
     words[60] = lba28 & 0xFFFF
     words[61] = lba28 >> 16
     words[64] = 0x0003                              # PIO modes 3 and 4
+    if settings.dma_mode is not None:
+        mode = settings.dma_mode
+        words[49] |= 1 << 8                         # DMA
+        words[53] |= 1 << 2                         # word 88 valid
+        selected = 1 << (8 + (mode & 7))
+        words[63] = 0x0007 | (selected if mode < 0x40 else 0)
+        words[88] = 0x003F | (selected if mode >= 0x40 else 0)
     words[65:69] = [120, 120, 120, 120]             # cycle times (ns)
     words[80] = 0x007E                              # ATA-1 .. ATA/ATAPI-6
     # NOP, look-ahead, write cache, the Power Management feature set

@@ -10,7 +10,7 @@ sector count is a two-byte FIFO; the previous byte is the high-order one).
 import dataclasses
 from typing import Optional
 
-from .identify import LBA28_MAX_SECTORS, Translation
+from .identify import DEFAULT_DMA_MODE, LBA28_MAX_SECTORS, Translation
 
 # Status register bits
 STATUS_BSY = 0x80
@@ -75,6 +75,7 @@ class DeviceState:
     write_cache: bool = True
     look_ahead: bool = True
     revert_defaults: bool = False    # SET FEATURES CCh: SRST reverts the settings
+    dma_mode: int = DEFAULT_DMA_MODE  # SET FEATURES 03h value of the selected DMA mode
     pending: str = ""                # completion scheduled on the clock
     pending_deadline: int = 0
     # ATAPI (`atapi.py`): the PACKET command in progress and the sense data

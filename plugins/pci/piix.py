@@ -17,8 +17,9 @@ IDE (8086:7010, class 0101, programming interface 0x80): both channels in
 compatibility mode at their fixed ISA addresses (0x1F0-0x1F7/0x3F6 on IRQ 14,
 0x170-0x177/0x376 on IRQ 15), which are the profile's `ata` components; a
 compatibility-mode channel has no BAR (the PIIX3 has only BAR4).  BAR4 (BMIBA,
-16 bytes of I/O) is programmable and sizable, but the bus master registers
-behind it and IDE DMA are not implemented: transfers are PIO only.
+16 bytes of I/O, movable and sizable) holds the bus master registers
+(`plugins/ata/busmaster.py`): IDE DMA for the disks of both channels, once the
+command register's Bus Master bit is set, as on the chip.
 """
 
 import dataclasses
@@ -27,8 +28,11 @@ from typing import Any, Dict, List, Optional
 from pcmachine.component import dict_to_state, state_to_dict
 from pcmachine.hookspecs import hookimpl
 
-from .function import (COMMAND_IO, COMMAND_MASTER, COMMAND_MEMORY, PIRQ_COUNT, Bar, PCIFunction,
-                       function_options)
+from pcmachine.plugins.ata.busmaster import REGISTER_COUNT, BusMaster
+from pcmachine.plugins.ata.channel import CHANNELS, ATAChannel
+
+from .function import (BAR0, COMMAND, COMMAND_IO, COMMAND_MASTER, COMMAND_MEMORY, PIRQ_COUNT, Bar,
+                       PCIFunction, function_options)
 
 PIRQ_ROUTE = 0x60              # PIRQRC[A:D], 0x60-0x63
 PIRQ_DISABLED = 0x80
@@ -36,7 +40,8 @@ PIRQ_DISABLED = 0x80
 ROUTABLE_IRQ_MASK = 0xDEF8
 PIRQ_WMASK = 0x8F
 BUS_MASTER_BAR = 4
-BUS_MASTER_SIZE = 16
+BUS_MASTER_SIZE = REGISTER_COUNT
+BUS_MASTER_BAR_OFFSET = BAR0 + 4 * BUS_MASTER_BAR
 #: where SeaBIOS puts BMIBA on QEMU's pc machine
 BUS_MASTER_BASE = 0xC000
 #: IDE timing registers of the primary and secondary channel, and the slave timing
@@ -135,12 +140,75 @@ class PIIX3IDE(PCIFunction):
     8000h to both).  Drivers test it: Linux's ata_piix skips a channel whose bit
     is clear (piix_pata_prereset, -ENOENT).  SIDETIM (44h) is the slave timing
     register.  The timings are stored, not acted on, and a channel whose enable
-    bit is clear still decodes its ports."""
+    bit is clear still decodes its ports.
+
+    The bus master registers answer at BAR4's address while the command
+    register's I/O Space bit is set (a BAR moved onto ports another component
+    holds is not decoded); they drive the `ata` components at the primary and
+    secondary channels' ports."""
 
     OPTIONS = function_options(device=1, function=1)
     VENDOR, DEVICE = 0x8086, 0x7010
     CLASS_CODE = 0x010180          # mass storage, IDE, bus master capable, both channels legacy
     COMMAND_RESET = COMMAND_IO
+    STATE_VERSION = 2
+
+    def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
+        super().__init__(machine, name, options)
+        self.bus_master = BusMaster(self.bus, self.clock, self._may_master)
+        self._ports: Optional[int] = None
+
+    @hookimpl
+    def machine_configure(self, machine: Any) -> None:
+        super().machine_configure(machine)
+        channels = {component.base: component for component in machine.components.values()
+                    if isinstance(component, ATAChannel)}
+        self.bus_master.attach([channels.get(CHANNELS[which][0]) for which in ("primary", "secondary")])
+
+    def _may_master(self) -> bool:
+        return bool(self.config_read(COMMAND, 2) & COMMAND_MASTER)
+
+    def config_write(self, offset: int, size: int, value: int) -> None:
+        super().config_write(offset, size, value)
+        if offset <= COMMAND < offset + size or BUS_MASTER_BAR_OFFSET <= offset < BUS_MASTER_BAR_OFFSET + 4:
+            self._map_ports()
+            for number in (0, 1):           # the Bus Master bit may have been set
+                self.bus_master.try_start(number)
+
+    def _map_ports(self) -> None:
+        """Decode the bus master registers where BAR4 says, while I/O is enabled."""
+        base: Optional[int] = None
+        if self.config_read(COMMAND, 2) & COMMAND_IO:
+            base = self.config_read(BUS_MASTER_BAR_OFFSET, 4) & 0xFFF0 or None
+        if base == self._ports:
+            return
+        if self._ports is not None:
+            self.bus.release_io(self._ports, self._ports + BUS_MASTER_SIZE - 1)
+            self._ports = None
+        if base is not None and all(self.bus.io_table[port] is None
+                                    for port in range(base, base + BUS_MASTER_SIZE)):
+            self.bus.register_io(base, base + BUS_MASTER_SIZE - 1, self._read_register,
+                                 self._write_register, f"{self.name} bus master")
+            self._ports = base
+
+    def _read_register(self, port: int, size: int) -> int:
+        return self.bus_master.read(port - self._ports)
+
+    def _write_register(self, port: int, size: int, value: int) -> None:
+        self.bus_master.write(port - self._ports, value)
+
+    def reset(self) -> None:
+        super().reset()
+        self.bus_master.reset()
+        self._map_ports()
+
+    def snapshot(self) -> Dict[str, Any]:
+        return {"function": super().snapshot(), "bus_master": self.bus_master.snapshot()}
+
+    def restore(self, state: Dict[str, Any]) -> None:
+        super().restore(state["function"])
+        self.bus_master.restore(state["bus_master"])
+        self._map_ports()
 
     def bars(self) -> List[Optional[Bar]]:
         unused: List[Optional[Bar]] = [None] * BUS_MASTER_BAR
