@@ -255,3 +255,69 @@ def test_a_channel_without_the_piix_has_no_bus_master(image):
     channel = next(c for c in machine.components.values() if isinstance(c, ATAChannel))
     assert channel.bus_master is None
     machine.close()
+
+
+# ---------------------------------------------------------------- ATAPI: PACKET with DMA
+SECONDARY = BMIBA + 8
+
+
+def packet_dma(machine, cdb):
+    """PACKET with the features' DMA bit, the 12 command bytes, then Start on the
+    secondary channel's bus master with the PRD table at TABLE."""
+    bus = machine.bus
+    bus.io_write(SECONDARY + 4, 4, TABLE)
+    bus.io_write(SECONDARY, 1, TO_MEMORY)
+    bus.io_write(0x176, 1, 0xA0)
+    bus.io_write(0x171, 1, 0x01)                            # features: DMA
+    bus.io_write(0x177, 1, 0xA0)
+    assert bus.io_read(0x376, 1) & DATA_REQUEST == DATA_REQUEST and bus.io_read(0x172, 1) == 0x01
+    cdb = bytes(cdb).ljust(12, b"\0")
+    for offset in range(0, 12, 2):
+        bus.io_write(0x170, 2, int.from_bytes(cdb[offset:offset + 2], "little"))
+    bus.io_write(SECONDARY, 1, TO_MEMORY | START)
+
+
+@pytest.fixture
+def cd_pc(tmp_path):
+    iso = tmp_path / "cd.iso"
+    iso.write_bytes(b"".join(bytes((lba * 7 + i) & 0xFF for i in range(2048)) for lba in range(16)))
+    machine = Machine.from_profile("pc.yaml", [], {"cdrom": str(iso)})
+    config_write(machine, COMMAND_REGISTER, 2, 0x0005)
+    yield machine, iso.read_bytes()
+    machine.close()
+
+
+def test_identify_packet_device_offers_dma_behind_the_bus_master(cd_pc):
+    machine, _ = cd_pc
+    machine.bus.io_write(0x176, 1, 0xA0)
+    machine.bus.io_write(0x177, 1, 0xA1)
+    advance(machine)
+    words = struct.unpack("<256H", b"".join(machine.bus.io_read(0x170, 2).to_bytes(2, "little")
+                                            for _ in range(256)))
+    assert words[49] & 0x0100 and (words[63], words[88]) == (0x0007, 0x203F)
+
+
+def test_packet_read_10_moves_its_blocks_by_dma(cd_pc):
+    machine, image = cd_pc
+    prd_table(machine, [(0x20000, 2048), (0x30000, 4096)])
+    packet_dma(machine, [0x28, 0, 0, 0, 0, 3, 0, 0, 3])    # READ(10) LBA 3, 3 blocks
+    advance(machine)                                        # the packet's execution
+    assert machine.bus.io_read(0x376, 1) == DATA_REQUEST and machine.bus.io_read(0x172, 1) == 0x02
+    advance(machine, TRANSFER_DELAY_NS)
+    assert machine.bus.read_bytes(0x20000, 2048) == image[3 * 2048:4 * 2048]
+    assert machine.bus.read_bytes(0x30000, 4096) == image[4 * 2048:6 * 2048]
+    assert bm_status(machine, SECONDARY) == INTERRUPT and machine.bus.irq_levels[15]
+    assert machine.bus.io_read(0x172, 1) == 0x03                # reason: IO and CoD, done
+    assert machine.bus.io_read(0x177, 1) == IDLE
+
+
+def test_packet_inquiry_by_dma_moves_the_short_reply(cd_pc):
+    machine, _ = cd_pc
+    prd_table(machine, [(0x20000, 512)])
+    packet_dma(machine, [0x12, 0, 0, 0, 36, 0])             # INQUIRY, 36 bytes
+    advance(machine)
+    advance(machine, TRANSFER_DELAY_NS)
+    reply = machine.bus.read_bytes(0x20000, 36)
+    assert reply[0] == 0x05 and reply[8:16] == b"pcmachin"     # a CD-ROM; the vendor
+    assert bm_status(machine, SECONDARY) == ACTIVE | INTERRUPT   # the PRD was longer
+    assert machine.bus.io_read(0x172, 1) == 0x03

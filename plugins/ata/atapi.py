@@ -16,9 +16,9 @@ CDB (24h).
 """
 
 import struct
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .identify import ata_string
+from .identify import ata_string, offer_dma
 
 BLOCK_SIZE = 2048
 #: a 512-byte disk sector per this many of a CD block
@@ -59,9 +59,10 @@ class Reply:
         self.blocks = blocks
 
 
-def identify_packet_page(serial: str) -> bytes:
+def identify_packet_page(serial: str, dma_mode: Optional[int] = None) -> bytes:
     """The 256 IDENTIFY PACKET DEVICE words (ATA/ATAPI-6 table 30), as QEMU fills
-    them: a removable CD-ROM with 12-byte packets, PIO only."""
+    them: a removable CD-ROM with 12-byte packets; DMA with `dma_mode` selected
+    behind a bus master, else PIO only."""
     words = [0] * 256
     words[0] = 0x85C0            # ATAPI, CD-ROM (05h), removable, 50 us DRQ, 12-byte packets
     words[10:20] = ata_string(serial, 20)
@@ -70,7 +71,7 @@ def identify_packet_page(serial: str) -> bytes:
     words[23:27] = ata_string(FIRMWARE, 8)
     words[27:47] = ata_string(MODEL, 40)
     words[48] = 1                # 32-bit data transfers
-    words[49] = 1 << 9           # LBA; no DMA, no overlap
+    words[49] = 1 << 9           # LBA; no overlap
     words[53] = 0x0003           # words 64-70 valid
     words[64] = 0x0003           # PIO modes 3 and 4
     words[65:69] = [120, 120, 120, 120]
@@ -84,6 +85,8 @@ def identify_packet_page(serial: str) -> bytes:
     words[86] = 0
     words[87] = 1 << 14
     words[93] = (1 << 14) | (1 << 13) | 1
+    if dma_mode is not None:
+        offer_dma(words, dma_mode)
     return b"".join(word.to_bytes(2, "little") for word in words)
 
 

@@ -19,16 +19,17 @@ count in bits 15-0 (0 means 64 KiB) with bit 31 marking the table's last entry.
 
 A transfer runs once the command's Start bit is set, the PCI command register
 lets the controller master the bus, and a device has a DMA command ready
-(READ/WRITE DMA, their EXT forms: `channel.py`), in whichever order those come;
-it completes TRANSFER_DELAY_NS later, on the clock.  With the Bus Master bit
-clear nothing moves and the device keeps waiting, as on the chip, which starts
-no PCI cycles then (Bochs transfers anyway; QEMU completes the command but the
-data reaches neither memory nor disk); a warning in the log says so once.  The whole request then
-moves at once, in whole sectors, in the direction of the device's command (the
-direction bit is only stored, as QEMU does).  As in QEMU's `hw/ide/core.c`:
-PRDs longer than the request leave the active bit set (the driver clears Start);
-PRDs too short for it move the sectors that fit and leave the device ready
-without an interrupt and the bus master inactive.  DMA writes memory through the
+(READ/WRITE DMA, their EXT forms, or a PACKET command with its DMA bit:
+`channel.py`), in whichever order those come; it completes TRANSFER_DELAY_NS
+later, on the clock.  With the Bus Master bit clear nothing moves and the
+device keeps waiting, as on the chip, which starts no PCI cycles then (Bochs
+transfers anyway; QEMU completes the command but the data reaches neither
+memory nor disk); a warning in the log says so once.  The whole request then
+moves at once (a disk's in whole sectors) in the direction of the device's
+command (the direction bit is only stored, as QEMU does).  As in QEMU's
+`hw/ide/core.c`: PRDs longer than the request leave the active bit set (the
+driver clears Start); PRDs too short for it move what fits and leave the device
+ready without an interrupt and the bus master inactive.  DMA writes memory through the
 bus, so decoded code there is dropped as for any other write.
 """
 
@@ -38,8 +39,6 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from pcmachine.clock import Event
 from pcmachine.component import dict_to_state, state_to_dict
-
-from .identify import SECTOR_SIZE
 
 log = logging.getLogger("pcmachine.ata")
 
@@ -198,20 +197,20 @@ class BusMaster:
         index = channel.dma_device()
         if index is None:
             return
-        sectors, to_memory = channel.dma_request(index)
-        regions, table_done = self._regions(number, sectors * SECTOR_SIZE)
-        fits = sum(length for _, length in regions) // SECTOR_SIZE
-        if fits:
+        wanted, unit, to_memory = channel.dma_request(index)
+        regions, table_done = self._regions(number, wanted)
+        size = sum(length for _, length in regions) // unit * unit
+        if size:
             if to_memory:
-                data = channel.dma_read(index, fits)
+                data = channel.dma_read(index, size)
                 if data is None:                   # host I/O error: the device failed
                     state.status[number] &= ~STATUS_ACTIVE
                     return
                 scatter(self.bus, regions, data)
-            elif not channel.dma_write(index, gather(self.bus, regions, fits * SECTOR_SIZE)):
+            elif not channel.dma_write(index, gather(self.bus, regions, size)):
                 state.status[number] &= ~STATUS_ACTIVE
                 return
-        if table_done or fits < sectors:
+        if table_done or size < wanted:
             state.status[number] &= ~STATUS_ACTIVE
         channel.dma_end(index)
 

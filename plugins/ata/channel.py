@@ -57,10 +57,11 @@ completes (first DRQ, or INTRQ); a released SRST keeps BSY for RESET_DELAY_NS.
 DMA: READ/WRITE DMA (EXT) (C8h/C9h, CAh/CBh, 25h, 35h) need the controller's
 bus master (`busmaster.py`, attached by the PIIX3 IDE function); after the
 command delay the device asks for DMA with DRQ set, the bus master moves the
-sectors and the device completes with INTRQ.  Without a bus master they abort,
-and IDENTIFY offers no DMA mode.
+sectors and the device completes with INTRQ.  A PACKET command with features
+bit 0 set moves its reply the same way.  Without a bus master both abort, and
+IDENTIFY (PACKET) DEVICE offers no DMA mode.
 
-Not modelled: ATAPI DMA (PACKET with the DMA bit aborts), audio CDs and tray or medium
+Not modelled: audio CDs and tray or medium
 changes, power management, SMART, security, host protected area.
 """
 
@@ -71,8 +72,8 @@ from pcmachine.component import Component, Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
 
-from .atapi import READ_CHUNK_BLOCKS, SECTORS_PER_BLOCK, CheckCondition, PacketCommands, \
-    identify_packet_page, reply_for
+from .atapi import (BLOCK_SIZE, READ_CHUNK_BLOCKS, SECTORS_PER_BLOCK, CheckCondition,
+                    PacketCommands, identify_packet_page, reply_for)
 from .identify import (DEFAULT_DMA_MODE, DMA_MODES, MAX_MULTIPLE_SECTORS, SECTOR_SIZE,
                        IdentifySettings, Translation, default_translation, identify_page,
                        logical_translation)
@@ -467,19 +468,30 @@ class ATAChannel(Component):
     def dma_device(self) -> Optional[int]:
         """The device whose DMA command waits for the bus master, if any."""
         for index, device in enumerate(self.devices):
-            if device.command in DMA_COMMANDS and device.status & STATUS_DRQ and not device.pending:
+            if ((device.command in DMA_COMMANDS or device.packet_dma and device.packet_stage == "data")
+                    and device.status & STATUS_DRQ and not device.pending):
                 return index
         return None
 
-    def dma_request(self, index: int) -> Tuple[int, bool]:
-        """The sectors left and whether they go to memory."""
+    def dma_request(self, index: int) -> Tuple[int, int, bool]:
+        """The bytes left, the unit they move in (a disk's sector; any number of
+        bytes of a packet command's reply) and whether they go to memory."""
         device = self.devices[index]
-        return device.sectors_left, DMA_COMMANDS[device.command][1]
+        if device.packet_dma:
+            return len(device.reply) + device.sectors_left * BLOCK_SIZE, 1, True
+        return device.sectors_left * SECTOR_SIZE, SECTOR_SIZE, DMA_COMMANDS[device.command][1]
 
-    def dma_read(self, index: int, count: int) -> Optional[bytes]:
-        """The next `count` sectors from the disk; None after a host I/O error
-        (the device then fails the command)."""
+    def dma_read(self, index: int, size: int) -> Optional[bytes]:
+        """The next `size` bytes (whole sectors of a disk) for memory; None after
+        a host I/O error (the device then fails the command)."""
         device = self.devices[index]
+        if device.packet_dma:
+            if not self._fill_reply(index, size):
+                return None
+            data = bytes(device.reply[:size])
+            del device.reply[:size]
+            return data
+        count = size // SECTOR_SIZE
         lba = device.next_lba
         try:
             data = self.disks[index].read(lba, count)
@@ -512,8 +524,11 @@ class ATAChannel(Component):
         with an interrupt (after a flush when the write cache is off); with PRDs
         too short for it the device just returns to ready, as QEMU's does."""
         device = self.devices[index]
-        complete = device.sectors_left == 0
-        writing = not DMA_COMMANDS[device.command][1]
+        complete = device.sectors_left == 0 and not device.reply
+        if device.packet_dma and complete:
+            self._packet_done(index)
+            return
+        writing = not device.packet_dma and not DMA_COMMANDS[device.command][1]
         drop_command(device)
         device.status = STATUS_IDLE
         if not complete:
@@ -639,7 +654,9 @@ class ATAChannel(Component):
     def _cmd_identify_packet(self, index: int, opcode: int) -> None:
         device = self.devices[index]
         device.command = opcode
-        device.buffer = bytearray(identify_packet_page(f"PCM{self.base:04X}{index}"))
+        device.buffer = bytearray(identify_packet_page(
+            f"PCM{self.base:04X}{index}",
+            device.dma_mode if self.bus_master is not None else None))
         self._schedule(index, "_complete_data_ready")
 
     def _cmd_device_reset(self, index: int, opcode: int) -> None:
@@ -654,15 +671,18 @@ class ATAChannel(Component):
 
     def _cmd_packet(self, index: int, opcode: int) -> None:
         """DRQ for the 12 command bytes at once (no interrupt: the IDENTIFY PACKET
-        page says DRQ comes within 50 us); the byte count limit is latched."""
+        page says DRQ comes within 50 us); the byte count limit and the DMA bit
+        (features bit 0: the reply moves through the bus master) are latched."""
         device = self.devices[index]
-        if device.features & 0x01:                # DMA: not modelled
+        dma = bool(device.features & 0x01)
+        if dma and self.bus_master is None:
             self._finish(index, ERROR_ABRT)
             return
         limit = device.lba_mid | (device.lba_high << 8)
         device.byte_limit = max(2, (limit or 0xFFFE) & ~1)
         device.command = opcode
         device.packet_stage = "command"
+        device.packet_dma = dma
         device.buffer = bytearray(PACKET_SIZE)
         device.buffer_index = 0
         device.count = REASON_COD
@@ -690,29 +710,47 @@ class ATAChannel(Component):
         device.sense_key = device.sense_asc = device.sense_ascq = 0
         device.reply = bytearray(reply.data)
         device.next_lba, device.sectors_left = reply.lba, reply.blocks
+        if device.packet_dma and (device.reply or device.sectors_left):
+            device.count = REASON_IO
+            device.status = STATUS_IDLE | STATUS_DRQ
+            self.bus_master.device_ready(self)
+            return
         self._next_packet_block(index)
 
-    def _next_packet_block(self, index: int) -> None:
-        """The next DRQ block of the reply (image blocks read as needed), or the
-        command's completion when nothing is left."""
+    def _fill_reply(self, index: int, size: int) -> bool:
+        """Read image blocks into the reply until it holds `size` bytes or the
+        blocks run out; False after a host I/O error (the command then failed)."""
         device = self.devices[index]
         commands = self.packet[index]
-        while len(device.reply) < device.byte_limit and device.sectors_left:
+        while len(device.reply) < size and device.sectors_left:
             count = min(device.sectors_left, READ_CHUNK_BLOCKS)
             try:
                 device.reply.extend(commands.read_blocks(device.next_lba, count))
             except OSError:
                 self._fail(index, ERROR_ABRT, STATUS_DF)
-                return
+                return False
             self._report_transfer(index, "read", device.next_lba * SECTORS_PER_BLOCK,
                                   count * SECTORS_PER_BLOCK)
             device.next_lba += count
             device.sectors_left -= count
+        return True
+
+    def _packet_done(self, index: int) -> None:
+        """The reply is all sent: status with reason IO+CoD and INTRQ."""
+        device = self.devices[index]
+        drop_command(device)
+        device.count = REASON_IO | REASON_COD
+        device.status = STATUS_IDLE
+        self._interrupt(index)
+
+    def _next_packet_block(self, index: int) -> None:
+        """The next DRQ block of the reply (image blocks read as needed), or the
+        command's completion when nothing is left."""
+        device = self.devices[index]
+        if not self._fill_reply(index, device.byte_limit):
+            return
         if not device.reply:
-            drop_command(device)
-            device.count = REASON_IO | REASON_COD
-            device.status = STATUS_IDLE
-            self._interrupt(index)
+            self._packet_done(index)
             return
         size = min(device.byte_limit, len(device.reply))
         device.buffer = device.reply[:size]

@@ -124,12 +124,7 @@ def identify_words(settings: IdentifySettings) -> List[int]:
     words[61] = lba28 >> 16
     words[64] = 0x0003                              # PIO modes 3 and 4
     if settings.dma_mode is not None:
-        mode = settings.dma_mode
-        words[49] |= 1 << 8                         # DMA
-        words[53] |= 1 << 2                         # word 88 valid
-        selected = 1 << (8 + (mode & 7))
-        words[63] = 0x0007 | (selected if mode < 0x40 else 0)
-        words[88] = 0x003F | (selected if mode >= 0x40 else 0)
+        offer_dma(words, settings.dma_mode)
     words[65:69] = [120, 120, 120, 120]             # cycle times (ns)
     words[80] = 0x007E                              # ATA-1 .. ATA/ATAPI-6
     # NOP, look-ahead, write cache, the Power Management feature set
@@ -147,6 +142,17 @@ def identify_words(settings: IdentifySettings) -> List[int]:
     checksum = -sum((word & 0xFF) + (word >> 8) for word in words) & 0xFF
     words[255] = (checksum << 8) | INTEGRITY_SIGNATURE
     return words
+
+
+def offer_dma(words: List[int], mode: int) -> None:
+    """IDENTIFY words for a device behind a bus master: DMA supported (49), word
+    88 valid (53), multiword DMA 0-2 (63) and Ultra DMA 0-5 (88) supported, with
+    `mode` (a SET FEATURES 03h value) selected."""
+    words[49] |= 1 << 8
+    words[53] |= 1 << 2
+    selected = 1 << (8 + (mode & 7))
+    words[63] = 0x0007 | (selected if mode < 0x40 else 0)
+    words[88] = 0x003F | (selected if mode >= 0x40 else 0)
 
 
 def identify_page(settings: IdentifySettings) -> bytes:

@@ -80,6 +80,7 @@ class DeviceState:
     pending_deadline: int = 0
     # ATAPI (`atapi.py`): the PACKET command in progress and the sense data
     packet_stage: str = ""           # "command" (12 bytes awaited), "data", ""
+    packet_dma: bool = False         # the PACKET command's data moves by DMA
     byte_limit: int = 0              # byte count limit of the PACKET command
     reply: bytearray = dataclasses.field(default_factory=bytearray)   # bytes not yet in a DRQ block
     sense_key: int = 0
@@ -161,6 +162,7 @@ def drop_command(device: DeviceState) -> None:
     device.buffer = bytearray()
     device.buffer_index = 0
     device.packet_stage = ""
+    device.packet_dma = False
     device.reply = bytearray()
 
 
