@@ -4,6 +4,7 @@ cycles, the bus master registers at BAR4 and the ATA ports as a driver does
 PRD table, direction, command, Start).  QEMU's behaviour is the reference where
 the datasheet leaves a choice (PRDs longer or shorter than the request)."""
 
+import random
 import struct
 
 import pytest
@@ -13,7 +14,7 @@ from pcmachine.plugins.ata.busmaster import TRANSFER_DELAY_NS
 from pcmachine.plugins.ata.channel import ATAChannel
 from pcmachine.media import Disk
 
-from test_ata import (advance, file_sector, identify, issue_lba28, issue_lba48, make_image, make_machine,
+from test_ata import (SECTORS, advance, file_sector, identify, issue_lba28, issue_lba48, make_image, make_machine,
                       sector_pattern)
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
@@ -321,3 +322,38 @@ def test_packet_inquiry_by_dma_moves_the_short_reply(cd_pc):
     assert reply[0] == 0x05 and reply[8:16] == b"pcmachin"     # a CD-ROM; the vendor
     assert bm_status(machine, SECONDARY) == ACTIVE | INTERRUPT   # the PRD was longer
     assert machine.bus.io_read(0x172, 1) == 0x03
+
+
+def test_random_driver_traffic_never_breaks_the_machine(pc):
+    """Random bus master register writes, PRD tables anywhere (beyond RAM, across
+    4 GiB, zero-length entries, no end mark), DMA and PIO commands and Stop at
+    any moment: no exception, and the invariants a driver relies on hold."""
+    rng = random.Random(1234)
+    bus = pc.bus
+    for step in range(3000):
+        choice = rng.randrange(8)
+        if choice == 0:
+            bus.io_write(BMIBA + rng.randrange(16), rng.choice((1, 2, 4)), rng.getrandbits(32))
+        elif choice == 1:
+            table = rng.choice((TABLE, 0xFFFFFFF8, 0x7FF0000, rng.getrandbits(32) & ~3))
+            bus.io_write(BMIBA + 4, 4, table)
+            if table < 0x100000:
+                entries = [(rng.getrandbits(32), rng.getrandbits(32)) for _ in range(rng.randrange(1, 6))]
+                bus.write_bytes(table, b"".join(struct.pack("<II", *entry) for entry in entries))
+        elif choice == 2:
+            issue_lba28(pc, rng.choice((READ_DMA, WRITE_DMA, 0x20, 0xEC)), rng.randrange(SECTORS + 4),
+                        rng.randrange(4))
+        elif choice == 3:
+            bus.io_write(BMIBA, 1, rng.choice((0, START, TO_MEMORY | START)))
+        elif choice == 4:
+            config_write(pc, COMMAND_REGISTER, 2, rng.choice((0x0001, 0x0005)))
+        elif choice == 5:
+            bus.io_write(0x3F6, 1, rng.choice((0, 2, 4)))
+        elif choice == 6:
+            bus.io_read(0x1F7, 1)
+        else:
+            advance(pc, rng.choice((1_000, TRANSFER_DELAY_NS, 50_000)))
+        status = bm_status(pc)
+        assert status & 0x98 == 0                               # reserved and simplex bits
+        if not bus.io_read(BMIBA, 1) & START:
+            assert not status & ACTIVE                          # active only while started
