@@ -14,7 +14,7 @@ from pcmachine import Machine
 from pcmachine.errors import ProfileError
 from pcmachine.media import Disk
 from pcmachine.plugins.ata.channel import ATAChannel
-from pcmachine.plugins.ata.taskfile import STATUS_BSY, STATUS_DRQ, STATUS_ERR
+from pcmachine.plugins.ata.taskfile import STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_DSC, STATUS_ERR
 from test_ata import advance, inb, outb
 
 BASE, CONTROL = 0x170, 0x376
@@ -109,6 +109,36 @@ def test_signature_and_identify_device_aborts_leaving_it(machine):
     advance(machine)
     assert inb(machine, COMMAND) & STATUS_ERR and inb(machine, ERROR) & 0x04
     assert (inb(machine, LBA_MID), inb(machine, LBA_HIGH)) == (0x14, 0xEB)
+
+
+def test_reset_leaves_the_packet_device_not_ready(machine):
+    """SRST, DEVICE RESET and EXECUTE DEVICE DIAGNOSTIC leave status 00h (DRDY
+    clear, as QEMU): a driver that waits for DRDY before IDENTIFY DEVICE (basekernel's
+    ata_probe) times out instead of sending it, then IDENTIFY PACKET DEVICE works
+    and sets DRDY again."""
+    outb(machine, CONTROL, 0x04)                    # SRST
+    outb(machine, CONTROL, 0x00)
+    assert inb(machine, CONTROL) == STATUS_BSY
+    advance(machine)
+    outb(machine, DEVICE, 0xA0)
+    assert inb(machine, COMMAND) == 0x00
+    assert (inb(machine, ERROR), inb(machine, COUNT), inb(machine, LBA_LOW),
+            inb(machine, LBA_MID), inb(machine, LBA_HIGH)) == (1, 1, 1, 0x14, 0xEB)
+    assert not irq(machine)
+    outb(machine, COMMAND, 0xA1)                    # accepted without DRDY
+    advance(machine)
+    assert inb(machine, COMMAND) == STATUS_DRDY | STATUS_DSC | STATUS_DRQ
+    read_data(machine, 512)
+    assert inb(machine, COMMAND) == STATUS_DRDY | STATUS_DSC
+    outb(machine, COMMAND, 0x08)                    # DEVICE RESET
+    advance(machine)
+    assert inb(machine, COMMAND) == 0x00 and (inb(machine, LBA_MID), inb(machine, LBA_HIGH)) == (0x14, 0xEB)
+    outb(machine, COMMAND, 0xA1)
+    advance(machine)
+    read_data(machine, 512)
+    outb(machine, COMMAND, 0x90)                    # EXECUTE DEVICE DIAGNOSTIC
+    advance(machine)
+    assert inb(machine, COMMAND) == 0x00 and inb(machine, ERROR) == 0x01
 
 
 def test_identify_packet_device(machine):

@@ -188,9 +188,10 @@ def test_boots_with_absent_devices(tmp_path):
     assert machine.bus.read_bytes(0x400, 8) == bytes(8)       # no serial ports found
 
 
-def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0) -> str:
-    """A minimal ISO 9660 image with an El Torito no-emulation boot entry: volume
-    descriptors at 16-18, the boot catalog at 19, the boot image at 20."""
+def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0, media_type: int = 0) -> str:
+    """A minimal ISO 9660 image with an El Torito boot entry (no emulation unless
+    `media_type` says otherwise): volume descriptors at 16-18, the boot catalog at
+    19, the boot image at 20."""
     cd_sector = 2048
     image = bytearray(32 * cd_sector)
 
@@ -207,7 +208,7 @@ def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0) -> str:
     validation[30:32] = b"\x55\xAA"
     total = sum(int.from_bytes(validation[i:i + 2], "little") for i in range(0, 32, 2))
     validation[28:30] = ((-total) & 0xFFFF).to_bytes(2, "little")
-    entry = bytes((0x88, 0x00)) + load_segment.to_bytes(2, "little") + bytes(2) \
+    entry = bytes((0x88, media_type)) + load_segment.to_bytes(2, "little") + bytes(2) \
         + (len(boot_image) // 512).to_bytes(2, "little") + (20).to_bytes(4, "little")
     put(19, bytes(validation) + entry)
     put(20, boot_image)
@@ -231,6 +232,19 @@ def test_cd_without_boot_record_is_skipped(tmp_path):
     machine = make_machine({"cdrom": iso, "hda": disk}, boot=["cdrom", "hdd"])
     assert run_guest(machine).text == "PASS\n"          # the hard disk's loader
     assert machine.cpu.get_reg("cs") == 0
+
+
+def test_floppy_emulation_cd_is_skipped_with_a_reason(tmp_path):
+    """A floppy-emulation CD (genisoimage -b without -no-emul-boot, as basekernel's
+    ISO) is not booted; the screen says why and what to do instead."""
+    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"), media_type=2)
+    machine = make_machine({"cdrom": iso}, boot=["floppy", "hdd", "cdrom"])
+    for _ in range(3):
+        machine.run_slice()
+    rows = [screen_text(machine, row) for row in range(25)]
+    assert any(row.startswith("No bootable device.") for row in rows)
+    assert any("El Torito 1.44M floppy emulation" in row for row in rows)
+    assert any("--fda/--hda, or use SeaBIOS" in row for row in rows)
 
 
 def test_unknown_boot_device_is_a_profile_error():

@@ -20,7 +20,13 @@ A `cdrom` medium makes its device an ATAPI CD-ROM drive (ATA/ATAPI-6 section 9,
 the PACKET protocol): its signature is LBA mid/high 14h/EBh; IDENTIFY DEVICE and
 the other disk commands abort with the signature in place, as drivers probing
 for ATAPI expect; IDENTIFY PACKET DEVICE (A1h), PACKET (A0h), DEVICE RESET (08h),
-SET FEATURES and CHECK POWER MODE work.  After PACKET the device asks for the
+SET FEATURES and CHECK POWER MODE work.  A software reset (SRST), DEVICE RESET
+and EXECUTE DEVICE DIAGNOSTIC leave a packet device's status 00h, DRDY clear, as
+QEMU does (citing ATA/ATAPI-6 section 9.10) and as Linux's IDE probe expects (it
+sends IDENTIFY DEVICE only to a device showing DRDY, IDENTIFY PACKET DEVICE
+whatever the status), so a driver that waits for DRDY before IDENTIFY DEVICE
+times out and goes on to IDENTIFY PACKET DEVICE without an aborted command; the
+next command that completes sets DRDY again.  After PACKET the device asks for the
 12-byte command (DRQ, interrupt reason CoD in the sector count register), then
 sends the reply in DRQ blocks of at most the byte count limit the host put in
 LBA mid/high (each block's size there, reason IO, INTRQ per block), and ends
@@ -660,10 +666,10 @@ class ATAChannel(Component):
         self._schedule(index, "_complete_data_ready")
 
     def _cmd_device_reset(self, index: int, opcode: int) -> None:
-        """The packet device's own reset: signature, no interrupt."""
+        """The packet device's own reset: signature, status 00h, no interrupt."""
         device = self.devices[index]
         sign(device, packet=True)
-        device.status = STATUS_IDLE
+        device.status = self._reset_status(index)
 
     def _cmd_check_power_mode(self, index: int, opcode: int) -> None:
         self.devices[index].count = 0xFF          # active or idle
@@ -911,8 +917,14 @@ class ATAChannel(Component):
         device.status = STATUS_IDLE | STATUS_DRQ
         self._interrupt(index)
 
+    def _reset_status(self, index: int) -> int:
+        """The status a reset or a diagnostic leaves: DRDY and DSC for a disk, 00h
+        for a packet device (QEMU's ide_perform_srst, cmd_exec_dev_diagnostic and
+        cmd_device_reset)."""
+        return 0 if self.packet[index] is not None else STATUS_IDLE
+
     def _complete_diagnostic(self, index: int) -> None:
-        self.devices[index].status = STATUS_IDLE
+        self.devices[index].status = self._reset_status(index)
         if index == min(i for i in (0, 1) if self._present(i)):
             self._interrupt(index)
 
@@ -926,7 +938,7 @@ class ATAChannel(Component):
             device.logical_heads = device.logical_spt = 0
             device.write_cache = device.look_ahead = True
             device.dma_mode = DEFAULT_DMA_MODE
-        device.status = STATUS_IDLE
+        device.status = self._reset_status(index)
 
     def _fail_out_of_range(self, index: int, at_once: bool = True) -> None:
         """IDNF with the task file naming the first sector that does not exist;

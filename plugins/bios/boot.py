@@ -12,7 +12,9 @@ boots by El Torito in no-emulation mode: the boot record volume descriptor at
 sector 17 points to the boot catalog, whose initial entry gives the load segment
 (0 means 07C0h), the count of 512-byte sectors and the image's 2048-byte LBA; the
 image starts at load-segment:0000 with DL = E0h.  Floppy and hard-disk emulation
-images are not supported (the CD is skipped).
+images are not supported (the CD is skipped; the "No bootable device" screen then
+names the emulation the CD asked for, so the user knows to boot the image itself
+with --fda/--hda or to use SeaBIOS).
 
 With `bios.kernel` set (`--kernel`), int 19h loads that kernel instead of a boot
 sector (kernelboot.py: the Linux boot protocol or multiboot).
@@ -40,6 +42,8 @@ CATALOG_HEADER_ID, CATALOG_KEY = 0x01, b"\x55\xAA"
 BOOTABLE = 0x88
 NO_EMULATION = 0x00
 DEFAULT_LOAD_SEGMENT = 0x07C0
+#: El Torito boot media types (the entry's byte 1, bits 0-3) other than no emulation
+EMULATIONS = {1: "1.2M floppy", 2: "1.44M floppy", 3: "2.88M floppy", 4: "hard disk"}
 
 
 class BootImage(NamedTuple):
@@ -50,9 +54,9 @@ class BootImage(NamedTuple):
     offset: int
 
 
-def el_torito_image(disk: Any) -> Optional[tuple]:
-    """(image LBA, load segment, 512-byte sector count) of a bootable no-emulation
-    El Torito CD, or None."""
+def el_torito_entry(disk: Any) -> Optional[bytes]:
+    """The 32-byte initial entry of a CD's El Torito boot catalog when it is
+    bootable, whatever its emulation; None without a valid catalog."""
     if disk.sectors < (BOOT_RECORD_LBA + 1) * 4:
         return None
     record = disk.read(BOOT_RECORD_LBA * 4, 4)
@@ -67,7 +71,14 @@ def el_torito_image(disk: Any) -> Optional[tuple]:
     if validation[0] != CATALOG_HEADER_ID or validation[30:32] != CATALOG_KEY or checksum:
         return None
     entry = catalog[32:64]
-    if entry[0] != BOOTABLE or entry[1] & 0x0F != NO_EMULATION:
+    return bytes(entry) if entry[0] == BOOTABLE else None
+
+
+def el_torito_image(disk: Any) -> Optional[tuple]:
+    """(image LBA, load segment, 512-byte sector count) of a bootable no-emulation
+    El Torito CD, or None."""
+    entry = el_torito_entry(disk)
+    if entry is None or entry[1] & 0x0F != NO_EMULATION:
         return None
     segment = int.from_bytes(entry[2:4], "little") or DEFAULT_LOAD_SEGMENT
     count = int.from_bytes(entry[6:8], "little")
@@ -184,7 +195,22 @@ class BootServices:
             video.print_text("No bootable device.\r\n")
             names = ", ".join(self.bios.boot_order()) or "none"
             video.print_text(f"Boot order: {names}. Attach a disk image (--fda/--hda).\r\n")
+            emulation = self.emulated_cd()
+            if emulation:
+                video.print_text(f"The CD boots by El Torito {emulation} emulation, which this BIOS\r\n"
+                                 "does not offer: boot its image with --fda/--hda, or use SeaBIOS.\r\n")
         self.bios.jump_rom(cpu, self.wait_offset)
+
+    def emulated_cd(self) -> Optional[str]:
+        """The emulation a bootable CD in the boot order asks for, when it is one
+        this BIOS skips ("1.44M floppy" ...); None otherwise."""
+        if "cdrom" not in self.bios.boot_order():
+            return None
+        disk = self.bios.disk.drive(CDROM_DRIVE)
+        if disk is None or disk.sectors == 0:
+            return None
+        entry = el_torito_entry(disk)
+        return EMULATIONS.get(entry[1] & 0x0F) if entry is not None else None
 
     def retry(self, cpu: Any) -> None:
         if self.boot(cpu):
