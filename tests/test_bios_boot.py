@@ -193,7 +193,7 @@ def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0, media_typ
     `media_type` says otherwise): volume descriptors at 16-18, the boot catalog at
     19, the boot image at 20."""
     cd_sector = 2048
-    image = bytearray(32 * cd_sector)
+    image = bytearray(max(32, 21 + len(boot_image) // cd_sector) * cd_sector)
 
     def put(lba: int, data: bytes) -> None:
         image[lba * cd_sector:lba * cd_sector + len(data)] = data
@@ -209,7 +209,7 @@ def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0, media_typ
     total = sum(int.from_bytes(validation[i:i + 2], "little") for i in range(0, 32, 2))
     validation[28:30] = ((-total) & 0xFFFF).to_bytes(2, "little")
     entry = bytes((0x88, media_type)) + load_segment.to_bytes(2, "little") + bytes(2) \
-        + (len(boot_image) // 512).to_bytes(2, "little") + (20).to_bytes(4, "little")
+        + (1 if media_type else len(boot_image) // 512).to_bytes(2, "little") + (20).to_bytes(4, "little")
     put(19, bytes(validation) + entry)
     put(20, boot_image)
     with open(path, "wb") as handle:
@@ -234,17 +234,48 @@ def test_cd_without_boot_record_is_skipped(tmp_path):
     assert machine.cpu.get_reg("cs") == 0
 
 
-def test_floppy_emulation_cd_is_skipped_with_a_reason(tmp_path):
-    """A floppy-emulation CD (genisoimage -b without -no-emul-boot, as basekernel's
-    ISO) is not booted; the screen says why and what to do instead."""
-    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"), media_type=2)
+def test_floppy_emulation_cd_boots_its_image_as_drive_00h(tmp_path, cpu_kind):
+    """A floppy-emulation CD (`mkisofs -b floppy.img` without `-no-emul-boot`, as
+    basekernel's ISO): its FAT12 image boots as drive 00h and loads LOADER.BIN
+    through int 13h; the machine's own floppy moves to 01h and the equipment word
+    counts both; AH=4Bh reports the emulation and AL=00h ends it."""
+    floppy = fat12_floppy(str(tmp_path / "fat12.img"), build_guest("fat12boot"),
+                          {b"LOADER  BIN": (build_guest("loader"), [2, 3, 4, 5])})
+    with open(floppy, "rb") as handle:
+        iso = el_torito_iso(str(tmp_path / "cd.iso"), handle.read(), media_type=2)
+    other = str(tmp_path / "other.img")
+    with open(other, "wb") as handle:
+        handle.write(bytes(FLOPPY_SECTORS * SECTOR))
+    machine = make_machine({"cdrom": iso, "fda": other}, boot=["cdrom", "floppy"], cpu=cpu_kind)
+    assert run_guest(machine).text == "PASS\n"
+    assert screen_text(machine, 20).startswith("Loader OK")
+    assert machine.cpu.get_reg("dl") == 0x00
+    disks = machine.component("bios").disk
+    assert disks.drive(0).read(0, 1) == build_guest("fat12boot")[:SECTOR]
+    assert disks.drive(1) is machine.media["fda"]
+    assert machine.bus.read_bytes(0x410, 2)[0] & 0xC1 == 0x41          # two floppies
+    assert disks.floppy_count() == 2
+    cpu = machine.cpu
+    for al, emulating in ((0x01, True), (0x00, True), (0x01, False)):   # status, terminate, status
+        for name, value in (("ah", 0x4B), ("al", al), ("dl", 0x00 if emulating else 0xE0),
+                            ("ds", 0), ("si", 0x600)):
+            cpu.set_reg(name, value)
+        disks.int13(cpu)
+        packet = machine.bus.read_bytes(0x600, 0x13)
+        assert cpu.get_reg("ah") == 0 and packet[0] == 0x13
+        assert (packet[1], packet[2]) == ((2, 0x00) if emulating else (0, 0xE0))
+    assert disks.drive(0) is machine.media["fda"] and disks.floppy_count() == 1
+
+
+def test_hard_disk_emulation_cd_is_skipped_with_a_reason(tmp_path):
+    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"), media_type=4)
     machine = make_machine({"cdrom": iso}, boot=["floppy", "hdd", "cdrom"])
     for _ in range(3):
         machine.run_slice()
     rows = [screen_text(machine, row) for row in range(25)]
     assert any(row.startswith("No bootable device.") for row in rows)
-    assert any("El Torito 1.44M floppy emulation" in row for row in rows)
-    assert any("--fda/--hda, or use SeaBIOS" in row for row in rows)
+    assert any("El Torito hard disk emulation" in row for row in rows)
+    assert any("--hda, or use SeaBIOS" in row for row in rows)
 
 
 def test_unknown_boot_device_is_a_profile_error():

@@ -52,7 +52,9 @@ class BiosState:
     wait_deadline_ns: int = 0          # int 15h/86h: end of the current wait
     boot_failure_shown: bool = False   # int 19h: "No bootable device" is on screen
     speaker_off_ns: int = 0            # teletype bell: when the beep ends (0: silent)
-    cd_boot: List[int] = dataclasses.field(default_factory=list)  # El Torito: LBA, segment, count
+    #: El Torito: the boot image's LBA, load segment, sector count and media type
+    #: (0 no emulation, 1-3 the 1.2M, 1.44M, 2.88M floppy drive 00h emulates)
+    cd_boot: List[int] = dataclasses.field(default_factory=list)
     idle_polls: int = 0                # empty key polls alike in a row (see `polled`)
     last_poll_icount: int = 0          # instruction count of the last such poll
     last_poll_state: List[int] = dataclasses.field(default_factory=list)  # its `poll_state`

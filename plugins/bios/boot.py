@@ -11,10 +11,11 @@ as IBM's BIOS and Bochs (with its signature check off) do.  A CD-ROM (`cdrom`)
 boots by El Torito in no-emulation mode: the boot record volume descriptor at
 sector 17 points to the boot catalog, whose initial entry gives the load segment
 (0 means 07C0h), the count of 512-byte sectors and the image's 2048-byte LBA; the
-image starts at load-segment:0000 with DL = E0h.  Floppy and hard-disk emulation
-images are not supported (the CD is skipped; the "No bootable device" screen then
-names the emulation the CD asked for, so the user knows to boot the image itself
-with --fda/--hda or to use SeaBIOS).
+image starts at load-segment:0000 with DL = E0h.  A floppy emulation image
+(`mkisofs -b floppy.img` without `-no-emul-boot`) becomes drive 00h (`disk.py`):
+its first sectors load the same way, with DL = 00h.  Hard-disk emulation images
+are not supported (the CD is skipped; the "No bootable device" screen then says
+so, so the user knows to boot the image itself with --hda or to use SeaBIOS).
 
 With `bios.kernel` set (`--kernel`), int 19h loads that kernel instead of a boot
 sector (kernelboot.py: the Linux boot protocol or multiboot).
@@ -28,7 +29,7 @@ from typing import Any, Dict, NamedTuple, Optional
 from pcmachine.errors import UserError
 
 from . import common as c
-from .disk import CDROM_DRIVE, CD_SECTOR
+from .disk import CDROM_DRIVE, CD_SECTOR, EMULATED_FLOPPIES
 from .kernelboot import Loaded, load_kernel
 from .rom import IRET, RomBuilder
 
@@ -42,8 +43,8 @@ CATALOG_HEADER_ID, CATALOG_KEY = 0x01, b"\x55\xAA"
 BOOTABLE = 0x88
 NO_EMULATION = 0x00
 DEFAULT_LOAD_SEGMENT = 0x07C0
-#: El Torito boot media types (the entry's byte 1, bits 0-3) other than no emulation
-EMULATIONS = {1: "1.2M floppy", 2: "1.44M floppy", 3: "2.88M floppy", 4: "hard disk"}
+#: El Torito boot media type (the entry's byte 1, bits 0-3) this BIOS does not offer
+HARD_DISK_EMULATION = 4
 
 
 class BootImage(NamedTuple):
@@ -75,17 +76,22 @@ def el_torito_entry(disk: Any) -> Optional[bytes]:
 
 
 def el_torito_image(disk: Any) -> Optional[tuple]:
-    """(image LBA, load segment, 512-byte sector count) of a bootable no-emulation
-    El Torito CD, or None."""
+    """(image LBA, load segment, 512-byte sector count, media type) of a bootable
+    El Torito CD in no-emulation (media type 0) or floppy emulation (1-3), or None."""
     entry = el_torito_entry(disk)
-    if entry is None or entry[1] & 0x0F != NO_EMULATION:
+    if entry is None:
+        return None
+    media = entry[1] & 0x0F
+    if media != NO_EMULATION and media not in EMULATED_FLOPPIES:
         return None
     segment = int.from_bytes(entry[2:4], "little") or DEFAULT_LOAD_SEGMENT
     count = int.from_bytes(entry[6:8], "little")
     lba = int.from_bytes(entry[8:12], "little")
-    if count == 0 or (lba * CD_SECTOR + count * 512) > disk.sectors * 512:
+    size = EMULATED_FLOPPIES[media][0] * EMULATED_FLOPPIES[media][1] * EMULATED_FLOPPIES[media][2] \
+        if media else count
+    if count == 0 or (lba * CD_SECTOR + max(count, size) * 512) > disk.sectors * 512:
         return None
-    return lba, segment, count
+    return lba, segment, count, media
 
 
 class BootServices:
@@ -147,8 +153,12 @@ class BootServices:
                 found = el_torito_image(disk)
                 if found is None:
                     continue
-                lba, segment, count = found
-                self.bios.state.cd_boot = [lba, segment, count]
+                lba, segment, count, media = found
+                self.bios.state.cd_boot = [lba, segment, count, media]
+                if media:
+                    # the emulated floppy is drive 00h from now on: the equipment word counts it
+                    self.ctx.set_bda16(c.BDA_EQUIPMENT, self.bios.post.equipment_word())
+                    number = 0x00
                 return BootImage(number, lba * 4, disk.read(lba * 4, count), segment, 0)
             sector = disk.read(0, 1)
             if number >= 0x80 and sector[510:512] != BOOT_SIGNATURE:
@@ -195,22 +205,20 @@ class BootServices:
             video.print_text("No bootable device.\r\n")
             names = ", ".join(self.bios.boot_order()) or "none"
             video.print_text(f"Boot order: {names}. Attach a disk image (--fda/--hda).\r\n")
-            emulation = self.emulated_cd()
-            if emulation:
-                video.print_text(f"The CD boots by El Torito {emulation} emulation, which this BIOS\r\n"
-                                 "does not offer: boot its image with --fda/--hda, or use SeaBIOS.\r\n")
+            if self.hard_disk_emulation_cd():
+                video.print_text("The CD boots by El Torito hard disk emulation, which this BIOS\r\n"
+                                 "does not offer: boot its image with --hda, or use SeaBIOS.\r\n")
         self.bios.jump_rom(cpu, self.wait_offset)
 
-    def emulated_cd(self) -> Optional[str]:
-        """The emulation a bootable CD in the boot order asks for, when it is one
-        this BIOS skips ("1.44M floppy" ...); None otherwise."""
+    def hard_disk_emulation_cd(self) -> bool:
+        """A bootable CD in the boot order asks for hard disk emulation."""
         if "cdrom" not in self.bios.boot_order():
-            return None
+            return False
         disk = self.bios.disk.drive(CDROM_DRIVE)
         if disk is None or disk.sectors == 0:
-            return None
+            return False
         entry = el_torito_entry(disk)
-        return EMULATIONS.get(entry[1] & 0x0F) if entry is not None else None
+        return entry is not None and entry[1] & 0x0F == HARD_DISK_EMULATION
 
     def retry(self, cpu: Any) -> None:
         if self.boot(cpu):

@@ -26,6 +26,11 @@ and Bochs do.  An ejected or empty drive still exists (AH=15h 02h; AH=08h counts
 and answers with its CMOS type's largest format, as Bochs and SeaBIOS do); its
 transfers time out (80h).
 
+A CD booted in El Torito floppy emulation (`boot.py`) becomes drive 00h: the
+boot image's sectors as a read-only floppy of the format the catalog names,
+without a change line; the machine's `fda` moves to 01h and `fdb` is hidden, as
+the El Torito specification and SeaBIOS have it, until AH=4Bh AL=00h ends the
+emulation.
 Transfers are copied straight between the image and guest memory, so a buffer that
 crosses a 64 KiB boundary works (no AH=09h "DMA boundary" error, unlike an ISA DMA
 floppy controller); a transfer that would run past the end of the 1 MiB + 64 KiB
@@ -65,6 +70,8 @@ DISKETTE_TABLE = bytes((0xAF, 0x02, 0x25, 0x02, 0x12, 0x1B, 0xFF, 0x6C, 0xF6, 0x
 FLOPPY_CMOS_TYPES = {1: 0x01, 2: 0x02, 3: 0x03, 4: 0x04, 5: 0x05}
 #: each CMOS drive type's largest format (cylinders, heads, sectors per track)
 DRIVE_TYPE_GEOMETRY = {1: (40, 2, 9), 2: (80, 2, 15), 3: (80, 2, 9), 4: (80, 2, 18), 5: (80, 2, 36)}
+#: El Torito floppy emulation media types -> (cylinders, heads, sectors per track, floppy type)
+EMULATED_FLOPPIES = {1: (80, 2, 15, 2), 2: (80, 2, 18, 4), 3: (80, 2, 36, 5)}
 EDD_VERSION = 0x30
 EDD_SUPPORT = 0x0005          # fixed-disk access (42h-44h, 47h, 48h) and EDD (48h)
 EBDA_FDPT0, EBDA_FDPT1 = 0x3D, 0x4D
@@ -100,6 +107,26 @@ def physical_geometry(disk: Any) -> Tuple[int, int, int]:
     return min(ATA_MAX_CYLINDERS, max(1, disk.sectors // (16 * 63))), 16, 63
 
 
+class EmulatedFloppy:
+    """The floppy a CD's El Torito boot image stands for: its sectors, read-only."""
+
+    readonly = True
+    kind = "floppy"
+
+    def __init__(self, cd: Any, image_lba: int, media_type: int) -> None:
+        self.cd = cd
+        self.name = cd.name
+        self.first = image_lba * (CD_SECTOR // SECTOR)
+        self.cylinders, self.heads, self.spt, self.floppy_type = EMULATED_FLOPPIES[media_type]
+        self.sectors = self.readable_sectors = self.cylinders * self.heads * self.spt
+
+    def read(self, lba: int, count: int) -> bytes:
+        return self.cd.read(self.first + lba, count)
+
+    def chs_to_lba(self, cylinder: int, head: int, sector: int) -> int:
+        return (cylinder * self.heads + head) * self.spt + sector - 1
+
+
 class DiskServices:
     """Drive lookup, CHS/LBA transfers and the int 13h dispatcher."""
 
@@ -123,7 +150,8 @@ class DiskServices:
     def floppy_count(self) -> int:
         """Floppy drives, with or without a medium."""
         drives = self.bios.machine.drives.names()
-        return sum(1 for name in FLOPPY_DRIVES if name in drives)
+        count = sum(1 for name in FLOPPY_DRIVES if name in drives)
+        return min(2, count + 1) if self.emulated_floppy() is not None else count
 
     def floppy_controller(self, name: str) -> Optional[FloppyController]:
         """The controller serving floppy drive `name`, if any (the change line's owner)."""
@@ -132,10 +160,27 @@ class DiskServices:
                 return component
         return None
 
+    def emulated_floppy(self) -> Optional[EmulatedFloppy]:
+        """Drive 00h while a CD booted in El Torito floppy emulation, else None."""
+        boot = self.bios.state.cd_boot
+        cd = self.media().get("cdrom")
+        if len(boot) < 4 or boot[3] not in EMULATED_FLOPPIES or cd is None:
+            return None
+        return EmulatedFloppy(cd, boot[0], boot[3])
+
+    def floppy_name(self, number: int) -> Optional[str]:
+        """The machine's floppy drive behind int 13h drive `number` (0 or 1); None
+        for the emulated drive and for `fdb` while the emulation holds 00h."""
+        if self.emulated_floppy() is None:
+            return FLOPPY_DRIVES[number]
+        return FLOPPY_DRIVES[number - 1] if number else None
+
     def media_change(self, number: int) -> int:
         """The change line of floppy `number`: OK when inactive; otherwise reset it
         and answer MEDIA_CHANGED, or TIMEOUT when it stays active (no medium)."""
-        name = FLOPPY_DRIVES[number]
+        name = self.floppy_name(number)
+        if name is None:
+            return OK
         fdc = self.floppy_controller(name)
         if fdc is None or not fdc.change_line(name):
             return OK
@@ -149,7 +194,10 @@ class DiskServices:
         if number == CDROM_DRIVE:
             return self.media().get("cdrom")
         if number < 0x80:
-            return self.media().get(FLOPPY_DRIVES[number]) if number < 2 else None
+            if number >= 2:
+                return None
+            name = self.floppy_name(number)
+            return self.emulated_floppy() if name is None and number == 0 else self.media().get(name)
         disks = self.hard_disks()
         index = number - 0x80
         return self.media()[disks[index]] if index < len(disks) else None
@@ -333,7 +381,8 @@ class DiskServices:
         if disk is None:
             # An empty drive answers with its type's largest format, as Bochs'
             # rombios and SeaBIOS do from CMOS; no drive at all: zeros.
-            drive_type = self.floppy_cmos_type(FLOPPY_DRIVES[number])
+            name = self.floppy_name(number)
+            drive_type = self.floppy_cmos_type(name) if name is not None else 0
             if drive_type not in DRIVE_TYPE_GEOMETRY:
                 for name in ("ax", "bx", "cx", "dx", "di", "es"):
                     cpu.set_reg(name, 0)
@@ -362,7 +411,7 @@ class DiskServices:
     def drive_type(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=15h: AH = 00h none, 01h floppy without change line, 02h floppy with
         change line, 03h hard disk with CX:DX sectors."""
-        if number < 2 and FLOPPY_DRIVES[number] in self.bios.machine.drives.empty:
+        if number < 2 and self.floppy_name(number) in self.bios.machine.drives.empty:
             cpu.set_reg("ah", 0x02)                # an empty drive still has its change line
             self.set_status(number, OK)
             c.set_return_flags(cpu, cf=False)
@@ -372,8 +421,8 @@ class DiskServices:
             c.set_return_flags(cpu, cf=number >= 0x80)
             return
         if number < 0x80:
-            # 360K drives have no change line (as Bochs reports them)
-            cpu.set_reg("ah", 0x01 if disk.floppy_type == 1 else 0x02)
+            # 360K drives have no change line (as Bochs reports them), nor the emulated one
+            cpu.set_reg("ah", 0x01 if disk.floppy_type == 1 or self.floppy_name(number) is None else 0x02)
         else:
             cylinders, heads, spt = translated_geometry(disk)
             sectors = cylinders * heads * spt
@@ -388,7 +437,9 @@ class DiskServices:
         drive without a controller's change line always reports 06h."""
         if number >= 0x80:
             self.finish(cpu, number, BAD_COMMAND)
-        elif self.floppy_controller(FLOPPY_DRIVES[number]) is None:
+        elif self.floppy_name(number) is None:
+            self.finish(cpu, number, OK)
+        elif self.floppy_controller(self.floppy_name(number)) is None:
             self.finish(cpu, number, MEDIA_CHANGED)
         else:
             self.finish(cpu, number, self.media_change(number))
@@ -468,20 +519,24 @@ class DiskServices:
         self.finish(cpu, number, OK)
 
     def emulation_status(self, cpu: Any, number: int, disk: Any) -> None:
-        """AH=4Bh AL=00h/01h: the El Torito specification packet at DS:SI (the CD
-        booted in no-emulation mode, so terminating emulation changes nothing)."""
+        """AH=4Bh AL=00h/01h, for the CD or the emulated drive: the El Torito
+        specification packet at DS:SI; AL=00h also ends a floppy emulation."""
         boot = self.bios.state.cd_boot
-        if number != CDROM_DRIVE or cpu.get_reg("al") > 1 or not boot:
+        emulating = self.emulated_floppy() is not None
+        if (number != CDROM_DRIVE and not (number == 0 and emulating)) or cpu.get_reg("al") > 1 or not boot:
             self.finish(cpu, number, BAD_COMMAND)
             return
-        lba, segment, count = boot
+        lba, segment, count, media = boot
         packet = bytearray(EMULATION_STATUS_SIZE)
         packet[0] = EMULATION_STATUS_SIZE
-        packet[2] = CDROM_DRIVE
+        packet[1] = media if emulating else 0
+        packet[2] = 0x00 if emulating else CDROM_DRIVE
         packet[4:8] = lba.to_bytes(4, "little")
         packet[0x0C:0x0E] = segment.to_bytes(2, "little")
         packet[0x0E:0x10] = count.to_bytes(2, "little")
         self.ctx.bus.write_bytes(c.linear(cpu.get_reg("ds"), cpu.get_reg("si")), bytes(packet))
+        if cpu.get_reg("al") == 0 and emulating:
+            boot[3] = 0
         self.finish(cpu, number, OK)
 
     HANDLERS = {
