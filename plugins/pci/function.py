@@ -229,6 +229,20 @@ class PCIFunction(Component):
         if self.config_read(BAR0, 4) & mask != mask:
             put(self.config, BAR0, 4, bar.address | bar.type_bits())
 
+    def move_io_ports(self, current: Optional[int], base: Optional[int], size: int,
+                      read: Any, write: Any, label: str, sizes: tuple = (1,)) -> Optional[int]:
+        """Decode an I/O BAR's `size` ports at `base` (None: nowhere) instead of at
+        `current`; returns where they are decoded now (None when another component
+        holds some of the ports at `base`: a BAR moved onto them is not decoded)."""
+        if base == current:
+            return current
+        if current is not None:
+            self.bus.release_io(current, current + size - 1)
+        if base is None or any(self.bus.io_table[port] is not None for port in range(base, base + size)):
+            return None
+        self.bus.register_io(base, base + size - 1, read, write, label, sizes)
+        return base
+
     # ------------------------------------------------------------ INTx#
     def set_interrupt(self, asserted: bool) -> None:
         """Request (True) or withdraw (False) the function's interrupt."""

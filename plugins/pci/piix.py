@@ -180,16 +180,8 @@ class PIIX3IDE(PCIFunction):
         base: Optional[int] = None
         if self.config_read(COMMAND, 2) & COMMAND_IO:
             base = self.config_read(BUS_MASTER_BAR_OFFSET, 4) & 0xFFF0 or None
-        if base == self._ports:
-            return
-        if self._ports is not None:
-            self.bus.release_io(self._ports, self._ports + BUS_MASTER_SIZE - 1)
-            self._ports = None
-        if base is not None and all(self.bus.io_table[port] is None
-                                    for port in range(base, base + BUS_MASTER_SIZE)):
-            self.bus.register_io(base, base + BUS_MASTER_SIZE - 1, self._read_register,
-                                 self._write_register, f"{self.name} bus master")
-            self._ports = base
+        self._ports = self.move_io_ports(self._ports, base, BUS_MASTER_SIZE, self._read_register,
+                                         self._write_register, f"{self.name} bus master")
 
     def _read_register(self, port: int, size: int) -> int:
         return self.bus_master.read(port - self._ports)

@@ -1,0 +1,260 @@
+"""A deterministic user-mode network: the other end of the NIC's cable, as QEMU's
+`-netdev user` (libslirp) presents it to the guest, without any host network.
+
+The virtual network is 10.0.2.0/24.  The guest is given 10.0.2.15 by DHCP; the
+gateway 10.0.2.2 has the MAC address 52:55:0a:00:02:02 and the DNS server
+10.0.2.3 has 52:55:0a:00:02:03 (slirp's special addresses: 52:55 and the IP
+address).  What answers:
+
+* ARP requests for 10.0.2.2 and 10.0.2.3: a reply to the request's Ethernet
+  source, padded to 64 bytes (slirp's `arp_input`); requests for other addresses
+  go unanswered;
+* ICMP echo requests to 10.0.2.2 or 10.0.2.3: the echo reply with the request's
+  identifier, sequence number and data, TTL 255 (slirp's `icmp_reflect`);
+* DHCP (RFC 2131) on UDP port 67: DISCOVER gets an OFFER, REQUEST an ACK (or a NAK
+  when it asks for another address than 10.0.2.15), with slirp's options in its
+  order: message type, server identifier 10.0.2.2, subnet mask 255.255.255.0,
+  router 10.0.2.2, DNS server 10.0.2.3, lease time 86400 s; the BOOTP reply has
+  siaddr 10.0.2.2 and a 312-byte options field, and goes to 255.255.255.255 from
+  10.0.2.2:67 to port 68 with IP TOS 10h (low delay), as slirp sends it.
+
+Everything else (TCP, DNS queries, traffic to other addresses) is dropped: a
+reply would need the host's network, which would make runs depend on it.
+
+Replies leave `reply_delay_ns` of virtual time after the frame that caused
+them, in order; the pending replies are plain data (deadline, frame) in the
+state, so a snapshot taken between a request and its reply restores the reply.
+IPv4 identification numbers count up from 0 as in slirp.
+"""
+
+import dataclasses
+import struct
+from typing import List, Optional, Tuple
+
+ETH_P_IP, ETH_P_ARP = 0x0800, 0x0806
+BROADCAST_MAC = b"\xff" * 6
+NETWORK = bytes([10, 0, 2, 0])
+GUEST_IP = bytes([10, 0, 2, 15])
+GATEWAY_IP = bytes([10, 0, 2, 2])
+DNS_IP = bytes([10, 0, 2, 3])
+NETMASK = bytes([255, 255, 255, 0])
+BROADCAST_IP = b"\xff" * 4
+#: the addresses the network answers for, with their MAC addresses
+HOSTS = {ip: b"\x52\x55" + ip for ip in (GATEWAY_IP, DNS_IP)}
+GATEWAY_MAC = HOSTS[GATEWAY_IP]
+ARP_REPLY_SIZE = 64                 # slirp pads its ARP replies to 64 bytes
+IPPROTO_ICMP, IPPROTO_UDP = 1, 17
+ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST = 0, 8
+DEFAULT_TTL, MAX_TTL = 64, 255
+TOS_LOW_DELAY = 0x10
+BOOTP_SERVER_PORT, BOOTP_CLIENT_PORT = 67, 68
+BOOTP_REQUEST, BOOTP_REPLY = 1, 2
+BOOTP_FIXED_SIZE = 236              # op ... file, before the options
+DHCP_OPTIONS_SIZE = 312             # slirp's bp_vend: the cookie and the options
+DHCP_COOKIE = bytes([99, 130, 83, 99])
+DHCPDISCOVER, DHCPOFFER, DHCPREQUEST, DHCPACK, DHCPNAK = 1, 2, 3, 5, 6
+OPTION_PAD, OPTION_END = 0, 255
+OPTION_NETMASK, OPTION_ROUTER, OPTION_DNS = 1, 3, 6
+OPTION_REQUESTED_IP, OPTION_LEASE_TIME, OPTION_MESSAGE_TYPE = 50, 51, 53
+OPTION_SERVER_ID, OPTION_MESSAGE = 54, 56
+LEASE_SECONDS = 24 * 3600
+NAK_MESSAGE = b"requested address not available"
+#: virtual time between a guest's frame and the network's answer
+REPLY_DELAY_NS = 100_000
+
+
+@dataclasses.dataclass
+class UserNetState:
+    """Replies owed to the guest, in order, with the virtual ns they are due at."""
+
+    deadlines: List[int] = dataclasses.field(default_factory=list)
+    frames: List[bytes] = dataclasses.field(default_factory=list)
+    #: the next IPv4 identification number
+    ip_id: int = 0
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of `data`."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ethernet(destination: bytes, source: bytes, ethertype: int, payload: bytes) -> bytes:
+    return destination + source + struct.pack("!H", ethertype) + payload
+
+
+class UserNet:
+    """The network's answers to the guest's frames; `state` holds what is owed."""
+
+    def __init__(self, reply_delay_ns: int = REPLY_DELAY_NS) -> None:
+        self.reply_delay_ns = reply_delay_ns
+        self.state = UserNetState()
+
+    def reset(self) -> None:
+        self.state = UserNetState()
+
+    # ------------------------------------------------------------ the wire
+    def send(self, frame: bytes, now_ns: int) -> None:
+        """The guest put `frame` on the wire at `now_ns`: queue the replies."""
+        for reply in self.replies(frame):
+            self.state.deadlines.append(now_ns + self.reply_delay_ns)
+            self.state.frames.append(reply)
+
+    def next_deadline(self) -> Optional[int]:
+        return self.state.deadlines[0] if self.state.deadlines else None
+
+    def take(self) -> bytes:
+        """Remove and return the first reply owed."""
+        del self.state.deadlines[0]
+        return self.state.frames.pop(0)
+
+    def replies(self, frame: bytes) -> List[bytes]:
+        if len(frame) < 14:
+            return []
+        ethertype = struct.unpack_from("!H", frame, 12)[0]
+        if ethertype == ETH_P_ARP:
+            return self._arp(frame)
+        if ethertype == ETH_P_IP:
+            return self._ip(frame)
+        return []
+
+    # ------------------------------------------------------------ ARP
+    def _arp(self, frame: bytes) -> List[bytes]:
+        if len(frame) < 42:
+            return []
+        htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", frame, 14)
+        sender_mac, sender_ip = frame[22:28], frame[28:32]
+        target_ip = frame[38:42]
+        if (htype, ptype, hlen, plen, op) != (1, ETH_P_IP, 6, 4, 1) or target_ip not in HOSTS:
+            return []
+        mac = HOSTS[target_ip]
+        arp = struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, 2) + mac + target_ip + sender_mac + sender_ip
+        return [ethernet(frame[6:12], mac, ETH_P_ARP, arp).ljust(ARP_REPLY_SIZE, b"\0")]
+
+    # ------------------------------------------------------------ IPv4
+    def _ip(self, frame: bytes) -> List[bytes]:
+        packet = frame[14:]
+        if len(packet) < 20 or packet[0] >> 4 != 4:
+            return []
+        header_length = (packet[0] & 0x0F) * 4
+        total = struct.unpack_from("!H", packet, 2)[0]
+        if header_length < 20 or total > len(packet) or checksum(packet[:header_length]):
+            return []
+        flags_fragment = struct.unpack_from("!H", packet, 6)[0]
+        if flags_fragment & 0x3FFF:              # fragments: not reassembled
+            return []
+        protocol, source, destination = packet[9], packet[12:16], packet[16:20]
+        body = packet[header_length:total]
+        guest_mac = frame[6:12]
+        if protocol == IPPROTO_ICMP and destination in HOSTS:
+            return self._icmp(guest_mac, packet[1], source, destination, body)
+        if protocol == IPPROTO_UDP and len(body) >= 8:
+            source_port, destination_port = struct.unpack_from("!HH", body)
+            if destination_port == BOOTP_SERVER_PORT and source_port == BOOTP_CLIENT_PORT:
+                return self._dhcp(body[8:])
+        return []
+
+    def _ipv4(self, tos: int, ttl: int, protocol: int, source: bytes, destination: bytes,
+              payload: bytes) -> bytes:
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, tos, 20 + len(payload), self.state.ip_id, 0,
+                             ttl, protocol, 0, source, destination)
+        self.state.ip_id = (self.state.ip_id + 1) & 0xFFFF
+        return header[:10] + struct.pack("!H", checksum(header)) + header[12:] + payload
+
+    def _icmp(self, guest_mac: bytes, tos: int, source: bytes, destination: bytes,
+              body: bytes) -> List[bytes]:
+        if len(body) < 8 or body[0] != ICMP_ECHO_REQUEST or checksum(body):
+            return []
+        reply = bytes([ICMP_ECHO_REPLY, 0, 0, 0]) + body[4:]
+        reply = reply[:2] + struct.pack("!H", checksum(reply)) + reply[4:]
+        packet = self._ipv4(tos, MAX_TTL, IPPROTO_ICMP, destination, source, reply)
+        return [ethernet(guest_mac, HOSTS[destination], ETH_P_IP, packet)]
+
+    # ------------------------------------------------------------ DHCP
+    def _dhcp(self, bootp: bytes) -> List[bytes]:
+        if len(bootp) < BOOTP_FIXED_SIZE + 4 or bootp[0] != BOOTP_REQUEST:
+            return []
+        if bootp[BOOTP_FIXED_SIZE:BOOTP_FIXED_SIZE + 4] != DHCP_COOKIE:
+            return []
+        options = parse_options(bootp[BOOTP_FIXED_SIZE + 4:])
+        kind = options.get(OPTION_MESSAGE_TYPE, b"\0")[0]
+        if kind not in (DHCPDISCOVER, DHCPREQUEST):
+            return []
+        requested = options.get(OPTION_REQUESTED_IP, GUEST_IP)
+        if kind == DHCPDISCOVER or requested == GUEST_IP:
+            reply_kind = DHCPOFFER if kind == DHCPDISCOVER else DHCPACK
+            answer = [(OPTION_MESSAGE_TYPE, bytes([reply_kind])), (OPTION_SERVER_ID, GATEWAY_IP),
+                      (OPTION_NETMASK, NETMASK), (OPTION_ROUTER, GATEWAY_IP), (OPTION_DNS, DNS_IP),
+                      (OPTION_LEASE_TIME, struct.pack("!I", LEASE_SECONDS))]
+            your_ip = GUEST_IP
+        else:
+            answer = [(OPTION_MESSAGE_TYPE, bytes([DHCPNAK])), (OPTION_MESSAGE, NAK_MESSAGE)]
+            your_ip = bytes(4)
+        client_mac = bootp[28:34]
+        fixed = (struct.pack("!BBBB", BOOTP_REPLY, 1, 6, 0) + bootp[4:8] + bytes(8)
+                 + your_ip + GATEWAY_IP + bytes(4) + client_mac.ljust(16, b"\0") + bytes(192))
+        encoded = b"".join(bytes([code, len(value)]) + value for code, value in answer)
+        vend = (DHCP_COOKIE + encoded + bytes([OPTION_END])).ljust(DHCP_OPTIONS_SIZE, b"\0")
+        payload = fixed + vend
+        udp = struct.pack("!HHHH", BOOTP_SERVER_PORT, BOOTP_CLIENT_PORT, 8 + len(payload), 0) + payload
+        pseudo = GATEWAY_IP + BROADCAST_IP + struct.pack("!BBH", 0, IPPROTO_UDP, len(udp))
+        udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
+        packet = self._ipv4(TOS_LOW_DELAY, DEFAULT_TTL, IPPROTO_UDP, GATEWAY_IP, BROADCAST_IP, udp)
+        return [ethernet(BROADCAST_MAC, GATEWAY_MAC, ETH_P_IP, packet)]
+
+
+def parse_options(data: bytes) -> dict:
+    """DHCP options (RFC 2132) by code, up to the end option."""
+    options = {}
+    at = 0
+    while at < len(data):
+        code = data[at]
+        if code == OPTION_END:
+            break
+        if code == OPTION_PAD:
+            at += 1
+            continue
+        if at + 1 >= len(data):
+            break
+        length = data[at + 1]
+        options[code] = data[at + 2:at + 2 + length]
+        at += 2 + length
+    return options
+
+
+class PcapWriter:
+    """Frames in a libpcap capture file (link type Ethernet), stamped with virtual
+    time, as QEMU's `-object filter-dump` writes them."""
+
+    MAGIC, VERSION, SNAPLEN, LINKTYPE_ETHERNET = 0xA1B2C3D4, (2, 4), 65535, 1
+
+    def __init__(self, path: str) -> None:
+        self.handle = open(path, "wb")
+        self.handle.write(struct.pack("<IHHiIII", self.MAGIC, *self.VERSION, 0, 0, self.SNAPLEN,
+                                      self.LINKTYPE_ETHERNET))
+        self.handle.flush()
+
+    def write(self, time_ns: int, frame: bytes) -> None:
+        seconds, nanoseconds = divmod(time_ns, 1_000_000_000)
+        self.handle.write(struct.pack("<IIII", seconds, nanoseconds // 1000, len(frame), len(frame)))
+        self.handle.write(frame)
+        self.handle.flush()
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def read_pcap(path: str) -> List[Tuple[int, bytes]]:
+    """The (time in ns, frame) records of a capture written by PcapWriter."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    records, at = [], 24
+    while at + 16 <= len(data):
+        seconds, microseconds, length, _ = struct.unpack_from("<IIII", data, at)
+        records.append((seconds * 1_000_000_000 + microseconds * 1000, data[at + 16:at + 16 + length]))
+        at += 16 + length
+    return records
