@@ -145,6 +145,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="step: wait until COM1 has sent TEXT (after the last --type-serial, if any)")
     parser.add_argument("--type-serial", action=_StepAction, const="type-serial", dest="steps", metavar="KEYS",
                         help=r"step: send KEYS to COM1 (\n is Enter, sent as CR; {ctrl+c}, {up} ...)")
+    parser.add_argument("--mouse", action=_StepAction, const="mouse", dest="steps", metavar="DX,DY[,BUTTONS]",
+                        help="step: move the PS/2 mouse DX right and DY down, then hold BUTTONS "
+                             "(1 left, 2 right, 4 middle; default none), as QEMU's mouse_move and mouse_button")
     parser.add_argument("--change-floppy", action=_StepAction, const="change-floppy", dest="steps",
                         metavar="A:FILE", help="step: put FILE in floppy drive A (or B), raising its disk-change line")
     parser.add_argument("--eject-floppy", action=_StepAction, const="eject-floppy", dest="steps",

@@ -27,8 +27,8 @@ from .profile import Profile
 from .progress import StatusLine, step_label, watch
 from .removable import drive_and_path
 from .screenshot import save_screenshot
-from .steps import (ScreenWatcher, add_serial_capture, check_power_button, describe_step, post_serial,
-                    press_power_button, serial_bytes)
+from .steps import (ScreenWatcher, add_serial_capture, check_mouse, check_power_button, describe_step,
+                    mouse_motion, post_serial, press_power_button, serial_bytes)
 from .vnc import VNCServer
 from .window import SDLWindow, open_window
 
@@ -106,6 +106,9 @@ class StepRunner:
                 machine.drives.check(value, None)
             elif kind == "powerdown":
                 check_power_button(machine)
+            elif kind == "mouse":
+                mouse_motion(value)
+                check_mouse(machine)
 
     @property
     def all_done(self) -> bool:
@@ -143,6 +146,8 @@ class StepRunner:
                 self.serial.mark = len(self.serial.data)
                 post_serial(self.machine, value)
                 self.typed_serial = True
+            elif kind == "mouse":
+                self.machine.post_input("mouse", mouse_motion(value))
             elif not self.typing:
                 self.watcher.set_mark()
                 self.machine.keyboard.type(value.replace("\\n", "\n"))
@@ -177,6 +182,8 @@ class StepRunner:
                 done = self.pressed and self.machine.stop_reason == "poweroff"
             elif kind == "type-serial":
                 done = not self.machine.inputs_pending_for("serial")
+            elif kind == "mouse":
+                done = not self.machine.inputs_pending_for("mouse")
             else:
                 done = self.typing and not self.machine.inputs_pending_for("key")
             if not done:

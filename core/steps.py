@@ -11,7 +11,7 @@ ones were sent.  That is the default for `--wait` after a `--type` (and
 """
 
 import re
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .display import find_screen
 from .errors import UserError
@@ -185,6 +185,29 @@ def post_serial(machine: Any, keys: str, port: str = "com1") -> None:
 def describe_step(kind: str, value: str) -> str:
     """A step as it was given on the command line (`--powerdown` takes no value)."""
     return f"--{kind} {value!r}" if kind != "powerdown" else "--powerdown"
+
+
+def mouse_motion(value: str) -> Dict[str, int]:
+    """A `--mouse DX,DY[,BUTTONS]` step as the PS/2 mouse's input: DX right and DY
+    down in mouse counts (screen directions, as QEMU's monitor `mouse_move`; the
+    PS/2 packet counts up), BUTTONS the buttons held afterwards as QEMU's
+    `mouse_button` mask (1 left, 2 right, 4 middle; default 0)."""
+    parts = value.split(",")
+    try:
+        numbers = [int(part, 0) for part in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (2, 3) or not all(-255 <= n <= 255 for n in numbers[:2]) or \
+            (len(numbers) == 3 and not 0 <= numbers[2] <= 7):
+        raise UserError(f"--mouse {value!r}: expected DX,DY or DX,DY,BUTTONS (DX, DY from -255 "
+                        "to 255, DY down; BUTTONS 1 left + 2 right + 4 middle)")
+    return {"dx": numbers[0], "dy": -numbers[1], "dz": 0, "buttons": numbers[2] if len(numbers) == 3 else 0}
+
+
+def check_mouse(machine: Any) -> None:
+    """UserError (one line) unless the machine has a PS/2 mouse."""
+    if not machine.accepts_input("mouse"):
+        raise UserError("--mouse needs a PS/2 mouse (an i8042 component), and this profile has none")
 
 
 def check_power_button(machine: Any) -> None:

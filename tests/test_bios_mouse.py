@@ -39,10 +39,34 @@ def test_driver_calls_and_packets_reach_the_handler(tmp_path, floppy_from):
         "bad rate: cf=1 ah=02",             # BH=9 is no sample rate
         "status: bl=00 cl=03 dl=64",        # stream mode, disabled; 8 counts/mm; 100/s
         "enabled: cf=0",
+        "waiting for the mouse",
         "packet s=29 x=05 y=FD",            # left button, Y negative, bit 3 always set
         "packet s=18 x=FE y=04",            # X negative
         "disabled: cf=0",
         "done"]
+
+
+def test_machine_run_mouse_steps_move_it_as_qemus_monitor_does(tmp_path, floppy_from, capsys):
+    """`--mouse DX,DY[,BUTTONS]`: DY down, as QEMU's `mouse_move`, so the packet's
+    Y (up) is its negation; BUTTONS as `mouse_button`'s mask."""
+    from pcmachine.cli import main
+    log = tmp_path / "e9.txt"
+    status = main(["run", "pc.yaml", "--headless", "--timeout", "60", "--set", FIXED_RTC,
+                   "--fda", floppy_from(tmp_path, "devices/mouse.bin"), "--debugcon", f"file:{log}",
+                   "--wait", "waiting for the mouse", "--mouse", "5,3,1", "--mouse=-2,-4", "--wait", "done"])
+    assert status == 0, capsys.readouterr().err
+    assert log.read_text().splitlines()[-4:] == ["packet s=29 x=05 y=FD", "packet s=18 x=FE y=04",
+                                                 "disabled: cf=0", "done"]
+
+
+def test_a_bad_mouse_step_is_a_one_line_error(tmp_path, floppy_from, capsys):
+    from pcmachine.cli import main
+    floppy = floppy_from(tmp_path, "devices/mouse.bin")
+    assert main(["run", "pc.yaml", "--headless", "--fda", floppy, "--mouse", "5"]) != 0
+    assert "--mouse '5': expected DX,DY" in capsys.readouterr().err
+    assert main(["run", "pc.yaml", "--headless", "--fda", floppy, "--set", "kbc.mouse=false",
+                 "--mouse", "1,1"]) != 0
+    assert "--mouse needs a PS/2 mouse" in capsys.readouterr().err
 
 
 def test_without_a_mouse_the_calls_report_an_interface_error(tmp_path, floppy_from):

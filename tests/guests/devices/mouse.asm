@@ -12,6 +12,7 @@
 ;   "status: bl=00 cl=03 dl=64"  C206h BH=0 after rate 100 (C202h BH=5) and
 ;                                8 counts/mm (C203h BH=3); disabled, scaling 1:1
 ;   "enabled: cf=0"              C207h ES:BX = handler, C200h BH=1
+;   "waiting for the mouse"      also on the screen (`machine run --wait`), as "done" 
 ; then, for each of PACKETS packets: "packet s=.. x=.. y=.." (status, X, Y as the
 ; handler found them on its stack), "disabled: cf=0", "done".
 
@@ -101,6 +102,8 @@ main:   print "mouse: start", 10
         print "enabled: cf="
         call put_cf
         call put_nl
+        mov si, waiting             ; on the screen too: what `machine run --wait` waits for
+        call show
 
         sti
 .wait:  hlt
@@ -128,7 +131,8 @@ main:   print "mouse: start", 10
         print "disabled: cf="
         call put_cf
         call put_nl
-        print "done", 10
+        mov si, done                ; on the screen too
+        call show
         jmp stop
 
 ; handler: far-called by the BIOS with the words status, X, Y, 0 on the stack
@@ -171,6 +175,9 @@ report_cf_ah:
         call put_hex8
         call put_nl
         ret
+
+waiting db "waiting for the mouse", 10, 0
+done    db "done", 10, 0
 
 %include "lib.inc"
 
