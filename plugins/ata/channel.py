@@ -395,18 +395,9 @@ class ATAChannel(Component):
 
     def _sector_received(self, index: int) -> None:
         device = self.devices[index]
-        lba = device.next_lba
         end = device.buffer_index
-        try:
-            self.disks[index].write(lba, bytes(device.buffer[end - SECTOR_SIZE:end]))
-        except PermissionError:
-            self._fail(index, ERROR_ABRT)
+        if not self._write_sectors(index, bytes(device.buffer[end - SECTOR_SIZE:end])):
             return
-        except OSError:
-            self._fail(index, ERROR_ABRT, STATUS_DF)
-            return
-        self._report_transfer(index, "write", lba, 1)
-        self._advance(index, 1)
         if end < len(device.buffer):
             return
         if device.sectors_left == 0:
@@ -497,33 +488,11 @@ class ATAChannel(Component):
             data = bytes(device.reply[:size])
             del device.reply[:size]
             return data
-        count = size // SECTOR_SIZE
-        lba = device.next_lba
-        try:
-            data = self.disks[index].read(lba, count)
-        except OSError:
-            self._fail(index, ERROR_ABRT, STATUS_DF)
-            return None
-        self._report_transfer(index, "read", lba, count)
-        self._advance(index, count)
-        return data
+        return self._read_sectors(index, size // SECTOR_SIZE)
 
     def dma_write(self, index: int, data: bytes) -> bool:
         """Whole sectors from memory to the disk; False if the command failed."""
-        device = self.devices[index]
-        lba = device.next_lba
-        count = len(data) // SECTOR_SIZE
-        try:
-            self.disks[index].write(lba, data)
-        except PermissionError:
-            self._fail(index, ERROR_ABRT)
-            return False
-        except OSError:
-            self._fail(index, ERROR_ABRT, STATUS_DF)
-            return False
-        self._report_transfer(index, "write", lba, count)
-        self._advance(index, count)
-        return True
+        return self._write_sectors(index, data)
 
     def dma_end(self, index: int) -> None:
         """The bus master is done: with every sector moved the command completes
@@ -808,16 +777,44 @@ class ATAChannel(Component):
         if not self._in_range(index, lba, count):
             self._fail_out_of_range(index)
             return
+        data = self._read_sectors(index, count)
+        if data is None:
+            return
+        device.buffer = bytearray(data)
+        device.buffer_index = 0
+        device.status = STATUS_IDLE | STATUS_DRQ
+        self._interrupt(index)
+
+    def _read_sectors(self, index: int, count: int) -> Optional[bytes]:
+        """The command's next `count` sectors from the disk, the task file moved
+        past them; None after a host I/O error (the command failed with DF)."""
+        lba = self.devices[index].next_lba
         try:
-            device.buffer = bytearray(self.disks[index].read(lba, count))
+            data = self.disks[index].read(lba, count)
         except OSError:
             self._fail(index, ERROR_ABRT, STATUS_DF)
-            return
-        device.buffer_index = 0
+            return None
         self._advance(index, count)
-        device.status = STATUS_IDLE | STATUS_DRQ
         self._report_transfer(index, "read", lba, count)
-        self._interrupt(index)
+        return data
+
+    def _write_sectors(self, index: int, data: bytes) -> bool:
+        """Whole sectors to the disk at the command's next sector, the task file
+        moved past them; False when the command failed (ABRT on a read-only
+        medium, DF too after a host I/O error)."""
+        lba = self.devices[index].next_lba
+        try:
+            self.disks[index].write(lba, data)
+        except PermissionError:
+            self._fail(index, ERROR_ABRT)
+            return False
+        except OSError:
+            self._fail(index, ERROR_ABRT, STATUS_DF)
+            return False
+        count = len(data) // SECTOR_SIZE
+        self._advance(index, count)
+        self._report_transfer(index, "write", lba, count)
+        return True
 
     def _open_write_block(self, index: int) -> bool:
         device = self.devices[index]
