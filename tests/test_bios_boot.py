@@ -217,6 +217,13 @@ def el_torito_iso(path: str, boot_image: bytes, load_segment: int = 0, media_typ
     return path
 
 
+def loader_boot_drive(machine, loader: bytes, base: int) -> int:
+    """The DL the loader (loaded at linear `base`) found on entry: it keeps it in
+    its last variable, after its failure message."""
+    message = b"FAIL loader incomplete\n\0"
+    return machine.bus.read_bytes(base + loader.index(message) + len(message), 1)[0]
+
+
 def test_el_torito_cd_boot_and_cd_services(tmp_path, cpu_kind):
     iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"))
     machine = make_machine({"cdrom": iso}, boot=["floppy", "cdrom", "hdd"], cpu=cpu_kind)
@@ -249,7 +256,7 @@ def test_floppy_emulation_cd_boots_its_image_as_drive_00h(tmp_path, cpu_kind):
     machine = make_machine({"cdrom": iso, "fda": other}, boot=["cdrom", "floppy"], cpu=cpu_kind)
     assert run_guest(machine).text == "PASS\n"
     assert screen_text(machine, 20).startswith("Loader OK")
-    assert machine.cpu.get_reg("dl") == 0x00
+    assert loader_boot_drive(machine, build_guest("loader"), 0x10000) == 0x00
     disks = machine.component("bios").disk
     assert disks.drive(0).read(0, 1) == build_guest("fat12boot")[:SECTOR]
     assert disks.drive(1) is machine.media["fda"]
@@ -267,15 +274,61 @@ def test_floppy_emulation_cd_boots_its_image_as_drive_00h(tmp_path, cpu_kind):
     assert disks.drive(0) is machine.media["fda"] and disks.floppy_count() == 1
 
 
-def test_hard_disk_emulation_cd_is_skipped_with_a_reason(tmp_path):
-    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("cdboot"), media_type=4)
-    machine = make_machine({"cdrom": iso}, boot=["floppy", "hdd", "cdrom"])
-    for _ in range(3):
-        machine.run_slice()
-    rows = [screen_text(machine, row) for row in range(25)]
-    assert any(row.startswith("No bootable device.") for row in rows)
-    assert any("El Torito hard disk emulation" in row for row in rows)
-    assert any("--hda, or use SeaBIOS" in row for row in rows)
+def partitioned_disk(mbr: bytes, loader: bytes, geometry: tuple) -> bytes:
+    """A hard disk image whose first partition ends at its last sector of
+    `geometry` (cylinders, heads, sectors per track), with MBR and loader."""
+    cylinders, heads, spt = geometry
+    image = bytearray((mbr + loader).ljust(cylinders * heads * spt * SECTOR, b"\0"))
+    last = cylinders - 1
+    image[0x1BE:0x1CE] = bytes((0x80, 1, 1, 0, 0x06, heads - 1, spt | (last >> 2 & 0xC0), last & 0xFF)) \
+        + spt.to_bytes(4, "little") + (cylinders * heads * spt - spt).to_bytes(4, "little")
+    return bytes(image)
+
+
+def test_hard_disk_emulation_cd_boots_its_image_as_drive_80h(tmp_path, cpu_kind):
+    """A hard-disk-emulation CD (`mkisofs -hard-disk-boot`): its image boots as
+    drive 80h with the geometry of its first partition's end (as SeaBIOS reads
+    it), its MBR loads the loader with AH=02h; the machine's disk moves to 81h;
+    writes are refused; AH=4Bh reports the emulation and AL=00h ends it."""
+    geometry = (20, 4, 17)
+    image = partitioned_disk(build_guest("mbr_chs"), build_guest("hdloader"), geometry)
+    iso = el_torito_iso(str(tmp_path / "cd.iso"), image, media_type=4)
+    disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
+    machine = make_machine({"cdrom": iso, "hda": disk}, boot=["cdrom", "hdd"], cpu=cpu_kind)
+    assert run_guest(machine).text == "PASS\n"
+    assert screen_text(machine, 20).startswith("Loader OK")
+    assert loader_boot_drive(machine, build_guest("hdloader"), 0x8000) == 0x80
+    disks = machine.component("bios").disk
+    assert disks.drive(0x80).read(0, 1) == image[:SECTOR]
+    assert disks.drive(0x81) is machine.media["hda"] and disks.drive(0x82) is None
+    assert machine.bus.read_bytes(0x475, 1)[0] == 2
+    cpu = machine.cpu
+
+    def int13(**registers: int) -> None:
+        for name, value in registers.items():
+            cpu.set_reg(name, value)
+        disks.int13(cpu)
+
+    int13(ah=0x08, dl=0x80)
+    assert (cpu.get_reg("ah"), cpu.get_reg("ch"), cpu.get_reg("cl"), cpu.get_reg("dh"), cpu.get_reg("dl")) \
+        == (0, 19, 17, 3, 2)
+    int13(ah=0x03, al=1, cx=0x0001, dh=0, dl=0x80, es=0, bx=0x600)
+    assert cpu.get_reg("ah") == 0x03                                   # write protected
+    for al, emulating in ((0x01, True), (0x00, True), (0x01, False)):   # status, terminate, status
+        int13(ah=0x4B, al=al, dl=0x80 if emulating else 0xE0, ds=0, si=0x600)
+        packet = machine.bus.read_bytes(0x600, 0x13)
+        assert cpu.get_reg("ah") == 0 and packet[0] == 0x13
+        assert (packet[1], packet[2]) == ((4, 0x80) if emulating else (0, 0xE0))
+    assert disks.drive(0x80) is machine.media["hda"] and disks.drive(0x81) is None
+    assert machine.bus.read_bytes(0x475, 1)[0] == 1
+
+
+def test_hard_disk_emulation_cd_without_a_partition_is_skipped(tmp_path):
+    iso = el_torito_iso(str(tmp_path / "cd.iso"), build_guest("mbr_chs"), media_type=4)
+    disk = hard_disk(str(tmp_path / "hd.img"), build_guest("mbr_lba"), build_guest("hdloader"))
+    machine = make_machine({"cdrom": iso, "hda": disk}, boot=["cdrom", "hdd"])
+    assert run_guest(machine).text == "PASS\n"          # the hard disk's loader
+    assert machine.component("bios").disk.drive(0x80) is machine.media["hda"]
 
 
 def test_unknown_boot_device_is_a_profile_error():

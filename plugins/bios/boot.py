@@ -13,9 +13,9 @@ sector 17 points to the boot catalog, whose initial entry gives the load segment
 (0 means 07C0h), the count of 512-byte sectors and the image's 2048-byte LBA; the
 image starts at load-segment:0000 with DL = E0h.  A floppy emulation image
 (`mkisofs -b floppy.img` without `-no-emul-boot`) becomes drive 00h (`disk.py`):
-its first sectors load the same way, with DL = 00h.  Hard-disk emulation images
-are not supported (the CD is skipped; the "No bootable device" screen then says
-so, so the user knows to boot the image itself with --hda or to use SeaBIOS).
+its first sectors load the same way, with DL = 00h.  A hard-disk emulation image
+(`-hard-disk-boot`) becomes drive 80h and boots with DL = 80h, as under SeaBIOS;
+one whose first partition gives no geometry is skipped.
 
 With `bios.kernel` set (`--kernel`), int 19h loads that kernel instead of a boot
 sector (kernelboot.py: the Linux boot protocol or multiboot).
@@ -29,7 +29,7 @@ from typing import Any, Dict, NamedTuple, Optional
 from pcmachine.errors import UserError
 
 from . import common as c
-from .disk import CDROM_DRIVE, CD_SECTOR, EMULATED_FLOPPIES
+from .disk import CDROM_DRIVE, CD_SECTOR, EMULATED_FLOPPIES, EMULATED_HARD_DISK, SECTOR, partition_geometry
 from .kernelboot import Loaded, load_kernel
 from .rom import IRET, RomBuilder
 
@@ -44,7 +44,6 @@ BOOTABLE = 0x88
 NO_EMULATION = 0x00
 DEFAULT_LOAD_SEGMENT = 0x07C0
 #: El Torito boot media type (the entry's byte 1, bits 0-3) this BIOS does not offer
-HARD_DISK_EMULATION = 4
 
 
 class BootImage(NamedTuple):
@@ -77,19 +76,25 @@ def el_torito_entry(disk: Any) -> Optional[bytes]:
 
 def el_torito_image(disk: Any) -> Optional[tuple]:
     """(image LBA, load segment, 512-byte sector count, media type) of a bootable
-    El Torito CD in no-emulation (media type 0) or floppy emulation (1-3), or None."""
+    El Torito CD in no-emulation (media type 0), floppy emulation (1-3) or
+    hard-disk emulation (4, with a geometry in its partition table), or None."""
     entry = el_torito_entry(disk)
     if entry is None:
         return None
     media = entry[1] & 0x0F
-    if media != NO_EMULATION and media not in EMULATED_FLOPPIES:
-        return None
     segment = int.from_bytes(entry[2:4], "little") or DEFAULT_LOAD_SEGMENT
     count = int.from_bytes(entry[6:8], "little")
     lba = int.from_bytes(entry[8:12], "little")
-    size = EMULATED_FLOPPIES[media][0] * EMULATED_FLOPPIES[media][1] * EMULATED_FLOPPIES[media][2] \
-        if media else count
-    if count == 0 or (lba * CD_SECTOR + max(count, size) * 512) > disk.sectors * 512:
+    if media in EMULATED_FLOPPIES:
+        cylinders, heads, spt, _ = EMULATED_FLOPPIES[media]
+        size = cylinders * heads * spt
+    elif media in (NO_EMULATION, EMULATED_HARD_DISK):
+        size = count
+    else:
+        return None
+    if count == 0 or (lba * CD_SECTOR + max(count, size) * SECTOR) > disk.sectors * SECTOR:
+        return None
+    if media == EMULATED_HARD_DISK and partition_geometry(disk.read(lba * (CD_SECTOR // SECTOR), 1)) is None:
         return None
     return lba, segment, count, media
 
@@ -155,7 +160,11 @@ class BootServices:
                     continue
                 lba, segment, count, media = found
                 self.bios.state.cd_boot = [lba, segment, count, media]
-                if media:
+                if media == EMULATED_HARD_DISK:
+                    # the emulated disk is drive 80h from now on: the BDA counts it
+                    self.ctx.set_bda8(c.BDA_HD_COUNT, disks.hard_disk_count())
+                    number = 0x80
+                elif media:
                     # the emulated floppy is drive 00h from now on: the equipment word counts it
                     self.ctx.set_bda16(c.BDA_EQUIPMENT, self.bios.post.equipment_word())
                     number = 0x00
@@ -205,20 +214,7 @@ class BootServices:
             video.print_text("No bootable device.\r\n")
             names = ", ".join(self.bios.boot_order()) or "none"
             video.print_text(f"Boot order: {names}. Attach a disk image (--fda/--hda).\r\n")
-            if self.hard_disk_emulation_cd():
-                video.print_text("The CD boots by El Torito hard disk emulation, which this BIOS\r\n"
-                                 "does not offer: boot its image with --hda, or use SeaBIOS.\r\n")
         self.bios.jump_rom(cpu, self.wait_offset)
-
-    def hard_disk_emulation_cd(self) -> bool:
-        """A bootable CD in the boot order asks for hard disk emulation."""
-        if "cdrom" not in self.bios.boot_order():
-            return False
-        disk = self.bios.disk.drive(CDROM_DRIVE)
-        if disk is None or disk.sectors == 0:
-            return False
-        entry = el_torito_entry(disk)
-        return entry is not None and entry[1] & 0x0F == HARD_DISK_EMULATION
 
     def retry(self, cpu: Any) -> None:
         if self.boot(cpu):

@@ -30,7 +30,11 @@ A CD booted in El Torito floppy emulation (`boot.py`) becomes drive 00h: the
 boot image's sectors as a read-only floppy of the format the catalog names,
 without a change line; the machine's `fda` moves to 01h and `fdb` is hidden, as
 the El Torito specification and SeaBIOS have it, until AH=4Bh AL=00h ends the
-emulation.
+emulation.  A CD booted in hard-disk emulation becomes drive 80h the same way,
+read-only, with the geometry of the end of its first partition (as SeaBIOS
+reads it: sectors per track and cylinders from the ending CHS, heads = ending
+head + 1); the machine's hard disks move up one number and the BDA's count
+includes the emulated one while the emulation lasts.
 Transfers are copied straight between the image and guest memory, so a buffer that
 crosses a 64 KiB boundary works (no AH=09h "DMA boundary" error, unlike an ISA DMA
 floppy controller); a transfer that would run past the end of the 1 MiB + 64 KiB
@@ -72,6 +76,10 @@ FLOPPY_CMOS_TYPES = {1: 0x01, 2: 0x02, 3: 0x03, 4: 0x04, 5: 0x05}
 DRIVE_TYPE_GEOMETRY = {1: (40, 2, 9), 2: (80, 2, 15), 3: (80, 2, 9), 4: (80, 2, 18), 5: (80, 2, 36)}
 #: El Torito floppy emulation media types -> (cylinders, heads, sectors per track, floppy type)
 EMULATED_FLOPPIES = {1: (80, 2, 15, 2), 2: (80, 2, 18, 4), 3: (80, 2, 36, 5)}
+#: the El Torito media type of hard-disk emulation
+EMULATED_HARD_DISK = 4
+#: where the MBR's first partition entry keeps its ending head, sector and cylinder
+PARTITION_END = 0x1BE + 5
 EDD_VERSION = 0x30
 EDD_SUPPORT = 0x0005          # fixed-disk access (42h-44h, 47h, 48h) and EDD (48h)
 EBDA_FDPT0, EBDA_FDPT1 = 0x3D, 0x4D
@@ -107,24 +115,52 @@ def physical_geometry(disk: Any) -> Tuple[int, int, int]:
     return min(ATA_MAX_CYLINDERS, max(1, disk.sectors // (16 * 63))), 16, 63
 
 
-class EmulatedFloppy:
-    """The floppy a CD's El Torito boot image stands for: its sectors, read-only."""
+def partition_geometry(mbr: bytes) -> Optional[Tuple[int, int, int]]:
+    """(cylinders, heads, sectors per track) of a disk whose first partition ends
+    at its last sector, from the partition's ending CHS, as SeaBIOS sizes an El
+    Torito hard-disk image; None when the entry has no ending sector."""
+    if len(mbr) < SECTOR:
+        return None
+    head, sector, cylinder = mbr[PARTITION_END:PARTITION_END + 3]
+    if not sector & 0x3F:
+        return None
+    return ((sector << 2) & 0x300) + cylinder + 1, head + 1, sector & 0x3F
+
+
+class EmulatedDrive:
+    """The drive a CD's El Torito boot image stands for: its sectors, read-only."""
 
     readonly = True
-    kind = "floppy"
 
-    def __init__(self, cd: Any, image_lba: int, media_type: int) -> None:
+    def __init__(self, cd: Any, image_lba: int, geometry: Tuple[int, int, int]) -> None:
         self.cd = cd
         self.name = cd.name
         self.first = image_lba * (CD_SECTOR // SECTOR)
-        self.cylinders, self.heads, self.spt, self.floppy_type = EMULATED_FLOPPIES[media_type]
-        self.sectors = self.readable_sectors = self.cylinders * self.heads * self.spt
+        self.cylinders, self.heads, self.spt = geometry
+        self.sectors = self.cylinders * self.heads * self.spt
+        self.readable_sectors = max(0, min(self.sectors, cd.sectors - self.first))
 
     def read(self, lba: int, count: int) -> bytes:
         return self.cd.read(self.first + lba, count)
 
     def chs_to_lba(self, cylinder: int, head: int, sector: int) -> int:
         return (cylinder * self.heads + head) * self.spt + sector - 1
+
+
+class EmulatedFloppy(EmulatedDrive):
+    """Floppy emulation: drive 00h, of the format the catalog's media type names."""
+
+    kind = "floppy"
+
+    def __init__(self, cd: Any, image_lba: int, media_type: int) -> None:
+        cylinders, heads, spt, self.floppy_type = EMULATED_FLOPPIES[media_type]
+        super().__init__(cd, image_lba, (cylinders, heads, spt))
+
+
+class EmulatedHardDisk(EmulatedDrive):
+    """Hard-disk emulation: drive 80h, as large as its first partition says."""
+
+    kind = "hdd"
 
 
 class DiskServices:
@@ -147,6 +183,10 @@ class DiskServices:
     def hard_disks(self) -> list:
         return [name for name in HARD_DRIVES if name in self.media()]
 
+    def hard_disk_count(self) -> int:
+        """Hard disks int 13h numbers, the emulated one included."""
+        return len(self.hard_disks()) + (self.emulated_hard_disk() is not None)
+
     def floppy_count(self) -> int:
         """Floppy drives, with or without a medium."""
         drives = self.bios.machine.drives.names()
@@ -167,6 +207,15 @@ class DiskServices:
         if len(boot) < 4 or boot[3] not in EMULATED_FLOPPIES or cd is None:
             return None
         return EmulatedFloppy(cd, boot[0], boot[3])
+
+    def emulated_hard_disk(self) -> Optional[EmulatedHardDisk]:
+        """Drive 80h while a CD booted in El Torito hard-disk emulation, else None."""
+        boot = self.bios.state.cd_boot
+        cd = self.media().get("cdrom")
+        if len(boot) < 4 or boot[3] != EMULATED_HARD_DISK or cd is None:
+            return None
+        geometry = partition_geometry(cd.read(boot[0] * (CD_SECTOR // SECTOR), 1))
+        return EmulatedHardDisk(cd, boot[0], geometry) if geometry is not None else None
 
     def floppy_name(self, number: int) -> Optional[str]:
         """The machine's floppy drive behind int 13h drive `number` (0 or 1); None
@@ -200,10 +249,15 @@ class DiskServices:
             return self.emulated_floppy() if name is None and number == 0 else self.media().get(name)
         disks = self.hard_disks()
         index = number - 0x80
+        emulated = self.emulated_hard_disk()
+        if emulated is not None:
+            if index == 0:
+                return emulated
+            index -= 1
         return self.media()[disks[index]] if index < len(disks) else None
 
     def geometry(self, number: int, disk: Any) -> Tuple[int, int, int]:
-        if number < 0x80:
+        if number < 0x80 or isinstance(disk, EmulatedHardDisk):
             return disk.cylinders, disk.heads, disk.spt
         return translated_geometry(disk)
 
@@ -404,7 +458,7 @@ class DiskServices:
             cpu.set_reg("es", 0xF000)
             cpu.set_reg("di", OFFSET_DISKETTE_TABLE)
         else:
-            cpu.set_reg("dl", len(self.hard_disks()))
+            cpu.set_reg("dl", self.hard_disk_count())
         cpu.set_reg("al", 0)
         self.finish(cpu, number, OK)
 
@@ -424,7 +478,7 @@ class DiskServices:
             # 360K drives have no change line (as Bochs reports them), nor the emulated one
             cpu.set_reg("ah", 0x01 if disk.floppy_type == 1 or self.floppy_name(number) is None else 0x02)
         else:
-            cylinders, heads, spt = translated_geometry(disk)
+            cylinders, heads, spt = self.geometry(number, disk)
             sectors = cylinders * heads * spt
             cpu.set_reg("cx", sectors >> 16)
             cpu.set_reg("dx", sectors & 0xFFFF)
@@ -506,7 +560,8 @@ class DiskServices:
             data[16:24] = (disk.sectors // 4).to_bytes(8, "little")
             data[24:26] = CD_SECTOR.to_bytes(2, "little")
         else:
-            cylinders, heads, spt = physical_geometry(disk)
+            emulated = isinstance(disk, EmulatedHardDisk)
+            cylinders, heads, spt = self.geometry(number, disk) if emulated else physical_geometry(disk)
             data[2:4] = (0x0002).to_bytes(2, "little")   # CHS information valid
             data[4:8] = cylinders.to_bytes(4, "little")
             data[8:12] = heads.to_bytes(4, "little")
@@ -518,25 +573,33 @@ class DiskServices:
         ctx.bus.write_bytes(buffer, bytes(data))
         self.finish(cpu, number, OK)
 
+    def emulated_drive_number(self) -> Optional[int]:
+        """00h or 80h while a CD's boot image stands for that drive, else None."""
+        if self.emulated_floppy() is not None:
+            return 0x00
+        return 0x80 if self.emulated_hard_disk() is not None else None
+
     def emulation_status(self, cpu: Any, number: int, disk: Any) -> None:
         """AH=4Bh AL=00h/01h, for the CD or the emulated drive: the El Torito
-        specification packet at DS:SI; AL=00h also ends a floppy emulation."""
+        specification packet at DS:SI; AL=00h also ends the emulation (the hard
+        disks then take their own numbers and count again)."""
         boot = self.bios.state.cd_boot
-        emulating = self.emulated_floppy() is not None
-        if (number != CDROM_DRIVE and not (number == 0 and emulating)) or cpu.get_reg("al") > 1 or not boot:
+        emulated = self.emulated_drive_number()
+        if number not in (CDROM_DRIVE, emulated) or cpu.get_reg("al") > 1 or not boot:
             self.finish(cpu, number, BAD_COMMAND)
             return
         lba, segment, count, media = boot
         packet = bytearray(EMULATION_STATUS_SIZE)
         packet[0] = EMULATION_STATUS_SIZE
-        packet[1] = media if emulating else 0
-        packet[2] = 0x00 if emulating else CDROM_DRIVE
+        packet[1] = media if emulated is not None else 0
+        packet[2] = CDROM_DRIVE if emulated is None else emulated
         packet[4:8] = lba.to_bytes(4, "little")
         packet[0x0C:0x0E] = segment.to_bytes(2, "little")
         packet[0x0E:0x10] = count.to_bytes(2, "little")
         self.ctx.bus.write_bytes(c.linear(cpu.get_reg("ds"), cpu.get_reg("si")), bytes(packet))
-        if cpu.get_reg("al") == 0 and emulating:
+        if cpu.get_reg("al") == 0 and emulated is not None:
             boot[3] = 0
+            self.ctx.set_bda8(c.BDA_HD_COUNT, self.hard_disk_count())
         self.finish(cpu, number, OK)
 
     HANDLERS = {
