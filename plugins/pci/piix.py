@@ -140,7 +140,9 @@ class PIIX3IDE(PCIFunction):
     8000h to both).  Drivers test it: Linux's ata_piix skips a channel whose bit
     is clear (piix_pata_prereset, -ENOENT).  SIDETIM (44h) is the slave timing
     register.  The timings are stored, not acted on, and a channel whose enable
-    bit is clear still decodes its ports.
+    bit is clear still decodes its ports, as in QEMU 7.2 (its PIIX IDE registers
+    the legacy ports once, at realize) and Bochs: a firmware that never sets the
+    bit (Bochs' legacy BIOS) keeps its disks.
 
     The bus master registers answer at BAR4's address while the command
     register's I/O Space bit is set (a BAR moved onto ports another component
