@@ -33,6 +33,8 @@ an environment variable and skips, saying which, when it is not set.
 * PCMACHINE_JOS_DIR: `kernel.img` and `fs.img` (MIT 6.828's JOS with lab 5 done,
   `make` with the host's gcc; the file system image as built, copied before each
   run).
+* PCMACHINE_EMBOX_DIR: `embox` (Embox's `x86/qemu` template, `make
+  confload-x86/qemu && make`: the multiboot ELF `build/base/bin/embox`).
 """
 
 import os
@@ -300,3 +302,21 @@ def test_fiwix_mounts_its_initrd_and_runs_init_on_the_serial_console(pc):
         start = len(m.serial.text())
         m.serial.type(command)
         m.run_until(lambda: answer in m.serial.text()[start:], 120, False, f"{answer!r} on COM1")
+
+
+def test_embox_reaches_its_shell_answers_and_powers_off(pc):
+    """Embox's x86 QEMU template as a multiboot kernel (linked for 256 MiB): its
+    console on COM1 at 38400 baud, PCI probing, ACPICA reading our ACPI tables,
+    the tish shell's commands typed on COM1; `shutdown -p` enters S5 through
+    ACPICA's interpretation of the DSDT's \\_S5 package."""
+    (kernel,) = built("PCMACHINE_EMBOX_DIR", "embox")
+    m = pc.boot("pc.yaml", overrides=["ram.size=256M", f"bios.kernel={kernel}"])
+    m.serial.wait("root@embox:/#", timeout=900)
+    assert "Default IO device[ttyS0]" in m.serial.text()
+    for command, answer in (("lspci\n", "Intel 82371SB (PIIX3) IDE"),
+                            ("cat /network\n", "hwaddress aa:bb:cc:dd:ee:02"),
+                            ("thread -s\n", "Total 5 threads")):
+        m.serial.type(command)
+        m.serial.wait(answer, timeout=300, after_input=True)
+    m.serial.type("shutdown -p\n")
+    m.run_until(lambda: m.powered_off, 120, False, "the ACPI power-off")
