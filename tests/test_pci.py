@@ -497,3 +497,40 @@ def test_ide_timing_registers_enable_both_channels_after_the_post():
     assert read(machine, 1, 1, 0x45, 1) == 0                      # beyond SIDETIM: read-only
     machine.reset()
     assert read(machine, 1, 1, 0x40) == 0 and read(machine, 1, 1, 0x44, 1) == 0
+
+
+def test_reset_control_at_0xcf9_keeps_its_hard_bit_and_resets_on_bit_2():
+    """The PIIX3's RC register (290550): a byte at 0xCF9 inside CONFIG_ADDRESS's
+    dword.  U-Boot and Linux's `reboot=pci` write 02h then 06h; QEMU resets on any
+    write with bit 2 and keeps only bit 1."""
+    machine = pc()
+    causes = []
+
+    class Probe:
+        @hookimpl
+        def machine_reset(self, cause):
+            causes.append(cause)
+
+    machine.add_plugin(Probe())
+    bus = machine.bus
+    bus.io_write(CONFIG_ADDRESS, 4, address(0, 1, 0, 0x60))
+    bus.io_write(0xCF9, 1, 0xFB)                    # every bit but the reset
+    assert bus.io_read(0xCF9, 1) == 0x02
+    assert bus.io_read(CONFIG_ADDRESS, 4) == address(0, 1, 0, 0x60)   # the dword is unchanged
+    assert read(machine, 1, 0, 0x60) == 0x80808080
+    machine.run_slice(machine.clock.icount + 100)
+    assert causes == []
+    bus.io_write(0xCF9, 1, 0x06)
+    machine.run_slice(machine.clock.icount + 100)
+    assert causes == ["reset-line"]
+    assert bus.io_read(0xCF9, 1) == 0x00            # a reset clears it
+    bus.io_write(0xCF9, 1, 0x02)
+    state = machine.snapshot()
+    restored = pc()
+    restored.restore(state)
+    assert restored.bus.io_read(0xCF9, 1) == 0x02
+
+
+def test_isapc_has_no_reset_control():
+    machine = pc(profile="isapc.yaml")
+    assert machine.bus.io_read(0xCF9, 1) == 0xFF

@@ -5,9 +5,10 @@ Access Mechanism #1"):
 
 * CONFIG_ADDRESS, the dword at 0xCF8: bit 31 enable, bits 23-16 bus, 15-11 device,
   10-8 function, 7-2 register (dword); bits 30-24 and 1-0 are reserved and read 0.
-  Only a dword write loads it (byte and word writes to 0xCF8-0xCFB are other
-  registers on a real chipset, such as the PIIX3 reset control at 0xCF9, and are
-  ignored here); reads of any width return its bytes.
+  Only a dword write loads it.  A byte access to 0xCF9 is the PIIX3's reset
+  control register when the profile has the PIIX3 ISA bridge (`piix.py`); other
+  byte and word writes to 0xCF8-0xCFB are ignored, and reads return the
+  address's bytes.
 * CONFIG_DATA, 0xCFC-0xCFF: a byte, word or dword access at 0xCFC + n reaches the
   configuration bytes register + n of the addressed function, when the enable
   bit is set.  With the enable bit clear, or for a function nobody implements
@@ -36,6 +37,8 @@ from .function import PIRQ_COUNT, PCIFunction, pirq_of
 from .shadow import PAM_FIRST, PAM_LAST, PAM_WRITE_MASKS, ShadowRAM
 
 CONFIG_ADDRESS, CONFIG_DATA = 0xCF8, 0xCFC
+#: the PIIX3's reset control register, a byte inside CONFIG_ADDRESS's dword
+RESET_CONTROL = 0xCF9
 ENABLE = 0x80000000
 ADDRESS_MASK = 0x80FFFFFC            # reserved bits 30-24 and 1-0 read 0
 ABSENT = 0xFFFFFFFF
@@ -111,11 +114,15 @@ class PCIHost(PCIFunction):
 
     # ------------------------------------------------------------ ports
     def _read_address(self, port: int, size: int) -> int:
+        if port == RESET_CONTROL and size == 1 and self.router is not None:
+            return self.router.read_reset_control()
         return (self.host_state.config_address >> (8 * (port - CONFIG_ADDRESS))) & ABSENT
 
     def _write_address(self, port: int, size: int, value: int) -> None:
         if port == CONFIG_ADDRESS and size == 4:
             self.host_state.config_address = value & ADDRESS_MASK
+        elif port == RESET_CONTROL and size == 1 and self.router is not None:
+            self.router.write_reset_control(value)
 
     def _target(self) -> Optional[PCIFunction]:
         address = self.host_state.config_address

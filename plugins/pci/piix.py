@@ -11,7 +11,11 @@ its routed IRQ line high (level-triggered: the OS sets the IRQ to level mode in
 the ELCR or the I/O APIC; the BIOS routes PIRQ A-D to IRQ 10, 10, 11, 11).  Only
 the router drives a routed line: route PIRQs to IRQs no ISA device uses.  The
 ISA devices themselves (PIC, PIT, DMA, RTC, the ELCR at 0x4D0/0x4D1) are the
-chipset components of the profile.
+chipset components of the profile.  The bridge also holds the reset control
+register (RC, byte port 0xCF9, reached through the host bridge's port): bit 1
+chooses a hard (1) or soft (0) reset, and setting bit 2 resets the machine.  As
+in QEMU both kinds reset the whole machine, any write with bit 2 set does it,
+and only bit 1 is kept (U-Boot's and Linux's `reboot=pci` write 02h, then 06h).
 
 IDE (8086:7010, class 0101, programming interface 0x80): both channels in
 compatibility mode at their fixed ISA addresses (0x1F0-0x1F7/0x3F6 on IRQ 14,
@@ -46,6 +50,8 @@ BUS_MASTER_BAR_OFFSET = BAR0 + 4 * BUS_MASTER_BAR
 BUS_MASTER_BASE = 0xC000
 #: IDE timing registers of the primary and secondary channel, and the slave timing
 IDETIM_PRIMARY, IDETIM_SECONDARY, SIDETIM = 0x40, 0x42, 0x44
+#: reset control register bits: hard reset (else soft), reset the processor
+RESET_HARD, RESET_CPU = 0x02, 0x04
 #: IDETIM bit 15: IDE Decode Enable; bits 11-10 are reserved (read 0)
 IDETIM_DECODE_ENABLE = 0x8000
 IDETIM_WMASK = 0xF3FF
@@ -86,6 +92,15 @@ class PIIX3ISABridge(PCIFunction):
         value = self.config[PIRQ_ROUTE + pirq]
         irq = value & 0x0F
         return None if value & PIRQ_DISABLED or not ROUTABLE_IRQ_MASK >> irq & 1 else irq
+
+    def read_reset_control(self) -> int:
+        return self.router_state.reset_control
+
+    def write_reset_control(self, value: int) -> None:
+        if value & RESET_CPU:
+            self.machine.request_reset("reset-line")
+        else:
+            self.router_state.reset_control = value & RESET_HARD
 
     def set_pirq_levels(self, levels: List[bool]) -> None:
         """The host bridge's wired-OR of the INTx# pins on PIRQ A-D."""
@@ -128,6 +143,8 @@ class RouterState:
     pirq_levels: List[int] = dataclasses.field(default_factory=lambda: [0] * PIRQ_COUNT)
     #: the ISA IRQ lines the router holds high
     raised_irqs: List[int] = dataclasses.field(default_factory=list)
+    #: the reset control register at 0xCF9 (its hard-reset bit)
+    reset_control: int = 0
 
 
 class PIIX3IDE(PCIFunction):
