@@ -102,3 +102,15 @@ def test_serial_ports_are_left_with_out2_set(booted):
     assert bus.irq_levels[4] == 1
     bus.io_write(0x3FC, 1, 0x00)                  # OUT2 clear: off the bus
     assert bus.irq_levels[4] == 0
+
+
+@pytest.mark.parametrize("model, cr0", [("80486", 0x00000010), ("pentiumpro", 0x00000010), ("80386", 0x00000010)])
+def test_post_enables_the_caches_as_seabios_does(tmp_path, model, cr0):
+    """A 486 or later resets with CR0.CD and NW set (60000010h); POST clears them,
+    so a boot sector (and a kernel that prints CR0) finds 00000010h as under
+    QEMU and SeaBIOS.  A 386 has neither bit (ET: its x87)."""
+    floppy = floppy_image(tmp_path, b"\xFB\xF4\xEB\xFD".ljust(512, b"\0"))
+    machine = make_machine({"fda": floppy}, overrides=[f"cpu.model={model}"])
+    assert machine.cpu.cr[0] & 0x60000000 == (0x60000000 if model != "80386" else 0)
+    machine.run_headless(100)
+    assert machine.cpu.cr[0] == cr0

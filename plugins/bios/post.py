@@ -17,6 +17,8 @@ from .rom import (BIOS_DATE, IRET, MODEL_AT, MOV_AL_20, OFFSET_DATE, OFFSET_MODE
                   OUT_20_AL, OUT_A0_AL, POP_AX, PUSH_AX, ROM_SEGMENT, STI, RomBuilder,
                   int_n, jmp_far)
 
+#: CR0's cache-disable and not-write-through bits
+CR0_CD_NW = 0x60000000
 EBDA_SEGMENT = 0x9FC0
 EBDA_SIZE_KB = 1
 BASE_MEMORY_KB = 640 - EBDA_SIZE_KB
@@ -81,6 +83,7 @@ class PowerOnSelfTest:
         self.bios.keyboard.post()
         self.init_cmos()
         self.init_fpu(cpu)
+        self.enable_caches(cpu)
         self.bios.video.post()
         if self.bios.options["banner"]:
             self.banner()
@@ -93,6 +96,15 @@ class PowerOnSelfTest:
         fpu = getattr(cpu, "fpu", None)
         if fpu is not None:
             fpu.init()
+
+    @staticmethod
+    def enable_caches(cpu: Any) -> None:
+        """Clear CR0.CD and CR0.NW (set at reset on a 486 and later), as PC BIOSes
+        and SeaBIOS do before booting (Bochs' BIOS leaves them set): guests that
+        print CR0 then see what they see on QEMU, 00000010 in real mode."""
+        cr = getattr(cpu, "cr", None)
+        if cr is not None and cr[0] & CR0_CD_NW:
+            cpu.write_cr(0, cr[0] & ~CR0_CD_NW)
 
     # ------------------------------------------------------------ memory tables
     def init_ivt(self) -> None:
