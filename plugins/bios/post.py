@@ -2,10 +2,11 @@
 
 The reset vector F000:FFF0 jumps to the POST host call, which initialises the
 interrupt controllers, the PIT, the 8042 and CMOS through their ports (skipping a
-device that is absent), fills the IVT, the BIOS Data Area and the EBDA, sets video
-mode 03h and prints a short banner, then the ROM executes `INT 19h`.  A warm boot
-(40:72 = 1234h, set by Ctrl+Alt+Del) runs the same steps; RAM is left alone either
-way except for the areas the BIOS owns.
+device that is absent), fills the IVT, the BIOS Data Area (the tick count from the
+RTC's time of day) and the EBDA, sets video mode 03h and prints a short banner,
+then the ROM executes `INT 19h`.  A warm boot (40:72 = 1234h, set by
+Ctrl+Alt+Del) runs the same steps; RAM is left alone either way except for the
+areas the BIOS owns.
 """
 
 from typing import Any, Dict
@@ -82,6 +83,7 @@ class PowerOnSelfTest:
         self.bios.disk.post()
         self.bios.keyboard.post()
         self.init_cmos()
+        self.bios.timer.post()
         self.init_fpu(cpu)
         self.enable_caches(cpu)
         self.bios.video.post()

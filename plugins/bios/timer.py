@@ -1,5 +1,9 @@
 """Int 08h (IRQ 0), int 1Ch, int 1Ah and int 70h (IRQ 8): time of day.
 
+POST sets the dword at 40:6C to the RTC's time of day in ticks, as the IBM AT
+BIOS (SET_TOD), SeaBIOS (`clock_setup`) and the Bochs BIOS do: it counts ticks
+since midnight, not since power-on.
+
 Int 08h counts PIT channel 0 ticks (18.2 Hz) in the dword at 40:6C, wraps at
 1800B0h ticks (24 hours) setting the midnight flag 40:70, counts down the floppy
 motor timeout (40:40), calls the user hook int 1Ch and acknowledges the PIC.
@@ -23,7 +27,9 @@ RTC_DAY, RTC_MONTH, RTC_YEAR, RTC_CENTURY = 0x07, 0x08, 0x09, 0x32
 RTC_A, RTC_B, RTC_C = 0x0A, 0x0B, 0x0C
 A_UPDATE_IN_PROGRESS = 0x80
 B_SET, B_PIE, B_AIE, B_24H, B_DST = 0x80, 0x40, 0x20, 0x02, 0x01
+B_BINARY, HOURS_PM = 0x04, 0x80   # register B: binary (not BCD) values; 12-hour mode's PM bit
 FLOPPY_MOTOR_OFF = 0x0C       # digital output register: controller enabled, DMA, motors off
+PIT_HZ = 1193182              # ticks are PIT channel 0 periods of 65536 counts
 
 
 class TimerServices:
@@ -40,6 +46,22 @@ class TimerServices:
         int70 = rom.hostcall(self.rtc_interrupt, PUSH_AX + MOV_AL_20 + OUT_A0_AL + OUT_20_AL
                              + POP_AX + IRET, "int70")
         return {0x08: int08, 0x1A: int1a, 0x70: int70}
+
+    def post(self) -> None:
+        """Start the tick count at the RTC's time of day (no RTC: midnight)."""
+        if not self.rtc_present() or not self.rtc_ready():
+            return
+        b = self.cmos_read(RTC_B)
+        hours, minutes, seconds = (self.cmos_read(index) for index in (RTC_HOURS, RTC_MINUTES, RTC_SECONDS))
+        pm = not b & B_24H and hours & HOURS_PM
+        hours &= ~HOURS_PM
+        if not b & B_BINARY:
+            hours, minutes, seconds = (value - 6 * (value >> 4) for value in (hours, minutes, seconds))
+        if not b & B_24H:
+            hours = hours % 12 + (12 if pm else 0)
+        ticks = (hours * 3600 + minutes * 60 + seconds) * PIT_HZ // 65536 % c.TICKS_PER_DAY
+        self.ctx.set_bda16(c.BDA_TICKS, ticks & 0xFFFF)
+        self.ctx.set_bda16(c.BDA_TICKS + 2, ticks >> 16)
 
     # ------------------------------------------------------------ IRQ handlers
     def tick(self, cpu: Any) -> None:
