@@ -35,8 +35,11 @@ an environment variable and skips, saying which, when it is not set.
   run).
 * PCMACHINE_EMBOX_DIR: `embox` (Embox's `x86/qemu` template, `make
   confload-x86/qemu && make`: the multiboot ELF `build/base/bin/embox`).
+* PCMACHINE_NANOCHESS_DIR: `os.img`, `basic.img` and `doom.img` (nanochess's
+  bootOS, bootBASIC and cubicDoom boot sectors, `nasm -f bin`, padded to 1.44 MB).
 """
 
+import hashlib
 import os
 import pathlib
 import re
@@ -320,3 +323,46 @@ def test_embox_reaches_its_shell_answers_and_powers_off(pc):
         m.serial.wait(answer, timeout=300, after_input=True)
     m.serial.type("shutdown -p\n")
     m.run_until(lambda: m.powered_off, 120, False, "the ACPI power-off")
+
+
+def test_bootos_formats_its_floppy_and_runs_a_program_typed_in_hex(pc):
+    """The README's session: `format`, `enter` the "Hello, world" program in hex,
+    save it as `hello` (a sector on track 1), list it and run it."""
+    image, = built("PCMACHINE_NANOCHESS_DIR", "os.img")
+    m = pc.boot("pc.yaml", fda=image)
+    m.wait_text("$", timeout=60)
+    m.type("format\nenter\n")
+    for line in ("bb 17 7c 8a 07 84 c0 74 0c 53 b4 0e bb 0f 00 cd",
+                 "10 5b 43 eb ee cd 20 48 65 6c 6c 6f 2c 20 77 6f", "72 6c 64 0d 0a 00", ""):
+        m.type(line + "\n")
+    m.type("hello\ndir\nhello\n")
+    m.wait_text("Hello, world", timeout=60, after_input=True)
+
+
+def test_bootbasic_runs_a_program(pc):
+    image, = built("PCMACHINE_NANOCHESS_DIR", "basic.img")
+    m = pc.boot("pc.yaml", fda=image)
+    m.wait_text(">", timeout=60)
+    for line in ("10 a=1", "20 print a", "30 a=a*3+1", "40 if a-1093 goto 20", "50 print 7/2*5-(3-10)", "run"):
+        m.type(line + "\n")
+    m.wait_text("364", timeout=60, after_input=True)
+    m.wait_text("22", timeout=60, after_input=True)
+
+
+def test_cubicdoom_first_frame_is_the_start_view(pc, tmp_path):
+    """cubicDoom moves its cubes on frames whose BIOS tick count is a multiple of
+    32; at 12:34:56 (tick 0C956Ah) its first frames show the maze as generated
+    (its PIT seed pinned to 0 here), byte for byte as QEMU 7.2 draws it.  When the
+    BIOS started the count at 0, the first frame moved every cube (a cube filled
+    the screen)."""
+    image, = built("PCMACHINE_NANOCHESS_DIR", "doom.img")
+    data = bytearray(pathlib.Path(image).read_bytes())
+    seed = data.find(bytes((0x51, 0xE5, 0x40)))       # push cx; in ax,40h
+    data[seed + 1:seed + 3] = bytes((0x31, 0xC0))      # xor ax,ax
+    pinned = tmp_path / "doom-seed0.img"
+    pinned.write_bytes(bytes(data))
+    m = pc.boot("pc.yaml", overrides=["cmos.start=2026-01-01T12:34:56"], fda=str(pinned))
+    m.run_for(0.1)
+    frame = bytes(m.machine.bus.read_bytes(0xA0000, 64000))
+    assert hashlib.sha256(frame).hexdigest() == \
+        "f014f48f61e1804f05f4b2475750a22cba743287676e2823feba3454f6b1ee5a"
