@@ -44,27 +44,21 @@ collisions and FIFO underruns (TSD's error bits stay 0).
 
 import dataclasses
 import functools
-import logging
 import struct
 import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pcmachine.bus import MMIORegion
-from pcmachine.clock import Event
 from pcmachine.component import Option, dict_to_state, state_to_dict
-from pcmachine.errors import ProfileError
 
-from pcmachine.plugins.pci.function import (BAR0, COMMAND, COMMAND_IO, COMMAND_MASTER, COMMAND_MEMORY,
+from pcmachine.plugins.pci.function import (BAR0, COMMAND, COMMAND_IO, COMMAND_MEMORY,
                                             REVISION_ID, STATUS, STATUS_INTERRUPT, SUBSYSTEM_ID, SUBSYSTEM_VENDOR_ID,
-                                            Bar, PCIFunction, function_options, put)
+                                            Bar, function_options, put)
 
+from .card import NetworkCard, network_options
 from .eeprom import Eeprom93C46
-from .usernet import REPLY_DELAY_NS, PcapWriter, UserNet, UserNetState
-
-log = logging.getLogger("pcmachine.rtl8139")
 
 REGISTER_SPACE = 256
-DEFAULT_MAC = "52:54:00:12:34:56"
 # CR (37h)
 CR_RST, CR_RE, CR_TE, CR_BUFE = 0x10, 0x08, 0x04, 0x01
 # ISR / IMR (3Eh / 3Ch)
@@ -136,17 +130,6 @@ REGISTERS: List[Tuple[int, int, str, str]] = (
        (0x6A, 2, "ANER", "r"), (0x74, 2, "CSCR", "rw"), (0xD8, 1, "CONFIG5", "rw")])
 
 
-def parse_mac(text: str, key: str) -> bytes:
-    parts = text.split(":")
-    try:
-        mac = bytes(int(part, 16) for part in parts)
-    except ValueError:
-        mac = b""
-    if len(parts) != 6 or len(mac) != 6 or mac[0] & 1:
-        raise ProfileError("option", key, f"expected a unicast MAC address like {DEFAULT_MAC}, got {text!r}")
-    return mac
-
-
 def multicast_index(destination: bytes) -> int:
     """The MAR bit a multicast address selects: the top 6 bits of its big-endian
     Ethernet CRC (QEMU's compute_mcast_idx)."""
@@ -196,45 +179,29 @@ class RTL8139State:
     cscr: int = CSCR_RESET
 
 
-class RTL8139(PCIFunction):
+class RTL8139(NetworkCard):
     """The RTL8139 as a PCI function with INTA#, on a user-mode network."""
 
     OPTIONS: Dict[str, Option] = dict(
         function_options(device=3),
-        mac=Option("str", DEFAULT_MAC, "the card's MAC address (IDR0-5 and the EEPROM)"),
+        **network_options(),
         io_base=Option("int", IO_BASE, "where the firmware placed BAR0 (256 bytes of I/O)",
                        minimum=0x100, maximum=0xFF00),
         mmio_address=Option("int", MMIO_BASE, "where the firmware placed BAR1 (256 bytes of memory)",
                             minimum=0, maximum=0xFFFFFF00),
-        pcap=Option("path", None, "write every frame, both ways, to this pcap capture file"),
         revision=Option("int", LINUX_8139TOO_REVISION, "the PCI revision ID (and RERID): 10h, "
                         "which Linux's 8139too drives; QEMU's 20h makes Linux leave the card "
-                        "to 8139cp (C+ mode, not modelled)", minimum=0, maximum=0xFF),
-        reply_delay_ns=Option("int", REPLY_DELAY_NS, "virtual time the user-mode network takes "
-                              "to answer a frame", minimum=0))
+                        "to 8139cp (C+ mode, not modelled)", minimum=0, maximum=0xFF))
     VENDOR, DEVICE, REVISION = 0x10EC, 0x8139, LINUX_8139TOO_REVISION
-    CLASS_CODE = 0x020000          # network controller, Ethernet
     COMMAND_RESET = COMMAND_IO | COMMAND_MEMORY
-    INTERRUPT_PIN = 1              # INTA#
     STATE_VERSION = 1
 
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
-        self.mac = parse_mac(options["mac"], f"{name}.mac")
         self.nic = RTL8139State()
         self.eeprom = Eeprom93C46(self.eeprom_words())
-        self.net = UserNet(options["reply_delay_ns"])
-        self.pcap: Optional[PcapWriter] = None
-        if options["pcap"]:
-            try:
-                self.pcap = PcapWriter(options["pcap"])
-            except OSError as error:
-                raise ProfileError("option", f"{name}.pcap", f"cannot write {options['pcap']}: "
-                                   f"{error.strerror}") from None
-        self._event: Optional[Event] = None
         self._ports: Optional[int] = None
         self._mmio: Optional[MMIORegion] = None
-        self._warned = False
         self._registers: Dict[int, Tuple[int, str, Callable[[], int], Callable[[int], None]]] = {}
         self._owner: List[Optional[int]] = [None] * REGISTER_SPACE
         for offset, width, name_, access in REGISTERS:
@@ -298,15 +265,6 @@ class RTL8139(PCIFunction):
                 self._mmio = MMIORegion(address, REGISTER_SPACE, f"{self.name} registers",
                                         self._mmio_read, self._mmio_write)
                 self.bus.map_guest_region(self._mmio)
-
-    def _may_master(self) -> bool:
-        if self.config_read(COMMAND, 2) & COMMAND_MASTER:
-            return True
-        if not self._warned:
-            self._warned = True
-            log.warning("%s: DMA waits: the PCI command register has Bus Master (bit 2) clear",
-                        self.name)
-        return False
 
     def _update_irq(self) -> None:
         asserted = bool(self.nic.isr & self.nic.imr)
@@ -515,16 +473,9 @@ class RTL8139(PCIFunction):
             if nic.tcr & TCR_LOOPBACK == TCR_LOOPBACK:
                 self._receive(frame)
             elif frame:
-                self._capture(frame)
-                self.net.send(frame, self.clock.now())
-                self._schedule()
+                self._send(frame)
         if sent:
             self._update_irq()
-
-    def _capture(self, frame: bytes) -> None:
-        if self.pcap is not None:
-            self.pcap.write(self.clock.now(), frame)
-
 
     # ------------------------------------------------------------ receive
     def _can_receive(self) -> bool:
@@ -536,28 +487,8 @@ class RTL8139(PCIFunction):
         free = (nic.rx_size + nic.rx_read - nic.rx_write) % nic.rx_size
         return free == 0 or free >= RX_ROOM or bool(nic.imr & ISR_RXOVW)
 
-    def _deliver(self) -> None:
-        """Hand the card the frames that are due, while it can take them."""
-        net, now = self.net, self.clock.now()
-        while net.next_deadline() is not None and net.next_deadline() <= now and self._can_receive() \
-                and (not self.nic.cr & CR_RE or self._may_master()):
-            frame = net.take()
-            self._capture(frame)
-            self._receive(frame)
-        self._schedule()
-
-    def _schedule(self) -> None:
-        """One clock event, at the first delivery still in the future."""
-        if self._event is not None:
-            self._event.cancel()
-            self._event = None
-        deadline = self.net.next_deadline()
-        if deadline is not None and deadline > self.clock.now():
-            self._event = self.clock.schedule(deadline, self._deliver_event)
-
-    def _deliver_event(self) -> None:
-        self._event = None
-        self._deliver()
+    def _ready(self) -> bool:
+        return self._can_receive() and (not self.nic.cr & CR_RE or self._may_master())
 
     def _accepts(self, frame: bytes) -> Optional[int]:
         """The header's address bits if RCR accepts `frame`, else None."""
@@ -623,28 +554,16 @@ class RTL8139(PCIFunction):
 
     def reset(self) -> None:
         super().reset()
-        if self._event is not None:
-            self._event.cancel()
-            self._event = None
         self.nic = RTL8139State(idr=bytearray(self.mac))
         self.eeprom = Eeprom93C46(self.eeprom_words())
-        self.net.reset()
         self._map_registers()
 
     def snapshot(self) -> Dict[str, Any]:
-        return {"function": super().snapshot(), "nic": state_to_dict(self.nic),
-                "eeprom": self.eeprom.snapshot(),
-                "net": state_to_dict(self.net.state)}
+        return dict(super().snapshot(), nic=state_to_dict(self.nic), eeprom=self.eeprom.snapshot())
 
     def restore(self, state: Dict[str, Any]) -> None:
-        super().restore(state["function"])
+        super().restore(state)
         self.nic = dict_to_state(RTL8139State, state["nic"])
         self.eeprom.restore(state["eeprom"])
-        self.net.state = dict_to_state(UserNetState, state["net"])
         self._map_registers()
         self._schedule()
-
-    def close(self) -> None:
-        if self.pcap is not None:
-            self.pcap.close()
-            self.pcap = None
