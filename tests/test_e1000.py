@@ -11,8 +11,6 @@ import struct
 import zlib
 from typing import List, Optional, Tuple
 
-import pytest
-
 from pcmachine.machine import Machine
 from pcmachine.plugins.net.usernet import checksum, parse_options
 
@@ -512,10 +510,15 @@ def test_snapshot_keeps_a_frame_half_collected():
     driver.hand_over(1)
     saved = driver.card.snapshot()
     assert bytes(saved["tx"]["data"]) == frame[:20] and driver.sent == []
-    driver.card.restore(saved)
-    driver.queue(TX_BUFFERS + 20, len(frame) - 20, EOP | RS)
-    driver.hand_over(1)
-    assert driver.sent == [frame]
+    other = Driver()
+    other.start()
+    other.bus.write_bytes(TX_BUFFERS, frame)
+    other.card.restore(saved)
+    assert other.card.snapshot() == saved
+    other.queue(TX_BUFFERS + 20, len(frame) - 20, EOP | RS)
+    other.hand_over(1)
+    assert other.sent == [frame]
+    other.machine.close()
     driver.machine.close()
 
 
