@@ -3,18 +3,18 @@
 of `usernet.py`.
 
 Sources: the PCI/PCI-X Family of Gigabit Ethernet Controllers Software
-Developer's Manual (8254x SDM: 3.2 receive descriptors, 3.3 transmit
-descriptors and the TCP/IP context, 3.5 TCP segmentation, 5 the EEPROM, 13
-the registers) and QEMU's `hw/net/e1000.c` wherever the manual leaves a choice
+Developer's Manual (8254x SDM: chapter 3 for the descriptors, the TCP/IP
+context and TCP segmentation, 5 for the EEPROM, 13 for the registers) and QEMU's `hw/net/e1000.c` wherever the manual leaves a choice
 (reset values, the PHY, the EEPROM contents, when a frame waits and when it is
 dropped, how offloaded checksums are inserted).  The register map and bits are
 in `e1000regs.py`.
 
-BAR0 is 128 KiB of memory holding the registers (dword registers; a narrower
-read takes its bytes of the dword, a narrower write writes the value shifted
-into place with the other bytes 0, as QEMU's 4-byte-only implementation).
+BAR0 is 128 KiB of memory holding the registers, dwords that drivers access
+as dwords (the manual asks for it); a narrower read returns its bytes of the
+dword, a narrower write stores its bytes with the others 0 (QEMU, whose
+registers take only 4-byte accesses, widens them its own way).
 BAR1 is 64 bytes of I/O: IOADDR (00h) selects a register and IODATA (04h)
-reads or writes it (SDM 13.2.1); QEMU's I/O BAR reads 0 and drops writes, so
+reads or writes it (the manual's I/O-mapped access); QEMU's I/O BAR reads 0 and drops writes, so
 Linux's CTRL.RST through it (e1000_reset_hw on an 82540) resets the card here
 and not on QEMU.  Registers no one models read 0 and drop writes.
 
@@ -435,7 +435,7 @@ class E1000(NetworkCard):
                 and nic.rdh != nic.rdt and self._may_master())
 
     def _accepts(self, destination: bytes) -> bool:
-        """The receive filter (SDM 3.2.1; QEMU's e1000x_rx_group_filter)."""
+        """The receive filter (the manual's packet filtering; QEMU's e1000x_rx_group_filter)."""
         rctl = self.nic.rctl
         if destination == b"\xff" * 6:
             if rctl & r.RCTL_BAM:
@@ -481,7 +481,7 @@ class E1000(NetworkCard):
             status = r.RXD_DD
             if start + buffer_size >= len(data):
                 status |= r.RXD_EOP | r.RXD_IXSM
-            if address:                 # a null buffer address: skipped (SDM 3.2.3)
+            if address:                 # a null buffer address: skipped, as the manual says
                 self.bus.write_bytes(address, chunk)
             self.bus.write_bytes(descriptor + 8, struct.pack("<HHBBH", len(chunk), 0, status, 0, 0))
             nic.rdh = (nic.rdh + 1) % self._ring_size()
@@ -542,7 +542,7 @@ class E1000(NetworkCard):
 
 
 def _register_names() -> Dict[int, str]:
-    """Every register the card decodes, by offset (SDM table 13-2)."""
+    """Every register the card decodes, by offset (the manual's register summary)."""
     names = {r.CTRL: "CTRL", r.STATUS: "STATUS", r.EECD: "EECD", r.EERD: "EERD", r.MDIC: "MDIC",
              r.ICR: "ICR", r.ICS: "ICS", r.IMS: "IMS", r.IMC: "IMC", r.RCTL: "RCTL", r.RDH: "RDH",
              r.RDT: "RDT", r.TCTL: "TCTL", r.TDH: "TDH", r.TDT: "TDT"}

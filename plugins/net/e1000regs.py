@@ -1,7 +1,7 @@
 """The Intel 82540EM's register map, bits and reset values (PCI/PCI-X Family of
-Gigabit Ethernet Controllers Software Developer's Manual, section 13, "General
-Register Descriptions"; the PHY's registers from its section 13.5 with the
-values QEMU's `hw/net/e1000.c` gives them), apart from the card in `e1000.py`.
+Gigabit Ethernet Controllers Software Developer's Manual, chapter 13, "General
+Register Descriptions"; the PHY's registers with the values QEMU's
+`hw/net/e1000.c` gives them), apart from the card in `e1000.py`.
 """
 
 from typing import Dict, List, Tuple
@@ -33,9 +33,8 @@ STORED: Dict[str, Tuple[int, int]] = {
     "TXDCTL": (0x3828, 0xFFFFFFFF), "TADV": (0x382C, 0xFFFF), "RXCSUM": (0x5000, 0x7FF),
     "WUC": (0x5800, 0xF), "WUFC": (0x5808, 0xFF), "WUS": (0x5810, 0xFF), "MANC": (0x5820, 0xFFFFFFFF),
 }
-#: reset values other than 0 (QEMU's mac_reg_init; RXDCTL/TXDCTL per the SDM)
-STORED_RESET = {"PBA": 0x00100030, "LEDCTL": 0x602, "MANC": 0x00222300,
-                "RXDCTL": 0x00010000, "TXDCTL": 0x00010000}
+#: reset values other than 0 (QEMU's mac_reg_init)
+STORED_RESET = {"PBA": 0x00100030, "LEDCTL": 0x602, "MANC": 0x00222300}
 
 # ---------------------------------------------------------------- bits
 CTRL_RST, CTRL_PHY_RST = 0x04000000, 0x80000000
@@ -59,7 +58,7 @@ RCTL_RDMTS_SHIFT, RCTL_MO_SHIFT, RCTL_BAM = 8, 12, 0x8000
 RCTL_BSIZE_SHIFT, RCTL_BSEX, RCTL_SECRC = 16, 0x02000000, 0x04000000
 # TCTL
 TCTL_EN = 0x02
-# transmit descriptors (SDM 3.3): the command byte is bits 31-24 of the second dword
+# transmit descriptors (SDM chapter 3): the command byte is bits 31-24 of the second dword
 TXD_EOP, TXD_RS, TXD_RPS = 0x01000000, 0x08000000, 0x10000000
 TXD_DEXT, TXD_DTYP_D = 0x20000000, 0x00100000
 TXD_CMD_TCP, TXD_CMD_IP, TXD_CMD_TSE = 0x01000000, 0x02000000, 0x04000000
@@ -67,12 +66,12 @@ TXD_STAT_DD = 0x01
 POPTS_IXSM, POPTS_TXSM = 0x01, 0x02
 DESCRIPTOR_SIZE = 16
 TX_BUFFER = 0x10000                 # the most a frame collects (QEMU's tx.data)
-# receive descriptors (SDM 3.2.3)
+# receive descriptors (SDM chapter 3)
 RXD_DD, RXD_EOP, RXD_IXSM = 0x01, 0x02, 0x04
 RX_MINIMUM = 60
 MAX_FRAME, MAX_LONG_FRAME = 1522 - 4, 16384 - 4     # without FCS; with LPE (QEMU's limits)
 
-# ---------------------------------------------------------------- statistics (SDM 13.7)
+# ---------------------------------------------------------------- statistics (SDM chapter 13)
 STATISTIC_NAMES = (
     "CRCERRS ALGNERRC SYMERRS RXERRC MPC SCC ECOL MCC LATECOL - COLC - DC TNCRS SEC CEXTERR "
     "RLEC - XONRXC XONTXC XOFFRXC XOFFTXC FCRUC PRC64 PRC127 PRC255 PRC511 PRC1023 PRC1522 GPRC "
@@ -122,7 +121,7 @@ def phy_reset_values() -> List[int]:
     return phy
 
 
-# ---------------------------------------------------------------- the EEPROM (SDM 5.6)
+# ---------------------------------------------------------------- the EEPROM (SDM chapter 5)
 EEPROM_WORDS = 64
 EEPROM_CHECKSUM_WORD, EEPROM_SUM = 0x3F, 0xBABA
 #: words 8-3Eh as QEMU's e1000 EEPROM template (device ID at 0Bh and 0Dh)
@@ -139,7 +138,7 @@ EEPROM_TEMPLATE = (
 
 def eeprom_words(mac: bytes, device_id: int) -> List[int]:
     """The EEPROM: the MAC at words 0-2, the device ID, and the checksum word that
-    makes the 64 words sum to BABAh (SDM 5.6.21)."""
+    makes the 64 words sum to BABAh (the manual's EEPROM checksum)."""
     words = list(EEPROM_TEMPLATE)
     words[0:3] = [mac[0] | mac[1] << 8, mac[2] | mac[3] << 8, mac[4] | mac[5] << 8]
     words[0x0B] = words[0x0D] = device_id

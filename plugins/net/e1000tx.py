@@ -1,4 +1,4 @@
-"""The 82540EM's transmit path (8254x SDM 3.3-3.5, and QEMU's `hw/net/e1000.c`
+"""The 82540EM's transmit path (8254x SDM chapter 3, and QEMU's `hw/net/e1000.c`
 start_xmit, process_tx_desc and xmit_seg where the manual leaves a choice):
 the descriptor ring from TDH to TDT, legacy descriptors, the TCP/IP context
 descriptor, data descriptors with IP and TCP/UDP checksum insertion (IXSM,
