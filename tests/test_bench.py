@@ -186,3 +186,15 @@ def test_a_timed_run_alone_counts_as_one_in_process():
     here = bench.run_loop("bench_realmode_loop.bin", "80486", 0x00, window=100_000, repeat=2)
     assert [count for count, _ in alone.windows] == [count for count, _ in here.windows]
     assert alone.tier2 == here.tier2 and alone.stats is None
+
+
+def test_guest_boots_share_one_rtc_start():
+    """Each `--guest` boot builds a new machine; an RTC on the host's clock would
+    start each at another second, and the BIOS's tick count (and a guest waiting
+    on it) with it.  The bench starts them all at one time, and leaves a fixed
+    start alone."""
+    options = bench.one_rtc_start(bench.guest_options("--wait X"))
+    pinned = [override for override in options.overrides if override.startswith("cmos.start=")]
+    assert len(pinned) == 1 and re.fullmatch(r"cmos\.start=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", pinned[0])
+    fixed = bench.one_rtc_start(bench.guest_options("--set cmos.start=2026-01-01T00:00:00 --wait X"))
+    assert fixed.overrides == ["cmos.start=2026-01-01T00:00:00"]

@@ -538,6 +538,8 @@ def _boot_trace(tmp_path, image: str, name: str) -> bytes:
     trace = tmp_path / name
     profile = tmp_path / (name + ".yaml")
     profile.write_text("extends: pc.yaml\n"
+                       "cmos:\n"
+                       "  start: \"2026-01-01T00:00:00\"\n"    # POST reads the RTC: an input of the run
                        "trace:\n"
                        "  plugin: pcmachine.plugins.debug.trace:Tracer\n"
                        f"  file: {json.dumps(str(trace))}\n"
