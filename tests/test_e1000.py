@@ -210,6 +210,19 @@ def eerd(driver: Driver, address: int) -> int:
     return value >> 16
 
 
+def test_swsm_keeps_its_semaphore_bits_as_qemu_does():
+    """U-Boot's e1000 driver takes the 8257x software semaphore (SWSM, 5B50h) by
+    setting SWESMBI and reading it back before each EEPROM read; QEMU's e1000
+    keeps the register, and with a read of 0 U-Boot gives up on the MAC."""
+    driver = Driver()
+    assert driver.read(0x5B50) == 0
+    driver.write(0x5B50, 0x2)
+    assert driver.read(0x5B50) == 0x2
+    driver.write(0x5B50, 0)
+    assert driver.read(0x5B50) == 0
+    driver.machine.close()
+
+
 def test_eeprom_through_eerd_holds_the_mac_and_sums_to_babah():
     driver = Driver(["nic.mac=02:00:00:aa:bb:cc"])
     words = [eerd(driver, address) for address in range(64)]

@@ -296,6 +296,36 @@ def test_dhcp_discover_offer_request_ack():
     driver.machine.close()
 
 
+def tftp_read(filename: bytes, mode: bytes) -> bytes:
+    request = struct.pack("!H", 1) + filename + b"\0" + mode + b"\0"
+    udp = struct.pack("!HHHH", 2000, 69, 8 + len(request), 0) + request
+    return GATEWAY_MAC + MAC + b"\x08\x00" + ipv4(17, GUEST_IP, GATEWAY_IP, udp)
+
+
+def test_tftp_read_requests_are_refused_as_slirp_refuses_them_without_a_tftp_folder():
+    """QEMU's `-netdev user` without `tftp=`: an ERROR from 10.0.2.2:69 to the
+    client's port, code 2 "Access violation" (4 for a mode other than octet), with
+    a valid UDP checksum; a write request gets no answer."""
+    driver = Driver()
+    driver.start()
+    for mode, code, message in ((b"octet", 2, b"Access violation"), (b"netascii", 4, b"Unsupported transfer mode")):
+        driver.send(tftp_read(b"bzImage", mode))
+        driver.wait()
+        [(status, reply)] = driver.receive()
+        ip = reply[14:]
+        assert reply[:6] == MAC and ip[9] == 17 and ip[12:16] == GATEWAY_IP and ip[16:20] == GUEST_IP
+        udp = ip[20:20 + struct.unpack_from("!H", ip, 2)[0] - 20]
+        assert struct.unpack_from("!HH", udp) == (69, 2000)
+        assert checksum(GATEWAY_IP + GUEST_IP + struct.pack("!BBH", 0, 17, len(udp)) + udp) == 0
+        assert udp[8:] == struct.pack("!HH", 5, code) + message + b"\0"
+    write = tftp_read(b"x", b"octet")
+    write = write[:42] + b"\x00\x02" + write[44:]                 # WRQ (the UDP checksum is 0: unchecked)
+    driver.send(write)
+    driver.wait()
+    assert driver.receive() == []
+    driver.machine.close()
+
+
 def test_filter_follows_rcr():
     driver = Driver()
     driver.start(rcr=0x02)                                            # APM only: no broadcast

@@ -32,6 +32,9 @@ STORED: Dict[str, Tuple[int, int]] = {
     "TDBAH": (TDBAH, 0xFFFFFFFF), "TDLEN": (TDLEN, 0xFFF80), "TIDV": (0x3820, 0xFFFF),
     "TXDCTL": (0x3828, 0xFFFFFFFF), "TADV": (0x382C, 0xFFFF), "RXCSUM": (0x5000, 0x7FF),
     "WUC": (0x5800, 0xF), "WUFC": (0x5808, 0xFF), "WUS": (0x5810, 0xFF), "MANC": (0x5820, 0xFFFFFFFF),
+    # the 8257x's software semaphore, which QEMU's e1000 keeps too: U-Boot's
+    # driver sets SWESMBI there and reads it back before it reads the EEPROM
+    "SWSM": (0x5B50, 0xFFFFFFFF),
 }
 #: reset values other than 0 (QEMU's mac_reg_init)
 STORED_RESET = {"PBA": 0x00100030, "LEDCTL": 0x602, "MANC": 0x00222300}

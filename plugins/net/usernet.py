@@ -18,6 +18,11 @@ address).  What answers:
   siaddr 10.0.2.2 and a 312-byte options field, and goes to 255.255.255.255 from
   10.0.2.2:67 to port 68 with IP TOS 10h (low delay), as slirp sends it.
 
+* TFTP read requests to 10.0.2.2 port 69: an ERROR packet from 10.0.2.2:69,
+  code 2 "Access violation" (code 4 "Unsupported transfer mode" for a mode other
+  than octet), as slirp answers when QEMU is given no `tftp=` folder, so a
+  network boot (U-Boot's `dhcp`, PXE) fails at once instead of timing out.
+
 Everything else (TCP, DNS queries, traffic to other addresses) is dropped: a
 reply would need the host's network, which would make runs depend on it.
 
@@ -48,6 +53,10 @@ ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST = 0, 8
 DEFAULT_TTL, MAX_TTL = 64, 255
 TOS_LOW_DELAY = 0x10
 BOOTP_SERVER_PORT, BOOTP_CLIENT_PORT = 67, 68
+TFTP_PORT = 69
+TFTP_READ_REQUEST, TFTP_ERROR = 1, 5
+TFTP_ACCESS_VIOLATION = (2, b"Access violation")
+TFTP_BAD_MODE = (4, b"Unsupported transfer mode")
 BOOTP_REQUEST, BOOTP_REPLY = 1, 2
 BOOTP_FIXED_SIZE = 236              # op ... file, before the options
 DHCP_OPTIONS_SIZE = 312             # slirp's bp_vend: the cookie and the options
@@ -156,6 +165,8 @@ class UserNet:
             source_port, destination_port = struct.unpack_from("!HH", body)
             if destination_port == BOOTP_SERVER_PORT and source_port == BOOTP_CLIENT_PORT:
                 return self._dhcp(body[8:])
+            if destination_port == TFTP_PORT and destination == GATEWAY_IP:
+                return self._tftp(guest_mac, source, source_port, body[8:])
         return []
 
     def _ipv4(self, tos: int, ttl: int, protocol: int, source: bytes, destination: bytes,
@@ -173,6 +184,24 @@ class UserNet:
         reply = reply[:2] + struct.pack("!H", checksum(reply)) + reply[4:]
         packet = self._ipv4(tos, MAX_TTL, IPPROTO_ICMP, destination, source, reply)
         return [ethernet(guest_mac, HOSTS[destination], ETH_P_IP, packet)]
+
+    def _tftp(self, guest_mac: bytes, client: bytes, client_port: int, request: bytes) -> List[bytes]:
+        """A read request gets slirp's refusal (there are no files to serve)."""
+        fields = request[2:].split(b"\0")
+        if len(request) < 4 or struct.unpack_from("!H", request)[0] != TFTP_READ_REQUEST or len(fields) < 3:
+            return []
+        code, message = TFTP_ACCESS_VIOLATION if fields[1].lower() == b"octet" else TFTP_BAD_MODE
+        payload = struct.pack("!HH", TFTP_ERROR, code) + message + b"\0"
+        return [self._udp(guest_mac, GATEWAY_IP, TFTP_PORT, client, client_port, payload)]
+
+    def _udp(self, guest_mac: bytes, source: bytes, source_port: int, destination: bytes,
+             destination_port: int, payload: bytes) -> bytes:
+        """A UDP datagram from one of the network's hosts, as slirp sends it (low delay)."""
+        udp = struct.pack("!HHHH", source_port, destination_port, 8 + len(payload), 0) + payload
+        pseudo = source + destination + struct.pack("!BBH", 0, IPPROTO_UDP, len(udp))
+        udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
+        packet = self._ipv4(TOS_LOW_DELAY, DEFAULT_TTL, IPPROTO_UDP, source, destination, udp)
+        return ethernet(guest_mac, HOSTS[source], ETH_P_IP, packet)
 
     # ------------------------------------------------------------ DHCP
     def _dhcp(self, bootp: bytes) -> List[bytes]:
@@ -199,12 +228,9 @@ class UserNet:
                  + your_ip + GATEWAY_IP + bytes(4) + client_mac.ljust(16, b"\0") + bytes(192))
         encoded = b"".join(bytes([code, len(value)]) + value for code, value in answer)
         vend = (DHCP_COOKIE + encoded + bytes([OPTION_END])).ljust(DHCP_OPTIONS_SIZE, b"\0")
-        payload = fixed + vend
-        udp = struct.pack("!HHHH", BOOTP_SERVER_PORT, BOOTP_CLIENT_PORT, 8 + len(payload), 0) + payload
-        pseudo = GATEWAY_IP + BROADCAST_IP + struct.pack("!BBH", 0, IPPROTO_UDP, len(udp))
-        udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
-        packet = self._ipv4(TOS_LOW_DELAY, DEFAULT_TTL, IPPROTO_UDP, GATEWAY_IP, BROADCAST_IP, udp)
-        return [ethernet(BROADCAST_MAC, GATEWAY_MAC, ETH_P_IP, packet)]
+        reply = self._udp(BROADCAST_MAC, GATEWAY_IP, BOOTP_SERVER_PORT, BROADCAST_IP, BOOTP_CLIENT_PORT,
+                          fixed + vend)
+        return [reply]
 
 
 def parse_options(data: bytes) -> dict:
