@@ -439,65 +439,8 @@ nic_handler:
         pop ax
         iret
 
-timer_handler:
-        push ax
-        inc word [cs:ticks]
-        mov al, 0x20
-        out 0x20, al
-        pop ax
-        iret
-
-; copy_mac: 6 bytes from SI to DI (both advance)
-copy_mac:
-        mov cx, 6
-        rep movsb
-        ret
-
-; put_bytes: CX bytes at SI as hex
-put_bytes:
-        lodsb
-        call put_hex8
-        loop put_bytes
-        ret
-
-; inet_checksum: AX = the Internet checksum of the CX bytes (even) at SI, in memory order
-inet_checksum:
-        xor dx, dx
-.add:   lodsw
-        add dx, ax
-        adc dx, 0
-        sub cx, 2
-        jnz .add
-        mov ax, dx
-        not ax
-        ret
-
-arp_template:
-        db 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0x08, 0x06
-        db 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01
-        db 0, 0, 0, 0, 0, 0, 10, 0, 2, 15          ; sender: filled in, 10.0.2.15
-        db 0, 0, 0, 0, 0, 0, 10, 0, 2, 2           ; target: 10.0.2.2
-arp_end:
-
-icmp_template:
-        db 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00
-        db 0x45, 0, 0, 20 + 8 + icmp_end - icmp_data, 0, 1, 0, 0, 64, 1, 0, 0
-        db 10, 0, 2, 15, 10, 0, 2, 2
-        db 8, 0, 0, 0, 0x12, 0x34, 0x00, 0x01      ; echo request, id 1234h, sequence 1
-icmp_data:
-        db "pcmachine rtl8139 echo data 0123"
-icmp_end:
-
-DHCP_SIZE       equ 236 + 4 + 3 + 1
-dhcp_template:
-        db 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0x08, 0x00
-        db 0x45, 0, (20 + 8 + DHCP_SIZE) >> 8, (20 + 8 + DHCP_SIZE) & 0xff, 0, 2, 0, 0, 64, 17, 0, 0
-        db 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff
-        db 0, 68, 0, 67, (8 + DHCP_SIZE) >> 8, (8 + DHCP_SIZE) & 0xff, 0, 0    ; no UDP checksum
-        db 1, 1, 6, 0, 0x12, 0x34, 0x56, 0x78      ; BOOTREQUEST, Ethernet, xid
-        times 236 - 8 db 0                          ; secs ... file; chaddr filled in
-        db 99, 130, 83, 99, 53, 1, 1, 0xff          ; cookie, DHCPDISCOVER, end
-dhcp_end:
+%define ECHO_DATA "pcmachine rtl8139 echo data 0123"
+%include "net.inc"
 
 %include "lib.inc"
 
