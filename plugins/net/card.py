@@ -16,7 +16,8 @@ from pcmachine.clock import Event
 from pcmachine.component import Option, dict_to_state, state_to_dict
 from pcmachine.errors import ProfileError
 
-from pcmachine.plugins.pci.function import COMMAND, COMMAND_MASTER, PCIFunction
+from pcmachine.plugins.pci.function import (COMMAND, COMMAND_MASTER, SUBSYSTEM_ID, SUBSYSTEM_VENDOR_ID,
+                                            PCIFunction, put)
 
 from .usernet import REPLY_DELAY_NS, PcapWriter, UserNet, UserNetState
 
@@ -75,6 +76,13 @@ class NetworkCard(PCIFunction):
         raise NotImplementedError
 
     # ------------------------------------------------------------ shared
+    def power_on_config(self) -> bytearray:
+        """QEMU's subsystem IDs (1AF4:1100), which its network cards carry."""
+        config = super().power_on_config()
+        put(config, SUBSYSTEM_VENDOR_ID, 2, 0x1AF4)
+        put(config, SUBSYSTEM_ID, 2, 0x1100)
+        return config
+
     def _may_master(self) -> bool:
         """DMA waits while the PCI command register's Bus Master bit is clear."""
         if self.config_read(COMMAND, 2) & COMMAND_MASTER:

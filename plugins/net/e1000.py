@@ -72,8 +72,7 @@ from pcmachine.bus import MMIORegion
 from pcmachine.component import Option, dict_to_state, state_to_dict
 
 from pcmachine.plugins.pci.function import (BAR0, COMMAND, COMMAND_IO, COMMAND_MEMORY, STATUS,
-                                            STATUS_INTERRUPT, SUBSYSTEM_ID, SUBSYSTEM_VENDOR_ID, Bar,
-                                            function_options, put)
+                                            STATUS_INTERRUPT, Bar, function_options)
 
 from . import e1000regs as r
 from .card import NetworkCard, network_options
@@ -159,12 +158,6 @@ class E1000(NetworkCard):
     def bars(self) -> List[Optional[Bar]]:
         return [Bar(r.MMIO_SIZE, address=self.options["mmio_address"]),
                 Bar(r.IO_SIZE, io=True, address=self.options["io_base"])]
-
-    def power_on_config(self) -> bytearray:
-        config = super().power_on_config()
-        put(config, SUBSYSTEM_VENDOR_ID, 2, 0x1AF4)      # QEMU's subsystem IDs
-        put(config, SUBSYSTEM_ID, 2, 0x1100)
-        return config
 
     def config_write(self, offset: int, size: int, value: int) -> None:
         super().config_write(offset, size, value)

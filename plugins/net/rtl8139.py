@@ -51,9 +51,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from pcmachine.bus import MMIORegion
 from pcmachine.component import Option, dict_to_state, state_to_dict
 
-from pcmachine.plugins.pci.function import (BAR0, COMMAND, COMMAND_IO, COMMAND_MEMORY,
-                                            REVISION_ID, STATUS, STATUS_INTERRUPT, SUBSYSTEM_ID, SUBSYSTEM_VENDOR_ID,
-                                            Bar, function_options, put)
+from pcmachine.plugins.pci.function import (BAR0, COMMAND, COMMAND_IO, COMMAND_MEMORY, REVISION_ID, STATUS,
+                                            STATUS_INTERRUPT, Bar, function_options)
 
 from .card import NetworkCard, network_options
 from .eeprom import Eeprom93C46
@@ -234,8 +233,6 @@ class RTL8139(NetworkCard):
     def power_on_config(self) -> bytearray:
         config = super().power_on_config()
         config[REVISION_ID] = self.options["revision"]
-        put(config, SUBSYSTEM_VENDOR_ID, 2, 0x1AF4)      # QEMU's subsystem IDs
-        put(config, SUBSYSTEM_ID, 2, 0x1100)
         return config
 
     def config_write(self, offset: int, size: int, value: int) -> None:
