@@ -83,13 +83,13 @@ pypy_logs=("$(mktemp)" "$(mktemp)")
 trap 'rm -f "${pypy_logs[@]}"' EXIT
 pypy_pids=()
 for shard in 1 2; do
-  .venv-pypy/bin/python -m pytest -rs -p no:cacheprovider --shard "$shard/2" "$@" \
+  .venv-pypy/bin/python -m pytest -rs -p no:cacheprovider --durations=25 --shard "$shard/2" "$@" \
     >"${pypy_logs[$shard - 1]}" 2>&1 &
   pypy_pids+=($!)
 done
 echo "== CPython: $(python3 --version)"
 cpython_status=0
-python3 -m pytest -rs "$@" || cpython_status=$?
+python3 -m pytest -rs --durations=25 "$@" || cpython_status=$?
 pypy_status=0
 for shard in 1 2; do
   wait "${pypy_pids[$shard - 1]}" || pypy_status=$?

@@ -154,7 +154,7 @@ def test_gdb_breakpoint_registers_memory_and_monitor(tmp_path):
 
 
 @needs_gdb
-@pytest.mark.parametrize("tier2", ["default", "forced"])
+@pytest.mark.parametrize("tier2", ["default", pytest.param("forced", marks=pytest.mark.slow)])   # 30 s
 def test_gdb_breakpoint_inside_a_block_stops_before_its_instruction_each_time(tmp_path, tier2):
     """A breakpoint on kmain's `debug_out` call, in the middle of the loop's block
     (after the store to `counter`): the CPU checks it in the decoded code (no

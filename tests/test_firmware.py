@@ -68,6 +68,7 @@ def test_seabios_runs_the_vga_bios_from_the_rom_bar_and_boots_freedos(pc):
     m.wait_text("DOS=HIGH", timeout=120)
 
 
+@default_run_on("PyPy")       # 11 s on CPython (tests/runtimes.py)
 def test_the_bochs_bios_boots_an_el_torito_cd_from_the_atapi_drive(pc, tmp_path):
     """The Bochs BIOS finds the CD-ROM on the secondary channel with its own ATAPI
     code (IDENTIFY PACKET DEVICE, READ(10) of the boot record and catalog) and
@@ -82,6 +83,7 @@ def test_the_bochs_bios_boots_an_el_torito_cd_from_the_atapi_drive(pc, tmp_path)
     m.wait_text("Hello, world!", timeout=60)
 
 
+@default_run_on("PyPy")       # 10 s on CPython (tests/runtimes.py)
 def test_the_bochs_bios_boots_an_ata_hard_disk(pc, tmp_path):
     disk = tmp_path / "hd.img"
     with open(ATA_STREAM, "rb") as handle:

@@ -43,6 +43,7 @@ def test_memtest_boots_from_a_floppy_and_tests_on_two_processors(pc, tmp_path, m
     check_screen(m.screen_text(), 2)
 
 
+@pytest.mark.slow      # the floppy boot above runs by default (the default run's time)
 def test_memtest_boots_as_a_kernel(pc, memtest):
     m = pc.boot("pc.yaml", overrides=[f"bios.kernel={memtest}"])
     m.wait_text("Test #2", timeout=120, virtual=True)

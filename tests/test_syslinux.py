@@ -75,6 +75,7 @@ def check_kernel_report(tmp_path, *media):
     ]
 
 
+@default_run_on("PyPy")       # 18 s on CPython (tests/runtimes.py)
 def test_syslinux_floppy_loads_a_linux_kernel_and_its_initrd(tmp_path):
     require_syslinux()
     with open(KERNEL, "rb") as handle:
@@ -84,6 +85,7 @@ def test_syslinux_floppy_loads_a_linux_kernel_and_its_initrd(tmp_path):
     check_kernel_report(tmp_path, "--fda", image)
 
 
+@default_run_on("PyPy")       # 19 s on CPython (tests/runtimes.py)
 def test_isolinux_cd_loads_a_linux_kernel_and_its_initrd(tmp_path):
     """An El Torito no-emulation CD made with xorriso (`-boot-info-table`, which
     ISOLINUX reads back), booted from the ATAPI drive."""

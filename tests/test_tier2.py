@@ -23,7 +23,7 @@ from pcmachine.plugins.cpu import tier2
 from pcmachine.record import load_snapshot, machine_digest, save_snapshot
 
 from cpu_support import assemble, load_code, make_machine, run_until_stopped
-from runtimes import slow_except_on
+from runtimes import default_run_on, slow_except_on
 from test_cpu_protected import FIXED_RTC, MODEL, kernel_floppy
 from test_snapshot_behaviour import GuestView
 
@@ -293,6 +293,7 @@ def test_a_loop_that_patches_itself(model: str, expected: int, threshold: Any) -
     assert machine.cpu.get_reg("dl") == expected
 
 
+@default_run_on("CPython")    # 43 s on CPython, 31 s on PyPy: translating every block
 def test_snapshots_cross_between_the_tiers(tmp_path: Any) -> None:
     """A snapshot taken with tier 2 forced restores with tier 2 off (and the other
     way round) and ends where a straight run ends."""

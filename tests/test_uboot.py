@@ -15,11 +15,10 @@ import os
 import pytest
 
 from requirements import debian_files
-from runtimes import slow_except_on
 from test_firmware import CACHE
 
-# 15 s on PyPy, several minutes on CPython.
-pytestmark = [pytest.mark.guests] + slow_except_on("PyPy")
+# 15 s on PyPy, several minutes on CPython: under -m slow, to keep the default run short.
+pytestmark = [pytest.mark.guests, pytest.mark.slow]
 
 FIRMWARE = {"u-boot-qemu": "usr/lib/u-boot/qemu-x86/u-boot.rom",
             "seabios": "usr/share/seabios/bios-256k.bin"}
