@@ -56,48 +56,9 @@ main:   print "rtl8139: start", 10
         call setup_irq
         sti
         ; ---- ARP request for 10.0.2.2
-        mov si, arp_template
-        mov di, TX_BUFFER
-        mov cx, arp_end - arp_template
-        rep movsb
-        mov si, mac
-        mov di, TX_BUFFER + 6       ; source MAC
-        call copy_mac
-        mov si, mac
-        mov di, TX_BUFFER + 22      ; sender hardware address
-        call copy_mac
-        mov cx, arp_end - arp_template
-        print "arp tx"
-        call transmit
-        call receive
-        print "arp rx"
-        call put_header
-        print " op="
-        mov si, FRAME + 20
-        mov cx, 2
-        call put_bytes
-        print " sha="
-        mov si, FRAME + 22
-        mov cx, 6
-        call put_bytes
-        print " spa="
-        mov si, FRAME + 28
-        mov cx, 4
-        call put_bytes
-        call put_nl
-        mov si, FRAME + 22
-        mov di, gateway_mac
-        call copy_mac
+        call arp_gateway
         ; ---- ICMP echo request to 10.0.2.2
-        mov si, icmp_template
-        mov di, TX_BUFFER
-        mov cx, icmp_end - icmp_template
-        rep movsb
-        mov si, gateway_mac
-        mov di, TX_BUFFER
-        call copy_mac
-        mov si, mac
-        call copy_mac               ; DI follows on: the source MAC
+        call echo_request
         mov si, TX_BUFFER + 14      ; the IP header's checksum
         mov cx, 20
         call inet_checksum
@@ -109,37 +70,8 @@ main:   print "rtl8139: start", 10
         mov cx, icmp_end - icmp_template
         print "icmp tx"
         call transmit
-        call receive
-        print "icmp rx"
-        call put_header
-        print " ttl="
-        mov al, [FRAME + 22]
-        call put_hex8
-        print " src="
-        mov si, FRAME + 26
-        mov cx, 4
-        call put_bytes
-        print " type="
-        mov al, [FRAME + 34]
-        call put_hex8
-        print " id="
-        mov si, FRAME + 38
-        mov cx, 2
-        call put_bytes
-        print " seq="
-        mov si, FRAME + 40
-        mov cx, 2
-        call put_bytes
-        mov si, FRAME + 42
-        mov di, icmp_data
-        mov cx, icmp_end - icmp_data
-        repe cmpsb
-        jne .changed
-        print " data=same", 10
-        jmp .capr
-.changed:
-        print " data=changed", 10
-.capr:  call dhcp_discover
+        call echo_reply
+        call dhcp_discover
         print "capr "
         mov dx, [iobase]
         add dx, CAPR
@@ -160,59 +92,6 @@ main:   print "rtl8139: start", 10
         call put_nl
         print "done", 10
         jmp stop
-
-; dhcp_discover: broadcast a DHCPDISCOVER; print the offer's addresses and options
-dhcp_discover:
-        mov si, dhcp_template
-        mov di, TX_BUFFER
-        mov cx, dhcp_end - dhcp_template
-        rep movsb
-        mov si, mac
-        mov di, TX_BUFFER + 6
-        call copy_mac
-        mov si, mac
-        mov di, TX_BUFFER + 42 + 28 ; chaddr
-        call copy_mac
-        mov si, TX_BUFFER + 14
-        mov cx, 20
-        call inet_checksum
-        mov [TX_BUFFER + 24], ax
-        mov cx, dhcp_end - dhcp_template
-        print "dhcp tx"
-        call transmit
-        call receive
-        print "dhcp rx"
-        call put_header
-        print " op="
-        mov al, [FRAME + 42]
-        call put_hex8
-        print " xid="
-        mov si, FRAME + 42 + 4
-        mov cx, 4
-        call put_bytes
-        print " yiaddr="
-        mov si, FRAME + 42 + 16
-        mov cx, 4
-        call put_bytes
-        print " siaddr="
-        mov si, FRAME + 42 + 20
-        mov cx, 4
-        call put_bytes
-        print " options="
-        mov si, FRAME + 42 + 240
-.option:
-        lodsb                       ; code
-        call put_hex8
-        cmp al, 0xff
-        je .end
-        lodsb                       ; length, then the value
-        call put_hex8
-        movzx cx, al
-        call put_bytes
-        print " "
-        jmp .option
-.end:   call put_nl
-        ret
 
 ; find_nic: scan bus 0 for 10EC:8139; report it, keep its configuration address,
 ; BAR0's I/O base and its interrupt line
