@@ -93,6 +93,8 @@ class FirmwareConfig(Component):
                                f"expected 32 hex digits (dashes allowed), got {options['uuid']!r}")
         self.dma_offered = options["dma"]
         self.state = FwCfgState()
+        #: the selected item's bytes, built once per selection (reads come a byte at a time)
+        self._data = b""
         sizes = (1, 2, 4)                           # the handlers judge each access's size
         self.bus.register_io(SELECTOR_PORT, DATA_PORT, self._read_port, self._write_port, name, sizes)
         self.bus.register_io(DMA_PORT, DMA_PORT + 7, self._read_dma, self._write_dma, f"{name} DMA", sizes)
@@ -146,17 +148,15 @@ class FirmwareConfig(Component):
 
     def select(self, key: int) -> None:
         key &= ~WRITE_CHANNEL & 0xFFFF
-        self.state.key = key if self.item(key) else -1
+        self._data = self.item(key)
+        self.state.key = key if self._data else -1
         self.state.offset = 0
-
-    def _selected(self) -> bytes:
-        return self.item(self.state.key) if self.state.key >= 0 else b""
 
     # ------------------------------------------------------------ ports
     def _read_port(self, port: int, size: int) -> int:
         if port != DATA_PORT or size != 1:
             return (1 << (8 * size)) - 1
-        data = self._selected()
+        data = self._data
         offset = self.state.offset
         if offset >= len(data):
             return 0
@@ -194,7 +194,7 @@ class FirmwareConfig(Component):
         if control & DMA_WRITE:
             error = DMA_ERROR
         elif control & (DMA_READ | DMA_SKIP) and length:
-            data = self._selected()
+            data = self._data
             offset = self.state.offset
             if control & DMA_READ:
                 self.bus.write_bytes(target, data[offset:offset + length].ljust(length, b"\0"))
@@ -204,9 +204,11 @@ class FirmwareConfig(Component):
     # ------------------------------------------------------------ life cycle
     def reset(self) -> None:
         self.state = FwCfgState()
+        self._data = b""
 
     def snapshot(self) -> Dict[str, Any]:
         return state_to_dict(self.state)
 
     def restore(self, state: Dict[str, Any]) -> None:
         self.state = dict_to_state(FwCfgState, state)
+        self._data = self.item(self.state.key) if self.state.key >= 0 else b""
