@@ -18,7 +18,8 @@ from pcmachine import compat
 from runtimes import RUNTIME, slow_except_on
 
 #: guests in the default run (they boot in well under two minutes there)
-DEFAULT_RUN = {"freedos-fdstd144": ("PyPy",), "boote-linux": ("PyPy",)}
+# boote-linux (60 s on PyPy alone, twice that beside the other suites) is -m slow
+DEFAULT_RUN = {"freedos-fdstd144": ("PyPy",)}
 try:
     SHARED = compat.shared_folder()
 except Exception as error:          # the corpus must be there in CI: fail, do not skip
