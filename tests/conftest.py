@@ -1,7 +1,7 @@
 """Shared fixtures: guest images and small profiles."""
 
 import os
-from typing import Callable
+from typing import Any, Callable, List
 
 import pytest
 
@@ -34,8 +34,8 @@ def pytest_addoption(parser) -> None:
                      help="run every machine with the CPU's tier 2 on, translating a block "
                           "after N runs (0: at its first run); default: the profile's setting")
     parser.addoption("--shard", default=None, metavar="K/N",
-                     help="run the Kth of N equal shares of the selected tests (every Nth "
-                          "test from the Kth on): tests/run.sh runs PyPy's suite as two")
+                     help="run the Kth of N shares of the selected tests, balanced by their "
+                          "`heavy` marks: tests/run.sh runs PyPy's suite as two")
 
 
 def pytest_configure(config) -> None:
@@ -46,7 +46,7 @@ def pytest_configure(config) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """`--shard K/N`: keep every Nth test from the Kth on, after the `-m`
+    """`--shard K/N`: keep the Kth of N shares of the tests left after the `-m`
     selection, so that N processes with the same arguments share the tests out."""
     shard = config.getoption("--shard")
     if shard is None:
@@ -57,10 +57,28 @@ def pytest_collection_modifyitems(config, items) -> None:
         raise pytest.UsageError("--shard wants K/N, two numbers: %r" % shard) from None
     if not 1 <= number <= count:
         raise pytest.UsageError("--shard K/N wants 1 <= K <= N: %r" % shard)
-    kept = items[number - 1::count]
-    config.hook.pytest_deselected(items=[item for index, item in enumerate(items)
-                                         if index % count != number - 1])
-    items[:] = kept
+    shares = share_out(items, count)
+    config.hook.pytest_deselected(items=[item for item, share in zip(items, shares)
+                                         if share != number - 1])
+    items[:] = [item for item, share in zip(items, shares) if share == number - 1]
+
+
+def share_out(items: List[Any], count: int) -> List[int]:
+    """The share of each test: the heaviest first, each to the share with the
+    least work so far.  `heavy(seconds)` marks the long tests with their time on
+    PyPy; the others count half a second, about their mean there.  Dealing
+    by position made one of PyPy's halves several long boots heavier than the
+    other, so the whole run waited on it."""
+    def weight(item: Any) -> float:
+        marker = item.get_closest_marker("heavy")
+        return float(marker.args[0]) if marker else 0.5
+    loads = [0.0] * count
+    shares = [0] * len(items)
+    for index in sorted(range(len(items)), key=lambda index: -weight(items[index])):
+        share = loads.index(min(loads))
+        shares[index] = share
+        loads[share] += weight(items[index])
+    return shares
 
 
 def force_tier2(threshold: int) -> None:

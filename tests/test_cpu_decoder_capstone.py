@@ -97,6 +97,7 @@ instruction_bytes = st.one_of(
 )
 
 
+@pytest.mark.heavy(19)
 @pytest.mark.parametrize("bits", [16, 32])
 @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(code=instruction_bytes)

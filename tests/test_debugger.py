@@ -173,6 +173,7 @@ def test_gdb_breakpoint_inside_a_block_stops_before_its_instruction_each_time(tm
     assert states["back"] == states["hit2"] and icounts[3] == icounts[1]
 
 
+@pytest.mark.heavy(15)
 @pytest.mark.parametrize("threshold", [None, 0])
 def test_address_breakpoints_stop_where_the_stepping_hook_first_sees_the_address(tmp_path, threshold):
     """An address breakpoint costs no stepping (the CPU is not traced: only the

@@ -40,6 +40,7 @@ def debian_firmware() -> Dict[str, str]:
 
 
 @default_run_on("PyPy")       # 40-60 s on CPython, 20 s on PyPy (tests/runtimes.py)
+@pytest.mark.heavy(70)        # beside the other suites of tests/run.sh
 def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
     floppy = require_shared("guests", "freedos-fdstd144", "fdstd144.img")
     firmware = debian_firmware()
@@ -57,6 +58,7 @@ def test_the_bochs_bios_and_vga_bios_boot_freedos_with_emm386(pc):
 
 
 @default_run_on("PyPy")       # 40-60 s on CPython, 20 s on PyPy (tests/runtimes.py)
+@pytest.mark.heavy(50)
 def test_seabios_runs_the_vga_bios_from_the_rom_bar_and_boots_freedos(pc):
     floppy = require_shared("guests", "freedos-fdstd144", "fdstd144.img")
     seabios = debian_firmware()["seabios"]

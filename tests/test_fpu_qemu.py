@@ -29,6 +29,8 @@ checked to be exactly that departure (docs/cpu.md lists them):
 import os
 from fractions import Fraction
 
+import pytest
+
 from pcmachine.cli import main
 
 GUEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guests", "x87rand")
@@ -83,6 +85,7 @@ def accepted(name: str, theirs: list, ours: list) -> bool:
     return False
 
 
+@pytest.mark.heavy(16)
 def test_random_x87_cases_match_qemu(tmp_path):
     log = tmp_path / "e9.txt"
     status = main(["run", "pc.yaml", "--kernel", os.path.join(GUEST, "x87rand.elf"), "--headless",

@@ -48,6 +48,7 @@ def iso(tmp_path_factory):
     return str(image)
 
 
+@pytest.mark.heavy(45)
 @pytest.mark.parametrize("drive", ["--cdrom", "--hda"])
 def test_a_grub_rescue_iso_boots_the_multiboot_kernel(tmp_path, iso, drive):
     log = tmp_path / "e9.txt"

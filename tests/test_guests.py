@@ -30,7 +30,7 @@ except Exception as error:          # the corpus must be there in CI: fail, do n
 def guest_params():
     entries = compat.load_manifest(SHARED) if SHARED else []
     for entry in entries:
-        marks = [pytest.mark.guests]
+        marks = [pytest.mark.guests, pytest.mark.heavy(20)]
         name = entry["name"]
         if name in compat.MISSING:
             marks.append(pytest.mark.xfail(strict=True, reason=compat.MISSING[name]))

@@ -16,7 +16,7 @@ from requirements import debian_files
 from runtimes import slow_except_on
 
 # About 15 s of CPU on PyPy, a few minutes on CPython.
-pytestmark = [pytest.mark.guests] + slow_except_on("PyPy")
+pytestmark = [pytest.mark.guests, pytest.mark.heavy(45)] + slow_except_on("PyPy")
 
 
 def test_ipxe_starts_finds_no_network_card_and_returns(pc):

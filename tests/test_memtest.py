@@ -34,6 +34,7 @@ def check_screen(screen: str, cpus: int) -> None:
     assert "Errors: 0" in screen and "[PAE]" in screen
 
 
+@pytest.mark.heavy(23)
 def test_memtest_boots_from_a_floppy_and_tests_on_two_processors(pc, tmp_path, memtest):
     floppy = tmp_path / "memtest.img"
     with open(memtest, "rb") as handle:

@@ -121,6 +121,7 @@ OPTIMISED = pytest.mark.parametrize("optimise_every_block", [
 
 
 @OPTIMISED
+@pytest.mark.heavy(30)
 def test_protected_mode_kernel_runs_identically_translated(
         tmp_path: Any, monkeypatch: pytest.MonkeyPatch, optimise_every_block: bool) -> None:
     monkeypatch.setattr(tier2, "OPTIMISE_EVERY_BLOCK", optimise_every_block)
