@@ -10,6 +10,7 @@ depends on changes (a ring pointer, the enable bit, the bus master bit).
 """
 
 import logging
+import os
 from typing import Any, Dict, Optional
 
 from pcmachine.clock import Event
@@ -38,12 +39,17 @@ def parse_mac(text: str, key: str) -> bytes:
 
 
 def network_options() -> Dict[str, Option]:
-    """The options of every card: its MAC address, the capture, the network's delay."""
+    """The options of every card: its MAC address, the capture, the network's
+    delay, its TFTP folder and boot file."""
     return dict(
         mac=Option("str", DEFAULT_MAC, "the card's MAC address (its address registers and EEPROM)"),
         pcap=Option("path", None, "write every frame, both ways, to this pcap capture file"),
         reply_delay_ns=Option("int", REPLY_DELAY_NS, "virtual time the user-mode network takes "
-                              "to answer a frame", minimum=0))
+                              "to answer a frame", minimum=0),
+        tftp=Option("path", None, "folder the network's TFTP server (10.0.2.2) serves read-only, "
+                    "as QEMU's -netdev user,tftp="),
+        bootfile=Option("str", "", "boot file name the network's DHCP server offers "
+                        "(the BOOTP file field), as QEMU's -netdev user,bootfile="))
 
 
 class NetworkCard(PCIFunction):
@@ -55,7 +61,9 @@ class NetworkCard(PCIFunction):
     def __init__(self, machine: Any, name: str, options: Dict[str, Any]) -> None:
         super().__init__(machine, name, options)
         self.mac = parse_mac(options["mac"], f"{name}.mac")
-        self.net = UserNet(options["reply_delay_ns"])
+        if options["tftp"] is not None and not os.path.isdir(options["tftp"]):
+            raise ProfileError("option", f"{name}.tftp", f"not a folder: {options['tftp']}")
+        self.net = UserNet(options["reply_delay_ns"], options["tftp"], options["bootfile"])
         self.pcap: Optional[PcapWriter] = None
         if options["pcap"]:
             try:

@@ -18,10 +18,12 @@ address).  What answers:
   siaddr 10.0.2.2 and a 312-byte options field, and goes to 255.255.255.255 from
   10.0.2.2:67 to port 68 with IP TOS 10h (low delay), as slirp sends it.
 
-* TFTP read requests to 10.0.2.2 port 69: an ERROR packet from 10.0.2.2:69,
-  code 2 "Access violation" (code 4 "Unsupported transfer mode" for a mode other
-  than octet), as slirp answers when QEMU is given no `tftp=` folder, so a
-  network boot (U-Boot's `dhcp`, PXE) fails at once instead of timing out.
+  With a boot file (QEMU's `bootfile=`), its name is in the BOOTP `file` field
+  of the OFFER and the ACK.
+* TFTP on 10.0.2.2 port 69: the read-only server of tftp.py, serving the
+  `tftp` folder (QEMU's `tftp=`); without one every read request is refused with
+  slirp's "Access violation", so a network boot (U-Boot's `dhcp`, PXE) fails at
+  once instead of timing out.
 
 Everything else (TCP, DNS queries, traffic to other addresses) is dropped: a
 reply would need the host's network, which would make runs depend on it.
@@ -35,6 +37,8 @@ IPv4 identification numbers count up from 0 as in slirp.
 import dataclasses
 import struct
 from typing import List, Optional, Tuple
+
+from .tftp import TftpServer
 
 ETH_P_IP, ETH_P_ARP = 0x0800, 0x0806
 BROADCAST_MAC = b"\xff" * 6
@@ -54,11 +58,9 @@ DEFAULT_TTL, MAX_TTL = 64, 255
 TOS_LOW_DELAY = 0x10
 BOOTP_SERVER_PORT, BOOTP_CLIENT_PORT = 67, 68
 TFTP_PORT = 69
-TFTP_READ_REQUEST, TFTP_ERROR = 1, 5
-TFTP_ACCESS_VIOLATION = (2, b"Access violation")
-TFTP_BAD_MODE = (4, b"Unsupported transfer mode")
 BOOTP_REQUEST, BOOTP_REPLY = 1, 2
 BOOTP_FIXED_SIZE = 236              # op ... file, before the options
+BOOTP_FILE_SIZE = 128               # the boot file name, the last field before the options
 DHCP_OPTIONS_SIZE = 312             # slirp's bp_vend: the cookie and the options
 DHCP_COOKIE = bytes([99, 130, 83, 99])
 DHCPDISCOVER, DHCPOFFER, DHCPREQUEST, DHCPACK, DHCPNAK = 1, 2, 3, 5, 6
@@ -80,6 +82,13 @@ class UserNetState:
     frames: List[bytes] = dataclasses.field(default_factory=list)
     #: the next IPv4 identification number
     ip_id: int = 0
+    #: the TFTP sessions (tftp.py), one entry each: client address and port,
+    #: file name, block size, blocks sent, virtual ns of the last full block
+    tftp_clients: List[bytes] = dataclasses.field(default_factory=list)
+    tftp_names: List[bytes] = dataclasses.field(default_factory=list)
+    tftp_block_sizes: List[int] = dataclasses.field(default_factory=list)
+    tftp_blocks: List[int] = dataclasses.field(default_factory=list)
+    tftp_stamps: List[int] = dataclasses.field(default_factory=list)
 
 
 def checksum(data: bytes) -> int:
@@ -99,8 +108,11 @@ def ethernet(destination: bytes, source: bytes, ethertype: int, payload: bytes) 
 class UserNet:
     """The network's answers to the guest's frames; `state` holds what is owed."""
 
-    def __init__(self, reply_delay_ns: int = REPLY_DELAY_NS) -> None:
+    def __init__(self, reply_delay_ns: int = REPLY_DELAY_NS, tftp_folder: Optional[str] = None,
+                 boot_file: str = "") -> None:
         self.reply_delay_ns = reply_delay_ns
+        self.tftp = TftpServer(tftp_folder)
+        self.boot_file = boot_file.encode()[:BOOTP_FILE_SIZE - 1]
         self.state = UserNetState()
 
     def reset(self) -> None:
@@ -109,7 +121,7 @@ class UserNet:
     # ------------------------------------------------------------ the wire
     def send(self, frame: bytes, now_ns: int) -> None:
         """The guest put `frame` on the wire at `now_ns`: queue the replies."""
-        for reply in self.replies(frame):
+        for reply in self.replies(frame, now_ns):
             self.state.deadlines.append(now_ns + self.reply_delay_ns)
             self.state.frames.append(reply)
 
@@ -121,14 +133,14 @@ class UserNet:
         del self.state.deadlines[0]
         return self.state.frames.pop(0)
 
-    def replies(self, frame: bytes) -> List[bytes]:
+    def replies(self, frame: bytes, now_ns: int) -> List[bytes]:
         if len(frame) < 14:
             return []
         ethertype = struct.unpack_from("!H", frame, 12)[0]
         if ethertype == ETH_P_ARP:
             return self._arp(frame)
         if ethertype == ETH_P_IP:
-            return self._ip(frame)
+            return self._ip(frame, now_ns)
         return []
 
     # ------------------------------------------------------------ ARP
@@ -145,7 +157,7 @@ class UserNet:
         return [ethernet(frame[6:12], mac, ETH_P_ARP, arp).ljust(ARP_REPLY_SIZE, b"\0")]
 
     # ------------------------------------------------------------ IPv4
-    def _ip(self, frame: bytes) -> List[bytes]:
+    def _ip(self, frame: bytes, now_ns: int) -> List[bytes]:
         packet = frame[14:]
         if len(packet) < 20 or packet[0] >> 4 != 4:
             return []
@@ -166,7 +178,9 @@ class UserNet:
             if destination_port == BOOTP_SERVER_PORT and source_port == BOOTP_CLIENT_PORT:
                 return self._dhcp(body[8:])
             if destination_port == TFTP_PORT and destination == GATEWAY_IP:
-                return self._tftp(guest_mac, source, source_port, body[8:])
+                client = source + struct.pack("!H", source_port)
+                return [self._udp(guest_mac, GATEWAY_IP, TFTP_PORT, source, source_port, answer)
+                        for answer in self.tftp.answer(self.state, client, body[8:], now_ns)]
         return []
 
     def _ipv4(self, tos: int, ttl: int, protocol: int, source: bytes, destination: bytes,
@@ -184,15 +198,6 @@ class UserNet:
         reply = reply[:2] + struct.pack("!H", checksum(reply)) + reply[4:]
         packet = self._ipv4(tos, MAX_TTL, IPPROTO_ICMP, destination, source, reply)
         return [ethernet(guest_mac, HOSTS[destination], ETH_P_IP, packet)]
-
-    def _tftp(self, guest_mac: bytes, client: bytes, client_port: int, request: bytes) -> List[bytes]:
-        """A read request gets slirp's refusal (there are no files to serve)."""
-        fields = request[2:].split(b"\0")
-        if len(request) < 4 or struct.unpack_from("!H", request)[0] != TFTP_READ_REQUEST or len(fields) < 3:
-            return []
-        code, message = TFTP_ACCESS_VIOLATION if fields[1].lower() == b"octet" else TFTP_BAD_MODE
-        payload = struct.pack("!HH", TFTP_ERROR, code) + message + b"\0"
-        return [self._udp(guest_mac, GATEWAY_IP, TFTP_PORT, client, client_port, payload)]
 
     def _udp(self, guest_mac: bytes, source: bytes, source_port: int, destination: bytes,
              destination_port: int, payload: bytes) -> bytes:
@@ -224,8 +229,10 @@ class UserNet:
             answer = [(OPTION_MESSAGE_TYPE, bytes([DHCPNAK])), (OPTION_MESSAGE, NAK_MESSAGE)]
             your_ip = bytes(4)
         client_mac = bootp[28:34]
+        boot_file = self.boot_file if your_ip == GUEST_IP else b""
         fixed = (struct.pack("!BBBB", BOOTP_REPLY, 1, 6, 0) + bootp[4:8] + bytes(8)
-                 + your_ip + GATEWAY_IP + bytes(4) + client_mac.ljust(16, b"\0") + bytes(192))
+                 + your_ip + GATEWAY_IP + bytes(4) + client_mac.ljust(16, b"\0") + bytes(64)
+                 + boot_file.ljust(BOOTP_FILE_SIZE, b"\0"))
         encoded = b"".join(bytes([code, len(value)]) + value for code, value in answer)
         vend = (DHCP_COOKIE + encoded + bytes([OPTION_END])).ljust(DHCP_OPTIONS_SIZE, b"\0")
         reply = self._udp(BROADCAST_MAC, GATEWAY_IP, BOOTP_SERVER_PORT, BROADCAST_IP, BOOTP_CLIENT_PORT,
