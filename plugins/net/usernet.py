@@ -25,6 +25,17 @@ address).  What answers:
   slirp's "Access violation", so a network boot (U-Boot's `dhcp`, PXE) fails at
   once instead of timing out.
 
+* IPv6 neighbour discovery (RFC 4861) as slirp's ip6_icmp.c answers it, with its
+  prefix fec0::/64: a router solicitation gets a router advertisement from
+  fe80::2 to ff02::1 (hop limit 64, router lifetime 1800 s, the source link-layer
+  address 52:56:00:00:00:02, the prefix with L and A, valid 86400 s, preferred
+  14400 s; no RDNSS option, as slirp on a host without an IPv6 DNS server), a
+  neighbour solicitation for fe80::2 or fec0::2 a neighbour advertisement (R, O,
+  and S unless it goes to ff02::1), an echo request to either an echo reply.  So
+  the guest configures fec0::15-style addresses at once, as under QEMU, instead
+  of waiting for router solicitations to time out.  slirp's unsolicited
+  advertisements (every 200-600 s at random) are not sent.
+
 Everything else (TCP, DNS queries, traffic to other addresses) is dropped: a
 reply would need the host's network, which would make runs depend on it.
 
@@ -40,7 +51,7 @@ from typing import List, Optional, Tuple
 
 from .tftp import TftpServer
 
-ETH_P_IP, ETH_P_ARP = 0x0800, 0x0806
+ETH_P_IP, ETH_P_ARP, ETH_P_IPV6 = 0x0800, 0x0806, 0x86DD
 BROADCAST_MAC = b"\xff" * 6
 NETWORK = bytes([10, 0, 2, 0])
 GUEST_IP = bytes([10, 0, 2, 15])
@@ -52,7 +63,19 @@ BROADCAST_IP = b"\xff" * 4
 HOSTS = {ip: b"\x52\x55" + ip for ip in (GATEWAY_IP, DNS_IP)}
 GATEWAY_MAC = HOSTS[GATEWAY_IP]
 ARP_REPLY_SIZE = 64                 # slirp pads its ARP replies to 64 bytes
-IPPROTO_ICMP, IPPROTO_UDP = 1, 17
+IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_ICMPV6 = 1, 17, 58
+# IPv6 (slirp's defaults: prefix fec0::/64, the host ::2 on it and on fe80::/64)
+PREFIX6 = bytes.fromhex("fec0" + "00" * 14)
+HOST6 = (bytes.fromhex("fe80" + "00" * 13 + "02"), bytes.fromhex("fec0" + "00" * 13 + "02"))
+LINK_LOCAL_HOST6 = HOST6[0]
+ALL_NODES6 = bytes.fromhex("ff02" + "00" * 13 + "01")
+HOP_LIMIT6 = 255                    # slirp's ip6_output
+ICMP6_ECHO_REQUEST, ICMP6_ECHO_REPLY = 128, 129
+ICMP6_ROUTER_SOLICIT, ICMP6_ROUTER_ADVERT = 133, 134
+ICMP6_NEIGHBOR_SOLICIT, ICMP6_NEIGHBOR_ADVERT = 135, 136
+NDP_SOURCE_LINK, NDP_TARGET_LINK, NDP_PREFIX = 1, 2, 3
+RA_HOP_LIMIT, RA_ROUTER_LIFETIME = 64, 1800
+PREFIX_VALID, PREFIX_PREFERRED = 86400, 14400
 ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST = 0, 8
 DEFAULT_TTL, MAX_TTL = 64, 255
 TOS_LOW_DELAY = 0x10
@@ -141,6 +164,8 @@ class UserNet:
             return self._arp(frame)
         if ethertype == ETH_P_IP:
             return self._ip(frame, now_ns)
+        if ethertype == ETH_P_IPV6:
+            return self._ipv6(frame)
         return []
 
     # ------------------------------------------------------------ ARP
@@ -208,6 +233,49 @@ class UserNet:
         packet = self._ipv4(TOS_LOW_DELAY, DEFAULT_TTL, IPPROTO_UDP, source, destination, udp)
         return ethernet(guest_mac, HOSTS[source], ETH_P_IP, packet)
 
+    # ------------------------------------------------------------ IPv6
+    def _ipv6(self, frame: bytes) -> List[bytes]:
+        """Neighbour discovery and echo for the host addresses (slirp's icmp6_input)."""
+        packet = frame[14:]
+        if len(packet) < 44 or packet[0] >> 4 != 6 or packet[6] != IPPROTO_ICMPV6:
+            return []
+        length, hop_limit = struct.unpack_from("!H", packet, 4)[0], packet[7]
+        source, destination = packet[8:24], packet[24:40]
+        icmp = packet[40:40 + length]
+        if length > len(packet) - 40 or checksum(pseudo_header6(source, destination, icmp) + icmp):
+            return []
+        kind, code, guest_mac = icmp[0], icmp[1], frame[6:12]
+        if kind == ICMP6_ECHO_REQUEST and destination in HOST6:
+            reply = bytes([ICMP6_ECHO_REPLY]) + icmp[1:2] + b"\0\0" + icmp[4:]
+            return [self._icmp6(guest_mac, destination, source, reply)]
+        if hop_limit != 255 or code != 0:
+            return []
+        if kind == ICMP6_ROUTER_SOLICIT and length >= 8:
+            advert = (struct.pack("!BBHBBHII", ICMP6_ROUTER_ADVERT, 0, 0, RA_HOP_LIMIT, 0,
+                                  RA_ROUTER_LIFETIME, 0, 0)
+                      + bytes([NDP_SOURCE_LINK, 1]) + mac6(LINK_LOCAL_HOST6)
+                      + struct.pack("!BBBBIII", NDP_PREFIX, 4, 64, 0xC0, PREFIX_VALID,
+                                    PREFIX_PREFERRED, 0) + PREFIX6)
+            return [self._icmp6(multicast_mac6(ALL_NODES6), LINK_LOCAL_HOST6, ALL_NODES6, advert)]
+        if kind == ICMP6_NEIGHBOR_SOLICIT and length >= 24:
+            target = icmp[8:24]
+            unspecified = source == bytes(16)
+            solicited_node = destination[:13] == bytes.fromhex("ff02" + "00" * 9 + "01ff")
+            if target not in HOST6 or (unspecified and not solicited_node):
+                return []
+            to = ALL_NODES6 if unspecified else source
+            flags = 0xA0 if unspecified else 0xE0              # R, S (not to a multicast), O
+            advert = (struct.pack("!BBHB3x", ICMP6_NEIGHBOR_ADVERT, 0, 0, flags) + target
+                      + bytes([NDP_TARGET_LINK, 1]) + mac6(target))
+            return [self._icmp6(multicast_mac6(to) if unspecified else guest_mac, target, to, advert)]
+        return []
+
+    def _icmp6(self, destination_mac: bytes, source: bytes, destination: bytes, icmp: bytes) -> bytes:
+        """An ICMPv6 message from one of the host addresses (slirp's ip6_output)."""
+        icmp = icmp[:2] + struct.pack("!H", checksum(pseudo_header6(source, destination, icmp) + icmp)) + icmp[4:]
+        header = struct.pack("!IHBB", 6 << 28, len(icmp), IPPROTO_ICMPV6, HOP_LIMIT6) + source + destination
+        return ethernet(destination_mac, mac6(source), ETH_P_IPV6, header + icmp)
+
     # ------------------------------------------------------------ DHCP
     def _dhcp(self, bootp: bytes) -> List[bytes]:
         if len(bootp) < BOOTP_FIXED_SIZE + 4 or bootp[0] != BOOTP_REQUEST:
@@ -238,6 +306,21 @@ class UserNet:
         reply = self._udp(BROADCAST_MAC, GATEWAY_IP, BOOTP_SERVER_PORT, BROADCAST_IP, BOOTP_CLIENT_PORT,
                           fixed + vend)
         return [reply]
+
+
+def pseudo_header6(source: bytes, destination: bytes, payload: bytes) -> bytes:
+    """The IPv6 pseudo-header an ICMPv6 checksum covers (RFC 8200, 8.1)."""
+    return source + destination + struct.pack("!I3xB", len(payload), IPPROTO_ICMPV6)
+
+
+def mac6(address: bytes) -> bytes:
+    """The MAC address slirp gives its IPv6 addresses: 52:56 and the last 4 bytes."""
+    return b"\x52\x56" + address[12:]
+
+
+def multicast_mac6(address: bytes) -> bytes:
+    """The Ethernet address of an IPv6 multicast group (RFC 2464: 33:33 and 4 bytes)."""
+    return b"\x33\x33" + address[12:]
 
 
 def parse_options(data: bytes) -> dict:
