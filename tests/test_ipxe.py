@@ -46,9 +46,9 @@ def test_ipxe_starts_finds_no_network_card_and_returns(pc):
     m.wait_text("No more network devices", timeout=300)   # after its 2 s Ctrl-B prompt
 
 
-# About 40 s of CPU on PyPy, most of an hour on CPython.
+# About 30 s of CPU on PyPy, most of an hour on CPython.
 @default_run_on("PyPy")
-@pytest.mark.heavy(60)
+@pytest.mark.heavy(45)
 def test_ipxe_boots_a_multiboot_kernel_by_dhcp_and_tftp(tmp_path):
     folder = tmp_path / "tftp"
     folder.mkdir()
