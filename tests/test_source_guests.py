@@ -9,6 +9,8 @@ an environment variable and skips, saying which, when it is not set.
   the root on fdb.
 * PCMACHINE_MICHALOS_DIR: `michalos.flp` (MichalOS's `make noboot`, never booted:
   the first boot runs its setup).
+* PCMACHINE_MIKEOS_DIR: `mikeos.flp` (MikeOS 4.6.1's floppy: its boot sector, kernel
+  and programs assembled with nasm, copied onto an mformat'ed image with mcopy).
 * PCMACHINE_CLYOS_DIR: `hd60M.img` (MBR, loader at LBA 2, ELF kernel at LBA 9 of
   a 121/16/63 disk) and `hd80M.img` (a 162/16/63 disk with one empty primary
   partition, which the kernel formats on its first boot).
@@ -107,6 +109,50 @@ def test_michalos_sets_up_and_reaches_its_desktop(pc):
     m.wait_text("MichalOS Desktop", timeout=300)
     m.type(" ")
     m.wait_text("Power off", timeout=120)
+
+
+def fat12_file(image: bytes, name: bytes) -> bytes:
+    """The contents of the root-directory file NAME (8+3, space-padded) of a 1.44 MB
+    FAT12 floppy, following its cluster chain."""
+    for entry in range(19 * 512, 33 * 512, 32):
+        if image[entry:entry + 11] == name:
+            cluster = int.from_bytes(image[entry + 26:entry + 28], "little")
+            size = int.from_bytes(image[entry + 28:entry + 32], "little")
+            break
+    else:
+        raise AssertionError(f"{name!r} is not in the root directory")
+    data = b""
+    while 2 <= cluster < 0xFF8:
+        data += image[(31 + cluster) * 512:(32 + cluster) * 512]
+        pair = int.from_bytes(image[512 + cluster * 3 // 2:514 + cluster * 3 // 2], "little")
+        cluster = pair >> 4 if cluster & 1 else pair & 0xFFF
+    return data[:size]
+
+
+def test_mikeos_cli_writes_its_floppy_and_minicom_talks_on_com1(pc, tmp_path):
+    """A real-mode OS on BIOS services only: int 13h writes (its CLI's COPY and DEL
+    reach the image) and int 14h (its minicom program, both directions)."""
+    image, = built("PCMACHINE_MIKEOS_DIR", "mikeos.flp")
+    floppy = tmp_path / "mikeos.flp"
+    shutil.copyfile(image, floppy)
+    m = pc.boot("pc.yaml", copy_media=False, fda=str(floppy))
+    m.wait_text("Cancel for command line", timeout=120)
+    m.type("{right}\n")
+    m.wait_text("Commands: DIR", timeout=60, after_input=True)
+    for command in ("copy calc.bas new.bas\n", "del testapp.bin\n"):
+        m.type(command)
+        m.wait_text(">", timeout=60, after_input=True)
+    m.type("serial\n")
+    m.wait_text("Cancel", timeout=60, after_input=True)
+    m.type("\n")
+    m.wait_text("Press F8 to quit", timeout=60)
+    m.serial.type("hello from COM1\n")
+    m.wait_text("hello from COM1", timeout=60)
+    m.type("abc")
+    m.serial.wait("abc", timeout=60)
+    data = floppy.read_bytes()
+    assert fat12_file(data, b"NEW     BAS") == fat12_file(data, b"CALC    BAS")
+    assert b"TESTAPP BIN" not in data[19 * 512:33 * 512]
 
 
 def test_clyos_formats_its_disk_and_runs_shell_commands(pc):
