@@ -17,6 +17,7 @@ from pcmachine.errors import GuestError
 
 from . import alu, debugregs, faults, interrupts, paging, protected, tier2
 from .msr import MSRFile
+from .sse_float import MXCSR_RESET
 from .translations import Translations
 from .fpu.unit import X87, X87State
 from .blockrun import (DEFAULT_WARMUP, Runner, compile_loop_runner_unpeeled, make_loop_runner,
@@ -64,10 +65,10 @@ class CPU(Component):
         "hostcalls", "idtr_base", "idtr_limit", "inhibit_icount", "intr_line", "is_bsp",
         "lapic", "ldtr", "ldtr_base", "ldtr_limit", "lf_a", "lf_b", "lf_mask", "lf_op",
         "lf_res", "limited_caches", "loading", "magic_break", "max_blocks", "mlin", "model",
-        "msrs", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
+        "msrs", "mxcsr", "nmi_pending", "paging", "pause_ticks", "pdpte", "peers", "rd16", "rd32", "rd8",
         "regimes", "regs", "runner_warmup", "running", "seg_base", "seg_flags", "seg_limit", "seg_rlimit",
         "seg_sel", "seg_wlimit", "ss_load_icount", "stack32", "step_loop",
-        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local",
+        "stop_requested", "store_restart", "storing", "tier2_threshold", "tier2_translated", "tlb_local", "xmm",
         "tlb_pages", "tlb_read", "tlb_supervisor", "tlb_system", "tlb_write", "tr", "tr_base", "tr_flags",
         "tr_limit", "traced", "translations",
         "tsc_offset", "waiting_sipi", "wr16", "wr32", "wr8",
@@ -76,7 +77,7 @@ class CPU(Component):
     OPTIONS = {
         "model": Option("str", "80486", "CPU generation and its documented differences",
                         choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro",
-                                 "pentium2")),
+                                 "pentium2", "pentium3")),
         "count": Option("int", 1, "processors: the first is the bootstrap processor, the others "
                         "(named cpu1, cpu2, ...) wait for INIT and start-up IPIs", minimum=1,
                         maximum=16),
@@ -288,6 +289,8 @@ class CPU(Component):
             self.cr[0] = 0x60000000
         if self.fpu is not None:
             self.fpu.reset()
+        self.xmm = [0] * 8              # SSE state: RESET only (SDM vol. 3, table 9-1)
+        self.mxcsr = MXCSR_RESET
         if not self.is_bsp:
             self.halted = self.waiting_sipi = True
         self.rebuild()
@@ -322,7 +325,8 @@ class CPU(Component):
             nmi_pending=self.nmi_pending, inhibit_icount=self.inhibit_icount,
             ss_load_icount=self.ss_load_icount,
             tsc_offset=self.tsc_offset, pdpte=list(self.pdpte), msrs=self.msrs.snapshot(),
-            fpu=state_to_dict(self.fpu.state) if self.fpu is not None else {})
+            fpu=state_to_dict(self.fpu.state) if self.fpu is not None else {},
+            xmm=list(self.xmm), mxcsr=self.mxcsr)
         return state_to_dict(state)
 
     def restore(self, data: Dict[str, Any]) -> None:
@@ -356,6 +360,7 @@ class CPU(Component):
         self.msrs.restore(state.msrs)
         if self.fpu is not None:
             self.fpu.state = dict_to_state(X87State, state.fpu)
+        self.xmm, self.mxcsr = list(state.xmm), state.mxcsr
         self.check_irq = self.intr_line or self.nmi_pending
         self.rebuild()
 

@@ -57,6 +57,23 @@ FIXED = {
     0x1F5: "pmaddwd", 0x1F8: "psubb", 0x1F9: "psubw", 0x1FA: "psubd", 0x1FC: "paddb",
     0x1FD: "paddw", 0x1FE: "paddd",
 }
+#: SSE (pentium3): 0F xx without prefix, and the F3 (scalar) forms
+SSE = {
+    0x110: "movups", 0x111: "movups", 0x114: "unpcklps", 0x115: "unpckhps", 0x12A: "cvtpi2ps",
+    0x128: "movaps", 0x129: "movaps", 0x12B: "movntps", 0x12C: "cvttps2pi", 0x12D: "cvtps2pi",
+    0x12E: "ucomiss", 0x12F: "comiss", 0x150: "movmskps", 0x151: "sqrtps", 0x152: "rsqrtps",
+    0x153: "rcpps", 0x154: "andps", 0x155: "andnps", 0x156: "orps", 0x157: "xorps",
+    0x158: "addps", 0x159: "mulps", 0x15C: "subps", 0x15D: "minps", 0x15E: "divps",
+    0x15F: "maxps", 0x1C2: "cmpps", 0x1C6: "shufps", 0x170: "pshufw", 0x1C4: "pinsrw",
+    0x1C5: "pextrw", 0x1D7: "pmovmskb", 0x1DA: "pminub", 0x1DE: "pmaxub", 0x1E0: "pavgb",
+    0x1E3: "pavgw", 0x1E4: "pmulhuw", 0x1E7: "movntq", 0x1EA: "pminsw", 0x1EE: "pmaxsw",
+    0x1F6: "psadbw", 0x1F7: "maskmovq",
+}
+SSE_SCALAR = {
+    0x110: "movss", 0x111: "movss", 0x12A: "cvtsi2ss", 0x12C: "cvttss2si", 0x12D: "cvtss2si",
+    0x151: "sqrtss", 0x152: "rsqrtss", 0x153: "rcpss", 0x158: "addss", 0x159: "mulss",
+    0x15C: "subss", 0x15D: "minss", 0x15E: "divss", 0x15F: "maxss", 0x1C2: "cmpss",
+}
 #: 0F 71/72/73 ib by ModRM reg
 MMX_SHIFTS = {(0x171, 2): "psrlw", (0x171, 4): "psraw", (0x171, 6): "psllw", (0x172, 2): "psrld",
               (0x172, 4): "psrad", (0x172, 6): "pslld", (0x173, 2): "psrlq", (0x173, 6): "psllq"}
@@ -123,7 +140,16 @@ def mnemonic_of(d: Decoder) -> str:
     if op in (0x171, 0x172, 0x173):
         return MMX_SHIFTS.get((op, reg), "(bad)")
     if op == 0x1AE:
-        return ("fxsave", "fxrstor")[reg] if reg < 2 else "(bad)"
+        if d.mod == 3:
+            return "sfence" if reg == 7 else "(bad)"
+        return ("fxsave", "fxrstor", "ldmxcsr", "stmxcsr")[reg] if reg < 4 else "(bad)"
+    if op in (0x112, 0x113, 0x116, 0x117):
+        high = op >= 0x116
+        if d.mod == 3:
+            return "movlhps" if high else "movhlps"
+        return "movhps" if high else "movlps"
+    if op in SSE:
+        return (SSE_SCALAR if d.rep == 0xF3 else SSE).get(op, "(bad)")
     return FIXED.get(op, "(bad)")
 
 

@@ -199,6 +199,7 @@ FEATURE_FPU, FEATURE_PSE, FEATURE_TSC, FEATURE_MSR, FEATURE_MCE, FEATURE_CX8 = 0
 FEATURE_PAE, FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = (
     0x40, 0x800, 0x1000, 0x2000, 0x4000, 0x8000)
 FEATURE_PAT, FEATURE_PSE36, FEATURE_MMX, FEATURE_FXSR = 0x10000, 0x20000, 0x800000, 0x1000000
+FEATURE_SSE = 0x2000000
 FEATURE_APIC = 0x200    # a local APIC component is present and enabled in IA32_APIC_BASE
 #: CPUID leaf 2: TLBs and caches (SDM vol. 2, table 3-12).  Pentium Pro: 8 KiB L1
 #: caches, 256 KiB L2; Pentium II model 5: 16 KiB L1 caches, 512 KiB L2.
@@ -217,6 +218,7 @@ def cpuid_features(cpu) -> int:
     features |= (FEATURE_PAT if model.pat else 0) | (FEATURE_PSE36 if model.pse36 else 0)
     if cpu.fpu is not None:     # MMX and FXSAVE live in the x87 registers
         features |= (FEATURE_MMX if model.mmx else 0) | (FEATURE_FXSR if model.fxsr else 0)
+        features |= FEATURE_SSE if model.sse else 0
     return features
 
 

@@ -13,8 +13,9 @@ SSE integer additions (PSHUFW, PMINUB, PAVGB, PMOVMSKB ...) raise #UD.
 FXSAVE/FXRSTOR use the 512-byte layout of SDM vol. 2 table 3-53 (legacy, non-64-bit
 form): FCW, FSW, the abridged tag byte (1 = not empty, one bit per physical
 register), FOP, FIP, FCS, FDP, FDS at bytes 0-23 and ST(0)-ST(7) in 16-byte slots
-from byte 32 (bytes 10-15 of each written as zero).  The Pentium II has no MXCSR and
-no XMM registers: bytes 24-31 and 160-511 are neither written nor read, and
+from byte 32 (bytes 10-15 of each written as zero); on a model with SSE,
+`sse_float.fxsave_sse`/`fxrstor_sse` add MXCSR and XMM0-7.  The Pentium II has no
+MXCSR and no XMM registers: bytes 24-31 and 160-511 are neither written nor read, and
 CR4.OSFXSR, though writable, changes nothing.  A memory operand not aligned on 16
 bytes raises #GP(0); CR0.EM or CR0.TS raise #NM.
 """
@@ -24,6 +25,7 @@ from typing import Callable, List
 from .decoder import TWO_BYTE, DecodeFault, Decoder, register
 from .fpu.ops import memory_reader, memory_writer, recheck
 from .fpu.unit import X87
+from . import sse_float
 from .state import CR0_EM, CR0_TS, GP, NM, UD, CPUFault
 
 Closure = Callable[[int], int]
@@ -280,13 +282,12 @@ def build_emms(d: Decoder) -> Closure:
 
 
 # ------------------------------------------------------------------ FXSAVE / FXRSTOR
-@register(TWO_BYTE, 0xAE)
 def build_fxsave(d: Decoder) -> Closure:
-    """0F AE /0 FXSAVE m512, /1 FXRSTOR m512 (the other forms are SSE: #UD)."""
+    """0F AE /0 FXSAVE m512, /1 FXRSTOR m512, after the ModRM byte (ops_sse.py
+    decodes 0F AE)."""
     cpu = d.cpu
     if not cpu.model.fxsr or cpu.fpu is None:
         raise DecodeFault()
-    d.modrm()
     if d.mod == 3 or d.reg > 1:
         raise DecodeFault()
     saving = d.reg == 0
@@ -324,10 +325,12 @@ def fxsave(cpu, linear: int) -> None:
         cpu.wr32(base + 4, (value >> 32) & 0xFFFFFFFF)
         cpu.wr32(base + 8, value >> 64)
         cpu.wr32(base + 12, 0)
+    sse_float.fxsave_sse(cpu, linear)
 
 
 def fxrstor(cpu, linear: int) -> None:
     fpu = cpu.fpu
+    sse = sse_float.fxrstor_sse(cpu, linear)
     words = [cpu.rd32(linear + 4 * i) for i in range(6)]
     registers = []
     for i in range(8):
@@ -344,4 +347,6 @@ def fxrstor(cpu, linear: int) -> None:
     s.fdp, s.fds = words[4], words[5] & 0xFFFF
     for i, value in enumerate(registers):
         s.regs[fpu.physical(i)] = value
+    if sse is not None:
+        cpu.mxcsr, cpu.xmm = sse[0], sse[1:]
     recheck(fpu)

@@ -30,12 +30,15 @@ CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_PG = (
     0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x10000, 0x80000000)
 CR0_AM = 0x40000            # alignment mask: #AC at CPL 3 with EFLAGS.AC (486+)
 CR4_DE = 0x8                # debugging extensions: I/O breakpoints, DR4/DR5 #UD
+CR4_OSFXSR = 0x200          # the OS saves XMM/MXCSR with FXSAVE: SSE instructions run
+CR4_OSXMMEXCPT = 0x400      # the OS handles #XM (clear: unmasked SIMD exceptions #UD)
 
 # Exception vectors.
 DE, DB, NMI_VECTOR, BP, OF_VECTOR, BR, UD, NM, DF_VECTOR = 0, 1, 2, 3, 4, 5, 6, 7, 8
 TS, NP, SS_VECTOR, GP, PF_VECTOR = 10, 11, 12, 13, 14
 MF = 16
 AC_VECTOR = 17
+XM = 19                     # SIMD floating-point exception
 
 
 class CPUFault(Exception):
@@ -93,6 +96,7 @@ class Model:
     fxsr: bool = False         # FXSAVE/FXRSTOR, CR4.OSFXSR
     pat: bool = False          # the page attribute table (PAT bit in page entries)
     pse36: bool = False        # 4 MiB pages above 4 GiB (PDE bits 16:13)
+    sse: bool = False          # XMM0-7, MXCSR and the SSE instructions (ops_sse.py)
 
 
 MODELS = {
@@ -107,6 +111,9 @@ MODELS = {
     # Pentium II "Deschutes": family 6, model 5, stepping 2 (CPUID EDX 0183FBFF)
     "pentium2": Model("pentium2", 6, 0x0000, 0x277FD5, 15, 0x0652, True,
                       mmx=True, fxsr=True, pat=True, pse36=True),
+    # Pentium III "Katmai": family 6, model 7, stepping 3 (CPUID EDX 0383FBFF)
+    "pentium3": Model("pentium3", 6, 0x0000, 0x277FD5, 15, 0x0673, True,
+                      mmx=True, fxsr=True, pat=True, pse36=True, sse=True),
 }
 
 
@@ -150,6 +157,8 @@ class CPUState:
     pdpte: List[int] = dataclasses.field(default_factory=list)      # PAE: the 4 PDPTE registers
     msrs: List[List[int]] = dataclasses.field(default_factory=list)
     fpu: Dict[str, Any] = dataclasses.field(default_factory=dict)    # the x87's X87State
+    xmm: List[int] = dataclasses.field(default_factory=lambda: [0] * 8)   # 128-bit each (SSE)
+    mxcsr: int = 0x1F80
 
 
 class LoopExit(Exception):
