@@ -27,6 +27,7 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 
+from pcmachine.cli import main
 from pcmachine.machine import Machine
 from pcmachine.plugins.cpu import sse_float as sf
 
@@ -469,3 +470,16 @@ def test_sse_guest_against_qemu(tmp_path: Any) -> None:
         33: ("801F0000BFFF0000", "801F0000FFFF0000"),       # MXCSR_MASK without DAZ
         34: ("0000803F" + "0" * 56, "0000807F" + "0" * 56),  # XMM0: 1.0 (QEMU: infinity)
     }
+
+
+def test_gcc_sse_kernel_matches_qemu(tmp_path: Any) -> None:
+    """tests/guests/sse_gcc: gcc -m32 -msse -O2 float code (MOVAPS, MULPS, DIVPS,
+    MAXPS, SHUFPS, CVTTSS2SI ...) prints the same as under QEMU 7.2 -cpu pentium3."""
+    log = tmp_path / "e9.txt"
+    status = main(["run", "pc.yaml", "--kernel", os.path.join(os.path.dirname(__file__), "guests",
+                                                              "sse_gcc", "kernel.elf"),
+                   "--set", "cpu.model=pentium3", "--headless", "--quiet",
+                   "--debugcon", f"file:{log}", "--max-instructions", "3000000"])
+    assert status == 0
+    with open(os.path.join(os.path.dirname(__file__), "guests", "sse_gcc", "expected_qemu.txt")) as handle:
+        assert log.read_text(encoding="latin-1") == handle.read()
