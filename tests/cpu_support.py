@@ -2,7 +2,7 @@
 and a minimal interrupt controller double."""
 
 import os
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from pcmachine.machine import Machine
 from pcmachine.plugins.cpu import CPU
@@ -101,3 +101,21 @@ def run_code(source: str, model: str = "80486", limit: int = 100_000, **options)
     machine.cpu.set_reg("sp", 0x7000)
     run_until_stopped(machine, limit)
     return machine
+
+
+def boot_sector_guest_lines(folder: str, binary: str, model: str, tmp_path: Any) -> Tuple[List[str], List[str]]:
+    """Boot `folder/binary` from a floppy on pc.yaml with `model`, and return its
+    port-E9h lines and the ones QEMU 7.2 wrote (`folder/expected_qemu.txt`)."""
+    with open(os.path.join(folder, binary), "rb") as handle:
+        image = handle.read().ljust(1474560, b"\0")
+    path = os.path.join(str(tmp_path), "guest.img")
+    with open(path, "wb") as handle:
+        handle.write(image)
+    machine = Machine.from_profile("pc.yaml", ["cmos.start=2026-01-01T00:00:00", f"cpu.model={model}"],
+                                   {"fda": path})
+    try:
+        machine.run_headless(2_000_000)
+    finally:
+        machine.close()
+    with open(os.path.join(folder, "expected_qemu.txt")) as handle:
+        return machine.components["debugcon"].text.splitlines(), handle.read().splitlines()

@@ -17,10 +17,9 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 
-from pcmachine.machine import Machine
 from pcmachine.plugins.cpu.ops_mmx import BINARY, IMMEDIATE_SHIFTS
 
-from cpu_support import make_machine, run_code
+from cpu_support import boot_sector_guest_lines, make_machine, run_code
 
 CODE = 0x30000
 DATA = 0x1000
@@ -312,20 +311,7 @@ def test_mmx_guest_matches_qemu(tmp_path: Any) -> None:
     Two documented differences, both where QEMU departs from the SDM: QEMU's FXSAVE
     stores FOP and FIP as zero (it does not keep them), and QEMU leaves bits 79:64
     of a register an MMX instruction wrote as they were (SDM vol. 1 9.5.1: all ones)."""
-    with open(os.path.join(GUEST, "mmx.bin"), "rb") as handle:
-        image = handle.read().ljust(1474560, b"\0")
-    path = os.path.join(str(tmp_path), "mmx.img")
-    with open(path, "wb") as handle:
-        handle.write(image)
-    machine = Machine.from_profile("pc.yaml", ["cmos.start=2026-01-01T00:00:00", "cpu.model=pentium2"],
-                                   {"fda": path})
-    try:
-        machine.run_headless(2_000_000)
-    finally:
-        machine.close()
-    ours = machine.components["debugcon"].text.splitlines()
-    with open(os.path.join(GUEST, "expected_qemu.txt")) as handle:
-        qemu = handle.read().splitlines()
+    ours, qemu = boot_sector_guest_lines(GUEST, "mmx.bin", "pentium2", tmp_path)
     assert len(ours) == len(qemu) and ours[-1] == "done"
     header = len(qemu) - 11                     # the FXSAVE image's first 16 bytes
     for index, (mine, theirs) in enumerate(zip(ours, qemu)):

@@ -28,10 +28,9 @@ from typing import Any, List, Optional, Tuple
 import pytest
 
 from pcmachine.cli import main
-from pcmachine.machine import Machine
 from pcmachine.plugins.cpu import sse_float as sf
 
-from cpu_support import make_machine, run_code
+from cpu_support import boot_sector_guest_lines, make_machine, run_code
 
 CODE = 0x30000
 DATA = 0x1000
@@ -447,20 +446,7 @@ def test_sse_guest_against_qemu(tmp_path: Any) -> None:
     follow the SDM): it sets no DE for a denormal operand, raises no #XM for an
     unmasked exception (it stores the masked result), and reports MXCSR_MASK FFFFh
     (DAZ; a Katmai has none: FFBFh)."""
-    with open(os.path.join(GUEST, "sse.bin"), "rb") as handle:
-        image = handle.read().ljust(1474560, b"\0")
-    path = os.path.join(str(tmp_path), "sse.img")
-    with open(path, "wb") as handle:
-        handle.write(image)
-    machine = Machine.from_profile("pc.yaml", ["cmos.start=2026-01-01T00:00:00", "cpu.model=pentium3"],
-                                   {"fda": path})
-    try:
-        machine.run_headless(2_000_000)
-    finally:
-        machine.close()
-    ours = machine.components["debugcon"].text.splitlines()
-    with open(os.path.join(GUEST, "expected_qemu.txt")) as handle:
-        qemu = handle.read().splitlines()
+    ours, qemu = boot_sector_guest_lines(GUEST, "sse.bin", "pentium3", tmp_path)
     assert len(ours) == len(qemu) and ours[-1] == "done"
     differences = {i: (mine, theirs) for i, (mine, theirs) in enumerate(zip(ours, qemu)) if mine != theirs}
     assert differences == {
