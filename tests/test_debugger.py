@@ -312,6 +312,20 @@ def test_gdb_reads_and_writes_the_x87_registers(tmp_path):
     assert "$1 = 2.5" in out and re.search(r"fctrl\s+0x27f", out)
 
 
+@needs_gdb
+def test_gdb_reads_and_writes_the_sse_registers_of_a_pentium_iii(tmp_path):
+    """gdb's org.gnu.gdb.i386.sse feature: xmm0-7 as its vec128 union, mxcsr with its flags."""
+    out = run_gdb(tmp_path, "break kmain\ncontinue\ninfo registers mxcsr\n"
+                  "set $xmm3.v4_int32[2] = 0x12345678\nset $mxcsr = 0x1f00\n"
+                  "stepi\np/x $xmm3.v4_int32\np/x $xmm2.uint128\ninfo registers mxcsr\n",
+                  extra=("--set", "cpu.model=pentium3"))
+    assert re.search(r"mxcsr\s+0x1f80\s+\[ IM DM ZM OM UM PM \]", out), out[-2000:]   # the reset value
+    assert "$1 = {0x0, 0x0, 0x12345678, 0x0}" in out and "$2 = 0x0" in out, out[-2000:]
+    assert re.search(r"mxcsr\s+0x1f00\s+\[ DM ZM OM UM PM \]", out), out[-2000:]
+    no_sse = run_gdb(tmp_path, "info registers mxcsr\n")                        # the Pentium Pro
+    assert "Invalid register" in no_sse, no_sse[-2000:]
+
+
 def test_going_backwards_puts_the_disk_back_and_forwards_writes_it_again(tmp_path):
     """Reverse execution over ATA writes (tests/guests/disk/ata_stream.asm rewrites
     its sectors generation after generation): the image file holds at the earlier

@@ -3,7 +3,8 @@ before its first instruction, like QEMU's `-s -S`).
 
 The GDB Remote Serial Protocol over TCP (gdb's "Remote Protocol" appendix):
 registers as the i386 target description (`org.gnu.gdb.i386.core` with the x87
-registers, plus the control registers in `org.pcmachine.system`) sent with
+registers, the control registers in `org.pcmachine.system`, and on a CPU with SSE
+`org.gnu.gdb.i386.sse`: xmm0-7 and mxcsr) sent with
 `qXfer:features:read`; memory by linear address through the page tables;
 breakpoints kept by the debugger, never written into guest memory (Z0, Z1);
 watchpoints on the bus (Z2 write, Z3 read, Z4 access); `s`, `c`, `vCont`, Ctrl+C;
@@ -24,6 +25,7 @@ from typing import Any, List, Optional, Tuple
 import trio
 
 from pcmachine.errors import UserError
+from pcmachine.plugins.cpu.sse_float import MXCSR_MASK
 
 from . import inspect
 from .control import Debugger
@@ -34,11 +36,27 @@ GENERAL = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflag
 X87_CONTROL = ("fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop")
 SYSTEM = ("cr0", "cr2", "cr3", "cr4")
 REGISTER_COUNT = len(GENERAL) + 8 + len(X87_CONTROL) + len(SYSTEM)
+XMM0 = REGISTER_COUNT               # then xmm0-7 and mxcsr on a CPU with SSE
+MXCSR = XMM0 + 8
+SSE_REGISTER_COUNT = MXCSR + 1
+#: gdb's vec128 and i386_mxcsr types (its features/i386/32bit-sse.xml)
+SSE_TYPES = (
+    '<vector id="v4f" type="ieee_single" count="4"/><vector id="v2d" type="ieee_double" count="2"/>'
+    '<vector id="v16i8" type="int8" count="16"/><vector id="v8i16" type="int16" count="8"/>'
+    '<vector id="v4i32" type="int32" count="4"/><vector id="v2i64" type="int64" count="2"/>'
+    '<union id="vec128"><field name="v4_float" type="v4f"/><field name="v2_double" type="v2d"/>'
+    '<field name="v16_int8" type="v16i8"/><field name="v8_int16" type="v8i16"/>'
+    '<field name="v4_int32" type="v4i32"/><field name="v2_int64" type="v2i64"/>'
+    '<field name="uint128" type="uint128"/></union><flags id="i386_mxcsr" size="4">'
+    + "".join(f'<field name="{name}" start="{bit}" end="{bit}"/>' for bit, name in enumerate(
+        ("IE", "DE", "ZE", "OE", "UE", "PE", "DAZ", "IM", "DM", "ZM", "OM", "UM", "PM")))
+    + '<field name="FZ" start="15" end="15"/></flags>')
 SIGINT, SIGTRAP = 2, 5
 
 
-def target_xml() -> str:
-    """The target description: gdb's i386 core registers, x87 included, then ours."""
+def target_xml(sse: bool = False) -> str:
+    """The target description: gdb's i386 core registers, x87 included, then ours,
+    then (`sse`) gdb's SSE registers."""
     regs = []
     for number, name in enumerate(GENERAL):
         kind = {"esp": "data_ptr", "ebp": "data_ptr", "eip": "code_ptr", "eflags": "i386_eflags"}.get(name, "int32")
@@ -57,7 +75,13 @@ def target_xml() -> str:
     return ('<?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd"><target version="1.0">'
             '<architecture>i386</architecture><feature name="org.gnu.gdb.i386.core">'
             + flags + "".join(regs) + '</feature><feature name="org.pcmachine.system">'
-            + system + "</feature></target>")
+            + system + "</feature>" + (sse_feature() if sse else "") + "</target>")
+
+
+def sse_feature() -> str:
+    xmm = "".join(f'<reg name="xmm{n}" bitsize="128" type="vec128" regnum="{XMM0 + n}"/>' for n in range(8))
+    return ('<feature name="org.gnu.gdb.i386.sse">' + SSE_TYPES + xmm
+            + f'<reg name="mxcsr" bitsize="32" type="i386_mxcsr" group="vector" regnum="{MXCSR}"/></feature>')
 
 
 def checksum(data: bytes) -> bytes:
@@ -88,7 +112,9 @@ class GDBStub:
         self.stream: Optional[trio.SocketStream] = None
         self.packets_in, self.packets_out = trio.open_memory_channel(64)
         self.ack = True
-        self.xml = target_xml().encode()
+        self.sse = bool(getattr(getattr(machine.cpu, "model", None), "sse", False))
+        self.register_count = SSE_REGISTER_COUNT if self.sse else REGISTER_COUNT
+        self.xml = target_xml(self.sse).encode()
         self.connected = trio.Event()
         self.sending = trio.Lock()            # acks (reader) and replies (machine) share the socket
         self.history_begin = False
@@ -279,11 +305,11 @@ class GDBStub:
         elif text.startswith("T"):
             await self.send(b"OK" if 0 < int(text[1:], 16) <= len(self.processors()) else b"E01")
         elif text == "g":
-            await self.send(b"".join(self.register_bytes(n).hex().encode() for n in range(REGISTER_COUNT)))
+            await self.send(b"".join(self.register_bytes(n).hex().encode() for n in range(self.register_count)))
         elif text.startswith("G"):
             data = bytes.fromhex(text[1:])
             offset = 0
-            for number in range(REGISTER_COUNT):
+            for number in range(self.register_count):
                 size = len(self.register_bytes(number))
                 if offset + size <= len(data):
                     self.set_register(number, data[offset:offset + size])
@@ -291,7 +317,7 @@ class GDBStub:
             await self.send(b"OK")
         elif text.startswith("p"):
             number = int(text[1:], 16)
-            await self.send(self.register_bytes(number).hex().encode() if number < REGISTER_COUNT else b"E01")
+            await self.send(self.register_bytes(number).hex().encode() if number < self.register_count else b"E01")
         elif text.startswith("P"):
             number_text, value = text[1:].split("=")
             self.set_register(int(number_text, 16), bytes.fromhex(value))
@@ -376,6 +402,8 @@ class GDBStub:
             return x87_register(cpu, number - 16)
         if number < 32:
             return struct.pack("<I", x87_control(cpu, X87_CONTROL[number - 24]))
+        if number >= XMM0:
+            return struct.pack("<I", cpu.mxcsr) if number == MXCSR else cpu.xmm[number - XMM0].to_bytes(16, "little")
         return struct.pack("<I", cpu.cr[int(SYSTEM[number - 32][2:])] if int(SYSTEM[number - 32][2:]) < len(cpu.cr) else 0)
 
     def set_register(self, number: int, data: bytes) -> None:
@@ -388,6 +416,10 @@ class GDBStub:
             cpu.set_reg(name, value)
         elif number < 32:
             set_x87(cpu, number, data)
+        elif number == MXCSR:
+            cpu.mxcsr = struct.unpack("<I", data[:4])[0] & MXCSR_MASK
+        elif number >= XMM0:
+            cpu.xmm[number - XMM0] = int.from_bytes(data[:16], "little")
         else:
             cpu.set_reg(SYSTEM[number - 32], struct.unpack("<I", data[:4])[0])
 
