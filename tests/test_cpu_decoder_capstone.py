@@ -30,6 +30,10 @@ CAPSTONE_QUIRKS = {
     # CLDEMOTE and CET later.
     **{(bits, "nop"): {"bndldx", "bndstx", "bndmov", "cldemote", "endbr32", "endbr64", "rdsspd"}
        for bits in (16, 32)},
+    # CMPPS/CMPSS: capstone prints the SDM's pseudo-op for the predicate (CMPLTPS ...).
+    **{(bits, "cmp" + form): {f"cmp{predicate}{form}" for predicate in (
+        "eq", "lt", "le", "unord", "neq", "nlt", "nle", "ord")}
+       for bits in (16, 32) for form in ("ps", "ss")},
 }
 PREFIXES = {0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65}
 
@@ -49,7 +53,7 @@ def mandatory_prefix_form(code: bytes) -> bool:
 class Checker:
     def __init__(self, bits: int, model: str = "pentiumpro") -> None:
         self.bits = bits
-        self.machine = make_machine(model, fpu=model == "pentium2")
+        self.machine = make_machine(model, fpu=model in ("pentium2", "pentium3"))
         cpu = self.machine.cpu
         cpu.load_segment(1, CODE >> 4)
         if bits == 32:
@@ -130,3 +134,20 @@ def test_mmx_and_fxsave_match_capstone(bits: int) -> None:
         for modrm in range(256):
             compared += mmx.check(bytes([0x0F, opcode, modrm]) + bytes(range(1, 13)))
     assert compared > 40 * 256
+
+
+@pytest.mark.parametrize("bits", [16, 32])
+def test_sse_matches_capstone(bits: int) -> None:
+    """pentium3: every SSE opcode with every ModRM byte, without a prefix and with F3
+    (the scalar forms: only their lengths, see `mandatory_prefix_form`)."""
+    sse = Checker(bits, "pentium3")
+    from pcmachine.plugins.cpu.ops_sse import ARITHMETIC, LOGIC, MMX_EXTENSIONS, PERMUTE
+    opcodes = sorted({0x10, 0x11, 0x12, 0x13, 0x16, 0x17, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x2D,
+                      0x2E, 0x2F, 0x50, 0x51, 0x52, 0x53, 0xC2, 0xC4, 0xC5, 0xD7, 0xE7, 0xF7,
+                      *ARITHMETIC, *LOGIC, *PERMUTE, *MMX_EXTENSIONS})
+    compared = 0
+    for prefix in (b"", b"\xF3"):
+        for opcode in opcodes:
+            for modrm in range(256):
+                compared += sse.check(prefix + bytes([0x0F, opcode, modrm]) + bytes(range(1, 13)))
+    assert compared > 50 * 256
