@@ -69,15 +69,16 @@ def share_out(items: List[Any], count: int) -> List[int]:
     PyPy; the others count half a second, about their mean there.  Dealing
     by position made one of PyPy's halves several long boots heavier than the
     other, so the whole run waited on it."""
-    def weight(item: Any) -> float:
+    weights = []
+    for item in items:
         marker = item.get_closest_marker("heavy")
-        return float(marker.args[0]) if marker else 0.5
+        weights.append(float(marker.args[0]) if marker else 0.5)
     loads = [0.0] * count
     shares = [0] * len(items)
-    for index in sorted(range(len(items)), key=lambda index: -weight(items[index])):
+    for index in sorted(range(len(items)), key=lambda index: -weights[index]):
         share = loads.index(min(loads))
         shares[index] = share
-        loads[share] += weight(items[index])
+        loads[share] += weights[index]
     return shares
 
 

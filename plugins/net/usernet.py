@@ -32,8 +32,8 @@ address).  What answers:
   14400 s; no RDNSS option, as slirp on a host without an IPv6 DNS server), a
   neighbour solicitation for fe80::2 or fec0::2 a neighbour advertisement (R, O,
   and S unless it goes to ff02::1), an echo request to either an echo reply.  So
-  the guest configures fec0::15-style addresses at once, as under QEMU, instead
-  of waiting for router solicitations to time out.  slirp's unsolicited
+  the guest configures its fec0:: address (from its MAC) at once, as under QEMU,
+  instead of waiting for router solicitations to time out.  slirp's unsolicited
   advertisements (every 200-600 s at random) are not sent.
 
 Everything else (TCP, DNS queries, traffic to other addresses) is dropped: a
