@@ -25,7 +25,7 @@ replay needs the same files.  The sessions are plain data in the network's state
 
 import os
 import struct
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 TFTP_READ_REQUEST, TFTP_DATA, TFTP_ACK, TFTP_ERROR, TFTP_OPTION_ACK = 1, 3, 4, 5, 6
 FILE_NOT_FOUND = (1, b"File not found")
@@ -75,10 +75,9 @@ class TftpServer:
         session = self._open(state, client, now_ns)
         if session is None:
             return []
-        refusal = self._refusal(body)
+        refusal, name, rest = self._parse(body)
         if refusal is not None:
             return [self._fail(state, session, refusal)]
-        name, rest = body.split(b"\0", 1)
         state.tftp_names[session] = name
         path = self._path(name)
         try:
@@ -112,21 +111,22 @@ class TftpServer:
                                for key, value in acknowledged)]
         return [self._next_block(state, session, now_ns)]
 
-    def _refusal(self, body: bytes):
-        """The error a request gets before its file is looked at, if any."""
+    def _parse(self, body: bytes) -> Tuple[Optional[Tuple[int, bytes]], bytes, bytes]:
+        """A read request's file name and what follows it (the mode, then the
+        options), or the error it gets before its file is looked at."""
         if self.folder is None:
-            return ACCESS_VIOLATION
+            return ACCESS_VIOLATION, b"", b""
         end = body.find(b"\0", 0, MAX_NAME)
         if end < 0:
-            return ACCESS_VIOLATION
-        name, mode = body[:end], body[end + 1:]
-        if len(mode) < 6:
-            return ACCESS_VIOLATION
-        if mode.split(b"\0", 1)[0].lower() != b"octet":
-            return BAD_MODE
+            return ACCESS_VIOLATION, b"", b""
+        name, rest = body[:end], body[end + 1:]
+        if len(rest) < 6:
+            return ACCESS_VIOLATION, name, rest
+        if rest.split(b"\0", 1)[0].lower() != b"octet":
+            return BAD_MODE, name, rest
         if b"../" in name or name.endswith(b"/"):
-            return ACCESS_VIOLATION
-        return None
+            return ACCESS_VIOLATION, name, rest
+        return None, name, rest
 
     def _path(self, name: bytes) -> bytes:
         return self.folder + b"/" + name
