@@ -35,17 +35,17 @@ class InstructionTrace:
         self.count += 1
 
 
-def smp_machine(floppy: str, count: int, *plugins: Any) -> Machine:
+def smp_machine(floppy: str, count: int, *plugins: Any, model: str = "pentiumpro") -> Machine:
     def setup(machine: Machine) -> None:
         for plugin in plugins:
             machine.add_plugin(plugin)
-    return Machine.from_profile("pc.yaml", [FIXED_RTC, f"cpu.count={count}"], {"fda": floppy},
-                                setup=setup)
+    return Machine.from_profile("pc.yaml", [FIXED_RTC, f"cpu.count={count}", f"cpu.model={model}"],
+                                {"fda": floppy}, setup=setup)
 
 
-def boot(floppy: str, count: int, *plugins: Any) -> Tuple[Machine, PortE9Capture]:
+def boot(floppy: str, count: int, *plugins: Any, model: str = "pentiumpro") -> Tuple[Machine, PortE9Capture]:
     console = PortE9Capture()
-    machine = smp_machine(floppy, count, console, *plugins)
+    machine = smp_machine(floppy, count, console, *plugins, model=model)
     assert machine.run_headless(MAX_INSTRUCTIONS) == "halted"
     machine.close()
     return machine, console
@@ -62,6 +62,16 @@ def test_with_one_processor_the_start_up_ipi_reaches_nobody(tmp_path, floppy_fro
     assert console.text.splitlines() == ["bsp: apic=00 cpuid=00", "ap: none", "counter=30000",
                                "patched=2", "done"]
     assert list(machine.components).count("cpu1") == 0
+
+
+def test_init_keeps_the_x87_sse_msr_and_tsc_state_of_the_processor(tmp_path, floppy_from):
+    """SDM vol. 3 table 9-1: INIT leaves the x87 and SSE registers, MXCSR, the
+    MSRs and the time-stamp counter as they were (tests/guests/devices/smpinit.asm;
+    Bochs 2.7 with two p3_katmai processors prints these lines; QEMU 7.2 clears
+    the MTRRs and the TSC on INIT, and prints mtrr=00000000 and tsc=0)."""
+    _, console = boot(floppy_from(tmp_path, "devices/smpinit.bin"), 2, model="pentium3")
+    assert console.text.splitlines() == ["fcw=0E7F", "st0=40000000", "mxcsr=7F80", "xmm3=89ABCDEF",
+                                         "mtrr=00000006", "tsc=1", "done"]
 
 
 def test_processors_share_the_instruction_count_in_quanta(tmp_path, floppy_from):

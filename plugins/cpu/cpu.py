@@ -24,7 +24,7 @@ from .blockrun import (DEFAULT_WARMUP, Runner, compile_loop_runner_unpeeled, mak
                        make_runner)
 from .decoder import decode
 from .memory import build_accessors
-from .state import (AC, BreakBefore, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_ET,
+from .state import (AC, BreakBefore, CPUFault, CodeModified, LoopExit, RestartAlone, CPUState, CR0_AM, CR0_CACHE, CR0_ET,
                     CR0_PE, CR0_PG, CS, ESP, FLAG_BITS, GP, IF, IOPL, MODELS, NMI_VECTOR, REG8,
                     REG16, REG32, RF, SEGS, SS, SS_VECTOR, TF, VM, keeps_cpu_state)
 
@@ -289,7 +289,7 @@ class CPU(Component):
             self.cr[0] = 0x60000000
         if self.fpu is not None:
             self.fpu.reset()
-        self.xmm = [0] * 8              # SSE state: RESET only (SDM vol. 3, table 9-1)
+        self.xmm = [0] * 8
         self.mxcsr = MXCSR_RESET
         if not self.is_bsp:
             self.halted = self.waiting_sipi = True
@@ -297,8 +297,19 @@ class CPU(Component):
 
     def apic_init(self) -> None:
         """An INIT IPI (SDM 8.4.1): the processor resets; an application processor
-        then waits for a start-up IPI, the bootstrap processor runs the BIOS again."""
+        then waits for a start-up IPI, the bootstrap processor runs the BIOS again.
+        INIT keeps what RESET clears in SDM vol. 3 table 9-1's INIT column: the
+        x87, MMX and SSE registers, MXCSR, the MSRs with the time-stamp counter
+        (an AP's TSC stays in step with the others, as Linux's TSC sync check
+        expects) and CR0's CD and NW."""
+        kept_fpu = self.fpu.state if self.fpu is not None else None
+        xmm, mxcsr, msrs, tsc_offset = self.xmm, self.mxcsr, self.msrs, self.tsc_offset
+        cache_bits = self.cr[0] & CR0_CACHE
         self.reset()
+        if kept_fpu is not None:
+            self.fpu.state = kept_fpu
+        self.xmm, self.mxcsr, self.msrs, self.tsc_offset = xmm, mxcsr, msrs, tsc_offset
+        self.cr[0] = self.cr[0] & ~CR0_CACHE | cache_bits
 
     def apic_startup(self, vector: int) -> None:
         """A start-up IPI: a processor waiting for one starts in real mode at

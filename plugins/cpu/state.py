@@ -29,6 +29,7 @@ FLAG_BITS = {"cf": CF, "pf": PF, "af": AF, "zf": ZF, "sf": SF, "tf": TF, "if": I
 CR0_PE, CR0_MP, CR0_EM, CR0_TS, CR0_ET, CR0_NE, CR0_WP, CR0_PG = (
     0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x10000, 0x80000000)
 CR0_AM = 0x40000            # alignment mask: #AC at CPL 3 with EFLAGS.AC (486+)
+CR0_CACHE = 0x60000000      # CD and NW: caching disabled, not write-through (486+)
 CR4_DE = 0x8                # debugging extensions: I/O breakpoints, DR4/DR5 #UD
 CR4_OSFXSR = 0x200          # the OS saves XMM/MXCSR with FXSAVE: SSE instructions run
 CR4_OSXMMEXCPT = 0x400      # the OS handles #XM (clear: unmasked SIMD exceptions #UD)
