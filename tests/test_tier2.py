@@ -589,8 +589,11 @@ def test_block_functions_keep_registers_and_flags_in_locals(tmp_path: Any) -> No
     assert re.search(r"(L_)?regs\[3\] = reg3", after)             # stored after the loop
     # `cmp ebp, ebx; adc ebp, 0; inc ebx; dec ecx; jnz inner`: after MIX's RET.
     tail = turn.split("LoopExit()")[-1]
-    inc = r"\(reg3 & 4294967295\) \+ 1" if not tier2.SIMPLIFY_MASKS else r"reg3 \+ 1"
-    assert re.search(r"= %s & 4294967295" % inc, tail)            # INC EBX on a local
+    # INC EBX on a local: EBX's, or the temporary of MIX's SHL that EBX holds
+    # (the memory accesses' slow paths leave the registers alone: no reload).
+    ebx = r"(reg3|i\d+_result)"
+    inc = r"\(%s & 4294967295\) \+ 1" % ebx if not tier2.SIMPLIFY_MASKS else r"%s \+ 1" % ebx
+    assert re.search(r"= %s & 4294967295" % inc, tail)
     assert not re.search(r"reg3 & 0\b", tail)                     # no upper half to keep
     # DEC ECX follows INC: its test of the lazy record (which CF?) is folded away.
     assert re.search(r"lf_b = i\d+_carry", tail)

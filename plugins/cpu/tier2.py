@@ -897,10 +897,35 @@ class _Promoter:
 
     def sync_around(self, stmt: ast.stmt) -> List[ast.stmt]:
         """`stmt` on the real state: markers the code generator fills in once the
-        promoted locals are known (`finish`); nothing runs after a `raise`."""
+        promoted locals are known (`finish`); nothing runs after a `raise`, and
+        nothing needs loading again after calls that leave the CPU's state alone
+        (`kept`: the memory accessors, `state.KEEPS_CPU_STATE`), so what the
+        locals held stays known after them (constants, copies)."""
         if type(stmt) is ast.Raise:
             return [_Marker("store"), stmt]
-        return [_Marker("store"), stmt, _Marker("load")]
+        return [_Marker("store"), stmt, _Marker("kept" if self.keeps_state(stmt) else "load")]
+
+    def keeps_state(self, stmt: ast.stmt) -> bool:
+        """Every call in `stmt` is to a function that leaves the CPU's state alone,
+        and the statement reaches the state no other way."""
+        for node in _walk(stmt):
+            if self.location(node) is not None:
+                if type(node.ctx) is not ast.Load:
+                    return False        # it assigns a promoted location on the real state
+                continue
+            kind = type(node)
+            if kind is ast.Call and not self.safe_call(node):
+                function = _resolved(node.func, self.namespace)
+                code = getattr(getattr(function, "__func__", function), "__code__", None)
+                if code not in KEEPS_CPU_STATE:
+                    return False
+            elif kind is ast.Name and (node.id == self.regs_name or node.id in SEGMENT_LISTS) and \
+                    not self.regs_subscripted(stmt, node):
+                return False
+            elif kind in (ast.Subscript, ast.Attribute) and type(node.value) is ast.Name and \
+                    node.value.id not in self.namespace:
+                return False
+        return True
 
     def finish(self, stmts: List[ast.stmt]) -> List[ast.stmt]:
         """Replace the markers by the stores and loads of the promoted locals: the
@@ -909,6 +934,7 @@ class _Promoter:
         nodes)."""
         self.sync_stores = self.stores() + [_assign("synced", ast.Constant(value=True))]
         self.sync_loads = self.loads() + [_assign("synced", ast.Constant(value=False))]
+        self.sync_kept = self.sync_loads[-1:]
         self.count = 0
         return self._finish(stmts)
 
@@ -923,6 +949,8 @@ class _Promoter:
                 elif stmt.kind == "store":
                     out.append(count_store(self.count))
                     out.extend(self.sync_stores)
+                elif stmt.kind == "kept":
+                    out.extend(self.sync_kept)
                 else:
                     out.extend(self.sync_loads)
                 continue
