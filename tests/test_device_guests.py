@@ -552,6 +552,15 @@ def test_sti_hlt_takes_a_pending_interrupt_at_once(tmp_path, capsys, floppy_from
         "irq0 pending", "ticks=01 counter FFFB -> FFFA"]
 
 
+def test_the_time_stamp_counter_counts_on_through_a_reset(tmp_path, capsys, floppy_from):
+    """tscreset.asm waits 20 timer ticks in HLT, reads the TSC, resets the machine
+    through the keyboard controller and reads it again: larger, as in QEMU 7.2
+    and Bochs 2.7.  Before, a reset set the TSC to the instruction count, without
+    the idle time HLT had skipped: it went back."""
+    assert debugcon_lines(tmp_path, capsys, floppy_from, "devices/tscreset.bin") == [
+        "tsc: kept counting"]
+
+
 def test_enabling_the_local_apic_keeps_the_8259a_interrupts(tmp_path, capsys, floppy_from):
     """apicwire.asm sets the local APIC's SVR enable bit without programming LINT0,
     as the Bochs BIOS's rombios32 does (it then waited for ever at "Press F12 for

@@ -269,12 +269,16 @@ class CPU(Component):
         """Architectural reset: CS=F000 with base FFFF0000, EIP=FFF0, EDX=signature.
         A TLB already allocated is emptied and kept: allocating its 2 x 2 M slots
         again at the next paging start cost 30 ms per reset (the fuzzer resets
-        for every case)."""
+        for every case).  The time-stamp counter counts on through a reset, as
+        in QEMU and, for the keyboard controller's reset (an INIT on P6 boards),
+        in Bochs: it never goes back, whatever time idle HLTs skipped."""
         if self.tlb_read:
             paging.flush_tlb(self)
         tlb = (self.tlb_read, self.tlb_write)
+        tsc_offset = self.tsc_offset
         self._init_registers()
         self.tlb_read, self.tlb_write = tlb
+        self.tsc_offset = tsc_offset
         model = self.model
         self.regs[2] = model.signature
         self.seg_sel[CS] = 0xF000
@@ -299,16 +303,16 @@ class CPU(Component):
         """An INIT IPI (SDM 8.4.1): the processor resets; an application processor
         then waits for a start-up IPI, the bootstrap processor runs the BIOS again.
         INIT keeps what RESET clears in SDM vol. 3 table 9-1's INIT column: the
-        x87, MMX and SSE registers, MXCSR, the MSRs with the time-stamp counter
-        (an AP's TSC stays in step with the others, as Linux's TSC sync check
-        expects) and CR0's CD and NW."""
+        x87, MMX and SSE registers, MXCSR, the MSRs (the time-stamp counter, which
+        `reset` keeps too, stays in step with the other processors', as Linux's
+        TSC sync check expects) and CR0's CD and NW."""
         kept_fpu = self.fpu.state if self.fpu is not None else None
-        xmm, mxcsr, msrs, tsc_offset = self.xmm, self.mxcsr, self.msrs, self.tsc_offset
+        xmm, mxcsr, msrs = self.xmm, self.mxcsr, self.msrs
         cache_bits = self.cr[0] & CR0_CACHE
         self.reset()
         if kept_fpu is not None:
             self.fpu.state = kept_fpu
-        self.xmm, self.mxcsr, self.msrs, self.tsc_offset = xmm, mxcsr, msrs, tsc_offset
+        self.xmm, self.mxcsr, self.msrs = xmm, mxcsr, msrs
         self.cr[0] = self.cr[0] & ~CR0_CACHE | cache_bits
 
     def apic_startup(self, vector: int) -> None:
