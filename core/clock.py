@@ -71,11 +71,11 @@ class Clock:
         if time_ns > now:
             self.offset_ns += time_ns - now
 
-    def skip_within(self, delay_ns: int) -> int:
+    def skip_within(self, delay_ns: int) -> None:
         """In the middle of a CPU batch, let up to `delay_ns` of virtual time pass
         without instructions, never beyond the next event: reaching it ends the
         batch (the event then fires before the next block), else the batch's stop
-        moves earlier with the event's instruction count.  Returns the ns skipped."""
+        moves earlier with the event's instruction count."""
         now = self.now()
         deadline = self.next_deadline()
         target = now + delay_ns
@@ -85,7 +85,13 @@ class Clock:
         self.offset_ns += target - now
         if deadline is not None and target < deadline:
             self.stop_icount = min(self.stop_icount, max(self.icount_at(deadline), self.icount))
-        return target - now
+
+    def ticks_since(self, offset_ns: int) -> int:
+        """Instruction-rate ticks (the TSC's) in the virtual time skipped since
+        `offset_ns` was the skipped total: whole ticks of the totals, so the
+        rounding of many small skips never adds up."""
+        return (self.offset_ns * self.ips // NS_PER_SECOND
+                - offset_ns * self.ips // NS_PER_SECOND)
 
     # -------------------------------------------------------------- events
     def schedule(self, deadline_ns: int, callback: Callable[[], None]) -> Event:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import trio
 
 from .bus import Bus
-from .clock import FAR_FUTURE, NS_PER_SECOND, Clock
+from .clock import FAR_FUTURE, Clock
 from .component import Component
 from .errors import ProfileError, UserError
 from .hookflags import HookFlags
@@ -409,9 +409,7 @@ class Machine:
         # The time-stamp counter keeps counting while the processor waits in HLT
         # (SDM vol. 3, 17.17: it counts processor clocks; HLT stops execution, not
         # the clock), so every TSC moves on with the skipped time, as PAUSE's does.
-        # Whole ticks of the total skipped time, so the rounding never accumulates.
-        ticks = (clock.offset_ns * clock.ips // NS_PER_SECOND
-                 - before * clock.ips // NS_PER_SECOND)
+        ticks = clock.ticks_since(before)
         if ticks:
             for cpu in self.all_cpus():
                 if hasattr(cpu, "tsc_offset"):

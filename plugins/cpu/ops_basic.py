@@ -664,8 +664,9 @@ def spin_wait(cpu, n: int, m: int) -> Closure:
     delay_ns = cpu.pause_ticks * NS_PER_SECOND // clock.ips
 
     def pause(eip: int) -> int:
-        skipped = clock.skip_within(delay_ns)
-        cpu.tsc_offset += skipped * clock.ips // NS_PER_SECOND
+        before = clock.offset_ns
+        clock.skip_within(delay_ns)
+        cpu.tsc_offset += clock.ticks_since(before)
         return (eip + n) & m
     return pause
 
