@@ -428,30 +428,7 @@ put_out:
         call hex32
         mov eax, [out]
         call hex32
-newline:
-        mov al, 10
-        out 0xE9, al
-        ret
-
-hex32:  push eax
-        shr eax, 16
-        call hex16
-        pop eax
-hex16:  push ax
-        mov al, ah
-        call hex8
-        pop ax
-hex8:   push ax
-        shr al, 4
-        call .digit
-        pop ax
-.digit: and al, 0xF
-        add al, '0'
-        cmp al, '9'
-        jbe .out
-        add al, 'A' - '9' - 1
-.out:   out 0xE9, al
-        ret
+%include "../hexout.inc"
 
         align 4
 pairs:  dd 0x7FFF8001, 0x80FF017F, 0x7FFF0001, 0x807F01FF, 4

@@ -147,30 +147,7 @@ to_xmm0: mov [result], eax              ; (MOVD xmm, r32 is SSE2)
         movss xmm0, [result]
         ret
 
-newline:
-        mov al, 10
-        out 0xE9, al
-        ret
-
-hex32:  push eax
-        shr eax, 16
-        call hex16
-        pop eax
-hex16:  push ax
-        mov al, ah
-        call hex8
-        pop ax
-hex8:   push ax
-        shr al, 4
-        call .digit
-        pop ax
-.digit: and al, 0xF
-        add al, '0'
-        cmp al, '9'
-        jbe .out
-        add al, 'A' - '9' - 1
-.out:   out 0xE9, al
-        ret
+%include "../hexout.inc"
 
 O_ADD equ 0
 O_SUB equ 2
