@@ -415,6 +415,27 @@ def test_fxrstor_loads_xmm_and_checks_mxcsr() -> None:
     assert cpu.xmm[0] == 0x55667788 and cpu.xmm[3] == int("11223344" * 4, 16)
 
 
+def test_fxrstor_reaches_instructions_decoded_before_it() -> None:
+    """The loop's block is decoded at its second pass and run again at the third:
+    there ORPS reads the XMM1 the last FXRSTOR loaded (FXRSTOR replaced the
+    register list decoded instructions read)."""
+    source = ENABLE + """
+    fxsave [0x2000]
+    mov dword [0x2000 + 176], 0x12345678
+    mov cx, 3
+again:
+    xorps xmm0, xmm0
+    orps xmm0, xmm1
+    movss [0x3000], xmm0
+    add dword [0x2000 + 176], 1
+    fxrstor [0x2000]
+    loop again
+"""
+    dx, machine = vector_of(source)
+    assert dx == 0xEEEE
+    assert struct.unpack_from("<I", bytes(machine.bus.memory[0x3000:0x3004]))[0] == 0x1234567A
+
+
 def test_cpuid_reports_a_katmai_with_sse() -> None:
     dx, machine = vector_of("mov eax, 1\ncpuid\nmov ebx, edx\nmov ecx, eax")
     cpu = machine.cpu

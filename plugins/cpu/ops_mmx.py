@@ -348,5 +348,6 @@ def fxrstor(cpu, linear: int) -> None:
     for i, value in enumerate(registers):
         s.regs[fpu.physical(i)] = value
     if sse is not None:
-        cpu.mxcsr, cpu.xmm = sse[0], sse[1:]
+        cpu.mxcsr = sse[0]
+        cpu.xmm[:] = sse[1:]     # in place: decoded instructions hold the list
     recheck(fpu)
