@@ -23,7 +23,7 @@ FXSAVE/FXRSTOR's SSE area, CPUID and the snapshot."""
 import os
 import random
 import struct
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Set, Tuple
 
 import pytest
 
@@ -130,11 +130,17 @@ UNTRUSTED_MXCSR = 0x3F
 
 
 class SseDiffer:
+    """One instruction form at a time in unicorn and in our CPU; `model`,
+    `operands` and `skipped_lanes` (of `lane_bits`) are what test_sse2.py changes."""
+
+    model = "pentium3"
+    lane_bits = 32
+
     def __init__(self, seed: int) -> None:
         unicorn = pytest.importorskip("unicorn")
         self.ucx = pytest.importorskip("unicorn.x86_const")
         self.rng = random.Random(seed)
-        self.machine = make_machine("pentium3", fpu=True)
+        self.machine = make_machine(self.model, fpu=True)
         self.cpu = self.machine.cpu
         self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_32)
         self.uc.mem_map(0, 0x100000)
@@ -177,10 +183,26 @@ class SseDiffer:
         uc.emu_start(CODE, CODE + len(code) - 1)
         return bytes(uc.mem_read(DATA, len(data)))
 
-    def case(self, name: str, op: bytes, kind: int) -> Optional[str]:
+    def operands(self, kind: int) -> Tuple[int, int]:
         rng = self.rng
         a = vector(rng)
-        b = vector(rng, a if rng.random() < 0.3 else None)
+        return a, vector(rng, a if rng.random() < 0.3 else None)
+
+    def skipped_lanes(self, kind: int, a: int, b: int) -> Set[int]:
+        """The lanes of XMM0 where unicorn departs from the SDM."""
+        skip_lanes = set()
+        if kind in (0x58, 0x59, 0x5C, 0x5E, 0x51, 0x52, 0x53):
+            for i in range(4):
+                x, y = (a >> (32 * i)) & 0xFFFFFFFF, (b >> (32 * i)) & 0xFFFFFFFF
+                if sf.SINGLE.is_nan(x) and sf.SINGLE.is_nan(y) and kind not in (0x51, 0x52, 0x53):
+                    skip_lanes.add(i)       # QEMU: the larger significand, SDM: the first
+                if kind in (0x52, 0x53) and (sf.SINGLE.is_denormal(y) or abs(_as_float(y)) > 2.0 ** 125):
+                    skip_lanes.add(i)       # denormal operand or tiny result: flushed here
+        return skip_lanes
+
+    def case(self, name: str, op: bytes, kind: int) -> Optional[str]:
+        rng = self.rng
+        a, b = self.operands(kind)
         mxcsr = 0x1F80 | (rng.randrange(4) << 13)
         data = bytearray(DATA_SIZE)
         data[0:16] = a.to_bytes(16, "little")
@@ -189,14 +211,8 @@ class SseDiffer:
         code = self.program(op)
         expected = self.run_unicorn(code, bytes(data))
         actual = self.run_ours(code, bytes(data))
-        skip_lanes = set()
-        if kind in (0x58, 0x59, 0x5C, 0x5E, 0x51, 0x52, 0x53):
-            for i in range(4):
-                x, y = (a >> (32 * i)) & 0xFFFFFFFF, (b >> (32 * i)) & 0xFFFFFFFF
-                if sf.is_nan(x) and sf.is_nan(y) and kind not in (0x51, 0x52, 0x53):
-                    skip_lanes.add(i)       # QEMU: the larger significand, SDM: the first
-                if kind in (0x52, 0x53) and (sf.is_denormal(y) or abs(_as_float(y)) > 2.0 ** 125):
-                    skip_lanes.add(i)       # denormal operand or tiny result: flushed here
+        skip_lanes = self.skipped_lanes(kind, a, b)
+        width = self.lane_bits // 8
         problems = []
         for label, at, size in (("xmm0", OUT_AT, 16), ("xmm1", OUT_AT + 16, 16), ("mm0", OUT_AT + 32, 8),
                                 ("ebx", OUT_AT + 40, 4), ("mxcsr", OUT_AT + 44, 4),
@@ -205,7 +221,7 @@ class SseDiffer:
             g = bytearray(actual[at - DATA:at - DATA + size])
             if label == "xmm0":
                 for i in skip_lanes:
-                    e[4 * i:4 * i + 4] = g[4 * i:4 * i + 4] = bytes(4)
+                    e[width * i:width * (i + 1)] = g[width * i:width * (i + 1)] = bytes(width)
             if label == "mxcsr":
                 e[0] &= ~UNTRUSTED_MXCSR
                 g[0] &= ~UNTRUSTED_MXCSR
@@ -223,10 +239,11 @@ def _as_float(bits: int) -> float:
     return struct.unpack("<f", struct.pack("<I", bits))[0]
 
 
-def differ_run(count: int, seed: int) -> None:
-    differ = SseDiffer(seed)
+def differ_run(count: int, seed: int, differ_class: type = SseDiffer,
+               all_forms: List[Tuple[str, bytes, int]] = FORMS) -> None:
+    differ = differ_class(seed)
     failures = []
-    for name, op, kind in FORMS:
+    for name, op, kind in all_forms:
         for _ in range(count):
             problem = differ.case(name, op, kind)
             if problem:
@@ -332,8 +349,8 @@ def test_masked_exceptions_give_the_sdm_results() -> None:
     ("div", 0xBF800000, 0x40400000, 0x3F80, 0xBEAAAAAB, sf.PE),
     ("div", 0x3F800000, 0x40400000, 0x5F80, 0x3EAAAAAB, sf.PE),             # up
     ("div", 0x3F800000, 0x40400000, 0x7F80, 0x3EAAAAAA, sf.PE),             # toward zero
-    ("sub", 0x7F800000, 0x7F800000, 0x1F80, sf.DEFAULT_NAN, sf.IE),         # inf - inf
-    ("mul", 0x7F800000, 0x00000000, 0x1F80, sf.DEFAULT_NAN, sf.IE),
+    ("sub", 0x7F800000, 0x7F800000, 0x1F80, sf.SINGLE.default_nan, sf.IE),         # inf - inf
+    ("mul", 0x7F800000, 0x00000000, 0x1F80, sf.SINGLE.default_nan, sf.IE),
     ("add", 0x7FA00000, 0x3F800000, 0x1F80, 0x7FE00000, sf.IE),             # SNaN quieted
     ("add", 0x3F800000, 0xFFC00001, 0x1F80, 0xFFC00001, 0),                 # QNaN propagates
     ("add", 0x7FC00002, 0xFFC00001, 0x1F80, 0x7FC00002, 0),                 # first source
@@ -345,7 +362,7 @@ def test_masked_exceptions_give_the_sdm_results() -> None:
     ("add", 0x00000001, 0x00000000, 0x1F80, 0x00000001, sf.DE),             # denormal operand
     ("add", 0x3F800000, 0xBF800000, 0x3F80, 0x80000000, 0),                 # x - x rounding down
     ("add", 0x3F800000, 0xBF800000, 0x1F80, 0x00000000, 0),
-    ("sqrt", 0, 0xBF800000, 0x1F80, sf.DEFAULT_NAN, sf.IE),
+    ("sqrt", 0, 0xBF800000, 0x1F80, sf.SINGLE.default_nan, sf.IE),
     ("sqrt", 0, 0x40000000, 0x1F80, 0x3FB504F3, sf.PE),
     ("sqrt", 0, 0x80000000, 0x1F80, 0x80000000, 0),
     ("maximum", 0x7FC00000, 0x3F800000, 0x1F80, 0x3F800000, sf.IE),         # a NaN: the source
@@ -354,9 +371,9 @@ def test_masked_exceptions_give_the_sdm_results() -> None:
 def test_single_lanes(lane: str, a: int, b: int, mxcsr: int, result: int, flags: int) -> None:
     """Results from the SDM's rules (vol. 1, 4.8.3, 4.9, 11.5, the MAXPS page)."""
     if lane == "sqrt":
-        assert sf.sqrt(b, mxcsr) == (result, flags)
+        assert sf.SINGLE.sqrt(b, mxcsr) == (result, flags)
     else:
-        assert getattr(sf, lane)(a, b, mxcsr) == (result, flags)
+        assert getattr(sf.SINGLE, lane)(a, b, mxcsr) == (result, flags)
 
 
 @pytest.mark.parametrize("value, mxcsr, truncate, result, flags", [
@@ -366,7 +383,7 @@ def test_single_lanes(lane: str, a: int, b: int, mxcsr: int, result: int, flags:
     (0x7FC00000, 0x1F80, True, 0x80000000, sf.IE),
 ])
 def test_conversions_to_integers(value: int, mxcsr: int, truncate: bool, result: int, flags: int) -> None:
-    assert sf.to_int(value, mxcsr, truncate) == (result, flags)
+    assert sf.SINGLE.to_int(value, mxcsr, truncate) == (result, flags)
 
 
 FXSAVE_SSE = """

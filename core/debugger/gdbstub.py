@@ -25,7 +25,7 @@ from typing import Any, List, Optional, Tuple
 import trio
 
 from pcmachine.errors import UserError
-from pcmachine.plugins.cpu.sse_float import MXCSR_MASK
+from pcmachine.plugins.cpu.sse_float import mxcsr_mask
 
 from . import inspect
 from .control import Debugger
@@ -417,7 +417,7 @@ class GDBStub:
         elif number < 32:
             set_x87(cpu, number, data)
         elif number == MXCSR:
-            cpu.mxcsr = struct.unpack("<I", data[:4])[0] & MXCSR_MASK
+            cpu.mxcsr = struct.unpack("<I", data[:4])[0] & mxcsr_mask(cpu)
         elif number >= XMM0:
             cpu.xmm[number - XMM0] = int.from_bytes(data[:16], "little")
         else:

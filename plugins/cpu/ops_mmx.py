@@ -200,8 +200,12 @@ IMMEDIATE_SHIFTS = {
 @register(TWO_BYTE, *BINARY)
 def build_mmx_binary(d: Decoder) -> Closure:
     need_mmx(d)
+    return mmx_binary(d, BINARY[d.opcode & 0xFF])
+
+
+def mmx_binary(d: Decoder, compute: Callable[[int, int], int]) -> Closure:
+    """mm = compute(mm, mm/m64) (m32 for PUNPCKL*)."""
     cpu = d.cpu
-    compute = BINARY[d.opcode & 0xFF]
     d.modrm()
     dest = d.reg
     source = d.rm

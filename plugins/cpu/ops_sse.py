@@ -11,12 +11,14 @@ QEMU does the same).  An unmasked SIMD floating-point exception raises #XM with
 CR4.OSXMMEXCPT set and #UD without it, before any destination is written; the
 MXCSR flags are set first (pre-computation exceptions of every lane alone when one
 of those is unmasked, SDM vol. 1, 11.5.2).  A 66 or F2 prefix selects SSE2 forms:
-#UD on this model (the place to add them is the `prefixed` check).  The aligned
+#UD on this model (ops_sse2.py decodes them on the pentium4, and there an F3
+prefix wins over 66).  The lane helpers (`packed`, `comis`, ...) take the
+`sse_float.Format`, so SSE2's double forms use them too.  The aligned
 forms (MOVAPS, MOVNTPS, and every 128-bit memory operand of an arithmetic form)
 raise #GP(0) for an address that is not a multiple of 16.
 """
 
-from typing import Callable, List
+from typing import Callable, Dict, List
 
 from . import sse_float as sf
 from .decoder import TWO_BYTE, DecodeFault, Decoder, register
@@ -29,10 +31,12 @@ M128 = (1 << 128) - 1
 
 
 def need_sse(d: Decoder) -> None:
-    """Decode-time refusal: a model without SSE, or an SSE2 (66/F2) prefix."""
-    if not d.cpu.model.sse or d.cpu.fpu is None:
+    """Decode-time refusal: a model without SSE, or an SSE2 (66/F2) prefix (with
+    SSE2, a 66 before F3 is the F3 form's)."""
+    model = d.cpu.model
+    if not model.sse or d.cpu.fpu is None:
         raise DecodeFault()
-    if d.rep == 0xF2 or d.opsize != (4 if d.code32 else 2):
+    if d.rep == 0xF2 or (d.opsize != (4 if d.code32 else 2) and not (d.rep and model.sse2)):
         raise DecodeFault()
 
 
@@ -123,27 +127,32 @@ def xmm_source(d: Decoder, size: int, aligned: bool) -> Callable[[], int]:
 def build_move(d: Decoder) -> Closure:
     """MOVUPS/MOVSS (10, 11), MOVAPS (28, 29), MOVNTPS (2B, memory only)."""
     need_sse(d)
-    cpu = d.cpu
     op = d.opcode & 0xFF
     d.modrm()
     scalar = d.rep == 0xF3
     if (scalar and op not in (0x10, 0x11)) or (op == 0x2B and d.mod == 3):
         raise DecodeFault()
-    size = 4 if scalar else 16
-    aligned = op in (0x28, 0x29, 0x2B)
+    return move(d, 4 if scalar else 16, op in (0x10, 0x28), op in (0x28, 0x29, 0x2B))
+
+
+def move(d: Decoder, size: int, load: bool, aligned: bool) -> Closure:
+    """A move of the low `size` bytes (16: all) between the ModRM reg's XMM register
+    (`load`: the destination) and the r/m operand; a scalar load from memory zeroes
+    the rest of the register, one between registers keeps it."""
+    cpu = d.cpu
     xmm_reg, other = d.reg, d.rm
-    keep = M128 ^ M32 if scalar else 0
-    if op in (0x10, 0x28):
+    keep = M128 ^ ((1 << (8 * size)) - 1)
+    if load:
         if d.mod == 3:
-            def load() -> None:
+            def load_register() -> None:
                 x = enter_sse(cpu)
                 x[xmm_reg] = (x[xmm_reg] & keep) | (x[other] & ~keep & M128)
-        else:
-            read = read_memory(d, size, aligned)
+            return step(d, load_register)
+        read = read_memory(d, size, aligned)
 
-            def load() -> None:
-                enter_sse(cpu)[xmm_reg] = read()     # MOVSS from memory zeroes 127:32
-        return step(d, load)
+        def load_memory() -> None:
+            enter_sse(cpu)[xmm_reg] = read()
+        return step(d, load_memory)
     if d.mod == 3:
         def store() -> None:
             x = enter_sse(cpu)
@@ -152,7 +161,7 @@ def build_move(d: Decoder) -> Closure:
         write = write_memory(d, size, aligned)
 
         def store() -> None:
-            write(enter_sse(cpu)[xmm_reg] & (M32 if scalar else M128))
+            write(enter_sse(cpu)[xmm_reg] & ~keep & M128)
     return step(d, store)
 
 
@@ -162,9 +171,14 @@ def build_move_half(d: Decoder) -> Closure:
     need_sse(d)
     if d.rep:
         raise DecodeFault()
+    d.modrm()
+    return move_half(d)
+
+
+def move_half(d: Decoder) -> Closure:
+    """0F 12/13/16/17 after the ModRM byte (MOVLPD/MOVHPD: the memory forms)."""
     cpu = d.cpu
     op = d.opcode & 0xFF
-    d.modrm()
     dest, source = d.reg, d.rm
     high = op in (0x16, 0x17)
     shift = 64 if high else 0
@@ -193,17 +207,29 @@ def build_move_half(d: Decoder) -> Closure:
 @register(TWO_BYTE, 0x50)
 def build_movmskps(d: Decoder) -> Closure:
     need_sse(d)
-    cpu = d.cpu
     d.modrm()
-    if d.mod != 3 or d.rep:
+    if d.rep:
         raise DecodeFault()
+    return sign_mask(d, 32, 128, enter_sse)
+
+
+def mmx_registers(cpu) -> List[int]:
+    return to_mmx(enter_mmx(cpu))
+
+
+def sign_mask(d: Decoder, bits: int, width: int, registers: Callable[..., List[int]]) -> Closure:
+    """MOVMSKPS/MOVMSKPD/PMOVMSKB r32, reg after the ModRM byte: the sign bit of each
+    `bits`-wide lane in the low `width` bits of `registers(cpu)[rm]`."""
+    if d.mod != 3:
+        raise DecodeFault()
+    cpu = d.cpu
     put = d.reg_set(4, d.reg)
     source = d.rm
 
-    def movmskps() -> None:
-        value = enter_sse(cpu)[source]
-        put(sum(((value >> (32 * i + 31)) & 1) << i for i in range(4)))
-    return step(d, movmskps)
+    def movmsk() -> None:
+        value = registers(cpu)[source]
+        put(sum(((value >> (bits * i + bits - 1)) & 1) << i for i in range(width // bits)))
+    return step(d, movmsk)
 
 
 # ------------------------------------------------------------------ logic, shuffles
@@ -236,9 +262,15 @@ def build_bitwise(d: Decoder) -> Closure:
     need_sse(d)
     if d.rep:
         raise DecodeFault()
+    d.modrm()
+    return bitwise(d, PERMUTE)
+
+
+def bitwise(d: Decoder, permutes: Dict[int, Callable[[int, int, int], int]]) -> Closure:
+    """ANDPS ANDNPS ORPS XORPS (ANDPD ...), or `permutes[opcode]` (imm8 for C6: SHUFPS,
+    SHUFPD), on xmm, xmm/m128, after the ModRM byte."""
     cpu = d.cpu
     op = d.opcode & 0xFF
-    d.modrm()
     dest = d.reg
     get = xmm_source(d, 16, aligned=True)
     if op in LOGIC:
@@ -248,7 +280,7 @@ def build_bitwise(d: Decoder) -> Closure:
             x = enter_sse(cpu)
             x[dest] = logic(x[dest], get())
         return step(d, bitwise)
-    permute = PERMUTE[op]
+    permute = permutes[op]
     imm = d.imm8() if op == 0xC6 else 0
 
     def shuffle() -> None:
@@ -258,31 +290,45 @@ def build_bitwise(d: Decoder) -> Closure:
 
 
 # ------------------------------------------------------------------ arithmetic
-ARITHMETIC = {0x58: sf.add, 0x59: sf.mul, 0x5C: sf.sub, 0x5D: sf.minimum, 0x5E: sf.div,
-              0x5F: sf.maximum}
+#: opcode -> the `sse_float.Format` method of the PS/SS (PD/SD) form
+ARITHMETIC = {0x58: "add", 0x59: "mul", 0x5C: "sub", 0x5D: "minimum", 0x5E: "div", 0x5F: "maximum"}
 
 
-def packed(d: Decoder, lane: Callable[[int, int, int], sf.Lane]) -> Callable[[], None]:
-    """dest = lane(dest, source) on 4 lanes (PS) or the low lane (F3: SS)."""
+def packed(d: Decoder, lane: Callable[[int, int, int], sf.Lane], fmt: sf.Format = sf.SINGLE,
+           scalar: bool = False) -> Callable[[], None]:
+    """dest = lane(dest, source) on every lane of `fmt` (PS, PD) or the low lane
+    (`scalar`: SS, SD); with MXCSR.DAZ denormal operands read as zeros."""
     cpu = d.cpu
-    scalar = d.rep == 0xF3
     dest = d.reg
-    get = xmm_source(d, 4 if scalar else 16, aligned=not scalar)
-    count = 1 if scalar else 4
+    bits = fmt.bits
+    get = xmm_source(d, bits // 8 if scalar else 16, aligned=not scalar)
+    count = 1 if scalar else 128 // bits
+    mask = fmt.mask
+    daz = fmt.daz
 
     def run() -> None:
         x = enter_sse(cpu)
         source = get()
         old = x[dest]
         mxcsr = cpu.mxcsr
-        results = [lane((old >> (32 * i)) & M32, (source >> (32 * i)) & M32, mxcsr)
-                   for i in range(count)]
+        pairs = [((old >> (bits * i)) & mask, (source >> (bits * i)) & mask) for i in range(count)]
+        if mxcsr & sf.DAZ:
+            pairs = [(daz(a, mxcsr), daz(b, mxcsr)) for a, b in pairs]
+        results = [lane(a, b, mxcsr) for a, b in pairs]
         lane_flags(cpu, [flags for _, flags in results])
         value = 0
         for i, (result, _) in enumerate(results):
-            value |= result << (32 * i)
-        x[dest] = (old & ~((1 << (32 * count)) - 1)) | value
+            value |= result << (bits * i)
+        x[dest] = (old & ~((1 << (bits * count)) - 1)) | value
     return run
+
+
+def arithmetic(d: Decoder, fmt: sf.Format, scalar: bool) -> Closure:
+    """ADD MUL SUB MIN DIV MAX SQRT (51) in `fmt`, after the ModRM byte."""
+    op = d.opcode & 0xFF
+    if op in ARITHMETIC:
+        return step(d, packed(d, getattr(fmt, ARITHMETIC[op]), fmt, scalar))
+    return step(d, packed(d, lambda a, b, mxcsr: fmt.sqrt(b, mxcsr), fmt, scalar))
 
 
 @register(TWO_BYTE, *ARITHMETIC, 0x51, 0x52, 0x53)
@@ -290,88 +336,107 @@ def build_arithmetic(d: Decoder) -> Closure:
     need_sse(d)
     op = d.opcode & 0xFF
     d.modrm()
-    if op in ARITHMETIC:
-        return step(d, packed(d, ARITHMETIC[op]))
-    if op == 0x51:
-        return step(d, packed(d, lambda a, b, mxcsr: sf.sqrt(b, mxcsr)))
-    root = op == 0x52
-    return step(d, packed(d, lambda a, b, mxcsr: (sf.reciprocal(b, root, mxcsr), 0)))
+    scalar = d.rep == 0xF3
+    if op in (0x52, 0x53):
+        root = op == 0x52
+        return step(d, packed(d, lambda a, b, mxcsr: (sf.SINGLE.reciprocal(b, root, mxcsr), 0),
+                              scalar=scalar))
+    return arithmetic(d, sf.SINGLE, scalar)
 
 
-@register(TWO_BYTE, 0xC2)
-def build_cmpps(d: Decoder) -> Closure:
-    """CMPPS/CMPSS: imm8 above 7 is #UD as in QEMU (the SDM reserves bits 7:3)."""
-    need_sse(d)
-    d.modrm()
-    run = packed(d, lambda a, b, mxcsr: sf.compare(a, b, predicate))
+def compare(d: Decoder, fmt: sf.Format, scalar: bool) -> Closure:
+    """CMPPS/CMPSS/CMPPD/CMPSD after the ModRM byte: imm8 above 7 is #UD as in QEMU
+    (the SDM reserves bits 7:3)."""
+    run = packed(d, lambda a, b, mxcsr: fmt.compare(a, b, predicate), fmt, scalar)
     predicate = d.imm8()
     if predicate > 7:
         raise DecodeFault()
     return step(d, run)
 
 
-@register(TWO_BYTE, 0x2E, 0x2F)
-def build_comiss(d: Decoder) -> Closure:
-    """UCOMISS (2E: IE for a signalling NaN), COMISS (2F: for any NaN): ZF PF CF as
-    an unordered, less, equal or greater result, OF SF AF cleared."""
+@register(TWO_BYTE, 0xC2)
+def build_cmpps(d: Decoder) -> Closure:
     need_sse(d)
-    if d.rep:
-        raise DecodeFault()
+    d.modrm()
+    return compare(d, sf.SINGLE, d.rep == 0xF3)
+
+
+def comis(d: Decoder, fmt: sf.Format) -> Closure:
+    """UCOMISS/UCOMISD (2E: IE for a signalling NaN), COMISS/COMISD (2F: for any
+    NaN), after the ModRM byte: ZF PF CF as an unordered, less, equal or greater
+    result, OF SF AF cleared."""
     cpu = d.cpu
     signalling = d.opcode & 0xFF == 0x2F
-    d.modrm()
     first = d.reg
-    get = xmm_source(d, 4, aligned=False)
+    mask = fmt.mask
+    get = xmm_source(d, fmt.bits // 8, aligned=False)
 
     def comiss() -> None:
-        a = enter_sse(cpu)[first] & M32
-        b = get()
-        if sf.is_nan(a) or sf.is_nan(b):
+        mxcsr = cpu.mxcsr
+        a = fmt.daz(enter_sse(cpu)[first] & mask, mxcsr)
+        b = fmt.daz(get(), mxcsr)
+        if fmt.is_nan(a) or fmt.is_nan(b):
             flags = 0x45
-            exceptions = sf.IE if signalling or sf.is_snan(a) or sf.is_snan(b) else 0
+            exceptions = sf.IE if signalling or fmt.is_snan(a) or fmt.is_snan(b) else 0
         else:
-            ka, kb = sf.compare(a, b, 0)[0], sf.compare(a, b, 1)[0]
+            ka, kb = fmt.compare(a, b, 0)[0], fmt.compare(a, b, 1)[0]
             flags = 0x40 if ka else 0x01 if kb else 0
-            exceptions = sf.denormal_flag(a, b)
+            exceptions = fmt.denormal_flag(a, b)
         raise_simd(cpu, exceptions)
         cpu.set_eflags((cpu.get_eflags() & ~0x8D5) | flags)
     return step(d, comiss)
 
 
-# ------------------------------------------------------------------ conversions
-@register(TWO_BYTE, 0x2A, 0x2C, 0x2D)
-def build_convert(d: Decoder) -> Closure:
-    """CVTPI2PS/CVTSI2SS (2A), CVTTPS2PI/CVTTSS2SI (2C), CVTPS2PI/CVTSS2SI (2D)."""
+@register(TWO_BYTE, 0x2E, 0x2F)
+def build_comiss(d: Decoder) -> Closure:
     need_sse(d)
-    cpu = d.cpu
-    op = d.opcode & 0xFF
-    scalar = d.rep == 0xF3
+    if d.rep:
+        raise DecodeFault()
     d.modrm()
-    dest = d.reg
-    if op == 0x2A:
-        if scalar:
-            get = d.reg_get(4, d.rm) if d.mod == 3 else read_memory(d, 4)
-            mmx = False
-        else:
-            source_mm = d.rm
-            get = (lambda: cpu.fpu.state.regs[source_mm] & M64) if d.mod == 3 else read_memory(d, 8)
-            mmx = d.mod == 3
+    return comis(d, sf.SINGLE)
 
-        def to_single() -> None:
-            x = enter_sse(cpu)
-            if mmx:
-                cpu.fpu.check_pending()
-            value = get()
-            count = 1 if scalar else 2
-            results = [sf.from_int((value >> (32 * i)) & M32, cpu.mxcsr) for i in range(count)]
-            lane_flags(cpu, [flags for _, flags in results])
-            if mmx:
-                to_mmx(cpu.fpu)
-            mask = (1 << (32 * count)) - 1
-            x[dest] = (x[dest] & ~mask) | sum(r << (32 * i) for i, (r, _) in enumerate(results))
-        return step(d, to_single)
-    truncate = op == 0x2C
-    get = xmm_source(d, 4 if scalar else 8, aligned=False)
+
+# ------------------------------------------------------------------ conversions
+def from_integers(d: Decoder, fmt: sf.Format, scalar: bool) -> Closure:
+    """CVTSI2SS/CVTSI2SD (`scalar`: r/m32 to the low lane), CVTPI2PS/CVTPI2PD (mm/m64
+    to two lanes; from an MMX register with the x87-to-MMX transition), after the
+    ModRM byte."""
+    cpu = d.cpu
+    dest = d.reg
+    if scalar:
+        get = d.reg_get(4, d.rm) if d.mod == 3 else read_memory(d, 4)
+        mmx = False
+    else:
+        source_mm = d.rm
+        get = (lambda: cpu.fpu.state.regs[source_mm] & M64) if d.mod == 3 else read_memory(d, 8)
+        mmx = d.mod == 3
+    count = 1 if scalar else 2
+    bits = fmt.bits
+    mask = (1 << (bits * count)) - 1
+
+    def to_float() -> None:
+        x = enter_sse(cpu)
+        if mmx:
+            cpu.fpu.check_pending()
+        value = get()
+        results = [fmt.from_int((value >> (32 * i)) & M32, cpu.mxcsr) for i in range(count)]
+        lane_flags(cpu, [flags for _, flags in results])
+        if mmx:
+            to_mmx(cpu.fpu)
+        x[dest] = (x[dest] & ~mask) | sum(r << (bits * i) for i, (r, _) in enumerate(results))
+    return step(d, to_float)
+
+
+def to_integers(d: Decoder, fmt: sf.Format, scalar: bool, aligned: bool) -> Closure:
+    """CVT(T)SS2SI/CVT(T)SD2SI (`scalar`: to r32), CVT(T)PS2PI/CVT(T)PD2PI (two lanes
+    to an MMX register, with the x87-to-MMX transition), after the ModRM byte;
+    opcode 2C truncates."""
+    cpu = d.cpu
+    truncate = d.opcode & 0xFF == 0x2C
+    count = 1 if scalar else 2
+    bits = fmt.bits
+    get = xmm_source(d, bits // 8 * count, aligned)
+    dest = d.reg
     put = d.reg_set(4, dest) if scalar else None
 
     def to_integer() -> None:
@@ -379,8 +444,9 @@ def build_convert(d: Decoder) -> Closure:
         if not scalar:
             cpu.fpu.check_pending()
         value = get()
-        count = 1 if scalar else 2
-        results = [sf.to_int((value >> (32 * i)) & M32, cpu.mxcsr, truncate) for i in range(count)]
+        mxcsr = cpu.mxcsr
+        results = [fmt.to_int(fmt.daz((value >> (bits * i)) & fmt.mask, mxcsr), mxcsr, truncate)
+                   for i in range(count)]
         lane_flags(cpu, [flags for _, flags in results])
         if put is not None:
             put(results[0][0])
@@ -389,12 +455,28 @@ def build_convert(d: Decoder) -> Closure:
     return step(d, to_integer)
 
 
+@register(TWO_BYTE, 0x2A, 0x2C, 0x2D)
+def build_convert(d: Decoder) -> Closure:
+    """CVTPI2PS/CVTSI2SS (2A), CVTTPS2PI/CVTTSS2SI (2C), CVTPS2PI/CVTSS2SI (2D)."""
+    need_sse(d)
+    scalar = d.rep == 0xF3
+    d.modrm()
+    if d.opcode & 0xFF == 0x2A:
+        return from_integers(d, sf.SINGLE, scalar)
+    return to_integers(d, sf.SINGLE, scalar, aligned=False)
+
+
 # ------------------------------------------------------------------ MXCSR, fences
 @register(TWO_BYTE, 0xAE)
 def build_group15(d: Decoder) -> Closure:
-    """0F AE: /2 LDMXCSR m32, /3 STMXCSR m32, /7 (register form) SFENCE here;
-    FXSAVE/FXRSTOR in ops_mmx.py; the others (SSE2 fences, CLFLUSH) #UD."""
     d.modrm()
+    return group15(d)
+
+
+def group15(d: Decoder) -> Closure:
+    """0F AE after the ModRM byte: /2 LDMXCSR m32, /3 STMXCSR m32, /7 (register
+    form) SFENCE here; FXSAVE/FXRSTOR in ops_mmx.py; the others (SSE2 fences,
+    CLFLUSH: ops_sse2.py on the pentium4) #UD."""
     if d.reg in (2, 3) and d.mod != 3:
         return build_mxcsr(d, storing=d.reg == 3)
     if d.reg == 7 and d.mod == 3:
@@ -415,18 +497,19 @@ def build_mxcsr(d: Decoder, storing: bool) -> Closure:
             write(cpu.mxcsr)
         return step(d, stmxcsr)
     read = read_memory(d, 4)
+    mask = sf.mxcsr_mask(cpu)
 
     def load() -> None:
         enter_sse(cpu)
         value = read()
-        if value & ~sf.MXCSR_MASK:
+        if value & ~mask:
             raise CPUFault(GP, 0)
         cpu.mxcsr = value
     return step(d, load)
 
 
 # ------------------------------------------------------------------ integer MMX additions
-def _pshufw(a: int, b: int, imm: int) -> int:
+def pshufw(a: int, b: int, imm: int) -> int:
     words = lanes(b, 16)
     return join([words[(imm >> (2 * i)) & 3] for i in range(4)], 16)
 
@@ -446,7 +529,7 @@ MMX_EXTENSIONS = {
     0xDA: _lanes2(8, min), 0xDE: _lanes2(8, max),
     0xEA: _lanes2(16, lambda a, b: a if signed(a, 16) < signed(b, 16) else b),
     0xEE: _lanes2(16, lambda a, b: a if signed(a, 16) > signed(b, 16) else b),
-    0xE4: _lanes2(16, lambda a, b: (a * b) >> 16), 0xF6: _psadbw, 0x70: _pshufw,
+    0xE4: _lanes2(16, lambda a, b: (a * b) >> 16), 0xF6: _psadbw, 0x70: pshufw,
 }
 
 
@@ -494,20 +577,21 @@ def build_word_moves(d: Decoder) -> Closure:
             regs = to_mmx(fpu)
             regs[mm] = (regs[mm] & M64 & ~(0xFFFF << shift)) | (value << shift) | EXPONENT_ONES
         return step(d, pinsrw)
-    put = d.reg_set(4, d.reg)
-    mm = d.rm
     if op == 0xC5:
-        shift = 16 * (d.imm8() & 3)
+        return extract_word(d, 4, mmx_registers)
+    return sign_mask(d, 8, 64, mmx_registers)
 
-        def pextrw() -> None:
-            value = to_mmx(enter_mmx(cpu))[mm]
-            put((value >> shift) & 0xFFFF)
-        return step(d, pextrw)
 
-    def pmovmskb() -> None:
-        value = to_mmx(enter_mmx(cpu))[mm]
-        put(sum(((value >> (8 * i + 7)) & 1) << i for i in range(8)))
-    return step(d, pmovmskb)
+def extract_word(d: Decoder, words: int, registers: Callable[..., List[int]]) -> Closure:
+    """PEXTRW r32, reg, imm8 after the ModRM byte (imm8 modulo `words`)."""
+    cpu = d.cpu
+    put = d.reg_set(4, d.reg)
+    source = d.rm
+    shift = 16 * (d.imm8() % words)
+
+    def pextrw() -> None:
+        put((registers(cpu)[source] >> shift) & 0xFFFF)
+    return step(d, pextrw)
 
 
 def read_memory_word(d: Decoder) -> Callable[[], int]:
@@ -518,8 +602,7 @@ def read_memory_word(d: Decoder) -> Callable[[], int]:
 
 @register(TWO_BYTE, 0xE7, 0xF7)
 def build_nontemporal(d: Decoder) -> Closure:
-    """MOVNTQ m64, mm (E7); MASKMOVQ mm, mm (F7): the bytes whose mask byte has bit 7
-    set go to DS:EDI (DS:DI with a 16-bit address size; a segment prefix applies)."""
+    """MOVNTQ m64, mm (E7); MASKMOVQ mm, mm (F7, `masked_store`)."""
     need_mmx_extension(d)
     cpu = d.cpu
     d.modrm()
@@ -536,20 +619,31 @@ def build_nontemporal(d: Decoder) -> Closure:
         return step(d, movntq)
     if d.mod != 3:
         raise DecodeFault()
-    seg = 3 if d.seg is None else d.seg
-    amask = 0xFFFFFFFF if d.adsize == 4 else 0xFFFF
+    store = masked_store(d, 8)
 
     def maskmovq() -> None:
         fpu = enter_mmx(cpu)
         regs = fpu.state.regs
-        data, mask = regs[source] & M64, regs[mask_reg] & M64
-        offset = cpu.regs[7] & amask
-        if offset + 7 > cpu.seg_wlimit[seg]:
-            cpu.segment_write_fault(seg, offset, 7)
-        linear = cpu.seg_base[seg] + offset
-        cpu.translate(linear + 7, write=True)     # fault before any byte is stored
-        for i in range(8):
-            if (mask >> (8 * i + 7)) & 1:
-                cpu.wr8(linear + i, (data >> (8 * i)) & 0xFF)
+        store(regs[source] & M64, regs[mask_reg] & M64)
         to_mmx(fpu)
     return step(d, maskmovq)
+
+
+def masked_store(d: Decoder, size: int) -> Callable[[int, int], None]:
+    """MASKMOVQ/MASKMOVDQU's store of `size` bytes: those whose mask byte has bit 7
+    set go to DS:EDI (DS:DI with a 16-bit address size; a segment prefix applies)."""
+    cpu = d.cpu
+    seg = 3 if d.seg is None else d.seg
+    amask = 0xFFFFFFFF if d.adsize == 4 else 0xFFFF
+    last = size - 1
+
+    def store(data: int, mask: int) -> None:
+        offset = cpu.regs[7] & amask
+        if offset + last > cpu.seg_wlimit[seg]:
+            cpu.segment_write_fault(seg, offset, last)
+        linear = cpu.seg_base[seg] + offset
+        cpu.translate(linear + last, write=True)     # fault before any byte is stored
+        for i in range(size):
+            if (mask >> (8 * i + 7)) & 1:
+                cpu.wr8(linear + i, (data >> (8 * i)) & 0xFF)
+    return store

@@ -1,14 +1,16 @@
-"""Single-precision arithmetic of the SSE unit, exact to the bit (SDM vol. 1, 4.8,
-4.9, 11.5).
+"""Single- and double-precision arithmetic of the SSE/SSE2 unit, exact to the bit
+(SDM vol. 1, 4.8, 4.9, 11.5).
 
-Operands are 32-bit encodings.  Finite values become integers m * 2^k, results are
-computed exactly (a quotient as a fraction, a square root with a sticky bit) and
-rounded once with MXCSR.RC, so every rounding mode and the inexact flag are right
-(Python floats are doubles: double rounding would be wrong outside round to
-nearest).  Tininess is detected after rounding with an unbounded exponent (SDM vol.
-1, 4.9.1.5).  A masked underflow flags UE only when the result is also inexact;
-unmasked, UE is flagged for every tiny result.  MXCSR.FZ (masked underflow only)
-gives a zero of the result's sign with UE and PE.  The Pentium III has no DAZ.
+Operands are encodings (32 or 64 bits, a `Format` each: SINGLE, DOUBLE).  Finite
+values become integers m * 2^k, results are computed exactly (a quotient as a
+fraction, a square root with a sticky bit) and rounded once with MXCSR.RC, so
+every rounding mode and the inexact flag are right (Python floats are doubles:
+double rounding would be wrong outside round to nearest).  Tininess is detected
+after rounding with an unbounded exponent (SDM vol. 1, 4.9.1.5).  A masked
+underflow flags UE only when the result is also inexact; unmasked, UE is flagged
+for every tiny result.  MXCSR.FZ (masked underflow only) gives a zero of the
+result's sign with UE and PE.  MXCSR.DAZ (Pentium 4 on; the Pentium III has none)
+reads a denormal operand as a zero of its sign, without DE (`Format.daz`).
 
 Each lane function returns (result, flags); flags hold the pre-computation
 exceptions (IE, DE, ZE) and the post-computation ones (OE, UE, PE) found in that
@@ -25,60 +27,17 @@ from .state import CR4_OSFXSR, GP, CPUFault
 
 IE, DE, ZE, OE, UE, PE = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
 PRE_COMPUTATION = IE | DE | ZE
-FZ = 0x8000
-#: MXCSR after RESET and the writable bits of a Pentium III (no DAZ, bit 6)
-MXCSR_RESET, MXCSR_MASK = 0x1F80, 0xFFBF
-DEFAULT_NAN = 0xFFC00000
-SIGN = 0x80000000
-EXPONENT = 0x7F800000
-FRACTION = 0x007FFFFF
-QUIET = 0x00400000
-MAX_FINITE = 0x7F7FFFFF
-ONE = 0x3F800000
+DAZ, FZ = 0x40, 0x8000
+#: MXCSR after RESET
+MXCSR_RESET = 0x1F80
 RC_NEAREST, RC_DOWN, RC_UP, RC_ZERO = 0, 1, 2, 3
 
 Lane = Tuple[int, int]
 
 
-def is_nan(a: int) -> bool:
-    return a & EXPONENT == EXPONENT and bool(a & FRACTION)
-
-
-def is_snan(a: int) -> bool:
-    return is_nan(a) and not a & QUIET
-
-
-def is_inf(a: int) -> bool:
-    return a & 0x7FFFFFFF == EXPONENT
-
-
-def is_zero(a: int) -> bool:
-    return not a & 0x7FFFFFFF
-
-
-def is_denormal(a: int) -> bool:
-    return not a & EXPONENT and bool(a & FRACTION)
-
-
-def decode(a: int) -> Tuple[int, int]:
-    """A finite operand as (signed m, k): value m * 2^k."""
-    exponent = (a >> 23) & 0xFF
-    mantissa = a & FRACTION
-    if exponent:
-        mantissa |= 1 << 23
-    else:
-        exponent = 1
-    return (-mantissa if a & SIGN else mantissa), exponent - 150
-
-
-def nan_result(a: int, b: int) -> Lane:
-    """The first NaN of (a, b) quieted; IE when either is a signalling NaN."""
-    flags = IE if is_snan(a) or is_snan(b) else 0
-    return (a if is_nan(a) else b) | QUIET, flags
-
-
-def denormal_flag(*operands: int) -> int:
-    return DE if any(is_denormal(x) for x in operands) else 0
+def mxcsr_mask(cpu) -> int:
+    """MXCSR's writable bits: a Pentium III has no DAZ (bit 6), a Pentium 4 has."""
+    return 0xFFFF if cpu.model.sse2 else 0xFFBF
 
 
 def _scaled(num: int, den: int, shift: int) -> Tuple[int, int]:
@@ -100,201 +59,270 @@ def _round_int(num: int, den: int, negative: bool, rc: int) -> Tuple[int, bool]:
     return q, True
 
 
-def round_single(negative: bool, num: int, den: int, k: int, mxcsr: int) -> Lane:
-    """The non-zero value num / den * 2^k (num, den > 0) rounded to single with
-    MXCSR's rounding mode, FZ and masks; the result and OE/UE/PE."""
-    rc = (mxcsr >> 13) & 3
-    sign = SIGN if negative else 0
-    e = num.bit_length() - den.bit_length() + k       # 2^e <= value < 2^(e+2)
-    n0, d0 = _scaled(num, den, e - k)
-    if n0 < d0:
-        e -= 1
-    q, inexact = _round_int(*_scaled(num, den, e - 23 - k), negative, rc)
-    if q == 1 << 24:
-        e += 1
-    if e > 127:
-        flags = OE | PE
-        up = rc == RC_NEAREST or (rc == RC_UP and not negative) or (rc == RC_DOWN and negative)
-        return sign | (EXPONENT if up else MAX_FINITE), flags
-    if e < -126:
-        if not mxcsr & (UE << 7):
-            q, inexact = _round_int(*_scaled(num, den, -149 - k), negative, rc)
-            return sign | q, UE | (PE if inexact else 0)
-        if mxcsr & FZ:
-            return sign, UE | PE
-        q, inexact = _round_int(*_scaled(num, den, -149 - k), negative, rc)
-        return sign | q, (UE | PE) if inexact else 0
-    return sign | ((e + 127) << 23) | (q & FRACTION), PE if inexact else 0
+class Format:
+    """An IEEE binary format with `exponent_bits` and `fraction_bits`, and its
+    lane operations."""
+
+    def __init__(self, exponent_bits: int, fraction_bits: int) -> None:
+        f = fraction_bits
+        self.bits = 1 + exponent_bits + f
+        self.mask = (1 << self.bits) - 1
+        self.fraction_bits = f
+        self.sign = 1 << (self.bits - 1)
+        self.magnitude = self.sign - 1
+        self.exponent = ((1 << exponent_bits) - 1) << f
+        self.fraction = (1 << f) - 1
+        self.quiet = 1 << (f - 1)
+        self.default_nan = self.sign | self.exponent | self.quiet
+        self.max_finite = self.exponent - 1
+        self.bias = (1 << (exponent_bits - 1)) - 1
+        self.emin = 1 - self.bias
+        self.one = self.bias << f
+
+    # -------------------------------------------------------------- classes
+    def is_nan(self, a: int) -> bool:
+        return a & self.exponent == self.exponent and bool(a & self.fraction)
+
+    def is_snan(self, a: int) -> bool:
+        return self.is_nan(a) and not a & self.quiet
+
+    def is_inf(self, a: int) -> bool:
+        return a & self.magnitude == self.exponent
+
+    def is_zero(self, a: int) -> bool:
+        return not a & self.magnitude
+
+    def is_denormal(self, a: int) -> bool:
+        return not a & self.exponent and bool(a & self.fraction)
+
+    def daz(self, a: int, mxcsr: int) -> int:
+        """The operand as read with MXCSR.DAZ: a denormal is a zero of its sign."""
+        return a & self.sign if mxcsr & DAZ and self.is_denormal(a) else a
+
+    def decode(self, a: int) -> Tuple[int, int]:
+        """A finite operand as (signed m, k): value m * 2^k."""
+        f = self.fraction_bits
+        exponent = (a & self.exponent) >> f
+        mantissa = a & self.fraction
+        if exponent:
+            mantissa |= 1 << f
+        else:
+            exponent = 1
+        return (-mantissa if a & self.sign else mantissa), exponent - self.bias - f
+
+    def nan_result(self, a: int, b: int) -> Lane:
+        """The first NaN of (a, b) quieted; IE when either is a signalling NaN."""
+        flags = IE if self.is_snan(a) or self.is_snan(b) else 0
+        return (a if self.is_nan(a) else b) | self.quiet, flags
+
+    def denormal_flag(self, *operands: int) -> int:
+        return DE if any(self.is_denormal(x) for x in operands) else 0
+
+    # -------------------------------------------------------------- rounding
+    def round(self, negative: bool, num: int, den: int, k: int, mxcsr: int) -> Lane:
+        """The non-zero value num / den * 2^k (num, den > 0) rounded to this format
+        with MXCSR's rounding mode, FZ and masks; the result and OE/UE/PE."""
+        rc = (mxcsr >> 13) & 3
+        f = self.fraction_bits
+        sign = self.sign if negative else 0
+        e = num.bit_length() - den.bit_length() + k       # 2^e <= value < 2^(e+2)
+        n0, d0 = _scaled(num, den, e - k)
+        if n0 < d0:
+            e -= 1
+        q, inexact = _round_int(*_scaled(num, den, e - f - k), negative, rc)
+        if q == 1 << (f + 1):
+            e += 1
+        if e > self.bias:
+            up = rc == RC_NEAREST or (rc == RC_UP and not negative) or (rc == RC_DOWN and negative)
+            return sign | (self.exponent if up else self.max_finite), OE | PE
+        if e < self.emin:
+            tiny = self.emin - f - k
+            if not mxcsr & (UE << 7):
+                q, inexact = _round_int(*_scaled(num, den, tiny), negative, rc)
+                return sign | q, UE | (PE if inexact else 0)
+            if mxcsr & FZ:
+                return sign, UE | PE
+            q, inexact = _round_int(*_scaled(num, den, tiny), negative, rc)
+            return sign | q, (UE | PE) if inexact else 0
+        return sign | ((e + self.bias) << f) | (q & self.fraction), PE if inexact else 0
+
+    def round_exact(self, m: int, k: int, mxcsr: int, zero_sign: int = 0) -> Lane:
+        """The exact value m * 2^k rounded; a zero takes `zero_sign`."""
+        if not m:
+            return zero_sign, 0
+        return self.round(m < 0, abs(m), 1, k, mxcsr)
+
+    # -------------------------------------------------------------- arithmetic lanes
+    def add(self, a: int, b: int, mxcsr: int) -> Lane:
+        if self.is_nan(a) or self.is_nan(b):
+            return self.nan_result(a, b)
+        sign = self.sign
+        if self.is_inf(a) or self.is_inf(b):
+            if self.is_inf(a) and self.is_inf(b) and (a ^ b) & sign:
+                return self.default_nan, IE
+            return (a if self.is_inf(a) else b), 0
+        flags = self.denormal_flag(a, b)
+        (ma, ka), (mb, kb) = self.decode(a), self.decode(b)
+        k = min(ka, kb)
+        m = (ma << (ka - k)) + (mb << (kb - k))
+        if not m:
+            down = (mxcsr >> 13) & 3 == RC_DOWN
+            if not ma and not mb and not (a ^ b) & sign:
+                return a & sign, flags
+            return (sign if down else 0), flags
+        result, post = self.round_exact(m, k, mxcsr)
+        return result, flags | post
+
+    def sub(self, a: int, b: int, mxcsr: int) -> Lane:
+        if self.is_nan(a) or self.is_nan(b):
+            return self.nan_result(a, b)
+        return self.add(a, b ^ self.sign, mxcsr)
+
+    def mul(self, a: int, b: int, mxcsr: int) -> Lane:
+        if self.is_nan(a) or self.is_nan(b):
+            return self.nan_result(a, b)
+        sign = (a ^ b) & self.sign
+        if self.is_inf(a) or self.is_inf(b):
+            if self.is_zero(a) or self.is_zero(b):
+                return self.default_nan, IE
+            return sign | self.exponent, 0
+        flags = self.denormal_flag(a, b)
+        (ma, ka), (mb, kb) = self.decode(a), self.decode(b)
+        if not ma or not mb:
+            return sign, flags
+        result, post = self.round(bool(sign), abs(ma * mb), 1, ka + kb, mxcsr)
+        return result, flags | post
+
+    def div(self, a: int, b: int, mxcsr: int) -> Lane:
+        if self.is_nan(a) or self.is_nan(b):
+            return self.nan_result(a, b)
+        sign = (a ^ b) & self.sign
+        if self.is_inf(a):
+            return (self.default_nan, IE) if self.is_inf(b) else (sign | self.exponent, 0)
+        if self.is_inf(b):
+            return sign, self.denormal_flag(a)
+        if self.is_zero(b):
+            if self.is_zero(a):
+                return self.default_nan, IE
+            return sign | self.exponent, ZE | self.denormal_flag(a)
+        flags = self.denormal_flag(a, b)
+        (ma, ka), (mb, kb) = self.decode(a), self.decode(b)
+        if not ma:
+            return sign, flags
+        result, post = self.round(bool(sign), abs(ma), abs(mb), ka - kb, mxcsr)
+        return result, flags | post
+
+    def sqrt(self, a: int, mxcsr: int) -> Lane:
+        if self.is_nan(a):
+            return self.nan_result(a, a)
+        if self.is_zero(a):
+            return a, 0
+        if a & self.sign:
+            return self.default_nan, IE
+        if self.is_inf(a):
+            return a, 0
+        flags = self.denormal_flag(a)
+        m, k = self.decode(a)
+        if k & 1:
+            m, k = m << 1, k - 1
+        extra = 2 * self.fraction_bits + 14             # root has >= fraction + 7 bits
+        root = isqrt(m << extra)
+        sticky = root * root != m << extra
+        result, post = self.round(False, 2 * root + sticky, 2, (k - extra) // 2, mxcsr)
+        return result, flags | post
+
+    def maximum(self, a: int, b: int, mxcsr: int) -> Lane:
+        """MAXPS: the source (b) when either is a NaN (IE even for a QNaN) or both are
+        zeros; a denormal operand is flagged."""
+        if self.is_nan(a) or self.is_nan(b):
+            return b, IE
+        return (a if self.greater(a, b) else b), self.denormal_flag(a, b)
+
+    def minimum(self, a: int, b: int, mxcsr: int) -> Lane:
+        if self.is_nan(a) or self.is_nan(b):
+            return b, IE
+        return (a if self.greater(b, a) else b), self.denormal_flag(a, b)
+
+    def _key(self, a: int) -> int:
+        """An integer ordering non-NaN values (both zeros equal)."""
+        magnitude = a & self.magnitude
+        return -magnitude if a & self.sign else magnitude
+
+    def greater(self, a: int, b: int) -> bool:
+        return self._key(a) > self._key(b)
+
+    def compare(self, a: int, b: int, predicate: int) -> Lane:
+        """CMPPS predicates 0-7 (EQ LT LE UNORD NEQ NLT NLE ORD): all ones or zero.
+        LT, LE, NLT, NLE signal IE for any NaN, the others for a signalling NaN."""
+        if self.is_nan(a) or self.is_nan(b):
+            signals = predicate & 3 in (1, 2) or self.is_snan(a) or self.is_snan(b)
+            true = predicate in (3, 4, 5, 6)
+            return (self.mask if true else 0), IE if signals else 0
+        ka, kb = self._key(a), self._key(b)
+        true = (ka == kb, ka < kb, ka <= kb, False, ka != kb, not ka < kb, not ka <= kb, True)[predicate]
+        return (self.mask if true else 0), self.denormal_flag(a, b)
+
+    def reciprocal(self, a: int, root: bool, mxcsr: int) -> int:
+        """RCPPS/RSQRTPS as QEMU computes them, 1/x and 1/sqrt(x), each operation
+        rounded with MXCSR.RC (well within the SDM's 1.5 * 2^-12 bound), no flags; as
+        on the Pentium III a denormal operand is a zero, a tiny result flushes to
+        zero, and RSQRT of a negative is the default NaN."""
+        if self.is_nan(a):
+            return a | self.quiet
+        sign = a & self.sign
+        if self.is_zero(a) or self.is_denormal(a):
+            return sign | self.exponent
+        if self.is_inf(a):
+            return self.default_nan if root and sign else sign
+        if root and sign:
+            return self.default_nan
+        control = MXCSR_RESET | (mxcsr & 0x6000)
+        result, _ = self.div(self.one, self.sqrt(a, control)[0] if root else a, control)
+        if not result & self.exponent:
+            return sign
+        return result
+
+    # -------------------------------------------------------------- conversions
+    def from_int(self, value: int, mxcsr: int) -> Lane:
+        """CVTSI2SS/CVTPI2PS/CVTSI2SD ...: a signed 32-bit integer rounded with
+        MXCSR.RC (PE only; always exact for a double)."""
+        if value >= 1 << 31:
+            value -= 1 << 32
+        return self.round_exact(value, 0, mxcsr)
+
+    def to_int(self, a: int, mxcsr: int, truncate: bool) -> Lane:
+        """CVTSS2SI/CVTTSS2SI/CVTSD2SI ...: IE and the integer indefinite 80000000h
+        for a NaN or a value out of range; PE when rounded."""
+        if self.is_nan(a) or self.is_inf(a):
+            return 0x80000000, IE
+        m, k = self.decode(a)
+        rc = RC_ZERO if truncate else (mxcsr >> 13) & 3
+        negative = m < 0
+        num, den = _scaled(abs(m), 1, -k)
+        q, inexact = _round_int(num, den, negative, rc)
+        value = -q if negative else q
+        if not -(1 << 31) <= value < 1 << 31:
+            return 0x80000000, IE
+        return value & 0xFFFFFFFF, PE if inexact else 0
+
+    def convert(self, a: int, target: "Format", mxcsr: int) -> Lane:
+        """CVTSS2SD/CVTPS2PD/CVTSD2SS/CVTPD2PS: `a` in `target`, rounded with
+        MXCSR.RC.  A NaN keeps its sign and the top of its fraction, quieted (IE for
+        a signalling one); a denormal operand flags DE."""
+        sign = target.sign if a & self.sign else 0
+        if self.is_nan(a):
+            shift = target.fraction_bits - self.fraction_bits
+            fraction = (a & self.fraction) << shift if shift >= 0 else (a & self.fraction) >> -shift
+            return sign | target.exponent | target.quiet | fraction, IE if self.is_snan(a) else 0
+        if self.is_inf(a):
+            return sign | target.exponent, 0
+        m, k = self.decode(a)
+        result, flags = target.round_exact(m, k, mxcsr, sign)
+        return result, flags | self.denormal_flag(a)
 
 
-def round_exact(m: int, k: int, mxcsr: int, zero_sign: int = 0) -> Lane:
-    """The exact value m * 2^k rounded; a zero takes `zero_sign`."""
-    if not m:
-        return zero_sign, 0
-    return round_single(m < 0, abs(m), 1, k, mxcsr)
-
-
-# ------------------------------------------------------------------ arithmetic lanes
-def add(a: int, b: int, mxcsr: int) -> Lane:
-    if is_nan(a) or is_nan(b):
-        return nan_result(a, b)
-    if is_inf(a) or is_inf(b):
-        if is_inf(a) and is_inf(b) and (a ^ b) & SIGN:
-            return DEFAULT_NAN, IE
-        return (a if is_inf(a) else b), 0
-    flags = denormal_flag(a, b)
-    (ma, ka), (mb, kb) = decode(a), decode(b)
-    k = min(ka, kb)
-    m = (ma << (ka - k)) + (mb << (kb - k))
-    if not m:
-        down = (mxcsr >> 13) & 3 == RC_DOWN
-        if not ma and not mb and not (a ^ b) & SIGN:
-            return a & SIGN, flags
-        return (SIGN if down else 0), flags
-    result, post = round_exact(m, k, mxcsr)
-    return result, flags | post
-
-
-def sub(a: int, b: int, mxcsr: int) -> Lane:
-    if is_nan(a) or is_nan(b):
-        return nan_result(a, b)
-    return add(a, b ^ SIGN, mxcsr)
-
-
-def mul(a: int, b: int, mxcsr: int) -> Lane:
-    if is_nan(a) or is_nan(b):
-        return nan_result(a, b)
-    sign = (a ^ b) & SIGN
-    if is_inf(a) or is_inf(b):
-        if is_zero(a) or is_zero(b):
-            return DEFAULT_NAN, IE
-        return sign | EXPONENT, 0
-    flags = denormal_flag(a, b)
-    (ma, ka), (mb, kb) = decode(a), decode(b)
-    if not ma or not mb:
-        return sign, flags
-    result, post = round_single(bool(sign), abs(ma * mb), 1, ka + kb, mxcsr)
-    return result, flags | post
-
-
-def div(a: int, b: int, mxcsr: int) -> Lane:
-    if is_nan(a) or is_nan(b):
-        return nan_result(a, b)
-    sign = (a ^ b) & SIGN
-    if is_inf(a):
-        return (DEFAULT_NAN, IE) if is_inf(b) else (sign | EXPONENT, 0)
-    if is_inf(b):
-        return sign, denormal_flag(a)
-    if is_zero(b):
-        if is_zero(a):
-            return DEFAULT_NAN, IE
-        return sign | EXPONENT, ZE | denormal_flag(a)
-    flags = denormal_flag(a, b)
-    (ma, ka), (mb, kb) = decode(a), decode(b)
-    if not ma:
-        return sign, flags
-    result, post = round_single(bool(sign), abs(ma), abs(mb), ka - kb, mxcsr)
-    return result, flags | post
-
-
-def sqrt(a: int, mxcsr: int) -> Lane:
-    if is_nan(a):
-        return nan_result(a, a)
-    if is_zero(a):
-        return a, 0
-    if a & SIGN:
-        return DEFAULT_NAN, IE
-    if is_inf(a):
-        return a, 0
-    flags = denormal_flag(a)
-    m, k = decode(a)
-    if k & 1:
-        m, k = m << 1, k - 1
-    m <<= 60                                     # root has >= 30 significant bits
-    root = isqrt(m)
-    sticky = root * root != m
-    result, post = round_single(False, 2 * root + sticky, 2, (k - 60) // 2, mxcsr)
-    return result, flags | post
-
-
-def maximum(a: int, b: int, mxcsr: int) -> Lane:
-    """MAXPS: the source (b) when either is a NaN (IE even for a QNaN) or both are
-    zeros; a denormal operand is flagged."""
-    if is_nan(a) or is_nan(b):
-        return b, IE
-    return (a if greater(a, b) else b), denormal_flag(a, b)
-
-
-def minimum(a: int, b: int, mxcsr: int) -> Lane:
-    if is_nan(a) or is_nan(b):
-        return b, IE
-    return (a if greater(b, a) else b), denormal_flag(a, b)
-
-
-def _key(a: int) -> int:
-    """An integer ordering non-NaN singles (both zeros equal)."""
-    magnitude = a & 0x7FFFFFFF
-    return -magnitude if a & SIGN else magnitude
-
-
-def greater(a: int, b: int) -> bool:
-    return _key(a) > _key(b)
-
-
-def compare(a: int, b: int, predicate: int) -> Lane:
-    """CMPPS predicates 0-7 (EQ LT LE UNORD NEQ NLT NLE ORD): all ones or zero.
-    LT, LE, NLT, NLE signal IE for any NaN, the others for a signalling NaN."""
-    if is_nan(a) or is_nan(b):
-        signals = predicate & 3 in (1, 2) or is_snan(a) or is_snan(b)
-        true = predicate in (3, 4, 5, 6)
-        return (0xFFFFFFFF if true else 0), IE if signals else 0
-    ka, kb = _key(a), _key(b)
-    true = (ka == kb, ka < kb, ka <= kb, False, ka != kb, not ka < kb, not ka <= kb, True)[predicate]
-    return (0xFFFFFFFF if true else 0), denormal_flag(a, b)
-
-
-def reciprocal(a: int, root: bool, mxcsr: int) -> int:
-    """RCPPS/RSQRTPS as QEMU computes them, 1/x and 1/sqrt(x), each operation rounded
-    with MXCSR.RC (well within the SDM's 1.5 * 2^-12 bound), no flags; as on the Pentium III a denormal operand is
-    a zero, a tiny result flushes to zero, and RSQRT of a negative is the default NaN."""
-    if is_nan(a):
-        return a | QUIET
-    sign = a & SIGN
-    if is_zero(a) or is_denormal(a):
-        return sign | EXPONENT
-    if is_inf(a):
-        return DEFAULT_NAN if root and sign else sign
-    if root and sign:
-        return DEFAULT_NAN
-    control = MXCSR_RESET | (mxcsr & 0x6000)
-    result, _ = div(ONE, sqrt(a, control)[0] if root else a, control)
-    if not result & EXPONENT:
-        return sign
-    return result
-
-
-# ------------------------------------------------------------------ conversions
-def from_int(value: int, mxcsr: int) -> Lane:
-    """CVTSI2SS/CVTPI2PS: a signed 32-bit integer rounded with MXCSR.RC (PE only)."""
-    if value >= 1 << 31:
-        value -= 1 << 32
-    return round_exact(value, 0, mxcsr)
-
-
-def to_int(a: int, mxcsr: int, truncate: bool) -> Lane:
-    """CVTSS2SI/CVTTSS2SI: IE and the integer indefinite 80000000h for a NaN or
-    a value out of range; PE when rounded."""
-    if is_nan(a) or is_inf(a):
-        return 0x80000000, IE
-    m, k = decode(a)
-    rc = RC_ZERO if truncate else (mxcsr >> 13) & 3
-    negative = m < 0
-    num, den = _scaled(abs(m), 1, -k)
-    q, inexact = _round_int(num, den, negative, rc)
-    value = -q if negative else q
-    if not -(1 << 31) <= value < 1 << 31:
-        return 0x80000000, IE
-    return value & 0xFFFFFFFF, PE if inexact else 0
+SINGLE = Format(8, 23)
+DOUBLE = Format(11, 52)
 
 
 # ------------------------------------------------------------------ FXSAVE / FXRSTOR
@@ -304,7 +332,7 @@ def fxsave_sse(cpu, linear: int) -> None:
     if not cpu.model.sse or not cpu.cr[4] & CR4_OSFXSR:
         return
     cpu.wr32(linear + 24, cpu.mxcsr)
-    cpu.wr32(linear + 28, MXCSR_MASK)
+    cpu.wr32(linear + 28, mxcsr_mask(cpu))
     for i, value in enumerate(cpu.xmm):
         for part in range(4):
             cpu.wr32(linear + 160 + 16 * i + 4 * part, (value >> (32 * part)) & 0xFFFFFFFF)
@@ -316,7 +344,7 @@ def fxrstor_sse(cpu, linear: int) -> Optional[List[int]]:
     if not cpu.model.sse or not cpu.cr[4] & CR4_OSFXSR:
         return None
     mxcsr = cpu.rd32(linear + 24)
-    if mxcsr & ~MXCSR_MASK:
+    if mxcsr & ~mxcsr_mask(cpu):
         raise CPUFault(GP, 0)
     return [mxcsr] + [sum(cpu.rd32(linear + 160 + 16 * i + 4 * part) << (32 * part) for part in range(4))
                       for i in range(8)]

@@ -98,6 +98,7 @@ class Model:
     pat: bool = False          # the page attribute table (PAT bit in page entries)
     pse36: bool = False        # 4 MiB pages above 4 GiB (PDE bits 16:13)
     sse: bool = False          # XMM0-7, MXCSR and the SSE instructions (ops_sse.py)
+    sse2: bool = False         # SSE2 (ops_sse2.py), MXCSR.DAZ, CLFLUSH and the fences
 
 
 MODELS = {
