@@ -256,7 +256,7 @@ def test_triple_fault_requests_reset() -> None:
 
 def test_component_options_are_validated() -> None:
     assert CPU.OPTIONS["model"].choices == ("8086", "80186", "80286", "80386", "80486",
-                                            "pentium", "pentiumpro", "pentium2", "pentium3")
+                                            "pentium", "pentiumpro", "pentium2", "pentium3", "pentium4")
     from pcmachine.errors import ProfileError
     with pytest.raises(ProfileError):
         make_machine("z80")

@@ -90,7 +90,7 @@ def test_an_isa_386_has_no_pci_acpi_or_cpuid(tmp_path):
 
 
 @pytest.mark.parametrize("model, family", [("80486", "80486"), ("pentium", "Pentium"),
-                                           ("pentium2", "Pentium II")])
+                                           ("pentium2", "Pentium II"), ("pentium4", "Pentium 4")])
 def test_the_processor_family_follows_the_model(tmp_path, model, family):
     out = decode(tmp_path, "pc.yaml", f"cpu.model={model}")
     assert field(out, "Family", "Processor Information") == [family]

@@ -44,9 +44,10 @@ ENTRY_POINT_SIZE = 0x1F
 #: the ROM's date at F000:FFF5 with a four-digit year (SMBIOS 2.3 on: mm/dd/yyyy)
 BIOS_RELEASE_DATE = BIOS_DATE[:6].decode() + "20" + BIOS_DATE[6:].decode()
 #: SMBIOS processor family by CPU generation (3.3.5.2: 05h Intel386, 06h Intel486,
-#: 0Bh Pentium, 0Ch Pentium Pro, 0Dh Pentium II)
+#: 0Bh Pentium, 0Ch Pentium Pro), and for the models named apart (0Dh Pentium II,
+#: B2h Pentium 4)
 PROCESSOR_FAMILY = {3: 0x05, 4: 0x06, 5: 0x0B, 6: 0x0C}
-PENTIUM2_FAMILY = 0x0D
+MODEL_FAMILY = {"pentium2": 0x0D, "pentium4": 0xB2}
 #: BIOS characteristics (3.3.1.1) of every PC this BIOS runs: ISA, boot from CD,
 #: selectable boot, EDD, int 9h keyboard, int 14h serial, int 17h printer, int 10h video
 CHARACTERISTICS = (1 << 4) | (1 << 15) | (1 << 16) | (1 << 19) | (1 << 27) | (1 << 28) \
@@ -106,8 +107,8 @@ def chassis_information(manufacturer: str, version: str) -> bytes:
 def processor_information(index: int, cpu: Any, mhz: int) -> bytes:
     model = getattr(cpu, "model", None)
     generation = model.generation if model is not None else 6
-    family = PENTIUM2_FAMILY if model is not None and model.name == "pentium2" \
-        else PROCESSOR_FAMILY.get(generation, 0x02)          # 02h: unknown
+    family = MODEL_FAMILY.get(model.name, 0) if model is not None else 0
+    family = family or PROCESSOR_FAMILY.get(generation, 0x02)          # 02h: unknown
     signature = features = 0
     if model is not None and model.cpuid:           # what CPUID leaf 1 reports
         signature = cpuid_signature(cpu)

@@ -77,7 +77,7 @@ class CPU(Component):
     OPTIONS = {
         "model": Option("str", "80486", "CPU generation and its documented differences",
                         choices=("8086", "80186", "80286", "80386", "80486", "pentium", "pentiumpro",
-                                 "pentium2", "pentium3")),
+                                 "pentium2", "pentium3", "pentium4")),
         "count": Option("int", 1, "processors: the first is the bootstrap processor, the others "
                         "(named cpu1, cpu2, ...) wait for INIT and start-up IPIs", minimum=1,
                         maximum=16),

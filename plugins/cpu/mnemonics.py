@@ -9,6 +9,7 @@ tests/test_cpu_decoder_capstone.py can compare the decoder with capstone.
 from typing import Optional
 
 from .decoder import Decoder, decode_listing
+from .ops_sse2 import FORMS, mandatory_prefix
 
 ALU = ("add", "or", "adc", "sbb", "and", "sub", "xor", "cmp")
 SHIFTS = ("rol", "ror", "rcl", "rcr", "shl", "shr", "sal", "sar")
@@ -74,9 +75,47 @@ SSE_SCALAR = {
     0x151: "sqrtss", 0x152: "rsqrtss", 0x153: "rcpss", 0x158: "addss", 0x159: "mulss",
     0x15C: "subss", 0x15D: "minss", 0x15E: "divss", 0x15F: "maxss", 0x1C2: "cmpss",
 }
+#: SSE2 (pentium4) by mandatory prefix; a 66 form not named here is the MMX name
+SSE2 = {
+    0: {0x15A: "cvtps2pd", 0x15B: "cvtdq2ps", 0x1C3: "movnti", 0x1D4: "paddq", 0x1F4: "pmuludq",
+        0x1FB: "psubq"},
+    0x66: {
+        0x110: "movupd", 0x111: "movupd", 0x112: "movlpd", 0x113: "movlpd", 0x114: "unpcklpd",
+        0x115: "unpckhpd", 0x116: "movhpd", 0x117: "movhpd", 0x128: "movapd", 0x129: "movapd",
+        0x12A: "cvtpi2pd", 0x12B: "movntpd", 0x12C: "cvttpd2pi", 0x12D: "cvtpd2pi", 0x12E: "ucomisd",
+        0x12F: "comisd", 0x150: "movmskpd", 0x151: "sqrtpd", 0x154: "andpd", 0x155: "andnpd",
+        0x156: "orpd", 0x157: "xorpd", 0x158: "addpd", 0x159: "mulpd", 0x15A: "cvtpd2ps",
+        0x15B: "cvtps2dq", 0x15C: "subpd", 0x15D: "minpd", 0x15E: "divpd", 0x15F: "maxpd",
+        0x16C: "punpcklqdq", 0x16D: "punpckhqdq", 0x16F: "movdqa", 0x170: "pshufd", 0x17F: "movdqa",
+        0x1C2: "cmppd", 0x1C6: "shufpd", 0x1D4: "paddq", 0x1D6: "movq", 0x1E6: "cvttpd2dq",
+        0x1E7: "movntdq", 0x1F4: "pmuludq", 0x1F7: "maskmovdqu", 0x1FB: "psubq",
+    },
+    0xF2: {0x110: "movsd", 0x111: "movsd", 0x12A: "cvtsi2sd", 0x12C: "cvttsd2si", 0x12D: "cvtsd2si",
+           0x151: "sqrtsd", 0x158: "addsd", 0x159: "mulsd", 0x15A: "cvtsd2ss", 0x15C: "subsd",
+           0x15D: "minsd", 0x15E: "divsd", 0x15F: "maxsd", 0x170: "pshuflw", 0x1C2: "cmpsd",
+           0x1D6: "movdq2q", 0x1E6: "cvtpd2dq"},
+    0xF3: {0x15A: "cvtss2sd", 0x15B: "cvttps2dq", 0x16F: "movdqu", 0x170: "pshufhw", 0x17E: "movq",
+           0x17F: "movdqu", 0x1D6: "movq2dq", 0x1E6: "cvtdq2pd"},
+}
 #: 0F 71/72/73 ib by ModRM reg
 MMX_SHIFTS = {(0x171, 2): "psrlw", (0x171, 4): "psraw", (0x171, 6): "psllw", (0x172, 2): "psrld",
-              (0x172, 4): "psrad", (0x172, 6): "pslld", (0x173, 2): "psrlq", (0x173, 6): "psllq"}
+              (0x172, 4): "psrad", (0x172, 6): "pslld", (0x173, 2): "psrlq", (0x173, 6): "psllq",
+              (0x173, 3): "psrldq", (0x173, 7): "pslldq"}
+
+
+def sse2_mnemonic(d: Decoder) -> Optional[str]:
+    """The name of an SSE2 form (`ops_sse2.FORMS`), or None for the other instructions."""
+    op = d.opcode
+    prefix = mandatory_prefix(d)
+    if (prefix, op & 0xFF) not in FORMS:
+        return None
+    if op == 0x1AE:
+        if d.mod == 3:
+            return ("lfence", "mfence", "sfence")[d.reg - 5] if d.reg >= 5 else None
+        return "clflush" if d.reg == 7 else None
+    if op in (0x171, 0x172, 0x173):
+        return MMX_SHIFTS[op, d.reg]
+    return SSE2[prefix].get(op) or FIXED.get(op) or SSE[op]
 
 
 def mnemonic_of(d: Decoder) -> str:
@@ -95,6 +134,10 @@ def mnemonic_of(d: Decoder) -> str:
         return ALU[reg]
     if op == 0x90:
         return "pause" if d.rep == 0xF3 else "nop"
+    if op > 0x100 and d.cpu.model.sse2:
+        name = sse2_mnemonic(d)
+        if name:
+            return name
     if 0x91 <= op <= 0x97:
         return "xchg"
     if op in (0x98, 0x99):

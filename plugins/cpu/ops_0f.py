@@ -199,12 +199,16 @@ FEATURE_FPU, FEATURE_PSE, FEATURE_TSC, FEATURE_MSR, FEATURE_MCE, FEATURE_CX8 = 0
 FEATURE_PAE, FEATURE_SEP, FEATURE_MTRR, FEATURE_PGE, FEATURE_MCA, FEATURE_CMOV = (
     0x40, 0x800, 0x1000, 0x2000, 0x4000, 0x8000)
 FEATURE_PAT, FEATURE_PSE36, FEATURE_MMX, FEATURE_FXSR = 0x10000, 0x20000, 0x800000, 0x1000000
-FEATURE_SSE = 0x2000000
+FEATURE_SSE, FEATURE_SSE2, FEATURE_CLFSH = 0x2000000, 0x4000000, 0x80000
 FEATURE_APIC = 0x200    # a local APIC component is present and enabled in IA32_APIC_BASE
 #: CPUID leaf 2: TLBs and caches (SDM vol. 2, table 3-12).  Pentium Pro: 8 KiB L1
 #: caches, 256 KiB L2; Pentium II model 5: 16 KiB L1 caches, 512 KiB L2.
 P6_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x06040A43)
 PENTIUM2_CACHE_DESCRIPTORS = (0x03020101, 0, 0, 0x0C040843)
+#: Pentium 4 model 1: 64-entry TLBs, 8 KiB L1 data cache, 12K-uop trace cache, 256 KiB L2
+PENTIUM4_CACHE_DESCRIPTORS = (0x665B5001, 0, 0, 0x007A7000)
+#: CPUID leaf 1 EBX bits 15:8 with CLFSH: the CLFLUSH line size in quadwords (64 bytes)
+CLFLUSH_LINE = 8 << 8
 
 
 def cpuid_features(cpu) -> int:
@@ -219,7 +223,8 @@ def cpuid_features(cpu) -> int:
     if cpu.fpu is not None:     # MMX and FXSAVE live in the x87 registers
         features |= (FEATURE_MMX if model.mmx else 0) | (FEATURE_FXSR if model.fxsr else 0)
         features |= FEATURE_SSE if model.sse else 0
-    return features
+        features |= FEATURE_SSE2 if model.sse2 else 0
+    return features | (FEATURE_CLFSH if model.sse2 else 0)
 
 
 def cpuid_signature(cpu) -> int:
@@ -242,7 +247,9 @@ def build_cpuid(d: Decoder) -> Closure:
     regs = cpu.regs
     features = cpuid_features(cpu)
     highest = 2 if cpu.generation >= 6 else 1
-    descriptors = PENTIUM2_CACHE_DESCRIPTORS if cpu.model.mmx else P6_CACHE_DESCRIPTORS
+    descriptors = PENTIUM4_CACHE_DESCRIPTORS if cpu.model.sse2 else \
+        PENTIUM2_CACHE_DESCRIPTORS if cpu.model.mmx else P6_CACHE_DESCRIPTORS
+    line = CLFLUSH_LINE if features & FEATURE_CLFSH else 0
 
     def cpuid() -> None:
         leaf = regs[EAX]
@@ -255,7 +262,7 @@ def build_cpuid(d: Decoder) -> Closure:
             regs[ECX] = 0
             regs[EDX] = cpuid_leaf1_edx(cpu, features)
             lapic = cpu.lapic
-            regs[EBX] = lapic.apic_id << 24 if lapic is not None else 0     # initial APIC ID
+            regs[EBX] = (lapic.apic_id << 24 if lapic is not None else 0) | line    # initial APIC ID
         elif leaf == 2 and highest >= 2:
             regs[EAX], regs[EBX], regs[ECX], regs[EDX] = descriptors
         else:

@@ -116,6 +116,10 @@ MODELS = {
     # Pentium III "Katmai": family 6, model 7, stepping 3 (CPUID EDX 0383FBFF)
     "pentium3": Model("pentium3", 6, 0x0000, 0x277FD5, 15, 0x0673, True,
                       mmx=True, fxsr=True, pat=True, pse36=True, sse=True),
+    # Pentium 4 "Willamette": family 15, model 1, stepping 2 (CPUID EDX 078BFBFF);
+    # generation 6: it runs P6 code as a P6 does
+    "pentium4": Model("pentium4", 6, 0x0000, 0x277FD5, 15, 0x0F12, True,
+                      mmx=True, fxsr=True, pat=True, pse36=True, sse=True, sse2=True),
 }
 
 
