@@ -2,7 +2,7 @@
 and a minimal interrupt controller double."""
 
 import os
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from pcmachine.machine import Machine
 from pcmachine.plugins.cpu import CPU
@@ -101,6 +101,31 @@ def run_code(source: str, model: str = "80486", limit: int = 100_000, **options)
     machine.cpu.set_reg("sp", 0x7000)
     run_until_stopped(machine, limit)
     return machine
+
+
+def vector_of(source: str, model: str, tail: str = "") -> Tuple[int, Any]:
+    """Run 16-bit `source` (with the x87) with handlers on vectors 0-31 that store
+    their vector in DX; 0xEEEE when nothing faulted.  Returns (DX, machine).
+    `tail` is assembled after the handlers (data the source refers to)."""
+    stubs = "\n".join(f"v{v}: mov dx, {v}\nhlt" for v in range(32))
+    setup = "\n".join(f"mov word [{v * 4}], v{v}\nmov word [{v * 4 + 2}], 0" for v in range(32))
+    machine = run_code(f"xor ax, ax\nmov ds, ax\nmov dx, 0xFFFF\n{setup}\n{source}\n"
+                       f"mov dx, 0xEEEE\nhlt\n{stubs}\n{tail}", model, fpu=True)
+    return machine.cpu.get_reg("dx"), machine
+
+
+def first_problems(forms: Sequence[Tuple[Any, ...]], count: int,
+                   case: Callable[..., Optional[str]]) -> List[str]:
+    """Run `case(*form)` up to `count` times for each form of a differential test;
+    the first problem each form reports (a failing form stops at its first)."""
+    problems = []
+    for form in forms:
+        for _ in range(count):
+            problem = case(*form)
+            if problem:
+                problems.append(problem)
+                break
+    return problems
 
 
 def boot_sector_guest_lines(folder: str, binary: str, model: str, tmp_path: Any) -> Tuple[List[str], List[str]]:

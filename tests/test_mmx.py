@@ -19,7 +19,8 @@ import pytest
 
 from pcmachine.plugins.cpu.ops_mmx import BINARY, IMMEDIATE_SHIFTS
 
-from cpu_support import boot_sector_guest_lines, make_machine, run_code
+import cpu_support
+from cpu_support import boot_sector_guest_lines, first_problems, make_machine, run_code
 
 CODE = 0x30000
 DATA = 0x1000
@@ -141,14 +142,7 @@ class MmxDiffer:
 
 
 def differ_run(count: int, seed: int) -> None:
-    differ = MmxDiffer(seed)
-    failures = []
-    for name, build in FORMS:
-        for _ in range(count):
-            problem = differ.case(name, build)
-            if problem:
-                failures.append(problem)
-                break
+    failures = first_problems(FORMS, count, MmxDiffer(seed).case)
     assert not failures, "\n".join(failures[:20])
 
 
@@ -163,13 +157,7 @@ def test_mmx_against_unicorn_many() -> None:
 
 # ---------------------------------------------------------------- unit tests
 def vector_of(source: str, model: str = "pentium2", tail: str = "") -> Tuple[int, Any]:
-    """Run 16-bit `source` with handlers on vectors 0-31 that store their vector in
-    DX; 0xEEEE when nothing faulted.  Returns (DX, machine)."""
-    stubs = "\n".join(f"v{v}: mov dx, {v}\nhlt" for v in range(32))
-    setup = "\n".join(f"mov word [{v * 4}], v{v}\nmov word [{v * 4 + 2}], 0" for v in range(32))
-    machine = run_code(f"xor ax, ax\nmov ds, ax\nmov dx, 0xFFFF\n{setup}\n{source}\n"
-                       f"mov dx, 0xEEEE\nhlt\n{stubs}\n{tail}", model, fpu=True)
-    return machine.cpu.get_reg("dx"), machine
+    return cpu_support.vector_of(source, model, tail)
 
 
 CR0_SET = "mov eax, cr0\nor eax, {}\nmov cr0, eax\n"

@@ -30,7 +30,8 @@ import pytest
 from pcmachine.cli import main
 from pcmachine.plugins.cpu import sse_float as sf
 
-from cpu_support import boot_sector_guest_lines, make_machine, run_code
+import cpu_support
+from cpu_support import boot_sector_guest_lines, first_problems, make_machine
 
 CODE = 0x30000
 DATA = 0x1000
@@ -241,14 +242,7 @@ def _as_float(bits: int) -> float:
 
 def differ_run(count: int, seed: int, differ_class: type = SseDiffer,
                all_forms: List[Tuple[str, bytes, int]] = FORMS) -> None:
-    differ = differ_class(seed)
-    failures = []
-    for name, op, kind in all_forms:
-        for _ in range(count):
-            problem = differ.case(name, op, kind)
-            if problem:
-                failures.append(problem)
-                break
+    failures = first_problems(all_forms, count, differ_class(seed).case)
     assert not failures, "\n".join(failures[:30])
 
 
@@ -263,13 +257,7 @@ def test_sse_against_unicorn_many() -> None:
 
 # ---------------------------------------------------------------- unit tests
 def vector_of(source: str, model: str = "pentium3") -> Tuple[int, Any]:
-    """Run 16-bit `source` with handlers on vectors 0-31 that store their vector in
-    DX; 0xEEEE when nothing faulted.  Returns (DX, machine)."""
-    stubs = "\n".join(f"v{v}: mov dx, {v}\nhlt" for v in range(32))
-    setup = "\n".join(f"mov word [{v * 4}], v{v}\nmov word [{v * 4 + 2}], 0" for v in range(32))
-    machine = run_code(f"xor ax, ax\nmov ds, ax\nmov dx, 0xFFFF\n{setup}\n{source}\n"
-                       f"mov dx, 0xEEEE\nhlt\n{stubs}\n", model, fpu=True)
-    return machine.cpu.get_reg("dx"), machine
+    return cpu_support.vector_of(source, model)
 
 
 def cr4(value: int) -> str:
