@@ -43,6 +43,11 @@ an environment variable and skips, saying which, when it is not set.
   `initrd.gz` (busybox with that package's e1000.ko and an /init that loads it,
   runs udhcpc and pings the gateway; docs/compat/manual.md).  About 20 host
   minutes on PyPy.
+* PCMACHINE_DEBIAN_SYSTEM_DIR: `vmlinuz`, `initrd.img` and `disk.img` (a Debian 12
+  i386 debootstrap with systemd, udev and linux-image-686: the kernel and the
+  initramfs-tools initrd from its /boot, the root as a whole-disk ext4 image with
+  root's password empty and an autologin on ttyS0; docs/compat/manual.md).  The
+  test copies `disk.img`.
 """
 
 import hashlib
@@ -434,3 +439,35 @@ def test_linux_e1000_driver_gets_a_lease_and_pings_the_gateway(pc):
     assert "lease of 10.0.2.15 obtained from 10.0.2.2, lease time 86400" in text
     assert "2 packets transmitted, 2 packets received, 0% packet loss" in text
     assert re.search(r"11:\s+\d+\s+IO-APIC\s+11-fasteoi\s+eth0", text)
+
+
+def test_debian_system_boots_systemd_from_ide_and_powers_off_clean(pc, tmp_path):
+    """A real Debian 12 i386 userland: the initramfs loads ata_piix, sd_mod and
+    ext4 through udev, mounts the root from the IDE disk, and systemd starts its
+    units to the serial getty's autologin; no unit fails, a file written and
+    synced is on the disk, and `poweroff` ends in ACPI S5 with the ext4 file
+    system clean (`e2fsck -fn`)."""
+    kernel, initrd, disk = built("PCMACHINE_DEBIAN_SYSTEM_DIR", "vmlinuz", "initrd.img", "disk.img")
+    search = os.pathsep.join((os.environ.get("PATH", ""), "/sbin", "/usr/sbin"))
+    e2fsck, debugfs = (shutil.which(tool, path=search) for tool in ("e2fsck", "debugfs"))
+    if e2fsck is None or debugfs is None:
+        pytest.skip("e2fsck and debugfs (e2fsprogs) are needed to check the disk")
+    copy = str(tmp_path / "disk.img")
+    shutil.copyfile(disk, copy)
+    m = pc.boot("pc.yaml", copy_media=False, hda=copy, overrides=[
+        "ram.size=512M", f"bios.kernel={kernel}", f"bios.initrd={initrd}",
+        "bios.append=root=/dev/sda console=ttyS0"])
+    m.serial.wait("root@", timeout=3600)
+    text = m.serial.text()
+    assert "ata1.00: ATA-" in text and "[sda] Attached SCSI disk" in text
+    assert "EXT4-fs (sda): mounted filesystem" in text and "Debian GNU/Linux 12 (bookworm)" in text
+    assert "FAILED" not in text
+    m.serial.type("systemctl --failed --no-pager; echo written > /root/pcmachine.txt; sync; echo DONE-$((6*7))\n")
+    m.serial.wait("DONE-42", timeout=600, after_input=True)
+    assert "0 loaded units listed." in m.serial.text()
+    m.serial.type("poweroff\n")
+    m.run_until(lambda: m.powered_off, 900, False, "the ACPI power-off")
+    check = subprocess.run([e2fsck, "-fn", copy], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    written = subprocess.run([debugfs, "-R", "cat /root/pcmachine.txt", copy], capture_output=True, text=True)
+    assert written.stdout == "written\n"
