@@ -103,6 +103,20 @@ def run_code(source: str, model: str = "80486", limit: int = 100_000, **options)
     return machine
 
 
+def load_flat(machine: Machine, code: bytes, code_at: int, data: bytes, data_at: int) -> None:
+    """Reset the CPU, put `code` and `data` in RAM and give every segment a flat
+    4 GiB 32-bit descriptor cache (the differential tests' start against Unicorn)."""
+    cpu = machine.cpu
+    cpu.reset()
+    machine.bus.memory[data_at:data_at + len(data)] = data
+    machine.bus.memory[code_at:code_at + len(code)] = code
+    for index in range(6):
+        cpu.seg_sel[index] = 0
+        cpu.seg_base[index] = 0
+        cpu.seg_limit[index] = 0xFFFFFFFF
+        cpu.seg_flags[index] = 0x93 | 0x4000
+
+
 def vector_of(source: str, model: str, tail: str = "") -> Tuple[int, Any]:
     """Run 16-bit `source` (with the x87) with handlers on vectors 0-31 that store
     their vector in DX; 0xEEEE when nothing faulted.  Returns (DX, machine).

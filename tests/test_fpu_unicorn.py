@@ -28,7 +28,7 @@ require_unicorn()
 import unicorn  # noqa: E402
 from unicorn import x86_const as ucx  # noqa: E402
 
-from cpu_support import make_machine  # noqa: E402
+from cpu_support import load_flat, make_machine  # noqa: E402
 
 CODE = 0x30000
 DATA = 0x1000
@@ -154,14 +154,7 @@ class FpuDiffer:
 
     def run_ours(self, code: bytes, data: bytes) -> Tuple[bytes, int]:
         machine, cpu = self.machine, self.cpu
-        cpu.reset()
-        machine.bus.memory[DATA:DATA + len(data)] = data
-        machine.bus.memory[CODE:CODE + len(code)] = code
-        for index in range(6):
-            cpu.seg_sel[index] = 0
-            cpu.seg_base[index] = 0
-            cpu.seg_limit[index] = 0xFFFFFFFF
-            cpu.seg_flags[index] = 0x93 | 0x4000
+        load_flat(machine, code, CODE, data, DATA)
         cpu.set_reg("eip", CODE)
         cpu.set_reg("eflags", 2)
         cpu.rebuild()

@@ -20,7 +20,7 @@ import pytest
 from pcmachine.plugins.cpu.ops_mmx import BINARY, IMMEDIATE_SHIFTS
 
 import cpu_support
-from cpu_support import boot_sector_guest_lines, first_problems, make_machine, run_code
+from cpu_support import boot_sector_guest_lines, first_problems, load_flat, make_machine, run_code
 
 CODE = 0x30000
 DATA = 0x1000
@@ -86,14 +86,7 @@ class MmxDiffer:
 
     def run_ours(self, code: bytes, data: bytes) -> bytes:
         machine, cpu = self.machine, self.cpu
-        cpu.reset()
-        machine.bus.memory[DATA:DATA + len(data)] = data
-        machine.bus.memory[CODE:CODE + len(code)] = code
-        for index in range(6):
-            cpu.seg_sel[index] = 0
-            cpu.seg_base[index] = 0
-            cpu.seg_limit[index] = 0xFFFFFFFF
-            cpu.seg_flags[index] = 0x93 | 0x4000
+        load_flat(machine, code, CODE, data, DATA)
         cpu.set_reg("eip", CODE)
         cpu.rebuild()
         cpu.halted = False

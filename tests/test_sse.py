@@ -31,7 +31,7 @@ from pcmachine.cli import main
 from pcmachine.plugins.cpu import sse_float as sf
 
 import cpu_support
-from cpu_support import boot_sector_guest_lines, first_problems, make_machine
+from cpu_support import boot_sector_guest_lines, first_problems, load_flat, make_machine
 
 CODE = 0x30000
 DATA = 0x1000
@@ -158,14 +158,7 @@ class SseDiffer:
 
     def run_ours(self, code: bytes, data: bytes) -> bytes:
         machine, cpu = self.machine, self.cpu
-        cpu.reset()
-        machine.bus.memory[DATA:DATA + len(data)] = data
-        machine.bus.memory[CODE:CODE + len(code)] = code
-        for index in range(6):
-            cpu.seg_sel[index] = 0
-            cpu.seg_base[index] = 0
-            cpu.seg_limit[index] = 0xFFFFFFFF
-            cpu.seg_flags[index] = 0x93 | 0x4000
+        load_flat(machine, code, CODE, data, DATA)
         cpu.cr[4] = 0x600
         cpu.set_reg("eip", CODE)
         cpu.set_reg("esp", 0x8000)
