@@ -915,9 +915,7 @@ class _Promoter:
                 continue
             kind = type(node)
             if kind is ast.Call and not self.safe_call(node):
-                function = _resolved(node.func, self.namespace)
-                code = getattr(getattr(function, "__func__", function), "__code__", None)
-                if code not in KEEPS_CPU_STATE:
+                if not _call_keeps_state(node, self.namespace):
                     return False
             elif kind is ast.Name and (node.id == self.regs_name or node.id in SEGMENT_LISTS) and \
                     not self.regs_subscripted(stmt, node):
@@ -1786,15 +1784,21 @@ class _Sinker:
         nodes = _walk(branch)
         raised = {id(node) for stmt in nodes if type(stmt) is ast.Raise for node in _walk(stmt)}
         for node in nodes:
-            if type(node) is ast.Call and not getattr(node, "safe", False) and id(node) not in raised:
-                function = _resolved(node.func, self.namespace)
-                if function is None:
-                    return False
-                code = getattr(getattr(function, "__func__", function), "__code__", None)
-                if code not in KEEPS_CPU_STATE and \
-                        not isinstance(getattr(function, "__self__", None), (set, dict)):
-                    return False
+            if type(node) is ast.Call and not getattr(node, "safe", False) and id(node) not in raised \
+                    and not _call_keeps_state(node, self.namespace):
+                return False
         return True
+
+
+def _call_keeps_state(call: ast.Call, namespace: Dict[str, Any]) -> bool:
+    """The generated code's call `call` is to a function that leaves the CPU's
+    state alone (`state.KEEPS_CPU_STATE`: the memory accessors), or to a method
+    of a set or dict."""
+    function = _resolved(call.func, namespace)
+    if function is None:
+        return False
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    return code in KEEPS_CPU_STATE or isinstance(getattr(function, "__self__", None), (set, dict))
 
 
 def _resolved(node: ast.expr, namespace: Dict[str, Any]) -> Any:
